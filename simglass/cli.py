@@ -1,0 +1,118 @@
+"""Command line: ``simglass run | info`` (DESIGN.md "Command line").
+
+Exit codes: 0 success, 2 bad input (one line on stderr, no traceback), 1 failed run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+
+from . import __version__
+from .options import InputError
+
+
+def _run(args) -> int:
+    from .jobfile import load_job
+    from .runner import mpi_world, run_job
+    comm = mpi_world()
+    rank = comm.Get_rank() if comm is not None else 0
+    job = load_job(args.job)
+    summary = run_job(job, output=args.output, overwrite=args.overwrite,
+                      progress=not args.quiet, comm=comm)
+    if rank != 0:
+        return 0
+    out = args.output or job.output
+    print(f"{out}: {summary.done} tasks done, {summary.skipped} already done, "
+          f"{len(summary.failed)} failed, of {summary.total} ({summary.wall_time:.1f} s)")
+    if summary.failed:
+        print("failed tasks (tracebacks stored in the file; rerun to retry): "
+              + ", ".join(summary.failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _info(args) -> int:
+    from .results import read_results
+    f, job = read_results(args.results)
+    with f:
+        a = f.attrs
+        print(f"{args.results}: engine {a['engine']}, simglass {a['simglass_version']}, "
+              f"commit {a['git_commit'][:12]}, created {a['created']}")
+        rows = defaultdict(lambda: [0, 0, 0.0])
+        for name, g in f["tasks"].items():
+            st = g.attrs.get("status")
+            p = int(g.attrs["point"])
+            if st == "done":
+                rows[p][0] += 1
+            elif st == "failed":
+                rows[p][1] += 1
+            rows[p][2] += float(g.attrs.get("wall_time", 0.0))
+        points = job.points()
+        keys = list(job.scan)
+        head = ["point"] + keys + ["done", "failed", "pending", "wall [s]"]
+        table = []
+        for p, params in enumerate(points):
+            d, fl, w = rows[p]
+            table.append([str(p)] + [json.dumps(params[k]) for k in keys]
+                         + [str(d), str(fl), str(job.realizations - d - fl), f"{w:.1f}"])
+        tot = [sum(r[0] for r in rows.values()), sum(r[1] for r in rows.values()),
+               sum(r[2] for r in rows.values())]
+        table.append(["all"] + [""] * len(keys) + [str(tot[0]), str(tot[1]),
+                     str(len(points) * job.realizations - tot[0] - tot[1]), f"{tot[2]:.1f}"])
+        widths = [max(len(r[i]) for r in [head] + table) for i in range(len(head))]
+        for r in [head] + table:
+            print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="simglass", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"simglass {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run or resume a job file (serially, or under mpiexec)",
+                       description="Run or resume the tasks of a TOML job file. Under "
+                       "'mpiexec -n K' rank 0 distributes tasks to K-1 workers.")
+    r.add_argument("job", help="job file (TOML)")
+    r.add_argument("--output", help="results file (default: the job's 'output')")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace an output file written by a different job")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.set_defaults(func=_run)
+    i = sub.add_parser("info", help="summary table of a results file",
+                       description="Tasks done / failed / pending per parameter point and wall time.")
+    i.add_argument("results", help="HDF5 results file")
+    i.set_defaults(func=_info)
+    return p
+
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse prints its own one-line usage error
+        return int(e.code) if e.code is not None else 0
+    try:
+        return args.func(args)
+    except InputError as e:
+        if _is_rank0():
+            print(f"simglass: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("simglass: interrupted; completed tasks are saved, rerun to resume", file=sys.stderr)
+        return 130
+
+
+def _is_rank0() -> bool:
+    import os
+    for k in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"):
+        if k in os.environ:
+            return os.environ[k] == "0"
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

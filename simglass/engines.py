@@ -1,0 +1,30 @@
+"""The engine registry: one entry per engine, imported on first use.
+
+An engine is a module with
+
+* ``OPTIONS``: dict name -> :class:`simglass.options.Option` (its [options] table);
+* ``run(model, rng, **options) -> dict``: a pure function of the model, a numpy
+  Generator and the options, returning datasets (arrays, numbers, nested dicts);
+* optionally ``check_point(params, options)``, raising ValueError for a parameter
+  point it cannot run (checked before any task starts).
+
+Engines never read job files or write files.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .options import InputError
+
+__all__ = ["ENGINES", "get_engine"]
+
+ENGINES = {
+    "disorder": "simglass.disorder_stats",
+}
+
+
+def get_engine(name: str):
+    if name not in ENGINES:
+        raise InputError(f"engine = {name!r}: unknown engine; allowed: " + ", ".join(sorted(ENGINES)))
+    return importlib.import_module(ENGINES[name])

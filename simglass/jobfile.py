@@ -1,0 +1,194 @@
+"""Job files (TOML): one engine, model parameters, scans, realisations, options.
+
+    engine = "mc"                    # required, see simglass.engines.ENGINES
+    output = "results/coulomb.h5"    # default: results/<job file stem>.h5
+    seed = 1                         # root seed s (default 0)
+    realizations = 100               # realisations r = 0 .. R-1 per parameter point
+    description = "free text"
+
+    [model]                          # see MODEL_OPTIONS
+    L = [8, 8, 8]
+    t = 0.0
+    J = 1.0
+
+    [scan]                           # lists; the tasks are their cartesian product
+    J = [0.5, 1.0, 2.0]              # x realisations
+
+    [options]                        # the engine's own options (engine.OPTIONS)
+
+A key given both in [model] and [scan] is an error, as is any unknown key.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .engines import get_engine
+from .options import InputError, Option, validate_section
+
+__all__ = ["Job", "Task", "load_job", "parse_job", "MODEL_OPTIONS"]
+
+_pos = lambda x: x >= 0  # noqa: E731
+
+MODEL_OPTIONS = {
+    "L": Option(int, check=lambda x: x >= 1, allowed="(integers >= 1)", many=True,
+                help="lattice extents, e.g. [4, 4, 4]"),
+    "periodic": Option(bool, True, many=True, help="periodic boundaries, per direction or all"),
+    "t": Option(float, 0.0, _pos, ">= 0", "hopping amplitude"),
+    "J": Option(float, 1.0, _pos, ">= 0", "coupling scale, Var V_ij = J^2/N"),
+    "W": Option(float, 0.0, _pos, ">= 0", "onsite disorder (Gaussian std, or box width)"),
+    "onsite": Option(str, "gaussian", lambda x: x in ("gaussian", "box"),
+                     "'gaussian' or 'box'", "onsite distribution"),
+    "density": Option(float, None, lambda x: 0 < x < 1, "in the open interval (0, 1)",
+                      "filling n; N_f = round(n N)"),
+    "n_particles": Option(int, None, _pos, ">= 0 and <= N", "number of fermions N_f"),
+    "compensate": Option(bool, False, help="eps_i += n Σ_j V_ij"),
+    "couplings": Option(str, "gaussian", lambda x: x in ("gaussian", "cavity"),
+                        "'gaussian' or 'cavity'", "coupling ensemble"),
+    "n_modes": Option(int, None, lambda x: x >= 1, ">= 1", "cavity modes M"),
+}
+
+TOP_OPTIONS = {
+    "engine": Option(str, help="engine name"),
+    "output": Option(str, None, help="results file"),
+    "seed": Option(int, 0, _pos, ">= 0", "root seed"),
+    "realizations": Option(int, 1, lambda x: x >= 1, ">= 1", "realisations per point"),
+    "description": Option(str, "", help="free text"),
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    index: int
+    point: int
+    realization: int
+    params: dict  # the full model parameters of this point
+
+    @property
+    def name(self) -> str:
+        return f"p{self.point:04d}_r{self.realization:05d}"
+
+
+@dataclass
+class Job:
+    engine: str
+    seed: int
+    realizations: int
+    output: str
+    model: dict            # fixed model parameters (defaults filled)
+    scan: dict             # key -> list of values
+    options: dict          # engine options (defaults filled)
+    text: str = ""         # the job file as written
+    description: str = ""
+    source: dict = field(default_factory=dict)
+
+    @property
+    def identity(self) -> str:
+        """Canonical JSON of what the job computes (the output path excluded): two job
+        files with the same identity produce the same tasks and may share a results file."""
+        src = {k: v for k, v in self.source.items() if k not in ("output", "description")}
+        return json.dumps(src, sort_keys=True)
+
+    def points(self) -> list[dict]:
+        keys = list(self.scan)
+        pts = []
+        for combo in itertools.product(*(self.scan[k] for k in keys)):
+            p = dict(self.model)
+            p.update(zip(keys, combo))
+            pts.append(p)
+        return pts
+
+    def tasks(self) -> list[Task]:
+        out = []
+        for p, params in enumerate(self.points()):
+            for r in range(self.realizations):
+                out.append(Task(len(out), p, r, params))
+        return out
+
+
+def _check_point(params: dict, where: str):
+    """Cross-key checks of one parameter point (everything a single key cannot tell)."""
+    L = params["L"] if isinstance(params["L"], list) else [params["L"]]
+    N = 1
+    for x in L:
+        N *= x
+    per = params["periodic"]
+    if isinstance(per, list) and len(per) != len(L):
+        raise InputError(f"{where}.periodic = {per!r}: needs one entry per lattice direction ({len(L)})")
+    if params["density"] is not None and params["n_particles"] is not None:
+        raise InputError(f"{where}: give only one of 'density' and 'n_particles'")
+    if params["n_particles"] is not None and params["n_particles"] > N:
+        raise InputError(f"{where}.n_particles = {params['n_particles']}: allowed values are 0 .. N = {N}")
+    if params["couplings"] == "cavity" and params["n_modes"] is None:
+        raise InputError(f"{where}: couplings = 'cavity' needs n_modes (>= 1)")
+    if params["couplings"] != "cavity" and params["n_modes"] is not None:
+        raise InputError(f"{where}.n_modes: only allowed with couplings = 'cavity'")
+
+
+def parse_job(text: str, name: str = "job") -> Job:
+    """Parse and validate the text of a job file; raises InputError."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{name}: TOML syntax error: {e}") from None
+    top = {k: v for k, v in raw.items() if not isinstance(v, dict)}
+    tables = {k: v for k, v in raw.items() if isinstance(v, dict)}
+    unknown = sorted(set(tables) - {"model", "scan", "options"})
+    if unknown:
+        raise InputError(f"unknown table [{unknown[0]}]; allowed tables: [model], [scan], [options]")
+    unknown_top = sorted(set(top) - set(TOP_OPTIONS))
+    if unknown_top:
+        raise InputError(f"unknown key {unknown_top[0]!r}; allowed top-level keys: "
+                         + ", ".join(sorted(TOP_OPTIONS)) + ", and tables [model], [scan], [options]")
+    top = validate_section("job", TOP_OPTIONS, top)
+    engine = get_engine(top["engine"])  # raises InputError naming the engine
+    if "model" not in tables:
+        raise InputError("missing required table [model] (needs at least L)")
+    scan_raw = tables.get("scan", {})
+    both = sorted(set(scan_raw) & set(tables["model"]))
+    if both:
+        raise InputError(f"key {both[0]!r} is given in both [model] and [scan]; give it once")
+    unknown_scan = sorted(set(scan_raw) - set(MODEL_OPTIONS))
+    if unknown_scan:
+        raise InputError(f"[scan] unknown key {unknown_scan[0]!r}; scannable keys: "
+                         + ", ".join(sorted(MODEL_OPTIONS)))
+    scan = {}
+    for k, vals in scan_raw.items():
+        if not isinstance(vals, list) or not vals:
+            raise InputError(f"scan.{k} = {vals!r}: must be a non-empty list of values")
+        scan[k] = [MODEL_OPTIONS[k].convert(f"scan.{k}", v) for v in vals]
+    # the model section must hold every required key unless scanned
+    model_in = dict(tables["model"])
+    spec = {k: (o if k not in scan else Option(o.kind, None, many=o.many)) for k, o in MODEL_OPTIONS.items()}
+    model = validate_section("model", spec, model_in)
+    for k in scan:
+        model.pop(k)
+    options = validate_section("options", engine.OPTIONS, tables.get("options", {}))
+    output = top["output"] or str(Path("results") / (Path(name).stem + ".h5"))
+    job = Job(engine=top["engine"], seed=top["seed"], realizations=top["realizations"],
+              output=output, model=model, scan=scan, options=options, text=text,
+              description=top["description"], source=raw)
+    for p, params in enumerate(job.points()):
+        where = "model" if not scan else f"scan point {p}"
+        _check_point(params, where)
+        if hasattr(engine, "check_point"):
+            try:
+                engine.check_point(params, options)
+            except ValueError as e:
+                raise InputError(f"{where}: {e}") from None
+    return job
+
+
+def load_job(path) -> Job:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise InputError(f"job file {str(path)!r} not found") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
+        raise InputError(f"job file {str(path)!r} cannot be read: {e}") from None
+    return parse_job(text, name=str(path))

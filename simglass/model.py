@@ -1,0 +1,149 @@
+"""The model of Eq. 7 (PHYSICS.md §1-2):
+
+    H = -t Σ_<ij> (c†_i c_j + h.c.) + Σ_i (eps_i - mu) n_i - ½ Σ_{i≠j} V_ij n_i n_j
+
+Energies are in the units of t, J and W (all the same unit).  The classical (t = 0)
+functions below work in the canonical ensemble and leave out the constant -mu N_f.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from .lattice import Lattice
+
+__all__ = ["Model"]
+
+
+def _as_real_number(name, x):
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {x!r}")
+    if not np.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {x!r}")
+    return float(x)
+
+
+class Model:
+    """Lattice, hopping t, couplings V, onsite energies eps and particle number.
+
+    Parameters
+    ----------
+    lattice : Lattice
+    t : float >= 0
+        Nearest-neighbour hopping amplitude.
+    V : (N, N) array
+        Symmetric couplings with zero diagonal (checked to 1e-12 relative).
+    eps : (N,) array
+        Onsite energies.
+    n_particles : int in [0, N], or
+    density : float in (0, 1), giving n_particles = round(density N).
+
+    Examples
+    --------
+    >>> from simglass import Lattice, Model, sample_disorder
+    >>> lat = Lattice((2, 2, 2))
+    >>> d = sample_disorder(lat, J=1.0, seed=3)
+    >>> m = Model(lat, t=0.0, V=d.V, eps=d.eps, density=0.5)
+    >>> m.n_particles
+    4
+    """
+
+    def __init__(self, lattice: Lattice, t: float, V, eps, n_particles: int | None = None,
+                 density: float | None = None):
+        if not isinstance(lattice, Lattice):
+            raise TypeError(f"lattice must be a simglass.Lattice, got {type(lattice).__name__}")
+        N = lattice.n_sites
+        self.lattice = lattice
+        self.t = _as_real_number("t", t)
+        if self.t < 0:
+            raise ValueError(f"t must be >= 0, got {t!r}")
+        V = np.array(V, dtype=float)
+        eps = np.array(eps, dtype=float)
+        if V.shape != (N, N):
+            raise ValueError(f"V must have shape ({N}, {N}) for {N} sites, got {V.shape}")
+        if eps.shape != (N,):
+            raise ValueError(f"eps must have shape ({N},) for {N} sites, got {eps.shape}")
+        if not (np.all(np.isfinite(V)) and np.all(np.isfinite(eps))):
+            raise ValueError("V and eps must be finite (no NaN or inf)")
+        scale = max(np.abs(V).max(initial=0.0), 1e-300)
+        asym = np.abs(V - V.T).max(initial=0.0)
+        if asym > 1e-12 * scale:
+            raise ValueError(f"V must be symmetric (V_ij = V_ji); max |V - V^T| = {asym:.3g}")
+        if np.abs(np.diag(V)).max(initial=0.0) > 0:
+            raise ValueError("V must have a zero diagonal (V_ii = 0)")
+        self.V = 0.5 * (V + V.T)
+        self.eps = eps
+        if (n_particles is None) == (density is None):
+            raise ValueError("give exactly one of n_particles and density")
+        if density is not None:
+            density = _as_real_number("density", density)
+            if not 0.0 < density < 1.0:
+                raise ValueError(f"density must lie in (0, 1), got {density!r}")
+            n_particles = int(round(density * N))
+        if isinstance(n_particles, bool) or not isinstance(n_particles, (int, np.integer)):
+            raise TypeError(f"n_particles must be an integer, got {n_particles!r}")
+        if not 0 <= n_particles <= N:
+            raise ValueError(f"n_particles must lie in [0, {N}] (N = number of sites), got {n_particles}")
+        self.n_particles = int(n_particles)
+
+    @property
+    def n_sites(self) -> int:
+        return self.lattice.n_sites
+
+    @property
+    def density(self) -> float:
+        return self.n_particles / self.n_sites
+
+    # ---- classical (t = 0) functions, PHYSICS.md §2 -------------------------------
+    def _occ(self, occ) -> np.ndarray:
+        occ = np.asarray(occ)
+        if occ.shape != (self.n_sites,):
+            raise ValueError(f"occ must have shape ({self.n_sites},), got {occ.shape}")
+        if not np.all((occ == 0) | (occ == 1)):
+            raise ValueError("occ must contain only 0 and 1")
+        return occ.astype(float)
+
+    def energy(self, occ) -> float:
+        """Classical energy Σ eps_i n_i - ½ Σ_{i≠j} V_ij n_i n_j (without -mu N_f)."""
+        n = self._occ(occ)
+        return float(self.eps @ n - 0.5 * n @ (self.V @ n))
+
+    def local_fields(self, occ, mu: float = 0.0) -> np.ndarray:
+        """Local fields phi_i = eps_i - mu - Σ_{j≠i} V_ij n_j (Eq. 15)."""
+        n = self._occ(occ)
+        return self.eps - mu - self.V @ n
+
+    def pair_move_delta(self, occ, i: int, j: int) -> float:
+        """Energy change of moving the particle on occupied site i to empty site j:
+        ΔE = phi_j - phi_i + V_ij (mu drops out)."""
+        n = self._occ(occ)
+        if n[i] != 1 or n[j] != 0:
+            raise ValueError(f"pair move needs site i={i} occupied and site j={j} empty")
+        phi = self.local_fields(n)
+        return float(phi[j] - phi[i] + self.V[i, j])
+
+    def chemical_potential(self, occ) -> float:
+        """Canonical mu: midpoint of the N_f-th and (N_f+1)-th smallest field (mu = 0).
+
+        Needs 0 < N_f < N."""
+        n = self._occ(occ)
+        nf = int(n.sum())
+        if not 0 < nf < self.n_sites:
+            raise ValueError(f"chemical_potential needs 0 < N_f < N, got N_f = {nf}")
+        phi = np.sort(self.local_fields(n))
+        return float(0.5 * (phi[nf - 1] + phi[nf]))
+
+    # ---- single-particle hopping ---------------------------------------------------
+    def hopping_matrix(self) -> sp.csr_matrix:
+        """Symmetric adjacency matrix A (A_ij = 1 on every bond, each bond once), so the
+        kinetic single-particle Hamiltonian is -t A."""
+        b = self.lattice.bonds
+        N = self.n_sites
+        rows = np.concatenate([b[:, 0], b[:, 1]])
+        cols = np.concatenate([b[:, 1], b[:, 0]])
+        return sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(N, N))
+
+    def __repr__(self):
+        return (f"Model({self.lattice!r}, t={self.t}, n_particles={self.n_particles}, "
+                f"N={self.n_sites})")

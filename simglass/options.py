@@ -1,0 +1,72 @@
+"""Typed, typo-proof parameter schemas for job files and engine options.
+
+Every error is an :class:`InputError` whose message names the key, the value given
+and what is allowed; the command line turns it into one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+__all__ = ["InputError", "Option", "REQUIRED", "validate_section"]
+
+
+class InputError(ValueError):
+    """Bad user input (job file, command line, results file that does not fit)."""
+
+
+REQUIRED = object()
+
+_TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One parameter: its type, default, a check and a description of what is allowed.
+
+    ``kind`` is int, float, bool or str; ``many=True`` also accepts a list of such
+    values (e.g. lattice extents).  ``check`` returns True for allowed values.
+    """
+    kind: type
+    default: Any = REQUIRED
+    check: Callable[[Any], bool] | None = None
+    allowed: str = ""
+    help: str = ""
+    many: bool = False
+
+    def convert(self, where: str, value):
+        def one(v):
+            if self.kind is float and isinstance(v, int) and not isinstance(v, bool):
+                v = float(v)
+            if self.kind is not bool and isinstance(v, bool) or not isinstance(v, self.kind):
+                raise InputError(f"{where} = {v!r}: must be {_TYPE_NAMES[self.kind]}"
+                                 + (f" {self.allowed}" if self.allowed else ""))
+            if self.check is not None and not self.check(v):
+                raise InputError(f"{where} = {v!r}: allowed values are {self.allowed}")
+            return v
+        if self.many and isinstance(value, list):
+            if not value:
+                raise InputError(f"{where} = []: must not be empty")
+            return [one(v) for v in value]
+        return one(value)
+
+
+def validate_section(where: str, spec: dict[str, Option], values: dict) -> dict:
+    """Check ``values`` against ``spec``: unknown keys, missing required keys, types,
+    ranges.  Returns the values with defaults filled in."""
+    if not isinstance(values, dict):
+        raise InputError(f"[{where}] must be a table, got {values!r}")
+    unknown = sorted(set(values) - set(spec))
+    if unknown:
+        raise InputError(f"[{where}] unknown key {unknown[0]!r}; allowed keys: "
+                         + ", ".join(sorted(spec)))
+    out = {}
+    for key, opt in spec.items():
+        if key in values:
+            out[key] = opt.convert(f"{where}.{key}", values[key])
+        elif opt.default is REQUIRED:
+            raise InputError(f"[{where}] missing required key {key!r} ({opt.help})")
+        else:
+            out[key] = opt.default
+    return out

@@ -1,0 +1,163 @@
+"""One HDF5 file per job (DESIGN.md "Results").
+
+Layout::
+
+    /                 attrs: format, simglass_version, git_commit, created, engine,
+                             job_toml (the job file), job_identity (canonical JSON),
+                             n_tasks
+    /tasks/<name>     one group per task, name p<point:04d>_r<realisation:05d>
+                      attrs: point, realization, seed, params (JSON), status
+                             ("done" | "failed"), wall_time [s], traceback (failed)
+                      datasets: the engine's record (nested dicts are subgroups)
+
+A task's ``status`` attribute is written last and the file is flushed after every
+task, so a group without status (a kill during the write) counts as not done and is
+rewritten on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from . import __version__
+from .jobfile import Job, Task, parse_job
+from .options import InputError
+
+__all__ = ["ResultsFile", "read_results", "FORMAT"]
+
+FORMAT = "simglass-results-1"
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() if out.returncode == 0 else "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _write_record(group: h5py.Group, record: dict):
+    for key, value in record.items():
+        if isinstance(value, dict):
+            _write_record(group.create_group(key), value)
+        elif isinstance(value, str):
+            group.attrs[key] = value
+        else:
+            arr = np.asarray(value)
+            if arr.dtype == object:
+                raise TypeError(f"engine output {key!r} is not numeric: {type(value).__name__}")
+            group.create_dataset(key, data=arr)
+
+
+def read_group(group: h5py.Group) -> dict:
+    """A task group (or subgroup) as a dict of numpy arrays / numbers / strings."""
+    out = {}
+    for key, item in group.items():
+        out[key] = read_group(item) if isinstance(item, h5py.Group) else item[()]
+    return out
+
+
+class ResultsFile:
+    """The results file of one job, opened by the writing process only."""
+
+    def __init__(self, path, job: Job, overwrite: bool = False):
+        self.path = Path(path)
+        self.job = job
+        if self.path.exists() and overwrite:
+            self.path.unlink()
+        if self.path.exists():
+            try:
+                f = h5py.File(self.path, "a")
+            except OSError as e:
+                raise InputError(f"output {str(self.path)!r} exists but is not a readable HDF5 "
+                                 f"file ({e}); move it away or pass --overwrite") from None
+            if f.attrs.get("format") != FORMAT:
+                f.close()
+                raise InputError(f"output {str(self.path)!r} is not a simglass results file; "
+                                 "choose another output or pass --overwrite")
+            if f.attrs.get("job_identity") != job.identity:
+                f.close()
+                raise InputError(f"output {str(self.path)!r} was written by a different job; "
+                                 "pass --overwrite to replace it, or choose another output")
+            self.f = f
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.f = h5py.File(self.path, "w-")
+            a = self.f.attrs
+            a["format"] = FORMAT
+            a["simglass_version"] = __version__
+            a["git_commit"] = git_commit()
+            a["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            a["engine"] = job.engine
+            a["job_toml"] = job.text
+            a["job_identity"] = job.identity
+            a["n_tasks"] = len(job.tasks())
+            self.f.create_group("tasks")
+            self.f.flush()
+
+    def done(self) -> set[str]:
+        """Names of the tasks completed successfully."""
+        g = self.f["tasks"]
+        return {k for k in g if g[k].attrs.get("status") == "done"}
+
+    def _new_group(self, task: Task) -> h5py.Group:
+        g = self.f["tasks"]
+        if task.name in g:
+            del g[task.name]  # a failed or half-written earlier attempt
+        grp = g.create_group(task.name)
+        grp.attrs["point"] = task.point
+        grp.attrs["realization"] = task.realization
+        grp.attrs["seed"] = self.job.seed
+        grp.attrs["params"] = json.dumps(task.params, sort_keys=True)
+        return grp
+
+    def write(self, task: Task, record: dict | None, wall_time: float, error: str | None = None,
+              rank: int = 0):
+        grp = self._new_group(task)
+        grp.attrs["wall_time"] = wall_time
+        grp.attrs["rank"] = rank
+        if error is None:
+            try:
+                _write_record(grp, record)
+            except (TypeError, ValueError) as e:
+                error = f"could not store the engine's record: {e}"
+        if error is not None:
+            for k in list(grp):
+                del grp[k]
+            grp.attrs["traceback"] = error
+            grp.attrs["status"] = "failed"
+        else:
+            grp.attrs["status"] = "done"
+        self.f.flush()
+
+    def close(self):
+        self.f.close()
+
+
+def read_results(path):
+    """Open a results file for reading; returns (h5py.File, Job).  Raises InputError for
+    a missing file, a file from another program or format version."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"results file {str(path)!r} not found")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise InputError(f"results file {str(path)!r} cannot be opened as HDF5: {e}") from None
+    fmt = f.attrs.get("format")
+    if fmt != FORMAT:
+        f.close()
+        raise InputError(f"results file {str(path)!r} has format {fmt!r}; this simglass reads {FORMAT!r}")
+    if "tasks" not in f:
+        f.close()
+        raise InputError(f"results file {str(path)!r} has no 'tasks' group (damaged?)")
+    job = parse_job(f.attrs["job_toml"], name=os.fspath(path))
+    return f, job

@@ -1,0 +1,161 @@
+"""Runs the tasks of a job serially or over MPI ranks, writing one HDF5 file.
+
+Under ``mpiexec -n K`` rank 0 is the master: it hands out task indices on request
+(dynamic load balancing), writes every result as it arrives and shows progress; ranks
+1..K-1 compute.  The master sleeps while it waits, so K = cores + 1 is the natural
+choice.  The runner knows nothing about physics: a task is run by
+:func:`simglass.tasks.run_task`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+
+from .jobfile import Job
+from .options import InputError
+from .results import ResultsFile
+from .tasks import run_task
+
+__all__ = ["run_job", "RunSummary", "mpi_world"]
+
+_MPI_ENV = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
+TAG_WORK, TAG_RESULT, TAG_ABORT = 1, 2, 3
+
+
+def mpi_world():
+    """COMM_WORLD if launched by an MPI launcher with more than one rank, else None.
+    mpi4py is only imported under a launcher, so serial runs never initialise MPI."""
+    if not any(k in os.environ for k in _MPI_ENV):
+        return None
+    from mpi4py import MPI
+    comm = MPI.COMM_WORLD
+    return comm if comm.Get_size() > 1 else None
+
+
+@dataclass
+class RunSummary:
+    total: int
+    skipped: int = 0
+    done: int = 0
+    failed: list = field(default_factory=list)  # task names
+    wall_time: float = 0.0
+
+
+def _execute(job: Job, task):
+    t0 = time.perf_counter()
+    try:
+        record, error = run_task(job, task), None
+    except Exception:  # a failing task is recorded, the job goes on
+        record, error = None, traceback.format_exc()
+    return record, error, time.perf_counter() - t0
+
+
+class _Progress:
+    def __init__(self, total, initial, enabled):
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+            tty = sys.stderr.isatty()
+            self.bar = tqdm(total=total, initial=initial, unit="task", file=sys.stderr,
+                            mininterval=0.5 if tty else 30.0, dynamic_ncols=True)
+        self.failed = 0
+
+    def update(self, failed: bool):
+        if self.bar is not None:
+            if failed:
+                self.failed += 1
+                self.bar.set_postfix(failed=self.failed, refresh=False)
+            self.bar.update(1)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run_job(job: Job, output: str | None = None, overwrite: bool = False, progress: bool = True,
+            comm=None) -> RunSummary:
+    """Run (or resume) every task of ``job``; see the module docstring for MPI."""
+    output = output or job.output
+    tasks = job.tasks()
+    rank = comm.Get_rank() if comm is not None else 0
+    t0 = time.perf_counter()
+    if rank != 0:
+        _worker(job, tasks, comm)
+        return RunSummary(total=len(tasks))
+    try:
+        results = ResultsFile(output, job, overwrite=overwrite)
+    except InputError as e:
+        if comm is not None:
+            for r in range(1, comm.Get_size()):
+                comm.send(None, dest=r, tag=TAG_ABORT)
+        raise e
+    summary = RunSummary(total=len(tasks))
+    bar = None
+    try:
+        done = results.done()
+        pending = [t for t in tasks if t.name not in done]
+        summary.skipped = len(tasks) - len(pending)
+        bar = _Progress(len(tasks), summary.skipped, progress)
+
+        def store(task, record, error, wall, src):
+            results.write(task, record, wall, error, rank=src)
+            if error is None:
+                summary.done += 1
+            else:
+                summary.failed.append(task.name)
+            bar.update(error is not None)
+
+        if comm is None:
+            for task in pending:
+                store(task, *_execute(job, task), 0)
+        else:
+            _master(tasks, pending, comm, store)
+    finally:
+        if bar is not None:
+            bar.close()
+        results.close()
+    summary.wall_time = time.perf_counter() - t0
+    return summary
+
+
+def _master(tasks, pending, comm, store):
+    from mpi4py import MPI
+    queue = [t.index for t in pending]
+    n_workers = comm.Get_size() - 1
+    busy = 0
+    status = MPI.Status()
+    for r in range(1, n_workers + 1):  # first round of work
+        if queue:
+            comm.send(queue.pop(0), dest=r, tag=TAG_WORK)
+            busy += 1
+        else:
+            comm.send(None, dest=r, tag=TAG_WORK)
+    while busy:
+        # poll and sleep instead of a blocking receive: MPICH busy-waits in recv,
+        # which would steal a core from the workers
+        while not comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_RESULT, status=status):
+            time.sleep(0.002)
+        src = status.Get_source()
+        index, record, error, wall = comm.recv(source=src, tag=TAG_RESULT)
+        busy -= 1
+        if queue:
+            comm.send(queue.pop(0), dest=src, tag=TAG_WORK)
+            busy += 1
+        else:
+            comm.send(None, dest=src, tag=TAG_WORK)
+        store(tasks[index], record, error, wall, src)
+
+
+def _worker(job, tasks, comm):
+    from mpi4py import MPI
+    status = MPI.Status()
+    while True:
+        index = comm.recv(source=0, tag=MPI.ANY_TAG, status=status)
+        if status.Get_tag() == TAG_ABORT or index is None:
+            return
+        record, error, wall = _execute(job, tasks[index])
+        comm.send((index, record, error, wall), dest=0, tag=TAG_RESULT)

@@ -1,0 +1,38 @@
+"""From a task's parameters to a model, and running one task through its engine."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .disorder import engine_seed, sample_disorder
+from .engines import get_engine
+from .jobfile import Job, Task
+from .lattice import Lattice
+from .model import Model
+
+__all__ = ["build_model", "run_task"]
+
+DEFAULT_DENSITY = 0.5
+
+
+def build_model(params: dict, seed: int, realization: int) -> Model:
+    """The model of one parameter point and realisation (disorder per DESIGN.md seeds)."""
+    lat = Lattice(params["L"], periodic=params["periodic"])
+    n_particles = params["n_particles"]
+    density = params["density"]
+    if n_particles is None and density is None:
+        density = DEFAULT_DENSITY
+    if n_particles is None:
+        n_particles = int(round(density * lat.n_sites))
+    dis = sample_disorder(lat, J=params["J"], W=params["W"], seed=seed, realization=realization,
+                          compensate=params["compensate"], density=n_particles / lat.n_sites,
+                          couplings=params["couplings"], n_modes=params["n_modes"],
+                          onsite=params["onsite"])
+    return Model(lat, t=params["t"], V=dis.V, eps=dis.eps, n_particles=n_particles)
+
+
+def run_task(job: Job, task: Task) -> dict:
+    """Run one task; returns the engine's record.  Exceptions propagate to the runner."""
+    model = build_model(task.params, job.seed, task.realization)
+    rng = np.random.default_rng(engine_seed(job.seed, task.realization))
+    return get_engine(job.engine).run(model, rng, **job.options)
