@@ -1,0 +1,214 @@
+"""Job files, runner, results, resume and MPI (DESIGN.md "Job files and the runner")."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from conftest import BIN, assert_same_results, run_cli, simglass_cmd, task_datasets
+
+SMALL = """
+engine = "disorder"
+seed = 3
+realizations = 3
+[model]
+L = [3, 3, 3]
+W = 0.5
+[scan]
+J = [0.5, 1.0]
+density = [0.25, 0.5]
+[options]
+n_configs = 8
+"""
+
+
+def write(tmp_path, text, name="job.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_serial_run_and_info(tmp_path):
+    job = write(tmp_path, SMALL)
+    r = run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "12 tasks done" in r.stdout
+    with h5py.File(tmp_path / "a.h5", "r") as f:
+        assert f.attrs["engine"] == "disorder"
+        assert f.attrs["n_tasks"] == 12
+        assert "engine = \"disorder\"" in f.attrs["job_toml"]
+        g = f["tasks/p0003_r00002"]
+        assert g.attrs["status"] == "done" and g.attrs["realization"] == 2
+        assert g["n_particles"][()] == 14  # round(0.5 * 27)
+    info = run_cli("info", tmp_path / "a.h5")
+    assert info.returncode == 0, info.stderr
+    assert "pending" in info.stdout and info.stdout.strip().splitlines()[-1].split()[1:4] == ["12", "0", "0"]
+    # rerun: everything already done
+    r = run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet")
+    assert r.returncode == 0 and "0 tasks done, 12 already done" in r.stdout
+
+
+def test_disorder_identical_across_points(tmp_path):
+    """The disorder of realisation r is the same at every parameter point: V_mean/J is
+    equal for J = 0.5 and J = 1.0 (same density)."""
+    job = write(tmp_path, SMALL)
+    run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet")
+    d = task_datasets(tmp_path / "a.h5")
+    # points: (J, density) = (0.5, .25), (0.5, .5), (1, .25), (1, .5)
+    for r in range(3):
+        a, b = d[f"p0000_r{r:05d}"], d[f"p0002_r{r:05d}"]
+        assert np.isclose(a["V_mean"] / 0.5, b["V_mean"] / 1.0, rtol=1e-12)
+        assert a["eps_mean"] == b["eps_mean"]
+
+
+def test_mpi_equals_serial(tmp_path):
+    job = write(tmp_path, SMALL)
+    r1 = run_cli("run", job, "--output", tmp_path / "serial.h5", "--quiet")
+    assert r1.returncode == 0, r1.stderr
+    r2 = subprocess.run([str(BIN / "mpiexec"), "-n", "3", *simglass_cmd("run", job, "--output",
+                        tmp_path / "mpi.h5", "--quiet")], capture_output=True, text=True, timeout=300)
+    assert r2.returncode == 0, r2.stderr
+    assert "12 tasks done" in r2.stdout
+    assert_same_results(tmp_path / "serial.h5", tmp_path / "mpi.h5")
+    with h5py.File(tmp_path / "mpi.h5", "r") as f:
+        ranks = {int(g.attrs["rank"]) for g in f["tasks"].values()}
+    assert ranks <= {1, 2} and ranks
+
+
+SLOW = """
+engine = "disorder"
+seed = 8
+realizations = 24
+[model]
+L = [8, 8, 6]
+J = 1.0
+[options]
+n_configs = 3000
+"""
+
+
+def _count_done(path):
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            return sum(g.attrs.get("status") == "done" for g in f["tasks"].values())
+    except Exception:
+        return 0
+
+
+def test_sigkill_and_resume(tmp_path):
+    job = write(tmp_path, SLOW)
+    out = tmp_path / "killed.h5"
+    p = subprocess.Popen(simglass_cmd("run", job, "--output", out, "--quiet"),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.time()
+    while _count_done(out) < 3 and time.time() - t0 < 120:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    n_before = _count_done(out)
+    assert 3 <= n_before < 24, n_before
+    r = run_cli("run", job, "--output", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert f"{n_before} already done" in r.stdout
+    assert f"{24 - n_before} tasks done" in r.stdout
+    ref = run_cli("run", job, "--output", tmp_path / "ref.h5", "--quiet")
+    assert ref.returncode == 0
+    assert_same_results(out, tmp_path / "ref.h5")
+
+
+def test_failed_task_recorded(tmp_path, monkeypatch):
+    """A task that raises is stored with its traceback; the others complete; exit 1."""
+    from simglass import disorder_stats
+    from simglass.cli import main
+    calls = {"n": 0}
+    orig = disorder_stats.run
+
+    def flaky(model, rng, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("boom")
+        return orig(model, rng, **kw)
+
+    monkeypatch.setattr(disorder_stats, "run", flaky)
+    job = write(tmp_path, SMALL)
+    out = tmp_path / "f.h5"
+    assert main(["run", str(job), "--output", str(out), "--quiet"]) == 1
+    with h5py.File(out, "r") as f:
+        st = [g.attrs["status"] for g in f["tasks"].values()]
+        failed = [g for g in f["tasks"].values() if g.attrs["status"] == "failed"]
+        assert st.count("failed") == 1 and st.count("done") == 11
+        assert "RuntimeError: boom" in failed[0].attrs["traceback"]
+    monkeypatch.setattr(disorder_stats, "run", orig)
+    assert main(["run", str(job), "--output", str(out), "--quiet"]) == 0  # retried
+
+
+# ---- bad input: exit 2, one line naming the key, no traceback, no file ----------
+
+BAD = {
+    "syntax": ("engine = 'disorder\n[model]\nL=[2]\n", "TOML syntax error"),
+    "unknown key": (SMALL.replace("W = 0.5", "W = 0.5\nJj = 1.0"), "'Jj'"),
+    "unknown top key": ("realisations = 3\n" + SMALL, "'realisations'"),
+    "missing engine": (SMALL.replace('engine = "disorder"', ""), "'engine'"),
+    "missing L": (SMALL.replace("L = [3, 3, 3]", ""), "'L'"),
+    "wrong type": (SMALL.replace("W = 0.5", "W = 'big'"), "model.W"),
+    "L = 0": (SMALL.replace("L = [3, 3, 3]", "L = [3, 0, 3]"), "model.L = 0"),
+    "density": (SMALL.replace("density = [0.25, 0.5]", "density = [0.25, 1.5]"), "scan.density = 1.5"),
+    "n_particles > N": (SMALL.replace("density = [0.25, 0.5]", "n_particles = [28]"), "n_particles = 28"),
+    "negative J": (SMALL.replace("J = [0.5, 1.0]", "J = [-1.0]"), "scan.J = -1.0"),
+    "negative W": (SMALL.replace("W = 0.5", "W = -0.5"), "model.W = -0.5"),
+    "unknown engine": (SMALL.replace('"disorder"', '"dmrg"'), "'dmrg'"),
+    "unknown option": (SMALL.replace("n_configs", "n_config"), "'n_config'"),
+    "bad option": (SMALL.replace("n_configs = 8", "n_configs = 0"), "options.n_configs"),
+    "both": (SMALL.replace("W = 0.5", "W = 0.5\nJ = 1.0"), "'J'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_job_files(tmp_path, case):
+    text, needle = BAD[case]
+    job = write(tmp_path, text)
+    out = tmp_path / "out.h5"
+    r = run_cli("run", job, "--output", out)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("simglass: error:"), r.stderr
+    assert needle in lines[0], lines[0]
+    assert "Traceback" not in r.stderr
+    assert not out.exists()
+
+
+def test_missing_job_file(tmp_path):
+    r = run_cli("run", tmp_path / "nope.toml")
+    assert r.returncode == 2 and "not found" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_different_job_refused(tmp_path):
+    job = write(tmp_path, SMALL)
+    out = tmp_path / "a.h5"
+    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    before = task_datasets(out)
+    other = write(tmp_path, SMALL.replace("seed = 3", "seed = 4"), "other.toml")
+    r = run_cli("run", other, "--output", out, "--quiet")
+    assert r.returncode == 2 and "different job" in r.stderr and "--overwrite" in r.stderr
+    assert_same_results(out, out)
+    assert sorted(task_datasets(out)) == sorted(before)
+    r = run_cli("run", other, "--output", out, "--quiet", "--overwrite")
+    assert r.returncode == 0
+    with h5py.File(out, "r") as f:
+        assert "seed = 4" in f.attrs["job_toml"]
+
+
+def test_info_bad_file(tmp_path):
+    (tmp_path / "x.h5").write_text("not hdf5")
+    r = run_cli("info", tmp_path / "x.h5")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    with h5py.File(tmp_path / "y.h5", "w") as f:
+        f.attrs["format"] = "other"
+    r = run_cli("info", tmp_path / "y.h5")
+    assert r.returncode == 2 and "format" in r.stderr
