@@ -21,6 +21,7 @@ __all__ = ["ENGINES", "get_engine"]
 
 ENGINES = {
     "disorder": "simglass.disorder_stats",
+    "mc": "mc.engine",
 }
 
 

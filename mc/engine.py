@@ -1,0 +1,94 @@
+"""Engine ``mc``: ground states and the local-field distribution at t = 0.
+
+Per task (one realisation): ``mc.ground_state`` with the job's options, then
+
+* ``energy``, ``energy_per_site``, ``C_sk`` = ⅛ Σ_{i≠j} V_ij (so (energy - C_sk)/N is
+  the SK energy per site of the compensated half-filled model, PHYSICS.md §1),
+  ``mu``, ``occupation``, ``pair_stable``, ``min_pair_delta``, ``restarts_hit``;
+* ``phi``: phi_i - mu of every site of the final state (Eq. 15), and ``phi_hist``:
+  counts in ``phi_bins`` equal bins on [-phi_max, phi_max] (``phi_edges``), in the
+  energy units of the job (J);
+* with ``method = "pt"``: ``temperatures``, per-temperature ``acceptance`` and
+  adjacent-pair ``exchange`` rates (averaged over restarts); replica overlaps
+  ``q`` = (1/N) Σ s_i^a s_i^b (s = 2n - 1) between the coldest replicas of restarts
+  0 and 1, sampled every ``overlap_every`` sweeps in the second half of the run;
+  equilibration diagnostic ``energy_halves``: mean coldest energy per site in the
+  first and second half of that measurement window, per restart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simglass.options import Option
+
+from .ground_state import ground_state
+
+_pos = lambda x: x > 0  # noqa: E731
+
+OPTIONS = {
+    "method": Option(str, "pt", lambda x: x in ("pt", "anneal"), "'pt' or 'anneal'",
+                     "parallel tempering or simulated annealing"),
+    "sweeps": Option(int, 1000, _pos, ">= 1", "PT rounds or annealing sweeps (N proposals each)"),
+    "replicas": Option(int, 16, _pos, ">= 1", "PT temperatures"),
+    "restarts": Option(int, 2, _pos, ">= 1", "independent runs; 2 or more give overlaps"),
+    "T_min": Option(float, 0.02, _pos, "> 0", "lowest temperature (units of J)"),
+    "T_max": Option(float, 1.0, _pos, "> 0", "highest temperature (units of J)"),
+    "schedule": Option(str, "geometric", lambda x: x in ("geometric", "linear"),
+                       "'geometric' or 'linear'", "annealing schedule"),
+    "phi_max": Option(float, 4.0, _pos, "> 0", "histogram range of phi - mu"),
+    "phi_bins": Option(int, 160, _pos, ">= 1", "histogram bins"),
+    "overlap_every": Option(int, 10, _pos, ">= 1", "sweeps between overlap samples"),
+}
+
+
+def check_point(params, options):
+    if params["t"] != 0:
+        raise ValueError(f"t = {params['t']}: engine 'mc' is the classical t = 0 limit; "
+                         "allowed: t = 0")
+    if not options["T_max"] > options["T_min"]:
+        raise ValueError(f"options.T_max = {options['T_max']} must exceed T_min = {options['T_min']}")
+
+
+def run(model, rng, method="pt", sweeps=1000, replicas=16, restarts=2, T_min=0.02, T_max=1.0,
+        schedule="geometric", phi_max=4.0, phi_bins=160, overlap_every=10):
+    N = model.n_sites
+    start = sweeps // 2
+    snaps = {}
+
+    def collect(r, s, states):
+        if r < 2 and s >= start and (s - start) % overlap_every == 0:
+            snaps.setdefault(r, []).append(2 * states[0].occ.astype(np.int8) - 1)
+
+    gs = ground_state(model, rng=rng, method=method, sweeps=sweeps, replicas=replicas,
+                      T_min=T_min, T_max=T_max, restarts=restarts, schedule=schedule,
+                      callback=collect if method == "pt" else None)
+    edges = np.linspace(-phi_max, phi_max, phi_bins + 1)
+    rec = {
+        "energy": gs.energy,
+        "energy_per_site": gs.energy / N,
+        "C_sk": model.V.sum() / 8.0,
+        "mu": gs.mu,
+        "occupation": gs.occupation,
+        "phi": gs.fields,
+        "phi_hist": np.histogram(gs.fields, bins=edges)[0],
+        "phi_edges": edges,
+        "pair_stable": gs.pair_stable,
+        "min_pair_delta": gs.min_pair_delta,
+        "restarts_hit": gs.restarts_hit,
+    }
+    diags = gs.diagnostics["restarts"]
+    rec["temperatures"] = diags[0]["temperatures"]
+    if method == "pt":
+        rec["acceptance"] = np.mean([d["acceptance"] for d in diags], axis=0)
+        rec["exchange"] = np.mean([d["exchange"] for d in diags], axis=0)
+        halves = []
+        for d in diags:
+            e = d["energy_coldest"][start:] / N
+            h = e.size // 2
+            halves.append([e[:h].mean() if h else np.nan, e[h:].mean()])
+        rec["energy_halves"] = np.array(halves)
+        if len(snaps) == 2:
+            a, b = np.array(snaps[0]), np.array(snaps[1])
+            rec["q"] = (a * b).mean(axis=1)
+    return rec

@@ -1,0 +1,171 @@
+"""Numba kernels of the t = 0 Monte Carlo (PHYSICS.md §2).
+
+State of one replica: ``occ`` (int8 0/1), ``phi`` (local fields at mu = 0,
+phi_i = eps_i - Σ_j V_ij n_j), and for canonical moves the lists of occupied and empty
+sites.  A proposal costs O(1); an accepted move updates all fields in O(N) from two
+rows of V (V symmetric, C-contiguous: rows are contiguous).  Random numbers come from
+the caller (the Python layer owns the generator), so runs are reproducible.
+"""
+
+import numpy as np
+from numba import njit
+
+EPS_STABLE = 1e-12  # relative tolerance of the zero-temperature stability checks
+
+
+@njit(cache=True)
+def fields(V, eps, occ):
+    """phi_i = eps_i - Σ_j V_ij n_j from scratch."""
+    N = eps.size
+    phi = eps.copy()
+    for j in range(N):
+        if occ[j]:
+            row = V[j]
+            for k in range(N):
+                phi[k] -= row[k]
+    return phi
+
+
+@njit(cache=True)
+def energy(V, eps, occ):
+    """Σ eps_i n_i - ½ Σ_{i≠j} V_ij n_i n_j from scratch."""
+    e = 0.0
+    N = eps.size
+    for i in range(N):
+        if occ[i]:
+            e += eps[i]
+            row = V[i]
+            for j in range(N):
+                if occ[j]:
+                    e -= 0.5 * row[j]
+    return e
+
+
+@njit(cache=True)
+def _move(V, phi, i, j):
+    # particle i -> j: phi_k += V_ik - V_jk
+    ri = V[i]
+    rj = V[j]
+    for k in range(phi.size):
+        phi[k] += ri[k] - rj[k]
+
+
+@njit(cache=True)
+def pair_sweep(V, occ, phi, occ_list, emp_list, beta, ia, ib, u):
+    """Metropolis pair moves (occupied i -> empty j), one per entry of ia/ib/u.
+    ΔE = phi_j - phi_i + V_ij.  beta = inf gives a zero-temperature sweep.
+    Returns (total ΔE, accepted moves)."""
+    dE_tot = 0.0
+    acc = 0
+    for s in range(ia.size):
+        a = ia[s]
+        b = ib[s]
+        i = occ_list[a]
+        j = emp_list[b]
+        dE = phi[j] - phi[i] + V[i, j]
+        if dE <= 0.0 or u[s] < np.exp(-beta * dE):
+            _move(V, phi, i, j)
+            occ[i] = 0
+            occ[j] = 1
+            occ_list[a] = j
+            emp_list[b] = i
+            dE_tot += dE
+            acc += 1
+    return dE_tot, acc
+
+
+@njit(cache=True)
+def flip_sweep(V, occ, phi, mu, beta, isite, u):
+    """Metropolis single flips at fixed mu: ΔE = (1 - 2 n_i)(phi_i - mu).
+    Returns (total ΔE of H - mu N, accepted flips)."""
+    dE_tot = 0.0
+    acc = 0
+    N = phi.size
+    for s in range(isite.size):
+        i = isite[s]
+        sgn = 1.0 - 2.0 * occ[i]
+        dE = sgn * (phi[i] - mu)
+        if dE <= 0.0 or u[s] < np.exp(-beta * dE):
+            row = V[i]
+            for k in range(N):
+                phi[k] -= sgn * row[k]
+            occ[i] = 1 - occ[i]
+            dE_tot += dE
+            acc += 1
+    return dE_tot, acc
+
+
+@njit(cache=True)
+def pair_quench(V, occ, phi, occ_list, emp_list, tol):
+    """Steepest descent over pair moves until no move lowers the energy by more than
+    tol: an exhaustive O(N_f (N - N_f)) scan per step.  Returns (ΔE, moves)."""
+    dE_tot = 0.0
+    moves = 0
+    nf = occ_list.size
+    ne = emp_list.size
+    while True:
+        best = -tol
+        ba = -1
+        bb = -1
+        for a in range(nf):
+            i = occ_list[a]
+            pi = phi[i]
+            row = V[i]
+            for b in range(ne):
+                j = emp_list[b]
+                dE = phi[j] - pi + row[j]
+                if dE < best:
+                    best = dE
+                    ba = a
+                    bb = b
+        if ba < 0:
+            return dE_tot, moves
+        i = occ_list[ba]
+        j = emp_list[bb]
+        _move(V, phi, i, j)
+        occ[i] = 0
+        occ[j] = 1
+        occ_list[ba] = j
+        emp_list[bb] = i
+        dE_tot += best
+        moves += 1
+
+
+@njit(cache=True)
+def flip_quench(V, occ, phi, mu, tol):
+    """Steepest descent over single flips at fixed mu.  Returns (ΔE, moves)."""
+    dE_tot = 0.0
+    moves = 0
+    N = phi.size
+    while True:
+        best = -tol
+        bi = -1
+        for i in range(N):
+            dE = (1.0 - 2.0 * occ[i]) * (phi[i] - mu)
+            if dE < best:
+                best = dE
+                bi = i
+        if bi < 0:
+            return dE_tot, moves
+        sgn = 1.0 - 2.0 * occ[bi]
+        row = V[bi]
+        for k in range(N):
+            phi[k] -= sgn * row[k]
+        occ[bi] = 1 - occ[bi]
+        dE_tot += best
+        moves += 1
+
+
+@njit(cache=True)
+def min_pair_delta(V, occ, phi):
+    """min over occupied i, empty j of ΔE = phi_j - phi_i + V_ij (exhaustive)."""
+    best = np.inf
+    N = phi.size
+    for i in range(N):
+        if occ[i]:
+            for j in range(N):
+                if not occ[j]:
+                    dE = phi[j] - phi[i] + V[i, j]
+                    if dE < best:
+                        best = dE
+    return best

@@ -1,0 +1,160 @@
+"""Classical Monte Carlo (issue: mc engine) against exhaustive enumeration and exact
+Boltzmann weights."""
+import itertools
+
+import numpy as np
+import pytest
+
+import mc
+from mc import kernels
+from simglass import Lattice, Model, sample_disorder
+
+
+def enumerate_energies(model, nf=None):
+    """All states with nf particles (all states if nf is None): (occupations, energies),
+    by an explicit vectorised sum independent of the package's kernels."""
+    N = model.n_sites
+    if nf is None:
+        occ = ((np.arange(2 ** N)[:, None] >> np.arange(N)) & 1).astype(float)
+    else:
+        combos = np.array(list(itertools.combinations(range(N), nf)))
+        occ = np.zeros((len(combos), N))
+        np.put_along_axis(occ, combos, 1.0, axis=1)
+    E = occ @ model.eps - 0.5 * np.einsum("si,si->s", occ @ model.V, occ)
+    return occ, E
+
+
+def random_model(N, seed, density=0.5, W=0.0, compensate=False):
+    lat = Lattice(N)
+    d = sample_disorder(lat, J=1.0, W=W, seed=seed, compensate=compensate, density=density)
+    return Model(lat, 0.0, d.V, d.eps, density=density)
+
+
+CASES = [(14 + (k % 7), 100 + k, [0.5, 0.3, 0.6][k % 3], [0.0, 0.5][k % 2], k % 4 == 0)
+         for k in range(21)]
+
+
+@pytest.mark.parametrize("N,seed,density,W,comp", CASES)
+def test_ground_state_is_exact_minimum(N, seed, density, W, comp):
+    m = random_model(N, seed, density, W, comp)
+    occ, E = enumerate_energies(m, m.n_particles)
+    gs = mc.ground_state(m, seed=seed, sweeps=300, replicas=12, restarts=2)
+    assert gs.energy == pytest.approx(E.min(), abs=1e-10)
+    assert np.isclose(m.energy(gs.occupation), gs.energy, atol=1e-12)
+    assert gs.pair_stable and gs.min_pair_delta >= -1e-12
+    assert gs.occupation.sum() == m.n_particles
+    # fields relative to mu: recomputed with the model's own function
+    assert np.allclose(gs.fields, m.local_fields(gs.occupation, mu=gs.mu), atol=1e-12)
+
+
+def test_pair_stability_exhaustive_check():
+    """The quench ends in a state where every pair move raises the energy, checked by
+    explicitly moving every particle to every hole."""
+    m = random_model(40, 7)
+    gs = mc.ground_state(m, seed=3, method="anneal", sweeps=200, restarts=1)
+    occ = gs.occupation
+    E0 = m.energy(occ)
+    for i in np.flatnonzero(occ):
+        for j in np.flatnonzero(occ == 0):
+            o = occ.copy(); o[i] = 0; o[j] = 1
+            assert m.energy(o) - E0 >= -1e-12
+
+
+@pytest.mark.parametrize("moves", ["pair", "flip"])
+def test_incremental_fields_do_not_drift(moves):
+    m = random_model(200, 5, W=0.3)
+    rng = np.random.default_rng(0)
+    st = mc.State.random(m, rng, moves=moves, mu=0.0 if moves == "flip" else None)
+    for T in np.geomspace(2.0, 0.05, 300):
+        st.sweep(1.0 / T, rng)
+    st.quench()
+    assert st.drift() < 1e-10
+
+
+def _chain_frequencies(m, T, moves, mu, sweeps, seed):
+    rng = np.random.default_rng(seed)
+    st = mc.State.random(m, rng, moves=moves, mu=mu)
+    counts = {}
+    for _ in range(200):
+        st.sweep(1.0 / T, rng)
+    for _ in range(sweeps):
+        st.sweep(1.0 / T, rng)
+        key = st.occ.tobytes()
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("moves", ["pair", "flip"])
+def test_detailed_balance_against_boltzmann(moves):
+    """N = 6 at T = 0.5 J: visit frequencies equal exp(-E/T)/Z over the sector (pair
+    moves, N_f = 3) or over all 64 states (flips at mu = 0.2, E - mu N_f)."""
+    m = random_model(6, 11, W=0.4)
+    T, mu, sweeps = 0.5, 0.2, 60000
+    occ, E = enumerate_energies(m, m.n_particles if moves == "pair" else None)
+    if moves == "flip":
+        E = E - mu * occ.sum(axis=1)
+    p = np.exp(-(E - E.min()) / T)
+    p /= p.sum()
+    counts = _chain_frequencies(m, T, moves, mu if moves == "flip" else None, sweeps, 1)
+    freq = np.array([counts.get(o.astype(np.int8).tobytes(), 0) for o in occ]) / sweeps
+    # sweeps of N proposals are nearly independent; allow an autocorrelation time of 4
+    se = np.sqrt(p * (1 - p) * 4 / sweeps)
+    assert np.all(np.abs(freq - p) < 5 * se + 1e-4), np.c_[freq, p, se]
+    chi2 = np.sum((freq - p) ** 2 / (se ** 2 + 1e-12))
+    assert chi2 < 3 * len(p)
+
+
+def test_pt_rates_and_ladder():
+    m = random_model(64, 2)
+    rng = np.random.default_rng(1)
+    temps = mc.geometric_ladder(0.05, 1.0, 8)
+    assert np.allclose(temps[1:] / temps[:-1], (1.0 / 0.05) ** (1 / 7))
+    res = mc.parallel_tempering(m, rng, temps, 200)
+    assert res.acceptance.shape == (8,) and res.exchange.shape == (7,)
+    assert np.all(np.diff(res.acceptance) > 0)  # hotter accepts more
+    assert np.all((res.exchange > 0) & (res.exchange <= 1))
+    assert res.best_energy <= res.energies.min() + 1e-12
+    for st in res.states:
+        assert st.drift() < 1e-10
+
+
+def test_metropolis_and_anneal_schedule():
+    m = random_model(30, 4)
+    rng = np.random.default_rng(2)
+    st, E, acc = mc.metropolis(m, rng, T=0.3, sweeps=50)
+    assert E.shape == (50,) and 0 < acc < 1 and np.isclose(E[-1], m.energy(st.occ))
+    s = mc.anneal_schedule(2.0, 0.1, 5)
+    assert s[0] == 2.0 and np.isclose(s[-1], 0.1) and np.all(np.diff(s) < 0)
+    assert np.allclose(mc.anneal_schedule(2.0, 0.1, 3, "linear"), [2.0, 1.05, 0.1])
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda m: mc.geometric_ladder(0.0, 1.0, 4), "T_min"),
+    (lambda m: mc.geometric_ladder(0.1, -1.0, 4), "T_max"),
+    (lambda m: mc.parallel_tempering(m, np.random.default_rng(), [], 10), "ladder"),
+    (lambda m: mc.parallel_tempering(m, np.random.default_rng(), [0.1, -0.2], 10), "temperatures"),
+    (lambda m: mc.metropolis(m, np.random.default_rng(), T=0.0, sweeps=3), "T"),
+    (lambda m: mc.anneal_schedule(1.0, 0.0, 10), "T_min"),
+    (lambda m: mc.ground_state(m, seed=1, replicas=0), "replicas"),
+    (lambda m: mc.ground_state(m, seed=1, method="sa"), "method"),
+    (lambda m: mc.ground_state(Model(m.lattice, 0.0, m.V, m.eps, n_particles=0)), "n_particles"),
+    (lambda m: mc.ground_state(Model(m.lattice, 0.0, m.V, m.eps, n_particles=m.n_sites)), "n_particles"),
+    (lambda m: mc.State(m, np.ones(m.n_sites), moves="flip"), "mu"),
+])
+def test_bad_arguments(call, match):
+    m = random_model(10, 1)
+    with pytest.raises(ValueError, match=match):
+        call(m)
+
+
+def test_nonsymmetric_V_rejected():
+    V = np.triu(np.ones((6, 6)), 1)
+    with pytest.raises(ValueError, match="symmetric"):
+        Model(Lattice(6), 0.0, V, np.zeros(6), density=0.5)
+
+
+def test_kernels_match_model():
+    m = random_model(25, 8, W=0.2)
+    occ = np.zeros(25, np.int8); occ[::2] = 1
+    assert np.allclose(kernels.fields(m.V, m.eps, occ), m.local_fields(occ), atol=1e-13)
+    assert np.isclose(kernels.energy(m.V, m.eps, occ), m.energy(occ), atol=1e-12)
