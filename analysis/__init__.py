@@ -1,1 +1,1 @@
-"""analysis"""
+"""Analysis of simglass results files: disorder averages with errors, fits, figures."""

@@ -149,7 +149,8 @@ def read_results(path):
     if not path.exists():
         raise InputError(f"results file {str(path)!r} not found")
     try:
-        f = h5py.File(path, "r")
+        # no file lock: a running job's file can be read (its completed tasks are flushed)
+        f = h5py.File(path, "r", locking=False)
     except OSError as e:
         raise InputError(f"results file {str(path)!r} cannot be opened as HDF5: {e}") from None
     fmt = f.attrs.get("format")

@@ -1,0 +1,44 @@
+"""Reading the completed tasks of a results file (also of a running or killed job)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+from simglass.results import read_group, read_results
+
+__all__ = ["Point", "load_points"]
+
+
+@dataclass
+class Point:
+    """One parameter point: its parameters and the records of its completed realisations."""
+    index: int
+    params: dict
+    realizations: list
+    records: list
+
+
+def load_points(path, engine: str | None = None) -> tuple[object, list[Point]]:
+    """(job, points) of a results file; only tasks with status "done" are read.
+    Raises InputError if the file is not a results file or not of ``engine``."""
+    from simglass.options import InputError
+    f, job = read_results(path)
+    with f:
+        if engine is not None and job.engine != engine:
+            raise InputError(f"{path}: results of engine {job.engine!r}, expected {engine!r}")
+        by_point = defaultdict(list)
+        for name, g in sorted(f["tasks"].items()):
+            if g.attrs.get("status") != "done":
+                continue
+            by_point[int(g.attrs["point"])].append((int(g.attrs["realization"]), read_group(g)))
+    points = []
+    for p, params in enumerate(job.points()):
+        recs = sorted(by_point.get(p, []), key=lambda x: x[0])
+        points.append(Point(p, params, [r for r, _ in recs], [x for _, x in recs]))
+    return job, points
+
+
+def describe(params: dict, keys) -> str:
+    return ", ".join(f"{k}={json.dumps(params[k])}" for k in keys)

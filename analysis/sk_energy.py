@@ -1,0 +1,99 @@
+"""SK ground-state energy of the compensated half-filled model from ``mc`` results.
+
+At n = 1/2, W = 0, t = 0 with compensation the model is SK with J_SK = J/4
+(PHYSICS.md §1), so (E - C)/N -> -0.7631667 J_SK = -0.19079 J.  Per size the
+disorder average of (E - C)/N (C = ⅛ Σ_{i≠j} V_ij, stored as ``C_sk``) with its
+standard error; then a weighted least-squares fit e(N) = e_inf + a N^(-2/3).
+
+    python -m analysis.sk_energy results/sk_ground_state.h5 [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .load import load_points
+from .stats import mean_sem
+
+E_PARISI_SK = -0.7631667          # per spin, units of J_SK
+E_INF_THEORY = E_PARISI_SK / 4    # units of J (J_SK = J/4)
+
+
+def sizes_and_energies(path):
+    job, points = load_points(path, engine="mc")
+    rows = []
+    for p in points:
+        if len(p.records) < 2:
+            continue
+        if not p.params["compensate"]:
+            raise ValueError(f"{path}: point {p.index} is not compensated; the SK mapping needs compensate = true")
+        J = p.params["J"]
+        N = p.records[0]["phi"].size
+        e = [(r["energy"] - r["C_sk"]) / (N * J) for r in p.records]
+        m, s = mean_sem(e)
+        rows.append((N, len(e), float(m), float(s)))
+    return rows
+
+
+def extrapolate(rows):
+    """Weighted fit e = e_inf + a N^(-2/3): returns (e_inf, err, a, chi2/dof)."""
+    N = np.array([r[0] for r in rows], float)
+    y = np.array([r[2] for r in rows])
+    s = np.array([r[3] for r in rows])
+    if len(rows) < 3:
+        raise ValueError("the N^(-2/3) extrapolation needs at least 3 sizes with 2+ realisations")
+    A = np.c_[np.ones_like(N), N ** (-2 / 3)] / s[:, None]
+    coef, *_ = np.linalg.lstsq(A, y / s, rcond=None)
+    cov = np.linalg.inv(A.T @ A)
+    chi2 = np.sum((A @ coef - y / s) ** 2) / (len(rows) - 2)
+    return float(coef[0]), float(np.sqrt(cov[0, 0])), float(coef[1]), float(chi2)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m analysis.sk_energy", description=__doc__.splitlines()[0])
+    ap.add_argument("results")
+    ap.add_argument("--out", help="directory for sk_energy.png and sk_energy.csv")
+    a = ap.parse_args(argv)
+    from simglass.options import InputError
+    try:
+        rows = sizes_and_energies(a.results)
+        e_inf, err, slope, chi2 = extrapolate(rows)
+    except (InputError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"{'N':>6} {'R':>4} {'(E-C)/(NJ)':>12} {'err':>9}")
+    for N, R, m, s in rows:
+        print(f"{N:6d} {R:4d} {m:12.5f} {s:9.5f}")
+    print(f"extrapolated (N^-2/3): e_inf = {e_inf:.5f} +- {err:.5f} J  (a = {slope:.3f}, chi2/dof = {chi2:.2f})")
+    print(f"Parisi: {E_INF_THEORY:.5f} J; deviation {(e_inf - E_INF_THEORY) / err:+.1f} standard errors")
+    if a.out:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        out = Path(a.out)
+        out.mkdir(parents=True, exist_ok=True)
+        x = np.array([r[0] for r in rows], float) ** (-2 / 3)
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.errorbar(x, [r[2] for r in rows], yerr=[r[3] for r in rows], fmt="o", capsize=3, label="MC ground states")
+        xs = np.linspace(0, x.max() * 1.05, 50)
+        ax.plot(xs, e_inf + slope * xs, "-", label=f"fit: {e_inf:.4f} ± {err:.4f}")
+        ax.plot([0], [E_INF_THEORY], "k*", ms=10, label="Parisi: -0.19079")
+        ax.set_xlabel(r"$N^{-2/3}$")
+        ax.set_ylabel(r"$(E - C)/(N J)$")
+        ax.set_title("SK energy, compensated, n = 1/2, t = 0")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "sk_energy.png", dpi=120)
+        with open(out / "sk_energy.csv", "w") as fh:
+            fh.write("N,realizations,e,err\n")
+            for r in rows:
+                fh.write(",".join(map(str, r)) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
