@@ -9,6 +9,10 @@ when the residual grows for ``patience`` iterations in a row (charge sloshing or
 oscillation) the history is dropped and beta halved (down to ``beta_min``).  Converged
 when max_i |n_out - n_in| <= ``tol`` (default 1e-8).
 
+At t = 0 the levels are the local fields and the occupations 0/1: instead of mixing,
+one particle at a time moves from the highest occupied to the lowest empty field; the
+fixed points are the single-particle-stable classical states.
+
 Energy (double counting removed): E_H = Σ_{a occ} E_a + ½ Σ_{i≠j} V_ij <n_i><n_j>.
 """
 
@@ -93,6 +97,20 @@ def _anderson_step(xs, fs, beta):
     return xs[-1] - dX.T @ gamma + beta * (fs[-1] - dF.T @ gamma)
 
 
+def _classical_step(x, n_out, phi):
+    """t = 0: a 0/1 state moves one particle, from the highest occupied field to the
+    lowest empty one (the parallel aufbau map tends to 2-cycles); other states jump to
+    their aufbau occupation."""
+    occ = x > 0.5
+    if not np.allclose(x, occ):
+        return n_out
+    i = np.flatnonzero(occ)[np.argmax(phi[occ])]
+    j = np.flatnonzero(~occ)[np.argmin(phi[~occ])]
+    x = x.copy()
+    x[i], x[j] = 0.0, 1.0
+    return x
+
+
 def energy_scale(model) -> float:
     """max(t, J, std eps): J estimated from the couplings as sqrt(N <V_ij²>)."""
     N = model.n_sites
@@ -119,6 +137,9 @@ def _iterate(model, n0, tol, max_iter, beta, history, patience, beta_min, smeari
     scale = energy_scale(model)
     deg_tol = 1e-10 * scale
     static = not np.any(model.V)  # J = 0: h does not depend on n (Anderson model)
+    classical = model.t == 0
+    if classical:
+        smearing = 0.0
     x = np.array(n0, dtype=float)
     it, res = 0, np.inf
     beta0 = beta
@@ -140,6 +161,9 @@ def _iterate(model, n0, tol, max_iter, beta, history, patience, beta_min, smeari
                 break
             if res <= (tol if T == 0 else stage_tol) or it >= max_iter or (T > 0 and k >= stage_iter):
                 break
+            if classical:
+                x = _classical_step(x, n_out, hartree_hamiltonian(model, x).diagonal())
+                continue
             norms.append(res)
             if len(norms) > patience and all(norms[-j] > norms[-j - 1] for j in range(1, patience + 1)):
                 xs, fs = [], []          # sloshing / oscillation: restart, damp harder
@@ -207,6 +231,9 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
     from simglass import Model
     if not isinstance(model, Model):
         raise TypeError(f"model must be a simglass.Model, got {type(model).__name__}")
+    if not 0 < model.n_particles < model.n_sites:
+        raise ValueError(f"n_particles must lie in 1 .. N-1 = {model.n_sites - 1} (mu needs an "
+                         f"occupied and an empty level), got {model.n_particles}")
     if not (np.isfinite(tol) and tol > 0):
         raise ValueError(f"tol must be > 0, got {tol!r}")
     for name, x, lo in (("max_iter", max_iter, 1), ("history", history, 1), ("patience", patience, 1),
