@@ -22,6 +22,7 @@ __all__ = ["ENGINES", "get_engine"]
 ENGINES = {
     "disorder": "simglass.disorder_stats",
     "mc": "mc.engine",
+    "hartree": "ed.hartree_engine",
 }
 
 

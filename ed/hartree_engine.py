@@ -1,0 +1,89 @@
+"""Engine ``hartree``: self-consistent Hartree–Anderson solution per realisation.
+
+Record (energies in the job's units, levels relative to nothing unless said):
+
+* ``energy`` (E_H), ``energy_per_site``, ``mu``, ``gap`` (E_{N_f} - E_{N_f-1}),
+  ``levels`` (all), ``density``, ``fields`` (Hartree fields eps_i - Σ_j V_ij <n_j> - mu),
+  ``converged``, ``iterations``, ``residual``, ``degenerate``, ``start`` (which start
+  gave the kept solution) and ``starts_energy`` / ``starts_converged`` of every start;
+* ``ipr``: Σ_i |psi_a(i)|⁴ of every level;
+* ``r``: adjacent-gap ratios r_k = min(s_k, s_{k+1}) / max(s_k, s_{k+1}) of the
+  K = max(8, round(r_fraction N)) levels centred on the Fermi index N_f, and ``r_mean``;
+* ``dos_hist``: counts of levels - mu in ``dos_bins`` bins on [-dos_max, dos_max]
+  (``dos_edges``), and ``phi_hist`` of the Hartree fields on the same bins.
+
+An unconverged solution is stored with ``converged = 0``; analysis never averages it
+silently.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simglass.options import Option
+
+from .hartree import START_KINDS, hartree_solve
+
+_pos = lambda x: x > 0  # noqa: E731
+
+OPTIONS = {
+    "starts": Option(str, ["classical"], lambda x: x in START_KINDS, f"one or more of {START_KINDS}",
+                     "starting densities; the lowest converged E_H is kept", many=True),
+    "tol": Option(float, 1e-8, _pos, "> 0", "max |Δn| at convergence"),
+    "max_iter": Option(int, 500, _pos, ">= 1", "diagonalisations per start"),
+    "smearing": Option(float, 0.05, lambda x: x >= 0, ">= 0",
+                       "initial electronic temperature / energy scale (annealed to 0)"),
+    "classical_sweeps": Option(int, 300, _pos, ">= 1", "PT sweeps of the classical start"),
+    "r_fraction": Option(float, 0.1, lambda x: 0 < x <= 1, "in (0, 1]",
+                         "fraction of levels around mu used for r"),
+    "dos_max": Option(float, 10.0, _pos, "> 0", "DOS / P(phi) histogram range"),
+    "dos_bins": Option(int, 200, _pos, ">= 1", "DOS / P(phi) histogram bins"),
+}
+
+
+def gap_ratios(levels, center, K):
+    """Adjacent-gap ratios of the K levels centred on index ``center``."""
+    N = levels.size
+    K = min(K, N)
+    lo = int(np.clip(center - K // 2, 0, N - K))
+    s = np.diff(levels[lo:lo + K])
+    a, b = s[:-1], s[1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.minimum(a, b) / np.maximum(a, b)
+    return r[np.isfinite(r)]
+
+
+def check_point(params, options):
+    if params["t"] <= 0 and params["J"] == 0:
+        raise ValueError("t = 0 and J = 0: nothing to solve")
+
+
+def run(model, rng, starts=("classical",), tol=1e-8, max_iter=500, smearing=0.05,
+        classical_sweeps=300, r_fraction=0.1, dos_max=10.0, dos_bins=200):
+    h = hartree_solve(model, rng=rng, starts=tuple(starts), tol=tol, max_iter=max_iter,
+                      smearing=smearing, classical_sweeps=classical_sweeps)
+    N, nf = model.n_sites, model.n_particles
+    r = gap_ratios(h.levels, nf, max(8, int(round(r_fraction * N))))
+    edges = np.linspace(-dos_max, dos_max, dos_bins + 1)
+    return {
+        "energy": h.energy,
+        "energy_per_site": h.energy / N,
+        "mu": h.mu,
+        "gap": h.gap,
+        "levels": h.levels,
+        "density": h.density,
+        "fields": h.fields,
+        "converged": h.converged,
+        "iterations": h.iterations,
+        "residual": h.residual,
+        "degenerate": h.degenerate,
+        "start": h.start,
+        "starts_energy": np.array([s[1] for s in h.starts]),
+        "starts_converged": np.array([s[2] for s in h.starts]),
+        "ipr": (h.orbitals ** 4).sum(axis=0),
+        "r": r,
+        "r_mean": r.mean() if r.size else np.nan,
+        "dos_hist": np.histogram(h.levels - h.mu, bins=edges)[0],
+        "phi_hist": np.histogram(h.fields, bins=edges)[0],
+        "dos_edges": edges,
+    }
