@@ -23,6 +23,7 @@ ENGINES = {
     "disorder": "simglass.disorder_stats",
     "mc": "mc.engine",
     "hartree": "ed.hartree_engine",
+    "ed": "ed.exact_engine",
 }
 
 

@@ -1,0 +1,60 @@
+"""Engine ``ed``: many-body ground states (QuSpin) and Hartree on the same realisation.
+
+Record: ``energy`` (E0 at N_f), ``energy_plus`` / ``energy_minus`` (N_f ± 1; NaN when
+outside 0..N), ``charge_gap`` = E(N_f+1) + E(N_f-1) - 2 E(N_f), ``addition`` =
+E(N_f+1) - E(N_f), ``removal`` = E(N_f) - E(N_f-1), ``density``, ``dimension``;
+with ``chi = true`` the static response ``chi`` = -∂<n_i>/∂eps_j (central differences,
+``chi_step``); with ``hartree = true`` the Hartree solution of the same model:
+``hartree_energy``, ``hartree_density``, ``hartree_gap`` (single-particle gap at mu),
+``hartree_converged``, and ``hartree_expectation`` = <Phi_H|H|Phi_H> = E_H +
+½ Σ_{i≠j} V_ij |rho_ij|² (exchange included; >= E0 for an integer-occupied determinant).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simglass.options import Option
+
+from .exact import density_response, exact_ground_state
+from .hartree import START_KINDS, hartree_solve
+
+OPTIONS = {
+    "pm1": Option(bool, True, help="also the sectors N_f ± 1 (charge gap)"),
+    "chi": Option(bool, False, help="static density response by central differences"),
+    "chi_step": Option(float, 1e-4, lambda x: x > 0, "> 0", "eps step of chi"),
+    "hartree": Option(bool, True, help="Hartree solution of the same model"),
+    "hartree_starts": Option(str, ["classical", "uniform"], lambda x: x in START_KINDS,
+                             f"one or more of {START_KINDS}", many=True),
+    "max_memory_gb": Option(float, 12.0, lambda x: x > 0, "> 0", "refuse larger sectors"),
+}
+
+
+def check_point(params, options):
+    L = params["L"] if isinstance(params["L"], list) else [params["L"]]
+    if int(np.prod(L)) > 30:
+        raise ValueError(f"L = {params['L']}: engine 'ed' handles at most 30 sites")
+
+
+def run(model, rng, pm1=True, chi=False, chi_step=1e-4, hartree=True,
+        hartree_starts=("classical", "uniform"), max_memory_gb=12.0):
+    N, nf = model.n_sites, model.n_particles
+    gs = exact_ground_state(model, max_memory_gb=max_memory_gb)
+    rec = {"energy": gs.energy, "density": gs.density, "dimension": gs.dimension}
+    if pm1:
+        ep = exact_ground_state(model, nf + 1, max_memory_gb=max_memory_gb).energy if nf < N else np.nan
+        em = exact_ground_state(model, nf - 1, max_memory_gb=max_memory_gb).energy if nf > 0 else np.nan
+        rec.update(energy_plus=ep, energy_minus=em, addition=ep - gs.energy, removal=gs.energy - em,
+                   charge_gap=ep + em - 2 * gs.energy)
+    if chi:
+        rec["chi"] = density_response(model, step=chi_step, max_memory_gb=max_memory_gb)
+    if hartree and 0 < nf < N:
+        h = hartree_solve(model, rng=rng, starts=tuple(hartree_starts))
+        occ = h.orbitals * np.sqrt(h.occupations)
+        rho = occ @ occ.T
+        rec.update(hartree_energy=h.energy, hartree_density=h.density, hartree_gap=h.gap,
+                   hartree_converged=h.converged,
+                   # <Phi|H|Phi> of the Hartree Slater determinant: E_H plus the exchange
+                   # term ½ Σ_{i≠j} V_ij |rho_ij|² -- a variational upper bound on E0
+                   hartree_expectation=h.energy + 0.5 * np.sum(model.V * rho ** 2))
+    return rec
