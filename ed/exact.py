@@ -1,9 +1,10 @@
 """Many-body exact diagonalisation of the model (Eq. 7) in a fixed particle-number
 sector, on top of QuSpin (``spinless_fermion_basis_general``).
 
-* Hopping: QuSpin terms ``["+-", [[-t, i, j]]]`` and ``["-+", [[+t, i, j]]]`` per bond,
+* Hopping (``path="quspin"``, the reference): QuSpin terms ``["+-", [[-t, i, j]]]`` and ``["-+", [[+t, i, j]]]`` per bond,
   i.e. -t (c†_i c_j + h.c.) with QuSpin's fermionic signs (Jordan–Wigner order = site
-  order).  Sparse matrix from QuSpin.
+  order).  Sparse matrix from QuSpin.  ``path="fast"`` (default) builds the same
+  matrix in the same basis order with numba (``ed.fock``); tests check they agree.
 * Density terms (all-to-all, diagonal): built directly from the occupation bits of the
   basis states, vectorised in chunks: E_d = Σ eps_i n_i - ½ Σ_{i≠j} V_ij n_i n_j.
   QuSpin stores site i in bit N-1-i of a state's integer.
@@ -76,10 +77,17 @@ def hopping_matrix(basis, bonds, t):
     return H.tocsr()
 
 
-def exact_ground_state(model, n_particles: int | None = None, *, max_memory_gb: float = 12.0,
-                       dense_max: int = 400, tol: float = 1e-12, keep_state: bool = False,
-                       ) -> ExactResult:
+PATHS = ("fast", "quspin")
+
+
+def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fast",
+                       max_memory_gb: float = 12.0, dense_max: int = 400, tol: float = 1e-12,
+                       keep_state: bool = False) -> ExactResult:
     """Ground state of the model in the sector of ``n_particles`` (default: the model's).
+
+    path : "fast" (basis and hopping matrix from ``ed.fock``, numba) or "quspin"
+        (QuSpin's basis and operator construction, the reference); both give the same
+        matrix in the same basis order.
 
     Examples
     --------
@@ -97,6 +105,8 @@ def exact_ground_state(model, n_particles: int | None = None, *, max_memory_gb: 
     nf = model.n_particles if n_particles is None else n_particles
     if isinstance(nf, bool) or not isinstance(nf, (int, np.integer)) or not 0 <= nf <= N:
         raise ValueError(f"n_particles must be an integer in 0 .. N = {N}, got {nf!r}")
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {PATHS}, got {path!r}")
     if N > 62:
         raise ValueError(f"N = {N} sites: exact diagonalisation supports at most 62 sites")
     Ns = comb(N, nf)
@@ -104,10 +114,15 @@ def exact_ground_state(model, n_particles: int | None = None, *, max_memory_gb: 
     if need > max_memory_gb:
         raise ValueError(f"sector N = {N}, N_f = {nf} has dimension {Ns:,} and needs about "
                          f"{need:.1f} GiB, more than max_memory_gb = {max_memory_gb}")
-    basis = _basis(N, nf)
-    states = np.asarray(basis.states)
+    if path == "quspin":
+        basis = _basis(N, nf)
+        states = np.asarray(basis.states).astype(np.uint64)
+        H = hopping_matrix(basis, model.lattice.bonds, model.t)
+    else:
+        from .fock import hopping_csr, sector_states
+        states = sector_states(N, nf)
+        H = hopping_csr(states, N, model.lattice.bonds, model.t)
     diag = diagonal_energies(states, N, model.V, model.eps)
-    H = hopping_matrix(basis, model.lattice.bonds, model.t)
     import scipy.sparse as sp
     H = (H + sp.diags(diag)).tocsr()
     if Ns <= dense_max:

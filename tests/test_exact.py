@@ -144,3 +144,21 @@ def test_ed_engine_end_to_end(tmp_path):
     big.write_text(job.read_text().replace("L = [2, 2, 2]", "L = [4, 4, 4]"))
     r = run_cli("run", big, "--output", tmp_path / "big.h5")
     assert r.returncode == 2 and "at most 30 sites" in r.stderr
+
+
+@pytest.mark.parametrize("shape,periodic,nf", [((2, 2, 3), True, 6), ((3, 4), False, 5), ((2, 3, 3), True, 9),
+                                               ((7,), True, 4), ((2, 2, 2), True, 1)])
+def test_fast_path_equals_quspin(shape, periodic, nf):
+    from ed.exact import _basis, hopping_matrix
+    from ed.fock import hopping_csr, sector_states
+    lat = Lattice(shape, periodic=periodic)
+    N = lat.n_sites
+    b = _basis(N, nf)
+    s = sector_states(N, nf)
+    assert np.array_equal(np.asarray(b.states).astype(np.uint64), s)
+    assert abs(hopping_matrix(b, lat.bonds, 0.7) - hopping_csr(s, N, lat.bonds, 0.7)).max() < 1e-14
+    d = sample_disorder(lat, J=2.0, W=0.4, seed=nf)
+    m = Model(lat, 0.7, d.V, d.eps, n_particles=nf)
+    a, q = ed.exact_ground_state(m, path="fast"), ed.exact_ground_state(m, path="quspin")
+    assert a.energy == pytest.approx(q.energy, abs=1e-10)
+    assert np.allclose(a.density, q.density, atol=1e-8)
