@@ -4,8 +4,9 @@ for each lattice size, crossings with bootstrap errors, DOS curves, W_J (Eq. 16)
 <r> at a point is the mean over converged realisations of the per-realisation mean of
 the gap ratios near mu (engine docstring); its error is the standard error over
 realisations.  Unconverged realisations are counted and left out, never averaged.
-The crossing of sizes L_a < L_b is where <r>_b - <r>_a changes sign between adjacent x
-(linear interpolation); its error is the bootstrap over realisations at every point.
+The crossing of sizes L_a < L_b is the root of a weighted straight-line fit of
+<r>_b - <r>_a against x on a window (default: every scanned x but the two end points,
+which anchor the limits); its error is the bootstrap over realisations at every point.
 
     python -m analysis.localization results/localization_scan.h5 --x J --out DIR
 """
@@ -47,28 +48,43 @@ def r_table(points, x: str):
     return table
 
 
-def crossing(xs, ra, rb):
-    """x where mean(rb) - mean(ra) changes sign (first sign change, linear interpolation);
-    nan if none.  ra, rb: lists of per-realisation samples at each x."""
-    d = np.array([np.mean(b) - np.mean(a) if len(a) and len(b) else np.nan for a, b in zip(ra, rb)])
-    for k in range(len(d) - 1):
-        if np.isfinite(d[k]) and np.isfinite(d[k + 1]) and d[k] * d[k + 1] < 0:
-            return xs[k] + (xs[k + 1] - xs[k]) * d[k] / (d[k] - d[k + 1])
-    return np.nan
+def crossing(xs, ra, rb, window=None):
+    """Root of a straight-line least-squares fit of d(x) = mean(rb) - mean(ra) over the
+    points with x in ``window`` = (lo, hi) (default: all but the smallest and largest x,
+    which anchor the metallic and insulating limits), weighted by the standard errors;
+    nan if the fitted line has no root inside the window.  ra, rb: lists of
+    per-realisation samples at each x."""
+    xs = np.asarray(xs, float)
+    lo, hi = window if window is not None else (xs.min(), xs.max())
+    inner = (xs >= lo) & (xs <= hi)
+    if window is None and xs.size > 3:
+        inner &= (xs > xs.min()) & (xs < xs.max())
+    d, w, x = [], [], []
+    for k in np.flatnonzero(inner):
+        a, b = ra[k], rb[k]
+        if len(a) > 1 and len(b) > 1:
+            d.append(np.mean(b) - np.mean(a))
+            w.append(1 / np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b) + 1e-30))
+            x.append(xs[k])
+    if len(x) < 2:
+        return np.nan
+    slope, icpt = np.polyfit(x, d, 1, w=w)
+    root = -icpt / slope if slope != 0 else np.nan
+    return root if min(x) <= root <= max(x) else np.nan
 
 
-def crossing_bootstrap(xs, ra, rb, n_boot=500, seed=0):
-    """(crossing, bootstrap std, fraction of resamples with a crossing)."""
-    x0 = crossing(xs, ra, rb)
+def crossing_bootstrap(xs, ra, rb, n_boot=500, seed=0, window=None):
+    """(crossing, bootstrap std, fraction of resamples with a crossing in the window)."""
+    x0 = crossing(xs, ra, rb, window)
     rng = np.random.default_rng(seed)
     res = lambda s: [a[rng.integers(0, len(a), len(a))] if len(a) else a for a in s]  # noqa: E731
-    boots = np.array([crossing(xs, res(ra), res(rb)) for _ in range(n_boot)])
+    boots = np.array([crossing(xs, res(ra), res(rb), window) for _ in range(n_boot)])
     ok = np.isfinite(boots)
     err = boots[ok].std(ddof=1) if ok.sum() > 1 else np.nan
     return x0, err, ok.mean()
 
 
-def analyze(path, x="J", out=None):
+def analyze(path, x="J", out=None, window=None):
     job, points = load_points(path, engine="hartree")
     table = r_table(points, x)
     sizes = sorted(table, key=lambda s: np.prod(s))
@@ -85,7 +101,7 @@ def analyze(path, x="J", out=None):
         common = np.intersect1d(xa, xb)
         ia = [list(xa).index(v) for v in common]
         ib = [list(xb).index(v) for v in common]
-        c, err, frac = crossing_bootstrap(common, [sa[i] for i in ia], [sb[i] for i in ib])
+        c, err, frac = crossing_bootstrap(common, [sa[i] for i in ia], [sb[i] for i in ib], window=window)
         crossings.append((a, b, c, err, frac))
     if out is not None:
         out = Path(out)
@@ -179,10 +195,12 @@ def main(argv=None):
     ap.add_argument("results")
     ap.add_argument("--x", default="J", choices=["J", "W"], help="scanned parameter (in units of t)")
     ap.add_argument("--out", help="directory for r_mean.csv, r_mean.png, dos.png")
+    ap.add_argument("--window", type=float, nargs=2, metavar=("LO", "HI"),
+                    help="x range of the crossing fit (default: all but the end points)")
     a = ap.parse_args(argv)
     from simglass.options import InputError
     try:
-        rows, crossings = analyze(a.results, a.x, a.out)
+        rows, crossings = analyze(a.results, a.x, a.out, a.window)
         _, points = load_points(a.results, engine="hartree")
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
