@@ -136,6 +136,27 @@ def w_j(points):
     return out
 
 
+def ipr_table(points, x="J", fraction=0.1):
+    """Disorder-averaged IPR Σ_i |psi(i)|⁴ of the ``fraction`` of levels nearest mu, per
+    size and x: list of (size, N, x/t, mean IPR, error, N * IPR).  Extended states have
+    IPR ~ 1/N (N * IPR constant in L), localised ones IPR independent of N."""
+    out = []
+    for p in points:
+        recs = [r for r in p.records if r["converged"]]
+        if len(recs) < 2:
+            continue
+        vals = []
+        for r in recs:
+            N = r["levels"].size
+            K = max(8, int(round(fraction * N)))
+            nf = int(round(r["density"].sum()))
+            lo = int(np.clip(nf - K // 2, 0, N - K))
+            vals.append(r["ipr"][lo:lo + K].mean())
+        m, e = mean_sem(vals)
+        out.append((_size(p.params), N, p.params[x] / (p.params["t"] or 1.0), float(m), float(e), float(N * m)))
+    return out
+
+
 def _figure(table, sizes, crossings, x, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -211,6 +232,8 @@ def main(argv=None):
     for a_, b_, c, err, frac in crossings:
         print(f"crossing {'x'.join(map(str, a_))} / {'x'.join(map(str, b_))}: {a.x}/t = {c:.3f} +- {err:.3f} "
               f"(crossing found in {100 * frac:.0f} % of bootstrap samples)")
+    for s, N, xv, m, e, nm in ipr_table(points, a.x):
+        print(f"IPR near mu {'x'.join(map(str, s))} {a.x}/t={xv:g}: {m:.4g} +- {e:.2g}  (N*IPR = {nm:.3g})")
     if a.x == "J":
         for s, jt, wj, e, th in w_j(points):
             print(f"W_J {'x'.join(map(str, s))} J/t={jt:g}: 1/P(phi=t) = {wj:.3f} +- {e:.3f} t; Eq. 16 J^2/(1.24 t) = {th:.3f} t")

@@ -38,6 +38,10 @@ def test_anderson_limits_through_runner(tmp_path):
     assert abs(m1 - 0.5307) < 4 * e1 + 0.01, (m1, e1)
     assert abs(m2 - 0.3863) < 4 * e2 + 0.01, (m2, e2)
     assert (tmp_path / "fig" / "r_mean.png").exists() and (tmp_path / "fig" / "dos.png").exists()
+    from analysis.load import load_points
+    _, pts = load_points(out)
+    (_, N, _, ipr5, _, nipr5), (_, _, _, ipr40, _, _) = localization.ipr_table(pts, "W")
+    assert 1.5 < nipr5 < 6 and ipr40 > 0.3  # extended: IPR ~ 3/N; localised: O(1)
 
 
 def test_crossing_of_known_curves():
