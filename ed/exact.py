@@ -80,6 +80,23 @@ def hopping_matrix(basis, bonds, t):
 PATHS = ("fast", "quspin")
 
 
+def sector_hamiltonian(model, nf: int, path: str = "fast"):
+    """(basis states, sparse H) of the N_f = nf sector; both paths give the same basis
+    order (QuSpin's) and the same matrix."""
+    import scipy.sparse as sp
+    N = model.n_sites
+    if path == "quspin":
+        basis = _basis(N, nf)
+        states = np.asarray(basis.states).astype(np.uint64)
+        H = hopping_matrix(basis, model.lattice.bonds, model.t)
+    else:
+        from .fock import hopping_csr, sector_states
+        states = sector_states(N, nf)
+        H = hopping_csr(states, N, model.lattice.bonds, model.t)
+    diag = diagonal_energies(states, N, model.V, model.eps)
+    return states, (H + sp.diags(diag)).tocsr()
+
+
 def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fast",
                        max_memory_gb: float = 12.0, dense_max: int = 400, tol: float = 1e-12,
                        keep_state: bool = False) -> ExactResult:
@@ -114,17 +131,7 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
     if need > max_memory_gb:
         raise ValueError(f"sector N = {N}, N_f = {nf} has dimension {Ns:,} and needs about "
                          f"{need:.1f} GiB, more than max_memory_gb = {max_memory_gb}")
-    if path == "quspin":
-        basis = _basis(N, nf)
-        states = np.asarray(basis.states).astype(np.uint64)
-        H = hopping_matrix(basis, model.lattice.bonds, model.t)
-    else:
-        from .fock import hopping_csr, sector_states
-        states = sector_states(N, nf)
-        H = hopping_csr(states, N, model.lattice.bonds, model.t)
-    diag = diagonal_energies(states, N, model.V, model.eps)
-    import scipy.sparse as sp
-    H = (H + sp.diags(diag)).tocsr()
+    states, H = sector_hamiltonian(model, nf, path)
     if Ns <= dense_max:
         E, psi = np.linalg.eigh(H.toarray())
         E0, v = E[0], psi[:, 0]

@@ -3,6 +3,8 @@
 Record: ``energy`` (E0 at N_f), ``energy_plus`` / ``energy_minus`` (N_f ± 1; NaN when
 outside 0..N), ``charge_gap`` = E(N_f+1) + E(N_f-1) - 2 E(N_f), ``addition`` =
 E(N_f+1) - E(N_f), ``removal`` = E(N_f) - E(N_f-1), ``density``, ``dimension``;
+with ``dos = true`` the tunnelling DOS ``tdos`` per site on ``tdos_omega`` (relative to
+mu = (E(N+1) - E(N-1))/2, Lorentzian ``dos_eta``; ed.spectral);
 with ``chi = true`` the static response ``chi`` = -∂<n_i>/∂eps_j (central differences,
 ``chi_step``); with ``hartree = true`` the Hartree solution of the same model:
 ``hartree_energy``, ``hartree_density``, ``hartree_gap`` (single-particle gap at mu),
@@ -18,6 +20,7 @@ from simglass.options import Option
 
 from .exact import density_response, exact_ground_state
 from .hartree import START_KINDS, hartree_solve
+from .spectral import tunnelling_dos
 
 OPTIONS = {
     "pm1": Option(bool, True, help="also the sectors N_f ± 1 (charge gap)"),
@@ -26,6 +29,10 @@ OPTIONS = {
     "hartree": Option(bool, True, help="Hartree solution of the same model"),
     "hartree_starts": Option(str, ["classical", "uniform"], lambda x: x in START_KINDS,
                              f"one or more of {START_KINDS}", many=True),
+    "dos": Option(bool, False, help="tunnelling DOS from Lanczos continued fractions"),
+    "dos_eta": Option(float, 0.1, lambda x: x > 0, "> 0", "Lorentzian broadening of the DOS"),
+    "dos_max": Option(float, 10.0, lambda x: x > 0, "> 0", "DOS frequency range |w - mu|"),
+    "dos_points": Option(int, 401, lambda x: x >= 2, ">= 2", "DOS frequency points"),
     "max_memory_gb": Option(float, 12.0, lambda x: x > 0, "> 0", "refuse larger sectors"),
 }
 
@@ -37,7 +44,8 @@ def check_point(params, options):
 
 
 def run(model, rng, pm1=True, chi=False, chi_step=1e-4, hartree=True,
-        hartree_starts=("classical", "uniform"), max_memory_gb=12.0):
+        hartree_starts=("classical", "uniform"), dos=False, dos_eta=0.1, dos_max=10.0,
+        dos_points=401, max_memory_gb=12.0):
     N, nf = model.n_sites, model.n_particles
     gs = exact_ground_state(model, max_memory_gb=max_memory_gb)
     rec = {"energy": gs.energy, "density": gs.density, "dimension": gs.dimension}
@@ -48,6 +56,10 @@ def run(model, rng, pm1=True, chi=False, chi_step=1e-4, hartree=True,
                    charge_gap=ep + em - 2 * gs.energy)
     if chi:
         rec["chi"] = density_response(model, step=chi_step, max_memory_gb=max_memory_gb)
+    if dos and 0 < nf < N:
+        w = np.linspace(-dos_max, dos_max, dos_points)
+        rho, _, _ = tunnelling_dos(model, w, eta=dos_eta)
+        rec.update(tdos=rho, tdos_omega=w)
     if hartree and 0 < nf < N:
         h = hartree_solve(model, rng=rng, starts=tuple(hartree_starts))
         occ = h.orbitals * np.sqrt(h.occupations)

@@ -162,3 +162,32 @@ def test_fast_path_equals_quspin(shape, periodic, nf):
     a, q = ed.exact_ground_state(m, path="fast"), ed.exact_ground_state(m, path="quspin")
     assert a.energy == pytest.approx(q.energy, abs=1e-10)
     assert np.allclose(a.density, q.density, atol=1e-8)
+
+
+def test_tunnelling_dos_free_fermions_and_sum_rule():
+    """J = 0: the continued fractions reproduce Lorentzians at the single-particle
+    levels exactly; every site carries addition + removal weight 1."""
+    from ed.spectral import tunnelling_dos
+    m = make((2, 2, 3), J=0.0, W=1.0, seed=2)
+    w, eta = np.linspace(-6, 6, 301), 0.1
+    rho, mu, wts = tunnelling_dos(m, w, eta)
+    E = np.linalg.eigvalsh(-m.hopping_matrix().toarray() + np.diag(m.eps))
+    assert mu == pytest.approx(0.5 * (E[5] + E[6]), abs=1e-10)
+    ref = np.sum(eta / np.pi / ((w[:, None] + mu - E[None, :]) ** 2 + eta ** 2), axis=1) / 12
+    assert np.abs(rho - ref).max() < 1e-10
+    assert np.allclose(wts, 1.0, atol=1e-12)
+
+
+def test_tunnelling_dos_t0_poles():
+    """t = 0: adding a particle on empty site i costs exactly its local field phi_i
+    (relative to E0), removing one from occupied i gains phi_i: the DOS is a sum of
+    Lorentzians at the fields of the classical ground state."""
+    from ed.spectral import tunnelling_dos
+    m = make((2, 2, 2), t=0.0, J=1.0, W=0.3, seed=4)
+    g = ed.exact_ground_state(m)
+    occ = np.round(g.density)
+    phi = m.local_fields(occ)
+    w, eta = np.linspace(-4, 4, 201), 0.05
+    rho, mu, _ = tunnelling_dos(m, w, eta)
+    ref = np.sum(eta / np.pi / ((w[:, None] + mu - phi[None, :]) ** 2 + eta ** 2), axis=1) / 8
+    assert np.abs(rho - ref).max() < 1e-8

@@ -1,0 +1,124 @@
+"""Tunnelling density of states of the many-body ground state (issue 5).
+
+Local spectral functions from Lanczos continued fractions:
+
+    A_i^+(w) = -Im <GS| c_i [w + i eta - (H - E0)]^-1 c†_i |GS> / pi      (addition)
+    A_i^-(w) = -Im <GS| c†_i [w + i eta + (H - E0)]^-1 c_i |GS> / pi      (removal)
+
+with w the energy of the added (removed) particle: poles at E_{N+1} - E0 and
+E0 - E_{N-1}.  rho(w) = (1/N) Σ_i [A_i^+(w) + A_i^-(w)], Lorentzian broadening eta,
+integrates to 1 per site (sum rule: weights 1 - <n_i> and <n_i>).  Frequencies are
+returned relative to mu = (E(N+1) - E(N-1)) / 2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .exact import exact_ground_state
+from .fock import hopping_csr, sector_states
+
+__all__ = ["tunnelling_dos", "lanczos_coefficients", "continued_fraction"]
+
+
+@njit(cache=True)
+def _apply_site(states_from, amp, N, i, create, binom_to, n_to):
+    """c†_i (create) or c_i applied to a vector on ``states_from``; result on the sector
+    of n_to states (QuSpin order: site i = bit N-1-i, JW order = site order)."""
+    out = np.zeros(n_to)
+    pos = np.uint64(N - 1 - i)
+    one = np.uint64(1)
+    for k in range(states_from.size):
+        s = states_from[k]
+        occ = (s >> pos) & one
+        if (create and occ) or ((not create) and not occ):
+            continue
+        s2 = s ^ (one << pos)
+        higher = s >> (pos + one)  # sites 0 .. i-1
+        parity = 0
+        while higher:
+            higher &= higher - one
+            parity ^= 1
+        # combinadic index of s2 in its (descending) sector
+        rank = 0
+        kk = 1
+        p = 0
+        x = s2
+        while x:
+            if x & one:
+                rank += binom_to[p, kk]
+                kk += 1
+            x >>= one
+            p += 1
+        out[n_to - 1 - rank] += -amp[k] if parity else amp[k]
+    return out
+
+
+def lanczos_coefficients(H, v0, n_steps):
+    """(a, b, norm²): Lanczos coefficients of H from v0 (b[0] unused), stopping early at
+    an invariant subspace."""
+    norm2 = float(v0 @ v0)
+    if norm2 == 0:
+        return np.zeros(0), np.zeros(0), 0.0
+    v = v0 / np.sqrt(norm2)
+    v_prev = np.zeros_like(v)
+    a, b = [], [0.0]
+    scale = None
+    for _ in range(n_steps):
+        w = H @ v
+        a.append(float(v @ w))
+        w -= a[-1] * v + b[-1] * v_prev
+        beta = float(np.sqrt(w @ w))
+        scale = max(scale or 0.0, abs(a[-1]), beta)
+        if beta <= 1e-12 * scale:
+            break
+        b.append(beta)
+        v_prev, v = v, w / beta
+    return np.array(a), np.array(b[:len(a)]), norm2
+
+
+def continued_fraction(z, a, b, norm2):
+    """norm2 / (z - a0 - b1² / (z - a1 - ...)) evaluated at complex z (array)."""
+    g = np.zeros_like(z)
+    for n in range(len(a) - 1, -1, -1):
+        g = 1.0 / (z - a[n] - (b[n + 1] ** 2 * g if n + 1 < len(a) else 0.0))
+    return norm2 * g
+
+
+def tunnelling_dos(model, omega, eta: float = 0.05, n_lanczos: int = 200):
+    """Tunnelling DOS of the ground state in the model's sector.
+
+    Returns (rho, mu, weights): rho(omega + mu) per site on the given ``omega`` grid
+    (frequencies relative to mu = (E(N+1) - E(N-1))/2, Lorentzian width ``eta``), and
+    the addition + removal weight of every site (= 1 exactly)."""
+    from .exact import sector_hamiltonian
+    from .fock import _binomials
+    if not (np.isfinite(eta) and eta > 0):
+        raise ValueError(f"eta must be > 0, got {eta!r}")
+    N, nf = model.n_sites, model.n_particles
+    if not 0 < nf < N:
+        raise ValueError(f"n_particles must lie in 1 .. N-1 = {N - 1}, got {nf}")
+    gs = exact_ground_state(model, keep_state=True, dense_max=0)
+    states = sector_states(N, nf)
+    binom = _binomials(N)
+    sp_, Hp = sector_hamiltonian(model, nf + 1)
+    sm_, Hm = sector_hamiltonian(model, nf - 1)
+    Ep = exact_ground_state(model, nf + 1).energy
+    Em = exact_ground_state(model, nf - 1).energy
+    mu = 0.5 * (Ep - Em)
+    z = np.asarray(omega, float) + mu + 1j * eta
+    rho = np.zeros(z.size)
+    weights = np.zeros(N)
+    for i in range(N):
+        vp = _apply_site(states, gs.state, N, i, True, binom, sp_.size)
+        a, b, w2 = lanczos_coefficients(Hp, vp, n_lanczos)
+        if w2 > 0:  # addition: poles at E_{N+1} - E0
+            rho += -continued_fraction(z, a - gs.energy, b, w2).imag / np.pi
+        vm = _apply_site(states, gs.state, N, i, False, binom, sm_.size)
+        a2, b2, w2m = lanczos_coefficients(Hm, vm, n_lanczos)
+        if w2m > 0:  # removal: poles at E0 - E_{N-1}
+            # G^-(z) = -CF(-z): A^- = -Im G^- / pi = Im CF(-z) / pi
+            rho += continued_fraction(-z, a2 - gs.energy, b2, w2m).imag / np.pi
+        weights[i] = w2 + w2m
+    return rho / N, mu, weights
