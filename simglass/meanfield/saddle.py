@@ -1,0 +1,161 @@
+"""Saddle point of the Fermi liquid (q_EA = 0, T = 0) on an L^d momentum grid
+(Eqs. 38, 39, 43; PHYSICS.md §4), i.e. for the periodic L^d cluster.
+
+With c_q(Ω) = -Π⁰(Ω, q) >= 0 (bubble_grid) and s = 2λ - J² D(Ω), Eq. 38 reads
+
+    D = (1/L^d) Σ_q c_q / (1 + s c_q)          ([-Π⁰]⁻¹ + 2λ - J² D = (1 + s c_q)/c_q),
+
+solved at every Ω for the branch connected to J = 0 (the smaller root; no root means the
+Fermi liquid is unstable).  The constraint Eq. 39, ∫ dΩ/2π D(Ω) = n(1 - n), fixes λ; the
+Ω integral runs over Ω = ω_s tan θ with Gauss–Legendre nodes in θ ∈ (0, π/2), which maps
+the 1/Ω² tail onto a finite interval exactly.  The glass instability Eq. 43,
+J² (1/L^d) Σ_q c_q(0)² / (1 + s c_q(0))² = 1, is where the Ω = 0 equation loses its
+root; ``critical_coupling_grid`` brackets it by bisection in J.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+
+from .bubble import bubble_grid, grid_chemical_potential
+
+__all__ = ["SaddleGrid", "saddle_grid", "critical_coupling_grid", "bubble_table"]
+
+
+@dataclass
+class BubbleTable:
+    omega: np.ndarray     # quadrature nodes Ω_k (plus Ω = 0 first)
+    weights: np.ndarray   # ∫_0^∞ dΩ g(Ω) ≈ Σ_k w_k g(Ω_k) (weight 0 for Ω = 0)
+    c: np.ndarray         # (n_omega, n_q) -Π⁰(Ω_k, q)
+    density: float
+
+
+def bubble_table(density, t, L, d=3, T=0.0, n_omega=96, omega_scale=None) -> BubbleTable:
+    """-Π⁰ on the grid at Ω = 0 and at the quadrature nodes, for every q."""
+    mu = grid_chemical_potential(density, t, L, d, T)
+    s = 4.0 * t if omega_scale is None else omega_scale
+    x, w = np.polynomial.legendre.leggauss(n_omega)
+    th = (x + 1) * np.pi / 4
+    omega = np.concatenate([[0.0], s * np.tan(th)])
+    weights = np.concatenate([[0.0], w * np.pi / 4 * s / np.cos(th) ** 2])
+    qs = np.array(np.unravel_index(np.arange(L ** d), (L,) * d)).T
+    c = -bubble_grid(omega, qs, density, t, L, d, T, mu=mu)
+    return BubbleTable(omega, weights, np.maximum(c, 0.0), density)
+
+
+def _solve_D(c, J, lam):
+    """Smaller root of F(D) = D - mean c/(1 + (2λ - J² D) c), or None (no root)."""
+    if J == 0:
+        return float(np.mean(c / (1 + 2 * lam * c)))
+    cmax = c.max()
+    if 1 + 2 * lam * cmax <= 0:
+        return None
+    Dmax = (2 * lam + 1 / cmax) / J ** 2  # pole of the largest term
+
+    def F(D):
+        return D - np.mean(c / (1 + (2 * lam - J ** 2 * D) * c))
+
+    def dF(D):
+        return 1 - J ** 2 * np.mean(c ** 2 / (1 + (2 * lam - J ** 2 * D) * c) ** 2)
+    # F is concave on [0, Dmax): its maximum is where dF = 0
+    if dF(0.0) <= 0:
+        return None
+    hi = Dmax * (1 - 1e-12)
+    Dstar = hi if dF(hi) > 0 else brentq(dF, 0.0, hi, xtol=1e-15 * max(hi, 1e-300))
+    if F(Dstar) < 0:
+        return None
+    return brentq(F, 0.0, Dstar, xtol=1e-15) if F(0.0) < 0 else 0.0
+
+
+@dataclass
+class SaddleGrid:
+    J: float
+    lam: float
+    omega: np.ndarray
+    D: np.ndarray
+    stability: float  # J² mean c(0)²/(1 + s c(0))²: < 1 Fermi liquid, -> 1 at J_c
+
+
+def saddle_grid(J, table: BubbleTable) -> SaddleGrid | None:
+    """λ and D(Ω) of the Fermi liquid at coupling J, or None when no Fermi-liquid
+    solution exists (beyond the glass instability)."""
+    target = table.density * (1 - table.density)
+
+    def Ds(lam):
+        out = []
+        for row in table.c:
+            D = _solve_D(row, J, lam)
+            if D is None:
+                return None
+            out.append(D)
+        return np.array(out)
+
+    def G(lam):
+        D = Ds(lam)
+        return None if D is None else (table.weights @ D) / np.pi - target
+
+    # D exists for λ above some λ* (larger λ stabilises) and decreases with λ
+    lo = 0.0
+    g_lo = G(lo)
+    if g_lo is None:
+        bad, good = 0.0, max(J ** 2, 1e-3)
+        while G(good) is None:
+            bad, good = good, 2 * good
+            if good > 1e6:
+                return None
+        for _ in range(200):  # λ* to rounding
+            mid = 0.5 * (bad + good)
+            if G(mid) is None:
+                bad = mid
+            else:
+                good = mid
+            if good - bad <= 1e-12 * good:
+                break
+        lo, g_lo = good, G(good)
+        if g_lo < 0:
+            return None  # the constraint needs λ < λ*: no Fermi-liquid solution
+    if g_lo < 0:  # λ < 0 (only at J ≈ 0, by quadrature rounding)
+        hi, lo = lo, -1e-3
+        while G(lo) is not None and G(lo) < 0 and lo > -1e3:
+            lo *= 2
+    else:
+        hi = lo + 1e-3 + J
+        while G(hi) > 0:
+            hi = lo + 2 * (hi - lo)
+
+    def G_or_high(l):
+        g = G(l)
+        return 1.0 if g is None else g
+    lam = brentq(G_or_high, lo, hi, xtol=1e-15, rtol=1e-13)
+    D = Ds(lam)
+    if D is None:
+        return None
+    c0 = table.c[0]
+    s0 = 2 * lam - J ** 2 * D[0]
+    stab = J ** 2 * np.mean(c0 ** 2 / (1 + s0 * c0) ** 2)
+    return SaddleGrid(J=J, lam=lam, omega=table.omega, D=D, stability=float(stab))
+
+
+def critical_coupling_grid(density, t, L, d=3, T=0.0, J_max=50.0, tol=1e-6, n_omega=96):
+    """J_c of the Fermi-liquid → glass instability on the L^d grid (bisection between the
+    largest J with a Fermi-liquid solution and the smallest without)."""
+    table = bubble_table(density, t, L, d, T, n_omega)
+    lo, hi = 0.0, None
+    J = 0.5 * t
+    while J <= J_max:
+        if saddle_grid(J, table) is None:
+            hi = J
+            break
+        lo, J = J, J * 1.5
+    if hi is None:
+        raise ValueError(f"no glass instability below J_max = {J_max} (density {density}, L = {L})")
+    while hi - lo > tol * hi:
+        mid = 0.5 * (lo + hi)
+        if saddle_grid(mid, table) is None:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
