@@ -191,3 +191,15 @@ def test_tunnelling_dos_t0_poles():
     rho, mu, _ = tunnelling_dos(m, w, eta)
     ref = np.sum(eta / np.pi / ((w[:, None] + mu - phi[None, :]) ** 2 + eta ** 2), axis=1) / 8
     assert np.abs(rho - ref).max() < 1e-8
+
+
+def test_lanczos_against_eigsh():
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import eigsh
+    from ed.lanczos import lanczos_ground_state
+    A = sp.random(3000, 3000, density=0.002, random_state=1)
+    H = ((A + A.T) + sp.diags(np.random.default_rng(2).standard_normal(3000))).tocsr()
+    E, psi = lanczos_ground_state(H, np.ones(3000))
+    ref = eigsh(H, k=1, which="SA", tol=1e-14)[0][0]
+    assert E == pytest.approx(ref, abs=1e-10)
+    assert np.linalg.norm(H @ psi - E * psi) < 1e-5
