@@ -1,15 +1,14 @@
-"""Ground state of a large sparse symmetric matrix by plain Lanczos (three vectors, no
-reorthogonalisation) with a second pass for the eigenvector, and a threaded CSR
-matrix-vector product.  Loss of orthogonality only adds spurious copies of converged
-eigenvalues; the lowest one converges and the residual ||H psi - E psi|| is checked,
-restarting from psi when needed.
+"""Plain Lanczos (three vectors, no reorthogonalisation) for ground states and continued
+fractions, and a threaded CSR matrix-vector product.  Loss of orthogonality only adds
+spurious copies of converged eigenvalues; the lowest one converges, and the ground-state
+residual ||H psi - E psi|| is checked, restarting from psi when needed.
 """
 
 import numpy as np
 from numba import njit, prange
 from scipy.linalg import eigh_tridiagonal
 
-__all__ = ["csr_matvec", "lanczos_ground_state"]
+__all__ = ["csr_matvec", "lanczos_coefficients", "lanczos_ground_state"]
 
 
 @njit(cache=True, parallel=True)
@@ -32,66 +31,66 @@ def csr_matvec(H):
     return mv
 
 
-def _lanczos_pass(mv, v0, n, coeffs=None):
-    """n steps from v0; returns (alpha, beta).  With coeffs (the Ritz vector in the
-    Krylov basis) returns the corresponding vector instead."""
-    v = v0 / np.linalg.norm(v0)
+def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None):
+    """Lanczos recurrence from v0 (normalised inside) for at most n_steps steps.
+
+    Returns (alpha, beta, |v0|²) with beta[k] coupling steps k and k+1; stops early at
+    an invariant subspace or when ``converged(alpha, beta)`` (asked every 10 steps) is
+    true.  With ``coeffs`` (a vector in the Krylov basis) returns that vector instead."""
+    norm2 = float(v0 @ v0)
+    if norm2 == 0:
+        return (np.zeros(0), np.zeros(0), 0.0) if coeffs is None else np.zeros_like(v0)
+    v = v0 / np.sqrt(norm2)
     v_prev = np.zeros_like(v)
     w = np.empty_like(v)
-    alpha, beta = [], []
-    psi = None if coeffs is None else coeffs[0] * v
-    b = 0.0
-    for k in range(n):
+    alpha, beta, b = [], [], 0.0
+    out = None if coeffs is None else coeffs[0] * v
+    for k in range(n_steps):
         mv(v, w)
         a = float(v @ w)
         w -= a * v
         w -= b * v_prev
         alpha.append(a)
         b = float(np.sqrt(w @ w))
-        if k == n - 1 or b == 0.0:
+        if k == n_steps - 1 or b <= 1e-14 * max(1.0, abs(a)):
+            break
+        if coeffs is None and converged is not None and (k + 1) % 10 == 0 and converged(alpha, beta):
             break
         beta.append(b)
         v_prev, v = v, w / b
         w = np.empty_like(v)
-        if psi is not None:
-            psi += coeffs[k + 1] * v
-    return (np.array(alpha), np.array(beta)) if coeffs is None else psi
+        if out is not None:
+            out += coeffs[k + 1] * v
+    return (np.array(alpha), np.array(beta), norm2) if coeffs is None else out
 
 
-def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, check_every=10, restarts=3):
-    """(E0, psi) of the sparse symmetric matrix H; psi normalised."""
+def _lowest(alpha, beta):
+    E, Y = eigh_tridiagonal(np.asarray(alpha), np.asarray(beta[:len(alpha) - 1]),
+                            select="i", select_range=(0, 0))
+    return E[0], Y[:, 0]
+
+
+def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3):
+    """(E0, psi) of the sparse symmetric matrix H; psi normalised.  Pass 1 runs until the
+    lowest Ritz value changes by less than tol (relative) over 10 steps; pass 2 repeats
+    the recurrence to build the Ritz vector."""
     mv = csr_matvec(H)
     v = np.asarray(v0, float).copy()
+    last = [np.inf]
+
+    def converged(alpha, beta):
+        E = _lowest(alpha, beta)[0]
+        done = abs(E - last[0]) <= tol * max(1.0, abs(E))
+        last[0] = E
+        return done
+
     for _ in range(restarts + 1):
-        # pass 1: coefficients until the lowest Ritz value is stable
-        vv = v / np.linalg.norm(v)
-        v_prev = np.zeros_like(vv)
-        w = np.empty_like(vv)
-        alpha, beta, E_old, b = [], [], np.inf, 0.0
-        for k in range(max_iter):
-            mv(vv, w)
-            a = float(vv @ w)
-            w -= a * vv
-            w -= b * v_prev
-            alpha.append(a)
-            b = float(np.sqrt(w @ w))
-            done = b <= 1e-14 * max(1.0, abs(a))
-            if (k + 1) % check_every == 0 or done or k == max_iter - 1:
-                E = eigh_tridiagonal(np.array(alpha), np.array(beta), select="i", select_range=(0, 0))[0][0]
-                if abs(E - E_old) <= tol * max(1.0, abs(E)) or done:
-                    break
-                E_old = E
-            beta.append(b)
-            v_prev, vv = vv, w / b
-            w = np.empty_like(vv)
-        m = len(alpha)
-        Es, Y = eigh_tridiagonal(np.array(alpha), np.array(beta[:m - 1]), select="i", select_range=(0, 0))
-        E, y = Es[0], Y[:, 0]
-        # pass 2: the Ritz vector
-        psi = _lanczos_pass(mv, v, m, coeffs=y)
+        last[0] = np.inf
+        alpha, beta, _ = lanczos_coefficients(mv, v, max_iter, converged)
+        E, y = _lowest(alpha, beta)
+        psi = lanczos_coefficients(mv, v, len(alpha), coeffs=y)
         psi /= np.linalg.norm(psi)
-        r = mv(psi) - E * psi
-        if np.linalg.norm(r) <= np.sqrt(tol) * max(1.0, abs(E)):
-            return float(psi @ mv(psi)), psi
+        if np.linalg.norm(mv(psi) - E * psi) <= np.sqrt(tol) * max(1.0, abs(E)):
+            break
         v = psi
     return float(psi @ mv(psi)), psi

@@ -17,9 +17,10 @@ import numpy as np
 from numba import njit
 
 from .exact import exact_ground_state
-from .fock import hopping_csr, sector_states
+from .fock import sector_states
+from .lanczos import csr_matvec, lanczos_coefficients
 
-__all__ = ["tunnelling_dos", "lanczos_coefficients", "continued_fraction"]
+__all__ = ["tunnelling_dos", "continued_fraction"]
 
 
 @njit(cache=True)
@@ -55,34 +56,12 @@ def _apply_site(states_from, amp, N, i, create, binom_to, n_to):
     return out
 
 
-def lanczos_coefficients(H, v0, n_steps):
-    """(a, b, norm²): Lanczos coefficients of H from v0 (b[0] unused), stopping early at
-    an invariant subspace."""
-    norm2 = float(v0 @ v0)
-    if norm2 == 0:
-        return np.zeros(0), np.zeros(0), 0.0
-    v = v0 / np.sqrt(norm2)
-    v_prev = np.zeros_like(v)
-    a, b = [], [0.0]
-    scale = None
-    for _ in range(n_steps):
-        w = H @ v
-        a.append(float(v @ w))
-        w -= a[-1] * v + b[-1] * v_prev
-        beta = float(np.sqrt(w @ w))
-        scale = max(scale or 0.0, abs(a[-1]), beta)
-        if beta <= 1e-12 * scale:
-            break
-        b.append(beta)
-        v_prev, v = v, w / beta
-    return np.array(a), np.array(b[:len(a)]), norm2
-
-
 def continued_fraction(z, a, b, norm2):
-    """norm2 / (z - a0 - b1² / (z - a1 - ...)) evaluated at complex z (array)."""
+    """norm2 / (z - a0 - b0² / (z - a1 - b1² / ...)) at complex z (array); b[k] couples
+    steps k and k+1 (``lanczos_coefficients``)."""
     g = np.zeros_like(z)
     for n in range(len(a) - 1, -1, -1):
-        g = 1.0 / (z - a[n] - (b[n + 1] ** 2 * g if n + 1 < len(a) else 0.0))
+        g = 1.0 / (z - a[n] - (b[n] ** 2 * g if n < len(b) else 0.0))
     return norm2 * g
 
 
@@ -112,11 +91,11 @@ def tunnelling_dos(model, omega, eta: float = 0.05, n_lanczos: int = 200):
     weights = np.zeros(N)
     for i in range(N):
         vp = _apply_site(states, gs.state, N, i, True, binom, sp_.size)
-        a, b, w2 = lanczos_coefficients(Hp, vp, n_lanczos)
+        a, b, w2 = lanczos_coefficients(csr_matvec(Hp), vp, n_lanczos)
         if w2 > 0:  # addition: poles at E_{N+1} - E0
             rho += -continued_fraction(z, a - gs.energy, b, w2).imag / np.pi
         vm = _apply_site(states, gs.state, N, i, False, binom, sm_.size)
-        a2, b2, w2m = lanczos_coefficients(Hm, vm, n_lanczos)
+        a2, b2, w2m = lanczos_coefficients(csr_matvec(Hm), vm, n_lanczos)
         if w2m > 0:  # removal: poles at E0 - E_{N-1}
             # G^-(z) = -CF(-z): A^- = -Im G^- / pi = Im CF(-z) / pi
             rho += continued_fraction(-z, a2 - gs.energy, b2, w2m).imag / np.pi
