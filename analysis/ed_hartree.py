@@ -22,6 +22,13 @@ from .load import load_points
 from .stats import mean_sem
 
 
+def glass_susceptibility(chi, J: float) -> float:
+    """(J²/N) Σ_ij chi_ij² of Eq. 42: the Fermi liquid of a finite cluster is unstable
+    towards the glass when it reaches 1 (lowest order: chi of free fermions)."""
+    chi = np.asarray(chi)
+    return float(J ** 2 * (chi ** 2).sum() / chi.shape[0])
+
+
 def table(path):
     job, points = load_points(path, engine="ed")
     rows = []
@@ -35,6 +42,9 @@ def table(path):
         dn = mean_sem([np.sqrt(np.mean((r["density"] - r["hartree_density"]) ** 2)) for r in recs])
         gap = mean_sem([r["charge_gap"] / t for r in recs]) if "charge_gap" in recs[0] else (np.nan, np.nan)
         hgap = mean_sem([r["hartree_gap"] / t for r in recs])
+        if "chi" in recs[0]:  # Eq. 42 with the interacting ED response
+            chi_sg = mean_sem([glass_susceptibility(r["chi"], p.params["J"]) for r in recs])
+            print(f"  Eq. 42 (J²/N)Σχ² at point {p.index}: {chi_sg[0]:.4g} ± {chi_sg[1]:.2g}")
         L = p.params["L"]
         rows.append(("x".join(map(str, L if isinstance(L, list) else [L])), N, p.params["J"] / t,
                      len(recs), len(p.records) - len(recs), *dE, *dn, *gap, *hgap))

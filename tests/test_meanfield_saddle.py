@@ -37,3 +37,24 @@ def test_instability_at_critical_coupling(table):
     assert (table.weights @ below.D) / np.pi == pytest.approx(N_DENS * (1 - N_DENS), rel=1e-10)
     # the frequency quadrature is converged
     assert critical_coupling_grid(N_DENS, 1.0, L, n_omega=24, tol=1e-7) == pytest.approx(Jc, rel=1e-5)
+
+
+def test_eq42_free_cluster_equals_grid_lowest_order():
+    """Eq. 42 on a periodic 4^3 cluster of free fermions (closed shell N_f = 7):
+    (J²/N) Σ_ij chi0_ij² from the real-space eigenstates equals J² (1/N) Σ_q [-Π⁰(0,q)]²
+    of the bubble on the same grid (Parseval), the lowest-order form of Eq. 43."""
+    from analysis.ed_hartree import glass_susceptibility
+    from simglass import Lattice, Model
+    from simglass.meanfield import bubble_grid
+    lat = Lattice((4, 4, 4))
+    N, nf, J = 64, 7, 1.7
+    m = Model(lat, 1.0, np.zeros((N, N)), np.zeros(N), n_particles=nf)
+    E, psi = np.linalg.eigh(-m.hopping_matrix().toarray())
+    chi0 = np.zeros((N, N))
+    for a in range(nf):
+        for b in range(nf, N):
+            v = psi[:, a] * psi[:, b]
+            chi0 += 2 * np.outer(v, v) / (E[b] - E[a])
+    qs = np.array(np.unravel_index(np.arange(N), (4, 4, 4))).T
+    c0 = -bubble_grid(0.0, qs, nf / N, 1.0, 4)[0]
+    assert glass_susceptibility(chi0, J) == pytest.approx(J ** 2 * np.mean(c0 ** 2), rel=1e-10)
