@@ -60,13 +60,15 @@ def figure(rows, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(1, 3, figsize=(13, 4))
-    for cl in sorted({r[0] for r in rows}, key=lambda c: np.prod([int(x) for x in c.split("x")])):
+    clusters = sorted({r[0] for r in rows}, key=lambda c: np.prod([int(x) for x in c.split("x")]))
+    for k, cl in enumerate(clusters):
         rs = [r for r in rows if r[0] == cl]
         J = [r[2] for r in rs]
-        ax[0].errorbar(J, [r[5] for r in rs], [r[6] for r in rs], fmt="o-", ms=3, capsize=2, label=cl)
-        ax[1].errorbar(J, [r[7] for r in rs], [r[8] for r in rs], fmt="o-", ms=3, capsize=2, label=cl)
-        ax[2].errorbar(J, [r[9] for r in rs], [r[10] for r in rs], fmt="o-", ms=3, capsize=2, label=f"{cl} ED charge gap")
-        ax[2].errorbar(J, [r[11] for r in rs], [r[12] for r in rs], fmt="s--", ms=3, capsize=2, label=f"{cl} Hartree gap")
+        kw = dict(ms=3, capsize=2, color=f"C{k}")
+        ax[0].errorbar(J, [r[5] for r in rs], [r[6] for r in rs], fmt="o-", label=cl, **kw)
+        ax[1].errorbar(J, [r[7] for r in rs], [r[8] for r in rs], fmt="o-", label=cl, **kw)
+        ax[2].errorbar(J, [r[9] for r in rs], [r[10] for r in rs], fmt="o-", label=f"{cl} ED charge gap", **kw)
+        ax[2].errorbar(J, [r[11] for r in rs], [r[12] for r in rs], fmt="s--", label=f"{cl} Hartree gap", **kw)
     ax[0].set_ylabel(r"$(E_0 - E_H)/(N t)$")
     ax[1].set_ylabel(r"rms$_i(\langle n_i\rangle_{ED} - \langle n_i\rangle_H)$")
     ax[2].set_ylabel("gap / t")
