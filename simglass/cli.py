@@ -1,4 +1,4 @@
-"""Command line: ``simglass run | info`` (DESIGN.md "Command line").
+"""Command line: ``simglass run | info | analyze`` (DESIGN.md "Command line").
 
 Exit codes: 0 success, 2 bad input (one line on stderr, no traceback), 1 failed run.
 """
@@ -68,6 +68,11 @@ def _info(args) -> int:
     return 0
 
 
+def _analyze(args) -> int:
+    from analysis.dispatch import analyze
+    return analyze(args.results, args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="simglass", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"simglass {__version__}")
@@ -85,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Tasks done / failed / pending per parameter point and wall time.")
     i.add_argument("results", help="HDF5 results file")
     i.set_defaults(func=_info)
+    a = sub.add_parser("analyze", help="disorder averages, fits and figures of a results file",
+                       description="Run the engine's analyses (also on the partial file of a "
+                       "running or interrupted job): tables on stdout, CSV and PNG in --out.")
+    a.add_argument("results", help="HDF5 results file")
+    a.add_argument("--out", help="directory for CSV tables and figures")
+    a.set_defaults(func=_analyze)
     return p
 
 

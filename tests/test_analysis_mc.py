@@ -59,6 +59,9 @@ def test_mc_engine_end_to_end(tmp_path):
     out = tmp_path / "mc.h5"
     r = run_cli("run", job, "--output", out, "--quiet")
     assert r.returncode == 0, r.stderr
+    a = run_cli("analyze", out, "--out", tmp_path / "an")
+    assert a.returncode == 0 and "extrapolated" in a.stdout, a.stdout + a.stderr  # compensated: SK too
+    assert (tmp_path / "an" / "coulomb_gap.png").exists() and (tmp_path / "an" / "sk_energy.png").exists()
     fits = coulomb_gap.analyze(out, tmp_path / "fig")
     assert [f.N for f in fits] == [64, 100]  # N = 24: window empty
     assert (tmp_path / "fig" / "coulomb_gap.png").stat().st_size > 10000

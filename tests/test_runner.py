@@ -113,6 +113,8 @@ def test_sigkill_and_resume(tmp_path):
     p.wait()
     n_before = _count_done(out)
     assert 3 <= n_before < 24, n_before
+    a = run_cli("analyze", out)  # the partial file of a killed job can be analysed
+    assert a.returncode == 0 and f" {n_before} " in a.stdout, a.stdout + a.stderr
     r = run_cli("run", job, "--output", out, "--quiet")
     assert r.returncode == 0, r.stderr
     assert f"{n_before} already done" in r.stdout
@@ -202,6 +204,11 @@ def test_different_job_refused(tmp_path):
     assert r.returncode == 0
     with h5py.File(out, "r") as f:
         assert "seed = 4" in f.attrs["job_toml"]
+
+
+def test_analyze_bad_file(tmp_path):
+    r = run_cli("analyze", tmp_path / "missing.h5")
+    assert r.returncode == 2 and "not found" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_info_bad_file(tmp_path):
