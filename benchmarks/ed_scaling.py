@@ -6,6 +6,7 @@ as a QuSpin "n" / "nn" term, ``hamiltonian(...).eigsh``.  Same realisation, same
 prints both times, the ratio and the relative energy difference.
 
     .venv/bin/python benchmarks/ed_scaling.py [--shape 2 3 4]
+    .venv/bin/python benchmarks/ed_scaling.py --shape 3 3 3 --nf 13 --path matfree --no-peer
 """
 
 import argparse
@@ -37,16 +38,21 @@ def quspin_generic(model):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shape", type=int, nargs="+", default=[2, 3, 4])
+    ap.add_argument("--nf", type=int, help="particles (default: half filling)")
+    ap.add_argument("--path", default="fast", choices=["fast", "matfree"])
+    ap.add_argument("--no-peer", action="store_true", help="skip QuSpin's generic path")
     a = ap.parse_args()
     lat = Lattice(tuple(a.shape))
     d = sample_disorder(lat, J=4.0, seed=1)
-    m = Model(lat, 1.0, d.V, d.eps, density=0.5)
+    m = Model(lat, 1.0, d.V, d.eps, n_particles=a.nf if a.nf else lat.n_sites // 2)
     t0 = time.perf_counter()
-    ours = ed.exact_ground_state(m)
+    ours = ed.exact_ground_state(m, path=a.path)
     t_ours = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"{lat.shape}, N_f = {m.n_particles}, {ours.dimension:,} states: simglass {t_ours:.1f} s, "
           f"E0 = {ours.energy:.10f} (peak RSS so far {peak:.2f} GiB)")
+    if a.no_peer:
+        return
     t0 = time.perf_counter()
     ref = quspin_generic(m)
     t_ref = time.perf_counter() - t0

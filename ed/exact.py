@@ -78,7 +78,7 @@ def hopping_matrix(basis, bonds, t):
     return H.tocsr()
 
 
-PATHS = ("fast", "quspin")
+PATHS = ("fast", "quspin", "matfree")
 
 
 def sector_hamiltonian(model, nf: int, path: str = "fast"):
@@ -103,9 +103,11 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
                        keep_state: bool = False) -> ExactResult:
     """Ground state of the model in the sector of ``n_particles`` (default: the model's).
 
-    path : "fast" (basis and hopping matrix from ``ed.fock``, numba) or "quspin"
-        (QuSpin's basis and operator construction, the reference); both give the same
-        matrix in the same basis order.
+    path : "fast" (basis and hopping matrix from ``ed.fock``, numba), "quspin"
+        (QuSpin's basis and operator construction, the reference; both give the same
+        matrix in the same basis order) or "matfree" (no stored matrix: H x computed on
+        the fly, ~10 vectors of memory; chosen automatically when the stored matrix
+        would exceed max_memory_gb).
 
     Examples
     --------
@@ -129,10 +131,21 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
         raise ValueError(f"N = {N} sites: exact diagonalisation supports at most 62 sites")
     Ns = comb(N, nf)
     need = sector_memory_gb(N, nf, model.lattice.n_bonds)
-    if need > max_memory_gb:
+    need_free = Ns * (8 * 12) / 2**30  # states, diagonal and ~10 vectors
+    if need > max_memory_gb and path == "fast":
+        path = "matfree"
+    if (need_free if path == "matfree" else need) > max_memory_gb:
         raise ValueError(f"sector N = {N}, N_f = {nf} has dimension {Ns:,} and needs about "
-                         f"{need:.1f} GiB, more than max_memory_gb = {max_memory_gb}")
-    states, H = sector_hamiltonian(model, nf, path)
+                         f"{need:.1f} GiB (stored matrix) or {need_free:.1f} GiB (matrix-free), "
+                         f"more than max_memory_gb = {max_memory_gb}")
+    if path == "matfree":
+        from .fock import matfree_matvec, sector_states
+        states = sector_states(N, nf)
+        H = matfree_matvec(states, diagonal_energies(states, N, model.V, model.eps), N,
+                           model.lattice.bonds, model.t)
+        dense_max = 0
+    else:
+        states, H = sector_hamiltonian(model, nf, path)
     if Ns <= dense_max:
         E, psi = np.linalg.eigh(H.toarray())
         E0, v = E[0], psi[:, 0]

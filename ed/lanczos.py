@@ -71,10 +71,10 @@ def _lowest(alpha, beta):
 
 
 def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3):
-    """(E0, psi) of the sparse symmetric matrix H; psi normalised.  Pass 1 runs until the
-    lowest Ritz value changes by less than tol (relative) over 10 steps; pass 2 repeats
-    the recurrence to build the Ritz vector."""
-    mv = csr_matvec(H)
+    """(E0, psi) of the symmetric H (scipy CSR, or a function mv(x, out=None) -> H x);
+    psi normalised.  Pass 1 runs until the lowest Ritz value changes by less than tol
+    (relative) over 10 steps; pass 2 repeats the recurrence to build the Ritz vector."""
+    mv = H if callable(H) else csr_matvec(H)
     v = np.asarray(v0, float).copy()
     last = [np.inf]
 

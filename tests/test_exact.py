@@ -116,7 +116,7 @@ def test_density_response_free_fermions():
 
 def test_bad_input_before_allocation():
     m = make((3, 3, 3))
-    with pytest.raises(ValueError, match=r"dimension 20,058,300 and needs about"):
+    with pytest.raises(ValueError, match=r"dimension 20,058,300 and needs about .* GiB \(matrix-free\)"):
         ed.exact_ground_state(m, 13, max_memory_gb=1.0)
     with pytest.raises(ValueError, match="n_particles"):
         ed.exact_ground_state(make((2, 2, 2)), 9)
@@ -160,8 +160,9 @@ def test_fast_path_equals_quspin(shape, periodic, nf):
     d = sample_disorder(lat, J=2.0, W=0.4, seed=nf)
     m = Model(lat, 0.7, d.V, d.eps, n_particles=nf)
     a, q = ed.exact_ground_state(m, path="fast"), ed.exact_ground_state(m, path="quspin")
-    assert a.energy == pytest.approx(q.energy, abs=1e-10)
-    assert np.allclose(a.density, q.density, atol=1e-8)
+    f = ed.exact_ground_state(m, path="matfree")
+    assert a.energy == pytest.approx(q.energy, abs=1e-10) and f.energy == pytest.approx(q.energy, abs=1e-10)
+    assert np.allclose(a.density, q.density, atol=1e-8) and np.allclose(f.density, q.density, atol=1e-8)
 
 
 def test_tunnelling_dos_free_fermions_and_sum_rule():
@@ -203,3 +204,16 @@ def test_lanczos_against_eigsh():
     ref = eigsh(H, k=1, which="SA", tol=1e-14)[0][0]
     assert E == pytest.approx(ref, abs=1e-10)
     assert np.linalg.norm(H @ psi - E * psi) < 1e-5
+
+
+@pytest.mark.parametrize("shape,nf", [((2, 2, 3), 6), ((3, 4), 5), ((2, 2, 2), 1)])
+def test_matrix_free_product_equals_csr(shape, nf):
+    from ed.exact import diagonal_energies, sector_hamiltonian
+    from ed.fock import matfree_matvec
+    lat = Lattice(shape)
+    d = sample_disorder(lat, J=2.0, W=0.3, seed=nf)
+    m = Model(lat, 0.8, d.V, d.eps, n_particles=nf)
+    s, H = sector_hamiltonian(m, nf)
+    mv = matfree_matvec(s, diagonal_energies(s, lat.n_sites, m.V, m.eps), lat.n_sites, lat.bonds, 0.8)
+    x = np.random.default_rng(0).standard_normal(s.size)
+    assert np.abs(mv(x) - H @ x).max() < 1e-12
