@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .load import load_points
+from .plotting import pyplot, save
 from .stats import bootstrap, mean_sem
 
 __all__ = ["AlphaFit", "fit_alpha", "phi_distribution", "analyze", "ALPHA_THEORY"]
@@ -108,9 +109,7 @@ def analyze(path, out: str | None = None, c_lo: float = C_LO, x_hi: float = X_HI
 
 
 def _figure(fits, curves, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     for N, J, (c, P, e) in curves:
         a1.errorbar(c / J, P * J, yerr=e * J, fmt=".-", ms=3, lw=0.8, label=f"N = {N}")
@@ -130,9 +129,7 @@ def _figure(fits, curves, path):
     a2.set_xlim(left=0)
     a2.set_title("Coulomb-gap slope")
     a2.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv=None):

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .load import load_points
+from .plotting import pyplot, save
 from .stats import mean_sem
 
 
@@ -56,9 +57,7 @@ HEAD = ["cluster", "N", "J/t", "R", "H_unconv", "dE/Nt", "err", "rms_dn", "err",
 
 
 def figure(rows, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, ax = plt.subplots(1, 3, figsize=(13, 4))
     clusters = sorted({r[0] for r in rows}, key=lambda c: np.prod([int(x) for x in c.split("x")]))
     for k, cl in enumerate(clusters):
@@ -78,9 +77,7 @@ def figure(rows, path):
     ax[0].set_title("Energy: ED - Hartree")
     ax[1].set_title("Densities")
     ax[2].set_title("Gaps at the Fermi level")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv=None):

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .load import load_points
+from .plotting import pyplot, save
 from .stats import mean_sem
 
 R_POISSON, R_GOE, R_CRIT = 0.3863, 0.5307, 0.516
@@ -158,9 +159,7 @@ def ipr_table(points, x="J", fraction=0.1):
 
 
 def _figure(table, sizes, crossings, x, path):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for s in sizes:
         xs, samples, _ = table[s]
@@ -177,16 +176,12 @@ def _figure(table, sizes, crossings, x, path):
     ax.set_ylabel(r"$\langle r\rangle$ (levels near $\mu$)")
     ax.set_title("Level statistics of the Hartree levels")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def _dos_figure(points, x, path):
     """rho(E - mu) per site for each x at the largest size (Fig. 3 analogue)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     big = max((np.prod(_size(p.params)) for p in points if p.records), default=None)
     if big is None:
         return
@@ -206,9 +201,7 @@ def _dos_figure(points, x, path):
     ax.set_title("Hartree density of states, L = " + "x".join(map(str, next(
         _size(p.params) for p in points if np.prod(_size(p.params)) == big))))
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv=None):

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .load import load_points
+from .plotting import pyplot, save
 from .stats import mean_sem
 
 E_PARISI_SK = -0.7631667          # per spin, units of J_SK
@@ -71,9 +72,7 @@ def main(argv=None):
     print(f"extrapolated (N^-2/3): e_inf = {e_inf:.5f} +- {err:.5f} J  (a = {slope:.3f}, chi2/dof = {chi2:.2f})")
     print(f"Parisi: {E_INF_THEORY:.5f} J; deviation {(e_inf - E_INF_THEORY) / err:+.1f} standard errors")
     if a.out:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        plt = pyplot()
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
         x = np.array([r[0] for r in rows], float) ** (-2 / 3)
@@ -86,8 +85,7 @@ def main(argv=None):
         ax.set_ylabel(r"$(E - C)/(N J)$")
         ax.set_title("SK energy, compensated, n = 1/2, t = 0")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / "sk_energy.png", dpi=120)
+        save(fig, out / "sk_energy.png")
         with open(out / "sk_energy.csv", "w") as fh:
             fh.write("N,realizations,e,err\n")
             for r in rows:
