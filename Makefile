@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/simglass run jobs/quick.toml
+	$(VENV)/bin/simglass validate --quick
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -30,6 +30,51 @@ def glass_susceptibility(chi, J: float) -> float:
     return float(J ** 2 * (chi ** 2).sum() / chi.shape[0])
 
 
+def _cluster(params):
+    L = params["L"]
+    return tuple(L if isinstance(L, list) else [L])
+
+
+def glass_onset(path, level: float = 1.0, n_boot: int = 500, seed: int = 0):
+    """Per cluster: the J/t where the disorder average of (J²/N) Σ_ij χ_ij² (Eq. 42 with
+    the interacting ED response) first reaches ``level``, by linear interpolation of its
+    logarithm between scanned J; error from a bootstrap over realisations (the same
+    realisations at every J are resampled together).  Needs the engine option chi = true.
+    Returns {cluster: (J_star/t, err, J/t array, mean, sem, realisations)}."""
+    job, points = load_points(path, engine="ed")
+    by_cluster = {}
+    for p in points:
+        if p.records and "chi" in p.records[0] and p.params["t"] > 0:
+            by_cluster.setdefault(_cluster(p.params), []).append(p)
+    out = {}
+    for cl, pts in by_cluster.items():
+        pts.sort(key=lambda p: p.params["J"] / p.params["t"])
+        common = sorted(set.intersection(*(set(p.realizations) for p in pts)))
+        if len(pts) < 2 or len(common) < 2:
+            continue
+        x = np.array([p.params["J"] / p.params["t"] for p in pts])
+        S = np.array([[glass_susceptibility(p.records[p.realizations.index(r)]["chi"], p.params["J"])
+                       for r in common] for p in pts])  # (J, realisations)
+
+        def first_crossing(s):
+            y = np.log(s.mean(axis=1)) - np.log(level)
+            k = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0))
+            if k.size == 0:
+                return np.nan
+            k = k[0]
+            return x[k] - y[k] * (x[k + 1] - x[k]) / (y[k + 1] - y[k])
+
+        value = first_crossing(S)
+        rng = np.random.default_rng(seed)
+        boots = np.array([first_crossing(S[:, rng.integers(0, S.shape[1], S.shape[1])])
+                          for _ in range(n_boot)])
+        ok = np.isfinite(boots)
+        err = boots[ok].std(ddof=1) if ok.sum() > 1 else np.nan
+        m, e = mean_sem(S, axis=1)
+        out[cl] = (float(value), float(err), x, m, e, len(common))
+    return out
+
+
 def table(path):
     job, points = load_points(path, engine="ed")
     rows = []
@@ -43,9 +88,6 @@ def table(path):
         dn = mean_sem([np.sqrt(np.mean((r["density"] - r["hartree_density"]) ** 2)) for r in recs])
         gap = mean_sem([r["charge_gap"] / t for r in recs]) if "charge_gap" in recs[0] else (np.nan, np.nan)
         hgap = mean_sem([r["hartree_gap"] / t for r in recs])
-        if "chi" in recs[0]:  # Eq. 42 with the interacting ED response
-            chi_sg = mean_sem([glass_susceptibility(r["chi"], p.params["J"]) for r in recs])
-            print(f"  Eq. 42 (J²/N)Σχ² at point {p.index}: {chi_sg[0]:.4g} ± {chi_sg[1]:.2g}")
         L = p.params["L"]
         rows.append(("x".join(map(str, L if isinstance(L, list) else [L])), N, p.params["J"] / t,
                      len(recs), len(p.records) - len(recs), *dE, *dn, *gap, *hgap))
@@ -80,6 +122,25 @@ def figure(rows, path):
     save(fig, path)
 
 
+def onset_figure(onset, path, theory=None, level=1.0):
+    """(J²/N) Σ χ² against J/t per cluster, the level 1 of Eq. 42 and, if given, the
+    saddle-point J_c of the 2x2x2 grid."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for cl, (js, err, x, m, e, R) in sorted(onset.items(), key=lambda kv: np.prod(kv[0])):
+        ax.errorbar(x, m, yerr=e, fmt="o-", ms=3, capsize=2,
+                    label=f"ED {'x'.join(map(str, cl))} ({R} real.): J*/t = {js:.2f} ± {err:.2f}")
+    ax.axhline(level, color="k", ls=":", lw=1)
+    if theory is not None:
+        ax.axvline(theory, color="C3", ls="--", label=f"saddle point, 2³ grid: J_c/t = {theory:.3f}")
+    ax.set_yscale("log")
+    ax.set_xlabel("J/t")
+    ax.set_ylabel(r"$(J^2/N)\sum_{ij}\chi_{ij}^2$")
+    ax.set_title("Glass instability of small clusters (Eq. 42), n = 1/2")
+    ax.legend(fontsize=7)
+    save(fig, path)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m analysis.ed_hartree", description=__doc__.splitlines()[0])
     ap.add_argument("results")
@@ -94,6 +155,9 @@ def main(argv=None):
     print(" ".join(f"{h:>12}" for h in HEAD))
     for r in rows:
         print(" ".join(f"{v:>12}" if isinstance(v, str) else f"{v:12.5g}" for v in r))
+    onset = glass_onset(a.results)
+    for cl, (js, err, x, m, e, R) in onset.items():
+        print(f"Eq. 42 on {'x'.join(map(str, cl))} ({R} realisations): (J²/N)Σχ² = 1 at J/t = {js:.3f} +- {err:.3f}")
     if a.out:
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -102,6 +166,8 @@ def main(argv=None):
             for r in rows:
                 fh.write(",".join(str(v) for v in r) + "\n")
         figure(rows, out / "ed_hartree.png")
+        if onset:
+            onset_figure(onset, out / "glass_onset.png")
     return 0
 
 

@@ -54,6 +54,21 @@ def extrapolate(rows):
     return float(coef[0]), float(np.sqrt(cov[0, 0])), float(coef[1]), float(chi2)
 
 
+def figure(rows, e_inf, err, slope, path):
+    plt = pyplot()
+    x = np.array([r[0] for r in rows], float) ** (-2 / 3)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.errorbar(x, [r[2] for r in rows], yerr=[r[3] for r in rows], fmt="o", capsize=3, label="MC ground states")
+    xs = np.linspace(0, x.max() * 1.05, 50)
+    ax.plot(xs, e_inf + slope * xs, "-", label=f"fit: {e_inf:.4f} ± {err:.4f}")
+    ax.plot([0], [E_INF_THEORY], "k*", ms=10, label="Parisi: -0.19079")
+    ax.set_xlabel(r"$N^{-2/3}$")
+    ax.set_ylabel(r"$(E - C)/(N J)$")
+    ax.set_title("SK energy, compensated, n = 1/2, t = 0")
+    ax.legend(fontsize=8)
+    save(fig, path)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m analysis.sk_energy", description=__doc__.splitlines()[0])
     ap.add_argument("results")
@@ -72,20 +87,9 @@ def main(argv=None):
     print(f"extrapolated (N^-2/3): e_inf = {e_inf:.5f} +- {err:.5f} J  (a = {slope:.3f}, chi2/dof = {chi2:.2f})")
     print(f"Parisi: {E_INF_THEORY:.5f} J; deviation {(e_inf - E_INF_THEORY) / err:+.1f} standard errors")
     if a.out:
-        plt = pyplot()
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
-        x = np.array([r[0] for r in rows], float) ** (-2 / 3)
-        fig, ax = plt.subplots(figsize=(5, 4))
-        ax.errorbar(x, [r[2] for r in rows], yerr=[r[3] for r in rows], fmt="o", capsize=3, label="MC ground states")
-        xs = np.linspace(0, x.max() * 1.05, 50)
-        ax.plot(xs, e_inf + slope * xs, "-", label=f"fit: {e_inf:.4f} ± {err:.4f}")
-        ax.plot([0], [E_INF_THEORY], "k*", ms=10, label="Parisi: -0.19079")
-        ax.set_xlabel(r"$N^{-2/3}$")
-        ax.set_ylabel(r"$(E - C)/(N J)$")
-        ax.set_title("SK energy, compensated, n = 1/2, t = 0")
-        ax.legend(fontsize=8)
-        save(fig, out / "sk_energy.png")
+        figure(rows, e_inf, err, slope, out / "sk_energy.png")
         with open(out / "sk_energy.csv", "w") as fh:
             fh.write("N,realizations,e,err\n")
             for r in rows:

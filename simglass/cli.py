@@ -1,4 +1,4 @@
-"""Command line: ``simglass run | info | analyze`` (DESIGN.md "Command line").
+"""Command line: ``simglass run | info | analyze | validate`` (DESIGN.md "Command line").
 
 Exit codes: 0 success, 2 bad input (one line on stderr, no traceback), 1 failed run.
 """
@@ -73,6 +73,13 @@ def _analyze(args) -> int:
     return analyze(args.results, args.out)
 
 
+def _validate(args) -> int:
+    from analysis.validate import validate
+    from .runner import mpi_world
+    return validate("full" if args.full else "quick", out=args.out, jobs_dir=args.jobs,
+                    comm=mpi_world(), progress=not args.quiet, overwrite=args.overwrite)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="simglass", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"simglass {__version__}")
@@ -96,6 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("results", help="HDF5 results file")
     a.add_argument("--out", help="directory for CSV tables and figures")
     a.set_defaults(func=_analyze)
+    v = sub.add_parser("validate", help="mean-field theory against simulation: run the jobs, write the report",
+                       description="Run (or resume) the comparison jobs and write OUT/report.html, "
+                       "OUT/report.md, OUT/summary.json, the figures and the HDF5 files. --quick: "
+                       "minutes on 2 cores (jobs/validate_quick/); --full: the production jobs of "
+                       "jobs/ (use mpiexec).")
+    g = v.add_mutually_exclusive_group()
+    g.add_argument("--quick", action="store_true", help="reduced sizes and statistics (default)")
+    g.add_argument("--full", action="store_true", help="production jobs")
+    v.add_argument("--out", default="validation", help="output directory (default: validation)")
+    v.add_argument("--jobs", help="directory of job files named <role>.toml instead of a profile")
+    v.add_argument("--overwrite", action="store_true",
+                   help="replace results files in OUT written by different jobs")
+    v.add_argument("--quiet", action="store_true", help="no progress display")
+    v.set_defaults(func=_validate)
     return p
 
 

@@ -1,0 +1,98 @@
+"""Writing the validation report: ``report.md``, a self-contained ``report.html``
+(figures embedded as base64 PNG) and ``summary.json`` (the rows as numbers)."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import json
+import math
+from pathlib import Path
+
+from simglass import __version__
+
+HEAD = ["quantity", "equation", "theory", "simulation", "deviation [σ]", "sizes", "realisations",
+        "verdict", "note"]
+COLOURS = {"agrees": "#d9f2d9", "differs": "#f8d7d7", "not run": "#eeeeee"}
+
+
+def _fmt(x, err=None):
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "—"
+    if err is None or not math.isfinite(err) or err <= 0:
+        return f"{x:.6g}"
+    digits = max(0, -int(math.floor(math.log10(err))) + 1)
+    return f"{x:.{digits}f} ± {err:.{digits}f}"
+
+
+def cells(r) -> list[str]:
+    theory = "—" if r.theory is None else ("≥ " if r.bound == ">=" else "") + f"{r.theory:.6g}"
+    dev = "—" if r.deviation is None else f"{r.deviation:+.1f}"
+    return [r.quantity, r.equation, theory, _fmt(r.value, r.error), dev, r.sizes, r.realizations,
+            r.verdict, r.note]
+
+
+def _git_commit() -> str:
+    import subprocess
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, timeout=10).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def write_report(out: Path, rows, figures, meta: dict):
+    out = Path(out)
+    meta = dict(meta, simglass_version=__version__, git_commit=_git_commit(),
+                created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    summary = {"meta": meta, "rows": [r.as_dict() for r in rows],
+               "figures": [f for f, _ in figures]}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    _markdown(out, rows, figures, meta)
+    _html(out, rows, figures, meta)
+
+
+def _intro(meta) -> list[str]:
+    runs = ", ".join(f"{k}: {v['done'] + v['skipped']}/{v['tasks']} tasks" for k, v in meta["runs"].items())
+    return [f"simglass {meta['simglass_version']} (commit {meta['git_commit'][:12]}), profile "
+            f"{meta['profile']}, {meta['created']}, {meta['wall_time_s']:.0f} s.",
+            f"Jobs: {runs or 'none'}.",
+            "Model, signs and units: docs/conventions.md (energies in units of t = 1, J, W as in "
+            "PHYSICS.md). Deviation = (simulation − theory)/error; a row agrees within 3 errors "
+            "(for the lower bound of Eq. 18: above it minus 3 errors). Error bars: standard errors "
+            "over realisations, bootstrap for fits and crossings."]
+
+
+def _markdown(out, rows, figures, meta):
+    lines = ["# simglass validation report", ""] + [x + "  " for x in _intro(meta)] + [""]
+    lines.append("| " + " | ".join(HEAD) + " |")
+    lines.append("|" + "---|" * len(HEAD))
+    for r in rows:
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells(r)) + " |")
+    lines.append("")
+    for path, cap in figures:
+        lines += [f"![{cap}]({path})", "", f"*{cap}*", ""]
+    (out / "report.md").write_text("\n".join(lines))
+
+
+def _html(out, rows, figures, meta):
+    esc = html.escape
+    h = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>simglass validation report</title>",
+         "<style>body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}"
+         "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #999;padding:3px 6px;"
+         "vertical-align:top}th{background:#ddd}figure{margin:1.5em 0}img{max-width:100%}"
+         "figcaption{font-style:italic}</style></head><body>",
+         "<h1>simglass validation report</h1>"]
+    h += [f"<p>{esc(x)}</p>" for x in _intro(meta)]
+    h.append("<table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in HEAD) + "</tr>")
+    for r in rows:
+        bg = COLOURS.get(r.verdict, "#fff3cd")
+        h.append(f"<tr style='background:{bg}'>" + "".join(f"<td>{esc(c)}</td>" for c in cells(r)) + "</tr>")
+    h.append("</table>")
+    for path, cap in figures:
+        data = base64.b64encode((out / path).read_bytes()).decode()
+        h.append(f"<figure><img alt='{esc(cap)}' src='data:image/png;base64,{data}'>"
+                 f"<figcaption>{esc(cap)} ({esc(path)})</figcaption></figure>")
+    h.append("</body></html>")
+    (out / "report.html").write_text("\n".join(h))
