@@ -65,15 +65,25 @@ def _basis(n_sites, n_particles):
     return spinless_fermion_basis_general(n_sites, Nf=n_particles)
 
 
-def hopping_matrix(basis, bonds, t):
-    """-t Σ_bonds (c†_i c_j + h.c.) in the QuSpin basis, as scipy CSR."""
+def hopping_matrix(basis, bonds, t, phases=None):
+    """-t Σ_bonds (c†_i c_j + h.c.) in the QuSpin basis, as scipy CSR.  With ``phases``
+    the hop lo -> hi of bond (lo, hi) is -t e^{iφ} c†_hi c_lo (QuSpin "+-" with coefficient
+    J on (i, j) is J c†_i c_j; "-+" on (i, j) is J c_i c†_j = -J c†_j c_i)."""
     import scipy.sparse as sp
     from quspin.operators import hamiltonian
     if t == 0 or len(bonds) == 0:
         return sp.csr_matrix((basis.Ns, basis.Ns))
-    static = [["+-", [[-t, int(i), int(j)] for i, j in bonds]],
-              ["-+", [[+t, int(i), int(j)] for i, j in bonds]]]
-    H = hamiltonian(static, [], basis=basis, dtype=np.float64,
+    ph = np.zeros(len(bonds)) if phases is None else np.asarray(phases, float)
+    if np.any(ph != 0):
+        e = np.exp(1j * ph)
+        static = [["+-", [[-t * e[b], int(j), int(i)] for b, (i, j) in enumerate(bonds)]],
+                  ["+-", [[-t * e[b].conjugate(), int(i), int(j)] for b, (i, j) in enumerate(bonds)]]]
+        dtype = np.complex128
+    else:
+        static = [["+-", [[-t, int(i), int(j)] for i, j in bonds]],
+                  ["-+", [[+t, int(i), int(j)] for i, j in bonds]]]
+        dtype = np.float64
+    H = hamiltonian(static, [], basis=basis, dtype=dtype,
                     check_symm=False, check_herm=False, check_pcon=False)
     return H.tocsr()
 
@@ -89,11 +99,11 @@ def sector_hamiltonian(model, nf: int, path: str = "fast"):
     if path == "quspin":
         basis = _basis(N, nf)
         states = np.asarray(basis.states).astype(np.uint64)
-        H = hopping_matrix(basis, model.lattice.bonds, model.t)
+        H = hopping_matrix(basis, model.lattice.bonds, model.t, model.bond_phases())
     else:
         from .fock import hopping_csr, sector_states
         states = sector_states(N, nf)
-        H = hopping_csr(states, N, model.lattice.bonds, model.t)
+        H = hopping_csr(states, N, model.lattice.bonds, model.t, model.bond_phases())
     diag = diagonal_energies(states, N, model.V, model.eps)
     return states, (H + sp.diags(diag)).tocsr()
 
@@ -132,8 +142,10 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
     Ns = comb(N, nf)
     need = sector_memory_gb(N, nf, model.lattice.n_bonds)
     need_free = Ns * (8 * 12) / 2**30  # states, diagonal and ~10 vectors
-    if need > max_memory_gb and path == "fast":
+    if need > max_memory_gb and path == "fast" and not model.twisted:
         path = "matfree"
+    if path == "matfree" and model.twisted:
+        raise ValueError("path 'matfree' does not support twisted boundaries; use 'fast' or 'quspin'")
     if (need_free if path == "matfree" else need) > max_memory_gb:
         raise ValueError(f"sector N = {N}, N_f = {nf} has dimension {Ns:,} and needs about "
                          f"{need:.1f} GiB (stored matrix) or {need_free:.1f} GiB (matrix-free), "
@@ -151,8 +163,10 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
         E0, v = E[0], psi[:, 0]
     else:
         from .lanczos import lanczos_ground_state
-        E0, v = lanczos_ground_state(H, np.random.default_rng(0).standard_normal(Ns), tol=tol)
-    p = v ** 2
+        v0 = np.random.default_rng(0).standard_normal(Ns)
+        complex_h = not callable(H) and np.iscomplexobj(H.data)
+        E0, v = lanczos_ground_state(H, v0 + 0j if complex_h else v0, tol=tol)
+    p = np.abs(v) ** 2
     dens = np.zeros(N)
     for s in range(0, Ns, 1 << 16):
         occ = occupation_bits(states, N, s, min(s + (1 << 16), Ns))

@@ -57,7 +57,7 @@ def _index(s, binom, Ns):
 
 
 @njit(cache=True)
-def _hopping(states, N, bi, bj, t, count_only, rows, counts, vals, binom):
+def _hopping(states, N, bi, bj, t, count_only, rows, counts, vals, binom, ph, cvals):
     n = 0
     for k in range(states.size):
         s = states[k]
@@ -79,15 +79,20 @@ def _hopping(states, N, bi, bj, t, count_only, rows, counts, vals, binom):
                     between &= between - np.uint64(1)
                     parity ^= 1
                 rows[n] = _index(s2, binom, states.size)
-                vals[n] = -t if parity == 0 else t
+                amp = -t if parity == 0 else t
+                if cvals.size:  # twisted: lo -> hi (i occupied) carries e^{i phi}
+                    cvals[n] = amp * np.exp(1j * ph[b]) if ni else amp * np.exp(-1j * ph[b])
+                else:
+                    vals[n] = amp
             n += 1
         if count_only:
             counts[k] = n - n0
     return n
 
 
-def hopping_csr(states, N, bonds, t):
-    """-t Σ_bonds (c†_i c_j + h.c.) on the given basis, scipy CSR."""
+def hopping_csr(states, N, bonds, t, phases=None):
+    """-t Σ_bonds (c†_i c_j + h.c.) on the given basis, scipy CSR; with ``phases`` (one
+    per bond (i, j) = (lo, hi)) the hop i -> j is -t e^{iφ} c†_j c_i (complex matrix)."""
     Ns = states.size
     if t == 0 or len(bonds) == 0:
         return sp.csr_matrix((Ns, Ns))
@@ -95,14 +100,20 @@ def hopping_csr(states, N, bonds, t):
     bj = np.ascontiguousarray(bonds[:, 1], dtype=np.int64)
     counts = np.zeros(Ns, np.int64)
     binom = _binomials(N)
-    nnz = _hopping(states, N, bi, bj, float(t), True, np.empty(0, np.int64), counts, np.empty(0), binom)
+    twisted = phases is not None and np.any(np.asarray(phases) != 0)
+    ph = np.ascontiguousarray(phases if twisted else np.zeros(bi.size), dtype=np.float64)
+    nnz = _hopping(states, N, bi, bj, float(t), True, np.empty(0, np.int64), counts, np.empty(0), binom,
+                   ph, np.empty(0, np.complex128))
     rows = np.empty(nnz, np.int64)
-    vals = np.empty(nnz)
-    _hopping(states, N, bi, bj, float(t), False, rows, counts, vals, binom)
+    vals = np.empty(0 if twisted else nnz)
+    cvals = np.empty(nnz if twisted else 0, np.complex128)
+    _hopping(states, N, bi, bj, float(t), False, rows, counts, vals, binom, ph, cvals)
     indptr = np.zeros(Ns + 1, np.int64)
     np.cumsum(counts, out=indptr[1:])
     # entries come column by column: that is the CSC form of H, i.e. the CSR form of
-    # H^T = H (the hopping matrix is symmetric)
+    # H^T, which is H (real symmetric) or conj(H) (complex Hermitian)
+    if twisted:
+        return sp.csr_matrix((cvals.conj(), rows, indptr), shape=(Ns, Ns))
     return sp.csr_matrix((vals, rows, indptr), shape=(Ns, Ns))
 
 

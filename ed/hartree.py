@@ -74,7 +74,7 @@ def aufbau(levels, orbitals, n_particles, deg_tol):
         lo, hi = shell[0], shell[-1] + 1
         occ[lo:hi] = (n_particles - lo) / (hi - lo)
         degenerate = True
-    density = (orbitals ** 2) @ occ
+    density = np.abs(orbitals) ** 2 @ occ
     return density, occ, degenerate
 
 
@@ -151,7 +151,7 @@ def _iterate(model, n0, tol, max_iter, beta, history, patience, beta_min, smeari
             k += 1
             if T > 0:
                 occ = fermi_occupations(E, nf, T)
-                n_out, deg = (psi ** 2) @ occ, False
+                n_out, deg = np.abs(psi) ** 2 @ occ, False
             else:
                 n_out, occ, deg = aufbau(E, psi, nf, deg_tol)
             f = n_out - x
@@ -177,7 +177,7 @@ def _iterate(model, n0, tol, max_iter, beta, history, patience, beta_min, smeari
             break
     mu = 0.5 * (E[nf - 1] + E[nf]) if 0 < nf < E.size else (E[-1] if nf else E[0])
     gap = E[nf] - E[nf - 1] if 0 < nf < E.size else np.nan
-    dens = (psi ** 2) @ occ
+    dens = np.abs(psi) ** 2 @ occ
     energy = float(occ @ E + 0.5 * dens @ model.V @ dens)
     fields = model.eps - model.V @ dens - mu
     return HartreeResult(energy=energy, levels=E, orbitals=psi, density=dens, occupations=occ,

@@ -80,7 +80,7 @@ def run(model, rng, starts=("classical",), tol=1e-8, max_iter=500, smearing=0.05
         "start": h.start,
         "starts_energy": np.array([s[1] for s in h.starts]),
         "starts_converged": np.array([s[2] for s in h.starts]),
-        "ipr": (h.orbitals ** 4).sum(axis=0),
+        "ipr": (np.abs(h.orbitals) ** 4).sum(axis=0),
         "r": r,
         "r_mean": r.mean() if r.size else np.nan,
         "dos_hist": np.histogram(h.levels - h.mu, bins=edges)[0],

@@ -21,8 +21,16 @@ def _csr_matvec(indptr, indices, data, x, y):
 
 
 def csr_matvec(H):
-    """y = H x with the threaded kernel (H: scipy CSR)."""
+    """y = H x with the threaded kernel (H: scipy CSR; complex H uses scipy's product)."""
     indptr, indices, data = H.indptr, H.indices, H.data
+    if np.iscomplexobj(data):
+        def mv_complex(x, out=None):
+            y = H @ x
+            if out is None:
+                return y
+            out[:] = y
+            return out
+        return mv_complex
 
     def mv(x, out=None):
         y = np.empty(x.size) if out is None else out
@@ -37,7 +45,7 @@ def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None):
     Returns (alpha, beta, |v0|²) with beta[k] coupling steps k and k+1; stops early at
     an invariant subspace or when ``converged(alpha, beta)`` (asked every 10 steps) is
     true.  With ``coeffs`` (a vector in the Krylov basis) returns that vector instead."""
-    norm2 = float(v0 @ v0)
+    norm2 = float(np.vdot(v0, v0).real)
     if norm2 == 0:
         return (np.zeros(0), np.zeros(0), 0.0) if coeffs is None else np.zeros_like(v0)
     v = v0 / np.sqrt(norm2)
@@ -47,11 +55,11 @@ def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None):
     out = None if coeffs is None else coeffs[0] * v
     for k in range(n_steps):
         mv(v, w)
-        a = float(v @ w)
+        a = float(np.vdot(v, w).real)
         w -= a * v
         w -= b * v_prev
         alpha.append(a)
-        b = float(np.sqrt(w @ w))
+        b = float(np.sqrt(np.vdot(w, w).real))
         if k == n_steps - 1 or b <= 1e-14 * max(1.0, abs(a)):
             break
         if coeffs is None and converged is not None and (k + 1) % 10 == 0 and converged(alpha, beta):
@@ -71,11 +79,11 @@ def _lowest(alpha, beta):
 
 
 def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3):
-    """(E0, psi) of the symmetric H (scipy CSR, or a function mv(x, out=None) -> H x);
+    """(E0, psi) of the Hermitian H (scipy CSR, or a function mv(x, out=None) -> H x);
     psi normalised.  Pass 1 runs until the lowest Ritz value changes by less than tol
     (relative) over 10 steps; pass 2 repeats the recurrence to build the Ritz vector."""
     mv = H if callable(H) else csr_matvec(H)
-    v = np.asarray(v0, float).copy()
+    v = np.array(v0, dtype=complex if np.iscomplexobj(v0) else float)
     last = [np.inf]
 
     def converged(alpha, beta):
@@ -93,4 +101,4 @@ def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3):
         if np.linalg.norm(mv(psi) - E * psi) <= np.sqrt(tol) * max(1.0, abs(E)):
             break
         v = psi
-    return float(psi @ mv(psi)), psi
+    return float(np.vdot(psi, mv(psi)).real), psi

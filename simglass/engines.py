@@ -24,6 +24,7 @@ ENGINES = {
     "mc": "mc.engine",
     "hartree": "ed.hartree_engine",
     "ed": "ed.exact_engine",
+    "stiffness": "ed.stiffness_engine",
 }
 
 

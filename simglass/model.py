@@ -38,6 +38,13 @@ class Model:
         Onsite energies.
     n_particles : int in [0, N], or
     density : float in (0, 1), giving n_particles = round(density N).
+    twist : sequence of floats, one per lattice direction, optional
+        Twisted boundary conditions: total phase θ_a picked up by a particle going once
+        around the periodic direction a.  Only directions that are periodic with L_a >= 3
+        can carry a twist (an L = 2 direction has a single bond per pair, no loop).
+    gauge : "spread" (default: phase θ_a / L_a on every bond along a) or "boundary"
+        (phase θ_a on the wrap-around bonds only); the two are related by a gauge
+        transformation and give the same spectrum.
 
     Examples
     --------
@@ -50,7 +57,7 @@ class Model:
     """
 
     def __init__(self, lattice: Lattice, t: float, V, eps, n_particles: int | None = None,
-                 density: float | None = None):
+                 density: float | None = None, twist=None, gauge: str = "spread"):
         if not isinstance(lattice, Lattice):
             raise TypeError(f"lattice must be a simglass.Lattice, got {type(lattice).__name__}")
         N = lattice.n_sites
@@ -86,6 +93,47 @@ class Model:
         if not 0 <= n_particles <= N:
             raise ValueError(f"n_particles must lie in [0, {N}] (N = number of sites), got {n_particles}")
         self.n_particles = int(n_particles)
+        self.twist, self.gauge = self._check_twist(twist, gauge)
+
+    def _check_twist(self, twist, gauge):
+        lat = self.lattice
+        if gauge not in ("spread", "boundary"):
+            raise ValueError(f"gauge must be 'spread' or 'boundary', got {gauge!r}")
+        if twist is None:
+            return np.zeros(lat.dim), gauge
+        try:
+            tw = np.array(twist, dtype=float).reshape(-1)
+        except (TypeError, ValueError):
+            raise TypeError(f"twist must be a sequence of {lat.dim} real numbers, got {twist!r}") from None
+        if tw.size != lat.dim:
+            raise ValueError(f"twist needs one phase per direction ({lat.dim}), got {tw.size}")
+        if not np.all(np.isfinite(tw)):
+            raise ValueError(f"twist phases must be finite, got {twist!r}")
+        for a, th in enumerate(tw):
+            if th != 0 and not (lat.periodic[a] and lat.shape[a] >= 3):
+                why = "open" if not lat.periodic[a] else f"has L = {lat.shape[a]} (one bond per pair, no loop)"
+                raise ValueError(f"twist along direction {a}: the direction {why}; a twist needs a "
+                                 f"periodic direction with L >= 3")
+        return tw, gauge
+
+    def with_twist(self, twist, gauge: str | None = None) -> "Model":
+        """The same model with twisted boundary conditions (see ``twist`` above)."""
+        return Model(self.lattice, self.t, self.V, self.eps, n_particles=self.n_particles,
+                     twist=twist, gauge=self.gauge if gauge is None else gauge)
+
+    @property
+    def twisted(self) -> bool:
+        return bool(np.any(self.twist != 0))
+
+    def bond_phases(self) -> np.ndarray:
+        """Phase φ_b of every bond (lo, hi) of ``lattice.bonds``, hi = lo + e_a: the
+        hopping lo -> hi is -t e^{iφ_b} c†_hi c_lo."""
+        lat = self.lattice
+        L = np.array(lat.shape, float)[lat.bond_dirs]
+        th = self.twist[lat.bond_dirs]
+        if self.gauge == "spread":
+            return th / L
+        return np.where(lat.bond_wraps, th, 0.0)
 
     @property
     def n_sites(self) -> int:
@@ -136,14 +184,19 @@ class Model:
 
     # ---- single-particle hopping ---------------------------------------------------
     def hopping_matrix(self) -> sp.csr_matrix:
-        """Symmetric adjacency matrix A (A_ij = 1 on every bond, each bond once), so the
-        kinetic single-particle Hamiltonian is -t A."""
+        """Hermitian adjacency matrix A (each bond once), so the kinetic single-particle
+        Hamiltonian is -t A: A_ij = 1 on every bond, real and symmetric; with a twist
+        A_{hi,lo} = e^{iφ_b} = conj(A_{lo,hi}) (complex)."""
         b = self.lattice.bonds
         N = self.n_sites
-        rows = np.concatenate([b[:, 0], b[:, 1]])
-        cols = np.concatenate([b[:, 1], b[:, 0]])
-        return sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(N, N))
+        rows = np.concatenate([b[:, 1], b[:, 0]])
+        cols = np.concatenate([b[:, 0], b[:, 1]])
+        if not self.twisted:
+            return sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(N, N))
+        ph = np.exp(1j * self.bond_phases())
+        return sp.csr_matrix((np.concatenate([ph, ph.conj()]), (rows, cols)), shape=(N, N))
 
     def __repr__(self):
+        tw = f", twist={tuple(self.twist)}, gauge={self.gauge!r}" if self.twisted else ""
         return (f"Model({self.lattice!r}, t={self.t}, n_particles={self.n_particles}, "
-                f"N={self.n_sites})")
+                f"N={self.n_sites}{tw})")

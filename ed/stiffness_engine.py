@@ -1,0 +1,64 @@
+"""Engine ``stiffness``: charge stiffness of ED and Hartree on the same realisation from
+twisted boundaries (ed.stiffness; issue 8).
+
+Record: ``D_ed`` and ``D_ed_err`` (many-body ground state, finite-difference error),
+``D_ed_pi`` (phase sensitivity, ed.stiffness), ``E0``; with ``hartree = true`` ``hartree_converged``, ``D_hartree_frozen`` (+ ``_err``,
+Hartree potential of θ = 0 kept), ``D_hartree`` (+ ``_err``, re-converged at each θ;
+NaN error if a twisted solution did not converge), ``D_hartree_pi``,
+``D_hartree_frozen_pi``, ``thouless`` (Edwards–Thouless g of
+the Hartree levels near μ), ``hartree_energy``; ``direction`` and ``h`` used.
+D in units of t, D = (L_a²/2N) ∂²E0/∂θ².
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simglass.options import Option
+
+from .hartree import START_KINDS, hartree_solve
+from .stiffness import ed_stiffness, hartree_stiffness, thouless_number, twist_direction
+
+OPTIONS = {
+    "direction": Option(int, -1, lambda x: x >= -1, ">= 0, or -1 for the longest periodic direction with L >= 3",
+                        "twisted direction"),
+    "h": Option(float, 0.1, lambda x: 0 < x <= 0.5, "in (0, 0.5]", "twist step (total phase, rad)"),
+    "ed": Option(bool, True, help="many-body stiffness"),
+    "hartree": Option(bool, True, help="Hartree stiffness (frozen and re-converged)"),
+    "hartree_starts": Option(str, ["classical", "uniform"], lambda x: x in START_KINDS,
+                             f"one or more of {START_KINDS}", many=True),
+    "thouless_fraction": Option(float, 0.25, lambda x: 0 < x <= 1, "in (0, 1]",
+                                "fraction of levels nearest mu for the Thouless number"),
+    "max_memory_gb": Option(float, 12.0, lambda x: x > 0, "> 0", "refuse larger ED sectors"),
+}
+
+
+def check_point(params, options):
+    from simglass import Lattice
+    L = params["L"] if isinstance(params["L"], list) else [params["L"]]
+    d = options.get("direction", -1)
+    try:
+        twist_direction(Lattice(tuple(L), params.get("periodic", True)), None if d == -1 else d)
+    except ValueError as e:
+        raise ValueError(f"L = {params['L']}: {e}") from None
+    if options.get("ed", True) and int(np.prod(L)) > 30:
+        raise ValueError(f"L = {params['L']}: the many-body stiffness handles at most 30 sites")
+
+
+def run(model, rng, direction=-1, h=0.1, ed=True, hartree=True, hartree_starts=("classical", "uniform"),
+        thouless_fraction=0.25, max_memory_gb=12.0):
+    a = twist_direction(model.lattice, None if direction == -1 else direction)
+    rec = {"direction": a, "h": h}
+    if ed:
+        s = ed_stiffness(model, a, h, max_memory_gb=max_memory_gb)
+        rec.update(D_ed=s.D, D_ed_err=s.error, D_ed_pi=s.D_pi, E0=s.energies[0])
+    if hartree and model.t > 0:
+        sol = hartree_solve(model, rng=rng, starts=tuple(hartree_starts))
+        rec.update(hartree_converged=sol.converged, hartree_energy=sol.energy)
+        if sol.converged:
+            frozen, full = hartree_stiffness(model, sol, a, h)
+            rec.update(D_hartree_frozen=frozen.D, D_hartree_frozen_err=frozen.error,
+                       D_hartree_frozen_pi=frozen.D_pi,
+                       D_hartree=full.D, D_hartree_err=full.error, D_hartree_pi=full.D_pi,
+                       thouless=thouless_number(model, sol.density, a, thouless_fraction))
+    return rec
