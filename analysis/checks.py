@@ -186,6 +186,29 @@ def localization(path) -> list[Row]:
     return [loc, wj]
 
 
+def stiffness_drop(path, factor=10.0) -> Row:
+    """ED on the largest cluster: J/t where the typical phase sensitivity exp<ln D_φ>
+    falls to 1/factor of free fermions (analysis.stiffness), against Eq. 18.  A proxy
+    of the localisation point on 12-24 sites, not a finite-size-scaled transition."""
+    row = Row("jc_loc_ed", f"(J/t) where the ED stiffness drops to 1/{factor:g} of free (twisted boundaries)",
+              "Eq. 18", JC_LOC_EQ18, bound=">=")
+    if path is None:
+        return _missing(row, "no stiffness results (engine stiffness, issue 8)")
+    from .stiffness import drop_points, table
+    tab = table(path)
+    if not tab:
+        return _missing(row, "no completed stiffness tasks")
+    drops = drop_points(tab, factor)
+    big = max(tab, key=lambda c: np.prod(c))
+    _, js, err = drops[(big, "ED")]
+    _, jh, eh = drops.get((big, "Hartree"), (None, np.nan, np.nan))
+    row.value, row.error = js, err
+    row.sizes = f"{_sizes([big])} (largest of {_sizes(sorted(tab, key=np.prod))})"
+    row.realizations = str(min(r["R"] for r in tab[big]))
+    row.note = f"Hartree on the same realisations: {jh:.2f} ± {eh:.2f}; a drop point, not a scaled transition"
+    return row.judge()
+
+
 def not_run(key, quantity, equation, theory, why) -> Row:
     return Row(key, quantity, equation, theory, note=why)
 

@@ -29,5 +29,8 @@ def analyze(path, out=None) -> int:
     if job.engine == "ed":
         from . import ed_hartree
         return ed_hartree.main(args)
+    if job.engine == "stiffness":
+        from . import stiffness
+        return stiffness.main(args)
     print(f"no analysis for engine {job.engine!r} yet")
     return 0

@@ -10,10 +10,12 @@ D = (N/2) ∂²E0/∂θ².  A metal keeps D finite, an insulator has D -> 0 expo
 On small clusters the sign of D alternates with the shell structure (an open shell at
 θ = 0 prefers θ = π: D < 0, the parity effect of rings), so the phase sensitivity
 
-    D_π = (L_a² / 2N) |E0(π) - E0(0)| / 2
+    D_φ = (L_a² / 2N) |E0(π/2) - E0(0)|
 
 (equal to D when E0(θ) = E0(0) + A(1 - cos θ)) is reported as well; it is >= 0, and its
-logarithm is the quantity to average over disorder.
+logarithm is the quantity to average over disorder.  (θ = π/2 rather than π: for an odd
+L_a at half filling free fermions have E0(π) = E0(0) exactly, since the shift by π/L_a
+maps the set of cos k_a onto its negative.)
 E0(θ) is even in θ (V and eps are real), so the second derivative comes from E0 at
 θ = 0, h, 2h: X(h) = 2[E0(h) - E0(0)]/h² = E0'' + E0'''' h²/12 + ..., Richardson
 D ∝ [4 X(h) - X(2h)]/3 with error O(h⁴); the reported error |X(h) - X(2h)|/3 is the
@@ -42,7 +44,7 @@ class Stiffness:
     error: float      # finite-difference error estimate
     energies: tuple   # E0 at θ = 0, h, 2h
     h: float
-    D_pi: float = float("nan")  # (L_a²/2N) |E0(π) - E0(0)|/2
+    D_phase: float = float("nan")  # (L_a²/2N) |E0(π/2) - E0(0)|
 
 
 def twist_direction(lattice, direction=None) -> int:
@@ -72,7 +74,7 @@ def curvature(energy, h, L, N) -> Stiffness:
     scale = L ** 2 / (2 * N)
     return Stiffness(D=float(scale * (4 * x1 - x2) / 3), error=float(scale * abs(x1 - x2) / 3),
                      energies=(e0, e1, e2), h=float(h),
-                     D_pi=float(scale * abs(energy(np.pi) - e0) / 2))
+                     D_phase=float(scale * abs(energy(np.pi / 2) - e0)))
 
 
 def _theta(model, a, th):

@@ -2,10 +2,10 @@
 twisted boundaries (ed.stiffness; issue 8).
 
 Record: ``D_ed`` and ``D_ed_err`` (many-body ground state, finite-difference error),
-``D_ed_pi`` (phase sensitivity, ed.stiffness), ``E0``; with ``hartree = true`` ``hartree_converged``, ``D_hartree_frozen`` (+ ``_err``,
+``D_ed_phase`` (phase sensitivity, ed.stiffness), ``E0``; with ``hartree = true`` ``hartree_converged``, ``D_hartree_frozen`` (+ ``_err``,
 Hartree potential of θ = 0 kept), ``D_hartree`` (+ ``_err``, re-converged at each θ;
-NaN error if a twisted solution did not converge), ``D_hartree_pi``,
-``D_hartree_frozen_pi``, ``thouless`` (Edwards–Thouless g of
+NaN error if a twisted solution did not converge), ``D_hartree_phase``,
+``D_hartree_frozen_phase``, ``thouless`` (Edwards–Thouless g of
 the Hartree levels near μ), ``hartree_energy``; ``direction`` and ``h`` used.
 D in units of t, D = (L_a²/2N) ∂²E0/∂θ².
 """
@@ -51,14 +51,14 @@ def run(model, rng, direction=-1, h=0.1, ed=True, hartree=True, hartree_starts=(
     rec = {"direction": a, "h": h}
     if ed:
         s = ed_stiffness(model, a, h, max_memory_gb=max_memory_gb)
-        rec.update(D_ed=s.D, D_ed_err=s.error, D_ed_pi=s.D_pi, E0=s.energies[0])
+        rec.update(D_ed=s.D, D_ed_err=s.error, D_ed_phase=s.D_phase, E0=s.energies[0])
     if hartree and model.t > 0:
         sol = hartree_solve(model, rng=rng, starts=tuple(hartree_starts))
         rec.update(hartree_converged=sol.converged, hartree_energy=sol.energy)
         if sol.converged:
             frozen, full = hartree_stiffness(model, sol, a, h)
             rec.update(D_hartree_frozen=frozen.D, D_hartree_frozen_err=frozen.error,
-                       D_hartree_frozen_pi=frozen.D_pi,
-                       D_hartree=full.D, D_hartree_err=full.error, D_hartree_pi=full.D_pi,
+                       D_hartree_frozen_phase=frozen.D_phase,
+                       D_hartree=full.D, D_hartree_err=full.error, D_hartree_phase=full.D_phase,
                        thouless=thouless_number(model, sol.density, a, thouless_fraction))
     return rec

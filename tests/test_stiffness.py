@@ -61,7 +61,7 @@ def test_t_zero_gives_zero_stiffness():
     lat = Lattice((2, 2, 3))
     d = sample_disorder(lat, J=2.0, W=0.5, seed=4)
     s = ed.ed_stiffness(Model(lat, 0.0, d.V, d.eps, density=0.5))
-    assert s.D == 0.0 and s.D_pi == 0.0
+    assert s.D == 0.0 and s.D_phase == 0.0
 
 
 def test_gauge_invariance_and_quspin():
@@ -131,3 +131,12 @@ def test_stiffness_job_rejects_untwistable_cluster(tmp_path):
     r = run_cli("run", job, cwd=tmp_path)
     assert r.returncode == 2 and "no periodic direction with L >= 3" in r.stderr
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_free_phase_sensitivity_of_the_analysis_matches_ed():
+    """analysis.stiffness normalises by the free D_φ from the single-particle spectrum;
+    the many-body ED of the same free cluster gives the same number."""
+    from analysis.stiffness import free_phase_sensitivity
+    for shape, nf in [((2, 2, 4), 8), ((2, 2, 3), 6)]:
+        s = ed.ed_stiffness(_free(shape, nf))
+        assert s.D_phase == pytest.approx(free_phase_sensitivity(shape, nf), abs=1e-9)

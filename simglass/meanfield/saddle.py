@@ -31,35 +31,45 @@ class BubbleTable:
     weights: np.ndarray   # ∫_0^∞ dΩ g(Ω) ≈ Σ_k w_k g(Ω_k) (weight 0 for Ω = 0)
     c: np.ndarray         # (n_omega, n_q) -Π⁰(Ω_k, q)
     density: float
+    qweights: np.ndarray | None = None  # ∫_q g ≈ Σ_q w_q g(q); None: the plain grid mean
+
+    def qmean(self, x):
+        return np.mean(x, axis=-1) if self.qweights is None else x @ self.qweights
 
 
-def bubble_table(density, t, L, d=3, T=0.0, n_omega=96, omega_scale=None) -> BubbleTable:
-    """-Π⁰ on the grid at Ω = 0 and at the quadrature nodes, for every q."""
-    mu = grid_chemical_potential(density, t, L, d, T)
+def frequency_nodes(t, n_omega=96, omega_scale=None):
+    """Ω = 0 and the tan-mapped Gauss–Legendre nodes with their weights (see above)."""
     s = 4.0 * t if omega_scale is None else omega_scale
     x, w = np.polynomial.legendre.leggauss(n_omega)
     th = (x + 1) * np.pi / 4
     omega = np.concatenate([[0.0], s * np.tan(th)])
     weights = np.concatenate([[0.0], w * np.pi / 4 * s / np.cos(th) ** 2])
+    return omega, weights
+
+
+def bubble_table(density, t, L, d=3, T=0.0, n_omega=96, omega_scale=None) -> BubbleTable:
+    """-Π⁰ on the grid at Ω = 0 and at the quadrature nodes, for every q."""
+    mu = grid_chemical_potential(density, t, L, d, T)
+    omega, weights = frequency_nodes(t, n_omega, omega_scale)
     qs = np.array(np.unravel_index(np.arange(L ** d), (L,) * d)).T
     c = -bubble_grid(omega, qs, density, t, L, d, T, mu=mu)
     return BubbleTable(omega, weights, np.maximum(c, 0.0), density)
 
 
-def _solve_D(c, J, lam):
+def _solve_D(c, J, lam, mean=np.mean):
     """Smaller root of F(D) = D - mean c/(1 + (2λ - J² D) c), or None (no root)."""
     if J == 0:
-        return float(np.mean(c / (1 + 2 * lam * c)))
+        return float(mean(c / (1 + 2 * lam * c)))
     cmax = c.max()
     if 1 + 2 * lam * cmax <= 0:
         return None
     Dmax = (2 * lam + 1 / cmax) / J ** 2  # pole of the largest term
 
     def F(D):
-        return D - np.mean(c / (1 + (2 * lam - J ** 2 * D) * c))
+        return D - mean(c / (1 + (2 * lam - J ** 2 * D) * c))
 
     def dF(D):
-        return 1 - J ** 2 * np.mean(c ** 2 / (1 + (2 * lam - J ** 2 * D) * c) ** 2)
+        return 1 - J ** 2 * mean(c ** 2 / (1 + (2 * lam - J ** 2 * D) * c) ** 2)
     # F is concave on [0, Dmax): its maximum is where dF = 0
     if dF(0.0) <= 0:
         return None
@@ -87,7 +97,7 @@ def saddle_grid(J, table: BubbleTable) -> SaddleGrid | None:
     def Ds(lam):
         out = []
         for row in table.c:
-            D = _solve_D(row, J, lam)
+            D = _solve_D(row, J, lam, table.qmean)
             if D is None:
                 return None
             out.append(D)
@@ -135,7 +145,7 @@ def saddle_grid(J, table: BubbleTable) -> SaddleGrid | None:
         return None
     c0 = table.c[0]
     s0 = 2 * lam - J ** 2 * D[0]
-    stab = J ** 2 * np.mean(c0 ** 2 / (1 + s0 * c0) ** 2)
+    stab = J ** 2 * table.qmean(c0 ** 2 / (1 + s0 * c0) ** 2)
     return SaddleGrid(J=J, lam=lam, omega=table.omega, D=D, stability=float(stab))
 
 
@@ -143,6 +153,12 @@ def critical_coupling_grid(density, t, L, d=3, T=0.0, J_max=50.0, tol=1e-6, n_om
     """J_c of the Fermi-liquid → glass instability on the L^d grid (bisection between the
     largest J with a Fermi-liquid solution and the smallest without)."""
     table = bubble_table(density, t, L, d, T, n_omega)
+    return critical_coupling_table(table, t, J_max, tol, f"density {density}, L = {L}")
+
+
+def critical_coupling_table(table: BubbleTable, t=1.0, J_max=50.0, tol=1e-6, what=""):
+    """J_c from a bubble table: bisection between the largest J with a Fermi-liquid
+    solution and the smallest without."""
     lo, hi = 0.0, None
     J = 0.5 * t
     while J <= J_max:
@@ -151,7 +167,7 @@ def critical_coupling_grid(density, t, L, d=3, T=0.0, J_max=50.0, tol=1e-6, n_om
             break
         lo, J = J, J * 1.5
     if hi is None:
-        raise ValueError(f"no glass instability below J_max = {J_max} (density {density}, L = {L})")
+        raise ValueError(f"no glass instability below J_max = {J_max} ({what})")
     while hi - lo > tol * hi:
         mid = 0.5 * (lo + hi)
         if saddle_grid(mid, table) is None:
@@ -159,3 +175,42 @@ def critical_coupling_grid(density, t, L, d=3, T=0.0, J_max=50.0, tol=1e-6, n_om
         else:
             lo = mid
     return 0.5 * (lo + hi)
+
+
+def q_quadrature(n_q):
+    """Momentum rule for ∫_q over the cubic Brillouin zone of a function with the full
+    cubic symmetry (even in each q_a, symmetric under permutations): Gauss–Legendre
+    nodes in [0, π] per axis, one node per permutation class q_1 >= q_2 >= q_3 with the
+    summed weight of its class.  Returns (q (n, 3), weights summing to 1)."""
+    x, w = np.polynomial.legendre.leggauss(n_q)
+    g, gw = np.pi / 2 * (x + 1), w / 2
+    qs, ws = [], []
+    for i in range(n_q):
+        for j in range(i + 1):
+            for k in range(j + 1):
+                idx = (i, j, k)
+                mult = 6 // {1: 6, 2: 2, 3: 1}[len(set(idx))]
+                qs.append((g[i], g[j], g[k]))
+                ws.append(mult * gw[i] * gw[j] * gw[k])
+    return np.array(qs), np.array(ws)
+
+
+def bubble_table_infinite(density, t=1.0, n_q=12, n_k=12, n_omega=48, omega_scale=None) -> BubbleTable:
+    """-Π⁰ of the infinite cubic lattice (meanfield.infinite.bubble) at Ω = 0 and the
+    frequency nodes, on the momentum rule ``q_quadrature(n_q)``."""
+    from .infinite import bubble, chemical_potential
+    mu = chemical_potential(density, t)
+    omega, weights = frequency_nodes(t, n_omega, omega_scale)
+    q, wq = q_quadrature(n_q)
+    c = -bubble(omega, q, density, t, mu=mu, n_k=n_k)
+    return BubbleTable(omega, weights, np.maximum(c, 0.0), density, qweights=wq)
+
+
+def critical_coupling(density, t=1.0, n_q=12, n_k=12, n_omega=48, tol=1e-7, J_max=200.0):
+    """(J/t)_c·t of the Fermi-liquid → metallic-glass instability (Eq. 43) of the infinite
+    cubic lattice at T = 0 (DESIGN.md ``meanfield.critical_coupling``).  Convergence in
+    n_q, n_k, n_omega: docs/validation.md (benchmarks/saddle.py)."""
+    if not (np.isfinite(density) and 0 < density < 1):
+        raise ValueError(f"density must lie in (0, 1), got {density!r}")
+    table = bubble_table_infinite(density, t, n_q, n_k, n_omega)
+    return critical_coupling_table(table, t, J_max * t, tol, f"density {density}, infinite lattice")

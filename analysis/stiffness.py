@@ -1,0 +1,198 @@
+"""Charge stiffness from ``stiffness`` results (issue 8): ED against Hartree on the same
+realisations, per cluster and J/t.
+
+Per point: disorder averages with standard errors of D (curvature at θ = 0; its sign
+alternates with the shell structure of small clusters, see ed.stiffness) and of
+ln D_φ (phase sensitivity, >= 0; realisations with D_φ = 0 are counted and left out of
+the logarithm), for ED, Hartree re-converged at each twist, and Hartree with the
+potential frozen; the Thouless number of the Hartree levels.  The drop point J*/t of a
+cluster is where the typical phase sensitivity exp<ln D_φ> falls to 1/F of the free
+value (J = W = 0 on the same cluster, computed here from the single-particle spectrum),
+by linear interpolation of ln between scanned J; its error is a bootstrap over
+realisations.
+
+    python -m analysis.stiffness results/stiffness.h5 --out DIR [--factor 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .load import load_points
+from .plotting import pyplot, save
+from .stats import mean_sem
+
+KINDS = {"ED": "D_ed", "Hartree": "D_hartree", "Hartree frozen": "D_hartree_frozen"}
+FACTOR = 10.0
+
+
+def free_phase_sensitivity(shape, nf, t=1.0, direction=None):
+    """D_φ of free fermions (J = W = 0) on the periodic cluster ``shape``."""
+    from ed.stiffness import twist_direction
+    from simglass import Lattice, Model
+    lat = Lattice(tuple(shape))
+    a = twist_direction(lat, direction)
+    N = lat.n_sites
+    m = Model(lat, t, np.zeros((N, N)), np.zeros(N), n_particles=nf)
+    tw = np.zeros(lat.dim)
+    tw[a] = np.pi / 2
+
+    def e(model):
+        return np.linalg.eigvalsh(-t * model.hopping_matrix().toarray())[:nf].sum()
+    return lat.shape[a] ** 2 / (2 * N) * abs(e(m.with_twist(tw)) - e(m))
+
+
+def _cluster(params):
+    return tuple(params["L"])
+
+
+def table(path):
+    """{cluster: list of rows}; a row is a dict with J/t, realisations and, per kind,
+    (mean D, sem), (mean ln D_φ, sem), zeros; plus the Thouless number."""
+    job, points = load_points(path, engine="stiffness")
+    out = {}
+    for p in points:
+        if not p.records:
+            continue
+        t = p.params["t"] or 1.0
+        row = {"J/t": p.params["J"] / t, "R": len(p.records), "realizations": p.realizations}
+        for kind, key in KINDS.items():
+            recs = [r for r in p.records if key in r]
+            if not recs:
+                continue
+            D = np.array([r[key] for r in recs]) / t
+            Dphase = np.array([r[key + "_phase"] for r in recs]) / t
+            pos = Dphase > 0
+            row[kind] = {"D": mean_sem(D), "lnDphase": mean_sem(np.log(Dphase[pos])) if pos.sum() else (np.nan, np.nan),
+                         "zeros": int((~pos).sum()), "n": len(recs),
+                         "lnDphase_samples": dict(zip([p.realizations[i] for i, r in enumerate(p.records) if key in r],
+                                                   np.where(pos, np.log(np.where(pos, Dphase, 1)), -np.inf)))}
+        th = [r["thouless"] for r in p.records if "thouless" in r]
+        row["thouless"] = mean_sem(th) if len(th) > 1 else (np.nan, np.nan)
+        row["unconverged"] = sum(1 for r in p.records if "hartree_converged" in r and not r["hartree_converged"])
+        row["nf"] = int(round(p.params["density"] * np.prod(p.params["L"])))
+        out.setdefault(_cluster(p.params), []).append(row)
+    for rows in out.values():
+        rows.sort(key=lambda r: r["J/t"])
+    return out
+
+
+def drop_point(rows, kind, level, n_boot=500, seed=0):
+    """J/t where exp<ln D_φ> first falls below ``level`` (log-linear interpolation), with
+    a bootstrap error over the realisations common to all J."""
+    rows = [r for r in rows if kind in r]
+    if len(rows) < 2:
+        return np.nan, np.nan
+    common = sorted(set.intersection(*(set(r[kind]["lnDphase_samples"]) for r in rows)))
+    if len(common) < 2:
+        return np.nan, np.nan
+    x = np.array([r["J/t"] for r in rows])
+    S = np.array([[r[kind]["lnDphase_samples"][c] for c in common] for r in rows])  # (J, R)
+
+    def first(s):
+        with np.errstate(invalid="ignore"):
+            y = np.array([np.mean(v[np.isfinite(v)]) if np.isfinite(v).any() else -np.inf for v in s]) - np.log(level)
+        k = np.flatnonzero((y[:-1] > 0) & (y[1:] <= 0))
+        if k.size == 0:
+            return np.nan
+        k = k[0]
+        if not np.isfinite(y[k + 1]):
+            return x[k + 1]
+        return x[k] + y[k] * (x[k + 1] - x[k]) / (y[k] - y[k + 1])
+
+    value = first(S)
+    rng = np.random.default_rng(seed)
+    boots = np.array([first(S[:, rng.integers(0, S.shape[1], S.shape[1])]) for _ in range(n_boot)])
+    ok = np.isfinite(boots)
+    return float(value), float(boots[ok].std(ddof=1)) if ok.sum() > 1 else np.nan
+
+
+def drop_points(tab, factor=FACTOR):
+    """{(cluster, kind): (free D_φ, J*/t, err)}."""
+    out = {}
+    for cl, rows in tab.items():
+        free = free_phase_sensitivity(cl, rows[0]["nf"])
+        for kind in KINDS:
+            out[(cl, kind)] = (free, *drop_point(rows, kind, free / factor))
+    return out
+
+
+def figure(tab, drops, factor, path):
+    plt = pyplot()
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))
+    styles = {"ED": ("o-", 1.0), "Hartree": ("s--", 0.8), "Hartree frozen": ("^:", 0.6)}
+    for k, (cl, rows) in enumerate(sorted(tab.items(), key=lambda kv: np.prod(kv[0]))):
+        name = "x".join(map(str, cl))
+        for kind, (fmt, alpha) in styles.items():
+            rr = [r for r in rows if kind in r]
+            if not rr:
+                continue
+            x = [r["J/t"] for r in rr]
+            free = drops[(cl, kind)][0]
+            lbl = f"{name} {kind}"
+            ax[0].errorbar(x, [r[kind]["D"][0] for r in rr], [r[kind]["D"][1] for r in rr], fmt=fmt,
+                           color=f"C{k}", alpha=alpha, ms=3, capsize=2, label=lbl)
+            m = np.array([r[kind]["lnDphase"][0] for r in rr])
+            e = np.array([r[kind]["lnDphase"][1] for r in rr])
+            ax[1].errorbar(x, m - np.log(free), e, fmt=fmt, color=f"C{k}", alpha=alpha, ms=3, capsize=2,
+                           label=lbl)
+    ax[0].axhline(0, color="gray", lw=0.8)
+    ax[0].set_xlabel("J/t")
+    ax[0].set_ylabel(r"$\langle D\rangle / t$ (curvature at $\theta = 0$)")
+    ax[0].set_title("Charge stiffness, n = 1/2, W = 0")
+    ax[1].axhline(-np.log(factor), color="k", ls=":", lw=1, label=f"free value / {factor:g}")
+    ax[1].set_xlabel("J/t")
+    ax[1].set_ylabel(r"$\langle\ln D_\phi\rangle - \ln D_\phi^{free}$")
+    ax[1].set_title("Typical phase sensitivity relative to free fermions")
+    ax[0].legend(fontsize=6, ncol=2)
+    ax[1].legend(fontsize=6, ncol=2)
+    save(fig, path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m analysis.stiffness", description=__doc__.splitlines()[0])
+    ap.add_argument("results")
+    ap.add_argument("--out", help="directory for stiffness.csv and stiffness.png")
+    ap.add_argument("--factor", type=float, default=FACTOR, help="drop factor F from the free value")
+    a = ap.parse_args(argv)
+    from simglass.options import InputError
+    try:
+        tab = table(a.results)
+        drops = drop_points(tab, a.factor)
+    except (InputError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyError as e:
+        print(f"error: {a.results}: a task lacks the dataset {e} (written by an older simglass?)", file=sys.stderr)
+        return 2
+    lines = ["cluster,J_over_t,kind,realizations,D,D_err,lnDphase,lnDphase_err,Dphase_zeros,thouless,thouless_err,hartree_unconverged"]
+    print(f"{'cluster':>8} {'J/t':>5} {'kind':>15} {'R':>4} {'<D>/t':>9} {'err':>8} {'<lnD_phase>':>9} {'err':>7} {'g':>7}")
+    for cl, rows in sorted(tab.items(), key=lambda kv: np.prod(kv[0])):
+        name = "x".join(map(str, cl))
+        for r in rows:
+            for kind in KINDS:
+                if kind not in r:
+                    continue
+                d, l = r[kind]["D"], r[kind]["lnDphase"]
+                g = r["thouless"]
+                print(f"{name:>8} {r['J/t']:5.3g} {kind:>15} {r[kind]['n']:4d} {d[0]:9.4f} {d[1]:8.4f} "
+                      f"{l[0]:9.3f} {l[1]:7.3f} {g[0]:7.3f}")
+                lines.append(f"{name},{r['J/t']:.6g},{kind},{r[kind]['n']},{d[0]:.6g},{d[1]:.3g},{l[0]:.6g},"
+                             f"{l[1]:.3g},{r[kind]['zeros']},{g[0]:.6g},{g[1]:.3g},{r['unconverged']}")
+    for (cl, kind), (free, js, err) in drops.items():
+        print(f"drop by {a.factor:g} from free D_phase = {free:.4f} t: {'x'.join(map(str, cl))} {kind}: "
+              f"J*/t = {js:.3f} +- {err:.3f}")
+    if a.out:
+        out = Path(a.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "stiffness.csv").write_text("\n".join(lines) + "\n")
+        figure(tab, drops, a.factor, out / "stiffness.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
