@@ -234,6 +234,58 @@ def sum_rule(density=0.5, t=1.0, L=6) -> Row:
     return row.judge(tolerance=1e-6)
 
 
+def sum_rule_infinite(density=0.3, t=1.0) -> Row:
+    """Eq. 41 on the infinite lattice with the solver's rules (q_quadrature(12), 12 k
+    nodes, 96 frequency nodes)."""
+    from simglass.meanfield import bubble_table_infinite
+    tab = bubble_table_infinite(density, t, 12, 12, 96)
+    value = float(tab.weights @ tab.qmean(tab.c) / np.pi)
+    row = Row("sum_rule_infinite", "free-fermion sum rule, infinite lattice", "Eq. 41",
+              density * (1 - density), value=value, sizes=f"infinite, n = {density:g}",
+              realizations="exact", bound="exact", note="q rule 12 nodes/axis, 96 frequency nodes")
+    return row.judge(tolerance=2e-5)
+
+
+def saddle_rows(path) -> list[Row]:
+    """Eq. 44 (low-density exponent of the metallic-glass line) and Eq. 47 (exponent of
+    D(0) - D(Ω) at the transition) from ``saddle`` results (analysis.phase_boundary)."""
+    exp44 = Row("met_glass_exponent", "low-density exponent of (J/t)_c,met (Fermi liquid → glass)",
+                "Eq. 44", -5 / 6)
+    exp47 = Row("sqrt_omega", "exponent of D(0) − D(Ω) at the transition", "Eq. 47", 0.5)
+    if path is None:
+        return [_missing(exp44, "no saddle results"), _missing(exp47, "no saddle results")]
+    from .phase_boundary import (N_FIT, OMEGA_FIT, RESPONSE_DENSITY, local_exponents, low_density_exponent,
+                                 omega_exponent, table)
+    rows, resp = table(path)
+    try:
+        b, be, chi2, used = low_density_exponent(rows, N_FIT)
+        loc = local_exponents([r for r in rows if r[0] <= N_FIT + 1e-12])
+        exp44.value, exp44.error = b, be
+        exp44.sizes = "n = " + ", ".join(f"{n:g}" for n in used)
+        exp44.realizations = "deterministic"
+        exp44.note = (f"fit χ²/dof {chi2:.0f} (error: quadrature only); local exponents "
+                      + ", ".join(f"{x:.3f}" for _, _, x in loc))
+        exp44.judge()
+    except ValueError as e:
+        _missing(exp44, str(e))
+    if resp:
+        n, jc, om, dc, df = min(resp, key=lambda r: abs(r[0] - RESPONSE_DENSITY))
+        try:
+            b, se, k = omega_exponent(om, dc)
+            bf = omega_exponent(om, df)[0]
+            exp47.value, exp47.error = b, se
+            exp47.sizes = f"infinite lattice, n = {n:g}, J = (1 − 1e-5) J_c"
+            exp47.realizations = "deterministic"
+            exp47.note = (f"fit on {OMEGA_FIT[0]:g} ≤ Ω/t ≤ {OMEGA_FIT[1]:g} ({k} nodes, error from the "
+                          f"residuals); free response exponent {bf:.3f} (theory 1)")
+            exp47.judge()
+        except ValueError as e:
+            _missing(exp47, str(e))
+    else:
+        _missing(exp47, "the saddle job has no response = true point")
+    return [exp44, exp47]
+
+
 def eq42_cluster(path) -> Row:
     """Glass instability of the periodic 2x2x2 cluster: ED's (J²/N) Σ χ_ij² = 1 against
     the saddle point (Eqs. 38, 39, 43) on the same 2³ momentum grid.  A periodic direction

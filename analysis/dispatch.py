@@ -29,6 +29,9 @@ def analyze(path, out=None) -> int:
     if job.engine == "ed":
         from . import ed_hartree
         return ed_hartree.main(args)
+    if job.engine == "saddle":
+        from . import phase_boundary
+        return phase_boundary.main(args)
     if job.engine == "stiffness":
         from . import stiffness
         return stiffness.main(args)

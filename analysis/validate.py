@@ -24,16 +24,16 @@ from . import checks
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
 
 # role -> job file of each profile (engine of the role in brackets)
-ROLES = ("disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness")
+ROLES = ("disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle")
 PROFILES = {
     "quick": {r: JOBS / "validate_quick" / f"{r}.toml" for r in ROLES},
     "full": {"disorder": JOBS / "disorder_check.toml", "coulomb_gap": JOBS / "coulomb_gap.toml",
              "sk_energy": JOBS / "sk_ground_state.toml", "anderson": JOBS / "anderson_check.toml",
              "localization": JOBS / "localization_scan.toml", "ed": JOBS / "ed_glass.toml",
-             "stiffness": JOBS / "stiffness.toml"},
+             "stiffness": JOBS / "stiffness.toml", "saddle": JOBS / "saddle_phase_boundary.toml"},
 }
 ENGINE_OF = {"disorder": "disorder", "coulomb_gap": "mc", "sk_energy": "mc", "anderson": "hartree",
-             "localization": "hartree", "ed": "ed", "stiffness": "stiffness"}
+             "localization": "hartree", "ed": "ed", "stiffness": "stiffness", "saddle": "saddle"}
 
 # figures of the report: (role, file in OUT/<role>/, caption)
 FIGURES = [
@@ -45,7 +45,9 @@ FIGURES = [
     ("ed", "ed_hartree.png", "ED against Hartree on the same realisations: energies, densities, gaps."),
     ("ed", "glass_onset.png", "Eq. 42 with the ED response against J/t and the saddle point on the same grid."),
     ("stiffness", "stiffness.png", "Charge stiffness from twisted boundaries, ED and Hartree on the same realisations."),
-    ("saddle", "saddle_D.png", "D(0) − D(Ω) of the saddle point on the 6³ grid approaching J_c (Fig. 5 analogue)."),
+    ("saddle", "phase_boundary.png", "Fermi liquid → metallic glass line of the infinite lattice with the n^(−5/6) law (Fig. 4 analogue)."),
+    ("saddle", "response.png", "D(0) − D(Ω) at the transition and for free fermions, infinite lattice (Fig. 5 analogue)."),
+    ("saddle_grid", "saddle_D.png", "D(0) − D(Ω) of the saddle point on the 6³ grid approaching J_c (finite-grid analogue)."),
 ]
 
 
@@ -107,12 +109,7 @@ def table_rows(paths: dict, out: Path) -> list:
              checks.stiffness_drop(p("stiffness")),
              checks.not_run("low_density_loc", "exponent of the low-density (J/t)_loc against n (n^(−1/2))", "Eq. 19", -0.5,
                             "no low-density Hartree scan in this profile yet (issue 4)"),
-             checks.sum_rule(),
-             checks.not_run("met_glass_exponent", "low-density exponent of the metallic-glass line", "Eq. 44",
-                            -5 / 6, "needs the infinite-lattice bubble (issue 6); on grids a closed shell "
-                            "at n << 1 has too few momenta"),
-             checks.not_run("sqrt_omega", "exponent of D(0) − D(Ω) at the transition", "Eq. 47", 0.5,
-                            "needs the infinite-lattice bubble (issue 6); on a finite grid D is analytic in Ω²")]
+             checks.sum_rule(), checks.sum_rule_infinite()] + checks.saddle_rows(p("saddle"))
     eq42 = checks.eq42_cluster(p("ed"))
     rows.append(eq42)
     if p("ed") is not None:
@@ -125,7 +122,7 @@ def table_rows(paths: dict, out: Path) -> list:
 
 def saddle_figure(out: Path, L=6, density=4 / 9):
     from .saddle_grid import d_omega, figure
-    d = out / "saddle"
+    d = out / "saddle_grid"
     d.mkdir(parents=True, exist_ok=True)
     jc, curves = d_omega(density, 1.0, L)
     figure(jc, curves, density, 1.0, L, d / "saddle_D.png")

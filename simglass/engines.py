@@ -6,7 +6,10 @@ An engine is a module with
 * ``run(model, rng, **options) -> dict``: a pure function of the model, a numpy
   Generator and the options, returning datasets (arrays, numbers, nested dicts);
 * optionally ``check_point(params, options)``, raising ValueError for a parameter
-  point it cannot run (checked before any task starts).
+  point it cannot run (checked before any task starts);
+* or, for an engine without lattice and disorder (``LATTICE_FREE = True``, e.g. the
+  infinite-lattice saddle point), ``run_params(params, rng, **options)`` instead of
+  ``run``; its jobs need no L.
 
 Engines never read job files or write files.
 """
@@ -25,6 +28,7 @@ ENGINES = {
     "hartree": "ed.hartree_engine",
     "ed": "ed.exact_engine",
     "stiffness": "ed.stiffness_engine",
+    "saddle": "simglass.meanfield.engine",
 }
 
 

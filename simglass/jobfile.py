@@ -164,6 +164,8 @@ def parse_job(text: str, name: str = "job") -> Job:
     # the model section must hold every required key unless scanned
     model_in = dict(tables["model"])
     spec = {k: (o if k not in scan else Option(o.kind, None, many=o.many)) for k, o in MODEL_OPTIONS.items()}
+    if getattr(engine, "LATTICE_FREE", False) and "L" not in scan:  # e.g. the infinite-lattice saddle
+        spec["L"] = Option(int, [1], MODEL_OPTIONS["L"].check, MODEL_OPTIONS["L"].allowed, "not used", many=True)
     model = validate_section("model", spec, model_in)
     for k in scan:
         model.pop(k)

@@ -33,6 +33,9 @@ def build_model(params: dict, seed: int, realization: int) -> Model:
 
 def run_task(job: Job, task: Task) -> dict:
     """Run one task; returns the engine's record.  Exceptions propagate to the runner."""
-    model = build_model(task.params, job.seed, task.realization)
+    engine = get_engine(job.engine)
     rng = np.random.default_rng(engine_seed(job.seed, task.realization))
-    return get_engine(job.engine).run(model, rng, **job.options)
+    if getattr(engine, "LATTICE_FREE", False):  # no lattice, no disorder: the parameters only
+        return engine.run_params(task.params, rng, **job.options)
+    model = build_model(task.params, job.seed, task.realization)
+    return engine.run(model, rng, **job.options)

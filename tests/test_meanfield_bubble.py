@@ -80,3 +80,70 @@ def test_bad_input():
         grid_chemical_potential(0.5, 1.0, 4, T=-1)
     with pytest.raises(ValueError, match="degenerate"):
         grid_chemical_potential(0.5, 1.0, 8)
+
+
+# --- the infinite lattice (meanfield.infinite) -----------------------------------------
+
+def test_infinite_static_limit_is_the_density_of_states():
+    """-Π⁰(0, q -> 0) = ρ(μ); at half filling ρ(0) = 0.1426730/t (PHYSICS.md §5)."""
+    from simglass.meanfield import bubble
+    for q in ([1e-3, 0, 0], [0, 0, 1e-3]):
+        assert -bubble(0.0, q, 0.5, 1.0, n_k=32)[0, 0] == pytest.approx(0.1426730, abs=1e-6)
+    # the same limit scales as 1/t
+    assert -bubble(0.0, [1e-3, 0, 0], 0.5, 2.0, n_k=32)[0, 0] == pytest.approx(0.1426730 / 2, abs=1e-6)
+
+
+@pytest.mark.parametrize("density", [0.1, 0.3, 0.5])
+def test_infinite_sum_rule(density):
+    """Eq. 41 on the infinite lattice: ∫dΩ/2π ∫_q [-Π⁰] = n(1 - n) with the solver's own
+    frequency and momentum rules (q_quadrature(12), 96 frequency nodes); measured
+    deviations 2e-6 - 1e-5 (docs/validation.md)."""
+    from simglass.meanfield.saddle import bubble_table_infinite
+    tab = bubble_table_infinite(density, 1.0, n_q=12, n_k=12, n_omega=96)
+    assert tab.weights @ tab.qmean(tab.c) / np.pi == pytest.approx(density * (1 - density), rel=2e-5)
+
+
+def test_infinite_symmetry_within_the_error_estimate():
+    """``bubble`` puts the smallest |q_a| along k_z (cubic symmetry); the integration rule
+    itself, applied to every permutation and sign of q, must agree within its error."""
+    from simglass.meanfield.infinite import _bubble_one, chemical_potential
+    q = np.array([1.1, 0.6, 2.3])
+    mu = chemical_potential(0.3)
+    om = np.array([0.3, 2.0])
+    vals = np.array([_bubble_one(np.array(s) * q[list(p)], om, mu, 1.0, 32, 12)
+                     for p in itertools.permutations(range(3)) for s in itertools.product([1, -1], repeat=3)])
+    fine = _bubble_one(q[[2, 0, 1]], om, mu, 1.0, 64, 12)
+    assert np.all(vals > 0)
+    assert np.ptp(vals, axis=0).max() < 3e-5
+    assert np.abs(vals - fine).max() < 3e-5
+
+
+@pytest.mark.parametrize("L", [40, 60])
+def test_infinite_equals_a_large_grid(L):
+    """Independent check: the L^3 grid sum at the same μ (closed shell) and a grid
+    momentum, at Ω = 1.  The grid is a Riemann sum of a function with a step at the Fermi
+    surface, so it converges like 1/L (measured: 5e-3 at L = 40, 4e-4 at L = 60)."""
+    from simglass.meanfield import bubble
+    nf = L ** 3 * 3 // 10
+    e = np.sort(dispersion(grid_momenta(L), 1.0))
+    while e[nf] - e[nf - 1] < 1e-9:
+        nf += 1
+    mu = 0.5 * (e[nf - 1] + e[nf])
+    m = np.array([[3, 2, 1]]) * (L // 10)
+    grid = bubble_grid([1.0], m, nf / L ** 3, 1.0, L, mu=mu)[0, 0]
+    inf = bubble([1.0], 2 * np.pi * m / L, 0.3, 1.0, mu=mu, n_k=16)[0, 0]
+    assert inf == pytest.approx(grid, rel=1 / L)
+
+
+def test_infinite_bad_input():
+    from simglass.meanfield import bubble, critical_coupling
+    with pytest.raises(ValueError, match="density"):
+        bubble(0.0, [1, 0, 0], 1.5)
+    with pytest.raises(ValueError, match="T must be >= 0"):
+        bubble(0.0, [1, 0, 0], 0.5, T=-0.1)
+    with pytest.raises(ValueError, match="T = 0 only"):
+        bubble(0.0, [1, 0, 0], 0.5, T=0.1)
+    with pytest.raises(ValueError, match="3 components"):
+        bubble(0.0, [1, 0], 0.5)
+    with pytest.raises(ValueError, match="density"):
+        critical_coupling(0.0)

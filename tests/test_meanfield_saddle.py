@@ -58,3 +58,45 @@ def test_eq42_free_cluster_equals_grid_lowest_order():
     qs = np.array(np.unravel_index(np.arange(N), (4, 4, 4))).T
     c0 = -bubble_grid(0.0, qs, nf / N, 1.0, 4)[0]
     assert glass_susceptibility(chi0, J) == pytest.approx(J ** 2 * np.mean(c0 ** 2), rel=1e-10)
+
+
+def test_fold_parametrisation_equals_bisection():
+    """Two algorithms for J_c on the same tables: the fold parametrisation (default) and
+    bisection on the existence of the Fermi-liquid solution."""
+    from simglass.meanfield.saddle import (bubble_table, bubble_table_infinite, critical_coupling_bisection,
+                                           critical_coupling_table)
+    for tab in (bubble_table(4 / 9, 1.0, 6, n_omega=24), bubble_table_infinite(0.3, 1.0, 4, 6, 24)):
+        a = critical_coupling_table(tab, 1.0, 100.0)
+        b = critical_coupling_bisection(tab, 1.0, 100.0, tol=1e-10)
+        assert a == pytest.approx(b, rel=1e-8)
+        s = saddle_grid(a * (1 - 1e-6), tab)
+        assert s is not None and s.stability == pytest.approx(1.0, abs=1e-2)
+        assert saddle_grid(a * (1 + 1e-6), tab) is None
+
+
+def test_infinite_free_limit():
+    """At J -> 0 on the infinite-lattice table: λ - λ(0) grows like J², and λ(0) is the
+    offset that absorbs the quadrature error δ of the sum rule, δ / (2 ∫dΩ/π ∫_q c²)."""
+    from simglass.meanfield.saddle import bubble_table_infinite
+    tab = bubble_table_infinite(0.3, 1.0, 4, 6, 48)
+    s0, s1, s2 = saddle_grid(0.0, tab), saddle_grid(0.05, tab), saddle_grid(0.1, tab)
+    delta = tab.weights @ tab.qmean(tab.c) / np.pi - 0.3 * 0.7
+    assert s0.lam == pytest.approx(delta / (2 * tab.weights @ tab.qmean(tab.c ** 2) / np.pi), rel=0.02)
+    assert (s2.lam - s0.lam) / (s1.lam - s0.lam) == pytest.approx(4, rel=0.02)
+    np.testing.assert_allclose(s0.D, tab.qmean(tab.c / (1 + 2 * s0.lam * tab.c)), rtol=1e-12)
+
+
+def test_saddle_job_and_analysis(tmp_path):
+    from conftest import run_cli
+    job = tmp_path / "s.toml"
+    job.write_text('engine = "saddle"\n[model]\nt = 1.0\n[scan]\ndensity = [0.02, 0.05, 0.3]\n'
+                   '[options]\nn_q = 4\nn_k = 4\nn_omega = 96\nresponse = true\n')
+    r = run_cli("run", job, "--output", tmp_path / "s.h5", "--quiet")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("analyze", tmp_path / "s.h5", "--out", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    assert "low-density exponent" in r.stdout
+    assert (tmp_path / "out" / "phase_boundary.png").exists() and (tmp_path / "out" / "response.png").exists()
+    job.write_text('engine = "saddle"\n[model]\nt = 1.0\n')
+    r = run_cli("run", job, "--output", tmp_path / "x.h5")
+    assert r.returncode == 2 and "needs 'density'" in r.stderr

@@ -15,7 +15,7 @@ import pytest
 from simglass.cli import main as cli
 
 TINY = Path(__file__).parent / "data" / "validate_tiny"
-ROLES = ["disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness"]
+ROLES = ["disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle"]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_every_file_is_written(report):
     for role in ROLES:
         assert (report / f"{role}.h5").exists()
     s = json.loads((report / "summary.json").read_text())
-    assert len(s["rows"]) == 12
+    assert len(s["rows"]) == 13
     assert {r["verdict"] for r in s["rows"]} <= {"agrees", "differs", "not run", "no crossing", "no error bar"}
     keys = [r["key"] for r in s["rows"]]
     assert len(set(keys)) == len(keys)
@@ -50,7 +50,7 @@ def test_every_file_is_written(report):
     row = next(r for r in s["rows"] if r["key"] == "sum_rule")
     assert row["verdict"] == "agrees" and abs(row["value"] - row["theory"]) < 1e-6 * row["theory"]
     figs = s["figures"]
-    assert len(figs) == 9, figs
+    assert len(figs) == 11, figs
     for f in figs:
         assert (report / f).exists()
 

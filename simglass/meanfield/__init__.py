@@ -1,10 +1,14 @@
-"""Mean-field saddle point of the paper (Sec. V, Eqs. 36-43) on the L^d momentum grid of
-a periodic cluster: the particle–hole bubble (``bubble_grid``) and the T = 0 Fermi-liquid
-saddle point with its glass instability (``saddle_grid``, ``critical_coupling_grid``).
-The infinite-lattice limit is not implemented yet."""
+"""Mean-field saddle point of the paper (Sec. V, Eqs. 36-43): the particle–hole bubble on
+the L^d momentum grid of a periodic cluster (``bubble_grid``) and of the infinite cubic
+lattice at T = 0 (``bubble``), the T = 0 Fermi-liquid saddle point (``saddle_grid``) and
+its glass instability on a grid (``critical_coupling_grid``) and on the infinite lattice
+(``critical_coupling``)."""
 
 from .bubble import bubble_grid, dispersion, grid_chemical_potential, grid_momenta
-from .saddle import bubble_table, critical_coupling_grid, saddle_grid
+from .infinite import bubble, chemical_potential
+from .saddle import (bubble_table, bubble_table_infinite, critical_coupling, critical_coupling_grid,
+                     q_quadrature, saddle_grid)
 
 __all__ = ["bubble_grid", "dispersion", "grid_chemical_potential", "grid_momenta",
-           "bubble_table", "saddle_grid", "critical_coupling_grid"]
+           "bubble", "chemical_potential", "bubble_table", "bubble_table_infinite", "q_quadrature",
+           "saddle_grid", "critical_coupling_grid", "critical_coupling"]

@@ -9,23 +9,26 @@ an integral over the Fermi sea only, with a non-negative integrand and no princi
 value.  For fixed (k_x, k_y) the occupied k_z form the arc cos k_z >= a_1 and the
 occupied k_z + q_z the arc cos(k_z + q_z) >= a_2 (a = -μ/2t - cos k_x - cos k_y and its
 shifted partner), so the k_z integral runs exactly over the arcs of "k in, k+q out",
-with Gauss–Legendre nodes on each piece (smooth integrand).  The (k_x, k_y) integral
-uses Gauss–Legendre nodes on the bounding square of the projected Fermi sea
-(|k_a| <= arccos(-μ/2t - 2)); the integrand has square-root kinks on curves inside, so
-that rule converges algebraically: ``bubble(..., error=True)`` returns the difference
-between n_k and 2 n_k nodes as the error estimate.
+with Gauss nodes on each piece.  The k_y integral (for each k_x node) is split where a
+column's arc appears or fills the circle (cos k_y = -μ/2t - cos k_x ∓ 1, and the same
+for k + q) and where the two arcs swap order for q along an axis; the k_x integral is
+split where that structure changes (cos k_x ∈ {m - 2, m, m + 2}, m = -μ/2t, and the
+q-shifted points).  Each piece uses x = lo + (hi - lo)(1 - cos θ)/2 with Gauss nodes in
+θ, which removes the square-root behaviour at the ends.  The remaining non-smoothness
+(arc endpoints of k and k + q crossing for a general q) makes the rule converge
+algebraically: ``bubble(..., error=True)`` returns |result(n_k) - result(2 n_k)| as the
+error estimate.
 
-μ(n) and ρ(μ) of the infinite lattice come from the same arcs (``chemical_potential``,
-``density_of_states``).
+μ(n) of the infinite lattice comes from the same arcs and rule (``chemical_potential``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from scipy.optimize import brentq
 
-__all__ = ["bubble", "chemical_potential", "density_of_states", "fermi_sea_half_width"]
+__all__ = ["bubble", "chemical_potential"]
 
 _TWO_PI3 = (2 * np.pi) ** 3
 
@@ -42,40 +45,66 @@ def _leggauss(n):
     return np.ascontiguousarray(x), np.ascontiguousarray(w)
 
 
-def fermi_sea_half_width(mu, t):
-    """Half width K of the square |k_x|, |k_y| <= K holding the projected Fermi sea."""
-    m = -mu / (2 * t)
-    return float(np.arccos(np.clip(m - 2.0, -1.0, 1.0)))
+@njit(cache=True)
+def _filling_nb(m, xs, ws):
+    """(∫ 2 z(k_x, k_y), ∫ 2/sin z over the Fermi-surface columns) with the same split
+    and cos-mapped nodes as the bubble; z = arccos(m - cos k_x - cos k_y)."""
+    bx = np.empty(10)
+    by = np.empty(8)
+    nb = 0
+    bx[nb] = -np.pi
+    nb += 1
+    bx[nb] = np.pi
+    nb += 1
+    for r in (m - 2.0, m, m + 2.0):
+        if -1.0 < r < 1.0:
+            b = np.arccos(r)
+            bx[nb] = b
+            bx[nb + 1] = -b
+            nb += 2
+    px = np.sort(bx[:nb])
+    dens = 0.0
+    for sx in range(nb - 1):
+        lox, hix = px[sx], px[sx + 1]
+        if hix - lox <= 1e-15 or np.cos(0.5 * (lox + hix)) < m - 2.0:
+            continue
+        for ix in range(xs.size):
+            kx = lox + (hix - lox) * (1.0 - np.cos(xs[ix])) * 0.5
+            wx = ws[ix] * (hix - lox) * 0.5 * np.sin(xs[ix])
+            n = 0
+            by[n] = -np.pi
+            n += 1
+            by[n] = np.pi
+            n += 1
+            n = _breaks(np.cos(kx), 0.0, m, by, n)
+            py = np.sort(by[:n])
+            for sy in range(n - 1):
+                loy, hiy = py[sy], py[sy + 1]
+                if hiy - loy <= 1e-15:
+                    continue
+                for iy in range(xs.size):
+                    ky = loy + (hiy - loy) * (1.0 - np.cos(xs[iy])) * 0.5
+                    wy = ws[iy] * (hiy - loy) * 0.5 * np.sin(xs[iy])
+                    a = m - np.cos(kx) - np.cos(ky)
+                    if a >= 1.0:
+                        continue
+                    z = np.pi if a <= -1.0 else np.arccos(a)
+                    dens += wx * wy * 2.0 * z
+    return dens
 
 
-def _filling(mu, t, n):
-    """(density, density of states per site) at μ from n x n Gauss nodes on the square."""
-    K = fermi_sea_half_width(mu, t)
-    x, w = _leggauss(n)
-    kx = K * x
-    c = np.cos(kx)
-    a = -mu / (2 * t) - c[:, None] - c[None, :]
-    ww = (K * w)[:, None] * (K * w)[None, :]
-    z = np.where(a <= -1, np.pi, np.arccos(np.clip(a, -1, 1)))
-    dens = (ww * 2 * z).sum() / _TWO_PI3
-    # dn/dμ: dz/dμ = 1/(2t sin z) on the Fermi surface (two ends of the arc)
-    inside = (a > -1) & (a < 1)
-    s = np.sqrt(np.clip(1 - a * a, 1e-300, None))
-    rho = (ww * np.where(inside, 2 / (2 * t * s), 0.0)).sum() / _TWO_PI3
-    return float(dens), float(rho)
+def _filling(mu, t, n=48):
+    """Density of the infinite lattice at μ (T = 0)."""
+    xs, ws = _theta_nodes(n)
+    return float(_filling_nb(-mu / (2 * t), xs, ws) / _TWO_PI3)
 
 
-def chemical_potential(density, t=1.0, n=400):
+def chemical_potential(density, t=1.0, n=96):
     """μ of the infinite cubic lattice at T = 0 for filling ``density``."""
     _check(density, t)
     if abs(density - 0.5) < 1e-15:
         return 0.0
-    return brentq(lambda mu: _filling(mu, t, n)[0] - density, -6 * t, 6 * t, xtol=1e-14)
-
-
-def density_of_states(mu, t=1.0, n=400):
-    """ρ(μ) per site (the (k_x, k_y) rule has 1/√ edges: use it as a cross-check only)."""
-    return _filling(mu, t, n)[1]
+    return brentq(lambda mu: _filling(mu, t, n) - density, -6 * t, 6 * t, xtol=1e-15)
 
 
 @njit(cache=True)
@@ -124,10 +153,12 @@ def _column(kx, ky, qx, qy, qz, omega, m, t, xz, wz, w2, out, pts):
 
 
 @njit(cache=True)
-def _breaks(c, shift, m, out, n):
-    """Append ±arccos(m - c ∓ 1) - shift (wrapped to [-π, π)) for the arguments in (-1, 1):
-    where a column's arc appears (a = 1) or fills the circle (a = -1)."""
-    for r in (m - c - 1.0, m - c + 1.0):
+def _breaks(c, shift, m, out, n, cz=1.0):
+    """Append ±arccos(r) - shift (wrapped to [-π, π)) for r = m - c - 1, m - c + 1 and
+    m - c ± cz in (-1, 1): where a column's arc appears (a = 1), fills the circle (a = -1)
+    or, for cz = cos(q_z/2), where arcs of k and k + q of equal length (q_x = q_y = 0)
+    stop overlapping (a = cz) or start to overlap across ±π (a = -cz)."""
+    for r in (m - c - 1.0, m - c + 1.0, m - c + cz, m - c - cz):
         if -1.0 < r < 1.0:
             b = np.arccos(r)
             for e in (b - shift, -b - shift):
@@ -143,14 +174,15 @@ def _bubble(q, omega, m, t, xs, ws, xz, wz, out):
     nodes in θ (removes the square-root endpoint behaviour)."""
     qx, qy, qz = q[0], q[1], q[2]
     pts = np.empty(6)
-    bx = np.empty(20)
-    by = np.empty(20)
+    bx = np.empty(40)
+    by = np.empty(40)
     nb = 0
     bx[nb] = -np.pi
     nb += 1
     bx[nb] = np.pi
     nb += 1
-    for r in (m - 2.0, m, m + 2.0):  # columns change their structure in k_y
+    cz = np.cos(0.5 * qz)
+    for r in (m - 2.0, m, m + 2.0, m + cz - 1.0, m + cz + 1.0, m - cz - 1.0, m - cz + 1.0):
         if -1.0 < r < 1.0:
             b = np.arccos(r)
             for e in (b, -b, b - qx, -b - qx):
@@ -175,8 +207,8 @@ def _bubble(q, omega, m, t, xs, ws, xz, wz, out):
             n += 1
             by[n] = np.pi
             n += 1
-            n = _breaks(np.cos(kx), 0.0, m, by, n)
-            n = _breaks(np.cos(kx + qx), qy, m, by, n)
+            n = _breaks(np.cos(kx), 0.0, m, by, n, cz)
+            n = _breaks(np.cos(kx + qx), qy, m, by, n, cz)
             for e in (-0.5 * qy, np.pi - 0.5 * qy):
                 by[n] = (e + np.pi) % (2 * np.pi) - np.pi
                 n += 1
@@ -193,6 +225,13 @@ def _bubble(q, omega, m, t, xs, ws, xz, wz, out):
     return out
 
 
+@njit(cache=True, parallel=True)
+def _bubble_many(qs, omega, m, t, xs, ws, xz, wz, out):
+    for i in prange(qs.shape[0]):
+        _bubble(qs[i], omega, m, t, xs, ws, xz, wz, out[i])
+    return out
+
+
 def _theta_nodes(n):
     x, w = _leggauss(n)
     return np.ascontiguousarray(np.pi / 2 * (x + 1)), np.ascontiguousarray(np.pi / 2 * w)
@@ -203,6 +242,15 @@ def _bubble_one(q, omega, mu, t, n_k, n_z):
     xz, wz = _theta_nodes(n_z)
     out = np.zeros(omega.size)
     _bubble(np.asarray(q, float), omega, -mu / (2 * t), float(t), xs, ws, xz, wz, out)
+    return 2 * out / _TWO_PI3
+
+
+def _bubble_rows(q, omega, mu, t, n_k, n_z):
+    """(n_q, n_omega) of -Π⁰, threaded over q."""
+    xs, ws = _theta_nodes(n_k)
+    xz, wz = _theta_nodes(n_z)
+    out = np.zeros((q.shape[0], omega.size))
+    _bubble_many(np.ascontiguousarray(q), omega, -mu / (2 * t), float(t), xs, ws, xz, wz, out)
     return 2 * out / _TWO_PI3
 
 
@@ -222,8 +270,11 @@ def bubble(omega, q, density=0.5, t=1.0, T=0.0, *, mu=None, n_k=16, n_z=12, erro
     if q.shape[1] != 3:
         raise ValueError(f"q must have 3 components per row, got shape {q.shape}")
     mu = chemical_potential(density, t) if mu is None else mu
-    out = np.stack([-_bubble_one(qq, omega, mu, t, n_k, n_z) for qq in q], axis=1)
+    # cubic symmetry: |q_a| sorted so that the smallest component lies along k_z, the
+    # direction integrated over arcs (the rule is most accurate there)
+    q = -np.sort(-np.abs(q), axis=1)
+    out = -_bubble_rows(q, omega, mu, t, n_k, n_z).T
     if not error:
         return out
-    fine = np.stack([-_bubble_one(qq, omega, mu, t, 2 * n_k, n_z) for qq in q], axis=1)
+    fine = -_bubble_rows(q, omega, mu, t, 2 * n_k, n_z).T
     return fine, np.abs(fine - out)

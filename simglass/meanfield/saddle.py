@@ -156,9 +156,57 @@ def critical_coupling_grid(density, t, L, d=3, T=0.0, J_max=50.0, tol=1e-6, n_om
     return critical_coupling_table(table, t, J_max, tol, f"density {density}, L = {L}")
 
 
-def critical_coupling_table(table: BubbleTable, t=1.0, J_max=50.0, tol=1e-6, what=""):
-    """J_c from a bubble table: bisection between the largest J with a Fermi-liquid
-    solution and the smallest without."""
+def critical_coupling_table(table: BubbleTable, t=1.0, J_max=50.0, tol=1e-9, what=""):
+    """J_c from a bubble table, by the fold parametrisation: at the instability the Ω = 0
+    equation of Eq. 38 has a double root (Eq. 43).  With its mass s0 = 2λ - J² D(0)
+    (> -1/max c(0)) as the parameter,
+
+        J(s0) = [∫_q c0²/(1 + s0 c0)²]^(-1/2),  D(0) = ∫_q c0/(1 + s0 c0),
+        λ = (s0 + J² D(0))/2,
+
+    and the constraint Eq. 39, ∫ dΩ/π D(Ω; J, λ) = n(1 - n), fixes s0 (one root find;
+    D(Ω > 0) from Eq. 38 at that J, λ).  ``critical_coupling_bisection`` finds the same
+    J_c by bisection on the existence of the Fermi-liquid solution (tests compare)."""
+    c0 = table.c[0]
+    target = table.density * (1 - table.density)
+    s_min = -1.0 / c0.max()
+
+    def G(s0):
+        J = table.qmean(c0 ** 2 / (1 + s0 * c0) ** 2) ** -0.5
+        D = [table.qmean(c0 / (1 + s0 * c0))]
+        lam = 0.5 * (s0 + J ** 2 * D[0])
+        for row in table.c[1:]:
+            d = _solve_D(row, J, lam, table.qmean)
+            if d is None:
+                return np.nan, J
+            D.append(d)
+        return (table.weights @ np.array(D)) / np.pi - target, J
+
+    # G > 0 near s_min (J -> 0, D(0) large), G -> -n(1-n) as s0 -> inf (J -> inf)
+    offsets = np.abs(s_min) * np.logspace(-10, 6, 65)
+    prev = None
+    for off in offsets:
+        g, J = G(s_min + off)
+        if np.isfinite(g) and g < 0:
+            if prev is None:
+                raise ValueError(f"no Fermi-liquid side of the instability found ({what})")
+            lo, hi = prev, s_min + off
+            break
+        if np.isfinite(g):
+            prev = s_min + off
+    else:
+        raise ValueError(f"no glass instability found ({what})")
+    s0 = brentq(lambda x: G(x)[0], lo, hi, xtol=1e-15, rtol=1e-14)
+    J = float(G(s0)[1])
+    if J > J_max:
+        raise ValueError(f"no glass instability below J_max = {J_max} ({what}): J_c = {J:.4g}")
+    return J
+
+
+def critical_coupling_bisection(table: BubbleTable, t=1.0, J_max=50.0, tol=1e-7, what=""):
+    """J_c by bisection between the largest J with a Fermi-liquid solution
+    (``saddle_grid``) and the smallest without; the slow cross-check of
+    ``critical_coupling_table``."""
     lo, hi = 0.0, None
     J = 0.5 * t
     while J <= J_max:
@@ -177,13 +225,23 @@ def critical_coupling_table(table: BubbleTable, t=1.0, J_max=50.0, tol=1e-6, wha
     return 0.5 * (lo + hi)
 
 
-def q_quadrature(n_q):
+def q_quadrature(n_q, split=None):
     """Momentum rule for ∫_q over the cubic Brillouin zone of a function with the full
     cubic symmetry (even in each q_a, symmetric under permutations): Gauss–Legendre
-    nodes in [0, π] per axis, one node per permutation class q_1 >= q_2 >= q_3 with the
-    summed weight of its class.  Returns (q (n, 3), weights summing to 1)."""
-    x, w = np.polynomial.legendre.leggauss(n_q)
-    g, gw = np.pi / 2 * (x + 1), w / 2
+    nodes in [0, π] per axis (with ``split``: n_q/2 nodes on [0, split] and the rest on
+    [split, π], for the 2k_F structure of a small Fermi sea), one node per permutation
+    class q_1 >= q_2 >= q_3 with the summed weight of its class.
+    Returns (q (n, 3), weights summing to 1)."""
+    def gl(n, a, b):
+        x, w = np.polynomial.legendre.leggauss(n)
+        return a + (b - a) / 2 * (x + 1), w * (b - a) / 2 / np.pi
+    if split is None or not 0 < split < np.pi:
+        g, gw = gl(n_q, 0.0, np.pi)
+    else:
+        g1, w1 = gl(n_q // 2, 0.0, split)
+        g2, w2 = gl(n_q - n_q // 2, split, np.pi)
+        g, gw = np.concatenate([g1, g2]), np.concatenate([w1, w2])
+    n_q = g.size
     qs, ws = [], []
     for i in range(n_q):
         for j in range(i + 1):
@@ -195,18 +253,26 @@ def q_quadrature(n_q):
     return np.array(qs), np.array(ws)
 
 
+def fermi_momentum_split(density):
+    """Split point of the q rule: 2 k_F of the continuum, k_F = (6π² n)^(1/3) for n <= ½
+    (holes for n > ½), where the static bubble has its Kohn kink; None beyond 0.8 π."""
+    n = min(density, 1 - density)
+    b = 2 * (6 * np.pi ** 2 * n) ** (1 / 3)
+    return b if b < 0.8 * np.pi else None
+
+
 def bubble_table_infinite(density, t=1.0, n_q=12, n_k=12, n_omega=48, omega_scale=None) -> BubbleTable:
     """-Π⁰ of the infinite cubic lattice (meanfield.infinite.bubble) at Ω = 0 and the
     frequency nodes, on the momentum rule ``q_quadrature(n_q)``."""
     from .infinite import bubble, chemical_potential
     mu = chemical_potential(density, t)
     omega, weights = frequency_nodes(t, n_omega, omega_scale)
-    q, wq = q_quadrature(n_q)
+    q, wq = q_quadrature(n_q, fermi_momentum_split(density))
     c = -bubble(omega, q, density, t, mu=mu, n_k=n_k)
     return BubbleTable(omega, weights, np.maximum(c, 0.0), density, qweights=wq)
 
 
-def critical_coupling(density, t=1.0, n_q=12, n_k=12, n_omega=48, tol=1e-7, J_max=200.0):
+def critical_coupling(density, t=1.0, n_q=12, n_k=12, n_omega=48, tol=1e-6, J_max=200.0):
     """(J/t)_c·t of the Fermi-liquid → metallic-glass instability (Eq. 43) of the infinite
     cubic lattice at T = 0 (DESIGN.md ``meanfield.critical_coupling``).  Convergence in
     n_q, n_k, n_omega: docs/validation.md (benchmarks/saddle.py)."""

@@ -1,0 +1,184 @@
+"""The Fermi-liquid → metallic-glass line of the infinite cubic lattice (Eq. 43, Fig. 4
+analogue) and the density response at the transition (Eq. 47, Fig. 5 analogue), from
+``saddle`` results (issue 6; engine simglass.meanfield.engine).
+
+Phase boundary: J_c(n) per density with the engine's quadrature error estimate.
+Low-density exponent: weighted straight-line fit of ln J_c against ln n over the
+densities <= ``n_fit`` (Eq. 44: -5/6), plus the local exponents between neighbouring
+densities.  D(Ω): D(0) - D(Ω) at J = (1 - 1e-5) J_c and at J = 0.01 J_c (free
+response) on the frequency nodes; its exponent is fitted on Ω_lo <= Ω <= Ω_hi
+(Eq. 47: 1/2 at the transition, 1 for the free response).
+
+    simglass run jobs/saddle_phase_boundary.toml
+    python -m analysis.phase_boundary results/saddle_phase_boundary.h5 --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .load import load_points
+from .plotting import pyplot, save
+
+EXPONENT_THEORY = -5 / 6
+N_FIT = 0.05
+OMEGA_FIT = (3e-3, 0.05)
+RESPONSE_DENSITY = 0.3  # the response figure and the Eq. 47 row use the density nearest this
+
+
+def table(path):
+    """(rows [(n, J_c/t, error)], responses [(n, J_c/t, Ω, D_c, D_free)]) by density."""
+    job, points = load_points(path, engine="saddle")
+    rows, resp = [], []
+    for p in points:
+        if not p.records:
+            continue
+        r = p.records[0]
+        n = p.params["density"]
+        rows.append((float(n), float(r["Jc"]), float(r["Jc_err"])))
+        if "omega" in r:
+            resp.append((float(n), float(r["Jc"]), r["omega"], r["D_c"], r["D_free"]))
+    rows.sort()
+    return rows, resp
+
+
+def fit_exponent(x, y, err):
+    """Weighted fit ln y = a + b ln x: (b, error of b, chi2/dof); the error is the one
+    propagated from ``err``, scaled by sqrt(chi2/dof) when that exceeds 1 (the points
+    are not on one power law: the scatter, not the quadrature, sets the error)."""
+    x, y, err = map(np.asarray, (x, y, err))
+    s = np.maximum(err / y, 1e-12)
+    A = np.c_[np.ones_like(x), np.log(x)] / s[:, None]
+    coef, *_ = np.linalg.lstsq(A, np.log(y) / s, rcond=None)
+    cov = np.linalg.inv(A.T @ A)
+    dof = max(len(x) - 2, 1)
+    chi2 = float(np.sum((A @ coef - np.log(y) / s) ** 2) / dof)
+    return float(coef[1]), float(np.sqrt(cov[1, 1]) * max(1.0, np.sqrt(chi2))), chi2
+
+
+def low_density_exponent(rows, n_fit=N_FIT):
+    sel = [r for r in rows if r[0] <= n_fit + 1e-12]
+    if len(sel) < 2:
+        raise ValueError(f"the exponent needs 2+ densities <= {n_fit}")
+    b, e, chi2 = fit_exponent([r[0] for r in sel], [r[1] for r in sel], [r[2] for r in sel])
+    return b, e, chi2, [r[0] for r in sel]
+
+
+def omega_exponent(omega, D, lo=OMEGA_FIT[0], hi=OMEGA_FIT[1]):
+    """Least-squares slope of ln[D(0) - D(Ω)] against ln Ω on lo <= Ω <= hi:
+    (slope, its standard error from the residuals, number of nodes)."""
+    m = (omega >= lo) & (omega <= hi)
+    x, y = np.log(omega[m]), np.log(D[0] - D[m])
+    if x.size < 3:
+        raise ValueError(f"only {x.size} frequency nodes in {lo:g} <= Ω <= {hi:g}; use more (n_omega)")
+    coef, res, *_ = np.polyfit(x, y, 1, full=True)
+    se = np.sqrt(res[0] / (x.size - 2) / np.sum((x - x.mean()) ** 2)) if res.size and x.size > 2 else np.nan
+    return float(coef[0]), float(se), int(x.size)
+
+
+def figure_boundary(rows, fit, path):
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    n = np.array([r[0] for r in rows])
+    J = np.array([r[1] for r in rows])
+    e = np.array([r[2] for r in rows])
+    ax.errorbar(n, J, yerr=e, fmt="o-", capsize=3, label="saddle point, infinite lattice")
+    k = 0
+    if fit:
+        b, be, _, used = fit
+        x = np.array([min(n), max(used)])
+        k = np.argmin(np.abs(n - max(used)))
+        ax.plot(x, J[k] * (x / n[k]) ** b, "k--", label=f"fit n ≤ {max(used):g}: exponent {b:.3f} ± {be:.3f}")
+    x = np.array([min(n), n[k] if fit else max(n)])
+    ax.plot(x, J[k] * (x / n[k]) ** EXPONENT_THEORY, ":", color="C3", label="Eq. 44: n^(-5/6)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("density n")
+    ax.set_ylabel(r"$(J/t)_c$")
+    ax.set_title("Fermi liquid → metallic glass (T = 0, W = 0)")
+    ax.text(0.05, 0.05, "glass above, Fermi liquid below", transform=ax.transAxes, fontsize=8)
+    ax.legend(fontsize=8)
+    save(fig, path)
+
+
+def figure_response(density, jc, omega, near, free, fits, path):
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    m = omega > 0
+    ex = (f": exponent {fits[0][0]:.3f}", f": exponent {fits[1][0]:.3f}") if fits else ("", "")
+    ax.loglog(omega[m], near[0] - near[m], "o-", ms=3, label="J = (1 - 1e-5) J_c" + ex[0])
+    ax.loglog(omega[m], free[0] - free[m], "s-", ms=3, label="J = 0.01 J_c (free)" + ex[1])
+    x = np.array(OMEGA_FIT)
+    k = np.argmin(np.abs(omega - x[0]))
+    ax.loglog(x, (near[0] - near[k]) * (x / omega[k]) ** 0.5, "k--", label=r"$\Omega^{1/2}$ (Eq. 47)")
+    ax.loglog(x, (free[0] - free[k]) * (x / omega[k]), "k:", label=r"$\Omega$")
+    ax.axvspan(*OMEGA_FIT, color="gray", alpha=0.1)
+    ax.set_xlabel(r"$\Omega/t$ (imaginary frequency)")
+    ax.set_ylabel(r"$D(0) - D(\Omega)$ [1/t]")
+    ax.set_title(f"Density response at the transition, n = {density:g}, J_c/t = {jc:.4f}")
+    ax.legend(fontsize=8)
+    save(fig, path)
+
+
+def local_exponents(rows):
+    return [(a[0], b[0], float(np.log(b[1] / a[1]) / np.log(b[0] / a[0])))
+            for a, b in zip(rows[:-1], rows[1:])]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m analysis.phase_boundary", description=__doc__.splitlines()[0])
+    ap.add_argument("results")
+    ap.add_argument("--out", help="directory for phase_boundary.csv/png and response.png")
+    ap.add_argument("--n-fit", type=float, default=N_FIT, help="largest density of the exponent fit")
+    a = ap.parse_args(argv)
+    from simglass.options import InputError
+    try:
+        rows, resp = table(a.results)
+    except (InputError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    try:
+        fit = low_density_exponent(rows, a.n_fit)
+    except ValueError as e:
+        fit = None
+        print(f"no low-density exponent: {e}")
+    print(f"{'n':>8} {'J_c/t':>12} {'err':>9}")
+    for n, j, e in rows:
+        print(f"{n:8.4g} {j:12.6f} {e:9.2g}")
+    for n1, n2, x in local_exponents(rows):
+        print(f"local exponent {n1:g}-{n2:g}: {x:.4f}")
+    if fit:
+        print(f"low-density exponent (n <= {max(fit[3]):g}): {fit[0]:.4f} ± {fit[1]:.4f} "
+              f"(Eq. 44: {EXPONENT_THEORY:.4f}; chi2/dof {fit[2]:.2f})")
+    fits = []
+    for n, jc, om, dc, df in resp:
+        try:
+            fits.append((omega_exponent(om, dc), omega_exponent(om, df)))
+        except ValueError as e:
+            fits.append(None)
+            print(f"D(0) - D(Ω) at n = {n:g}: no exponent ({e})")
+            continue
+        print(f"D(0) - D(Ω) at n = {n:g}: exponent {fits[-1][0][0]:.3f} ± {fits[-1][0][1]:.3f} at the "
+              f"transition (Eq. 47: 0.5), {fits[-1][1][0]:.3f} free (1); fit on {OMEGA_FIT[0]:g} <= Ω/t <= "
+              f"{OMEGA_FIT[1]:g} ({fits[-1][0][2]} nodes)")
+    if a.out:
+        out = Path(a.out)
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / "phase_boundary.csv", "w") as fh:
+            fh.write("density,Jc_over_t,err\n")
+            for r in rows:
+                fh.write(f"{r[0]:.6g},{r[1]:.8g},{r[2]:.3g}\n")
+        figure_boundary(rows, fit, out / "phase_boundary.png")
+        if resp:
+            k = min(range(len(resp)), key=lambda i: abs(resp[i][0] - RESPONSE_DENSITY))
+            n, jc, om, dc, df = resp[k]
+            figure_response(n, jc, om, dc, df, fits[k], out / "response.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Engine ``saddle``: the Fermi-liquid → metallic-glass instability of the infinite cubic
+lattice at T = 0 (Eq. 43) for the point's density and t, and the density response at
+the transition (Eq. 47).  No lattice, no disorder (LATTICE_FREE): one realisation per
+point is enough (the result is deterministic).
+
+Record: ``Jc`` (with the rule n_q, n_k, n_omega), ``Jc_err`` = |J_c(n_q + 4) - J_c(n_q)|
+(the quadrature error estimate; ``Jc`` is the n_q + 4 value), ``lam_c`` (λ at
+(1 - 1e-5) J_c), and with ``response = true`` ``omega``, ``D_c`` (D(Ω) at (1 - 1e-5) J_c)
+and ``D_free`` (at 0.01 J_c).  Units of t.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simglass.options import Option
+
+LATTICE_FREE = True
+
+OPTIONS = {
+    "n_q": Option(int, 12, lambda x: x >= 4, ">= 4", "Gauss nodes per momentum axis"),
+    "n_k": Option(int, 12, lambda x: x >= 4, ">= 4", "Gauss nodes per k_x, k_y piece of the bubble"),
+    "n_omega": Option(int, 48, lambda x: x >= 8, ">= 8", "frequency nodes"),
+    "response": Option(bool, False, help="D(Ω) at and far below the transition"),
+    "J_max": Option(float, 2000.0, lambda x: x > 0, "> 0", "largest J/t searched"),
+}
+
+
+def check_point(params, options):
+    if params["density"] is None:
+        raise ValueError("engine 'saddle' needs 'density' (in (0, 1))")
+    if params["t"] <= 0:
+        raise ValueError(f"engine 'saddle' needs t > 0, got t = {params['t']}")
+
+
+def run_params(params, rng, n_q=12, n_k=12, n_omega=48, response=False, J_max=2000.0):
+    from .saddle import bubble_table_infinite, critical_coupling_table, saddle_grid
+    n, t = params["density"], params["t"]
+    coarse = critical_coupling_table(bubble_table_infinite(n, t, n_q, n_k, n_omega), t, J_max * t)
+    table = bubble_table_infinite(n, t, n_q + 4, n_k, n_omega)
+    jc = critical_coupling_table(table, t, J_max * t, what=f"density {n}")
+    near = saddle_grid((1 - 1e-5) * jc, table)
+    rec = {"Jc": jc / t, "Jc_err": abs(jc - coarse) / t, "lam_c": near.lam / t}
+    if response:
+        free = saddle_grid(0.01 * jc, table)
+        rec.update(omega=table.omega / t, D_c=near.D * t, D_free=free.D * t)
+    return rec
