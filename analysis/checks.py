@@ -209,6 +209,32 @@ def stiffness_drop(path, factor=10.0) -> Row:
     return row.judge()
 
 
+def low_density(path) -> Row:
+    """Eq. 19: exponent of (J/t)_loc against n, J_loc from the Thouless criterion g = 1 of
+    the Hartree levels (analysis.stiffness.thouless_report), largest cluster."""
+    row = Row("low_density_loc", "exponent of the low-density (J/t)_loc against n (Thouless g = 1, Hartree)",
+              "Eq. 19", -0.5)
+    if path is None:
+        return _missing(row, "no density scan of the Hartree Thouless number (jobs/low_density_thouless.toml; "
+                        "in --full, too long for --quick)")
+    import contextlib
+    import io
+    from .stiffness import thouless_report
+    with contextlib.redirect_stdout(io.StringIO()):
+        res, fits = thouless_report(path)
+    if not fits:
+        return _missing(row, "fewer than two densities with a g = 1 crossing")
+    cl = max(fits, key=np.prod)
+    b, be, chi2, pts = fits[cl]
+    row.value, row.error = b, be
+    from .load import load_points
+    _, points = load_points(path, engine="stiffness")
+    row.realizations = str(min(len(p.records) for p in points))
+    row.sizes = f"L = {_sizes([cl])}, n = " + ", ".join(f"{p[0]:g}" for p in pts)
+    row.note = "J_loc/t: " + ", ".join(f"{p[1]:.2f}±{p[2]:.2f}" for p in pts) + f"; fit χ²/dof {chi2:.1f}"
+    return row.judge()
+
+
 def not_run(key, quantity, equation, theory, why) -> Row:
     return Row(key, quantity, equation, theory, note=why)
 

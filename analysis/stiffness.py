@@ -75,27 +75,24 @@ def table(path):
         row["thouless"] = mean_sem(th) if len(th) > 1 else (np.nan, np.nan)
         row["unconverged"] = sum(1 for r in p.records if "hartree_converged" in r and not r["hartree_converged"])
         row["nf"] = int(round(p.params["density"] * np.prod(p.params["L"])))
-        out.setdefault(_cluster(p.params), []).append(row)
+        rows = out.setdefault(_cluster(p.params), [])
+        if rows and rows[0]["nf"] != row["nf"]:
+            raise ValueError(f"{path}: several densities on cluster {_cluster(p.params)}; the stiffness "
+                             "table is per density (the Thouless analysis handles density scans)")
+        rows.append(row)
     for rows in out.values():
         rows.sort(key=lambda r: r["J/t"])
     return out
 
 
-def drop_point(rows, kind, level, n_boot=500, seed=0):
-    """J/t where exp<ln D_φ> first falls below ``level`` (log-linear interpolation), with
-    a bootstrap error over the realisations common to all J."""
-    rows = [r for r in rows if kind in r]
-    if len(rows) < 2:
-        return np.nan, np.nan
-    common = sorted(set.intersection(*(set(r[kind]["lnDphase_samples"]) for r in rows)))
-    if len(common) < 2:
-        return np.nan, np.nan
-    x = np.array([r["J/t"] for r in rows])
-    S = np.array([[r[kind]["lnDphase_samples"][c] for c in common] for r in rows])  # (J, R)
+def falling_crossing(x, S, level_log, n_boot=500, seed=0):
+    """x where the mean over realisations of S (J, R) (finite entries) first falls below
+    ``level_log`` (linear interpolation), with a bootstrap error over realisations."""
+    x = np.asarray(x)
 
     def first(s):
         with np.errstate(invalid="ignore"):
-            y = np.array([np.mean(v[np.isfinite(v)]) if np.isfinite(v).any() else -np.inf for v in s]) - np.log(level)
+            y = np.array([np.mean(v[np.isfinite(v)]) if np.isfinite(v).any() else -np.inf for v in s]) - level_log
         k = np.flatnonzero((y[:-1] > 0) & (y[1:] <= 0))
         if k.size == 0:
             return np.nan
@@ -109,6 +106,45 @@ def drop_point(rows, kind, level, n_boot=500, seed=0):
     boots = np.array([first(S[:, rng.integers(0, S.shape[1], S.shape[1])]) for _ in range(n_boot)])
     ok = np.isfinite(boots)
     return float(value), float(boots[ok].std(ddof=1)) if ok.sum() > 1 else np.nan
+
+
+def drop_point(rows, kind, level, n_boot=500, seed=0):
+    """J/t where exp<ln D_φ> first falls below ``level`` (log-linear interpolation), with
+    a bootstrap error over the realisations common to all J."""
+    rows = [r for r in rows if kind in r]
+    if len(rows) < 2:
+        return np.nan, np.nan
+    common = sorted(set.intersection(*(set(r[kind]["lnDphase_samples"]) for r in rows)))
+    if len(common) < 2:
+        return np.nan, np.nan
+    x = np.array([r["J/t"] for r in rows])
+    S = np.array([[r[kind]["lnDphase_samples"][c] for c in common] for r in rows])  # (J, R)
+    return falling_crossing(x, S, np.log(level), n_boot, seed)
+
+
+def thouless_crossings(path, n_boot=500):
+    """Thouless criterion g = 1 of the Hartree levels near μ: per (cluster, density), the
+    J/t where <ln g> falls below 0, with a bootstrap error; also the <ln g> curves.
+    Returns {(cluster, density): (J_loc/t, err, J/t array, mean ln g, sem)}."""
+    job, points = load_points(path, engine="stiffness")
+    groups = {}
+    for p in points:
+        recs = [(r, x) for r, x in zip(p.realizations, p.records) if "thouless" in x and x["thouless"] > 0]
+        if recs and p.params["t"] > 0:
+            groups.setdefault((_cluster(p.params), p.params["density"]), []).append((p.params["J"] / p.params["t"],
+                                                                                   dict((r, np.log(x["thouless"])) for r, x in recs)))
+    out = {}
+    for key, rows in groups.items():
+        rows.sort(key=lambda r: r[0])
+        common = sorted(set.intersection(*(set(d) for _, d in rows)))
+        if len(rows) < 2 or len(common) < 2:
+            continue
+        x = np.array([j for j, _ in rows])
+        S = np.array([[d[c] for c in common] for _, d in rows])
+        jl, err = falling_crossing(x, S, 0.0, n_boot)
+        m, e = mean_sem(S, axis=1)
+        out[key] = (jl, err, x, m, e)
+    return out
 
 
 def drop_points(tab, factor=FACTOR):
@@ -153,6 +189,51 @@ def figure(tab, drops, factor, path):
     save(fig, path)
 
 
+def thouless_report(path, out=None):
+    """Print the Thouless crossings per (cluster, density), the fit of J_loc against n
+    (Eq. 19: exponent -1/2) per cluster, and with ``out`` a figure and a CSV."""
+    from .phase_boundary import fit_exponent
+    res = thouless_crossings(path)
+    fits = {}
+    for (cl, n), (jl, err, *_ ) in sorted(res.items()):
+        print(f"Thouless g = 1: {'x'.join(map(str, cl))} n = {n:g}: J_loc/t = {jl:.3f} +- {err:.3f}")
+    for cl in sorted({k[0] for k in res}, key=np.prod):
+        pts = sorted((n, v[0], v[1]) for (c, n), v in res.items() if c == cl and np.isfinite(v[0]) and v[1] > 0)
+        if len(pts) >= 2:
+            b, be, chi2 = fit_exponent([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts])
+            fits[cl] = (b, be, chi2, pts)
+            print(f"{'x'.join(map(str, cl))}: J_loc ∝ n^b with b = {b:.3f} +- {be:.3f} (Eq. 19: -0.5; chi2/dof {chi2:.2f})")
+    if out:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / "thouless.csv", "w") as fh:
+            fh.write("cluster,density,J_loc_over_t,err\n")
+            for (cl, n), (jl, err, *_ ) in sorted(res.items()):
+                fh.write(f"{'x'.join(map(str, cl))},{n:.6g},{jl:.6g},{err:.3g}\n")
+        plt = pyplot()
+        fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))
+        for k, ((cl, n), (jl, err, x, m, e)) in enumerate(sorted(res.items())):
+            ax[0].errorbar(x, m, e, fmt="o-", ms=3, capsize=2, label=f"{'x'.join(map(str, cl))}, n = {n:g}")
+        ax[0].axhline(0, color="k", ls=":", lw=1)
+        ax[0].set_xlabel("J/t")
+        ax[0].set_ylabel(r"$\langle\ln g\rangle$ (Thouless number near $\mu$)")
+        ax[0].set_title("Hartree levels: Thouless number against J/t")
+        ax[0].legend(fontsize=7)
+        for k, (cl, (b, be, chi2, pts)) in enumerate(fits.items()):
+            n = np.array([p[0] for p in pts])
+            ax[1].errorbar(n, [p[1] for p in pts], [p[2] for p in pts], fmt="o", capsize=3, color=f"C{k}",
+                           label=f"{'x'.join(map(str, cl))}: exponent {b:.2f} ± {be:.2f}")
+            ax[1].plot(n, pts[-1][1] * (n / n[-1]) ** -0.5, ":", color=f"C{k}")
+        ax[1].set_xscale("log")
+        ax[1].set_yscale("log")
+        ax[1].set_xlabel("density n")
+        ax[1].set_ylabel(r"$(J/t)_{loc}$ from $g = 1$")
+        ax[1].set_title("Low-density trend (dotted: n^(-1/2), Eq. 19)")
+        ax[1].legend(fontsize=7)
+        save(fig, out / "thouless.png")
+    return res, fits
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m analysis.stiffness", description=__doc__.splitlines()[0])
     ap.add_argument("results")
@@ -160,7 +241,13 @@ def main(argv=None):
     ap.add_argument("--factor", type=float, default=FACTOR, help="drop factor F from the free value")
     a = ap.parse_args(argv)
     from simglass.options import InputError
+    from simglass.results import read_results
     try:
+        f, job = read_results(a.results)
+        f.close()
+        if len(job.scan.get("density", [])) > 1:
+            thouless_report(a.results, a.out)
+            return 0
         tab = table(a.results)
         drops = drop_points(tab, a.factor)
     except (InputError, ValueError) as e:

@@ -24,16 +24,19 @@ from . import checks
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
 
 # role -> job file of each profile (engine of the role in brackets)
-ROLES = ("disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle")
+ROLES = ("disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle",
+         "low_density")
 PROFILES = {
     "quick": {r: JOBS / "validate_quick" / f"{r}.toml" for r in ROLES},
     "full": {"disorder": JOBS / "disorder_check.toml", "coulomb_gap": JOBS / "coulomb_gap.toml",
              "sk_energy": JOBS / "sk_ground_state.toml", "anderson": JOBS / "anderson_check.toml",
              "localization": JOBS / "localization_scan.toml", "ed": JOBS / "ed_glass.toml",
-             "stiffness": JOBS / "stiffness.toml", "saddle": JOBS / "saddle_phase_boundary.toml"},
+             "stiffness": JOBS / "stiffness.toml", "saddle": JOBS / "saddle_phase_boundary.toml",
+             "low_density": JOBS / "low_density_thouless.toml"},
 }
 ENGINE_OF = {"disorder": "disorder", "coulomb_gap": "mc", "sk_energy": "mc", "anderson": "hartree",
-             "localization": "hartree", "ed": "ed", "stiffness": "stiffness", "saddle": "saddle"}
+             "localization": "hartree", "ed": "ed", "stiffness": "stiffness", "saddle": "saddle",
+             "low_density": "stiffness"}
 
 # figures of the report: (role, file in OUT/<role>/, caption)
 FIGURES = [
@@ -45,6 +48,7 @@ FIGURES = [
     ("ed", "ed_hartree.png", "ED against Hartree on the same realisations: energies, densities, gaps."),
     ("ed", "glass_onset.png", "Eq. 42 with the ED response against J/t and the saddle point on the same grid."),
     ("stiffness", "stiffness.png", "Charge stiffness from twisted boundaries, ED and Hartree on the same realisations."),
+    ("low_density", "thouless.png", "Thouless number of the Hartree levels against J/t per density, and J_loc against n (Eq. 19)."),
     ("saddle", "phase_boundary.png", "Fermi liquid → metallic glass line of the infinite lattice with the n^(−5/6) law (Fig. 4 analogue)."),
     ("saddle", "response.png", "D(0) − D(Ω) at the transition and for free fermions, infinite lattice (Fig. 5 analogue)."),
     ("saddle_grid", "saddle_D.png", "D(0) − D(Ω) of the saddle point on the 6³ grid approaching J_c (finite-grid analogue)."),
@@ -107,8 +111,7 @@ def table_rows(paths: dict, out: Path) -> list:
     loc, wj = checks.localization(p("localization"))
     rows += [wj, checks.anderson(p("anderson")), loc,
              checks.stiffness_drop(p("stiffness")),
-             checks.not_run("low_density_loc", "exponent of the low-density (J/t)_loc against n (n^(−1/2))", "Eq. 19", -0.5,
-                            "no low-density Hartree scan in this profile yet (issue 4)"),
+             checks.low_density(p("low_density")),
              checks.sum_rule(), checks.sum_rule_infinite()] + checks.saddle_rows(p("saddle"))
     eq42 = checks.eq42_cluster(p("ed"))
     rows.append(eq42)

@@ -25,6 +25,7 @@ OPTIONS = {
     "h": Option(float, 0.1, lambda x: 0 < x <= 0.5, "in (0, 0.5]", "twist step (total phase, rad)"),
     "ed": Option(bool, True, help="many-body stiffness"),
     "hartree": Option(bool, True, help="Hartree stiffness (frozen and re-converged)"),
+    "reconverge": Option(bool, True, help="also re-converge Hartree at each twist (D_hartree)"),
     "hartree_starts": Option(str, ["classical", "uniform"], lambda x: x in START_KINDS,
                              f"one or more of {START_KINDS}", many=True),
     "thouless_fraction": Option(float, 0.25, lambda x: 0 < x <= 1, "in (0, 1]",
@@ -45,8 +46,8 @@ def check_point(params, options):
         raise ValueError(f"L = {params['L']}: the many-body stiffness handles at most 30 sites")
 
 
-def run(model, rng, direction=-1, h=0.1, ed=True, hartree=True, hartree_starts=("classical", "uniform"),
-        thouless_fraction=0.25, max_memory_gb=12.0):
+def run(model, rng, direction=-1, h=0.1, ed=True, hartree=True, reconverge=True,
+        hartree_starts=("classical", "uniform"), thouless_fraction=0.25, max_memory_gb=12.0):
     a = twist_direction(model.lattice, None if direction == -1 else direction)
     rec = {"direction": a, "h": h}
     if ed:
@@ -56,9 +57,10 @@ def run(model, rng, direction=-1, h=0.1, ed=True, hartree=True, hartree_starts=(
         sol = hartree_solve(model, rng=rng, starts=tuple(hartree_starts))
         rec.update(hartree_converged=sol.converged, hartree_energy=sol.energy)
         if sol.converged:
-            frozen, full = hartree_stiffness(model, sol, a, h)
+            frozen, full = hartree_stiffness(model, sol, a, h, reconverge=reconverge)
             rec.update(D_hartree_frozen=frozen.D, D_hartree_frozen_err=frozen.error,
                        D_hartree_frozen_phase=frozen.D_phase,
-                       D_hartree=full.D, D_hartree_err=full.error, D_hartree_phase=full.D_phase,
                        thouless=thouless_number(model, sol.density, a, thouless_fraction))
+            if full is not None:
+                rec.update(D_hartree=full.D, D_hartree_err=full.error, D_hartree_phase=full.D_phase)
     return rec

@@ -15,7 +15,8 @@ import pytest
 from simglass.cli import main as cli
 
 TINY = Path(__file__).parent / "data" / "validate_tiny"
-ROLES = ["disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle"]
+ROLES = ["disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle",
+         "low_density"]
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def test_every_file_is_written(report):
     row = next(r for r in s["rows"] if r["key"] == "sum_rule")
     assert row["verdict"] == "agrees" and abs(row["value"] - row["theory"]) < 1e-6 * row["theory"]
     figs = s["figures"]
-    assert len(figs) == 11, figs
+    assert len(figs) == 12, figs
     for f in figs:
         assert (report / f).exists()
 

@@ -69,7 +69,8 @@ def _solve_D(c, J, lam, mean=np.mean):
         return D - mean(c / (1 + (2 * lam - J ** 2 * D) * c))
 
     def dF(D):
-        return 1 - J ** 2 * mean(c ** 2 / (1 + (2 * lam - J ** 2 * D) * c) ** 2)
+        with np.errstate(divide="ignore"):  # at the pole D = Dmax: -inf, the right sign
+            return 1 - J ** 2 * mean(c ** 2 / (1 + (2 * lam - J ** 2 * D) * c) ** 2)
     # F is concave on [0, Dmax): its maximum is where dF = 0
     if dF(0.0) <= 0:
         return None
