@@ -31,7 +31,8 @@ RESPONSE_DENSITY = 0.3  # the response figure and the Eq. 47 row use the density
 
 
 def table(path):
-    """(rows [(n, J_c/t, error)], responses [(n, J_c/t, Ω, D_c, D_free)]) by density."""
+    """(rows [(n, J_c/t, error, closed-form J_c,Q/t)], responses [(n, J_c/t, Ω, D_c, D_free)])
+    by density."""
     job, points = load_points(path, engine="saddle")
     rows, resp = [], []
     for p in points:
@@ -39,7 +40,7 @@ def table(path):
             continue
         r = p.records[0]
         n = p.params["density"]
-        rows.append((float(n), float(r["Jc"]), float(r["Jc_err"])))
+        rows.append((float(n), float(r["Jc"]), float(r["Jc_err"]), float(r.get("Jc_Q", np.nan))))
         if "omega" in r:
             resp.append((float(n), float(r["Jc"]), r["omega"], r["D_c"], r["D_free"]))
     rows.sort()
@@ -87,6 +88,9 @@ def figure_boundary(rows, fit, path):
     J = np.array([r[1] for r in rows])
     e = np.array([r[2] for r in rows])
     ax.errorbar(n, J, yerr=e, fmt="o-", capsize=3, label="saddle point, infinite lattice")
+    jq = np.array([r[3] for r in rows])
+    if np.isfinite(jq).any():
+        ax.plot(n, jq, "s--", ms=3, color="gray", label="closed form D_Q (Eqs. 45-46), one Q")
     k = 0
     if fit:
         b, be, _, used = fit
@@ -146,9 +150,9 @@ def main(argv=None):
     except ValueError as e:
         fit = None
         print(f"no low-density exponent: {e}")
-    print(f"{'n':>8} {'J_c/t':>12} {'err':>9}")
-    for n, j, e in rows:
-        print(f"{n:8.4g} {j:12.6f} {e:9.2g}")
+    print(f"{'n':>8} {'J_c/t':>12} {'err':>9} {'J_c,Q/t':>10}")
+    for n, j, e, jq in rows:
+        print(f"{n:8.4g} {j:12.6f} {e:9.2g} {jq:10.4f}")
     for n1, n2, x in local_exponents(rows):
         print(f"local exponent {n1:g}-{n2:g}: {x:.4f}")
     if fit:
@@ -169,9 +173,9 @@ def main(argv=None):
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
         with open(out / "phase_boundary.csv", "w") as fh:
-            fh.write("density,Jc_over_t,err\n")
+            fh.write("density,Jc_over_t,err,JcQ_over_t\n")
             for r in rows:
-                fh.write(f"{r[0]:.6g},{r[1]:.8g},{r[2]:.3g}\n")
+                fh.write(f"{r[0]:.6g},{r[1]:.8g},{r[2]:.3g},{r[3]:.6g}\n")
         figure_boundary(rows, fit, out / "phase_boundary.png")
         if resp:
             k = min(range(len(resp)), key=lambda i: abs(resp[i][0] - RESPONSE_DENSITY))

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from simglass.meanfield.saddle import bubble_table, critical_coupling_grid, saddle_grid
+from simglass.meanfield.saddle import bubble_table, critical_coupling_grid, critical_coupling_table, saddle_grid
 from test_meanfield_bubble import closed_shell_densities
 
 L = 6
@@ -100,3 +100,20 @@ def test_saddle_job_and_analysis(tmp_path):
     job.write_text('engine = "saddle"\n[model]\nt = 1.0\n')
     r = run_cli("run", job, "--output", tmp_path / "x.h5")
     assert r.returncode == 2 and "needs 'density'" in r.stderr
+
+
+def test_closed_form_equals_the_solver_on_one_momentum():
+    """Eqs. 45-46 (closed form at one Q) against the general saddle solver on a table with
+    the single node Q: the same approximation by two routes."""
+    from simglass.meanfield import bubble
+    from simglass.meanfield.saddle import BubbleTable, closed_form_critical_coupling, frequency_nodes
+    Q = np.array([0.7, 0.7, 0.7])
+    J, om, D = closed_form_critical_coupling(0.3, 1.0, Q=Q, n_k=32, n_omega=96)
+    omega, w = frequency_nodes(1.0, 96)
+    tab = BubbleTable(omega, w, -bubble(omega, Q, 0.3, 1.0, n_k=32), 0.3, qweights=np.array([1.0]))
+    assert J == pytest.approx(critical_coupling_table(tab, 1.0, 100.0), rel=1e-9)
+    assert D[0] == pytest.approx(1 / J, rel=1e-9)
+    # Eq. 47: D_Q(0) - D_Q(Ω) ~ Ω^(1/2) at small Ω (from Π⁰(Ω, Q) - Π⁰(0, Q) ~ |Ω|, Eq. 48)
+    m = (om > 0) & (om < 0.02)
+    slope = np.polyfit(np.log(om[m]), np.log(D[0] - D[m]), 1)[0]
+    assert slope == pytest.approx(0.5, abs=0.03)

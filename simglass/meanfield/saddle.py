@@ -281,3 +281,36 @@ def critical_coupling(density, t=1.0, n_q=12, n_k=12, n_omega=48, tol=1e-6, J_ma
         raise ValueError(f"density must lie in (0, 1), got {density!r}")
     table = bubble_table_infinite(density, t, n_q, n_k, n_omega)
     return critical_coupling_table(table, t, J_max * t, tol, f"density {density}, infinite lattice")
+
+
+def closed_form_critical_coupling(density, t=1.0, Q=None, n_k=64, n_omega=96):
+    """The approximation of Eqs. 45-46: the bubble at one momentum Q replaces its q
+    dependence, Eq. 38 becomes quadratic, D_Q(Ω) = a/2J² - sqrt((a/2J²)² - 1/J²) with
+    a = [-Π⁰(Ω, Q)]⁻¹ + 2λ, and the instability is a(0) = 2J, i.e. λ_c = J - ½[-Π⁰(0, Q)]⁻¹,
+    D_Q(0) = 1/J.  The constraint Eq. 39 with D_Q then fixes J_c,Q.
+    Q: default |Q| = k_F of the continuum, (6π² n)^(1/3) (holes above ½), along (1, 1, 1),
+    each component capped at 0.9 π/√3 (|Q| < 2 k_F, away from the nesting vector).
+    Returns (J_c,Q, Ω nodes, D_Q(Ω) at J_c,Q)."""
+    from .infinite import bubble
+    if not (np.isfinite(density) and 0 < density < 1):
+        raise ValueError(f"density must lie in (0, 1), got {density!r}")
+    if Q is None:
+        kf = (6 * np.pi ** 2 * min(density, 1 - density)) ** (1 / 3)
+        Q = np.full(3, min(kf / np.sqrt(3), 0.9 * np.pi / np.sqrt(3)))
+    omega, weights = frequency_nodes(t, n_omega)
+    c = -bubble(omega, np.asarray(Q, float), density, t, n_k=n_k)[:, 0]
+    target = density * (1 - density)
+
+    def DQ(J):
+        a = 1 / c + 2 * (J - 0.5 / c[0])  # λ = λ_c(J); a >= 2J since c(Ω) <= c(0)
+        return 2 / (a + np.sqrt(np.maximum(a * a - 4 * J ** 2, 0.0)))  # = Eq. 45, no cancellation
+
+    def G(J):
+        return weights @ DQ(J) / np.pi - target
+    lo, hi = 1e-3 * t, t
+    while G(hi) > 0:
+        lo, hi = hi, 2 * hi
+        if hi > 1e6 * t:
+            raise ValueError(f"no closed-form instability found (density {density})")
+    J = brentq(G, lo, hi, xtol=1e-14 * t, rtol=1e-13)
+    return J, omega, DQ(J)
