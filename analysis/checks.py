@@ -289,7 +289,7 @@ def saddle_rows(path) -> list[Row]:
         exp44.value, exp44.error = b, be
         exp44.sizes = "n = " + ", ".join(f"{n:g}" for n in used)
         exp44.realizations = "deterministic"
-        exp44.note = (f"fit χ²/dof {chi2:.0f} (error: quadrature only); local exponents "
+        exp44.note = (f"fit χ²/dof {chi2:.0f} (error scaled by its square root); local exponents "
                       + ", ".join(f"{x:.3f}" for _, _, x in loc))
         exp44.judge()
     except ValueError as e:
