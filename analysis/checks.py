@@ -42,10 +42,10 @@ class Row:
     bound: str = "="  # "=": theory is a value; ">=": a lower bound; "exact": tolerance check
 
     def judge(self, tolerance: float | None = None) -> "Row":
-        if self.value is None or not np.isfinite(self.value):
-            if self.value is not None:
-                self.verdict = "no crossing"
-            self.value = None if self.value is None or not np.isfinite(self.value) else self.value
+        if self.value is None:
+            return self
+        if not np.isfinite(self.value):  # a fit that found no crossing
+            self.verdict, self.value = "no crossing", None
             return self
         if self.bound == "exact":
             rel = abs(self.value - self.theory) / abs(self.theory)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import time
 from pathlib import Path
 
@@ -162,6 +161,3 @@ def validate(profile="quick", out="validation", jobs_dir=None, comm=None, progre
         return 1
     return 0
 
-
-def load_summary(out) -> dict:
-    return json.loads((Path(out) / "summary.json").read_text())

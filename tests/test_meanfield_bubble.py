@@ -106,13 +106,14 @@ def test_infinite_sum_rule(density):
 def test_infinite_symmetry_within_the_error_estimate():
     """``bubble`` puts the smallest |q_a| along k_z (cubic symmetry); the integration rule
     itself, applied to every permutation and sign of q, must agree within its error."""
-    from simglass.meanfield.infinite import _bubble_one, chemical_potential
+    from simglass.meanfield.infinite import _bubble_rows, chemical_potential
     q = np.array([1.1, 0.6, 2.3])
     mu = chemical_potential(0.3)
     om = np.array([0.3, 2.0])
-    vals = np.array([_bubble_one(np.array(s) * q[list(p)], om, mu, 1.0, 32, 12)
-                     for p in itertools.permutations(range(3)) for s in itertools.product([1, -1], repeat=3)])
-    fine = _bubble_one(q[[2, 0, 1]], om, mu, 1.0, 64, 12)
+    images = np.array([np.array(s) * q[list(p)] for p in itertools.permutations(range(3))
+                       for s in itertools.product([1, -1], repeat=3)])
+    vals = _bubble_rows(images, om, mu, 1.0, 32, 12)
+    fine = _bubble_rows(q[[2, 0, 1]][None], om, mu, 1.0, 64, 12)
     assert np.all(vals > 0)
     assert np.ptp(vals, axis=0).max() < 3e-5
     assert np.abs(vals - fine).max() < 3e-5

@@ -47,10 +47,10 @@ def _leggauss(n):
 
 @njit(cache=True)
 def _filling_nb(m, xs, ws):
-    """(∫ 2 z(k_x, k_y), ∫ 2/sin z over the Fermi-surface columns) with the same split
-    and cos-mapped nodes as the bubble; z = arccos(m - cos k_x - cos k_y)."""
+    """∫ dk_x dk_y 2 z(k_x, k_y), z = arccos(m - cos k_x - cos k_y) the half length of the
+    occupied k_z arc, with the same split and cos-mapped nodes as the bubble."""
     bx = np.empty(10)
-    by = np.empty(8)
+    by = np.empty(12)
     nb = 0
     bx[nb] = -np.pi
     nb += 1
@@ -235,14 +235,6 @@ def _bubble_many(qs, omega, m, t, xs, ws, xz, wz, out):
 def _theta_nodes(n):
     x, w = _leggauss(n)
     return np.ascontiguousarray(np.pi / 2 * (x + 1)), np.ascontiguousarray(np.pi / 2 * w)
-
-
-def _bubble_one(q, omega, mu, t, n_k, n_z):
-    xs, ws = _theta_nodes(n_k)
-    xz, wz = _theta_nodes(n_z)
-    out = np.zeros(omega.size)
-    _bubble(np.asarray(q, float), omega, -mu / (2 * t), float(t), xs, ws, xz, wz, out)
-    return 2 * out / _TWO_PI3
 
 
 def _bubble_rows(q, omega, mu, t, n_k, n_z):
