@@ -8,11 +8,13 @@ sector, on top of QuSpin (``spinless_fermion_basis_general``).
 * Density terms (all-to-all, diagonal): built directly from the occupation bits of the
   basis states, vectorised in chunks: E_d = Σ eps_i n_i - ½ Σ_{i≠j} V_ij n_i n_j.
   QuSpin stores site i in bit N-1-i of a state's integer.
-* Ground state by Lanczos (``ed.lanczos``: plain three-vector Lanczos, Ritz vector
-  from a second pass, residual checked; threaded CSR product), or dense ``eigh``
-  for sectors of at most ``dense_max`` states.
+* Ground state by Lanczos (``ed.lanczos``: plain Lanczos, Ritz vector from the Krylov
+  vectors kept within max_memory_gb or from a second pass, residual checked), or dense ``eigh`` for sectors of at most
+  ``dense_max`` states.  The fast path stores the real hopping compactly (one signed
+  int32 per entry, ``ed.fock.hopping_operator``); twisted or QuSpin matrices are scipy
+  CSR (threaded product).
 
-Memory: the sparse hopping matrix holds about Ns * (bonds / 2) entries of 12 bytes;
+Memory: the hopping holds at most about Ns * (bonds / 2) entries (4 or 12 bytes);
 a sector whose estimate exceeds ``max_memory_gb`` is refused before anything is
 allocated, with the dimension and the memory it would need.
 """
@@ -38,11 +40,12 @@ class ExactResult:
     state: np.ndarray | None = None
 
 
-def sector_memory_gb(n_sites: int, n_particles: int, n_bonds: int) -> float:
-    """Estimated peak memory of a sector: CSR hopping (~Ns n_bonds/2 entries of 12 B),
-    the basis and diagonal, and ~20 Lanczos vectors."""
+def sector_memory_gb(n_sites: int, n_particles: int, n_bonds: int, bytes_per_entry: int = 4) -> float:
+    """Estimated peak memory of a sector: the stored hopping (at most ~Ns n_bonds/2
+    entries; 4 B each in the compact form of ``ed.fock.hopping_operator``, 12 B in scipy
+    CSR) and its row pointers, the basis and diagonal, and ~20 Lanczos vectors."""
     Ns = comb(n_sites, n_particles)
-    return Ns * (12 * max(n_bonds, 1) / 2 + 8 * 24 + 16) / 2**30
+    return Ns * (bytes_per_entry * max(n_bonds, 1) / 2 + 8 + 8 * 24 + 16) / 2**30
 
 
 def occupation_bits(states, n_sites, start, stop):
@@ -140,7 +143,8 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
     if N > 62:
         raise ValueError(f"N = {N} sites: exact diagonalisation supports at most 62 sites")
     Ns = comb(N, nf)
-    need = sector_memory_gb(N, nf, model.lattice.n_bonds)
+    scipy_csr = path == "quspin" or model.twisted or Ns <= dense_max
+    need = sector_memory_gb(N, nf, model.lattice.n_bonds, 12 if scipy_csr else 4)
     need_free = Ns * (8 * 12) / 2**30  # states, diagonal and ~10 vectors
     if need > max_memory_gb and path == "fast" and not model.twisted:
         path = "matfree"
@@ -150,22 +154,22 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
         raise ValueError(f"sector N = {N}, N_f = {nf} has dimension {Ns:,} and needs about "
                          f"{need:.1f} GiB (stored matrix) or {need_free:.1f} GiB (matrix-free), "
                          f"more than max_memory_gb = {max_memory_gb}")
-    if path == "matfree":
-        from .fock import matfree_matvec, sector_states
-        states = sector_states(N, nf)
-        H = matfree_matvec(states, diagonal_energies(states, N, model.V, model.eps), N,
-                           model.lattice.bonds, model.t)
-        dense_max = 0
-    else:
+    if scipy_csr and path != "matfree":
         states, H = sector_hamiltonian(model, nf, path)
-    if Ns <= dense_max:
+    else:
+        from .fock import hopping_operator, matfree_matvec, sector_states
+        states = sector_states(N, nf)
+        make = matfree_matvec if path == "matfree" else hopping_operator
+        H = make(states, diagonal_energies(states, N, model.V, model.eps), N, model.lattice.bonds, model.t)
+    if Ns <= dense_max and not callable(H):
         E, psi = np.linalg.eigh(H.toarray())
         E0, v = E[0], psi[:, 0]
     else:
         from .lanczos import lanczos_ground_state
         v0 = np.random.default_rng(0).standard_normal(Ns)
         complex_h = not callable(H) and np.iscomplexobj(H.data)
-        E0, v = lanczos_ground_state(H, v0 + 0j if complex_h else v0, tol=tol)
+        E0, v = lanczos_ground_state(H, v0 + 0j if complex_h else v0, tol=tol,
+                                     memory_gb=max(max_memory_gb - (need_free if path == "matfree" else need), 0.0))
     p = np.abs(v) ** 2
     dens = np.zeros(N)
     for s in range(0, Ns, 1 << 16):

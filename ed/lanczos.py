@@ -1,5 +1,5 @@
-"""Plain Lanczos (three vectors, no reorthogonalisation) for ground states and continued
-fractions, and a threaded CSR matrix-vector product.  Loss of orthogonality only adds
+"""Plain Lanczos (no reorthogonalisation) for ground states and continued fractions, and
+a threaded CSR matrix-vector product.  Loss of orthogonality only adds
 spurious copies of converged eigenvalues; the lowest one converges, and the ground-state
 residual ||H psi - E psi|| is checked, restarting from psi when needed.
 """
@@ -39,34 +39,58 @@ def csr_matvec(H):
     return mv
 
 
-def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None):
+@njit(cache=True, parallel=True)
+def _orthogonalise(v, v_prev, w, b):
+    """One Lanczos step after w = H v: a = <v|w>, w -= a v + b v_prev; returns (a, |w|).
+    Fused threaded loops (keeps BLAS threads, which spin, away from numba's)."""
+    a = 0.0
+    for k in prange(v.size):
+        a += (np.conj(v[k]) * w[k]).real
+    nrm2 = 0.0
+    for k in prange(v.size):
+        x = w[k] - a * v[k] - b * v_prev[k]
+        w[k] = x
+        nrm2 += (np.conj(x) * x).real
+    return a, np.sqrt(nrm2)
+
+
+def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None, keep_max=0):
     """Lanczos recurrence from v0 (normalised inside) for at most n_steps steps.
 
     Returns (alpha, beta, |v0|²) with beta[k] coupling steps k and k+1; stops early at
-    an invariant subspace or when ``converged(alpha, beta)`` (asked every 10 steps) is
-    true.  With ``coeffs`` (a vector in the Krylov basis) returns that vector instead."""
+    an invariant subspace or when ``converged(alpha, beta)`` (asked every step) is true.
+    With ``coeffs`` (a vector in the Krylov basis) returns that vector instead.
+    With ``keep`` (a list) the Krylov vectors are appended to it, at most ``keep_max`` of
+    them: beyond that the list is emptied and no more are kept."""
     norm2 = float(np.vdot(v0, v0).real)
     if norm2 == 0:
         return (np.zeros(0), np.zeros(0), 0.0) if coeffs is None else np.zeros_like(v0)
     v = v0 / np.sqrt(norm2)
     v_prev = np.zeros_like(v)
     w = np.empty_like(v)
+    spare = np.empty_like(v)
     alpha, beta, b = [], [], 0.0
     out = None if coeffs is None else coeffs[0] * v
     for k in range(n_steps):
+        if keep is not None:
+            if len(keep) < keep_max:
+                keep.append(v)
+            else:
+                keep.clear()
+                keep = None
         mv(v, w)
-        a = float(np.vdot(v, w).real)
-        w -= a * v
-        w -= b * v_prev
+        a, b = _orthogonalise(v, v_prev, w, b)
         alpha.append(a)
-        b = float(np.sqrt(np.vdot(w, w).real))
         if k == n_steps - 1 or b <= 1e-14 * max(1.0, abs(a)):
             break
-        if coeffs is None and converged is not None and (k + 1) % 10 == 0 and converged(alpha, beta):
+        if coeffs is None and converged is not None and converged(alpha, beta):
             break
         beta.append(b)
-        v_prev, v = v, w / b
-        w = np.empty_like(v)
+        w /= b
+        if keep is None:  # recycle the oldest vector
+            v_prev, v, w, spare = v, w, spare, v_prev
+        else:
+            v_prev, v, w = v, w, np.empty_like(v)
         if out is not None:
             out += coeffs[k + 1] * v
     return (np.array(alpha), np.array(beta), norm2) if coeffs is None else out
@@ -78,27 +102,36 @@ def _lowest(alpha, beta):
     return E[0], Y[:, 0]
 
 
-def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3):
+def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3, memory_gb=2.0):
     """(E0, psi) of the Hermitian H (scipy CSR, or a function mv(x, out=None) -> H x);
-    psi normalised.  Pass 1 runs until the lowest Ritz value changes by less than tol
-    (relative) over 10 steps; pass 2 repeats the recurrence to build the Ritz vector."""
+    psi normalised.  The recurrence runs until the lowest Ritz value has changed by less
+    than tol (relative) over the last 10 steps.  The Ritz vector is summed from the Krylov vectors,
+    kept when they fit in ``memory_gb``, else from a second pass of the recurrence."""
     mv = H if callable(H) else csr_matvec(H)
     v = np.array(v0, dtype=complex if np.iscomplexobj(v0) else float)
-    last = [np.inf]
+    keep_max = int(memory_gb * 2**30 // v.nbytes)
+    history = []
 
-    def converged(alpha, beta):
+    def converged(alpha, beta):  # lowest Ritz value moved by < tol over the last 10 steps
         E = _lowest(alpha, beta)[0]
-        done = abs(E - last[0]) <= tol * max(1.0, abs(E))
-        last[0] = E
-        return done
+        history.append(E)
+        return len(history) > 10 and abs(E - history[-11]) <= tol * max(1.0, abs(E))
 
     for _ in range(restarts + 1):
-        last[0] = np.inf
-        alpha, beta, _ = lanczos_coefficients(mv, v, max_iter, converged)
+        history.clear()
+        keep = []
+        alpha, beta, _ = lanczos_coefficients(mv, v, max_iter, converged, keep=keep, keep_max=keep_max)
         E, y = _lowest(alpha, beta)
-        psi = lanczos_coefficients(mv, v, len(alpha), coeffs=y)
+        if len(keep) == len(alpha):
+            psi = np.zeros_like(v)
+            for c, u in zip(y, keep):
+                psi += c * u
+        else:
+            psi = lanczos_coefficients(mv, v, len(alpha), coeffs=y)
+        del keep
         psi /= np.linalg.norm(psi)
-        if np.linalg.norm(mv(psi) - E * psi) <= np.sqrt(tol) * max(1.0, abs(E)):
+        h_psi = mv(psi)
+        if np.linalg.norm(h_psi - E * psi) <= np.sqrt(tol) * max(1.0, abs(E)):
             break
         v = psi
-    return float(np.vdot(psi, mv(psi)).real), psi
+    return float(np.vdot(psi, h_psi).real), psi

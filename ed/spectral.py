@@ -17,42 +17,31 @@ import numpy as np
 from numba import njit
 
 from .exact import exact_ground_state
-from .fock import sector_states
+from .fock import _popcount, rank_tables, sector_states
 from .lanczos import csr_matvec, lanczos_coefficients
 
 __all__ = ["tunnelling_dos", "continued_fraction"]
 
 
 @njit(cache=True)
-def _apply_site(states_from, amp, N, i, create, binom_to, n_to):
+def _apply_site(states_from, amp, N, i, create, m, low, pop, high, n_to):
     """c†_i (create) or c_i applied to a vector on ``states_from``; result on the sector
-    of n_to states (QuSpin order: site i = bit N-1-i, JW order = site order)."""
+    of n_to states (QuSpin order: site i = bit N-1-i, JW order = site order; index by
+    the rank tables of ``ed.fock.rank_tables``)."""
     out = np.zeros(n_to)
     pos = np.uint64(N - 1 - i)
     one = np.uint64(1)
+    mask = (one << np.uint64(m)) - one
     for k in range(states_from.size):
         s = states_from[k]
         occ = (s >> pos) & one
         if (create and occ) or ((not create) and not occ):
             continue
         s2 = s ^ (one << pos)
-        higher = s >> (pos + one)  # sites 0 .. i-1
-        parity = 0
-        while higher:
-            higher &= higher - one
-            parity ^= 1
-        # combinadic index of s2 in its (descending) sector
-        rank = 0
-        kk = 1
-        p = 0
-        x = s2
-        while x:
-            if x & one:
-                rank += binom_to[p, kk]
-                kk += 1
-            x >>= one
-            p += 1
-        out[n_to - 1 - rank] += -amp[k] if parity else amp[k]
+        parity = _popcount(s >> (pos + one)) & one  # occupied sites 0 .. i-1
+        sl = s2 & mask
+        r = n_to - 1 - (low[sl] + high[s2 >> np.uint64(m), pop[sl]])
+        out[r] += -amp[k] if parity else amp[k]
     return out
 
 
@@ -72,7 +61,6 @@ def tunnelling_dos(model, omega, eta: float = 0.05, n_lanczos: int = 200):
     (frequencies relative to mu = (E(N+1) - E(N-1))/2, Lorentzian width ``eta``), and
     the addition + removal weight of every site (= 1 exactly)."""
     from .exact import sector_hamiltonian
-    from .fock import _binomials
     if not (np.isfinite(eta) and eta > 0):
         raise ValueError(f"eta must be > 0, got {eta!r}")
     N, nf = model.n_sites, model.n_particles
@@ -80,7 +68,7 @@ def tunnelling_dos(model, omega, eta: float = 0.05, n_lanczos: int = 200):
         raise ValueError(f"n_particles must lie in 1 .. N-1 = {N - 1}, got {nf}")
     gs = exact_ground_state(model, keep_state=True, dense_max=0)
     states = sector_states(N, nf)
-    binom = _binomials(N)
+    tables = rank_tables(N)
     sp_, Hp = sector_hamiltonian(model, nf + 1)
     sm_, Hm = sector_hamiltonian(model, nf - 1)
     Ep = exact_ground_state(model, nf + 1).energy
@@ -90,11 +78,11 @@ def tunnelling_dos(model, omega, eta: float = 0.05, n_lanczos: int = 200):
     rho = np.zeros(z.size)
     weights = np.zeros(N)
     for i in range(N):
-        vp = _apply_site(states, gs.state, N, i, True, binom, sp_.size)
+        vp = _apply_site(states, gs.state, N, i, True, *tables, sp_.size)
         a, b, w2 = lanczos_coefficients(csr_matvec(Hp), vp, n_lanczos)
         if w2 > 0:  # addition: poles at E_{N+1} - E0
             rho += -continued_fraction(z, a - gs.energy, b, w2).imag / np.pi
-        vm = _apply_site(states, gs.state, N, i, False, binom, sm_.size)
+        vm = _apply_site(states, gs.state, N, i, False, *tables, sm_.size)
         a2, b2, w2m = lanczos_coefficients(csr_matvec(Hm), vm, n_lanczos)
         if w2m > 0:  # removal: poles at E0 - E_{N-1}
             # G^-(z) = -CF(-z): A^- = -Im G^- / pi = Im CF(-z) / pi

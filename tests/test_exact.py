@@ -194,26 +194,29 @@ def test_tunnelling_dos_t0_poles():
     assert np.abs(rho - ref).max() < 1e-8
 
 
-def test_lanczos_against_eigsh():
+@pytest.mark.parametrize("memory_gb", [0.0, 1.0])  # Ritz vector from a second pass / kept vectors
+def test_lanczos_against_eigsh(memory_gb):
     import scipy.sparse as sp
     from scipy.sparse.linalg import eigsh
     from ed.lanczos import lanczos_ground_state
     A = sp.random(3000, 3000, density=0.002, random_state=1)
     H = ((A + A.T) + sp.diags(np.random.default_rng(2).standard_normal(3000))).tocsr()
-    E, psi = lanczos_ground_state(H, np.ones(3000))
+    E, psi = lanczos_ground_state(H, np.ones(3000), memory_gb=memory_gb)
     ref = eigsh(H, k=1, which="SA", tol=1e-14)[0][0]
     assert E == pytest.approx(ref, abs=1e-10)
     assert np.linalg.norm(H @ psi - E * psi) < 1e-5
 
 
 @pytest.mark.parametrize("shape,nf", [((2, 2, 3), 6), ((3, 4), 5), ((2, 2, 2), 1)])
-def test_matrix_free_product_equals_csr(shape, nf):
+def test_matrix_free_and_compact_products_equal_quspin(shape, nf):
     from ed.exact import diagonal_energies, sector_hamiltonian
-    from ed.fock import matfree_matvec
+    from ed.fock import hopping_operator, matfree_matvec
     lat = Lattice(shape)
     d = sample_disorder(lat, J=2.0, W=0.3, seed=nf)
     m = Model(lat, 0.8, d.V, d.eps, n_particles=nf)
-    s, H = sector_hamiltonian(m, nf)
-    mv = matfree_matvec(s, diagonal_energies(s, lat.n_sites, m.V, m.eps), lat.n_sites, lat.bonds, 0.8)
+    s, H = sector_hamiltonian(m, nf, "quspin")
+    diag = diagonal_energies(s, lat.n_sites, m.V, m.eps)
     x = np.random.default_rng(0).standard_normal(s.size)
-    assert np.abs(mv(x) - H @ x).max() < 1e-12
+    for make in (matfree_matvec, hopping_operator):
+        mv = make(s, diag, lat.n_sites, lat.bonds, 0.8)
+        assert np.abs(mv(x) - H @ x).max() < 1e-12
