@@ -1,9 +1,10 @@
 """ED performance as ratios measured in one run (issue 5).
 
-Our path (QuSpin hopping matrix + the all-to-all density diagonal built directly from
-the occupation bits + scipy eigsh) against QuSpin's own generic path: every density term
-as a QuSpin "n" / "nn" term, ``hamiltonian(...).eigsh``.  Same realisation, same sector;
-prints both times, the ratio and the relative energy difference.
+Our path (``ed.exact_ground_state``: basis and compact hopping from ``ed.fock``, the
+all-to-all density diagonal built directly from the occupation bits, our Lanczos)
+against QuSpin's own generic path: every density term as a QuSpin "n" / "nn" term,
+``hamiltonian(...).eigsh``.  Same realisation, same sector; prints both times, the ratio
+and the relative energy difference, and (``--breakdown``) where our time goes.
 
     .venv/bin/python benchmarks/ed_scaling.py [--shape 2 3 4]
     .venv/bin/python benchmarks/ed_scaling.py --shape 3 3 3 --nf 13 --path matfree --no-peer
@@ -35,12 +36,38 @@ def quspin_generic(model):
     return E[0]
 
 
+def breakdown(model):
+    from ed.exact import diagonal_energies
+    from ed.fock import hopping_operator, sector_states
+    from ed.lanczos import lanczos_ground_state
+    N = model.n_sites
+    t0 = time.perf_counter()
+    states = sector_states(N, model.n_particles)
+    mv = hopping_operator(states, diagonal_energies(states, N, model.V, model.eps), N, model.lattice.bonds,
+                          model.t)
+    t_build = time.perf_counter() - t0
+    calls = [0, 0.0]
+
+    def counted(x, out=None):
+        t = time.perf_counter()
+        y = mv(x, out)
+        calls[0] += 1
+        calls[1] += time.perf_counter() - t
+        return y
+    t0 = time.perf_counter()
+    lanczos_ground_state(counted, np.random.default_rng(0).standard_normal(states.size), memory_gb=8.0)
+    t_lanczos = time.perf_counter() - t0
+    print(f"  breakdown: basis + diagonal + hopping ({mv.nnz:,} entries) {t_build:.1f} s; Lanczos "
+          f"{t_lanczos:.1f} s of which {calls[0]} products {calls[1]:.1f} s ({calls[1] / calls[0]:.3f} s each)")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shape", type=int, nargs="+", default=[2, 3, 4])
     ap.add_argument("--nf", type=int, help="particles (default: half filling)")
     ap.add_argument("--path", default="fast", choices=["fast", "matfree"])
     ap.add_argument("--no-peer", action="store_true", help="skip QuSpin's generic path")
+    ap.add_argument("--breakdown", action="store_true", help="time our build and products separately")
     a = ap.parse_args()
     lat = Lattice(tuple(a.shape))
     d = sample_disorder(lat, J=4.0, seed=1)
@@ -51,6 +78,8 @@ def main():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"{lat.shape}, N_f = {m.n_particles}, {ours.dimension:,} states: simglass {t_ours:.1f} s, "
           f"E0 = {ours.energy:.10f} (peak RSS so far {peak:.2f} GiB)")
+    if a.breakdown:
+        breakdown(m)
     if a.no_peer:
         return
     t0 = time.perf_counter()

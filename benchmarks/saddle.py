@@ -6,8 +6,8 @@
 2. The two J_c algorithms on the same table (n = 0.3): the fold parametrisation against
    bisection on the existence of the Fermi-liquid solution: time ratio and agreement.
 3. A peer built like the paper's solver (needs ``pip install '.[bench]'`` for vegas):
-   the bubble table by VEGAS Monte Carlo over k (one adapted map per q, all frequencies
-   as components of one integrand), then Powell's hybrid method (scipy
+   the bubble table by VEGAS Monte Carlo over k (one integral with its own adapted map
+   per entry (Ω, q)), then Powell's hybrid method (scipy
    ``root(method="hybr")``) on Eqs. 38, 39 and 43 together, with unknowns D(Ω_k), λ and
    J.  Same momentum rule and frequency nodes as ours, so the two J_c differ only by the
    k integration and the root finder; the peer's error comes from re-solving with tables
@@ -30,85 +30,108 @@ from simglass.meanfield.saddle import (BubbleTable, bubble_table_infinite, criti
 DENSITIES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
 
 
-def vegas_table(density, n_q, n_omega, neval, nitn=10, seed=1):
-    """-Π⁰(Ω, q) on our momentum rule and frequency nodes, by VEGAS over k ∈ [-π, π]³:
-    -Π⁰ = 2 ∫_k f_k (1 - f_k+q) Δ/(Ω² + Δ²), Δ = ξ_k+q - ξ_k (Ω = 0: 2/Δ; first component,
-    the one VEGAS adapts to).  Returns (BubbleTable of means, table of standard errors)."""
+def vegas_table(density, n_q, n_omega, neval, nitn=10):
+    """-Π⁰(Ω, q) on our momentum rule and frequency nodes, one VEGAS integral over
+    k ∈ [-π, π]³ per entry (its own adapted map): -Π⁰ = 2 ∫_k f_k (1 - f_k+q) Δ/(Ω² + Δ²),
+    Δ = ξ_k+q - ξ_k (Ω = 0: 2/Δ).  Returns (BubbleTable of means, table of standard errors)."""
+    import gvar
     import vegas
+    gvar.ranseed(1)  # vegas draws from gvar's generator
     mu = chemical_potential(density, 1.0)
     omega, weights = frequency_nodes(1.0, n_omega)
     q, wq = q_quadrature(n_q, fermi_momentum_split(density))
-    w2 = omega[None, :] ** 2
-
-    def xi(k):
-        return -2.0 * np.cos(k).sum(axis=1) - mu
-
     mean = np.empty((omega.size, len(q)))
     err = np.empty_like(mean)
-    np.random.seed(seed)  # vegas draws from numpy's global generator
     for j, qv in enumerate(q):
-        @vegas.lbatchintegrand
-        def f(k):
-            e1, e2 = xi(k), xi(k + qv)
-            D = (e2 - e1)[:, None]
-            inside = ((e1 <= 0) & (e2 > 0))[:, None]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                val = np.where(inside, 2 * D / (w2 + D * D), 0.0)
-            return val / (2 * np.pi) ** 3
-        integ = vegas.Integrator(3 * [[-np.pi, np.pi]])
-        integ(f, nitn=5, neval=neval)  # adapt the map; discarded
-        r = integ(f, nitn=nitn, neval=neval)
-        mean[:, j] = [x.mean for x in r]
-        err[:, j] = [x.sdev for x in r]
+        for i, w in enumerate(omega):
+            @vegas.lbatchintegrand
+            def f(k):
+                e1 = -2.0 * np.cos(k).sum(axis=1) - mu
+                e2 = -2.0 * np.cos(k + qv).sum(axis=1) - mu
+                D = e2 - e1
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return np.where((e1 <= 0) & (e2 > 0), 2 * D / (w * w + D * D), 0.0) / (2 * np.pi) ** 3
+            integ = vegas.Integrator(3 * [[-np.pi, np.pi]])
+            integ(f, nitn=5, neval=neval)  # adapt the map; discarded
+            r = integ(f, nitn=nitn, neval=neval)
+            mean[i, j], err[i, j] = r.mean, r.sdev
     return BubbleTable(omega, weights, mean, density, qweights=wq), err
 
 
-def hybrid_critical_coupling(table: BubbleTable):
-    """J_c from Eqs. 38 (every node), 39 and 43 solved together by Powell's hybrid
-    method; start: J from Eq. 43 at s0 = 2λ - J² D(0) = 0, D(Ω) = ∫_q c."""
+def hybrid_critical_coupling(table: BubbleTable, x0=None):
+    """(J_c, solution vector) from Eqs. 38 (every node), 39 and 43 solved together by
+    Powell's hybrid method.  Start: ``x0`` (a previous solution), else a continuation in
+    J of the Fermi liquid (Eqs. 38 and 39 at fixed J, by the same method) from J = 0 until
+    the stability J² ∫_q c(0)²/(1 + s c(0))² passes 0.9.  The solution must lie on the
+    branch of Eq. 38 connected to J = 0 (1 - J² ∫_q c²/(1 + s c)² > 0 at every Ω > 0)."""
     c, qm = table.c, table.qmean
     target = table.density * (1 - table.density)
-    D0 = qm(c)
-    J0 = qm(c[0] ** 2) ** -0.5
 
-    def F(x):
-        D, lam, J = x[:-2], x[-2], x[-1]
+    def eqs(D, lam, J):
         s = (2 * lam - J ** 2 * D)[:, None]
-        eq38 = D - qm(c / (1 + s * c))
-        eq39 = table.weights @ D / np.pi - target
-        eq43 = J ** 2 * qm(c[0] ** 2 / (1 + s[0] * c[0]) ** 2) - 1
-        return np.concatenate([eq38, [eq39, eq43]])
-    sol = root(F, np.concatenate([D0, [0.5 * J0 ** 2 * D0[0], J0]]), method="hybr", options={"xtol": 1e-13})
-    if not sol.success:
-        raise RuntimeError(f"hybrid method failed: {sol.message}")
-    return float(sol.x[-1])
+        return (D - qm(c / (1 + s * c)), table.weights @ D / np.pi - target,
+                J ** 2 * qm(c[0] ** 2 / (1 + s[0] * c[0]) ** 2), J ** 2 * qm(c ** 2 / (1 + s * c) ** 2))
+
+    if x0 is None:
+        x, J = np.concatenate([qm(c), [0.0]]), 0.0
+        dJ = 0.1 * qm(c[0] ** 2) ** -0.5
+        while dJ > 1e-6:
+            sol = root(lambda y: np.append(*eqs(y[:-1], y[-1], J + dJ)[:2]), x, method="hybr")
+            stab = eqs(sol.x[:-1], sol.x[-1], J + dJ)[3]
+            if not sol.success or np.any(stab >= 1):
+                dJ /= 2
+                continue
+            x, J = sol.x, J + dJ
+            if stab[0] > 0.9:
+                break
+        x0 = np.append(x, J)
+    sol = root(lambda y: np.append(np.append(*eqs(y[:-2], y[-2], y[-1])[:2]), eqs(y[:-2], y[-2], y[-1])[2] - 1),
+               x0, method="hybr", options={"xtol": 1e-13})
+    stab = eqs(sol.x[:-2], sol.x[-2], sol.x[-1])[3]
+    if not sol.success or np.any(stab[1:] >= 1):
+        raise RuntimeError(f"hybrid method: no solution on the physical branch ({sol.message})")
+    return float(sol.x[-1]), sol.x
 
 
-def peer(density=0.3, n_q=6, n_omega=24, neval=20000, n_redraw=20):
+def peer(density=0.3, n_q=6, n_omega=24, neval=20000, n_redraw=10):
     t0 = time.perf_counter()
-    ours = critical_coupling_table(bubble_table_infinite(density, 1.0, n_q, 12, n_omega), 1.0, 1000.0)
+    ref = bubble_table_infinite(density, 1.0, n_q, 12, n_omega)
+    ours = critical_coupling_table(ref, 1.0, 1000.0)
     t_ours = time.perf_counter() - t0
     t0 = time.perf_counter()
     tab, err = vegas_table(density, n_q, n_omega, neval)
-    jc = hybrid_critical_coupling(tab)
+    jc, x = hybrid_critical_coupling(tab)
     t_peer = time.perf_counter() - t0
-    rng = np.random.default_rng(2)
-    redraw = [hybrid_critical_coupling(BubbleTable(tab.omega, tab.weights,
-                                                   np.maximum(tab.c + err * rng.standard_normal(err.shape), 0),
-                                                   density, tab.qweights)) for _ in range(n_redraw)]
-    sd = float(np.std(redraw, ddof=1))
+    def spread(c, e, x):  # J_c over tables redrawn within the VEGAS errors
+        rng = np.random.default_rng(2)
+        return float(np.std([hybrid_critical_coupling(BubbleTable(
+            tab.omega, tab.weights, np.maximum(c + e * rng.standard_normal(e.shape), 0), density, tab.qweights),
+            x)[0] for _ in range(n_redraw)], ddof=1))
+    sd = spread(tab.c, err, x)
+    # diagnosis: the same VEGAS table with our static row Ω = 0 (where the integrand 2/Δ
+    # has infinite variance near the Fermi surface)
+    c_mix, err_mix = tab.c.copy(), err.copy()
+    c_mix[0], err_mix[0] = ref.c[0], 0.0
+    jc_mix, x_mix = hybrid_critical_coupling(BubbleTable(tab.omega, tab.weights, c_mix, density, tab.qweights), x)
+    sd_mix = spread(c_mix, err_mix, x_mix)
+    dev = np.abs(tab.c - ref.c) / err
+    k, j = np.unravel_index(np.argmax(dev), dev.shape)
     print(f"n = {density}, rule n_q = {n_q}, {n_omega} frequency nodes: ours (deterministic bubble, fold) "
-          f"J_c = {ours:.6f} in {t_ours:.2f} s; VEGAS ({neval} evaluations x 10 iterations per q) + hybrid "
-          f"J_c = {jc:.4f} ± {sd:.4f} in {t_peer:.1f} s")
-    print(f"  difference {(jc - ours) / sd:+.1f} σ; time ratio {t_peer / t_ours:.0f}; largest relative "
-          f"VEGAS error of the table {np.max(err / np.maximum(tab.c, 1e-300)):.1e}")
+          f"J_c = {ours:.6f} in {t_ours:.2f} s; hybrid on our table J_c = {hybrid_critical_coupling(ref)[0]:.6f}")
+    print(f"  VEGAS ({neval} evaluations x 10 iterations per entry) + hybrid: J_c = {jc:.4f} ± {sd:.4f} in "
+          f"{t_peer:.1f} s: {(jc - ours) / sd:+.1f} σ from ours, time ratio {t_peer / t_ours:.0f}")
+    print(f"  table entries against ours: median |dev| {np.median(dev):.1f} σ, largest {dev[k, j]:.1f} σ at "
+          f"Ω = {tab.omega[k]:.3g}, |q| = {np.linalg.norm(q_quadrature(n_q, fermi_momentum_split(density))[0][j]):.3g} "
+          f"(VEGAS {tab.c[k, j]:.4g} ± {err[k, j]:.2g}, ours {ref.c[k, j]:.4g}); without Ω = 0: median "
+          f"{np.median(dev[1:]):.1f} σ, largest {dev[1:].max():.1f} σ")
+    print(f"  VEGAS table with our Ω = 0 row: J_c = {jc_mix:.4f} ± {sd_mix:.4f}, {(jc_mix - ours) / sd_mix:+.1f} σ")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-peer", action="store_true", help="skip the VEGAS + hybrid peer")
     ap.add_argument("--peer-neval", type=int, default=20000, help="VEGAS evaluations per iteration")
-    a = ap.parse_args()
+    args = ap.parse_args()
     bubble_table_infinite(0.3, 1.0, 4, 4, 8)  # numba compile / cache load
     t0 = time.perf_counter()
     jc = []
@@ -129,8 +152,8 @@ def main():
     t2 = time.perf_counter()
     print(f"n = 0.3, same table: fold {t1 - t0:.2f} s, bisection {t2 - t1:.2f} s "
           f"(ratio {(t2 - t1) / (t1 - t0):.1f}); J_c {a:.9f} vs {b:.9f}")
-    if not a.skip_peer:
-        peer(neval=a.peer_neval)
+    if not args.skip_peer:
+        peer(neval=args.peer_neval)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Particle–hole bubble of the infinite 3D cubic lattice at T = 0 (Eq. 36, PHYSICS.md §4),
-deterministic, with an error estimate.
+"""Particle–hole bubble of the infinite 3D cubic lattice (Eq. 36, PHYSICS.md §4),
+deterministic, with an error estimate; T = 0 directly, T > 0 as a thermal average of
+T = 0 bubbles over the chemical potential (``thermal_rule``).
 
 With f the T = 0 occupation and inversion symmetry ξ_{-k} = ξ_k,
 
@@ -20,6 +21,10 @@ algebraically: ``bubble(..., error=True)`` returns |result(n_k) - result(2 n_k)|
 error estimate.
 
 μ(n) of the infinite lattice comes from the same arcs and rule (``chemical_potential``).
+
+T > 0: Π⁰ and n are linear in the occupation function, and f_T(ε - μ) is the average
+of θ(μ' - ε) over μ' with weight -f_T'(μ' - μ); so Π⁰_T(Ω, q; μ) is the same average of
+Π⁰_0(Ω, q; μ') (Maldague), computed with Gauss nodes in u = tanh((μ' - μ)/2T).
 """
 
 from __future__ import annotations
@@ -99,12 +104,49 @@ def _filling(mu, t, n=48):
     return float(_filling_nb(-mu / (2 * t), xs, ws) / _TWO_PI3)
 
 
-def chemical_potential(density, t=1.0, n=96):
-    """μ of the infinite cubic lattice at T = 0 for filling ``density``."""
+def thermal_rule(mu, T, t, n_T=16):
+    """Nodes μ' and weights for ∫ dμ' [-∂f_T(μ' - μ)/∂μ'] F(μ') over the band [-6t, 6t]
+    of a function F of the chemical potential, and the weight above the band.
+
+    Because Π⁰ and n are linear in the occupation function and f_T(ε - μ) =
+    ∫ dμ' [-f_T'(μ' - μ)] θ(μ' - ε), the T > 0 bubble and filling are these averages of
+    their T = 0 values (Maldague's identity).  In u = tanh((μ' - μ)/2T) the kernel is the
+    flat weight du/2; u is split at the band edges and at the van Hove energies ±2t
+    (kinks of the T = 0 functions of μ') with ``n_T`` cos-mapped Gauss nodes per piece."""
+    xs, ws = _theta_nodes(n_T)
+    edges = np.tanh((np.array([-6.0, -2.0, 2.0, 6.0]) * t - mu) / (2 * T))
+    nodes, weights = [np.zeros(0)], [np.zeros(0)]
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        if hi - lo <= 1e-15:
+            continue
+        u = lo + (hi - lo) * (1 - np.cos(xs)) / 2
+        keep = np.abs(u) < 1.0
+        nodes.append(mu + 2 * T * np.arctanh(u[keep]))
+        weights.append(((hi - lo) / 2 * np.sin(xs) * ws / 2)[keep])
+    return np.concatenate(nodes), np.concatenate(weights), (1 - edges[-1]) / 2
+
+
+def _filling_T(mu, t, T, n=48, n_T=16):
+    if T == 0:
+        return _filling(mu, t, n)
+    mus, w, above = thermal_rule(mu, T, t, n_T)
+    return float(sum(wi * _filling(m, t, n) for m, wi in zip(mus, w)) + above)
+
+
+def chemical_potential(density, t=1.0, n=96, T=0.0, n_T=16):
+    """μ of the infinite cubic lattice at filling ``density`` and temperature T (T > 0:
+    the thermal average of ``thermal_rule`` over T = 0 fillings)."""
     _check(density, t)
+    _check_T(T)
     if abs(density - 0.5) < 1e-15:
         return 0.0
-    return brentq(lambda mu: _filling(mu, t, n) - density, -6 * t, 6 * t, xtol=1e-15)
+    return brentq(lambda mu: _filling_T(mu, t, T, n, n_T) - density, -6 * t - 40 * T, 6 * t + 40 * T,
+                  xtol=1e-15)
+
+
+def _check_T(T):
+    if not (np.isfinite(T) and T >= 0):
+        raise ValueError(f"T must be >= 0, got {T!r}")
 
 
 @njit(cache=True)
@@ -246,27 +288,33 @@ def _bubble_rows(q, omega, mu, t, n_k, n_z):
     return 2 * out / _TWO_PI3
 
 
-def bubble(omega, q, density=0.5, t=1.0, T=0.0, *, mu=None, n_k=16, n_z=12, error=False):
-    """Π⁰(Ω, q) (<= 0) of the infinite cubic lattice at T = 0 for every Ω in ``omega``
-    and every momentum row of ``q`` ((n_q, 3) or (3,)); returns (len(omega), n_q)
-    (and, with ``error=True``, the estimate |result(n_k) - result(2 n_k)| of the
-    (k_x, k_y) quadrature, same shape)."""
+def bubble(omega, q, density=0.5, t=1.0, T=0.0, *, mu=None, n_k=16, n_z=12, n_T=16, error=False):
+    """Π⁰(Ω, q) (<= 0) of the infinite cubic lattice at temperature T for every Ω in
+    ``omega`` and every momentum row of ``q`` ((n_q, 3) or (3,)); returns (len(omega), n_q)
+    (and, with ``error=True``, the estimate |result(n_k, n_T) - result(2 n_k, 2 n_T)| of
+    the (k_x, k_y) and thermal quadratures, same shape).  T > 0 averages T = 0 bubbles
+    over the chemical potential with ``thermal_rule`` (n_T nodes per piece); the
+    frequencies are then the bosonic Matsubara ones the caller passes."""
     _check(density, t)
-    if not (np.isfinite(T) and T >= 0):
-        raise ValueError(f"T must be >= 0, got {T!r}")
-    if T > 0:
-        raise ValueError("the infinite-lattice bubble is implemented at T = 0 only; use "
-                         "bubble_grid (finite L^3 grid) for T > 0")
+    _check_T(T)
     omega = np.atleast_1d(np.asarray(omega, float))
     q = np.atleast_2d(np.asarray(q, float))
     if q.shape[1] != 3:
         raise ValueError(f"q must have 3 components per row, got shape {q.shape}")
-    mu = chemical_potential(density, t) if mu is None else mu
+    mu = chemical_potential(density, t, T=T) if mu is None else mu
     # cubic symmetry: |q_a| sorted so that the smallest component lies along k_z, the
     # direction integrated over arcs (the rule is most accurate there)
     q = -np.sort(-np.abs(q), axis=1)
-    out = -_bubble_rows(q, omega, mu, t, n_k, n_z).T
+
+    def rows(nk, nT):
+        if T == 0:
+            return -_bubble_rows(q, omega, mu, t, nk, n_z).T
+        out = np.zeros((q.shape[0], omega.size))
+        for m, wi in zip(*thermal_rule(mu, T, t, nT)[:2]):
+            out += wi * _bubble_rows(q, omega, m, t, nk, n_z)
+        return -out.T
+    out = rows(n_k, n_T)
     if not error:
         return out
-    fine = -_bubble_rows(q, omega, mu, t, 2 * n_k, n_z).T
+    fine = rows(2 * n_k, 2 * n_T)
     return fine, np.abs(fine - out)

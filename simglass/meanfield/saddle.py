@@ -1,5 +1,6 @@
-"""Saddle point of the Fermi liquid (q_EA = 0, T = 0) on an L^d momentum grid
-(Eqs. 38, 39, 43; PHYSICS.md §4), i.e. for the periodic L^d cluster.
+"""Saddle point of the Fermi liquid (q_EA = 0) on an L^d momentum grid (the periodic
+L^d cluster) or on a momentum rule of the infinite lattice (Eqs. 38, 39, 43; PHYSICS.md
+§4), at T = 0 or on the Matsubara frequencies at T > 0 (``frequency_nodes``).
 
 With c_q(Ω) = -Π⁰(Ω, q) >= 0 (bubble_grid) and s = 2λ - J² D(Ω), Eq. 38 reads
 
@@ -37,20 +38,32 @@ class BubbleTable:
         return np.mean(x, axis=-1) if self.qweights is None else x @ self.qweights
 
 
-def frequency_nodes(t, n_omega=96, omega_scale=None):
-    """Ω = 0 and the tan-mapped Gauss–Legendre nodes with their weights (see above)."""
+def frequency_nodes(t, n_omega=96, omega_scale=None, T=0.0, n_matsubara=64):
+    """Frequency nodes Ω_k (Ω = 0 first) and weights w_k with Σ_k w_k D(Ω_k) / π =
+    ∫ dΩ/2π D(Ω) over the whole axis (T = 0) or T Σ_n D(Ω_n) (T > 0).
+
+    T = 0: Ω = 0 (weight 0) and the tan-mapped Gauss–Legendre nodes Ω = ω_s tan θ.
+    T > 0: the bosonic Matsubara frequencies Ω_n = 2πnT, n < n_matsubara (weights πT for
+    n = 0, 2πT otherwise), and the rest of the sum as (1/π)∫ dΩ D beyond
+    Ω_c = 2π(n_matsubara - ½)T (midpoint rule, relative error ~ 1/(4 n_matsubara²) of
+    that tail), on tan-mapped nodes Ω = Ω_c + ω_s tan θ."""
     s = 4.0 * t if omega_scale is None else omega_scale
     x, w = np.polynomial.legendre.leggauss(n_omega)
     th = (x + 1) * np.pi / 4
-    omega = np.concatenate([[0.0], s * np.tan(th)])
-    weights = np.concatenate([[0.0], w * np.pi / 4 * s / np.cos(th) ** 2])
-    return omega, weights
+    tail_w = w * np.pi / 4 * s / np.cos(th) ** 2
+    if T == 0:
+        return np.concatenate([[0.0], s * np.tan(th)]), np.concatenate([[0.0], tail_w])
+    n = np.arange(n_matsubara)
+    matsubara = 2 * np.pi * T * n
+    mw = np.where(n == 0, np.pi * T, 2 * np.pi * T)
+    cut = 2 * np.pi * T * (n_matsubara - 0.5)
+    return np.concatenate([matsubara, cut + s * np.tan(th)]), np.concatenate([mw, tail_w])
 
 
 def bubble_table(density, t, L, d=3, T=0.0, n_omega=96, omega_scale=None) -> BubbleTable:
     """-Π⁰ on the grid at Ω = 0 and at the quadrature nodes, for every q."""
     mu = grid_chemical_potential(density, t, L, d, T)
-    omega, weights = frequency_nodes(t, n_omega, omega_scale)
+    omega, weights = frequency_nodes(t, n_omega, omega_scale, T)
     qs = np.array(np.unravel_index(np.arange(L ** d), (L,) * d)).T
     c = -bubble_grid(omega, qs, density, t, L, d, T, mu=mu)
     return BubbleTable(omega, weights, np.maximum(c, 0.0), density)
@@ -262,25 +275,26 @@ def fermi_momentum_split(density):
     return b if b < 0.8 * np.pi else None
 
 
-def bubble_table_infinite(density, t=1.0, n_q=12, n_k=12, n_omega=48, omega_scale=None) -> BubbleTable:
+def bubble_table_infinite(density, t=1.0, n_q=12, n_k=12, n_omega=48, omega_scale=None, T=0.0,
+                          n_matsubara=64, n_T=16) -> BubbleTable:
     """-Π⁰ of the infinite cubic lattice (meanfield.infinite.bubble) at Ω = 0 and the
-    frequency nodes, on the momentum rule ``q_quadrature(n_q)``."""
+    frequency nodes (Matsubara ones at T > 0), on the momentum rule ``q_quadrature(n_q)``."""
     from .infinite import bubble, chemical_potential
-    mu = chemical_potential(density, t)
-    omega, weights = frequency_nodes(t, n_omega, omega_scale)
+    mu = chemical_potential(density, t, T=T, n_T=n_T)
+    omega, weights = frequency_nodes(t, n_omega, omega_scale, T, n_matsubara)
     q, wq = q_quadrature(n_q, fermi_momentum_split(density))
-    c = -bubble(omega, q, density, t, mu=mu, n_k=n_k)
+    c = -bubble(omega, q, density, t, T, mu=mu, n_k=n_k, n_T=n_T)
     return BubbleTable(omega, weights, np.maximum(c, 0.0), density, qweights=wq)
 
 
-def critical_coupling(density, t=1.0, n_q=12, n_k=12, n_omega=48, tol=1e-6, J_max=200.0):
+def critical_coupling(density, t=1.0, n_q=12, n_k=12, n_omega=48, tol=1e-6, J_max=200.0, T=0.0):
     """(J/t)_c·t of the Fermi-liquid → metallic-glass instability (Eq. 43) of the infinite
-    cubic lattice at T = 0 (DESIGN.md ``meanfield.critical_coupling``).  Convergence in
-    n_q, n_k, n_omega: docs/validation.md (benchmarks/saddle.py)."""
+    cubic lattice at temperature T (DESIGN.md ``meanfield.critical_coupling``).
+    Convergence in n_q, n_k, n_omega: docs/validation.md (benchmarks/saddle.py)."""
     if not (np.isfinite(density) and 0 < density < 1):
         raise ValueError(f"density must lie in (0, 1), got {density!r}")
-    table = bubble_table_infinite(density, t, n_q, n_k, n_omega)
-    return critical_coupling_table(table, t, J_max * t, tol, f"density {density}, infinite lattice")
+    table = bubble_table_infinite(density, t, n_q, n_k, n_omega, T=T)
+    return critical_coupling_table(table, t, J_max * t, tol, f"density {density}, T = {T}, infinite lattice")
 
 
 def closed_form_critical_coupling(density, t=1.0, Q=None, n_k=64, n_omega=96):
