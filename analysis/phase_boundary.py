@@ -47,6 +47,31 @@ def table(path):
     return rows, resp
 
 
+def thermal(path):
+    """[(n, J_c(T = 0)/t, T/t array, J_c(T)/t, error)] for the densities run with the
+    engine option ``temperatures``."""
+    _, points = load_points(path, engine="saddle")
+    out = [(float(p.params["density"]), float(p.records[0]["Jc"]), np.asarray(p.records[0]["T"]),
+            np.asarray(p.records[0]["Jc_T"]), np.asarray(p.records[0]["Jc_T_err"]))
+           for p in points if p.records and "Jc_T" in p.records[0]]
+    return sorted(out, key=lambda r: r[0])
+
+
+def figure_thermal(rows, path):
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for n, j0, T, jc, err in rows:
+        line = ax.errorbar(np.concatenate([[0.0], T]), np.concatenate([[j0], jc]),
+                           yerr=np.concatenate([[0.0], err]), marker="o", ms=3, capsize=2, label=f"n = {n:g}")
+        ax.axhline(j0, color=line[0].get_color(), lw=0.5, ls=":")
+    ax.set_xlabel("T / t")
+    ax.set_ylabel("(J / t)_c")
+    ax.set_title("Glass instability of the Fermi liquid against temperature\n(infinite lattice, Matsubara sums)",
+                 fontsize=9)
+    ax.legend(fontsize=8)
+    save(fig, path)
+
+
 def fit_exponent(x, y, err):
     """Weighted fit ln y = a + b ln x: (b, error of b, chi2/dof); the error is the one
     propagated from ``err``, scaled by sqrt(chi2/dof) when that exceeds 1 (the points
@@ -169,9 +194,22 @@ def main(argv=None):
         print(f"D(0) - D(Ω) at n = {n:g}: exponent {fits[-1][0][0]:.3f} ± {fits[-1][0][1]:.3f} at the "
               f"transition (Eq. 47: 0.5), {fits[-1][1][0]:.3f} free (1); fit on {OMEGA_FIT[0]:g} <= Ω/t <= "
               f"{OMEGA_FIT[1]:g} ({fits[-1][0][2]} nodes)")
+    _, points = load_points(a.results, engine="saddle")
+    for p in points:
+        if p.records and "q_EA" in p.records[0]:
+            r = p.records[0]
+            print(f"n = {p.params['density']:g}: q_EA/n(1-n) = " + ", ".join(
+                f"{q / (p.params['density'] * (1 - p.params['density'])):.4f} at J/J_c = {J / r['Jc']:.3g}"
+                for J, q in zip(r["J_glass"], r["q_EA"])))
+    warm = thermal(a.results)
+    for n, j0, T, jc, err in warm:
+        print(f"n = {n:g}: J_c/t = {j0:.5f} at T = 0; " + ", ".join(
+            f"{x:.5f}({e:.1g}) at T/t = {tt:g}" for tt, x, e in zip(T, jc, err)))
     if a.out:
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
+        if warm:
+            figure_thermal(warm, out / "temperature.png")
         with open(out / "phase_boundary.csv", "w") as fh:
             fh.write("density,Jc_over_t,err,JcQ_over_t\n")
             for r in rows:

@@ -5,7 +5,7 @@
    the floor of any diagonalisation-based Hartree iteration.
 2. A t-scan warm-started from the previous point against cold starts: iterations.
 
-    .venv/bin/python benchmarks/hartree.py [--L 10]
+    .venv/bin/python benchmarks/hartree.py [--L 10] [--no-scan]
 """
 
 import argparse
@@ -20,6 +20,7 @@ from simglass import Lattice, Model, sample_disorder
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--L", type=int, default=10)
+    ap.add_argument("--no-scan", action="store_true", help="part 1 only")
     a = ap.parse_args()
     L = a.L
     lat = Lattice((L, L, L))
@@ -38,6 +39,8 @@ def main():
     print(f"L = {L} (N = {lat.n_sites}), J/t = 4: converged = {r.converged}, {r.iterations} iterations, "
           f"{t_solve:.1f} s; per iteration {t_solve / r.iterations:.3f} s = "
           f"{t_solve / r.iterations / t_eigh:.2f} x one eigh ({t_eigh:.3f} s)")
+    if a.no_scan:
+        return
     ts = [1.0, 0.9, 0.8, 0.7, 0.6]
     warm_it, cold_it, prev = 0, 0, None
     for t in ts:

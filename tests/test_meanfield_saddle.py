@@ -100,6 +100,28 @@ def test_saddle_job_and_analysis(tmp_path):
     job.write_text('engine = "saddle"\n[model]\nt = 1.0\n')
     r = run_cli("run", job, "--output", tmp_path / "x.h5")
     assert r.returncode == 2 and "needs 'density'" in r.stderr
+    job.write_text('engine = "saddle"\n[model]\nt = 1.0\ndensity = 0.3\n[options]\nn_q = 4\nn_k = 4\n'
+                   'n_omega = 16\ntemperatures = [0.0]\n')
+    r = run_cli("run", job, "--output", tmp_path / "x.h5")
+    assert r.returncode == 2 and "options.temperatures" in r.stderr
+
+
+def test_critical_coupling_rises_with_temperature(tmp_path):
+    """T > 0 through the engine: J_c(T) above J_c(0) and growing with T (thermal
+    fluctuations stabilise the Fermi liquid); the analysis draws the figure."""
+    from conftest import run_cli
+    job = tmp_path / "t.toml"
+    job.write_text('engine = "saddle"\n[model]\nt = 1.0\ndensity = 0.3\n[options]\nn_q = 4\nn_k = 4\n'
+                   'n_omega = 8\ntemperatures = [0.1, 0.3]\nglass = [1.5]\n')
+    r = run_cli("run", job, "--output", tmp_path / "t.h5", "--quiet")
+    assert r.returncode == 0, r.stderr
+    from analysis.phase_boundary import thermal
+    (n, j0, T, jc, err), = thermal(tmp_path / "t.h5")
+    assert list(T) == [0.1, 0.3] and j0 < jc[0] < jc[1]
+    r = run_cli("analyze", tmp_path / "t.h5", "--out", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "temperature.png").exists() and "at T/t = 0.3" in r.stdout
+    assert "at J/J_c = 1.5" in r.stdout
 
 
 def test_closed_form_equals_the_solver_on_one_momentum():
@@ -116,3 +138,23 @@ def test_closed_form_equals_the_solver_on_one_momentum():
     m = (om > 0) & (om < 0.02)
     slope = np.polyfit(np.log(om[m]), np.log(D[0] - D[m]), 1)[0]
     assert slope == pytest.approx(0.5, abs=0.03)
+
+
+def test_glass_phase_edwards_anderson_parameter():
+    """q_EA (Eq. 40) beyond J_c: continuous onset (linear in J - J_c), no Fermi-liquid
+    solution there, none of the glass below J_c, and the classical limit q_EA -> n(1 - n)
+    as J -> ∞, approached like J^(-1/2) (D(Ω) ≈ min(1/J, -Π⁰(Ω)) at large J, so the
+    dynamic part ∫dΩ D shrinks like the width J^(1/2) of that window times 1/J)."""
+    from simglass.meanfield.saddle import bubble_table_infinite, glass_solution
+    tab = bubble_table_infinite(0.3, 1.0, n_q=6, n_k=8, n_omega=48)
+    jc = critical_coupling_table(tab, 1.0, 100.0)
+    q1, q2 = (glass_solution(r * jc, tab).q_ea for r in (1.001, 1.01))
+    assert 0 < q1 < q2 and q2 / q1 == pytest.approx(10, rel=0.05)
+    assert saddle_grid(1.01 * jc, tab) is None
+    with pytest.raises(ValueError, match="not in the glass phase"):
+        glass_solution(0.95 * jc, tab)
+    nn = 0.3 * 0.7
+    g30, g100 = (glass_solution(r * jc, tab) for r in (30, 100))
+    assert g30.q_ea < g100.q_ea < nn
+    slope = np.log((nn - g100.q_ea) / (nn - g30.q_ea)) / np.log(100 / 30)
+    assert slope == pytest.approx(-0.5, abs=0.05)

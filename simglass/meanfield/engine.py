@@ -1,5 +1,5 @@
 """Engine ``saddle``: the Fermi-liquid → metallic-glass instability of the infinite cubic
-lattice at T = 0 (Eq. 43) for the point's density and t, and the density response at
+lattice at T = 0 (Eq. 43) and optionally at T > 0 for the point's density and t, and the density response at
 the transition (Eq. 47).  No lattice, no disorder (LATTICE_FREE): one realisation per
 point is enough (the result is deterministic).
 
@@ -7,7 +7,10 @@ Record: ``Jc`` (with the rule n_q, n_k, n_omega), ``Jc_err`` = |J_c(n_q + 4) - J
 (the quadrature error estimate; ``Jc`` is the n_q + 4 value), ``lam_c`` (λ at
 (1 - 1e-5) J_c), ``Jc_Q`` (the closed-form approximation of Eqs. 45-46 at the default
 prototypical Q, meanfield.saddle.closed_form_critical_coupling), and with ``response = true`` ``omega``, ``D_c`` (D(Ω) at (1 - 1e-5) J_c)
-and ``D_free`` (at 0.01 J_c).  Units of t.
+and ``D_free`` (at 0.01 J_c).  With ``temperatures``: ``T``, ``Jc_T`` (rule n_q_T,
+Matsubara sums, meanfield.saddle.frequency_nodes) and ``Jc_T_err`` = |J_c(n_q_T) -
+J_c(n_q_T - 4)|.  With ``glass``: ``J_glass`` and the Edwards–Anderson parameter ``q_EA``
+there (meanfield.saddle.glass_solution, same table as ``Jc``).  Units of t.
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ OPTIONS = {
     "n_omega": Option(int, 48, lambda x: x >= 8, ">= 8", "frequency nodes"),
     "response": Option(bool, False, help="D(Ω) at and far below the transition"),
     "J_max": Option(float, 2000.0, lambda x: x > 0, "> 0", "largest J/t searched"),
+    "temperatures": Option(float, None, lambda x: x > 0, "> 0 (units of t)",
+                           "temperatures T/t at which J_c is also computed (Matsubara sums)", many=True),
+    "n_q_T": Option(int, 8, lambda x: x >= 8, ">= 8", "Gauss nodes per momentum axis at T > 0"),
+    "glass": Option(float, None, lambda x: x > 1, "> 1 (J/J_c)",
+                    "couplings J/J_c in the glass at which q_EA (Eq. 40) is computed", many=True),
 }
 
 
@@ -34,8 +42,10 @@ def check_point(params, options):
         raise ValueError(f"engine 'saddle' needs t > 0, got t = {params['t']}")
 
 
-def run_params(params, rng, n_q=12, n_k=12, n_omega=48, response=False, J_max=2000.0):
-    from .saddle import bubble_table_infinite, closed_form_critical_coupling, critical_coupling_table, saddle_grid
+def run_params(params, rng, n_q=12, n_k=12, n_omega=48, response=False, J_max=2000.0, temperatures=None,
+               n_q_T=8, glass=None):
+    from .saddle import (bubble_table_infinite, closed_form_critical_coupling, critical_coupling_table,
+                         glass_solution, saddle_grid)
     n, t = params["density"], params["t"]
     coarse = critical_coupling_table(bubble_table_infinite(n, t, n_q, n_k, n_omega), t, J_max * t)
     table = bubble_table_infinite(n, t, n_q + 4, n_k, n_omega)
@@ -46,4 +56,15 @@ def run_params(params, rng, n_q=12, n_k=12, n_omega=48, response=False, J_max=20
     if response:
         free = saddle_grid(0.01 * jc, table)
         rec.update(omega=table.omega / t, D_c=near.D * t, D_free=free.D * t)
+    if glass is not None:
+        J_glass = np.atleast_1d(np.asarray(glass, float)) * jc
+        rec.update(J_glass=J_glass / t, q_EA=np.array([glass_solution(J, table).q_ea for J in J_glass]))
+    if temperatures is not None:
+        temps = np.atleast_1d(np.asarray(temperatures, float)) * t
+        what = f"density {n}, T > 0"
+        fine = [critical_coupling_table(bubble_table_infinite(n, t, n_q_T, n_k, n_omega, T=T), t, J_max * t,
+                                        what=what) for T in temps]
+        rough = [critical_coupling_table(bubble_table_infinite(n, t, n_q_T - 4, n_k, n_omega, T=T), t,
+                                         J_max * t, what=what) for T in temps]
+        rec.update(T=temps / t, Jc_T=np.array(fine) / t, Jc_T_err=np.abs(np.subtract(fine, rough)) / t)
     return rec

@@ -23,7 +23,7 @@ from scipy.optimize import brentq
 
 from .bubble import bubble_grid, grid_chemical_potential
 
-__all__ = ["SaddleGrid", "saddle_grid", "critical_coupling_grid", "bubble_table"]
+__all__ = ["SaddleGrid", "saddle_grid", "critical_coupling_grid", "bubble_table", "GlassPoint", "glass_solution"]
 
 
 @dataclass
@@ -170,6 +170,24 @@ def critical_coupling_grid(density, t, L, d=3, T=0.0, J_max=50.0, tol=1e-6, n_om
     return critical_coupling_table(table, t, J_max, tol, f"density {density}, L = {L}")
 
 
+def _fold_point(table: BubbleTable, s0):
+    """(constraint residual ∫dΩ/π D - n(1 - n), J, λ, D) on the marginal line: Eq. 38 at
+    Ω = 0 with a double root (Eq. 43 / Eq. 40 with q_EA > 0), parametrised by the Ω = 0
+    mass s0 = 2λ - J² D(0) (> -1/max c(0)); residual NaN when Eq. 38 has no root at some
+    Ω > 0."""
+    c0 = table.c[0]
+    J = table.qmean(c0 ** 2 / (1 + s0 * c0) ** 2) ** -0.5
+    D = [table.qmean(c0 / (1 + s0 * c0))]
+    lam = 0.5 * (s0 + J ** 2 * D[0])
+    for row in table.c[1:]:
+        d = _solve_D(row, J, lam, table.qmean)
+        if d is None:
+            return np.nan, J, lam, None
+        D.append(d)
+    D = np.array(D)
+    return (table.weights @ D) / np.pi - table.density * (1 - table.density), J, lam, D
+
+
 def critical_coupling_table(table: BubbleTable, t=1.0, J_max=50.0, tol=1e-9, what=""):
     """J_c from a bubble table, by the fold parametrisation: at the instability the Ω = 0
     equation of Eq. 38 has a double root (Eq. 43).  With its mass s0 = 2λ - J² D(0)
@@ -182,19 +200,10 @@ def critical_coupling_table(table: BubbleTable, t=1.0, J_max=50.0, tol=1e-9, wha
     D(Ω > 0) from Eq. 38 at that J, λ).  ``critical_coupling_bisection`` finds the same
     J_c by bisection on the existence of the Fermi-liquid solution (tests compare)."""
     c0 = table.c[0]
-    target = table.density * (1 - table.density)
     s_min = -1.0 / c0.max()
 
     def G(s0):
-        J = table.qmean(c0 ** 2 / (1 + s0 * c0) ** 2) ** -0.5
-        D = [table.qmean(c0 / (1 + s0 * c0))]
-        lam = 0.5 * (s0 + J ** 2 * D[0])
-        for row in table.c[1:]:
-            d = _solve_D(row, J, lam, table.qmean)
-            if d is None:
-                return np.nan, J
-            D.append(d)
-        return (table.weights @ np.array(D)) / np.pi - target, J
+        return _fold_point(table, s0)[:2]
 
     # G > 0 near s_min (J -> 0, D(0) large), G -> -n(1-n) as s0 -> inf (J -> inf)
     offsets = np.abs(s_min) * np.logspace(-10, 6, 65)
@@ -215,6 +224,33 @@ def critical_coupling_table(table: BubbleTable, t=1.0, J_max=50.0, tol=1e-9, wha
     if J > J_max:
         raise ValueError(f"no glass instability below J_max = {J_max} ({what}): J_c = {J:.4g}")
     return J
+
+
+@dataclass
+class GlassPoint:
+    J: float
+    q_ea: float          # Edwards–Anderson parameter (Eq. 40), > 0 in the glass
+    lam: float
+    omega: np.ndarray
+    D: np.ndarray        # D(Ω) on the frequency nodes (the Ω = 0 entry is D(0))
+
+
+def glass_solution(J, table: BubbleTable) -> GlassPoint:
+    """The metallic glass at J > J_c (replica symmetric, q_EA > 0, Eqs. 38-40): Eq. 40
+    with q_EA ≠ 0 is the marginality condition J² ∫_q c0²/(1 + s0 c0)² = 1, so the
+    solution lies on the fold line of ``critical_coupling_table``: s0 solves J(s0) = J,
+    λ and D(Ω) follow, and Eq. 39 gives q_EA = n(1 - n) - ∫ dΩ/2π D(Ω).  Below J_c the
+    marginal solution would need q_EA < 0: ValueError."""
+    c0 = table.c[0]
+    s_min = -1.0 / c0.max()
+    lo, hi = s_min * (1 - 1e-14), s_min + 1.0
+    while _fold_point(table, hi)[1] < J:  # J(s0) grows with s0 (J ≈ s0 at large s0)
+        lo, hi = hi, s_min + 2 * (hi - s_min)
+    s0 = brentq(lambda x: _fold_point(table, x)[1] - J, lo, hi, xtol=1e-15, rtol=1e-14)
+    g, _, lam, D = _fold_point(table, s0)
+    if D is None or not g < 0:
+        raise ValueError(f"J = {J:g} is not in the glass phase (marginal solution has q_EA = {-g:.3g})")
+    return GlassPoint(J=float(J), q_ea=float(-g), lam=float(lam), omega=table.omega, D=D)
 
 
 def critical_coupling_bisection(table: BubbleTable, t=1.0, J_max=50.0, tol=1e-7, what=""):
