@@ -196,6 +196,10 @@ def main(argv=None):
               f"{OMEGA_FIT[1]:g} ({fits[-1][0][2]} nodes)")
     _, points = load_points(a.results, engine="saddle")
     for p in points:
+        if p.records and "Jc_retarded" in p.records[0]:
+            r = p.records[0]
+            print(f"n = {p.params['density']:g}: J_c/t = {r['Jc']:.5f} static; retarded J(Ω) (Eq. 11): " + ", ".join(
+                f"{j:.5f} at ω0/t = {w:g}" for w, j in zip(r["omega0"], r["Jc_retarded"])))
         if p.records and "q_EA" in p.records[0]:
             r = p.records[0]
             print(f"n = {p.params['density']:g}: q_EA/n(1-n) = " + ", ".join(

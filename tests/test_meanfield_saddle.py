@@ -112,7 +112,7 @@ def test_critical_coupling_rises_with_temperature(tmp_path):
     from conftest import run_cli
     job = tmp_path / "t.toml"
     job.write_text('engine = "saddle"\n[model]\nt = 1.0\ndensity = 0.3\n[options]\nn_q = 4\nn_k = 4\n'
-                   'n_omega = 8\ntemperatures = [0.1, 0.3]\nglass = [1.5]\n')
+                   'n_omega = 8\ntemperatures = [0.1, 0.3]\nglass = [1.5]\nomega0 = [2.0]\n')
     r = run_cli("run", job, "--output", tmp_path / "t.h5", "--quiet")
     assert r.returncode == 0, r.stderr
     from analysis.phase_boundary import thermal
@@ -121,7 +121,7 @@ def test_critical_coupling_rises_with_temperature(tmp_path):
     r = run_cli("analyze", tmp_path / "t.h5", "--out", tmp_path / "out")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out" / "temperature.png").exists() and "at T/t = 0.3" in r.stdout
-    assert "at J/J_c = 1.5" in r.stdout
+    assert "at J/J_c = 1.5" in r.stdout and "at ω0/t = 2" in r.stdout
 
 
 def test_closed_form_equals_the_solver_on_one_momentum():
@@ -158,3 +158,19 @@ def test_glass_phase_edwards_anderson_parameter():
     assert g30.q_ea < g100.q_ea < nn
     slope = np.log((nn - g100.q_ea) / (nn - g30.q_ea)) / np.log(100 / 30)
     assert slope == pytest.approx(-0.5, abs=0.05)
+
+
+def test_retarded_couplings():
+    """J(Ω) = J ω0²/(Ω² + ω0²) (Eq. 11): ω0 -> ∞ is the static solver; at finite ω0 the
+    fold line and bisection on the Fermi liquid's existence give the same J_c."""
+    import dataclasses
+
+    from simglass.meanfield.saddle import bubble_table_infinite, critical_coupling_bisection
+    tab = bubble_table_infinite(0.3, 1.0, n_q=6, n_k=8, n_omega=48)
+    static = critical_coupling_table(tab, 1.0, 100.0)
+    assert critical_coupling_table(dataclasses.replace(tab, omega0=1e8), 1.0, 100.0) == pytest.approx(
+        static, rel=1e-10)
+    slow = dataclasses.replace(tab, omega0=2.0)
+    jc = critical_coupling_table(slow, 1.0, 100.0)
+    assert jc == pytest.approx(critical_coupling_bisection(slow, 1.0, 100.0, tol=1e-9), rel=1e-8)
+    assert abs(jc - static) > 0.1  # retardation matters at ω0 = 2t

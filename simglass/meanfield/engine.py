@@ -10,10 +10,14 @@ prototypical Q, meanfield.saddle.closed_form_critical_coupling), and with ``resp
 and ``D_free`` (at 0.01 J_c).  With ``temperatures``: ``T``, ``Jc_T`` (rule n_q_T,
 Matsubara sums, meanfield.saddle.frequency_nodes) and ``Jc_T_err`` = |J_c(n_q_T) -
 J_c(n_q_T - 4)|.  With ``glass``: ``J_glass`` and the Edwards–Anderson parameter ``q_EA``
-there (meanfield.saddle.glass_solution, same table as ``Jc``).  Units of t.
+there (meanfield.saddle.glass_solution, same table as ``Jc``).  With ``omega0``:
+``omega0`` and ``Jc_retarded``, J_c = J(0) with the retarded J(Ω) of Eq. 11 (same table).
+Units of t.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
@@ -32,6 +36,9 @@ OPTIONS = {
     "n_q_T": Option(int, 8, lambda x: x >= 8, ">= 8", "Gauss nodes per momentum axis at T > 0"),
     "glass": Option(float, None, lambda x: x > 1, "> 1 (J/J_c)",
                     "couplings J/J_c in the glass at which q_EA (Eq. 40) is computed", many=True),
+    "omega0": Option(float, None, lambda x: x > 0, "> 0 (units of t)",
+                     "photon frequencies ω0/t of the retarded couplings of Eq. 11 at which J_c "
+                     "is also computed", many=True),
 }
 
 
@@ -43,7 +50,7 @@ def check_point(params, options):
 
 
 def run_params(params, rng, n_q=12, n_k=12, n_omega=48, response=False, J_max=2000.0, temperatures=None,
-               n_q_T=8, glass=None):
+               n_q_T=8, glass=None, omega0=None):
     from .saddle import (bubble_table_infinite, closed_form_critical_coupling, critical_coupling_table,
                          glass_solution, saddle_grid)
     n, t = params["density"], params["t"]
@@ -56,6 +63,10 @@ def run_params(params, rng, n_q=12, n_k=12, n_omega=48, response=False, J_max=20
     if response:
         free = saddle_grid(0.01 * jc, table)
         rec.update(omega=table.omega / t, D_c=near.D * t, D_free=free.D * t)
+    if omega0 is not None:
+        w0 = np.atleast_1d(np.asarray(omega0, float)) * t
+        rec.update(omega0=w0 / t, Jc_retarded=np.array([critical_coupling_table(
+            replace(table, omega0=w), t, J_max * t, what=f"density {n}, omega0 {w:g}") for w in w0]) / t)
     if glass is not None:
         J_glass = np.atleast_1d(np.asarray(glass, float)) * jc
         rec.update(J_glass=J_glass / t, q_EA=np.array([glass_solution(J, table).q_ea for J in J_glass]))

@@ -1,6 +1,8 @@
-"""Saddle point of the Fermi liquid (q_EA = 0) on an L^d momentum grid (the periodic
-L^d cluster) or on a momentum rule of the infinite lattice (Eqs. 38, 39, 43; PHYSICS.md
-§4), at T = 0 or on the Matsubara frequencies at T > 0 (``frequency_nodes``).
+"""Saddle point of the Fermi liquid (q_EA = 0) and of the metallic glass (q_EA > 0) on an
+L^d momentum grid (the periodic L^d cluster) or on a momentum rule of the infinite
+lattice (Eqs. 38-43; PHYSICS.md §4), at T = 0 or on the Matsubara frequencies at T > 0
+(``frequency_nodes``), with static couplings J or the retarded J(Ω) of Eq. 11
+(``BubbleTable.omega0``; J² below then means J(Ω)²).
 
 With c_q(Ω) = -Π⁰(Ω, q) >= 0 (bubble_grid) and s = 2λ - J² D(Ω), Eq. 38 reads
 
@@ -11,7 +13,8 @@ Fermi liquid is unstable).  The constraint Eq. 39, ∫ dΩ/2π D(Ω) = n(1 - n),
 Ω integral runs over Ω = ω_s tan θ with Gauss–Legendre nodes in θ ∈ (0, π/2), which maps
 the 1/Ω² tail onto a finite interval exactly.  The glass instability Eq. 43,
 J² (1/L^d) Σ_q c_q(0)² / (1 + s c_q(0))² = 1, is where the Ω = 0 equation loses its
-root; ``critical_coupling_grid`` brackets it by bisection in J.
+root; ``critical_coupling_table`` follows that fold line (``critical_coupling_bisection``
+is the slow cross-check) and ``glass_solution`` continues it into the glass.
 """
 
 from __future__ import annotations
@@ -33,9 +36,16 @@ class BubbleTable:
     c: np.ndarray         # (n_omega, n_q) -Π⁰(Ω_k, q)
     density: float
     qweights: np.ndarray | None = None  # ∫_q g ≈ Σ_q w_q g(q); None: the plain grid mean
+    omega0: float | None = None  # retarded couplings J(Ω) = J ω0²/(Ω² + ω0²) (Eq. 11); None: static
 
     def qmean(self, x):
         return np.mean(x, axis=-1) if self.qweights is None else x @ self.qweights
+
+    def couplings(self, J):
+        """J(Ω_k) on the frequency nodes: J (static) or Eq. 11 with J(0) = J (Eq. 12)."""
+        if self.omega0 is None:
+            return np.full(self.omega.size, float(J))
+        return J * self.omega0 ** 2 / (self.omega ** 2 + self.omega0 ** 2)
 
 
 def frequency_nodes(t, n_omega=96, omega_scale=None, T=0.0, n_matsubara=64):
@@ -108,10 +118,12 @@ def saddle_grid(J, table: BubbleTable) -> SaddleGrid | None:
     solution exists (beyond the glass instability)."""
     target = table.density * (1 - table.density)
 
+    Jw = table.couplings(J)
+
     def Ds(lam):
         out = []
-        for row in table.c:
-            D = _solve_D(row, J, lam, table.qmean)
+        for row, Jk in zip(table.c, Jw):
+            D = _solve_D(row, Jk, lam, table.qmean)
             if D is None:
                 return None
             out.append(D)
@@ -179,8 +191,8 @@ def _fold_point(table: BubbleTable, s0):
     J = table.qmean(c0 ** 2 / (1 + s0 * c0) ** 2) ** -0.5
     D = [table.qmean(c0 / (1 + s0 * c0))]
     lam = 0.5 * (s0 + J ** 2 * D[0])
-    for row in table.c[1:]:
-        d = _solve_D(row, J, lam, table.qmean)
+    for row, Jk in zip(table.c[1:], table.couplings(J)[1:]):
+        d = _solve_D(row, Jk, lam, table.qmean)
         if d is None:
             return np.nan, J, lam, None
         D.append(d)
