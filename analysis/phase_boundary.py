@@ -196,6 +196,10 @@ def main(argv=None):
               f"{OMEGA_FIT[1]:g} ({fits[-1][0][2]} nodes)")
     _, points = load_points(a.results, engine="saddle")
     for p in points:
+        if p.records and "mass_c" in p.records[0]:
+            r = p.records[0]
+            print(f"n = {p.params['density']:g}: Ω = 0 mass at J_c {r['mass_c']:.4f} t, pole of the table "
+                  f"{r['mass_pole']:.4f} t (mass/pole {r['mass_c'] / r['mass_pole']:.3f})")
         if p.records and "Jc_retarded" in p.records[0]:
             r = p.records[0]
             print(f"n = {p.params['density']:g}: J_c/t = {r['Jc']:.5f} static; retarded J(Ω) (Eq. 11): " + ", ".join(

@@ -5,7 +5,9 @@ point is enough (the result is deterministic).
 
 Record: ``Jc`` (with the rule n_q, n_k, n_omega), ``Jc_err`` = |J_c(n_q + 4) - J_c(n_q)|
 (the quadrature error estimate; ``Jc`` is the n_q + 4 value), ``lam_c`` (λ at
-(1 - 1e-5) J_c), ``Jc_Q`` (the closed-form approximation of Eqs. 45-46 at the default
+(1 - 1e-5) J_c), ``mass_c`` (the Ω = 0 mass s0 = 2λ - J² D(0) at J_c) and ``mass_pole``
+(-1/max_q [-Π⁰(0, q)], the smallest mass the table allows), ``Jc_Q`` (the closed-form
+approximation of Eqs. 45-46 at the default
 prototypical Q, meanfield.saddle.closed_form_critical_coupling), and with ``response = true`` ``omega``, ``D_c`` (D(Ω) at (1 - 1e-5) J_c)
 and ``D_free`` (at 0.01 J_c).  With ``temperatures``: ``T``, ``Jc_T`` (rule n_q_T,
 Matsubara sums, meanfield.saddle.frequency_nodes) and ``Jc_T_err`` = |J_c(n_q_T) -
@@ -52,13 +54,14 @@ def check_point(params, options):
 def run_params(params, rng, n_q=12, n_k=12, n_omega=48, response=False, J_max=2000.0, temperatures=None,
                n_q_T=8, glass=None, omega0=None):
     from .saddle import (bubble_table_infinite, closed_form_critical_coupling, critical_coupling_table,
-                         glass_solution, saddle_grid)
+                         fold_mass, glass_solution, saddle_grid)
     n, t = params["density"], params["t"]
     coarse = critical_coupling_table(bubble_table_infinite(n, t, n_q, n_k, n_omega), t, J_max * t)
     table = bubble_table_infinite(n, t, n_q + 4, n_k, n_omega)
     jc = critical_coupling_table(table, t, J_max * t, what=f"density {n}")
     near = saddle_grid((1 - 1e-5) * jc, table)
     rec = {"Jc": jc / t, "Jc_err": abs(jc - coarse) / t, "lam_c": near.lam / t,
+           "mass_c": fold_mass(jc, table) / t, "mass_pole": -1.0 / table.c[0].max() / t,
            "Jc_Q": closed_form_critical_coupling(n, t, n_omega=n_omega)[0] / t}
     if response:
         free = saddle_grid(0.01 * jc, table)

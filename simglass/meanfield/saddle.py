@@ -238,6 +238,18 @@ def critical_coupling_table(table: BubbleTable, t=1.0, J_max=50.0, tol=1e-9, wha
     return J
 
 
+def fold_mass(J, table: BubbleTable) -> float:
+    """The Ω = 0 mass s0 = 2λ - J² D(0) on the fold line at coupling J (J(s0) = J; at J_c
+    the mass of the Fermi liquid at its instability).  It lies above the pole
+    -1/max_q c(0): a static bubble that diverges somewhere (nesting at n = ½) pins it
+    to s0 >= 0."""
+    s_min = -1.0 / table.c[0].max()
+    lo, hi = s_min * (1 - 1e-14), s_min + 1.0
+    while _fold_point(table, hi)[1] < J:  # J(s0) grows with s0 (J ≈ s0 at large s0)
+        lo, hi = hi, s_min + 2 * (hi - s_min)
+    return brentq(lambda x: _fold_point(table, x)[1] - J, lo, hi, xtol=1e-15, rtol=1e-14)
+
+
 @dataclass
 class GlassPoint:
     J: float
@@ -253,13 +265,7 @@ def glass_solution(J, table: BubbleTable) -> GlassPoint:
     solution lies on the fold line of ``critical_coupling_table``: s0 solves J(s0) = J,
     λ and D(Ω) follow, and Eq. 39 gives q_EA = n(1 - n) - ∫ dΩ/2π D(Ω).  Below J_c the
     marginal solution would need q_EA < 0: ValueError."""
-    c0 = table.c[0]
-    s_min = -1.0 / c0.max()
-    lo, hi = s_min * (1 - 1e-14), s_min + 1.0
-    while _fold_point(table, hi)[1] < J:  # J(s0) grows with s0 (J ≈ s0 at large s0)
-        lo, hi = hi, s_min + 2 * (hi - s_min)
-    s0 = brentq(lambda x: _fold_point(table, x)[1] - J, lo, hi, xtol=1e-15, rtol=1e-14)
-    g, _, lam, D = _fold_point(table, s0)
+    g, _, lam, D = _fold_point(table, fold_mass(J, table))
     if D is None or not g < 0:
         raise ValueError(f"J = {J:g} is not in the glass phase (marginal solution has q_EA = {-g:.3g})")
     return GlassPoint(J=float(J), q_ea=float(-g), lam=float(lam), omega=table.omega, D=D)
