@@ -1,20 +1,21 @@
 """Engine ``saddle``: the Fermi-liquid → metallic-glass instability of the infinite cubic
-lattice at T = 0 (Eq. 43) and optionally at T > 0 for the point's density and t, and the density response at
-the transition (Eq. 47).  No lattice, no disorder (LATTICE_FREE): one realisation per
-point is enough (the result is deterministic).
+lattice (Eq. 43) for the point's density and t, at T = 0 and optionally at T > 0, the
+density response at the transition (Eq. 47), the glass (q_EA > 0) and the retarded
+couplings of Eq. 11.  No lattice, no disorder (LATTICE_FREE): one realisation per point
+is enough (the result is deterministic).
 
 Record: ``Jc`` (with the rule n_q, n_k, n_omega), ``Jc_err`` = |J_c(n_q + 4) - J_c(n_q)|
 (the quadrature error estimate; ``Jc`` is the n_q + 4 value), ``lam_c`` (λ at
 (1 - 1e-5) J_c), ``mass_c`` (the Ω = 0 mass s0 = 2λ - J² D(0) at J_c) and ``mass_pole``
 (-1/max_q [-Π⁰(0, q)], the smallest mass the table allows), ``Jc_Q`` (the closed-form
-approximation of Eqs. 45-46 at the default
-prototypical Q, meanfield.saddle.closed_form_critical_coupling), and with ``response = true`` ``omega``, ``D_c`` (D(Ω) at (1 - 1e-5) J_c)
-and ``D_free`` (at 0.01 J_c).  With ``temperatures``: ``T``, ``Jc_T`` (rule n_q_T,
-Matsubara sums, meanfield.saddle.frequency_nodes) and ``Jc_T_err`` = |J_c(n_q_T) -
-J_c(n_q_T - 4)|.  With ``glass``: ``J_glass`` and the Edwards–Anderson parameter ``q_EA``
-there (meanfield.saddle.glass_solution, same table as ``Jc``).  With ``omega0``:
-``omega0`` and ``Jc_retarded``, J_c = J(0) with the retarded J(Ω) of Eq. 11 (same table).
-Units of t.
+approximation of Eqs. 45-46 at the default prototypical Q,
+meanfield.saddle.closed_form_critical_coupling).  With ``response = true``: ``omega``,
+``D_c`` (D(Ω) at (1 - 1e-5) J_c) and ``D_free`` (at 0.01 J_c).  With ``temperatures``:
+``T``, ``Jc_T`` (rule n_q_T, Matsubara sums, meanfield.saddle.frequency_nodes) and
+``Jc_T_err`` = |J_c(n_q_T) - J_c(n_q_T - 4)|.  With ``glass``: ``J_glass`` and the
+Edwards–Anderson parameter ``q_EA`` there (meanfield.saddle.glass_solution, same table
+as ``Jc``).  With ``omega0``: ``omega0`` and ``Jc_retarded``, J_c = J(0) with the
+retarded J(Ω) of Eq. 11 (same table).  Units of t.
 """
 
 from __future__ import annotations
