@@ -5,7 +5,8 @@ couplings of Eq. 11.  No lattice, no disorder (LATTICE_FREE): one realisation pe
 is enough (the result is deterministic).
 
 Record: ``Jc`` (with the rule n_q, n_k, n_omega), ``Jc_err`` = |J_c(n_q + 4) - J_c(n_q)|
-(the quadrature error estimate; ``Jc`` is the n_q + 4 value), ``lam_c`` (λ at
+(the quadrature error estimate, not a bound: the momentum rule converges
+non-monotonically, docs/validation.md §8; ``Jc`` is the n_q + 4 value), ``lam_c`` (λ at
 (1 - 1e-5) J_c), ``mass_c`` (the Ω = 0 mass s0 = 2λ - J² D(0) at J_c) and ``mass_pole``
 (-1/max_q [-Π⁰(0, q)], the smallest mass the table allows), ``Jc_Q`` (the closed-form
 approximation of Eqs. 45-46 at the default prototypical Q,
