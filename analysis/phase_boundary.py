@@ -47,10 +47,9 @@ def table(path):
     return rows, resp
 
 
-def thermal(path):
+def thermal(points):
     """[(n, J_c(T = 0)/t, T/t array, J_c(T)/t, error)] for the densities run with the
-    engine option ``temperatures``."""
-    _, points = load_points(path, engine="saddle")
+    engine option ``temperatures`` (``points`` from load_points)."""
     out = [(float(p.params["density"]), float(p.records[0]["Jc"]), np.asarray(p.records[0]["T"]),
             np.asarray(p.records[0]["Jc_T"]), np.asarray(p.records[0]["Jc_T_err"]))
            for p in points if p.records and "Jc_T" in p.records[0]]
@@ -196,20 +195,19 @@ def main(argv=None):
               f"{OMEGA_FIT[1]:g} ({fits[-1][0][2]} nodes)")
     _, points = load_points(a.results, engine="saddle")
     for p in points:
-        if p.records and "mass_c" in p.records[0]:
-            r = p.records[0]
-            print(f"n = {p.params['density']:g}: Ω = 0 mass at J_c {r['mass_c']:.4f} t, pole of the table "
+        if not p.records:
+            continue
+        r, n = p.records[0], p.params["density"]
+        if "mass_c" in r:
+            print(f"n = {n:g}: Ω = 0 mass at J_c {r['mass_c']:.4f} t, pole of the table "
                   f"{r['mass_pole']:.4f} t (mass/pole {r['mass_c'] / r['mass_pole']:.3f})")
-        if p.records and "Jc_retarded" in p.records[0]:
-            r = p.records[0]
-            print(f"n = {p.params['density']:g}: J_c/t = {r['Jc']:.5f} static; retarded J(Ω) (Eq. 11): " + ", ".join(
+        if "Jc_retarded" in r:
+            print(f"n = {n:g}: J_c/t = {r['Jc']:.5f} static; retarded J(Ω) (Eq. 11): " + ", ".join(
                 f"{j:.5f} at ω0/t = {w:g}" for w, j in zip(r["omega0"], r["Jc_retarded"])))
-        if p.records and "q_EA" in p.records[0]:
-            r = p.records[0]
-            print(f"n = {p.params['density']:g}: q_EA/n(1-n) = " + ", ".join(
-                f"{q / (p.params['density'] * (1 - p.params['density'])):.4f} at J/J_c = {J / r['Jc']:.3g}"
-                for J, q in zip(r["J_glass"], r["q_EA"])))
-    warm = thermal(a.results)
+        if "q_EA" in r:
+            print(f"n = {n:g}: q_EA/n(1-n) = " + ", ".join(
+                f"{q / (n * (1 - n)):.4f} at J/J_c = {J / r['Jc']:.3g}" for J, q in zip(r["J_glass"], r["q_EA"])))
+    warm = thermal(points)
     for n, j0, T, jc, err in warm:
         print(f"n = {n:g}: J_c/t = {j0:.5f} at T = 0; " + ", ".join(
             f"{x:.5f}({e:.1g}) at T/t = {tt:g}" for tt, x, e in zip(T, jc, err)))

@@ -115,8 +115,9 @@ def test_critical_coupling_rises_with_temperature(tmp_path):
                    'n_omega = 8\ntemperatures = [0.1, 0.3]\nglass = [1.5]\nomega0 = [2.0]\n')
     r = run_cli("run", job, "--output", tmp_path / "t.h5", "--quiet")
     assert r.returncode == 0, r.stderr
+    from analysis.load import load_points
     from analysis.phase_boundary import thermal
-    (n, j0, T, jc, err), = thermal(tmp_path / "t.h5")
+    (n, j0, T, jc, err), = thermal(load_points(tmp_path / "t.h5", engine="saddle")[1])
     assert list(T) == [0.1, 0.3] and j0 < jc[0] < jc[1]
     r = run_cli("analyze", tmp_path / "t.h5", "--out", tmp_path / "out")
     assert r.returncode == 0, r.stderr
