@@ -131,14 +131,19 @@ def test_closed_form_equals_the_solver_on_one_momentum():
     from simglass.meanfield import bubble
     from simglass.meanfield.saddle import BubbleTable, closed_form_critical_coupling, frequency_nodes
     Q = np.array([0.7, 0.7, 0.7])
-    J, om, D = closed_form_critical_coupling(0.3, 1.0, Q=Q, n_k=32, n_omega=96)
-    omega, w = frequency_nodes(1.0, 96)
+    J, om, D = closed_form_critical_coupling(0.3, 1.0, Q=Q, n_k=32, n_omega=192)
+    omega, w = frequency_nodes(1.0, 192)
     tab = BubbleTable(omega, w, -bubble(omega, Q, 0.3, 1.0, n_k=32), 0.3, qweights=np.array([1.0]))
     assert J == pytest.approx(critical_coupling_table(tab, 1.0, 100.0), rel=1e-9)
-    # Eq. 47: D_Q(0) - D_Q(Ω) ~ Ω^(1/2) at small Ω (from Π⁰(Ω, Q) - Π⁰(0, Q) ~ |Ω|, Eq. 48)
-    m = (om > 0) & (om < 0.02)
-    slope = np.polyfit(np.log(om[m]), np.log(D[0] - D[m]), 1)[0]
-    assert slope == pytest.approx(0.5, abs=0.03)
+    # Eq. 47: D_Q(0) - D_Q(Ω) ~ Ω^(1/2) as Ω -> 0 (from Π⁰(Ω, Q) - Π⁰(0, Q) ~ |Ω|, Eq. 48):
+    # the local exponent on Ω < Ω_max rises towards ½ as Ω_max shrinks (measured 0.457,
+    # 0.475, 0.488 for Ω_max/t = 0.02, 0.005, 0.002)
+    slopes = []
+    for top in (0.02, 0.005, 0.002):
+        m = (om > 0) & (om < top)
+        slopes.append(np.polyfit(np.log(om[m]), np.log(D[0] - D[m]), 1)[0])
+    assert slopes[0] < slopes[1] < slopes[2] < 0.5
+    assert slopes[2] == pytest.approx(0.5, abs=0.02)
 
 
 def test_glass_phase_edwards_anderson_parameter():

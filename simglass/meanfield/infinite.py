@@ -15,10 +15,13 @@ column's arc appears or fills the circle (cos k_y = -μ/2t - cos k_x ∓ 1, and 
 for k + q) and where the two arcs swap order for q along an axis; the k_x integral is
 split where that structure changes (cos k_x ∈ {m - 2, m, m + 2}, m = -μ/2t, and the
 q-shifted points).  Each piece uses x = lo + (hi - lo)(1 - cos θ)/2 with Gauss nodes in
-θ, which removes the square-root behaviour at the ends.  The remaining non-smoothness
-(arc endpoints of k and k + q crossing for a general q) makes the rule converge
-algebraically: ``bubble(..., error=True)`` returns |result(n_k) - result(2 n_k)| as the
-error estimate.
+θ, which removes the square-root behaviour at the ends.  For a general q an end of the
+k arc and an end of the k + q arc cross at some k_y (a piece of the column appears or
+vanishes there; at Ω = 0 the column integral also has a log singularity, since Δ = 0
+where both ends meet): these k_y are found per k_x node (``_crossings``) and split the
+k_y integral too.  What remains unsplit are the k_x where such a crossing curve turns
+(two crossings merge), which makes the rule converge algebraically, slowest at Ω = 0:
+``bubble(..., error=True)`` returns |result(n_k) - result(2 n_k)| as the error estimate.
 
 μ(n) of the infinite lattice comes from the same arcs and rule (``chemical_potential``).
 
@@ -210,6 +213,58 @@ def _breaks(c, shift, m, out, n, cz=1.0):
 
 
 @njit(cache=True)
+def _endpoint_gaps(kx, ky, q, m, d):
+    """d[0:4] = the four gaps (wrapped to [-π, π)) between an end ±z1 of the occupied
+    k_z arc of column (k_x, k_y) and an end -q_z ± z2 of the arc where k + q is occupied;
+    NaN where either arc has no ends (a ∉ (-1, 1))."""
+    a1 = m - np.cos(kx) - np.cos(ky)
+    a2 = m - np.cos(kx + q[0]) - np.cos(ky + q[1])
+    if not (-1.0 < a1 < 1.0 and -1.0 < a2 < 1.0):
+        d[:] = np.nan
+        return
+    z1, z2 = np.arccos(a1), np.arccos(a2)
+    i = 0
+    for e1 in (z1, -z1):
+        for e2 in (-q[2] - z2, -q[2] + z2):
+            d[i] = (e1 - e2 + np.pi) % (2 * np.pi) - np.pi
+            i += 1
+
+
+@njit(cache=True)
+def _crossings(kx, q, m, lo, hi, out, n, n_scan):
+    """Append the k_y in (lo, hi) where an end of the k arc crosses an end of the k + q
+    arc: there a piece of the column appears or vanishes, so the column integral has a
+    kink (at Ω = 0 a jump and a log singularity, since Δ = 0 where both ends meet).
+    Sign changes of the gaps on n_scan points, refined by bisection; a jump of a gap
+    across ±π is a wrap, not a crossing."""
+    da = np.empty(4)
+    db = np.empty(4)
+    dm = np.empty(4)
+    _endpoint_gaps(kx, lo, q, m, da)
+    y0 = lo
+    for s in range(1, n_scan + 1):
+        y1 = lo + (hi - lo) * s / n_scan
+        _endpoint_gaps(kx, y1, q, m, db)
+        for i in range(4):
+            if not (da[i] * db[i] < 0.0 and abs(da[i]) < 0.5 * np.pi and abs(db[i]) < 0.5 * np.pi):
+                continue
+            a, b, fa = y0, y1, da[i]
+            while b - a > 1e-14:
+                c = 0.5 * (a + b)
+                _endpoint_gaps(kx, c, q, m, dm)
+                if dm[i] * fa > 0.0:
+                    a, fa = c, dm[i]
+                else:
+                    b = c
+            if n < out.size:
+                out[n] = 0.5 * (a + b)
+                n += 1
+        y0 = y1
+        da[:] = db
+    return n
+
+
+@njit(cache=True)
 def _bubble(q, omega, m, t, xs, ws, xz, wz, out):
     """Σ over k_x, k_y of the column integrals: both split at the square-root edges of
     the arcs (computed), each piece mapped by x = lo + (hi - lo)(1 - cos θ)/2 with Gauss
@@ -217,7 +272,7 @@ def _bubble(q, omega, m, t, xs, ws, xz, wz, out):
     qx, qy, qz = q[0], q[1], q[2]
     pts = np.empty(6)
     bx = np.empty(40)
-    by = np.empty(40)
+    by = np.empty(160)
     nb = 0
     bx[nb] = -np.pi
     nb += 1
@@ -255,6 +310,13 @@ def _bubble(q, omega, m, t, xs, ws, xz, wz, out):
                 by[n] = (e + np.pi) % (2 * np.pi) - np.pi
                 n += 1
             py = np.sort(by[:n])
+            nc = n
+            for sy in range(n - 1):
+                if py[sy + 1] - py[sy] > 1e-15:
+                    nc = _crossings(kx, q, m, py[sy], py[sy + 1], by, nc, 16)
+            if nc > n:
+                py = np.sort(by[:nc])
+                n = nc
             for sy in range(n - 1):
                 loy, hiy = py[sy], py[sy + 1]
                 if hiy - loy <= 1e-15:
