@@ -97,7 +97,7 @@ def test_infinite_static_limit_is_the_density_of_states():
 def test_infinite_sum_rule(density):
     """Eq. 41 on the infinite lattice: ∫dΩ/2π ∫_q [-Π⁰] = n(1 - n) with the solver's own
     frequency and momentum rules (q_quadrature(12), 96 frequency nodes); measured
-    deviations 2e-6 - 1e-5 (docs/validation.md)."""
+    deviations 2e-6 - 5e-6 (docs/validation.md)."""
     from simglass.meanfield.saddle import bubble_table_infinite
     tab = bubble_table_infinite(density, 1.0, n_q=12, n_k=12, n_omega=96)
     assert tab.weights @ tab.qmean(tab.c) / np.pi == pytest.approx(density * (1 - density), rel=2e-5)
