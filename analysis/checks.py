@@ -261,7 +261,7 @@ def sum_rule(density=0.5, t=1.0, L=6) -> Row:
 
 
 def sum_rule_infinite(density=0.3, t=1.0) -> Row:
-    """Eq. 41 on the infinite lattice with the solver's rules (q_quadrature(12), 12 k
+    """Eq. 41 on the infinite lattice with the solver's rules (momentum_rule(12), 12 k
     nodes, 96 frequency nodes)."""
     from simglass.meanfield import bubble_table_infinite
     tab = bubble_table_infinite(density, t, 12, 12, 96)

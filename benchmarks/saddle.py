@@ -1,8 +1,9 @@
 """Saddle-point solver performance (issue 6), measured in one run.
 
-1. The whole phase boundary (8 densities of issue 6) with the default rule
-   (n_q = 12, n_k = 12, 48 frequency nodes): wall time, and the change of every J_c when
-   the momentum rule goes to n_q = 16 and 20 (the digits it resolves).
+1. The whole phase boundary (8 densities of issue 6) with the momentum rule n_q = 12,
+   16 and 20 (``momentum_rule``: rays for a convex Fermi surface, tensor otherwise;
+   n_k = 12, 48 frequency nodes): wall time of each, and the change of every J_c between
+   them (the digits the rule resolves).
 2. The two J_c algorithms on the same table (n = 0.3): the fold parametrisation against
    bisection on the existence of the Fermi-liquid solution: time ratio and agreement.
 3. A peer built like the paper's solver (needs ``pip install '.[bench]'`` for vegas):
@@ -24,8 +25,7 @@ from scipy.optimize import root
 
 from simglass.meanfield.infinite import chemical_potential
 from simglass.meanfield.saddle import (BubbleTable, bubble_table_infinite, critical_coupling_bisection,
-                                       critical_coupling_table, fermi_momentum_split, frequency_nodes,
-                                       q_quadrature)
+                                       critical_coupling_table, frequency_nodes, momentum_rule)
 
 DENSITIES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
 
@@ -39,7 +39,7 @@ def vegas_table(density, n_q, n_omega, neval, nitn=10):
     gvar.ranseed(1)  # vegas draws from gvar's generator
     mu = chemical_potential(density, 1.0)
     omega, weights = frequency_nodes(1.0, n_omega)
-    q, wq = q_quadrature(n_q, fermi_momentum_split(density))
+    q, wq = momentum_rule(n_q, mu)
     mean = np.empty((omega.size, len(q)))
     err = np.empty_like(mean)
     for j, qv in enumerate(q):
@@ -130,7 +130,7 @@ def peer(density=0.3, n_q=6, n_omega=24, neval=20000, n_redraw=10):
     jc_mix, x_mix = hybrid_critical_coupling(BubbleTable(tab.omega, tab.weights, c_mix, density, tab.qweights), x)
     sd_mix = spread(c_mix, err_mix, x_mix)
     dev = np.abs(tab.c - ref.c) / err
-    q = q_quadrature(n_q, fermi_momentum_split(density))[0]
+    q = momentum_rule(n_q, chemical_potential(density, 1.0))[0]
     k, j = np.unravel_index(np.argmax(dev[1:]), dev[1:].shape)
     k += 1
     mc, mc_err = plain_monte_carlo(density, q[j], tab.omega[k])
@@ -151,19 +151,19 @@ def main():
     ap.add_argument("--peer-neval", type=int, default=20000, help="VEGAS evaluations per iteration")
     args = ap.parse_args()
     bubble_table_infinite(0.3, 1.0, 4, 4, 8)  # numba compile / cache load
-    t0 = time.perf_counter()
-    jc = []
-    for n in DENSITIES:
-        jc.append(critical_coupling_table(bubble_table_infinite(n, 1.0, 12, 12, 48), 1.0, 1000.0))
-    wall = time.perf_counter() - t0
-    print(f"phase boundary, 8 densities, rule (12, 12, 48): {wall:.1f} s")
-    for n, j in zip(DENSITIES, jc):
-        j16, j20 = (critical_coupling_table(bubble_table_infinite(n, 1.0, m, 12, 48), 1.0, 1000.0)
-                    for m in (16, 20))
-        rel = max(abs(j16 - j), abs(j20 - j)) / j20
-        print(f"  n = {n:<5g} J_c/t = {j:10.5f}  (n_q = 16: {j16:10.5f}, n_q = 20: {j20:10.5f}; largest "
-              f"relative change {rel:.1e}, {max(0, int(-np.log10(rel + 1e-16))):d} digits; 16 -> 20: "
-              f"{abs(j20 - j16) / j20:.1e})")
+    jc, wall = {}, {}
+    for n_q in (12, 16, 20):
+        t0 = time.perf_counter()
+        jc[n_q] = [critical_coupling_table(bubble_table_infinite(n, 1.0, n_q, 12, 48), 1.0, 1000.0)
+                   for n in DENSITIES]
+        wall[n_q] = time.perf_counter() - t0
+    print("phase boundary, 8 densities, n_k = 12, 48 frequency nodes: "
+          + ", ".join(f"{w:.1f} s with n_q = {m}" for m, w in wall.items()))
+    for i, n in enumerate(DENSITIES):
+        j, j16, j20 = (jc[m][i] for m in (12, 16, 20))
+        rule = "rays" if abs(chemical_potential(n, 1.0)) > 2 else "tensor"
+        print(f"  n = {n:<5g} ({rule:6s}) J_c/t: n_q = 12: {j:10.5f}, 16: {j16:10.5f}, 20: {j20:10.5f}; "
+              f"relative change 12 -> 16: {abs(j16 - j) / j20:.1e}, 16 -> 20: {abs(j20 - j16) / j20:.1e}")
     tab = bubble_table_infinite(0.3, 1.0, 12, 12, 48)
     t0 = time.perf_counter()
     a = critical_coupling_table(tab, 1.0, 100.0)

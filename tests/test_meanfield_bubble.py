@@ -93,14 +93,37 @@ def test_infinite_static_limit_is_the_density_of_states():
     assert -bubble(0.0, [1e-3, 0, 0], 0.5, 2.0, n_k=32)[0, 0] == pytest.approx(0.1426730 / 2, abs=1e-6)
 
 
-@pytest.mark.parametrize("density", [0.1, 0.3, 0.5])
-def test_infinite_sum_rule(density):
+@pytest.mark.parametrize("density, n_q, n_k, rel", [(0.01, 16, 24, 1e-6), (0.05, 16, 24, 1e-6),
+                                                    (0.1, 12, 24, 1e-6), (0.3, 12, 12, 1e-5),
+                                                    (0.5, 12, 12, 1e-5)])
+def test_infinite_sum_rule(density, n_q, n_k, rel):
     """Eq. 41 on the infinite lattice: ∫dΩ/2π ∫_q [-Π⁰] = n(1 - n) with the solver's own
-    frequency and momentum rules (q_quadrature(12), 96 frequency nodes); measured
-    deviations 2e-6 - 5e-6 (docs/validation.md)."""
+    frequency and momentum rules (``momentum_rule``, 96 frequency nodes).  Convex Fermi
+    surface (n < 0.213, the ray rule): 1e-6 as issue 6 asks (measured 3e-8, 3e-7, 1e-7).
+    n = 0.3, 0.5 (tensor rule, open Fermi surface): measured 4e-6, 2e-6, asserted 1e-5;
+    the 1e-6 target is not met there (docs/validation.md §6)."""
     from simglass.meanfield.saddle import bubble_table_infinite
-    tab = bubble_table_infinite(density, 1.0, n_q=12, n_k=12, n_omega=96)
-    assert tab.weights @ tab.qmean(tab.c) / np.pi == pytest.approx(density * (1 - density), rel=2e-5)
+    tab = bubble_table_infinite(density, 1.0, n_q=n_q, n_k=n_k, n_omega=96)
+    assert tab.weights @ tab.qmean(tab.c) / np.pi == pytest.approx(density * (1 - density), rel=rel)
+
+
+def test_ray_rule_integrates_smooth_functions():
+    """``ray_quadrature`` against exact Brillouin-zone averages of cubic-symmetric
+    trigonometric polynomials: <1> = 1, <Σ cos q_a> = 0, <(Σ cos q_a)²> = 3/2,
+    <cos q1 cos q2 cos q3> = 0, <Σ cos² q_a cos² q_b (a < b)> = 3/4.  The rule converges
+    spectrally (largest error 1e-3, 5e-6, 5e-12 at (n_s, n_a) = (12, 4), (16, 6),
+    (24, 10) for μ = -5.3t)."""
+    from simglass.meanfield.saddle import ray_quadrature
+
+    def worst(q, w):
+        c = np.cos(q)
+        pairs = (c[:, 0] * c[:, 1]) ** 2 + (c[:, 0] * c[:, 2]) ** 2 + (c[:, 1] * c[:, 2]) ** 2
+        return max(abs(w.sum() - 1), abs(w @ c.sum(1)), abs(w @ c.sum(1) ** 2 - 1.5),
+                   abs(w @ c.prod(1)), abs(w @ pairs - 0.75))
+    for mu in (-5.3, -3.2, 3.2):
+        errs = [worst(*ray_quadrature(n_s, n_a, mu)) for n_s, n_a in ((12, 4), (16, 6), (24, 10))]
+        assert errs[0] > errs[1] > errs[2]
+        assert errs[2] < 1e-10
 
 
 def test_infinite_symmetry_within_the_error_estimate():

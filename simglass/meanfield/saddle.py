@@ -293,23 +293,18 @@ def critical_coupling_bisection(table: BubbleTable, t=1.0, J_max=50.0, tol=1e-7,
     return 0.5 * (lo + hi)
 
 
-def q_quadrature(n_q, split=None):
-    """Momentum rule for ∫_q over the cubic Brillouin zone of a function with the full
-    cubic symmetry (even in each q_a, symmetric under permutations): Gauss–Legendre
-    nodes in [0, π] per axis (with ``split``: n_q/2 nodes on [0, split] and the rest on
-    [split, π], for the 2k_F structure of a small Fermi sea), one node per permutation
-    class q_1 >= q_2 >= q_3 with the summed weight of its class.
-    Returns (q (n, 3), weights summing to 1)."""
-    def gl(n, a, b):
-        x, w = np.polynomial.legendre.leggauss(n)
-        return a + (b - a) / 2 * (x + 1), w * (b - a) / 2 / np.pi
-    if split is None or not 0 < split < np.pi:
-        g, gw = gl(n_q, 0.0, np.pi)
-    else:
-        g1, w1 = gl(n_q // 2, 0.0, split)
-        g2, w2 = gl(n_q - n_q // 2, split, np.pi)
-        g, gw = np.concatenate([g1, g2]), np.concatenate([w1, w2])
-    n_q = g.size
+def _gauss(n, a, b):
+    x, w = np.polynomial.legendre.leggauss(n)
+    return a + (b - a) / 2 * (x + 1), w * (b - a) / 2
+
+
+def q_quadrature(n_q):
+    """Tensor momentum rule for ∫_q over the cubic Brillouin zone of a function with the
+    full cubic symmetry (even in each q_a, symmetric under permutations): Gauss–Legendre
+    nodes in [0, π] per axis, one node per permutation class q_1 >= q_2 >= q_3 with the
+    summed weight of its class.  Returns (q (n, 3), weights summing to 1)."""
+    g, gw = _gauss(n_q, 0.0, np.pi)
+    gw = gw / np.pi
     qs, ws = [], []
     for i in range(n_q):
         for j in range(i + 1):
@@ -321,22 +316,90 @@ def q_quadrature(n_q, split=None):
     return np.array(qs), np.array(ws)
 
 
-def fermi_momentum_split(density):
-    """Split point of the q rule: 2 k_F of the continuum, k_F = (6π² n)^(1/3) for n <= ½
-    (holes for n > ½), where the static bubble has its Kohn kink; None beyond 0.8 π."""
-    n = min(density, 1 - density)
-    b = 2 * (6 * np.pi ** 2 * n) ** (1 / 3)
-    return b if b < 0.8 * np.pi else None
+_SIGNS = np.array([(a, b, c) for a in (1, -1) for b in (1, -1) for c in (1, -1)], float)
+
+
+def _kohn_radii(d, m, n_scan=64):
+    """s in (0, π) where the ray q = s d (d = (1, u, uv)) crosses a folded 2k_F surface
+    Σ_a σ_a cos(q_a/2) = m, σ in {±1}³ (the Fermi surface scaled by 2 and its mirror
+    images in the faces q_a = π; m = -μ/2t)."""
+    s = np.linspace(0.0, np.pi, n_scan + 1)
+    f = np.cos(np.outer(s, d) / 2) @ _SIGNS.T - m          # (n_scan + 1, 8)
+    out = []
+    for i, k in zip(*np.nonzero(f[:-1] * f[1:] < 0)):
+        sig = _SIGNS[k]
+        out.append(brentq(lambda x: sig @ np.cos(x * d / 2) - m, s[i], s[i + 1], xtol=1e-15))
+    return sorted(out)
+
+
+def _face_breaks(m, u=None):
+    """Angles where a folded 2k_F surface meets the face q_1 = π, across which the ray
+    integrand changes form: with u given, the v in (0, 1) with
+    σ2 cos(πu/2) + σ3 cos(πuv/2) = m; without, the u in (0, 1) where such a v reaches
+    0 or 1."""
+    out = []
+    for s2 in (1, -1):
+        for s3 in (1, -1):
+            if u is None:
+                cs = [s2 * (m - s3)] + ([m / (s2 + s3)] if s2 + s3 else [])
+                out += [2 * np.arccos(c) / np.pi for c in cs if -1 < c < 1]
+            else:
+                c = s3 * (m - s2 * np.cos(np.pi * u / 2))
+                if -1 < c < 1:
+                    out.append(2 * np.arccos(c) / (np.pi * u))
+    return sorted(x for x in set(out) if 0 < x < 1)
+
+
+def ray_quadrature(n_s, n_a, mu, t=1.0):
+    """Momentum rule adapted to the Kohn singularities of a convex Fermi surface
+    (|μ| > 2t): the wedge π >= q_1 >= q_2 >= q_3 >= 0 (1/48 of the zone) as rays
+    q = s (1, u, uv), s in [0, π], u, v in [0, 1], d³q = s² u ds du dv.
+
+    For a convex, inversion-symmetric Fermi surface the static bubble is singular
+    (|q - 2k_F| log|q - 2k_F|) only where the Fermi surface and its q-shifted copy touch,
+    i.e. on the Fermi surface scaled by 2 and its mirror images in the zone faces,
+    Σ σ_a cos(q_a/2) = -μ/2t.  Along each ray s is split where it crosses these
+    surfaces (cos-mapped Gauss nodes per piece, n_s each, clustering at the kinks and at
+    s = 0, where c(Ω, q) varies on the scale Ω/v_F); u and v (Gauss–Legendre, n_a per
+    piece) are split where the surfaces meet the face q_1 = π.
+    Returns (q (n, 3), weights summing to 1)."""
+    m = -mu / (2 * t)
+    th, tw = _gauss(n_s, 0.0, np.pi)
+    fr, fw = (1 - np.cos(th)) / 2, tw * np.sin(th) / 2  # cos-mapped nodes on [0, 1]
+    qs, ws = [], []
+    ub = [0.0] + _face_breaks(m) + [1.0]
+    for ua, ub_ in zip(ub[:-1], ub[1:]):
+        for u, wu in zip(*_gauss(n_a, ua, ub_)):
+            vb = [0.0] + _face_breaks(m, u) + [1.0]
+            for va, vb_ in zip(vb[:-1], vb[1:]):
+                for v, wv in zip(*_gauss(n_a, va, vb_)):
+                    d = np.array([1.0, u, u * v])
+                    sb = [0.0] + _kohn_radii(d, m) + [np.pi]
+                    for lo, hi in zip(sb[:-1], sb[1:]):
+                        sn = lo + (hi - lo) * fr
+                        qs.append(np.outer(sn, d))
+                        ws.append(wu * wv * (hi - lo) * fw * sn ** 2 * u * 48 / (2 * np.pi) ** 3)
+    return np.concatenate(qs), np.concatenate(ws)
+
+
+def momentum_rule(n_q, mu, t=1.0):
+    """The momentum rule of the infinite-lattice solver: ``ray_quadrature(n_q, n_q // 3)``
+    where the Fermi surface is convex (|μ| > 2t, n < 0.213 or n > 0.787), whose kinks
+    it follows; the tensor rule ``q_quadrature(n_q)`` otherwise (docs/validation.md §6
+    compares them)."""
+    if abs(mu) > 2 * t:
+        return ray_quadrature(n_q, max(3, n_q // 3), mu, t)
+    return q_quadrature(n_q)
 
 
 def bubble_table_infinite(density, t=1.0, n_q=12, n_k=12, n_omega=48, omega_scale=None, T=0.0,
                           n_matsubara=64, n_T=16) -> BubbleTable:
     """-Π⁰ of the infinite cubic lattice (meanfield.infinite.bubble) at Ω = 0 and the
-    frequency nodes (Matsubara ones at T > 0), on the momentum rule ``q_quadrature(n_q)``."""
+    frequency nodes (Matsubara ones at T > 0), on ``momentum_rule(n_q, μ)``."""
     from .infinite import bubble, chemical_potential
     mu = chemical_potential(density, t, T=T, n_T=n_T)
     omega, weights = frequency_nodes(t, n_omega, omega_scale, T, n_matsubara)
-    q, wq = q_quadrature(n_q, fermi_momentum_split(density))
+    q, wq = momentum_rule(n_q, mu, t)
     c = -bubble(omega, q, density, t, T, mu=mu, n_k=n_k, n_T=n_T)
     return BubbleTable(omega, weights, np.maximum(c, 0.0), density, qweights=wq)
 
