@@ -1,14 +1,16 @@
 """Mean-field saddle point of the paper (Sec. V, Eqs. 36-43): the particle–hole bubble on
 the L^d momentum grid of a periodic cluster (``bubble_grid``) and of the infinite cubic
-lattice at T = 0 (``bubble``), the T = 0 Fermi-liquid saddle point (``saddle_grid``) and
+lattice at T >= 0 (``bubble``) with its momentum rules (``momentum_rule``: rays for a
+convex Fermi surface, ``ray_quadrature``, the tensor ``q_quadrature`` otherwise), the T = 0 Fermi-liquid saddle point (``saddle_grid``) and
 its glass instability on a grid (``critical_coupling_grid``) and on the infinite lattice
 (``critical_coupling``)."""
 
 from .bubble import bubble_grid, dispersion, grid_chemical_potential, grid_momenta
 from .infinite import bubble, chemical_potential
 from .saddle import (bubble_table, bubble_table_infinite, critical_coupling, critical_coupling_grid,
-                     q_quadrature, saddle_grid)
+                     momentum_rule, q_quadrature, ray_quadrature, saddle_grid)
 
 __all__ = ["bubble_grid", "dispersion", "grid_chemical_potential", "grid_momenta",
-           "bubble", "chemical_potential", "bubble_table", "bubble_table_infinite", "q_quadrature",
+           "bubble", "chemical_potential", "bubble_table", "bubble_table_infinite", "momentum_rule",
+           "q_quadrature", "ray_quadrature",
            "saddle_grid", "critical_coupling_grid", "critical_coupling"]

@@ -382,12 +382,13 @@ def ray_quadrature(n_s, n_a, mu, t=1.0):
     return np.concatenate(qs), np.concatenate(ws)
 
 
-def momentum_rule(n_q, mu, t=1.0):
-    """The momentum rule of the infinite-lattice solver: ``ray_quadrature(n_q, n_q // 3)``
-    where the Fermi surface is convex (|μ| > 2t, n < 0.213 or n > 0.787), whose kinks
-    it follows; the tensor rule ``q_quadrature(n_q)`` otherwise (docs/validation.md §6
-    compares them)."""
-    if abs(mu) > 2 * t:
+def momentum_rule(n_q, mu, t=1.0, T=0.0):
+    """The momentum rule of the infinite-lattice solver: at T = 0, where the Fermi
+    surface is convex (|μ| > 2t, n < 0.213 or n > 0.787), ``ray_quadrature(n_q, n_q // 3)``,
+    which follows its Kohn kinks; otherwise the tensor rule ``q_quadrature(n_q)`` (at
+    T > 0 the kinks are smeared over k_B T / v_F and the thermal average over μ' has no
+    single Fermi surface to follow).  docs/validation.md §6 compares them."""
+    if T == 0 and abs(mu) > 2 * t:
         return ray_quadrature(n_q, max(3, n_q // 3), mu, t)
     return q_quadrature(n_q)
 
@@ -399,7 +400,7 @@ def bubble_table_infinite(density, t=1.0, n_q=12, n_k=12, n_omega=48, omega_scal
     from .infinite import bubble, chemical_potential
     mu = chemical_potential(density, t, T=T, n_T=n_T)
     omega, weights = frequency_nodes(t, n_omega, omega_scale, T, n_matsubara)
-    q, wq = momentum_rule(n_q, mu, t)
+    q, wq = momentum_rule(n_q, mu, t, T)
     c = -bubble(omega, q, density, t, T, mu=mu, n_k=n_k, n_T=n_T)
     return BubbleTable(omega, weights, np.maximum(c, 0.0), density, qweights=wq)
 
