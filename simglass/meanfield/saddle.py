@@ -384,12 +384,12 @@ def ray_quadrature(n_s, n_a, mu, t=1.0):
 
 def momentum_rule(n_q, mu, t=1.0, T=0.0):
     """The momentum rule of the infinite-lattice solver: at T = 0, where the Fermi
-    surface is convex (|μ| > 2t, n < 0.213 or n > 0.787), ``ray_quadrature(n_q, n_q // 3)``,
+    surface is convex (|μ| > 2t, n < 0.213 or n > 0.787), ``ray_quadrature(n_q, n_q // 3 + 1)``,
     which follows its Kohn kinks; otherwise the tensor rule ``q_quadrature(n_q)`` (at
     T > 0 the kinks are smeared over k_B T / v_F and the thermal average over μ' has no
     single Fermi surface to follow).  docs/validation.md §6 compares them."""
     if T == 0 and abs(mu) > 2 * t:
-        return ray_quadrature(n_q, max(3, n_q // 3), mu, t)
+        return ray_quadrature(n_q, n_q // 3 + 1, mu, t)
     return q_quadrature(n_q)
 
 
