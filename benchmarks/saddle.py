@@ -25,7 +25,8 @@ from scipy.optimize import root
 
 from simglass.meanfield.infinite import chemical_potential
 from simglass.meanfield.saddle import (BubbleTable, bubble_table_infinite, critical_coupling_bisection,
-                                       critical_coupling_table, frequency_nodes, momentum_rule)
+                                       convex_fermi_surface, critical_coupling_table, frequency_nodes,
+                                       momentum_rule)
 
 DENSITIES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
 
@@ -161,7 +162,7 @@ def main():
           + ", ".join(f"{w:.1f} s with n_q = {m}" for m, w in wall.items()))
     for i, n in enumerate(DENSITIES):
         j, j16, j20 = (jc[m][i] for m in (12, 16, 20))
-        rule = "rays" if abs(chemical_potential(n, 1.0)) > 2 else "tensor"
+        rule = "rays" if convex_fermi_surface(chemical_potential(n, 1.0)) else "tensor"
         print(f"  n = {n:<5g} ({rule:6s}) J_c/t: n_q = 12: {j:10.5f}, 16: {j16:10.5f}, 20: {j20:10.5f}; "
               f"relative change 12 -> 16: {abs(j16 - j) / j20:.1e}, 16 -> 20: {abs(j20 - j16) / j20:.1e}")
     tab = bubble_table_infinite(0.3, 1.0, 12, 12, 48)

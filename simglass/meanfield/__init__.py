@@ -1,9 +1,9 @@
 """Mean-field saddle point of the paper (Sec. V, Eqs. 36-43): the particle–hole bubble on
 the L^d momentum grid of a periodic cluster (``bubble_grid``) and of the infinite cubic
 lattice at T >= 0 (``bubble``) with its momentum rules (``momentum_rule``: rays for a
-convex Fermi surface, ``ray_quadrature``, the tensor ``q_quadrature`` otherwise), the T = 0 Fermi-liquid saddle point (``saddle_grid``) and
-its glass instability on a grid (``critical_coupling_grid``) and on the infinite lattice
-(``critical_coupling``)."""
+convex Fermi surface, ``ray_quadrature``, the tensor ``q_quadrature`` otherwise), the
+T = 0 Fermi-liquid saddle point (``saddle_grid``) and its glass instability on a grid
+(``critical_coupling_grid``) and on the infinite lattice (``critical_coupling``)."""
 
 from .bubble import bubble_grid, dispersion, grid_chemical_potential, grid_momenta
 from .infinite import bubble, chemical_potential

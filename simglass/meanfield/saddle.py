@@ -363,8 +363,9 @@ def ray_quadrature(n_s, n_a, mu, t=1.0):
     s = 0, where c(Ω, q) varies on the scale Ω/v_F); u and v (Gauss–Legendre, n_a per
     piece) are split where the surfaces meet the face q_1 = π.
     Returns (q (n, 3), weights summing to 1)."""
+    from .infinite import _theta_nodes  # the bubble's cos-mapped Gauss nodes in θ
     m = -mu / (2 * t)
-    th, tw = _gauss(n_s, 0.0, np.pi)
+    th, tw = _theta_nodes(n_s)
     fr, fw = (1 - np.cos(th)) / 2, tw * np.sin(th) / 2  # cos-mapped nodes on [0, 1]
     qs, ws = [], []
     ub = [0.0] + _face_breaks(m) + [1.0]
@@ -382,13 +383,19 @@ def ray_quadrature(n_s, n_a, mu, t=1.0):
     return np.concatenate(qs), np.concatenate(ws)
 
 
+def convex_fermi_surface(mu, t=1.0):
+    """True where the Fermi surface of the cubic lattice is convex, |μ| > 2t (n < 0.213 or
+    n > 0.787): it does not reach the zone faces."""
+    return abs(mu) > 2 * t
+
+
 def momentum_rule(n_q, mu, t=1.0, T=0.0):
     """The momentum rule of the infinite-lattice solver: at T = 0, where the Fermi
     surface is convex (|μ| > 2t, n < 0.213 or n > 0.787), ``ray_quadrature(n_q, n_q // 3 + 1)``,
     which follows its Kohn kinks; otherwise the tensor rule ``q_quadrature(n_q)`` (at
     T > 0 the kinks are smeared over k_B T / v_F and the thermal average over μ' has no
     single Fermi surface to follow).  docs/validation.md §6 compares them."""
-    if T == 0 and abs(mu) > 2 * t:
+    if T == 0 and convex_fermi_surface(mu, t):
         return ray_quadrature(n_q, n_q // 3 + 1, mu, t)
     return q_quadrature(n_q)
 
