@@ -93,18 +93,18 @@ def test_infinite_static_limit_is_the_density_of_states():
     assert -bubble(0.0, [1e-3, 0, 0], 0.5, 2.0, n_k=32)[0, 0] == pytest.approx(0.1426730 / 2, abs=1e-6)
 
 
-@pytest.mark.parametrize("density, n_q, n_k, rel", [(0.01, 16, 24, 1e-6), (0.05, 16, 24, 1e-6),
-                                                    (0.1, 12, 24, 1e-6), (0.3, 12, 12, 1e-5),
-                                                    (0.5, 12, 12, 1e-5)])
-def test_infinite_sum_rule(density, n_q, n_k, rel):
-    """Eq. 41 on the infinite lattice: ∫dΩ/2π ∫_q [-Π⁰] = n(1 - n) with the solver's own
-    frequency and momentum rules (``momentum_rule``, 96 frequency nodes).  Convex Fermi
-    surface (n < 0.213, the ray rule): 1e-6 as issue 6 asks (measured 4e-8, 1.5e-7, 1.4e-7).
-    n = 0.3, 0.5 (tensor rule, open Fermi surface): measured 4e-6, 2e-6, asserted 1e-5;
-    the 1e-6 target is not met there (docs/validation.md §6)."""
+@pytest.mark.parametrize("density, n_q, n_k", [(0.01, 16, 24), (0.05, 16, 24), (0.1, 12, 24), (0.5, 8, 24),
+                                               pytest.param(0.3, 12, 24, marks=pytest.mark.slow)])
+def test_infinite_sum_rule(density, n_q, n_k):
+    """Eq. 41 on the infinite lattice to 1e-6, as issue 6 asks: ∫dΩ/2π ∫_q [-Π⁰] = n(1 - n)
+    with the solver's own frequency and momentum rules (``momentum_rule``, 96 frequency
+    nodes).  Convex Fermi surface (n < 0.213, ray rule): measured 4e-8, 1.5e-7, 1.4e-7.
+    Open Fermi surface (tensor rule with 2 n_q nodes per axis): 6.1e-7 at n = 0.5 and
+    6.4e-7 at n = 0.3 (slow, 64 s); the k rule needs n_k = 24 there (n = 0.3 with n_k = 12:
+    1.8e-6)."""
     from simglass.meanfield.saddle import bubble_table_infinite
     tab = bubble_table_infinite(density, 1.0, n_q=n_q, n_k=n_k, n_omega=96)
-    assert tab.weights @ tab.qmean(tab.c) / np.pi == pytest.approx(density * (1 - density), rel=rel)
+    assert tab.weights @ tab.qmean(tab.c) / np.pi == pytest.approx(density * (1 - density), rel=1e-6)
 
 
 def test_ray_rule_integrates_smooth_functions():

@@ -48,13 +48,8 @@ def _check(density, t):
         raise ValueError(f"t must be > 0, got {t!r}")
 
 
-def _leggauss(n):
-    x, w = np.polynomial.legendre.leggauss(n)
-    return np.ascontiguousarray(x), np.ascontiguousarray(w)
-
-
 @njit(cache=True)
-def _filling_nb(m, xs, ws):
+def _filling_nb(m, fx, gx):
     """∫ dk_x dk_y 2 z(k_x, k_y), z = arccos(m - cos k_x - cos k_y) the half length of the
     occupied k_z arc, with the same split and cos-mapped nodes as the bubble."""
     bx = np.empty(10)
@@ -76,9 +71,9 @@ def _filling_nb(m, xs, ws):
         lox, hix = px[sx], px[sx + 1]
         if hix - lox <= 1e-15 or np.cos(0.5 * (lox + hix)) < m - 2.0:
             continue
-        for ix in range(xs.size):
-            kx = lox + (hix - lox) * (1.0 - np.cos(xs[ix])) * 0.5
-            wx = ws[ix] * (hix - lox) * 0.5 * np.sin(xs[ix])
+        for ix in range(fx.size):
+            kx = lox + (hix - lox) * fx[ix]
+            wx = (hix - lox) * gx[ix]
             n = 0
             by[n] = -np.pi
             n += 1
@@ -90,9 +85,9 @@ def _filling_nb(m, xs, ws):
                 loy, hiy = py[sy], py[sy + 1]
                 if hiy - loy <= 1e-15:
                     continue
-                for iy in range(xs.size):
-                    ky = loy + (hiy - loy) * (1.0 - np.cos(xs[iy])) * 0.5
-                    wy = ws[iy] * (hiy - loy) * 0.5 * np.sin(xs[iy])
+                for iy in range(fx.size):
+                    ky = loy + (hiy - loy) * fx[iy]
+                    wy = (hiy - loy) * gx[iy]
                     a = m - np.cos(kx) - np.cos(ky)
                     if a >= 1.0:
                         continue
@@ -103,8 +98,7 @@ def _filling_nb(m, xs, ws):
 
 def _filling(mu, t, n=48):
     """Density of the infinite lattice at μ (T = 0)."""
-    xs, ws = _theta_nodes(n)
-    return float(_filling_nb(-mu / (2 * t), xs, ws) / _TWO_PI3)
+    return float(_filling_nb(-mu / (2 * t), *_mapped_nodes(n)) / _TWO_PI3)
 
 
 def thermal_rule(mu, T, t, n_T=16):
@@ -116,16 +110,16 @@ def thermal_rule(mu, T, t, n_T=16):
     their T = 0 values (Maldague's identity).  In u = tanh((μ' - μ)/2T) the kernel is the
     flat weight du/2; u is split at the band edges and at the van Hove energies ±2t
     (kinks of the T = 0 functions of μ') with ``n_T`` cos-mapped Gauss nodes per piece."""
-    xs, ws = _theta_nodes(n_T)
+    fr, fw = _mapped_nodes(n_T)
     edges = np.tanh((np.array([-6.0, -2.0, 2.0, 6.0]) * t - mu) / (2 * T))
     nodes, weights = [np.zeros(0)], [np.zeros(0)]
     for lo, hi in zip(edges[:-1], edges[1:]):
         if hi - lo <= 1e-15:
             continue
-        u = lo + (hi - lo) * (1 - np.cos(xs)) / 2
+        u = lo + (hi - lo) * fr
         keep = np.abs(u) < 1.0
         nodes.append(mu + 2 * T * np.arctanh(u[keep]))
-        weights.append(((hi - lo) / 2 * np.sin(xs) * ws / 2)[keep])
+        weights.append(((hi - lo) * fw / 2)[keep])  # the kernel du/2
     return np.concatenate(nodes), np.concatenate(weights), (1 - edges[-1]) / 2
 
 
@@ -153,9 +147,10 @@ def _check_T(T):
 
 
 @njit(cache=True)
-def _column(kx, ky, qx, qy, qz, omega, m, t, xz, wz, w2, out, pts):
-    """Add w2 * ∫ dk_z over {k occupied, k + q empty} of Δ/(Ω² + Δ²) to out[Ω]."""
-    cx, cxq = np.cos(kx), np.cos(kx + qx)
+def _column(cx, cxq, ky, qy, qz, omega, m, t, fz, gz, w2, out, p):
+    """Add w2 * ∫ dk_z over {k occupied, k + q empty} of Δ/(Ω² + Δ²) to out[Ω] for the
+    column (k_x, k_y) (cx, cxq = cos k_x, cos(k_x + q_x)), with the cos-mapped nodes
+    (fz, gz) of ``_mapped_nodes`` on each piece of the arc."""
     cy, cyq = np.cos(ky), np.cos(ky + qy)
     a1 = m - cx - cy
     if a1 >= 1.0:
@@ -165,19 +160,21 @@ def _column(kx, ky, qx, qy, qz, omega, m, t, xz, wz, w2, out, pts):
         return  # every k + q of this column is occupied
     z1 = np.pi if a1 <= -1.0 else np.arccos(a1)
     npt = 0
-    pts[npt] = -z1
+    p[npt] = -z1
     npt += 1
     if a2 < 1.0:
         z2 = np.arccos(a2)
         for e in (-qz - z2, -qz + z2):
             e = (e + np.pi) % (2 * np.pi) - np.pi
             if -z1 < e < z1:
-                pts[npt] = e
+                p[npt] = e
                 npt += 1
-    pts[npt] = z1
+        if npt == 3 and p[1] > p[2]:
+            p[1], p[2] = p[2], p[1]
+    p[npt] = z1
     npt += 1
-    p = np.sort(pts[:npt])
     dxy = -2.0 * t * ((cxq - cx) + (cyq - cy))
+    sq, hq = 4.0 * t * np.sin(0.5 * qz), 0.5 * qz  # -2t[cos(k_z + q_z) - cos k_z]
     for s in range(npt - 1):
         lo, hi = p[s], p[s + 1]
         if hi - lo <= 0.0:
@@ -185,11 +182,9 @@ def _column(kx, ky, qx, qy, qz, omega, m, t, xz, wz, w2, out, pts):
         mid = 0.5 * (lo + hi)
         if a2 < 1.0 and np.cos(mid + qz) >= a2:
             continue  # k + q occupied
-        half = 0.5 * (hi - lo)
-        for j in range(xz.size):  # x = lo + (hi - lo)(1 - cos θ)/2: nodes crowd at the ends
-            kz = lo + half * (1.0 - np.cos(xz[j]))
-            d = dxy - 2.0 * t * (np.cos(kz + qz) - np.cos(kz))
-            w = w2 * half * np.sin(xz[j]) * wz[j]
+        for j in range(fz.size):
+            d = dxy + sq * np.sin(lo + (hi - lo) * fz[j] + hq)
+            w = w2 * (hi - lo) * gz[j]
             for o in range(omega.size):
                 W = omega[o]
                 den = W * W + d * d
@@ -213,12 +208,13 @@ def _breaks(c, shift, m, out, n, cz=1.0):
 
 
 @njit(cache=True)
-def _endpoint_gaps(kx, ky, q, m, d):
+def _endpoint_gaps(cx, cxq, ky, q, m, d):
     """d[0:4] = the four gaps (wrapped to [-π, π)) between an end ±z1 of the occupied
-    k_z arc of column (k_x, k_y) and an end -q_z ± z2 of the arc where k + q is occupied;
-    NaN where either arc has no ends (a ∉ (-1, 1))."""
-    a1 = m - np.cos(kx) - np.cos(ky)
-    a2 = m - np.cos(kx + q[0]) - np.cos(ky + q[1])
+    k_z arc of column (k_x, k_y) (cx, cxq = cos k_x, cos(k_x + q_x)) and an end
+    -q_z ± z2 of the arc where k + q is occupied; NaN where either arc has no ends
+    (a ∉ (-1, 1))."""
+    a1 = m - cx - np.cos(ky)
+    a2 = m - cxq - np.cos(ky + q[1])
     if not (-1.0 < a1 < 1.0 and -1.0 < a2 < 1.0):
         d[:] = np.nan
         return
@@ -231,33 +227,39 @@ def _endpoint_gaps(kx, ky, q, m, d):
 
 
 @njit(cache=True)
-def _crossings(kx, q, m, lo, hi, out, n, n_scan):
+def _crossings(cx, cxq, q, m, lo, hi, out, n, n_scan):
     """Append the k_y in (lo, hi) where an end of the k arc crosses an end of the k + q
     arc: there a piece of the column appears or vanishes, so the column integral has a
     kink (at Ω = 0 a jump and a log singularity, since Δ = 0 where both ends meet).
-    Sign changes of the gaps on n_scan points, refined by bisection; a jump of a gap
-    across ±π is a wrap, not a crossing."""
+    Sign changes of the gaps on n_scan points, refined by regula falsi (Illinois); a
+    jump of a gap across ±π is a wrap, not a crossing."""
     da = np.empty(4)
     db = np.empty(4)
     dm = np.empty(4)
-    _endpoint_gaps(kx, lo, q, m, da)
+    _endpoint_gaps(cx, cxq, lo, q, m, da)
     y0 = lo
     for s in range(1, n_scan + 1):
         y1 = lo + (hi - lo) * s / n_scan
-        _endpoint_gaps(kx, y1, q, m, db)
+        _endpoint_gaps(cx, cxq, y1, q, m, db)
         for i in range(4):
             if not (da[i] * db[i] < 0.0 and abs(da[i]) < 0.5 * np.pi and abs(db[i]) < 0.5 * np.pi):
                 continue
-            a, b, fa = y0, y1, da[i]
-            while b - a > 1e-14:
-                c = 0.5 * (a + b)
-                _endpoint_gaps(kx, c, q, m, dm)
-                if dm[i] * fa > 0.0:
-                    a, fa = c, dm[i]
+            a, b, fa, fb = y0, y1, da[i], db[i]
+            for _ in range(100):
+                c = (a * fb - b * fa) / (fb - fa)
+                _endpoint_gaps(cx, cxq, c, q, m, dm)
+                if not np.isfinite(dm[i]):
+                    b = np.nan
+                    break
+                if dm[i] * fb < 0.0:
+                    a, fa = b, fb
                 else:
-                    b = c
-            if n < out.size:
-                out[n] = 0.5 * (a + b)
+                    fa *= 0.5
+                b, fb = c, dm[i]
+                if abs(b - a) < 1e-14 or fb == 0.0:
+                    break
+            if n < out.size and np.isfinite(b):
+                out[n] = b
                 n += 1
         y0 = y1
         da[:] = db
@@ -265,7 +267,7 @@ def _crossings(kx, q, m, lo, hi, out, n, n_scan):
 
 
 @njit(cache=True)
-def _bubble(q, omega, m, t, xs, ws, xz, wz, out):
+def _bubble(q, omega, m, t, fx, gx, fz, gz, out):
     """Σ over k_x, k_y of the column integrals: both split at the square-root edges of
     the arcs (computed), each piece mapped by x = lo + (hi - lo)(1 - cos θ)/2 with Gauss
     nodes in θ (removes the square-root endpoint behaviour)."""
@@ -295,17 +297,17 @@ def _bubble(q, omega, m, t, xs, ws, xz, wz, out):
             continue
         if np.cos(0.5 * (lox + hix)) < m - 2.0:
             continue  # no occupied k in these columns
-        for ix in range(xs.size):
-            th = xs[ix]
-            kx = lox + (hix - lox) * (1.0 - np.cos(th)) * 0.5
-            wx = ws[ix] * (hix - lox) * 0.5 * np.sin(th)
+        for ix in range(fx.size):
+            kx = lox + (hix - lox) * fx[ix]
+            wx = (hix - lox) * gx[ix]
+            cx, cxq = np.cos(kx), np.cos(kx + qx)
             n = 0
             by[n] = -np.pi
             n += 1
             by[n] = np.pi
             n += 1
-            n = _breaks(np.cos(kx), 0.0, m, by, n, cz)
-            n = _breaks(np.cos(kx + qx), qy, m, by, n, cz)
+            n = _breaks(cx, 0.0, m, by, n, cz)
+            n = _breaks(cxq, qy, m, by, n, cz)
             for e in (-0.5 * qy, np.pi - 0.5 * qy):
                 by[n] = (e + np.pi) % (2 * np.pi) - np.pi
                 n += 1
@@ -313,7 +315,7 @@ def _bubble(q, omega, m, t, xs, ws, xz, wz, out):
             nc = n
             for sy in range(n - 1):
                 if py[sy + 1] - py[sy] > 1e-15:
-                    nc = _crossings(kx, q, m, py[sy], py[sy + 1], by, nc, 16)
+                    nc = _crossings(cx, cxq, q, m, py[sy], py[sy + 1], by, nc, 16)
             if nc > n:
                 py = np.sort(by[:nc])
                 n = nc
@@ -321,32 +323,34 @@ def _bubble(q, omega, m, t, xs, ws, xz, wz, out):
                 loy, hiy = py[sy], py[sy + 1]
                 if hiy - loy <= 1e-15:
                     continue
-                for iy in range(xs.size):
-                    th2 = xs[iy]
-                    ky = loy + (hiy - loy) * (1.0 - np.cos(th2)) * 0.5
-                    wy = ws[iy] * (hiy - loy) * 0.5 * np.sin(th2)
-                    _column(kx, ky, qx, qy, qz, omega, m, t, xz, wz, wx * wy, out, pts)
+                for iy in range(fx.size):
+                    ky = loy + (hiy - loy) * fx[iy]
+                    wy = (hiy - loy) * gx[iy]
+                    _column(cx, cxq, ky, qy, qz, omega, m, t, fz, gz, wx * wy, out, pts)
     return out
 
 
 @njit(cache=True, parallel=True)
-def _bubble_many(qs, omega, m, t, xs, ws, xz, wz, out):
+def _bubble_many(qs, omega, m, t, fx, gx, fz, gz, out):
     for i in prange(qs.shape[0]):
-        _bubble(qs[i], omega, m, t, xs, ws, xz, wz, out[i])
+        _bubble(qs[i], omega, m, t, fx, gx, fz, gz, out[i])
     return out
 
 
-def _theta_nodes(n):
-    x, w = _leggauss(n)
-    return np.ascontiguousarray(np.pi / 2 * (x + 1)), np.ascontiguousarray(np.pi / 2 * w)
+def _mapped_nodes(n):
+    """Nodes and weights on [0, 1] of x = (1 - cos θ)/2 with n Gauss nodes in θ ∈ (0, π):
+    the piecewise rule used throughout (it crowds the nodes at both ends of a piece and
+    removes square-root endpoint behaviour)."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    th, tw = np.pi / 2 * (x + 1), np.pi / 2 * w
+    return np.ascontiguousarray((1 - np.cos(th)) / 2), np.ascontiguousarray(tw * np.sin(th) / 2)
 
 
 def _bubble_rows(q, omega, mu, t, n_k, n_z):
     """(n_q, n_omega) of -Π⁰, threaded over q."""
-    xs, ws = _theta_nodes(n_k)
-    xz, wz = _theta_nodes(n_z)
     out = np.zeros((q.shape[0], omega.size))
-    _bubble_many(np.ascontiguousarray(q), omega, -mu / (2 * t), float(t), xs, ws, xz, wz, out)
+    _bubble_many(np.ascontiguousarray(q), omega, -mu / (2 * t), float(t), *_mapped_nodes(n_k),
+                 *_mapped_nodes(n_z), out)
     return 2 * out / _TWO_PI3
 
 

@@ -363,10 +363,9 @@ def ray_quadrature(n_s, n_a, mu, t=1.0):
     s = 0, where c(Ω, q) varies on the scale Ω/v_F); u and v (Gauss–Legendre, n_a per
     piece) are split where the surfaces meet the face q_1 = π.
     Returns (q (n, 3), weights summing to 1)."""
-    from .infinite import _theta_nodes  # the bubble's cos-mapped Gauss nodes in θ
+    from .infinite import _mapped_nodes  # the bubble's cos-mapped nodes
     m = -mu / (2 * t)
-    th, tw = _theta_nodes(n_s)
-    fr, fw = (1 - np.cos(th)) / 2, tw * np.sin(th) / 2  # cos-mapped nodes on [0, 1]
+    fr, fw = _mapped_nodes(n_s)
     qs, ws = [], []
     ub = [0.0] + _face_breaks(m) + [1.0]
     for ua, ub_ in zip(ub[:-1], ub[1:]):
@@ -390,14 +389,21 @@ def convex_fermi_surface(mu, t=1.0):
 
 
 def momentum_rule(n_q, mu, t=1.0, T=0.0):
-    """The momentum rule of the infinite-lattice solver: at T = 0, where the Fermi
-    surface is convex (|μ| > 2t, n < 0.213 or n > 0.787), ``ray_quadrature(n_q, n_q // 3 + 1)``,
-    which follows its Kohn kinks; otherwise the tensor rule ``q_quadrature(n_q)`` (at
-    T > 0 the kinks are smeared over k_B T / v_F and the thermal average over μ' has no
-    single Fermi surface to follow).  docs/validation.md §6 compares them."""
-    if T == 0 and convex_fermi_surface(mu, t):
+    """The momentum rule of the infinite-lattice solver.  At T = 0 where the Fermi
+    surface is convex (|μ| > 2t, n < 0.213 or n > 0.787): ``ray_quadrature(n_q,
+    n_q // 3 + 1)``, which follows its Kohn kinks.  At T = 0 where it is open: the tensor
+    rule ``q_quadrature(2 n_q)``; there the static bubble also has a cusp on the zone
+    edges q = (π, π, 2 arccos(-μ/2t)) (the Fermi surface and its q-shifted copy touch
+    along a curve) and Kohn surfaces off the folded 2k_F ones, which no ray construction
+    here follows, and twice the nodes per axis give the same 4 digits
+    (benchmarks/open_fermi_surface.py).  At T > 0: ``q_quadrature(n_q)`` (the kinks are
+    smeared over k_B T / v_F and the thermal average over μ' has no single Fermi surface
+    to follow).  docs/validation.md §6 compares them."""
+    if T > 0:
+        return q_quadrature(n_q)
+    if convex_fermi_surface(mu, t):
         return ray_quadrature(n_q, n_q // 3 + 1, mu, t)
-    return q_quadrature(n_q)
+    return q_quadrature(2 * n_q)
 
 
 def bubble_table_infinite(density, t=1.0, n_q=12, n_k=12, n_omega=48, omega_scale=None, T=0.0,
