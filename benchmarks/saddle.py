@@ -108,7 +108,9 @@ def hybrid_critical_coupling(table: BubbleTable, x0=None):
     return float(sol.x[-1]), sol.x
 
 
-def peer(density=0.3, n_q=6, n_omega=24, neval=20000, n_redraw=10):
+def peer(density=0.3, n_q=3, n_omega=24, neval=20000, n_redraw=10):
+    # n_q = 3: at n = 0.3 (open Fermi surface) momentum_rule is the tensor rule with 6 nodes
+    # per axis (56 momenta), small enough for a VEGAS integral per table entry
     t0 = time.perf_counter()
     ref = bubble_table_infinite(density, 1.0, n_q, 12, n_omega)
     ours = critical_coupling_table(ref, 1.0, 1000.0)
