@@ -268,7 +268,8 @@ def sum_rule_infinite(density=0.3, t=1.0) -> Row:
     value = float(tab.weights @ tab.qmean(tab.c) / np.pi)
     row = Row("sum_rule_infinite", "free-fermion sum rule, infinite lattice", "Eq. 41",
               density * (1 - density), value=value, sizes=f"infinite, n = {density:g}",
-              realizations="exact", bound="exact", note="q rule 12 nodes/axis, 96 frequency nodes")
+              realizations="exact", bound="exact",
+              note=f"momentum_rule(12): {tab.qweights.size} momenta, 12 k nodes, 96 frequency nodes")
     return row.judge(tolerance=2e-5)
 
 
