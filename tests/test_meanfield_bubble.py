@@ -107,6 +107,27 @@ def test_infinite_sum_rule(density, n_q, n_k):
     assert tab.weights @ tab.qmean(tab.c) / np.pi == pytest.approx(density * (1 - density), rel=1e-6)
 
 
+@pytest.mark.parametrize("density", [0.3, 0.4])
+def test_static_bubble_peaks_where_the_fermi_surface_touches_its_copy_along_a_curve(density):
+    """Open Fermi surface: for q = (π, π, q_z) and k_z = -q_z/2, ξ_{k+q} - ξ_k =
+    4t(cos k_x + cos k_y), so at q_z = q* = 2 arccos(-μ/2t) the Fermi surface and its
+    shifted copy touch along the whole curve cos k_x + cos k_y = 0 (normals opposite).
+    The static bubble on that zone edge rises towards q* from both sides (decades
+    ε = 10⁻¹ … 10⁻³), so its maximum lies within 10⁻³ of q*."""
+    from simglass.meanfield import bubble
+    from simglass.meanfield.infinite import chemical_potential
+    mu = chemical_potential(density, 1.0)
+    qs = 2 * np.arccos(-mu / 2)
+    eps = np.array([1e-1, 1e-2, 1e-3])
+    for side in (-1, 1):
+        q = np.array([[np.pi, np.pi, qs + side * e] for e in eps])
+        c = -bubble(0.0, q, density, 1.0, mu=mu, n_k=24)[0]
+        assert np.all(np.diff(c) > 0)
+    far = -bubble(0.0, [[np.pi, np.pi, qs - 0.3], [np.pi, np.pi, qs + 0.3], [np.pi - 0.1, np.pi - 0.1, qs]],
+                  density, 1.0, mu=mu, n_k=24)[0]
+    assert far.max() < c[-1]
+
+
 def test_ray_rule_integrates_smooth_functions():
     """``ray_quadrature`` against exact Brillouin-zone averages of cubic-symmetric
     trigonometric polynomials: <1> = 1, <Σ cos q_a> = 0, <(Σ cos q_a)²> = 3/2,

@@ -392,10 +392,10 @@ def momentum_rule(n_q, mu, t=1.0, T=0.0):
     """The momentum rule of the infinite-lattice solver.  At T = 0 where the Fermi
     surface is convex (|μ| > 2t, n < 0.213 or n > 0.787): ``ray_quadrature(n_q,
     n_q // 3 + 1)``, which follows its Kohn kinks.  At T = 0 where it is open: the tensor
-    rule ``q_quadrature(2 n_q)``; there the static bubble also has a cusp on the zone
-    edges q = (π, π, 2 arccos(-μ/2t)) (the Fermi surface and its q-shifted copy touch
-    along a curve) and Kohn surfaces off the folded 2k_F ones, which no ray construction
-    here follows, and twice the nodes per axis give the same 4 digits
+    rule ``q_quadrature(2 n_q)``.  There the static bubble also has a cusp on the zone
+    edges q = (π, π, 2 arccos(-μ/2t)), where the Fermi surface and its q-shifted copy
+    touch along a curve, and Kohn surfaces other than the folded 2k_F ones; no ray
+    construction here follows them.  Twice the nodes per axis give the rays' 4 digits
     (benchmarks/open_fermi_surface.py).  At T > 0: ``q_quadrature(n_q)`` (the kinks are
     smeared over k_B T / v_F and the thermal average over μ' has no single Fermi surface
     to follow).  docs/validation.md §6 compares them."""
