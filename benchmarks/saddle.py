@@ -1,9 +1,9 @@
 """Saddle-point solver performance (issue 6), measured in one run.
 
 1. The whole phase boundary (8 densities of issue 6) with the momentum rule n_q = 12,
-   16 and 20 (``momentum_rule``: rays for a convex Fermi surface, tensor otherwise;
-   n_k = 12, 48 frequency nodes): wall time of each, and the change of every J_c between
-   them (the digits the rule resolves).
+   16 and 20 (``momentum_rule``: rays for a convex Fermi surface, tensor with 2 n_q nodes
+   per axis otherwise; n_k = 12, 48 frequency nodes): wall time of each, and the change
+   of every J_c between them (the digits the rule resolves).
 2. The two J_c algorithms on the same table (n = 0.3): the fold parametrisation against
    bisection on the existence of the Fermi-liquid solution: time ratio and agreement.
 3. A peer built like the paper's solver (needs ``pip install '.[bench]'`` for vegas):
