@@ -298,15 +298,23 @@ def _gauss(n, a, b):
     return a + (b - a) / 2 * (x + 1), w * (b - a) / 2
 
 
-def q_quadrature(n_q):
+def q_quadrature(n_q, split=None):
     """Tensor momentum rule for ∫_q over the cubic Brillouin zone of a function with the
     full cubic symmetry (even in each q_a, symmetric under permutations): Gauss–Legendre
     nodes in [0, π] per axis, one node per permutation class q_1 >= q_2 >= q_3 with the
-    summed weight of its class.  Returns (q (n, 3), weights summing to 1)."""
-    g, gw = _gauss(n_q, 0.0, np.pi)
+    summed weight of its class.  With ``split`` in (0, π), [0, split] and [split, π]
+    get their own Gauss nodes (n_q in all, in proportion to their lengths, at least 2
+    each).  Returns (q (n, 3), weights summing to 1)."""
+    if split is None or not 0 < split < np.pi:
+        g, gw = _gauss(n_q, 0.0, np.pi)
+    else:
+        a = min(max(2, round(n_q * split / np.pi)), n_q - 2)
+        (g1, w1), (g2, w2) = _gauss(a, 0.0, split), _gauss(n_q - a, split, np.pi)
+        g, gw = np.concatenate([g1, g2]), np.concatenate([w1, w2])
     gw = gw / np.pi
+    n = g.size
     qs, ws = [], []
-    for i in range(n_q):
+    for i in range(n):
         for j in range(i + 1):
             for k in range(j + 1):
                 idx = (i, j, k)
@@ -314,6 +322,14 @@ def q_quadrature(n_q):
                 qs.append((g[i], g[j], g[k]))
                 ws.append(mult * gw[i] * gw[j] * gw[k])
     return np.array(qs), np.array(ws)
+
+
+def edge_cusp(mu, t=1.0):
+    """q* = 2 arccos(|μ|/2t) of an open Fermi surface (|μ| < 2t): on the zone edge
+    q = (π, π, q*) the Fermi surface and its q-shifted copy touch along the curve
+    k_z = -q*/2, cos k_x + cos k_y = 0 (ξ_{k+q} - ξ_k = 4t(cos k_x + cos k_y) there), and
+    the static bubble has a cusp, its maximum.  None for a convex Fermi surface."""
+    return None if convex_fermi_surface(mu, t) else 2 * np.arccos(abs(mu) / (2 * t))
 
 
 _SIGNS = np.array([(a, b, c) for a in (1, -1) for b in (1, -1) for c in (1, -1)], float)
@@ -392,10 +408,10 @@ def momentum_rule(n_q, mu, t=1.0, T=0.0):
     """The momentum rule of the infinite-lattice solver.  At T = 0 where the Fermi
     surface is convex (|μ| > 2t, n < 0.213 or n > 0.787): ``ray_quadrature(n_q,
     n_q // 3 + 1)``, which follows its Kohn kinks.  At T = 0 where it is open: the tensor
-    rule ``q_quadrature(2 n_q)``.  There the static bubble also has a cusp on the zone
-    edges q = (π, π, 2 arccos(-μ/2t)), where the Fermi surface and its q-shifted copy
-    touch along a curve, and Kohn surfaces other than the folded 2k_F ones; no ray
-    construction here follows them.  Twice the nodes per axis give the rays' 4 digits
+    rule with n_q + 4 nodes per axis, split at the edge cusp q* (``edge_cusp``), so that
+    the cusp points (π, π, q*) and their images are corners of the tensor cells.  Kohn
+    surfaces other than the folded 2k_F ones also cross the zone there, and no ray
+    construction here follows them; this rule gives the rays' 4 digits
     (benchmarks/open_fermi_surface.py).  At T > 0: ``q_quadrature(n_q)`` (the kinks are
     smeared over k_B T / v_F and the thermal average over μ' has no single Fermi surface
     to follow).  docs/validation.md §6 compares them."""
@@ -403,7 +419,7 @@ def momentum_rule(n_q, mu, t=1.0, T=0.0):
         return q_quadrature(n_q)
     if convex_fermi_surface(mu, t):
         return ray_quadrature(n_q, n_q // 3 + 1, mu, t)
-    return q_quadrature(2 * n_q)
+    return q_quadrature(n_q + 4, split=edge_cusp(mu, t))
 
 
 def bubble_table_infinite(density, t=1.0, n_q=12, n_k=12, n_omega=48, omega_scale=None, T=0.0,
