@@ -1,9 +1,10 @@
 """Saddle-point solver performance (issue 6), measured in one run.
 
 1. The whole phase boundary (8 densities of issue 6) with the momentum rule n_q = 12,
-   16 and 20 (``momentum_rule``: rays for a convex Fermi surface, tensor with 2 n_q nodes
-   per axis otherwise; n_k = 12, 48 frequency nodes): wall time of each, and the change
-   of every J_c between them (the digits the rule resolves).
+   16 and 20 (``momentum_rule``: rays for a convex Fermi surface, the tensor rule split at
+   the edge cusp with n_q + 4 nodes per axis otherwise; n_k = 12, 48 frequency nodes):
+   wall time of each, and the change of every J_c between them (the digits the rule
+   resolves).
 2. The two J_c algorithms on the same table (n = 0.3): the fold parametrisation against
    bisection on the existence of the Fermi-liquid solution: time ratio and agreement.
 3. A peer built like the paper's solver (needs ``pip install '.[bench]'`` for vegas):
@@ -109,8 +110,8 @@ def hybrid_critical_coupling(table: BubbleTable, x0=None):
 
 
 def peer(density=0.3, n_q=3, n_omega=24, neval=20000, n_redraw=10):
-    # n_q = 3: at n = 0.3 (open Fermi surface) momentum_rule is the tensor rule with 6 nodes
-    # per axis (56 momenta), small enough for a VEGAS integral per table entry
+    # n_q = 3: at n = 0.3 (open Fermi surface) momentum_rule is the split tensor rule with
+    # 7 nodes per axis (84 momenta), small enough for a VEGAS integral per table entry
     t0 = time.perf_counter()
     ref = bubble_table_infinite(density, 1.0, n_q, 12, n_omega)
     ours = critical_coupling_table(ref, 1.0, 1000.0)

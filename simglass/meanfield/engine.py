@@ -32,7 +32,7 @@ LATTICE_FREE = True
 OPTIONS = {
     "n_q": Option(int, 12, lambda x: x >= 4, ">= 4",
                   "momentum rule size (meanfield.saddle.momentum_rule: nodes per ray piece for a convex "
-                  "Fermi surface, 2 n_q nodes per axis for an open one)"),
+                  "Fermi surface, n_q + 4 nodes per axis for an open one)"),
     "n_k": Option(int, 12, lambda x: x >= 4, ">= 4", "Gauss nodes per k_x, k_y piece of the bubble"),
     "n_omega": Option(int, 48, lambda x: x >= 8, ">= 8", "frequency nodes"),
     "response": Option(bool, False, help="D(Ω) at and far below the transition"),
