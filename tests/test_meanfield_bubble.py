@@ -100,8 +100,8 @@ def test_infinite_sum_rule(density, n_q, n_k):
     with the solver's own frequency and momentum rules (``momentum_rule``, 96 frequency
     nodes).  Convex Fermi surface (n < 0.213, ray rule): measured 4e-8, 1.5e-7, 1.4e-7.
     Open Fermi surface (tensor rule with n_q + 4 nodes per axis, split at the edge cusp):
-    6.1e-7 at n = 0.5 (no split there: q* = π) and 4.8e-7 at n = 0.3 (slow, 40 s; n_q = 12
-    gives 1.1e-6).  The k rule needs n_k = 24 at these densities."""
+    6.1e-7 at n = 0.5 (no split there: q* = π) and 4.8e-7 at n = 0.3 (slow, 40 s).  The k
+    rule needs n_k = 24 at these densities."""
     from simglass.meanfield.saddle import bubble_table_infinite
     tab = bubble_table_infinite(density, 1.0, n_q=n_q, n_k=n_k, n_omega=96)
     assert tab.weights @ tab.qmean(tab.c) / np.pi == pytest.approx(density * (1 - density), rel=1e-6)
@@ -113,11 +113,13 @@ def test_static_bubble_peaks_where_the_fermi_surface_touches_its_copy_along_a_cu
     4t(cos k_x + cos k_y), so at q_z = q* = 2 arccos(-μ/2t) the Fermi surface and its
     shifted copy touch along the whole curve cos k_x + cos k_y = 0 (normals opposite).
     The static bubble on that zone edge rises towards q* from both sides (decades
-    ε = 10⁻¹ … 10⁻³), so its maximum lies within 10⁻³ of q*."""
+    ε = 10⁻¹ … 10⁻³), so its maximum lies within 10⁻³ of the q* that ``edge_cusp`` (the
+    split of the solver's momentum rule) returns."""
     from simglass.meanfield import bubble
     from simglass.meanfield.infinite import chemical_potential
+    from simglass.meanfield.saddle import edge_cusp
     mu = chemical_potential(density, 1.0)
-    qs = 2 * np.arccos(-mu / 2)
+    qs = edge_cusp(mu)
     eps = np.array([1e-1, 1e-2, 1e-3])
     for side in (-1, 1):
         q = np.array([[np.pi, np.pi, qs + side * e] for e in eps])

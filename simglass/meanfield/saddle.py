@@ -324,14 +324,6 @@ def q_quadrature(n_q, split=None):
     return np.array(qs), np.array(ws)
 
 
-def edge_cusp(mu, t=1.0):
-    """q* = 2 arccos(|μ|/2t) of an open Fermi surface (|μ| < 2t): on the zone edge
-    q = (π, π, q*) the Fermi surface and its q-shifted copy touch along the curve
-    k_z = -q*/2, cos k_x + cos k_y = 0 (ξ_{k+q} - ξ_k = 4t(cos k_x + cos k_y) there), and
-    the static bubble has a cusp, its maximum.  None for a convex Fermi surface."""
-    return None if convex_fermi_surface(mu, t) else 2 * np.arccos(abs(mu) / (2 * t))
-
-
 _SIGNS = np.array([(a, b, c) for a in (1, -1) for b in (1, -1) for c in (1, -1)], float)
 
 
@@ -402,6 +394,14 @@ def convex_fermi_surface(mu, t=1.0):
     """True where the Fermi surface of the cubic lattice is convex, |μ| > 2t (n < 0.213 or
     n > 0.787): it does not reach the zone faces."""
     return abs(mu) > 2 * t
+
+
+def edge_cusp(mu, t=1.0):
+    """q* = 2 arccos(|μ|/2t) of an open Fermi surface (|μ| < 2t): on the zone edge
+    q = (π, π, q*) the Fermi surface and its q-shifted copy touch along the curve
+    k_z = -q*/2, cos k_x + cos k_y = 0 (ξ_{k+q} - ξ_k = 4t(cos k_x + cos k_y) there), and
+    the static bubble has a cusp, its maximum.  None for a convex Fermi surface."""
+    return None if convex_fermi_surface(mu, t) else 2 * np.arccos(abs(mu) / (2 * t))
 
 
 def momentum_rule(n_q, mu, t=1.0, T=0.0):
