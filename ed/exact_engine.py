@@ -8,7 +8,7 @@ mu = (E(N+1) - E(N-1))/2, Lorentzian ``dos_eta``; ed.spectral);
 with ``chi = true`` the static response ``chi`` = -∂<n_i>/∂eps_j (central differences,
 ``chi_step``); with ``hartree = true`` the Hartree solution of the same model:
 ``hartree_energy``, ``hartree_density``, ``hartree_gap`` (single-particle gap at mu),
-``hartree_converged``, and ``hartree_expectation`` = <Phi_H|H|Phi_H> = E_H +
+``hartree_converged``, ``hartree_stable``, and ``hartree_expectation`` = <Phi_H|H|Phi_H> = E_H +
 ½ Σ_{i≠j} V_ij |rho_ij|² (exchange included; >= E0 for an integer-occupied determinant).
 """
 
@@ -65,7 +65,7 @@ def run(model, rng, pm1=True, chi=False, chi_step=1e-4, hartree=True,
         occ = h.orbitals * np.sqrt(h.occupations)
         rho = occ @ occ.T
         rec.update(hartree_energy=h.energy, hartree_density=h.density, hartree_gap=h.gap,
-                   hartree_converged=h.converged,
+                   hartree_converged=h.converged, hartree_stable=h.stable,
                    # <Phi|H|Phi> of the Hartree Slater determinant: E_H plus the exchange
                    # term ½ Σ_{i≠j} V_ij |rho_ij|² -- a variational upper bound on E0
                    hartree_expectation=h.energy + 0.5 * np.sum(model.V * rho ** 2))

@@ -3,15 +3,16 @@
     h = -t A + diag(eps_i - Σ_{j≠i} V_ij <n_j>),   <n_i> = Σ_{a occ} |psi_a(i)|²
 
 with the lowest N_f levels occupied (aufbau).  A degenerate shell at the Fermi level is
-occupied equally (fractional occupations; ``degenerate`` is then True).  Iteration:
-Anderson (Pulay) mixing of the density with history ``history`` and damping ``beta``;
-when the residual grows for ``patience`` iterations in a row (charge sloshing or an
-oscillation) the history is dropped and beta halved (down to ``beta_min``).  Converged
-when max_i |n_out - n_in| <= ``tol`` (default 1e-8).
+occupied equally (fractional occupations; ``degenerate`` is then True).  Converged when
+max_i |n_out - n_in| <= ``tol`` (default 1e-8).
 
-At t = 0 the levels are the local fields and the occupations 0/1: instead of mixing,
-one particle at a time moves from the highest occupied to the lowest empty field; the
-fixed points are the single-particle-stable classical states.
+Methods: ``"newton"`` (default): exact energy descent on the relaxed density matrix
+(optimal damping / EDIIS) with a Newton–Krylov finish on the static response
+(ed.hartree_descent); ``"mixing"``: the previous Anderson mixing with electronic-
+temperature annealing (ed.hartree_mixing), kept for comparison.  The t = 0 limit (0/1
+classical states) and J = 0 (one diagonalisation) use the mixing module's exact paths
+whatever the method.  Every converged solution gets a stability check
+(ed.response.hessian_min): a saddle point of E_H is flagged ``stable = False``.
 
 Energy (double counting removed): E_H = Σ_{a occ} E_a + ½ Σ_{i≠j} V_ij <n_i><n_j>.
 """
@@ -25,6 +26,7 @@ import numpy as np
 __all__ = ["HartreeResult", "hartree_solve", "aufbau", "hartree_hamiltonian"]
 
 START_KINDS = ("classical", "random", "uniform")
+METHODS = ("newton", "mixing")
 
 
 @dataclass
@@ -36,7 +38,13 @@ class HartreeResult:
     Fermi shell); mu : midpoint of the highest occupied and lowest empty level;
     gap : E_{N_f} - E_{N_f - 1}; fields : Hartree fields eps_i - Σ_j V_ij <n_j> - mu;
     converged, iterations (diagonalisations), residual (max |Δn|), start (label);
-    starts : per start tried, (label, energy, converged, iterations).
+    response_products : applications of the static response χ⁰ (each about a tenth
+    of a diagonalisation; Newton steps and the stability check);
+    stability : lowest eigenvalue of the Hessian of E_H in the occupied–empty rotations,
+    scaled by the level gaps (ed.response.hessian_min): >= 0 at a local minimum, < 0 at
+    a saddle point, NaN when not checked (unconverged, t = 0, complex orbitals);
+    stable : stability >= -stability_tol (False also when not checked);
+    starts : per start tried, (label, energy, converged, iterations, stability).
     """
     energy: float
     levels: np.ndarray
@@ -51,14 +59,42 @@ class HartreeResult:
     residual: float
     start: str
     degenerate: bool = False
+    response_products: int = 0
+    stability: float = float("nan")
+    stable: bool = False
     starts: list = field(default_factory=list)
 
 
 def hartree_hamiltonian(model, density) -> np.ndarray:
-    """Dense h = -t A + diag(eps - V n)."""
+    """Dense h = -t A + diag(eps - V n), shape (N, N) (complex for a twisted model)."""
+    return shifted(bare_hamiltonian(model), -(model.V @ density))
+
+
+def bare_hamiltonian(model) -> np.ndarray:
+    """Dense h0 = -t A + diag eps, built once per solve."""
     h = -model.t * model.hopping_matrix().toarray()
-    h[np.diag_indices_from(h)] += model.eps - model.V @ density
+    h[np.diag_indices_from(h)] += model.eps
     return h
+
+
+def shifted(h0, v) -> np.ndarray:
+    """h0 + diag v (a new array)."""
+    h = h0.copy()
+    h[np.diag_indices_from(h)] += v
+    return h
+
+
+def finish(model, E, psi, occ, deg, res, tol, iterations) -> "HartreeResult":
+    """The HartreeResult of the last diagonalisation (levels E, orbitals psi, aufbau
+    occupations occ) with E_H, μ, gap and fields of its output density."""
+    nf = model.n_particles
+    mu = 0.5 * (E[nf - 1] + E[nf])
+    dens = np.abs(psi) ** 2 @ occ
+    return HartreeResult(energy=float(occ @ E + 0.5 * dens @ model.V @ dens), levels=E,
+                         orbitals=psi, density=dens, occupations=occ, mu=float(mu),
+                         gap=float(E[nf] - E[nf - 1]), fields=model.eps - model.V @ dens - mu,
+                         converged=bool(res <= tol), iterations=iterations, residual=float(res),
+                         start="", degenerate=deg)
 
 
 def aufbau(levels, orbitals, n_particles, deg_tol):
@@ -78,112 +114,11 @@ def aufbau(levels, orbitals, n_particles, deg_tol):
     return density, occ, degenerate
 
 
-def fermi_occupations(levels, n_particles, T):
-    """Fermi-Dirac occupations at temperature T > 0 with mu fixed by Σ f = n_particles."""
-    from scipy.optimize import brentq
-
-    def excess(mu):
-        return (0.5 * (1 - np.tanh((levels - mu) / (2 * T)))).sum() - n_particles
-    mu = brentq(excess, levels[0] - 40 * T - 1, levels[-1] + 40 * T + 1, xtol=1e-14 * (1 + T))
-    return 0.5 * (1 - np.tanh((levels - mu) / (2 * T)))
-
-
-def _anderson_step(xs, fs, beta):
-    if len(fs) == 1:
-        return xs[-1] + beta * fs[-1]
-    dF = np.array([fs[i + 1] - fs[i] for i in range(len(fs) - 1)])
-    dX = np.array([xs[i + 1] - xs[i] for i in range(len(xs) - 1)])
-    gamma = np.linalg.lstsq(dF.T, fs[-1], rcond=None)[0]
-    return xs[-1] - dX.T @ gamma + beta * (fs[-1] - dF.T @ gamma)
-
-
-def _classical_step(x, n_out, phi):
-    """t = 0: a 0/1 state moves one particle, from the highest occupied field to the
-    lowest empty one (the parallel aufbau map tends to 2-cycles); other states jump to
-    their aufbau occupation."""
-    occ = x > 0.5
-    if not np.allclose(x, occ):
-        return n_out
-    i = np.flatnonzero(occ)[np.argmax(phi[occ])]
-    j = np.flatnonzero(~occ)[np.argmin(phi[~occ])]
-    x = x.copy()
-    x[i], x[j] = 0.0, 1.0
-    return x
-
-
 def energy_scale(model) -> float:
     """max(t, J, std eps): J estimated from the couplings as sqrt(N <V_ij²>)."""
     N = model.n_sites
     J = np.sqrt(N * (model.V ** 2).sum() / max(N * (N - 1), 1))
     return float(max(model.t, J, model.eps.std(), 1e-300))
-
-
-def smearing_schedule(T0, scale, factor=0.3, T_last=1e-4):
-    """Electronic temperatures T0, T0*factor, ... above T_last*scale, then 0."""
-    temps = []
-    T = T0 * scale
-    while T0 > 0 and T > T_last * scale:
-        temps.append(T)
-        T *= factor
-    return temps + [0.0]
-
-
-def _iterate(model, n0, tol, max_iter, beta, history, patience, beta_min, smearing=0.0,
-             stage_iter=60, stage_tol=1e-6):
-    """Mix the density to self-consistency.  With smearing > 0 the occupations are first
-    Fermi functions at an electronic temperature lowered stage by stage (smearing_schedule,
-    units of energy_scale), which guides the density into a basin, then the T = 0 aufbau."""
-    nf = model.n_particles
-    scale = energy_scale(model)
-    deg_tol = 1e-10 * scale
-    static = not np.any(model.V)  # J = 0: h does not depend on n (Anderson model)
-    classical = model.t == 0
-    if classical:
-        smearing = 0.0
-    x = np.array(n0, dtype=float)
-    it, res = 0, np.inf
-    beta0 = beta
-    for T in (smearing_schedule(smearing, scale) if not static else [0.0]):
-        xs, fs, norms, beta, k = [], [], [], beta0, 0
-        while True:
-            E, psi = np.linalg.eigh(hartree_hamiltonian(model, x))
-            it += 1
-            k += 1
-            if T > 0:
-                occ = fermi_occupations(E, nf, T)
-                n_out, deg = np.abs(psi) ** 2 @ occ, False
-            else:
-                n_out, occ, deg = aufbau(E, psi, nf, deg_tol)
-            f = n_out - x
-            res = float(np.abs(f).max())
-            if static:
-                x, res = n_out, 0.0
-                break
-            if res <= (tol if T == 0 else stage_tol) or it >= max_iter or (T > 0 and k >= stage_iter):
-                break
-            if classical:
-                x = _classical_step(x, n_out, hartree_hamiltonian(model, x).diagonal())
-                continue
-            norms.append(res)
-            if len(norms) > patience and all(norms[-j] > norms[-j - 1] for j in range(1, patience + 1)):
-                xs, fs = [], []          # sloshing / oscillation: restart, damp harder
-                beta = max(beta / 2, beta_min)
-                norms = [res]
-            xs.append(x.copy())
-            fs.append(f)
-            xs, fs = xs[-history:], fs[-history:]
-            x = _anderson_step(xs, fs, beta)
-        if it >= max_iter:
-            break
-    mu = 0.5 * (E[nf - 1] + E[nf]) if 0 < nf < E.size else (E[-1] if nf else E[0])
-    gap = E[nf] - E[nf - 1] if 0 < nf < E.size else np.nan
-    dens = np.abs(psi) ** 2 @ occ
-    energy = float(occ @ E + 0.5 * dens @ model.V @ dens)
-    fields = model.eps - model.V @ dens - mu
-    return HartreeResult(energy=energy, levels=E, orbitals=psi, density=dens, occupations=occ,
-                         mu=float(mu), gap=float(gap), fields=fields,
-                         converged=bool(res <= tol), iterations=it, residual=res, start="",
-                         degenerate=deg)
 
 
 def _start_density(model, kind, rng, classical_sweeps):
@@ -204,20 +139,41 @@ def _start_density(model, kind, rng, classical_sweeps):
 
 
 def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_density=None,
-                  tol: float = 1e-8, max_iter: int = 500, beta: float = 0.5, history: int = 8,
+                  tol: float = 1e-8, max_iter: int = 500, method: str = "newton",
+                  history: int = 8, newton_below: float = 0.1, beta: float = 0.5,
                   patience: int = 5, beta_min: float = 0.02, smearing: float = 0.05,
-                  classical_sweeps: int = 300) -> HartreeResult:
-    """Solve the Hartree equations from each start and keep the lowest E_H among the
-    converged solutions (the lowest residual if none converged, flagged unconverged).
+                  classical_sweeps: int = 300, stability_tol: float = 1e-6) -> HartreeResult:
+    """Solve the Hartree equations from each start and keep the best solution: converged
+    and stable before converged before unconverged; then the lowest E_H (the lowest
+    residual among unconverged ones).
 
+    Parameters
+    ----------
+    model : simglass.Model with 0 < N_f < N.
     starts : sequence of "classical" (the mc ground state at t = 0, default),
         "random" (random density with the right particle number), "uniform".
-    init_density : (N,) array, an explicit start (e.g. the previous point of a t-scan:
+    init_density : (N,) array, an explicit start (e.g. the previous point of a scan:
         a warm start), tried first, labelled "given".
-    smearing : first electronic temperature, in units of ``energy_scale(model)``
-        (max of t, J, std eps); 0 starts directly with the T = 0 aufbau.  The final
-        solution is always the T = 0 aufbau one.
-    max_iter : diagonalisations per start, all stages together.
+    tol : convergence threshold on max_i |n_out - n_in|.
+    max_iter : diagonalisations per start.
+    method : "newton" (default; ed.hartree_descent) or "mixing" (ed.hartree_mixing).
+    history, newton_below : "newton": projectors kept in the energy-descent simplex, and
+        the residual below which Newton steps start.
+    history, beta, patience, beta_min, smearing : "mixing": Anderson history and damping;
+        smearing is the first electronic temperature in units of ``energy_scale(model)``
+        (max of t, J, std eps), annealed to 0.
+    classical_sweeps : parallel-tempering sweeps of the classical start.
+    stability_tol : a converged solution with ``stability`` below -stability_tol is a
+        saddle point (``stable = False``).
+
+    Returns
+    -------
+    HartreeResult (energies in the units of t, J, W).
+
+    Raises
+    ------
+    TypeError for a model that is not a simglass.Model; ValueError naming the argument
+    for any value out of range.
 
     Examples
     --------
@@ -225,8 +181,8 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
     >>> import ed
     >>> lat = Lattice((4, 4, 4)); d = sample_disorder(lat, J=2.0, seed=1)
     >>> h = ed.hartree_solve(Model(lat, 1.0, d.V, d.eps, density=0.5), seed=1)
-    >>> h.converged, h.residual <= 1e-8
-    (True, True)
+    >>> h.converged, h.residual <= 1e-8, h.stable
+    (True, True, True)
     """
     from simglass import Model
     if not isinstance(model, Model):
@@ -234,16 +190,21 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
     if not 0 < model.n_particles < model.n_sites:
         raise ValueError(f"n_particles must lie in 1 .. N-1 = {model.n_sites - 1} (mu needs an "
                          f"occupied and an empty level), got {model.n_particles}")
-    if not (np.isfinite(tol) and tol > 0):
-        raise ValueError(f"tol must be > 0, got {tol!r}")
+    for name, x in (("tol", tol), ("newton_below", newton_below)):
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not (np.isfinite(x) and x > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {x!r}")
+    if isinstance(stability_tol, bool) or not (np.isfinite(stability_tol) and stability_tol >= 0):
+        raise ValueError(f"stability_tol must be a finite number >= 0, got {stability_tol!r}")
     for name, x, lo in (("max_iter", max_iter, 1), ("history", history, 1), ("patience", patience, 1),
                         ("classical_sweeps", classical_sweeps, 1)):
         if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < lo:
             raise ValueError(f"{name} must be an integer >= {lo}, got {x!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if not 0 < beta <= 1:
         raise ValueError(f"beta must lie in (0, 1], got {beta!r}")
     if not (np.isfinite(smearing) and smearing >= 0):
-        raise ValueError(f"smearing must be >= 0, got {smearing!r}")
+        raise ValueError(f"smearing must be a finite number >= 0, got {smearing!r}")
     if not 0 < beta_min <= beta:
         raise ValueError(f"beta_min must lie in (0, beta], got {beta_min!r}")
     if isinstance(starts, str):
@@ -263,15 +224,70 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
             raise ValueError(f"init_density must be a finite array of shape ({N},)")
         todo.append(("given", init_density))
     todo += [(s, None) for s in starts]
+    from .hartree_mixing import mixing_solve
+    h0 = bare_hamiltonian(model)
+    exact_path = model.t == 0 or not np.any(model.V)
     best, tried = None, []
     for label, n0 in todo:
         if n0 is None:
             n0 = _start_density(model, label, rng, classical_sweeps)
-        r = _iterate(model, n0, tol, max_iter, beta, history, patience, beta_min, smearing)
+        if method == "newton" and not exact_path:
+            r = _descend_to_minimum(model, h0, n0, tol, max_iter, history, newton_below,
+                                    stability_tol)
+        else:
+            r = mixing_solve(model, h0, n0, tol, max_iter, beta, history, patience, beta_min,
+                             smearing)
+            check_stability(model, r, stability_tol)
         r.start = label
-        tried.append((label, r.energy, r.converged, r.iterations))
-        key = (not r.converged, r.energy if r.converged else r.residual)
-        if best is None or key < (not best.converged, best.energy if best.converged else best.residual):
+        tried.append((label, r.energy, r.converged, r.iterations, r.stability))
+        if best is None or _rank(r) < _rank(best):
             best = r
     best.starts = tried
     return best
+
+
+def _rank(r):
+    return (not r.converged, not r.stable, r.energy if r.converged else r.residual)
+
+
+def _descend_to_minimum(model, h0, n0, tol, max_iter, history, newton_below, stability_tol,
+                        escapes=3, push=0.3):
+    """descent_solve, and from a saddle point (the Newton finish can land on one) up to
+    ``escapes`` restarts from its density pushed by ``push`` along the softest mode;
+    a restart is kept when it converges below the saddle's E_H."""
+    from .hartree_descent import descent_solve
+    r = descent_solve(model, h0, n0, tol, max_iter, history=history, newton_below=newton_below)
+    mode = check_stability(model, r, stability_tol)
+    its, prods = r.iterations, r.response_products
+    for _ in range(escapes):
+        if not r.converged or r.stable or mode is None or its >= max_iter:
+            break
+        for sign in (1.0, -1.0):
+            x = np.clip(r.density + sign * push * mode, 0.0, 1.0)
+            r2 = descent_solve(model, h0, x, tol, max_iter - its, history=history,
+                               newton_below=newton_below)
+            mode2 = check_stability(model, r2, stability_tol)
+            its, prods = its + r2.iterations, prods + r2.response_products
+            if r2.converged and r2.energy < r.energy:
+                r, mode = r2, mode2
+                break
+    r.iterations, r.response_products = its, prods
+    return r
+
+
+def check_stability(model, r, stability_tol=1e-6):
+    """Set ``r.stability`` and ``r.stable`` (ed.response.hessian_min) for a converged
+    solution with t > 0 and real orbitals; t = 0 solutions are single-particle-stable 0/1
+    states by construction (stable, stability NaN); J = 0 has no interaction (stable).
+    Returns the density change (N,) of the softest mode, or None."""
+    from .response import Response, hessian_min
+    if not r.converged:
+        return
+    if model.t == 0 or not np.any(model.V):
+        r.stable = True
+        return
+    resp = Response(r.levels, r.orbitals, model.n_particles, 1e-10 * energy_scale(model))
+    r.stability, mode = hessian_min(resp, model.V, mode=True)
+    r.response_products += resp.products
+    r.stable = bool(r.stability >= -stability_tol)
+    return mode

@@ -4,16 +4,19 @@ Record (energies in the job's units, levels relative to nothing unless said):
 
 * ``energy`` (E_H), ``energy_per_site``, ``mu``, ``gap`` (E_{N_f} - E_{N_f-1}),
   ``levels`` (all), ``density``, ``fields`` (Hartree fields eps_i - Σ_j V_ij <n_j> - mu),
-  ``converged``, ``iterations``, ``residual``, ``degenerate``, ``start`` (which start
-  gave the kept solution) and ``starts_energy`` / ``starts_converged`` of every start;
+  ``converged``, ``iterations`` (diagonalisations), ``response_products`` (χ⁰
+  products, each about a tenth of a diagonalisation), ``residual``, ``stability`` (lowest
+  eigenvalue of the gap-scaled Hessian of E_H: < 0 at a saddle point, ed.response),
+  ``stable``, ``degenerate``, ``start`` (which start gave the kept solution) and
+  ``starts_energy`` / ``starts_converged`` / ``starts_stability`` of every start;
 * ``ipr``: Σ_i |psi_a(i)|⁴ of every level;
 * ``r``: adjacent-gap ratios r_k = min(s_k, s_{k+1}) / max(s_k, s_{k+1}) of the
   K = max(8, round(r_fraction N)) levels centred on the Fermi index N_f, and ``r_mean``;
 * ``dos_hist``: counts of levels - mu in ``dos_bins`` bins on [-dos_max, dos_max]
   (``dos_edges``), and ``phi_hist`` of the Hartree fields on the same bins.
 
-An unconverged solution is stored with ``converged = 0``; analysis never averages it
-silently.
+An unconverged solution is stored with ``converged = 0`` and a saddle point with
+``stable = 0``; the analyses count both per point and never average them silently.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import numpy as np
 
 from simglass.options import Option
 
-from .hartree import START_KINDS, hartree_solve
+from .hartree import METHODS, START_KINDS, hartree_solve
 
 _pos = lambda x: x > 0  # noqa: E731
 
@@ -31,8 +34,10 @@ OPTIONS = {
                      "starting densities; the lowest converged E_H is kept", many=True),
     "tol": Option(float, 1e-8, _pos, "> 0", "max |Δn| at convergence"),
     "max_iter": Option(int, 500, _pos, ">= 1", "diagonalisations per start"),
+    "method": Option(str, "newton", lambda x: x in METHODS, f"one of {METHODS}",
+                     "Hartree solver: energy descent + Newton-Krylov, or the older density mixing"),
     "smearing": Option(float, 0.05, lambda x: x >= 0, ">= 0",
-                       "initial electronic temperature / energy scale (annealed to 0)"),
+                       "method = mixing: initial electronic temperature / energy scale (annealed to 0)"),
     "classical_sweeps": Option(int, 300, _pos, ">= 1", "PT sweeps of the classical start"),
     "r_fraction": Option(float, 0.1, lambda x: 0 < x <= 1, "in (0, 1]",
                          "fraction of levels around mu used for r"),
@@ -58,10 +63,10 @@ def check_point(params, options):
         raise ValueError("t = 0 and J = 0: nothing to solve")
 
 
-def run(model, rng, starts=("classical",), tol=1e-8, max_iter=500, smearing=0.05,
+def run(model, rng, starts=("classical",), tol=1e-8, max_iter=500, method="newton", smearing=0.05,
         classical_sweeps=300, r_fraction=0.1, dos_max=10.0, dos_bins=200):
     h = hartree_solve(model, rng=rng, starts=tuple(starts), tol=tol, max_iter=max_iter,
-                      smearing=smearing, classical_sweeps=classical_sweeps)
+                      method=method, smearing=smearing, classical_sweeps=classical_sweeps)
     N, nf = model.n_sites, model.n_particles
     r = gap_ratios(h.levels, nf, max(8, int(round(r_fraction * N))))
     edges = np.linspace(-dos_max, dos_max, dos_bins + 1)
@@ -75,11 +80,15 @@ def run(model, rng, starts=("classical",), tol=1e-8, max_iter=500, smearing=0.05
         "fields": h.fields,
         "converged": h.converged,
         "iterations": h.iterations,
+        "response_products": h.response_products,
         "residual": h.residual,
+        "stability": h.stability,
+        "stable": h.stable,
         "degenerate": h.degenerate,
         "start": h.start,
         "starts_energy": np.array([s[1] for s in h.starts]),
         "starts_converged": np.array([s[2] for s in h.starts]),
+        "starts_stability": np.array([s[4] for s in h.starts]),
         "ipr": (np.abs(h.orbitals) ** 4).sum(axis=0),
         "r": r,
         "r_mean": r.mean() if r.size else np.nan,

@@ -2,7 +2,7 @@
 twisted boundaries (ed.stiffness; issue 8).
 
 Record: ``D_ed`` and ``D_ed_err`` (many-body ground state, finite-difference error),
-``D_ed_phase`` (phase sensitivity, ed.stiffness), ``E0``; with ``hartree = true`` ``hartree_converged``, ``D_hartree_frozen`` (+ ``_err``,
+``D_ed_phase`` (phase sensitivity, ed.stiffness), ``E0``; with ``hartree = true`` ``hartree_converged``, ``hartree_stable``, ``D_hartree_frozen`` (+ ``_err``,
 Hartree potential of θ = 0 kept), ``D_hartree`` (+ ``_err``, re-converged at each θ;
 NaN error if a twisted solution did not converge), ``D_hartree_phase``,
 ``D_hartree_frozen_phase``, ``thouless`` (Edwards–Thouless g of
@@ -55,7 +55,7 @@ def run(model, rng, direction=-1, h=0.1, ed=True, hartree=True, reconverge=True,
         rec.update(D_ed=s.D, D_ed_err=s.error, D_ed_phase=s.D_phase, E0=s.energies[0])
     if hartree and model.t > 0:
         sol = hartree_solve(model, rng=rng, starts=tuple(hartree_starts))
-        rec.update(hartree_converged=sol.converged, hartree_energy=sol.energy)
+        rec.update(hartree_converged=sol.converged, hartree_stable=sol.stable, hartree_energy=sol.energy)
         if sol.converged:
             frozen, full = hartree_stiffness(model, sol, a, h, reconverge=reconverge)
             rec.update(D_hartree_frozen=frozen.D, D_hartree_frozen_err=frozen.error,

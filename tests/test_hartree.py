@@ -131,6 +131,8 @@ def test_warm_start_saves_iterations():
 @pytest.mark.parametrize("kw,match", [
     (dict(tol=0.0), "tol"), (dict(tol=-1.0), "tol"), (dict(max_iter=0), "max_iter"),
     (dict(beta=1.5), "beta"), (dict(starts=("hot",)), "starts"), (dict(smearing=-1.0), "smearing"),
+    (dict(method="scf"), "method"), (dict(newton_below=0.0), "newton_below"),
+    (dict(newton_below=float("inf")), "newton_below"), (dict(stability_tol=-1.0), "stability_tol"),
     (dict(init_density=np.zeros(3)), "init_density"),
 ])
 def test_bad_arguments(kw, match):
@@ -146,3 +148,138 @@ def test_bad_model_arguments():
         ed.hartree_solve(Model(lat, 1.0, np.zeros((8, 8)), np.zeros(8), n_particles=0))
     with pytest.raises(ValueError, match="n_particles"):
         Model(lat, 1.0, np.zeros((8, 8)), np.zeros(8), n_particles=9)
+
+
+# --- the descent-Newton solver (issue 15) -------------------------------------------
+
+def verify_solution(m, h, tol=1e-8):
+    """Independent checks of a converged Hartree solution: rebuild h from the density,
+    diagonalise, fill by aufbau, same density; E_H from its definition."""
+    E, psi = np.linalg.eigh(hartree_hamiltonian(m, h.density))
+    nf = m.n_particles
+    n2 = (psi[:, :nf] ** 2).sum(axis=1)
+    assert np.abs(n2 - h.density).max() <= 10 * tol
+    assert E[nf] - E[nf - 1] > 0
+    rho = psi[:, :nf] @ psi[:, :nf].T
+    kin = -m.t * sum(2 * rho[i, j] for i, j in m.lattice.bonds)
+    n = np.diag(rho)
+    assert h.energy == pytest.approx(kin + m.eps @ n - 0.5 * n @ m.V @ n, abs=1e-7)
+
+
+@pytest.mark.parametrize("J", [2.0, 4.0, 6.0, 8.0])
+def test_every_solution_converges_and_is_a_local_minimum(J):
+    """L = 4, n = 1/2, W = 0, 20 realisations per J/t: all converge to 1e-8, verified
+    independently, with a non-negative Hessian (a local minimum of E_H)."""
+    for seed in range(20):
+        m = make(J=J, W=0.0, seed=seed)
+        h = ed.hartree_solve(m, seed=seed)
+        assert h.converged and h.residual <= 1e-8, (J, seed, h.residual)
+        assert h.stable and h.stability >= 0, (J, seed, h.stability)
+        verify_solution(m, h)
+
+
+def rotation_energy(m, psi, nf, kappa):
+    """E_H of the Slater determinant with orbitals exp(A) psi, A = [[0, -κᵀ], [κ, 0]]
+    in the basis of psi (occupied first)."""
+    from scipy.linalg import expm
+    N = psi.shape[0]
+    A = np.zeros((N, N))
+    A[nf:, :nf] = kappa
+    A[:nf, nf:] = -kappa.T
+    C = psi @ expm(A)[:, :nf]
+    n = (C ** 2).sum(axis=1)
+    h0 = -m.t * m.hopping_matrix().toarray() + np.diag(m.eps)
+    return np.trace(C.T @ h0 @ C) - 0.5 * n @ m.V @ n
+
+
+def test_hessian_against_finite_differences():
+    """ed.response.hessian_min (Lanczos on the response operator) against the Hessian of
+    E_H built by finite differences of exact orbital rotations, on 2x2x3."""
+    from ed.response import Response, hessian_min
+    m = make(shape=(2, 2, 3), J=3.0, W=0.5, seed=4)
+    h = ed.hartree_solve(m, seed=1, starts=("classical", "uniform"), tol=1e-12)
+    assert h.converged
+    nf, N = m.n_particles, m.n_sites
+    no, ne = nf, N - nf
+    eps_fd = 1e-4
+    dim = no * ne
+    H = np.zeros((dim, dim))
+    basis = np.eye(dim).reshape(dim, ne, no)
+    E0 = rotation_energy(m, h.orbitals, nf, np.zeros((ne, no)))
+    for p in range(dim):
+        for q in range(p, dim):
+            k = eps_fd * (basis[p] + basis[q])
+            kk = eps_fd * (basis[p] - basis[q])
+            H[p, q] = H[q, p] = (rotation_energy(m, h.orbitals, nf, k) + rotation_energy(m, h.orbitals, nf, -k)
+                                 - rotation_energy(m, h.orbitals, nf, kk)
+                                 - rotation_energy(m, h.orbitals, nf, -kk)) / (4 * eps_fd ** 2)
+    # H is the Hessian of E in κ (a, i); scaled by Δ^-1/2 with Δ_ai = 2 (E_a - E_i)
+    gaps = (h.levels[nf:, None] - h.levels[None, :nf]).ravel()
+    S = 1 / np.sqrt(2 * gaps)
+    lam_fd = np.linalg.eigvalsh(S[:, None] * H * S[None, :])[0]
+    assert E0 == pytest.approx(h.energy, abs=1e-7)
+    lam = hessian_min(Response(h.levels, h.orbitals, nf), m.V, tol=1e-10)
+    assert lam == pytest.approx(lam_fd, abs=1e-5)
+
+
+def test_response_against_finite_differences():
+    """χ⁰ w from the eigenpairs against the aufbau density of h + diag(±s w)."""
+    from ed.response import Response
+    m = make(J=2.0, seed=3)
+    h = ed.hartree_solve(m, seed=1)
+    H = hartree_hamiltonian(m, h.density)
+    w = np.random.default_rng(0).standard_normal(m.n_sites)
+    s, nf = 1e-5, m.n_particles
+
+    def dens(v):
+        _, psi = np.linalg.eigh(H + np.diag(v))
+        return (psi[:, :nf] ** 2).sum(axis=1)
+    fd = (dens(s * w) - dens(-s * w)) / (2 * s)
+    assert np.allclose(Response(h.levels, h.orbitals, nf).chi0(w), fd, atol=1e-7)
+
+
+def mattis_model(J):
+    """Clean periodic 4x4x4 at the closed shell N_f = 7, V = (J/N)(ε εᵀ - 1) with the
+    staggered ε_i = ±1: the uniform density is self-consistent at every J, and becomes
+    a saddle point of E_H when -χ⁰ V has an eigenvalue above 1."""
+    lat = Lattice((4, 4, 4))
+    e = (-1.0) ** lat.coords.sum(axis=1)
+    V = J / lat.n_sites * (np.outer(e, e) - np.eye(lat.n_sites))
+    return Model(lat, 1.0, V, np.zeros(lat.n_sites), n_particles=7), e
+
+
+def staggered_response(m, e):
+    """e·(-χ⁰)·e / e·e of free fermions from the dense textbook sum over (occ, emp)."""
+    E, psi = np.linalg.eigh(-m.hopping_matrix().toarray())
+    nf = m.n_particles
+    chi = np.zeros((m.n_sites,) * 2)
+    for i in range(nf):
+        for a in range(nf, m.n_sites):
+            u = psi[:, i] * psi[:, a]
+            chi += 2 * np.outer(u, u) / (E[a] - E[i])
+    return e @ chi @ e / (e @ e)
+
+
+def test_constructed_saddle_point_is_recognised():
+    """The uniform state of mattis_model is self-consistent; its stability flag changes
+    at the J_c of the dense free-fermion response, and the default solver escapes from
+    the saddle point along its softest mode to a lower, stable state."""
+    m0, e = mattis_model(1.0)
+    J_c = 1 / staggered_response(m0, e)          # instability of the uniform state
+    for J, stable in ((0.8 * J_c, True), (1.5 * J_c, False)):
+        m, _ = mattis_model(J)
+        h = ed.hartree_solve(m, starts=("uniform",), method="mixing", smearing=0.0)
+        assert h.converged and h.iterations == 1 and np.allclose(h.density, 7 / 64)
+        assert h.stable is stable and (h.stability > 0) is stable
+    escaped = ed.hartree_solve(m, starts=("uniform",))
+    assert escaped.converged and escaped.stable and escaped.energy < h.energy - 1e-6
+    assert abs(escaped.density @ e) > 0.1        # staggered order
+    verify_solution(m, escaped)
+
+
+def test_methods_agree_on_a_solution():
+    m = make(J=3.0, seed=7)
+    a = ed.hartree_solve(m, starts=("uniform",), method="newton")
+    b = ed.hartree_solve(m, starts=(), init_density=a.density, method="mixing", smearing=0.0)
+    assert a.converged and b.converged and b.iterations <= 2
+    assert b.energy == pytest.approx(a.energy, abs=1e-9)
