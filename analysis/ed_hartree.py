@@ -5,7 +5,8 @@ Per cluster and J/t, disorder averages with standard errors of
                            the record's hartree_expectation is),
   rms_i (<n_i>_ED - <n_i>_H),
   the many-body charge gap E(N+1) + E(N-1) - 2E(N) and the Hartree single-particle gap.
-Only converged Hartree solutions enter; their number is reported.
+Only converged Hartree solutions that are not saddle points (``hartree_stable``) enter;
+their number is reported.
 
     python -m analysis.ed_hartree results/ed_vs_hartree.h5 --out DIR
 """
@@ -79,7 +80,7 @@ def table(path):
     job, points = load_points(path, engine="ed")
     rows = []
     for p in points:
-        recs = [r for r in p.records if r.get("hartree_converged", False)]
+        recs = [r for r in p.records if r.get("hartree_converged", False) and r.get("hartree_stable", True)]
         if not recs:
             continue
         t = p.params["t"] or 1.0

@@ -1,9 +1,10 @@
 """Localisation from ``hartree`` results: <r> against a scanned parameter x (J or W)
 for each lattice size, crossings with bootstrap errors, DOS curves, W_J (Eq. 16).
 
-<r> at a point is the mean over converged realisations of the per-realisation mean of
-the gap ratios near mu (engine docstring); its error is the standard error over
-realisations.  Unconverged realisations are counted and left out, never averaged.
+<r> at a point is the mean over converged, stable realisations of the per-realisation
+mean of the gap ratios near mu (engine docstring); its error is the standard error over
+realisations.  Flagged realisations (unconverged, or a saddle point of E_H: ``stable``
+false) are counted per point and left out, never averaged silently.
 The crossing of sizes L_a < L_b is the root of a weighted straight-line fit of
 <r>_b - <r>_a against x on a window (default: every scanned x but the two end points,
 which anchor the limits); its error is the bootstrap over realisations at every point.
@@ -31,14 +32,20 @@ def _size(params):
     return tuple(params["L"]) if isinstance(params["L"], list) else (params["L"],)
 
 
+def usable(rec) -> bool:
+    """A converged solution that is not a saddle point (files from before the stability
+    check have no ``stable`` and count as stable)."""
+    return bool(rec["converged"]) and bool(rec.get("stable", True))
+
+
 def r_table(points, x: str):
-    """{size: (x values, list of per-realisation r_mean arrays, n_unconverged)}."""
+    """{size: (x values, list of per-realisation r_mean arrays, n_flagged)}."""
     table = {}
     for p in points:
         if not p.records:
             continue
-        rs = np.array([rec["r_mean"] for rec in p.records if rec["converged"]])
-        bad = sum(1 for rec in p.records if not rec["converged"])
+        rs = np.array([rec["r_mean"] for rec in p.records if usable(rec)])
+        bad = sum(1 for rec in p.records if not usable(rec))
         xs, samples, unconv = table.setdefault(_size(p.params), ([], [], []))
         xs.append(p.params[x] / (p.params["t"] or 1.0))
         samples.append(rs)
@@ -108,7 +115,7 @@ def analyze(path, x="J", out=None, window=None):
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         with open(out / "r_mean.csv", "w") as fh:
-            fh.write(f"size,{x}_over_t,realizations,unconverged,r_mean,r_err\n")
+            fh.write(f"size,{x}_over_t,realizations,flagged,r_mean,r_err\n")
             for s, xv, n, u, m, e in rows:
                 fh.write(f"{'x'.join(map(str, s))},{xv:.6g},{n},{u},{m:.6f},{e:.6f}\n")
         _figure(table, sizes, crossings, x, out / "r_mean.png")
@@ -121,7 +128,7 @@ def w_j(points):
     Eq. 16's J²/(alpha t): list of (size, J/t, W_J, err, theory)."""
     out = []
     for p in points:
-        recs = [r for r in p.records if r["converged"]]
+        recs = [r for r in p.records if usable(r)]
         if len(recs) < 2 or p.params["t"] <= 0:
             continue
         t, J = p.params["t"], p.params["J"]
@@ -143,7 +150,7 @@ def ipr_table(points, x="J", fraction=0.1):
     IPR ~ 1/N (N * IPR constant in L), localised ones IPR independent of N."""
     out = []
     for p in points:
-        recs = [r for r in p.records if r["converged"]]
+        recs = [r for r in p.records if usable(r)]
         if len(recs) < 2:
             continue
         vals = []
@@ -187,7 +194,7 @@ def _dos_figure(points, x, path):
         return
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for p in points:
-        recs = [r for r in p.records if r["converged"]]
+        recs = [r for r in p.records if usable(r)]
         if np.prod(_size(p.params)) != big or not recs:
             continue
         edges = recs[0]["dos_edges"]

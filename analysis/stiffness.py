@@ -73,7 +73,8 @@ def table(path):
                                                    np.where(pos, np.log(np.where(pos, Dphase, 1)), -np.inf)))}
         th = [r["thouless"] for r in p.records if "thouless" in r]
         row["thouless"] = mean_sem(th) if len(th) > 1 else (np.nan, np.nan)
-        row["unconverged"] = sum(1 for r in p.records if "hartree_converged" in r and not r["hartree_converged"])
+        row["unconverged"] = sum(1 for r in p.records if "hartree_converged" in r      # or saddle points
+                                 and not (r["hartree_converged"] and r.get("hartree_stable", True)))
         row["nf"] = int(round(p.params["density"] * np.prod(p.params["L"])))
         rows = out.setdefault(_cluster(p.params), [])
         if rows and rows[0]["nf"] != row["nf"]:
@@ -256,7 +257,7 @@ def main(argv=None):
     except KeyError as e:
         print(f"error: {a.results}: a task lacks the dataset {e} (written by an older simglass?)", file=sys.stderr)
         return 2
-    lines = ["cluster,J_over_t,kind,realizations,D,D_err,lnDphase,lnDphase_err,Dphase_zeros,thouless,thouless_err,hartree_unconverged"]
+    lines = ["cluster,J_over_t,kind,realizations,D,D_err,lnDphase,lnDphase_err,Dphase_zeros,thouless,thouless_err,hartree_flagged"]
     print(f"{'cluster':>8} {'J/t':>5} {'kind':>15} {'R':>4} {'<D>/t':>9} {'err':>8} {'<lnD_phase>':>9} {'err':>7} {'g':>7}")
     for cl, rows in sorted(tab.items(), key=lambda kv: np.prod(kv[0])):
         name = "x".join(map(str, cl))

@@ -1,14 +1,24 @@
-"""Hartree solver performance as ratios measured in one run (issue 4).
+"""Hartree solvers side by side on the same realisations (issue 15), as ratios in one run.
 
-1. A converged L = 10 solution at J/t = 4 (n = 1/2, W = 0): iterations, and wall time
-   per iteration as a ratio to one LAPACK eigh (numpy.linalg.eigh) of the same size,
-   the floor of any diagonalisation-based Hartree iteration.
-2. A t-scan warm-started from the previous point against cold starts: iterations.
+For each L and J/t (n = 1/2, W = 0, t = 1, default options, classical start) and each
+realisation, both methods of ``ed.hartree_solve`` ("newton": energy descent + Newton-
+Krylov, the default; "mixing": the previous Anderson mixing with annealed smearing)
+solve the same model.  Reported per (L, J/t) and method:
 
-    .venv/bin/python benchmarks/hartree.py [--L 10] [--no-scan]
+* the wall time per solution in units of one numpy.linalg.eigh of the same size
+  (median and 95th percentile; the classical start, the same mc run for both, included),
+* diagonalisations and response products (median),
+* converged and stable fractions,
+* the paired E_H difference newton - mixing over realisations where both converged
+  (mean ± standard error; negative: the new solver finds lower states).
+
+    .venv/bin/python benchmarks/hartree.py [--L 8 10] [--J 2 3 4 5 6 8] [--realizations 20]
+                                           [--csv PATH]
 """
 
 import argparse
+import csv
+import sys
 import time
 
 import numpy as np
@@ -16,45 +26,80 @@ import numpy as np
 import ed
 from simglass import Lattice, Model, sample_disorder
 
+METHODS = ("newton", "mixing")
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--L", type=int, default=10)
-    ap.add_argument("--no-scan", action="store_true", help="part 1 only")
-    a = ap.parse_args()
-    L = a.L
-    lat = Lattice((L, L, L))
-    d = sample_disorder(lat, J=4.0, seed=1)
-    m = Model(lat, 1.0, d.V, d.eps, density=0.5)
-    h = np.random.default_rng(0).standard_normal((lat.n_sites,) * 2)
+
+def eigh_time(N, repeats=3):
+    h = np.random.default_rng(0).standard_normal((N, N))
     h = h + h.T
     np.linalg.eigh(h)
     t0 = time.perf_counter()
-    for _ in range(3):
+    for _ in range(repeats):
         np.linalg.eigh(h)
-    t_eigh = (time.perf_counter() - t0) / 3
-    t0 = time.perf_counter()
-    r = ed.hartree_solve(m, seed=1, starts=("uniform",))
-    t_solve = time.perf_counter() - t0
-    print(f"L = {L} (N = {lat.n_sites}), J/t = 4: converged = {r.converged}, {r.iterations} iterations, "
-          f"{t_solve:.1f} s; per iteration {t_solve / r.iterations:.3f} s = "
-          f"{t_solve / r.iterations / t_eigh:.2f} x one eigh ({t_eigh:.3f} s)")
-    if a.no_scan:
-        return
-    ts = [1.0, 0.9, 0.8, 0.7, 0.6]
-    warm_it, cold_it, prev = 0, 0, None
-    for t in ts:
-        mt = Model(lat, t, d.V, d.eps, density=0.5)
-        cold = ed.hartree_solve(mt, seed=1, starts=("uniform",))
-        cold_it += cold.iterations
-        warm = cold if prev is None else ed.hartree_solve(mt, starts=(), init_density=prev, smearing=0.0)
-        warm_it += warm.iterations
-        prev = warm.density
-        print(f"  t = {t}: cold {cold.iterations} it (E = {cold.energy:.6f}, conv {cold.converged}), "
-              f"warm {warm.iterations} it (E = {warm.energy:.6f}, conv {warm.converged})")
-    print(f"t-scan {ts}: warm-started {warm_it} iterations vs cold {cold_it} "
-          f"(saved {100 * (1 - warm_it / cold_it):.0f} %)")
+    return (time.perf_counter() - t0) / repeats
+
+
+def solve_pair(lat, J, r, t_eigh):
+    d = sample_disorder(lat, J=J, seed=2026, realization=r)
+    m = Model(lat, 1.0, d.V, d.eps, density=0.5)
+    row = {"L": lat.shape[0], "J": J, "realization": r}
+    for meth in METHODS:
+        t0 = time.perf_counter()
+        h = ed.hartree_solve(m, seed=r, method=meth)
+        row.update({f"{meth}_time": (time.perf_counter() - t0) / t_eigh,
+                    f"{meth}_diag": h.iterations, f"{meth}_products": h.response_products,
+                    f"{meth}_converged": h.converged, f"{meth}_stable": h.stable,
+                    f"{meth}_energy": h.energy, f"{meth}_residual": h.residual})
+    return row
+
+
+def summary(rows):
+    out = []
+    for meth in METHODS:
+        t = np.array([r[f"{meth}_time"] for r in rows])
+        out.append(f"{meth}: t/eigh median {np.median(t):6.1f} p95 {np.percentile(t, 95):6.1f}, "
+                   f"diag {np.median([r[f'{meth}_diag'] for r in rows]):5.0f}, "
+                   f"prod {np.median([r[f'{meth}_products'] for r in rows]):5.0f}, "
+                   f"conv {np.mean([r[f'{meth}_converged'] for r in rows]):.2f}, "
+                   f"stable {np.mean([r[f'{meth}_stable'] for r in rows]):.2f}")
+    both = [r["newton_energy"] - r["mixing_energy"] for r in rows
+            if r["newton_converged"] and r["mixing_converged"]]
+    dE = (f"{np.mean(both):+.4f} ± {np.std(both, ddof=1) / np.sqrt(len(both)):.4f} "
+          f"({len(both)} pairs, {sum(x < -1e-6 for x in both)} lower, "
+          f"{sum(x > 1e-6 for x in both)} higher)") if len(both) > 1 else "n/a"
+    return out, dE
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--L", type=int, nargs="+", default=[8, 10])
+    ap.add_argument("--J", type=float, nargs="+", default=[2, 3, 4, 5, 6, 8])
+    ap.add_argument("--realizations", type=int, default=20)
+    ap.add_argument("--csv", help="write one row per solution pair")
+    a = ap.parse_args()
+    rows = []
+    for L in a.L:
+        lat = Lattice((L, L, L))
+        t_eigh = eigh_time(lat.n_sites)
+        print(f"L = {L} (N = {lat.n_sites}): one eigh = {t_eigh * 1e3:.1f} ms", flush=True)
+        allL = []
+        for J in a.J:
+            block = [solve_pair(lat, J, r, t_eigh) for r in range(a.realizations)]
+            allL += block
+            lines, dE = summary(block)
+            print(f"  J/t = {J:g}:  " + "\n             ".join(lines) + f"\n             "
+                  f"E_newton - E_mixing = {dE}", flush=True)
+        lines, dE = summary(allL)
+        print(f"  all J (L = {L}): " + "\n             ".join(lines) + f"\n             "
+              f"E_newton - E_mixing = {dE}", flush=True)
+        rows += allL
+    if a.csv:
+        with open(a.csv, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -56,7 +56,7 @@ def run(model, rng, direction=-1, h=0.1, ed=True, hartree=True, reconverge=True,
     if hartree and model.t > 0:
         sol = hartree_solve(model, rng=rng, starts=tuple(hartree_starts))
         rec.update(hartree_converged=sol.converged, hartree_stable=sol.stable, hartree_energy=sol.energy)
-        if sol.converged:
+        if sol.converged and sol.stable:          # saddle points are recorded, not used
             frozen, full = hartree_stiffness(model, sol, a, h, reconverge=reconverge)
             rec.update(D_hartree_frozen=frozen.D, D_hartree_frozen_err=frozen.error,
                        D_hartree_frozen_phase=frozen.D_phase,

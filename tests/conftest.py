@@ -10,6 +10,17 @@ import pytest
 BIN = Path(sys.executable).parent
 
 
+def textbook_chi0(E, psi, nf):
+    """-χ⁰ of a single-particle spectrum (E, psi) with N_f levels filled, by the dense
+    sum 2 Σ_{a occ, b empty} psi_a(i) psi_b(i) psi_a(j) psi_b(j) / (E_b - E_a)."""
+    chi = np.zeros((psi.shape[0],) * 2)
+    for a in range(nf):
+        for b in range(nf, psi.shape[1]):
+            v = psi[:, a] * psi[:, b]
+            chi += 2 * np.outer(v, v) / (E[b] - E[a])
+    return chi
+
+
 def simglass_cmd(*args):
     return [str(BIN / "simglass"), *map(str, args)]
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import ed
+from conftest import textbook_chi0
 from ed.exact import density_response
 from simglass import Lattice, Model, sample_disorder
 
@@ -104,12 +105,7 @@ def test_density_response_free_fermions():
     2 Σ_{a occ, b empty} psi_a(i) psi_b(i) psi_a(j) psi_b(j) / (E_b - E_a)."""
     m = make((2, 2, 2), J=0.0, W=1.0, seed=5)
     E, psi = np.linalg.eigh(-m.t * m.hopping_matrix().toarray() + np.diag(m.eps))
-    nf = m.n_particles
-    chi0 = np.zeros((m.n_sites,) * 2)
-    for a in range(nf):
-        for b in range(nf, m.n_sites):
-            v = psi[:, a] * psi[:, b]
-            chi0 += 2 * np.outer(v, v) / (E[b] - E[a])
+    chi0 = textbook_chi0(E, psi, m.n_particles)
     chi = density_response(m, step=1e-4)
     assert np.abs(chi - chi0).max() < 1e-6
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import ed
+from conftest import textbook_chi0
 from ed.hartree import hartree_hamiltonian
 from simglass import Lattice, Model, sample_disorder
 
@@ -251,12 +252,7 @@ def mattis_model(J):
 def staggered_response(m, e):
     """e·(-χ⁰)·e / e·e of free fermions from the dense textbook sum over (occ, emp)."""
     E, psi = np.linalg.eigh(-m.hopping_matrix().toarray())
-    nf = m.n_particles
-    chi = np.zeros((m.n_sites,) * 2)
-    for i in range(nf):
-        for a in range(nf, m.n_sites):
-            u = psi[:, i] * psi[:, a]
-            chi += 2 * np.outer(u, u) / (E[a] - E[i])
+    chi = textbook_chi0(E, psi, m.n_particles)
     return e @ chi @ e / (e @ e)
 
 
