@@ -39,6 +39,25 @@ def eigh_time(N, repeats=3):
     return (time.perf_counter() - t0) / repeats
 
 
+def unit_costs(lat, t_eigh):
+    """The classical start (mc, default sweeps) and one χ⁰ product, in eighs, at J/t = 4."""
+    from ed.hartree import _start_density, hartree_hamiltonian
+    from ed.response import Response
+    d = sample_disorder(lat, J=4.0, seed=2026, realization=0)
+    m = Model(lat, 1.0, d.V, d.eps, density=0.5)
+    t0 = time.perf_counter()
+    n0 = _start_density(m, "classical", np.random.default_rng(0), 300)
+    t_start = time.perf_counter() - t0
+    E, psi = np.linalg.eigh(hartree_hamiltonian(m, n0))
+    R = Response(E, psi, m.n_particles)
+    w = np.random.default_rng(1).standard_normal(lat.n_sites)
+    R.chi0(w)
+    t0 = time.perf_counter()
+    for _ in range(10):
+        R.chi0(w)
+    return t_start / t_eigh, (time.perf_counter() - t0) / 10 / t_eigh
+
+
 def solve_pair(lat, J, r, t_eigh):
     d = sample_disorder(lat, J=J, seed=2026, realization=r)
     m = Model(lat, 1.0, d.V, d.eps, density=0.5)
@@ -58,7 +77,8 @@ def summary(rows):
     for meth in METHODS:
         t = np.array([r[f"{meth}_time"] for r in rows])
         out.append(f"{meth}: t/eigh median {np.median(t):6.1f} p95 {np.percentile(t, 95):6.1f}, "
-                   f"diag {np.median([r[f'{meth}_diag'] for r in rows]):5.0f}, "
+                   f"diag {np.median([r[f'{meth}_diag'] for r in rows]):5.0f} "
+                   f"(max {max(r[f'{meth}_diag'] for r in rows)}), "
                    f"prod {np.median([r[f'{meth}_products'] for r in rows]):5.0f}, "
                    f"conv {np.mean([r[f'{meth}_converged'] for r in rows]):.2f}, "
                    f"stable {np.mean([r[f'{meth}_stable'] for r in rows]):.2f}")
@@ -81,7 +101,9 @@ def main():
     for L in a.L:
         lat = Lattice((L, L, L))
         t_eigh = eigh_time(lat.n_sites)
-        print(f"L = {L} (N = {lat.n_sites}): one eigh = {t_eigh * 1e3:.1f} ms", flush=True)
+        c_start, c_prod = unit_costs(lat, t_eigh)
+        print(f"L = {L} (N = {lat.n_sites}): one eigh = {t_eigh * 1e3:.1f} ms; classical start = "
+              f"{c_start:.1f} eighs; one response product = {c_prod:.3f} eighs", flush=True)
         allL = []
         for J in a.J:
             block = [solve_pair(lat, J, r, t_eigh) for r in range(a.realizations)]

@@ -38,12 +38,14 @@ class HartreeResult:
     Fermi shell); mu : midpoint of the highest occupied and lowest empty level;
     gap : E_{N_f} - E_{N_f - 1}; fields : Hartree fields eps_i - Σ_j V_ij <n_j> - mu;
     converged, iterations (diagonalisations), residual (max |Δn|), start (label);
-    response_products : applications of the static response χ⁰ (each about a tenth
-    of a diagonalisation; Newton steps and the stability check);
+    response_products : applications of the static response χ⁰ (each 0.057 of a
+    diagonalisation at N = 512, benchmarks/hartree.py; Newton steps and the stability check);
     stability : lowest eigenvalue of the Hessian of E_H in the occupied–empty rotations,
     scaled by the level gaps (ed.response.hessian_min): >= 0 at a local minimum, < 0 at
     a saddle point, NaN when not checked (unconverged, t = 0, complex orbitals);
-    stable : stability >= -stability_tol (False also when not checked);
+    stable : stability >= -stability_tol; True at t = 0 (0/1 states that are
+    single-particle stable) and J = 0 (no interaction); False when unconverged or
+    not checked (complex orbitals);
     starts : per start tried, (label, energy, converged, iterations, stability).
     """
     energy: float
@@ -287,7 +289,7 @@ def check_stability(model, r, stability_tol=1e-6):
         r.stable = True
         return
     resp = Response(r.levels, r.orbitals, model.n_particles, 1e-10 * energy_scale(model))
-    r.stability, mode = hessian_min(resp, model.V, mode=True)
+    r.stability, mode = hessian_min(resp, model.V)
     r.response_products += resp.products
     r.stable = bool(r.stability >= -stability_tol)
     return mode

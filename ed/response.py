@@ -7,7 +7,8 @@ a potential change δv_l on the sites changes the density by δn = χ⁰ δv,
     χ⁰_kl = Σ_{i occ, a emp} [ψ_i*(k) ψ_a(k) ψ_a*(l) ψ_i(l) + c.c.] / (E_i - E_a)   (≤ 0),
 
 first-order perturbation theory.  One product χ⁰ w costs two dense matrix products of
-N × N_occ × N_emp (about a tenth of one eigh of h), instead of building χ⁰ (N⁴ / 4).
+N × N_occ × N_emp (0.057 of one eigh of h at N = 512:
+benchmarks/hartree.py), instead of building χ⁰ (N⁴ / 4).
 
 Stability.  E_H of the relaxed density matrix D, E = Tr(h0 D) - ½ n·V·n with
 n = diag D (h0 = -t A + diag eps), changes to second order under a particle-conserving
@@ -67,42 +68,37 @@ class Response:
         return -self._site(self._ov(np.asarray(w, dtype=float)) * self.inv_gap)
 
 
-def hessian_min(response, V, tol=1e-4, maxiter=500, v0=None, mode=False):
+def hessian_min(response, V, tol=1e-4, maxiter=500):
     """1 - λ_max(K): the lowest eigenvalue of the orbital Hessian of E_H (module
-    docstring), >= 0 at a local minimum, < 0 at a saddle point.  With ``mode`` also the
-    site-density change (N,) of that softest rotation, C y, normalised to max |.| = 1.
+    docstring), >= 0 at a local minimum, < 0 at a saddle point, and the site-density
+    change of that softest rotation.
 
     Parameters
     ----------
-    response : Response of the self-consistent h (real orbitals).
+    response : Response of the self-consistent h.
     V : (N, N) couplings.
     tol : relative accuracy of the Lanczos eigenvalue.
 
     Returns
     -------
-    float, or NaN for complex orbitals (a twisted h: not checked); with ``mode`` a tuple
-    (float, (N,) array or None).
+    (stability, mode): stability a float (NaN for complex orbitals, a twisted h: not
+    checked); mode the (N,) density change C y of the softest rotation normalised to
+    max |.| = 1, or None when not checked.
     """
     s = np.sqrt(response.inv_gap)
-    shape = s.shape
-    if not response.real or s.size == 0:
-        lam = float("nan") if not response.real else 1.0
-        return (lam, None) if mode else lam
+    if not response.real:
+        return float("nan"), None
+    if s.size == 0:
+        return 1.0, None
 
-    def K(x):
+    def K(x):                                     # C^T V C y = 2 Δ^-½ B^T V B Δ^-½ y
         response.products += 1
-        X = x.reshape(shape) * s
-        w = V @ response._site(X)                 # (B y) with the √2 factors: C = √2 B Δ^-½
-        return (response._ov(w) * s).ravel()      # C^T V C x = 2 Δ^-½ B^T V B Δ^-½ x
-    op = LinearOperator((s.size, s.size), matvec=K, dtype=float)
+        return (response._ov(V @ response._site(x.reshape(s.shape) * s)) * s).ravel()
     if s.size <= 2:
         dense = np.column_stack([K(e) for e in np.eye(s.size)])
         w, y = np.linalg.eigh(0.5 * (dense + dense.T))
-        lam, y = w[-1], y[:, -1]
     else:
-        w, y = eigsh(op, k=1, which="LA", tol=tol, maxiter=maxiter, v0=v0, ncv=min(s.size, 20))
-        lam, y = w[-1], y[:, -1]
-    if not mode:
-        return float(1.0 - lam)
-    dn = response._site(y.reshape(shape) * s)
-    return float(1.0 - lam), dn / max(np.abs(dn).max(), 1e-300)
+        w, y = eigsh(LinearOperator((s.size, s.size), matvec=K, dtype=float), k=1, which="LA",
+                     tol=tol, maxiter=maxiter, ncv=min(s.size, 20))
+    dn = response._site(y[:, -1].reshape(s.shape) * s)
+    return float(1.0 - w[-1]), dn / max(np.abs(dn).max(), 1e-300)
