@@ -86,13 +86,17 @@ def shifted(h0, v) -> np.ndarray:
     return h
 
 
-def finish(model, E, psi, occ, deg, res, tol, iterations) -> "HartreeResult":
-    """The HartreeResult of the last diagonalisation (levels E, orbitals psi, aufbau
-    occupations occ) with E_H, μ, gap and fields of its output density."""
+def finish(model, x, E, psi, occ, deg, res, tol, iterations) -> "HartreeResult":
+    """The HartreeResult of the last diagonalisation, of h[x] (levels E, orbitals psi,
+    aufbau occupations occ), with μ, gap and fields of its output density n and
+    E_H = Tr(h0 P) - ½ n·V·n of its Slater determinant P, Tr(h0 P) = Σ occ E + n·V·x
+    (equal to Σ occ E + ½ n·V·n at self-consistency; this form is the functional's
+    value, so its error is second order in the residual n - x)."""
     nf = model.n_particles
     mu = 0.5 * (E[nf - 1] + E[nf])
     dens = np.abs(psi) ** 2 @ occ
-    return HartreeResult(energy=float(occ @ E + 0.5 * dens @ model.V @ dens), levels=E,
+    energy = occ @ E + dens @ (model.V @ (x - 0.5 * dens))
+    return HartreeResult(energy=float(energy), levels=E,
                          orbitals=psi, density=dens, occupations=occ, mu=float(mu),
                          gap=float(E[nf] - E[nf - 1]), fields=model.eps - model.V @ dens - mu,
                          converged=bool(res <= tol), iterations=iterations, residual=float(res),
@@ -144,7 +148,7 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
                   tol: float = 1e-8, max_iter: int = 500, method: str = "newton",
                   history: int = 8, newton_below: float = 0.1, beta: float = 0.5,
                   patience: int = 5, beta_min: float = 0.02, smearing: float = 0.05,
-                  classical_sweeps: int = 300, stability_tol: float = 1e-6) -> HartreeResult:
+                  warmup: int = 10, classical_sweeps: int = 300, stability_tol: float = 1e-6) -> HartreeResult:
     """Solve the Hartree equations from each start and keep the best solution: converged
     and stable before converged before unconverged; then the lowest E_H (the lowest
     residual among unconverged ones).
@@ -161,9 +165,14 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
     method : "newton" (default; ed.hartree_descent) or "mixing" (ed.hartree_mixing).
     history, newton_below : "newton": projectors kept in the energy-descent simplex, and
         the residual below which Newton steps start.
-    history, beta, patience, beta_min, smearing : "mixing": Anderson history and damping;
-        smearing is the first electronic temperature in units of ``energy_scale(model)``
-        (max of t, J, std eps), annealed to 0.
+    history, beta, patience, beta_min : "mixing": Anderson history and damping.
+    smearing : electronic temperature in units of ``energy_scale(model)`` (max of t, J,
+        std eps). "mixing": the first of its annealing stages (then down to 0).
+        "newton": the temperature of the warm-up.
+    warmup : "newton": diagonalisations of density mixing at the temperature
+        ``smearing`` before the descent (ed.hartree_mixing.smeared_warmup), which moves
+        the start out of shallow basins (lower E_H at J/t >= 5, docs/validation.md §8);
+        0 descends directly from the start.
     classical_sweeps : parallel-tempering sweeps of the classical start.
     stability_tol : a converged solution with ``stability`` below -stability_tol is a
         saddle point (``stable = False``).
@@ -198,7 +207,7 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
     if isinstance(stability_tol, bool) or not (np.isfinite(stability_tol) and stability_tol >= 0):
         raise ValueError(f"stability_tol must be a finite number >= 0, got {stability_tol!r}")
     for name, x, lo in (("max_iter", max_iter, 1), ("history", history, 1), ("patience", patience, 1),
-                        ("classical_sweeps", classical_sweeps, 1)):
+                        ("classical_sweeps", classical_sweeps, 1), ("warmup", warmup, 0)):
         if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < lo:
             raise ValueError(f"{name} must be an integer >= {lo}, got {x!r}")
     if method not in METHODS:
@@ -226,7 +235,7 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
             raise ValueError(f"init_density must be a finite array of shape ({N},)")
         todo.append(("given", init_density))
     todo += [(s, None) for s in starts]
-    from .hartree_mixing import mixing_solve
+    from .hartree_mixing import mixing_solve, smeared_warmup
     h0 = bare_hamiltonian(model)
     exact_path = model.t == 0 or not np.any(model.V)
     best, tried = None, []
@@ -234,8 +243,12 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
         if n0 is None:
             n0 = _start_density(model, label, rng, classical_sweeps)
         if method == "newton" and not exact_path:
-            r = _descend_to_minimum(model, h0, n0, tol, max_iter, history, newton_below,
+            w = min(warmup, max_iter - 1) if smearing > 0 else 0
+            if w:
+                n0 = smeared_warmup(model, h0, n0, smearing * energy_scale(model), w)
+            r = _descend_to_minimum(model, h0, n0, tol, max_iter - w, history, newton_below,
                                     stability_tol)
+            r.iterations += w
         else:
             r = mixing_solve(model, h0, n0, tol, max_iter, beta, history, patience, beta_min,
                              smearing)

@@ -105,7 +105,7 @@ def descent_solve(model, h0, n0, tol, max_iter, history=8, newton_below=0.1, con
             continue
         cur = _descend(cur, verts_n, verts_T, V)
         x = cur[0]
-    r = finish(model, E, psi, occ, deg, res, tol, it)
+    r = finish(model, x, E, psi, occ, deg, res, tol, it)
     r.response_products = products
     return r
 

@@ -37,7 +37,9 @@ OPTIONS = {
     "method": Option(str, "newton", lambda x: x in METHODS, f"one of {METHODS}",
                      "Hartree solver: energy descent + Newton-Krylov, or the older density mixing"),
     "smearing": Option(float, 0.05, lambda x: x >= 0, ">= 0",
-                       "method = mixing: initial electronic temperature / energy scale (annealed to 0)"),
+                       "electronic temperature / energy scale: newton's warm-up, mixing's first stage"),
+    "warmup": Option(int, 10, lambda x: x >= 0, ">= 0",
+                     "method = newton: smeared mixing steps before the energy descent"),
     "classical_sweeps": Option(int, 300, _pos, ">= 1", "PT sweeps of the classical start"),
     "r_fraction": Option(float, 0.1, lambda x: 0 < x <= 1, "in (0, 1]",
                          "fraction of levels around mu used for r"),
@@ -64,9 +66,10 @@ def check_point(params, options):
 
 
 def run(model, rng, starts=("classical",), tol=1e-8, max_iter=500, method="newton", smearing=0.05,
-        classical_sweeps=300, r_fraction=0.1, dos_max=10.0, dos_bins=200):
+        warmup=10, classical_sweeps=300, r_fraction=0.1, dos_max=10.0, dos_bins=200):
     h = hartree_solve(model, rng=rng, starts=tuple(starts), tol=tol, max_iter=max_iter,
-                      method=method, smearing=smearing, classical_sweeps=classical_sweeps)
+                      method=method, smearing=smearing, warmup=warmup,
+                      classical_sweeps=classical_sweeps)
     N, nf = model.n_sites, model.n_particles
     r = gap_ratios(h.levels, nf, max(8, int(round(r_fraction * N))))
     edges = np.linspace(-dos_max, dos_max, dos_bins + 1)

@@ -52,6 +52,21 @@ def _classical_step(x, n_out, phi):
     return x
 
 
+def smeared_warmup(model, h0, x, T, iterations, beta=0.5, history=8):
+    """``iterations`` diagonalisations of Anderson mixing with Fermi occupations at the
+    electronic temperature T (energy units), from the density x; returns the last input
+    density.  Not converged on purpose: it only moves a start out of a shallow basin
+    (the newton method's warm-up)."""
+    x = np.array(x, dtype=float)
+    xs, fs = [], []
+    for _ in range(iterations):
+        E, psi = np.linalg.eigh(shifted(h0, -(model.V @ x)))
+        f = np.abs(psi) ** 2 @ fermi_occupations(E, model.n_particles, T) - x
+        xs, fs = (xs + [x.copy()])[-history:], (fs + [f])[-history:]
+        x = _anderson_step(xs, fs, beta)
+    return x
+
+
 def smearing_schedule(T0, scale, factor=0.3, T_last=1e-4):
     """Electronic temperatures T0, T0*factor, ... above T_last*scale, then 0."""
     temps = []
@@ -109,4 +124,4 @@ def mixing_solve(model, h0, n0, tol, max_iter, beta=0.5, history=8, patience=5, 
             x = _anderson_step(xs, fs, beta)
         if it >= max_iter:
             break
-    return finish(model, E, psi, occ, deg, res, tol, it)
+    return finish(model, x, E, psi, occ, deg, res, tol, it)
