@@ -22,7 +22,7 @@ so every step is at least as good as ODA and E never rises).
 Once the residual max |F(n) - n| of the aufbau map F is below ``newton_below`` (and h
 has a gap at μ), Newton steps solve (1 + χ⁰ V) δ = F(n) - n by GMRES (at most
 ``max_krylov`` products), with the static response χ⁰ of h[n] applied from its
-eigenpairs (ed.response; a product costs 0.057 of a diagonalisation at N = 512), and
+eigenpairs (ed.response; a product costs about 0.06 of a diagonalisation at N = 512), and
 n <- n + δ, δ scaled down to max |δ| <= ``max_step`` (near a level crossing at μ the
 Newton step is unreliable): quadratic convergence to max |Δn| <= tol.  When a Newton
 step does not reduce the residual by the factor ``contraction``, descent resumes from

@@ -7,7 +7,7 @@ a potential change δv_l on the sites changes the density by δn = χ⁰ δv,
     χ⁰_kl = Σ_{i occ, a emp} [ψ_i*(k) ψ_a(k) ψ_a*(l) ψ_i(l) + c.c.] / (E_i - E_a)   (≤ 0),
 
 first-order perturbation theory.  One product χ⁰ w costs two dense matrix products of
-N × N_occ × N_emp (0.057 of one eigh of h at N = 512:
+N × N_occ × N_emp (about 0.06 of one eigh of h at N = 512:
 benchmarks/hartree.py), instead of building χ⁰ (N⁴ / 4).
 
 Stability.  E_H of the relaxed density matrix D, E = Tr(h0 D) - ½ n·V·n with
