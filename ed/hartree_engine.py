@@ -12,6 +12,15 @@ Record (energies in the job's units, levels relative to nothing unless said):
 * ``ipr``: Σ_i |psi_a(i)|⁴ of every level;
 * ``r``: adjacent-gap ratios r_k = min(s_k, s_{k+1}) / max(s_k, s_{k+1}) of the
   K = max(8, round(r_fraction N)) levels centred on the Fermi index N_f, and ``r_mean``;
+* ``g``: Thouless conductances |∂²E_n/∂θ²| / Δ of the ``g_window`` levels below and above
+  μ, shape (directions, 2 g_window), for a boundary twist θ along each periodic direction
+  of extent >= 3, with the Hartree potential frozen (second-order perturbation theory,
+  ed.curvature); ``ln_g_mean`` = <ln g> over that array (the typical value of the
+  realisation) and ``level_spacing`` Δ (the mean spacing in the window without the one
+  across μ);
+* ``r_below`` / ``r_above``: gap ratios of the g_window + 1 levels below and above μ
+  (none uses the spacing across μ, which self-consistency enlarges), and their means
+  ``r_below_mean`` / ``r_above_mean``;
 * ``dos_hist``: counts of levels - mu in ``dos_bins`` bins on [-dos_max, dos_max]
   (``dos_edges``), and ``phi_hist`` of the Hartree fields on the same bins.
 
@@ -25,6 +34,7 @@ import numpy as np
 
 from simglass.options import Option
 
+from .curvature import level_curvatures, thouless_g, window_gap_ratios
 from .hartree import METHODS, START_KINDS, hartree_solve
 
 _pos = lambda x: x > 0  # noqa: E731
@@ -43,6 +53,8 @@ OPTIONS = {
     "classical_sweeps": Option(int, 300, _pos, ">= 1", "PT sweeps of the classical start"),
     "r_fraction": Option(float, 0.1, lambda x: 0 < x <= 1, "in (0, 1]",
                          "fraction of levels around mu used for r"),
+    "g_window": Option(int, 8, lambda x: x >= 2, ">= 2",
+                       "levels on each side of mu used for the Thouless g and r_below / r_above"),
     "dos_max": Option(float, 10.0, _pos, "> 0", "DOS / P(phi) histogram range"),
     "dos_bins": Option(int, 200, _pos, ">= 1", "DOS / P(phi) histogram bins"),
 }
@@ -66,13 +78,20 @@ def check_point(params, options):
 
 
 def run(model, rng, starts=("classical",), tol=1e-8, max_iter=500, method="newton", smearing=0.05,
-        warmup=10, classical_sweeps=300, r_fraction=0.1, dos_max=10.0, dos_bins=200):
+        warmup=10, classical_sweeps=300, r_fraction=0.1, g_window=8, dos_max=10.0, dos_bins=200):
     h = hartree_solve(model, rng=rng, starts=tuple(starts), tol=tol, max_iter=max_iter,
                       method=method, smearing=smearing, warmup=warmup,
                       classical_sweeps=classical_sweeps)
     N, nf = model.n_sites, model.n_particles
     r = gap_ratios(h.levels, nf, max(8, int(round(r_fraction * N))))
     edges = np.linspace(-dos_max, dos_max, dos_bins + 1)
+    lat = model.lattice
+    dirs = [a for a in range(lat.dim) if lat.periodic[a] and lat.shape[a] > 2 and model.t > 0]
+    g, delta = np.full((len(dirs), 2 * g_window), np.nan), np.nan
+    for k, a in enumerate(dirs):
+        gk, delta = thouless_g(h.levels, level_curvatures(model, h.levels, h.orbitals, a), nf, g_window)
+        g[k, :gk.size] = gk
+    r_below, r_above = window_gap_ratios(h.levels, nf, g_window)
     return {
         "energy": h.energy,
         "energy_per_site": h.energy / N,
@@ -95,6 +114,13 @@ def run(model, rng, starts=("classical",), tol=1e-8, max_iter=500, method="newto
         "ipr": (np.abs(h.orbitals) ** 4).sum(axis=0),
         "r": r,
         "r_mean": r.mean() if r.size else np.nan,
+        "g": g,
+        "ln_g_mean": np.nanmean(np.log(np.maximum(g, 1e-300))) if dirs else np.nan,
+        "level_spacing": delta,
+        "r_below": r_below,
+        "r_above": r_above,
+        "r_below_mean": r_below.mean() if r_below.size else np.nan,
+        "r_above_mean": r_above.mean() if r_above.size else np.nan,
         "dos_hist": np.histogram(h.levels - h.mu, bins=edges)[0],
         "phi_hist": np.histogram(h.fields, bins=edges)[0],
         "dos_edges": edges,
