@@ -133,14 +133,21 @@ def hartree_shift(path) -> Row:
 # --- Hartree–Anderson (engine hartree) ------------------------------------------------
 
 def _crossing_row(row, path, x):
+    """Row value: the <ln g> crossing of the two largest sizes (analysis.finite_size),
+    error = statistical (bootstrap) and systematic (drift from the next pair) combined."""
     from .localization import analyze
-    _, crossings = analyze(path, x=x)
-    if not crossings:
+    res = analyze(path, x=x)
+    cr = res.crossings["ln_g"]
+    if not cr:
         return _missing(row, "needs two sizes with a common scan")
-    a, b, c, err, frac = crossings[-1]
-    row.value, row.error = float(c), float(err)
-    row.sizes = f"L = {_sizes([a])} / {_sizes([b])}"
-    row.note = f"crossing of ⟨r⟩ (weighted linear fit), found in {100 * frac:.0f} % of bootstrap samples"
+    e, last = res.estimate, cr[-1]
+    row.value, row.error = float(e.x), float(e.error)
+    row.sizes = f"L = {_sizes([last.a])} / {_sizes([last.b])}"
+    pairs = ", ".join(f"{c.a[0]}/{c.b[0]}: {c.x:.2f}({100 * c.err:.0f})" for c in cr)
+    row.note = (f"crossing of the typical Thouless conductance ⟨ln g⟩, found in "
+                f"{100 * last.found:.0f} % of bootstrap samples; stat {e.stat:.2f}, sys {e.sys:.2f} "
+                f"({e.note}); pair crossings {pairs}; ⟨r⟩: "
+                + ", ".join(f"{c.a[0]}/{c.b[0]}: {c.x:.2f}" for c in res.crossings["r"]))
     return row
 
 
@@ -161,7 +168,7 @@ def anderson(path) -> Row:
 
 
 def localization(path) -> list[Row]:
-    loc = Row("jc_loc_hartree", "(J/t)_c,loc from Hartree ⟨r⟩ crossing, n = ½", "Eq. 18", JC_LOC_EQ18,
+    loc = Row("jc_loc_hartree", "(J/t)_c,loc from the Hartree ⟨ln g⟩ crossing, n = ½", "Eq. 18", JC_LOC_EQ18,
               bound=">=")
     wj = Row("w_j", "W_J = 1/P(φ = ±t) of the Hartree fields", "Eq. 16", None)
     if path is None:

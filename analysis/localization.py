@@ -1,13 +1,14 @@
-"""Localisation from ``hartree`` results: <r> against a scanned parameter x (J or W)
-for each lattice size, crossings with bootstrap errors, DOS curves, W_J (Eq. 16).
+"""Localisation from ``hartree`` results against a scanned parameter x (J or W) for each
+lattice size: the typical Thouless conductance <ln g> (primary diagnostic, level
+curvatures under a boundary twist, ed/curvature.py) and the gap ratio <r> (secondary),
+crossings of successive sizes with bootstrap errors and the finite-size drift
+(analysis/finite_size.py), DOS curves, W_J (Eq. 16).
 
-<r> at a point is the mean over converged, stable realisations of the per-realisation
-mean of the gap ratios near mu (engine docstring); its error is the standard error over
-realisations.  Flagged realisations (unconverged, or a saddle point of E_H: ``stable``
-false) are counted per point and left out, never averaged silently.
-The crossing of sizes L_a < L_b is the root of a weighted straight-line fit of
-<r>_b - <r>_a against x on a window (default: every scanned x but the two end points,
-which anchor the limits); its error is the bootstrap over realisations at every point.
+A point's value is the mean over converged, stable realisations of the per-realisation
+value (``ln_g_mean``: <ln g> over the window of levels around μ and the twist
+directions; ``r_mean``); its error is the standard error over realisations.  Flagged
+realisations (unconverged, or a saddle point of E_H: ``stable`` false) are counted per
+point and left out, never averaged silently.
 
     python -m analysis.localization results/localization_scan.h5 --x J --out DIR
 """
@@ -16,16 +17,20 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .finite_size import Estimate, estimate, pair_crossings, size_table
 from .load import load_points
 from .plotting import pyplot, save
 from .stats import mean_sem
 
 R_POISSON, R_GOE, R_CRIT = 0.3863, 0.5307, 0.516
 ALPHA = 1.24
+DIAGNOSTICS = {"ln_g": ("ln_g_mean", r"$\langle \ln g\rangle$ (Thouless, levels near $\mu$)"),
+               "r": ("r_mean", r"$\langle r\rangle$ (levels near $\mu$)")}
 
 
 def _size(params):
@@ -38,89 +43,47 @@ def usable(rec) -> bool:
     return bool(rec["converged"]) and bool(rec.get("stable", True))
 
 
-def r_table(points, x: str):
-    """{size: (x values, list of per-realisation r_mean arrays, n_flagged)}."""
-    table = {}
-    for p in points:
-        if not p.records:
-            continue
-        rs = np.array([rec["r_mean"] for rec in p.records if usable(rec)])
-        bad = sum(1 for rec in p.records if not usable(rec))
-        xs, samples, unconv = table.setdefault(_size(p.params), ([], [], []))
-        xs.append(p.params[x] / (p.params["t"] or 1.0))
-        samples.append(rs)
-        unconv.append(bad)
-    for k, (xs, samples, unconv) in table.items():
-        order = np.argsort(xs)
-        table[k] = (np.array(xs)[order], [samples[i] for i in order], np.array(unconv)[order])
-    return table
+@dataclass
+class Localization:
+    """tables[d]: {size: finite_size.SizeData}; crossings[d]: successive-size Crossings;
+    estimate: finite_size.Estimate of the <ln g> crossing, for d in DIAGNOSTICS."""
+    x: str
+    tables: dict
+    crossings: dict
+    estimate: Estimate
+
+    def rows(self):
+        """(size, x, realisations used, flagged, <ln g>, err, <r>, err) per point."""
+        out = []
+        for s, dg in self.tables["ln_g"].items():
+            dr = self.tables["r"][s]
+            mg, eg, n = dg.mean_err()
+            mr, er, _ = dr.mean_err()
+            out += [(s, float(dg.x[j]), int(n[j]), int(dg.flagged[j]), float(mg[j]), float(eg[j]),
+                     float(mr[j]), float(er[j])) for j in range(dg.x.size)]
+        return out
 
 
-def crossing(xs, ra, rb, window=None):
-    """Root of a straight-line least-squares fit of d(x) = mean(rb) - mean(ra) over the
-    points with x in ``window`` = (lo, hi) (default: all but the smallest and largest x,
-    which anchor the metallic and insulating limits), weighted by the standard errors;
-    nan if the fitted line has no root inside the window.  ra, rb: lists of
-    per-realisation samples at each x."""
-    xs = np.asarray(xs, float)
-    lo, hi = window if window is not None else (xs.min(), xs.max())
-    inner = (xs >= lo) & (xs <= hi)
-    if window is None and xs.size > 3:
-        inner &= (xs > xs.min()) & (xs < xs.max())
-    d, w, x = [], [], []
-    for k in np.flatnonzero(inner):
-        a, b = ra[k], rb[k]
-        if len(a) > 1 and len(b) > 1:
-            d.append(np.mean(b) - np.mean(a))
-            w.append(1 / np.sqrt(np.var(a, ddof=1) / len(a) + np.var(b, ddof=1) / len(b) + 1e-30))
-            x.append(xs[k])
-    if len(x) < 2:
-        return np.nan
-    slope, icpt = np.polyfit(x, d, 1, w=w)
-    root = -icpt / slope if slope != 0 else np.nan
-    return root if min(x) <= root <= max(x) else np.nan
-
-
-def crossing_bootstrap(xs, ra, rb, n_boot=500, seed=0, window=None):
-    """(crossing, bootstrap std, fraction of resamples with a crossing in the window)."""
-    x0 = crossing(xs, ra, rb, window)
-    rng = np.random.default_rng(seed)
-    res = lambda s: [a[rng.integers(0, len(a), len(a))] if len(a) else a for a in s]  # noqa: E731
-    boots = np.array([crossing(xs, res(ra), res(rb), window) for _ in range(n_boot)])
-    ok = np.isfinite(boots)
-    err = boots[ok].std(ddof=1) if ok.sum() > 1 else np.nan
-    return x0, err, ok.mean()
-
-
-def analyze(path, x="J", out=None, window=None):
+def analyze(path, x="J", out=None, window=None, n_boot=500) -> Localization:
+    """The localisation analysis of a hartree results file (module docstring); with
+    ``out``, writes localization.csv, ln_g.png, r_mean.png and dos.png there."""
     job, points = load_points(path, engine="hartree")
-    table = r_table(points, x)
-    sizes = sorted(table, key=lambda s: np.prod(s))
-    rows = []
-    for s in sizes:
-        xs, samples, unconv = table[s]
-        for xv, smp, u in zip(xs, samples, unconv):
-            m, e = mean_sem(smp) if len(smp) else (np.nan, np.nan)
-            rows.append((s, xv, len(smp), int(u), float(m), float(e)))
-    crossings = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        xa, sa, _ = table[a]
-        xb, sb, _ = table[b]
-        common = np.intersect1d(xa, xb)
-        ia = [list(xa).index(v) for v in common]
-        ib = [list(xb).index(v) for v in common]
-        c, err, frac = crossing_bootstrap(common, [sa[i] for i in ia], [sb[i] for i in ib], window=window)
-        crossings.append((a, b, c, err, frac))
+    tables, crossings = {}, {}
+    for d, (key, _) in DIAGNOSTICS.items():
+        tables[d] = size_table(points, lambda rec, key=key: rec.get(key, np.nan), x, usable)
+        crossings[d] = pair_crossings(tables[d], n_boot=n_boot, window=window)
+    res = Localization(x, tables, crossings, estimate(crossings["ln_g"]))
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        with open(out / "r_mean.csv", "w") as fh:
-            fh.write(f"size,{x}_over_t,realizations,flagged,r_mean,r_err\n")
-            for s, xv, n, u, m, e in rows:
-                fh.write(f"{'x'.join(map(str, s))},{xv:.6g},{n},{u},{m:.6f},{e:.6f}\n")
-        _figure(table, sizes, crossings, x, out / "r_mean.png")
+        with open(out / "localization.csv", "w") as fh:
+            fh.write(f"size,{x}_over_t,realizations,flagged,ln_g,ln_g_err,r_mean,r_err\n")
+            for s, xv, n, u, g, ge, r, re in res.rows():
+                fh.write(f"{'x'.join(map(str, s))},{xv:.6g},{n},{u},{g:.6f},{ge:.6f},{r:.6f},{re:.6f}\n")
+        for d in DIAGNOSTICS:
+            _figure(res, d, out / ("ln_g.png" if d == "ln_g" else "r_mean.png"))
         _dos_figure(points, x, out / "dos.png")
-    return rows, crossings
+    return res
 
 
 def w_j(points):
@@ -165,23 +128,23 @@ def ipr_table(points, x="J", fraction=0.1):
     return out
 
 
-def _figure(table, sizes, crossings, x, path):
+def _figure(res, d, path):
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    for s in sizes:
-        xs, samples, _ = table[s]
-        m = [np.mean(v) if len(v) else np.nan for v in samples]
-        e = [np.std(v, ddof=1) / np.sqrt(len(v)) if len(v) > 1 else np.nan for v in samples]
-        ax.errorbar(xs, m, yerr=e, fmt="o-", ms=3, capsize=2, label="L = " + "x".join(map(str, s)))
-    ax.axhline(R_POISSON, color="gray", ls=":", label="Poisson 0.386")
-    ax.axhline(R_GOE, color="gray", ls="--", label="GOE 0.531")
-    for a, b, c, err, _ in crossings:
-        if np.isfinite(c):
-            ax.axvspan(c - (err if np.isfinite(err) else 0), c + (err if np.isfinite(err) else 0),
-                       color="C3", alpha=0.15)
-    ax.set_xlabel(f"{x}/t")
-    ax.set_ylabel(r"$\langle r\rangle$ (levels near $\mu$)")
-    ax.set_title("Level statistics of the Hartree levels")
+    for s, data in res.tables[d].items():
+        m, e, _ = data.mean_err()
+        ax.errorbar(data.x, m, yerr=e, fmt="o-", ms=3, capsize=2, label="L = " + "x".join(map(str, s)))
+    if d == "r":
+        ax.axhline(R_POISSON, color="gray", ls=":", label="Poisson 0.386")
+        ax.axhline(R_GOE, color="gray", ls="--", label="GOE 0.531")
+    for c in res.crossings[d]:
+        if np.isfinite(c.x):
+            w = c.err if np.isfinite(c.err) else 0.0
+            ax.axvspan(c.x - w, c.x + w, color="C3", alpha=0.12)
+    ax.set_xlabel(f"{res.x}/t")
+    ax.set_ylabel(DIAGNOSTICS[d][1])
+    ax.set_title(("Thouless conductance" if d == "ln_g" else "Level statistics")
+                 + " of the Hartree levels (bands: pair crossings ± 1σ)")
     ax.legend(fontsize=8)
     save(fig, path)
 
@@ -215,23 +178,27 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m analysis.localization", description=__doc__.splitlines()[0])
     ap.add_argument("results")
     ap.add_argument("--x", default="J", choices=["J", "W"], help="scanned parameter (in units of t)")
-    ap.add_argument("--out", help="directory for r_mean.csv, r_mean.png, dos.png")
+    ap.add_argument("--out", help="directory for localization.csv, ln_g.png, r_mean.png, dos.png")
     ap.add_argument("--window", type=float, nargs=2, metavar=("LO", "HI"),
-                    help="x range of the crossing fit (default: all but the end points)")
+                    help="x range of the crossing fits (default: every scanned x)")
     a = ap.parse_args(argv)
     from simglass.options import InputError
     try:
-        rows, crossings = analyze(a.results, a.x, a.out, a.window)
+        res = analyze(a.results, a.x, a.out, a.window)
         _, points = load_points(a.results, engine="hartree")
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"{'size':>10} {a.x + '/t':>7} {'R':>4} {'unconv':>6} {'<r>':>8} {'err':>7}")
-    for s, xv, n, u, m, e in rows:
-        print(f"{'x'.join(map(str, s)):>10} {xv:7.3g} {n:4d} {u:6d} {m:8.4f} {e:7.4f}")
-    for a_, b_, c, err, frac in crossings:
-        print(f"crossing {'x'.join(map(str, a_))} / {'x'.join(map(str, b_))}: {a.x}/t = {c:.3f} +- {err:.3f} "
-              f"(crossing found in {100 * frac:.0f} % of bootstrap samples)")
+    print(f"{'size':>10} {a.x + '/t':>7} {'R':>4} {'flag':>4} {'<ln g>':>8} {'err':>6} {'<r>':>7} {'err':>6}")
+    for s, xv, n, u, g, ge, r, re in res.rows():
+        print(f"{'x'.join(map(str, s)):>10} {xv:7.3g} {n:4d} {u:4d} {g:8.3f} {ge:6.3f} {r:7.4f} {re:6.4f}")
+    for d in DIAGNOSTICS:
+        for c in res.crossings[d]:
+            print(f"crossing of {d:>4} {'x'.join(map(str, c.a))} / {'x'.join(map(str, c.b))}: "
+                  f"{a.x}/t = {c.x:.3f} +- {c.err:.3f} (found in {100 * c.found:.0f} % of bootstrap samples)")
+    e = res.estimate
+    print(f"estimate (<ln g>, largest pair): {a.x}/t = {e.x:.3f} +- {e.stat:.3f} (stat) "
+          f"+- {e.sys:.3f} (sys) = {e.x:.3f} +- {e.error:.3f}; {e.note}")
     for s, N, xv, m, e, nm in ipr_table(points, a.x):
         print(f"IPR near mu {'x'.join(map(str, s))} {a.x}/t={xv:g}: {m:.4g} +- {e:.2g}  (N*IPR = {nm:.3g})")
     if a.x == "J":

@@ -41,7 +41,9 @@ ENGINE_OF = {"disorder": "disorder", "coulomb_gap": "mc", "sk_energy": "mc", "an
 FIGURES = [
     ("coulomb_gap", "coulomb_gap.png", "P(φ) of the t = 0 glass with the α|φ|/J² line (Eq. 14) and α against 1/√N."),
     ("sk_energy", "sk_energy.png", "Ground-state energy of the compensated model against N^(−2/3), Parisi's limit."),
+    ("anderson", "ln_g.png", "Typical Thouless conductance ⟨ln g⟩ of the levels near μ at J = 0 against box disorder W/t (Eq. 17), with the pair crossings."),
     ("anderson", "r_mean.png", "⟨r⟩ of the levels near μ at J = 0 against box disorder W/t (Eq. 17)."),
+    ("localization", "ln_g.png", "Typical Thouless conductance ⟨ln g⟩ of the Hartree levels near μ against J/t for each L, with the pair crossings."),
     ("localization", "r_mean.png", "⟨r⟩ of the Hartree levels near μ against J/t for each L, with the crossing."),
     ("localization", "dos.png", "Hartree density of states ρ(E − μ) for several J/t (Fig. 3 analogue)."),
     ("ed", "ed_hartree.png", "ED against Hartree on the same realisations: energies, densities, gaps."),

@@ -16,7 +16,7 @@ eigenpairs of h alone (no second diagonalisation):
 
 Exactly degenerate levels (within ``deg_tol``) are first rotated to diagonalise h1 in
 their block (degenerate perturbation theory), and pairs inside a block are left out of
-the sum.  Cost: a sparse and a dense matrix product, N³ flops (less than one eigh).
+the sum.  Cost: O(N² · len(index)) for the requested levels (far less than one eigh).
 
 Thouless conductance (Edwards & Thouless, J. Phys. C 5, 807 (1972)): g_n = |c_n| / Δ,
 Δ the local mean level spacing.  ``thouless_g`` takes the ``n_window`` levels on each
@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["level_curvatures", "thouless_g", "window_gap_ratios"]
+__all__ = ["level_curvatures", "fermi_window", "thouless_g", "window_gap_ratios"]
 
 
 def _twist_operators(model, direction):
-    """Dense h1 and h2 (N, N) of a boundary twist along ``direction``."""
+    """Sparse h1 and h2 (N, N) of a boundary twist along ``direction``."""
+    import scipy.sparse as sp
     lat = model.lattice
     if not 0 <= direction < lat.dim:
         raise ValueError(f"direction must be in 0 .. {lat.dim - 1}, got {direction!r}")
@@ -47,17 +48,15 @@ def _twist_operators(model, direction):
     lo, hi = lat.bonds[sel, 0], lat.bonds[sel, 1]
     ph = np.exp(1j * model.bond_phases()[sel])
     N = model.n_sites
-    h1 = np.zeros((N, N), complex)
-    h2 = np.zeros((N, N), complex)
-    h1[hi, lo] = -1j * model.t * ph
-    h2[hi, lo] = 0.5 * model.t * ph
-    h1 += h1.conj().T
-    h2 += h2.conj().T
-    return h1, h2
+
+    def herm(vals):
+        m = sp.csr_matrix((vals, (hi, lo)), shape=(N, N))
+        return (m + m.conj().T).tocsr()
+    return herm(-1j * model.t * ph), herm(0.5 * model.t * ph)
 
 
-def level_curvatures(model, levels, orbitals, direction=0, deg_tol=None):
-    """∂²E_n/∂θ² of every level of h for a boundary twist θ along ``direction``.
+def level_curvatures(model, levels, orbitals, direction=0, index=None, deg_tol=None):
+    """∂²E_n/∂θ² of the levels of h for a boundary twist θ along ``direction``.
 
     Parameters
     ----------
@@ -65,11 +64,13 @@ def level_curvatures(model, levels, orbitals, direction=0, deg_tol=None):
     levels : (N,) ascending eigenvalues of the single-particle h (energy units of t).
     orbitals : (N, N) eigenvectors in columns (real or complex).
     direction : lattice direction of the twist; it must be periodic with extent >= 3.
+    index : level indices to compute (default: all N); the cost is
+        O(N · L² · len(index)) for the L² boundary bonds, plus the degenerate blocks.
     deg_tol : levels closer than this are treated as degenerate (default 1e-10 max(t, spread)).
 
     Returns
     -------
-    (N,) curvatures in energy units (per radian²), in the order of ``levels``.
+    (len(index),) curvatures in energy units (per radian²).
 
     Raises
     ------
@@ -81,47 +82,63 @@ def level_curvatures(model, levels, orbitals, direction=0, deg_tol=None):
     if E.shape != (N,) or psi.shape != (N, N):
         raise ValueError(f"levels must have shape ({N},) and orbitals ({N}, {N}), "
                          f"got {E.shape} and {psi.shape}")
+    index = np.arange(N) if index is None else np.asarray(index, dtype=int)
     if deg_tol is None:
         deg_tol = 1e-10 * max(abs(model.t), float(np.ptp(E)), 1e-300)
     h1, h2 = _twist_operators(model, direction)
-    # rotate exactly degenerate blocks so that h1 is diagonal inside each of them
-    psi = psi.astype(complex)
-    start = 0
-    for k in range(1, N + 1):
-        if k == N or E[k] - E[k - 1] > deg_tol:
-            if k - start > 1:
-                blk = psi[:, start:k]
-                _, u = np.linalg.eigh(blk.conj().T @ h1 @ blk)
-                psi[:, start:k] = blk @ u
-            start = k
-    M = psi.conj().T @ (h1 @ psi)                        # <m|h1|n>
-    dE = E[None, :] - E[:, None]                         # E_n - E_m at [m, n]
+    # exactly degenerate blocks are rotated so that h1 is diagonal inside each of them
+    edges = np.flatnonzero(np.diff(E) > deg_tol) + 1
+    starts, ends = np.r_[0, edges], np.r_[edges, N]
+    big = ends - starts > 1
+    if big.any():
+        psi = psi.astype(complex)
+        for s0, s1 in zip(starts[big], ends[big]):
+            blk = psi[:, s0:s1]
+            _, u = np.linalg.eigh(blk.conj().T @ (h1 @ blk))
+            psi[:, s0:s1] = blk @ u
+    cols = psi[:, index]
+    M = psi.conj().T @ (h1 @ cols)                       # <m|h1|n>, shape (N, len(index))
+    dE = E[index][None, :] - E[:, None]                  # E_n - E_m at [m, n]
     same = np.abs(dE) <= deg_tol
     inv = np.where(same, 0.0, 1.0 / np.where(same, 1.0, dE))
     second = (np.abs(M) ** 2 * inv).sum(axis=0)
-    diamagnetic = np.real(np.einsum("in,in->n", psi.conj(), h2 @ psi))
+    diamagnetic = np.real(np.einsum("in,in->n", cols.conj(), h2 @ cols))
     return 2.0 * (diamagnetic + second)
 
 
-def thouless_g(levels, curvatures, n_particles, n_window=8):
-    """Thouless conductances g_n = |c_n| / Δ of the ``n_window`` levels below and the
-    ``n_window`` levels above the Fermi level (2 n_window values, fewer at the band
-    edges), and Δ, the mean of the level spacings inside the window without the spacing
-    across μ (E_{N_f} - E_{N_f - 1}).
+def fermi_window(n_levels, n_particles, n_window):
+    """Indices of the ``n_window`` levels below and above the Fermi level (fewer at
+    the band edges): range(max(N_f - n_window, 0), min(N_f + n_window, N))."""
+    return np.arange(max(n_particles - n_window, 0), min(n_particles + n_window, n_levels))
 
-    Returns (g, Δ); g has shape (2 n_window,).  Raises ValueError when the window has
-    fewer than two spacings besides the one across μ.
+
+def thouless_g(levels, curvatures, n_particles, n_window=8):
+    """Thouless conductances g_n = |c_n| / Δ of the levels of ``fermi_window`` and Δ,
+    the mean of the level spacings inside that window without the spacing across μ
+    (E_{N_f} - E_{N_f - 1}).
+
+    Parameters
+    ----------
+    levels : (N,) ascending levels.
+    curvatures : ∂²E_n/∂θ² of the window's levels (level_curvatures with
+        ``index=fermi_window(N, N_f, n_window)``), shape (2 n_window,) away from the edges.
+
+    Returns (g, Δ), g of the shape of ``curvatures``.  Raises ValueError when the
+    window has fewer than two spacings besides the one across μ, or when
+    ``curvatures`` does not match the window.
     """
     E = np.asarray(levels, dtype=float)
-    nf, N = int(n_particles), E.size
-    lo, hi = max(nf - n_window, 0), min(nf + n_window, N)
-    s = np.diff(E[lo:hi])
-    s = np.delete(s, nf - 1 - lo)                        # the spacing across mu
+    nf = int(n_particles)
+    idx = fermi_window(E.size, nf, n_window)
+    c = np.asarray(curvatures, dtype=float)
+    if c.shape != idx.shape:
+        raise ValueError(f"curvatures must have the window's shape {idx.shape}, got {c.shape}")
+    s = np.delete(np.diff(E[idx]), nf - 1 - idx[0])    # without the spacing across mu
     if s.size < 2:
         raise ValueError(f"n_window = {n_window} leaves fewer than two level spacings "
-                         f"(N = {N}, N_f = {nf})")
+                         f"(N = {E.size}, N_f = {nf})")
     delta = float(s.mean())
-    return np.abs(np.asarray(curvatures)[lo:hi]) / delta, delta
+    return np.abs(c) / delta, delta
 
 
 def window_gap_ratios(levels, n_particles, n_window):

@@ -34,7 +34,7 @@ import numpy as np
 
 from simglass.options import Option
 
-from .curvature import level_curvatures, thouless_g, window_gap_ratios
+from .curvature import fermi_window, level_curvatures, thouless_g, window_gap_ratios
 from .hartree import METHODS, START_KINDS, hartree_solve
 
 _pos = lambda x: x > 0  # noqa: E731
@@ -88,8 +88,10 @@ def run(model, rng, starts=("classical",), tol=1e-8, max_iter=500, method="newto
     lat = model.lattice
     dirs = [a for a in range(lat.dim) if lat.periodic[a] and lat.shape[a] > 2 and model.t > 0]
     g, delta = np.full((len(dirs), 2 * g_window), np.nan), np.nan
+    win = fermi_window(N, nf, g_window)
     for k, a in enumerate(dirs):
-        gk, delta = thouless_g(h.levels, level_curvatures(model, h.levels, h.orbitals, a), nf, g_window)
+        gk, delta = thouless_g(h.levels, level_curvatures(model, h.levels, h.orbitals, a, win),
+                               nf, g_window)
         g[k, :gk.size] = gk
     r_below, r_above = window_gap_ratios(h.levels, nf, g_window)
     return {

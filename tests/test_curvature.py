@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import ed.hartree_engine as engine
-from ed.curvature import level_curvatures, thouless_g, window_gap_ratios
+from ed.curvature import fermi_window, level_curvatures, thouless_g, window_gap_ratios
 from ed.hartree import hartree_hamiltonian, hartree_solve
 from simglass import Lattice, Model, sample_disorder
 
@@ -39,6 +39,7 @@ def test_curvature_against_finite_difference_twist(shape):
         rich = (4 * fd(5e-4) - fd(1e-3)) / 3
         assert np.abs(c - rich).max() < 1e-6
         assert np.abs(c).max() > 1e-2                      # not a trivial zero
+        np.testing.assert_allclose(level_curvatures(m, E, psi, a, [3, 7]), c[[3, 7]], atol=1e-13)
 
 
 def test_clean_cluster_curvatures_follow_the_dispersion():
@@ -67,7 +68,8 @@ def test_strong_disorder_gives_small_g():
     for W in (2.0, 60.0):
         m = anderson((6, 6, 6), W)
         E, psi = np.linalg.eigh(hartree_hamiltonian(m, np.zeros(m.n_sites)))
-        g, delta = thouless_g(E, level_curvatures(m, E, psi, 0), m.n_particles, 8)
+        win = fermi_window(m.n_sites, m.n_particles, 8)
+        g, delta = thouless_g(E, level_curvatures(m, E, psi, 0, win), m.n_particles, 8)
         out[W] = np.exp(np.log(g).mean())
         assert delta > 0 and g.shape == (16,)
     assert out[60.0] < 1e-4 and out[2.0] > 0.3
@@ -76,14 +78,17 @@ def test_strong_disorder_gives_small_g():
 def test_window_leaves_out_the_spacing_across_mu():
     E = np.array([0.0, 1.0, 2.0, 3.0, 13.0, 14.0, 15.0, 16.0])   # a gap of 10 at mu (N_f = 4)
     c = np.arange(8.0)
-    g, delta = thouless_g(E, c, 4, 3)
+    g, delta = thouless_g(E, c[1:7], 4, 3)
     assert delta == 1.0
+    np.testing.assert_array_equal(fermi_window(8, 4, 3), np.arange(1, 7))
     np.testing.assert_array_equal(g, c[1:7])
     rb, ra = window_gap_ratios(E, 4, 3)
     np.testing.assert_array_equal(rb, [1.0, 1.0])
     np.testing.assert_array_equal(ra, [1.0, 1.0])
     with pytest.raises(ValueError, match="n_window"):
-        thouless_g(E[:4], c[:4], 2, 1)
+        thouless_g(E[:4], c[1:3], 2, 1)
+    with pytest.raises(ValueError, match="shape"):
+        thouless_g(E, c, 4, 3)
 
 
 def test_bad_direction():

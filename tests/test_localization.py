@@ -32,27 +32,18 @@ def test_anderson_limits_through_runner(tmp_path):
     out = tmp_path / "a.h5"
     r = run_cli("run", job, "--output", out, "--quiet")
     assert r.returncode == 0, r.stderr
-    rows, crossings = localization.analyze(out, x="W", out=tmp_path / "fig")
-    (s1, w1, n1, u1, m1, e1), (s2, w2, n2, u2, m2, e2) = rows
+    res = localization.analyze(out, x="W", out=tmp_path / "fig")
+    (s1, w1, n1, u1, g1, ge1, m1, e1), (s2, w2, n2, u2, g2, ge2, m2, e2) = res.rows()
     assert (w1, w2) == (5.0, 40.0) and n1 == n2 == 12 and u1 == u2 == 0
     assert abs(m1 - 0.5307) < 4 * e1 + 0.01, (m1, e1)
     assert abs(m2 - 0.3863) < 4 * e2 + 0.01, (m2, e2)
-    assert (tmp_path / "fig" / "r_mean.png").exists() and (tmp_path / "fig" / "dos.png").exists()
+    assert g1 > -2 and g2 < -5                     # metal: g ~ 1; deep insulator: g << 1
+    for f in ("ln_g.png", "r_mean.png", "dos.png", "localization.csv"):
+        assert (tmp_path / "fig" / f).exists()
     from analysis.load import load_points
     _, pts = load_points(out)
     (_, N, _, ipr5, _, nipr5), (_, _, _, ipr40, _, _) = localization.ipr_table(pts, "W")
     assert 1.5 < nipr5 < 6 and ipr40 > 0.3  # extended: IPR ~ 3/N; localised: O(1)
-
-
-def test_crossing_of_known_curves():
-    """Two sizes with r_a = 0.45 + 0.01 (x - 4), r_b = 0.45 + 0.02 (x - 4): cross at 4."""
-    rng = np.random.default_rng(0)
-    xs = np.arange(1.0, 8.0)
-    ra = [0.45 + 0.01 * (x - 4) + 0.002 * rng.standard_normal(200) for x in xs]
-    rb = [0.45 + 0.02 * (x - 4) + 0.002 * rng.standard_normal(200) for x in xs]
-    c, err, frac = localization.crossing_bootstrap(xs, ra, rb)
-    assert abs(c - 4.0) < 4 * err and err < 0.1 and frac > 0.99
-    assert np.isnan(localization.crossing(xs, ra, [a + 0.05 for a in ra]))  # parallel curves: none
 
 
 HARTREE = """

@@ -51,7 +51,7 @@ def test_every_file_is_written(report):
     row = next(r for r in s["rows"] if r["key"] == "sum_rule")
     assert row["verdict"] == "agrees" and abs(row["value"] - row["theory"]) < 1e-6 * row["theory"]
     figs = s["figures"]
-    assert len(figs) == 12, figs
+    assert len(figs) == 14, figs
     for f in figs:
         assert (report / f).exists()
 
