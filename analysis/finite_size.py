@@ -71,6 +71,8 @@ def size_table(points, value, x, usable, size=lambda p: tuple(np.atleast_1d(p["L
     for p in points:
         xv = p.params[x] / (p.params["t"] or 1.0)
         d = raw.setdefault(tuple(int(v) for v in size(p.params)), {})
+        if d.get(xv) and p.records:
+            raise ValueError(f"size {size(p.params)}, {x} = {xv:g} appears in two inputs")
         d[xv] = {r: (value(rec) if usable(rec) else np.nan)
                  for r, rec in zip(p.realizations, p.records)}
     out = {}

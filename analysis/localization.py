@@ -65,9 +65,11 @@ class Localization:
 
 
 def analyze(path, x="J", out=None, window=None, n_boot=500) -> Localization:
-    """The localisation analysis of a hartree results file (module docstring); with
+    """The localisation analysis (module docstring) of one or more hartree results files
+    or compact tables (analysis.compact; e.g. the pieces of a scan, one size each); with
     ``out``, writes localization.csv, ln_g.png, r_mean.png and dos.png there."""
-    job, points = load_points(path, engine="hartree")
+    from .compact import load_any
+    _, points = load_any(path, "hartree")
     tables, crossings = {}, {}
     for d, (key, _) in DIAGNOSTICS.items():
         tables[d] = size_table(points, lambda rec, key=key: rec.get(key, np.nan), x, usable)
@@ -157,7 +159,7 @@ def _dos_figure(points, x, path):
         return
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for p in points:
-        recs = [r for r in p.records if usable(r)]
+        recs = [r for r in p.records if usable(r) and "dos_hist" in r]
         if np.prod(_size(p.params)) != big or not recs:
             continue
         edges = recs[0]["dos_edges"]
@@ -176,7 +178,7 @@ def _dos_figure(points, x, path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m analysis.localization", description=__doc__.splitlines()[0])
-    ap.add_argument("results")
+    ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv)")
     ap.add_argument("--x", default="J", choices=["J", "W"], help="scanned parameter (in units of t)")
     ap.add_argument("--out", help="directory for localization.csv, ln_g.png, r_mean.png, dos.png")
     ap.add_argument("--window", type=float, nargs=2, metavar=("LO", "HI"),
@@ -185,7 +187,8 @@ def main(argv=None):
     from simglass.options import InputError
     try:
         res = analyze(a.results, a.x, a.out, a.window)
-        _, points = load_points(a.results, engine="hartree")
+        from .compact import load_any
+        sources, points = load_any(a.results, "hartree")
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -199,6 +202,7 @@ def main(argv=None):
     e = res.estimate
     print(f"estimate (<ln g>, largest pair): {a.x}/t = {e.x:.3f} +- {e.stat:.3f} (stat) "
           f"+- {e.sys:.3f} (sys) = {e.x:.3f} +- {e.error:.3f}; {e.note}")
+    points = [p for p in points if p.records and "ipr" in p.records[0]]   # not in tables
     for s, N, xv, m, e, nm in ipr_table(points, a.x):
         print(f"IPR near mu {'x'.join(map(str, s))} {a.x}/t={xv:g}: {m:.4g} +- {e:.2g}  (N*IPR = {nm:.3g})")
     if a.x == "J":
