@@ -132,6 +132,31 @@ def hartree_shift(path) -> Row:
 
 # --- Hartree–Anderson (engine hartree) ------------------------------------------------
 
+def production(tables: dict) -> list[Row]:
+    """Rows of the committed production data (data/*.csv, analysis.compact), re-analysed
+    in this run: W_c (Anderson check) and (J/t)_c,loc (Hartree scan).  ``tables``:
+    {"anderson": [csv, ...], "localization": [csv, ...]}; missing files give "not run"."""
+    from .compact import read_table
+    rows = []
+    for role, key, quantity, eq, theory, bound, x in (
+            ("anderson", "anderson_wc_production", "Anderson W_c/t at J = 0 (box), committed production data",
+             "Eq. 17", W_C_BOX, "=", "W"),
+            ("localization", "jc_loc_production", "(J/t)_c,loc from ⟨ln g⟩, n = ½, committed production data",
+             "Eq. 18", JC_LOC_EQ18, ">=", "J")):
+        row = Row(key, quantity, eq, theory, bound=bound)
+        paths = [p for p in tables.get(role, []) if p.exists()]
+        if not paths:
+            rows.append(_missing(row, "no committed table under data/"))
+            continue
+        row = _crossing_row(row, paths, x)
+        row.realizations = _realizations(paths)
+        made = "; ".join(f"{p.name}: job {h['job']}, commit {h['commit'][:10]}"
+                         for p, h in ((p, read_table(p)[0]) for p in paths))
+        row.note = f"re-analysed in this run from {made}; " + row.note
+        rows.append(row.judge())
+    return rows
+
+
 def _crossing_row(row, path, x):
     """Row value: the <ln g> crossing of the two largest sizes (analysis.finite_size),
     error = statistical (bootstrap) and systematic (drift from the next pair) combined."""
@@ -152,10 +177,16 @@ def _crossing_row(row, path, x):
 
 
 def _realizations(path):
-    from .load import load_points
-    _, points = load_points(path, engine="hartree")
+    from .compact import load_any
+    _, points = load_any(path, "hartree")
     n = [len(p.records) for p in points]
-    return f"{min(n)}-{max(n)} per point" if n else "0"
+    flagged = [sum(1 for r in p.records if not _usable(r)) for p in points]
+    return f"{min(n)}-{max(n)} per point, {max(flagged)} flagged at most" if n else "0"
+
+
+def _usable(rec):
+    from .localization import usable
+    return usable(rec)
 
 
 def anderson(path) -> Row:

@@ -86,13 +86,15 @@ def read_table(path):
 
 def load_any(paths, engine):
     """Points of one or more results files (.h5) or compact tables (.csv) of ``engine``,
-    concatenated; returns (sources, points), sources a list of strings naming each
-    input (with job and commit for tables)."""
+    concatenated, each tagged with ``source`` = its input's position: realisation r of
+    one input and of another are different samples (pieces of a scan must use different
+    seeds).  Returns (sources, points), sources a list of strings naming each input
+    (with job and commit for tables)."""
     from simglass.options import InputError
     if isinstance(paths, (str, bytes)) or not hasattr(paths, "__iter__"):
         paths = [paths]
     sources, points = [], []
-    for path in paths:
+    for i, path in enumerate(paths):
         if str(path).endswith(".csv"):
             header, pts = read_table(path)
             if header.get("engine") != engine:
@@ -101,6 +103,8 @@ def load_any(paths, engine):
         else:
             _, pts = load_points(path, engine=engine)
             sources.append(str(path))
+        for p in pts:
+            p.source = i            # realisations of different inputs are different draws
         points += pts
     return sources, points
 

@@ -66,15 +66,16 @@ class Estimate:
 
 def size_table(points, value, x, usable, size=lambda p: tuple(np.atleast_1d(p["L"]))):
     """{size: SizeData} from analysis.load points: ``value(rec)`` of the records with
-    ``usable(rec)``, others counted as flagged; x = params[x] / t (t = 1 when t = 0)."""
+    ``usable(rec)``, others counted as flagged; x = params[x] / t (t = 1 when t = 0).
+    Points may come from several inputs (pieces of a scan run with different seeds):
+    a realisation is identified by (``point.source``, index), source 0 when unset."""
     raw = {}
     for p in points:
         xv = p.params[x] / (p.params["t"] or 1.0)
-        d = raw.setdefault(tuple(int(v) for v in size(p.params)), {})
-        if d.get(xv) and p.records:
-            raise ValueError(f"size {size(p.params)}, {x} = {xv:g} appears in two inputs")
-        d[xv] = {r: (value(rec) if usable(rec) else np.nan)
-                 for r, rec in zip(p.realizations, p.records)}
+        d = raw.setdefault(tuple(int(v) for v in size(p.params)), {}).setdefault(xv, {})
+        src = getattr(p, "source", 0)
+        for r, rec in zip(p.realizations, p.records):
+            d[(src, r)] = value(rec) if usable(rec) else np.nan
     out = {}
     for s, by_x in raw.items():
         xs = np.array(sorted(by_x))

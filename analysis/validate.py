@@ -21,6 +21,9 @@ from simglass.options import InputError
 from . import checks
 
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
+DATA = Path(__file__).resolve().parents[1] / "data"
+PRODUCTION = {"anderson": [DATA / "anderson_check.csv"],
+              "localization": [DATA / "localization_scan.csv", DATA / "localization_scan_L10.csv"]}
 
 # role -> job file of each profile (engine of the role in brackets)
 ROLES = ("disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle",
@@ -110,7 +113,7 @@ def table_rows(paths: dict, out: Path) -> list:
     rows = [checks.alpha(p("coulomb_gap")), checks.sk_energy(p("sk_energy")),
             checks.hartree_shift(p("disorder"))]
     loc, wj = checks.localization(p("localization"))
-    rows += [wj, checks.anderson(p("anderson")), loc,
+    rows += [wj, checks.anderson(p("anderson")), loc] + checks.production(PRODUCTION) + [
              checks.stiffness_drop(p("stiffness")),
              checks.low_density(p("low_density")),
              checks.sum_rule(), checks.sum_rule_infinite()] + checks.saddle_rows(p("saddle"))

@@ -86,3 +86,8 @@ def test_compact_table_round_trip(tmp_path):
     np.testing.assert_allclose(np.array([r[1:] for r in a.rows()]), np.array([r[1:] for r in b.rows()]),
                                rtol=1e-6)                  # 8 digits in the table
     np.testing.assert_allclose(a.crossings["ln_g"][0].x, b.crossings["ln_g"][0].x, rtol=1e-6)
+    from analysis.checks import production
+    rows = production({"anderson": [tmp_path / "a.csv"], "localization": [tmp_path / "none.csv"]})
+    assert rows[0].key == "anderson_wc_production" and "commit abc" in rows[0].note
+    assert rows[0].realizations.startswith("5-5 per point")
+    assert rows[1].verdict == "not run" and "data/" in rows[1].note

@@ -39,7 +39,7 @@ def test_every_file_is_written(report):
     for role in ROLES:
         assert (report / f"{role}.h5").exists()
     s = json.loads((report / "summary.json").read_text())
-    assert len(s["rows"]) == 13
+    assert len(s["rows"]) == 15
     assert {r["verdict"] for r in s["rows"]} <= {"agrees", "differs", "not run", "no crossing", "no error bar"}
     keys = [r["key"] for r in s["rows"]]
     assert len(set(keys)) == len(keys)
