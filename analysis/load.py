@@ -29,10 +29,15 @@ def load_points(path, engine: str | None = None) -> tuple[object, list[Point]]:
         if engine is not None and job.engine != engine:
             raise InputError(f"{path}: results of engine {job.engine!r}, expected {engine!r}")
         by_point = defaultdict(list)
-        for name, g in sorted(f["tasks"].items()):
-            if g.attrs.get("status") != "done":
+        for name in sorted(f["tasks"]):
+            try:               # a task the running job is writing: not done yet, skip it
+                g = f["tasks"][name]
+                if g.attrs.get("status") != "done":
+                    continue
+                rec = (int(g.attrs["realization"]), read_group(g))
+                by_point[int(g.attrs["point"])].append(rec)
+            except (AttributeError, KeyError, RuntimeError, OSError):
                 continue
-            by_point[int(g.attrs["point"])].append((int(g.attrs["realization"]), read_group(g)))
     points = []
     for p, params in enumerate(job.points()):
         recs = sorted(by_point.get(p, []), key=lambda x: x[0])

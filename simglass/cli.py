@@ -42,9 +42,12 @@ def _info(args) -> int:
         print(f"{args.results}: engine {a['engine']}, simglass {a['simglass_version']}, "
               f"commit {a['git_commit'][:12]}, created {a['created']}")
         rows = defaultdict(lambda: [0, 0, 0.0])
-        for name, g in f["tasks"].items():
-            st = g.attrs.get("status")
-            p = int(g.attrs["point"])
+        for name in list(f["tasks"]):
+            try:                   # a group that the running job is writing reads as
+                g = f["tasks"][name]         # None or fails: count it as pending
+                st, p = g.attrs.get("status"), int(g.attrs["point"])
+            except (AttributeError, KeyError, RuntimeError, OSError):
+                continue
             if st == "done":
                 rows[p][0] += 1
             elif st == "failed":

@@ -219,3 +219,22 @@ def test_info_bad_file(tmp_path):
         f.attrs["format"] = "other"
     r = run_cli("info", tmp_path / "y.h5")
     assert r.returncode == 2 and "format" in r.stderr
+
+
+def test_half_written_task_groups_are_skipped(tmp_path):
+    """A task group that the running job has not finished writing (no attributes yet,
+    or a link h5py cannot resolve) is pending for `simglass info` and the analyses,
+    not a traceback."""
+    job = tmp_path / "s.toml"
+    job.write_text(SMALL)
+    out = tmp_path / "s.h5"
+    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    with h5py.File(out, "a") as f:
+        f["tasks"].create_group("zzzz_in_flight")                  # no status, no point
+        f["tasks"]["zzzz_dangling"] = h5py.SoftLink("/nowhere")    # reads as None
+    r = run_cli("info", out)
+    assert r.returncode == 0, r.stderr
+    assert "Traceback" not in r.stderr
+    from analysis.load import load_points
+    _, points = load_points(out)
+    assert sum(len(p.records) for p in points) == 12
