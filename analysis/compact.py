@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import subprocess
 import sys
 from types import SimpleNamespace
 
@@ -33,10 +32,17 @@ PARAMS = ("L", "J", "W", "t", "density")
 
 def export(paths, out, job_file, keys=HARTREE_KEYS, commit=None):
     """Write the completed tasks of the results files ``paths`` (one engine) as a CSV
-    table of ``keys`` (scalars) with the scan parameters; returns the number of rows."""
+    table of ``keys`` (scalars) with the scan parameters; returns the number of rows.
+    ``commit``: default the commits recorded in the results files (the code that
+    produced them)."""
+    from simglass.results import read_results
     if commit is None:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
-                                text=True).stdout.strip() or "unknown"
+        found = []
+        for path in paths:
+            f, _ = read_results(path)
+            with f:
+                found.append(str(f.attrs.get("git_commit", "unknown"))[:12])
+        commit = " ".join(dict.fromkeys(found))
     rows, engine = [], None
     for path in paths:
         job, points = load_points(path)
