@@ -11,9 +11,11 @@ d(x) = <y>_b - <y>_a over the points with x in a window (default: all), weighted
 standard errors of d; NaN when the line has no root inside the window.
 
 The estimate: the crossing of the two largest sizes, with its bootstrap standard
-deviation as the statistical error, and the drift |x_c(largest pair) - x_c(next pair)|
-of the crossings with size as the systematic error (a finite-size correction that the
-sizes do not resolve); error = the two in quadrature.
+deviation as the statistical error; the systematic error combines the drift
+|x_c(largest pair) - x_c(next pair)| of the crossings with size (a finite-size
+correction that the sizes do not resolve) and the shift of the root when the straight
+line is fitted to the 4 scanned x nearest the crossing only (the curvature of d(x));
+error = statistical and systematic in quadrature.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Crossing:
     x: float          # NaN: no root in the window
     err: float        # bootstrap standard deviation over resamples with a root
     found: float      # fraction of bootstrap resamples with a root in the window
+    window_shift: float = np.nan   # |x - the root of the fit on the 4 x nearest x| (curvature)
 
 
 @dataclass
@@ -131,24 +134,33 @@ def pair_crossings(table, n_boot=500, seed=0, window=None):
                           for _ in range(n_boot)])
         ok = np.isfinite(boots)
         err = float(boots[ok].std(ddof=1)) if ok.sum() > 1 else np.nan
-        out.append(Crossing(sa, sb, x0, err, float(ok.mean()) if n_boot else np.nan))
+        shift = np.nan
+        if np.isfinite(x0) and xs.size > 4:
+            near = np.sort(xs[np.argsort(np.abs(xs - x0))[:4]])
+            shift = abs(crossing(xs, ya, yb, (near[0], near[-1])) - x0)
+        out.append(Crossing(sa, sb, x0, err, float(ok.mean()) if n_boot else np.nan, shift))
     return out
 
 
 def estimate(crossings) -> Estimate:
     """x_c from the crossing of the largest pair; statistical error its bootstrap
-    deviation; systematic error the drift from the next smaller pair (NaN when there is
-    only one pair: then the error is the statistical one and the note says so)."""
+    deviation; systematic error the drift from the next smaller pair and the shift of
+    the root when the fit uses only the 4 x nearest it (the curvature of d(x)), in
+    quadrature (the drift is NaN with only one pair: the note says so)."""
     if not crossings:
         return Estimate(np.nan, np.nan, np.nan, np.nan, (), "fewer than two sizes")
     last = crossings[-1]
+    shift = last.window_shift if np.isfinite(last.window_shift) else 0.0
     if len(crossings) > 1 and np.isfinite(crossings[-2].x) and np.isfinite(last.x):
-        sys = abs(last.x - crossings[-2].x)
-        note = (f"systematic: drift from the {_name(crossings[-2])} crossing "
-                f"{crossings[-2].x:.3f}")
+        drift = abs(last.x - crossings[-2].x)
+        note = (f"systematic: drift {drift:.3f} from the {_name(crossings[-2])} crossing "
+                f"{crossings[-2].x:.3f}, fit window {shift:.3f}")
     else:
-        sys, note = np.nan, "systematic: not estimated (one pair of sizes with a crossing)"
-    err = float(np.hypot(last.err, sys)) if np.isfinite(sys) else last.err
+        drift = np.nan
+        note = (f"systematic: fit window {shift:.3f} only; size drift not estimated "
+                "(one pair of sizes with a crossing)")
+    sys = float(np.hypot(drift, shift)) if np.isfinite(drift) else shift
+    err = float(np.hypot(last.err, sys))
     return Estimate(last.x, last.err, sys, err, (last.a, last.b), note)
 
 

@@ -146,7 +146,7 @@ def _figure(res, d, path):
     ax.set_xlabel(f"{res.x}/t")
     ax.set_ylabel(DIAGNOSTICS[d][1])
     ax.set_title(("Thouless conductance" if d == "ln_g" else "Level statistics")
-                 + " of the Hartree levels (bands: pair crossings ± 1σ)")
+                 + " near μ (bands: crossings ± 1σ)", fontsize=10)
     ax.legend(fontsize=8)
     save(fig, path)
 
@@ -170,6 +170,9 @@ def _dos_figure(points, x, path):
         ax.errorbar(c / t, m * t, yerr=e * t, fmt="-", lw=1, label=f"{x}/t = {p.params[x] / t:g}")
     ax.set_xlabel(r"$(E - \mu)/t$")
     ax.set_ylabel(r"$t\,\rho(E)$ per site")
+    if not ax.lines:
+        plt.close(fig)
+        return
     ax.set_title("Hartree density of states, L = " + "x".join(map(str, next(
         _size(p.params) for p in points if np.prod(_size(p.params)) == big))))
     ax.legend(fontsize=7)

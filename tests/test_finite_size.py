@@ -50,7 +50,8 @@ def test_drift_gives_the_systematic_error():
     xs = [c.x for c in cr]
     np.testing.assert_allclose(xs, [17.25, 16.75, 16.5], atol=0.1)
     e = estimate(cr)
-    assert np.isclose(e.sys, abs(xs[2] - xs[1])) and e.error >= e.sys
+    assert np.isclose(e.sys, np.hypot(abs(xs[2] - xs[1]), cr[-1].window_shift))
+    assert cr[-1].window_shift < 0.05 and e.error >= e.sys                # straight lines
 
 
 def test_joint_resampling_sees_the_shared_offsets():
@@ -59,6 +60,18 @@ def test_joint_resampling_sees_the_shared_offsets():
     small = pair_crossings(synthetic(noise=0.0), n_boot=200)[-1].err
     large = pair_crossings(synthetic(noise=1.0), n_boot=200)[-1].err
     assert large > 3 * small
+
+
+def test_curvature_of_the_difference_shows_in_the_window_shift():
+    """d(x) = (x - 16) + 0.15 (x - 16)² (other root 9.3): the straight line over 13-19 misses the root at
+    16; the fit on the 4 nearest points moves towards it, and the shift is counted."""
+    x = np.linspace(13, 19, 7)
+    ya = np.zeros((40, 7)) + 0.01 * np.random.default_rng(2).standard_normal((40, 7))
+    yb = (x - 16) + 0.15 * (x - 16) ** 2 + np.zeros((40, 1))
+    tab = {(6,): SimpleNamespace(x=x, Y=ya), (8,): SimpleNamespace(x=x, Y=yb)}
+    c = pair_crossings(tab, n_boot=50)[0]
+    assert abs(c.x - 16) > 0.3 and c.window_shift > 0.2
+    assert estimate([c]).sys == c.window_shift
 
 
 def test_parallel_curves_have_no_crossing():
