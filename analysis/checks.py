@@ -33,8 +33,10 @@ class Row:
     equation: str
     theory: float | None
     value: float | None = None
-    error: float | None = None
+    error: float | None = None       # combined: statistical and systematic in quadrature
     deviation: float | None = None  # (value - theory) / error
+    error_stat: float | None = None  # its parts, where the check separates them
+    error_sys: float | None = None
     sizes: str = ""
     realizations: str = ""
     verdict: str = "not run"
@@ -167,6 +169,7 @@ def _crossing_row(row, path, x):
         return _missing(row, "needs two sizes with a common scan")
     e, last = res.estimate, cr[-1]
     row.value, row.error = float(e.x), float(e.error)
+    row.error_stat, row.error_sys = float(e.stat), float(e.sys)
     row.sizes = f"L = {_sizes([last.a])} / {_sizes([last.b])}"
     pairs = ", ".join(f"{c.a[0]}/{c.b[0]}: {c.x:.2f}({100 * c.err:.0f})" for c in cr)
     row.note = (f"crossing of the typical Thouless conductance ⟨ln g⟩, found in "
