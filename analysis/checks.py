@@ -150,8 +150,7 @@ def production(tables: dict) -> list[Row]:
         if not paths:
             rows.append(_missing(row, "no committed table under data/"))
             continue
-        row = _crossing_row(row, paths, x)
-        row.realizations = _realizations(paths)
+        row, _ = _crossing_row(row, paths, x)
         made = "; ".join(f"{p.name}: job {h['job']}, commit {h['commit'][:10]}"
                          for p, h in ((p, read_table(p)[0]) for p in paths))
         row.note = f"re-analysed in this run from {made}; " + row.note
@@ -166,8 +165,9 @@ def _crossing_row(row, path, x):
     res = analyze(path, x=x)
     cr = res.crossings["ln_g"]
     if not cr:
-        return _missing(row, "needs two sizes with a common scan")
+        return _missing(row, "needs two sizes with a common scan"), res
     e, last = res.estimate, cr[-1]
+    row.realizations = res.realizations()
     row.value, row.error = float(e.x), float(e.error)
     row.error_stat, row.error_sys = float(e.stat), float(e.sys)
     row.sizes = f"L = {_sizes([last.a])} / {_sizes([last.b])}"
@@ -176,28 +176,14 @@ def _crossing_row(row, path, x):
                 f"{100 * last.found:.0f} % of bootstrap samples; stat {e.stat:.2f}, sys {e.sys:.2f} "
                 f"({e.note}); pair crossings {pairs}; ⟨r⟩: "
                 + ", ".join(f"{c.a[0]}/{c.b[0]}: {c.x:.2f}" for c in res.crossings["r"]))
-    return row
-
-
-def _realizations(path):
-    from .compact import load_any
-    _, points = load_any(path, "hartree")
-    n = [len(p.records) for p in points]
-    flagged = [sum(1 for r in p.records if not _usable(r)) for p in points]
-    return f"{min(n)}-{max(n)} per point, {max(flagged)} flagged at most" if n else "0"
-
-
-def _usable(rec):
-    from .localization import usable
-    return usable(rec)
+    return row, res
 
 
 def anderson(path) -> Row:
     row = Row("anderson_wc", "Anderson transition W_c/t at J = 0 (box disorder)", "Eq. 17", W_C_BOX)
     if path is None:
         return _missing(row, "no hartree J = 0 W-scan results")
-    row = _crossing_row(row, path, "W")
-    row.realizations = _realizations(path)
+    row, _ = _crossing_row(row, path, "W")
     return row.judge()
 
 
@@ -207,19 +193,16 @@ def localization(path) -> list[Row]:
     wj = Row("w_j", "W_J = 1/P(φ = ±t) of the Hartree fields", "Eq. 16", None)
     if path is None:
         return [_missing(loc, "no hartree J-scan results"), _missing(wj, "no hartree J-scan results")]
-    loc = _crossing_row(loc, path, "J")
-    loc.realizations = _realizations(path)
+    loc, res = _crossing_row(loc, path, "J")
     loc.judge()
-    from .load import load_points
     from .localization import w_j
-    _, points = load_points(path, engine="hartree")
-    rows = w_j(points)
+    rows = w_j(res.points)
     if rows:
         big = max(np.prod(r[0]) for r in rows)
         s, jt, v, e, th = min((r for r in rows if np.prod(r[0]) == big), key=lambda r: abs(r[1] - JC_LOC_EQ18))
         wj.theory, wj.value, wj.error = th, v, e
         wj.sizes = f"L = {_sizes([s])}, J/t = {jt:g}"
-        wj.realizations = _realizations(path)
+        wj.realizations = res.realizations()
         wj.note = "Eq. 16: J²/(α t), units of t"
         wj.judge()
     else:

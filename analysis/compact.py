@@ -50,9 +50,12 @@ def export(paths, out, job_file, keys=HARTREE_KEYS, commit=None):
         if job.engine != engine:
             raise ValueError(f"{path}: engine {job.engine!r}, the others are {engine!r}")
         for p in points:
-            L = p.params["L"]
+            L = np.atleast_1d(p.params["L"])
+            if L.size != 3 or np.any(L != L[0]):
+                raise ValueError(f"{path}: compact tables hold cubic L x L x L lattices only, "
+                                 f"got L = {p.params['L']}")
             for r, rec in zip(p.realizations, p.records):
-                rows.append([int(np.atleast_1d(L)[0])] + [p.params.get(k, "") for k in PARAMS[1:]]
+                rows.append([int(L[0])] + [p.params.get(k, "") for k in PARAMS[1:]]
                             + [r] + [_scalar(rec.get(k, np.nan)) for k in keys])
     with open(out, "w", newline="") as fh:
         fh.write(f"# job: {job_file}; commit: {commit}; engine: {engine}\n")

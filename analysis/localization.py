@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from .finite_size import Estimate, estimate, pair_crossings, size_table
-from .load import load_points
 from .plotting import pyplot, save
 from .stats import mean_sem
 
@@ -46,11 +45,19 @@ def usable(rec) -> bool:
 @dataclass
 class Localization:
     """tables[d]: {size: finite_size.SizeData}; crossings[d]: successive-size Crossings;
-    estimate: finite_size.Estimate of the <ln g> crossing, for d in DIAGNOSTICS."""
+    estimate: finite_size.Estimate of the <ln g> crossing, for d in DIAGNOSTICS;
+    points: the analysis.load points read."""
     x: str
     tables: dict
     crossings: dict
     estimate: Estimate
+    points: list
+
+    def realizations(self) -> str:
+        """'min-max per point, F flagged at most' over the points of the <ln g> table."""
+        n = [int(k) for d in self.tables["ln_g"].values() for k in d.mean_err()[2]]
+        f = [int(k) for d in self.tables["ln_g"].values() for k in d.flagged]
+        return f"{min(n)}-{max(n)} per point, {max(f)} flagged at most" if n else "0"
 
     def rows(self):
         """(size, x, realisations used, flagged, <ln g>, err, <r>, err) per point."""
@@ -74,7 +81,7 @@ def analyze(path, x="J", out=None, window=None, n_boot=500) -> Localization:
     for d, (key, _) in DIAGNOSTICS.items():
         tables[d] = size_table(points, lambda rec, key=key: rec.get(key, np.nan), x, usable)
         crossings[d] = pair_crossings(tables[d], n_boot=n_boot, window=window)
-    res = Localization(x, tables, crossings, estimate(crossings["ln_g"]))
+    res = Localization(x, tables, crossings, estimate(crossings["ln_g"]), points)
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -190,8 +197,7 @@ def main(argv=None):
     from simglass.options import InputError
     try:
         res = analyze(a.results, a.x, a.out, a.window)
-        from .compact import load_any
-        sources, points = load_any(a.results, "hartree")
+        points = res.points
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

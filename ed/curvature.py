@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["level_curvatures", "fermi_window", "thouless_g", "window_gap_ratios"]
+__all__ = ["level_curvatures", "fermi_window", "thouless_g", "window_gap_ratios", "spacing_ratios"]
 
 
 def _twist_operators(model, direction):
@@ -65,7 +65,7 @@ def level_curvatures(model, levels, orbitals, direction=0, index=None, deg_tol=N
     orbitals : (N, N) eigenvectors in columns (real or complex).
     direction : lattice direction of the twist; it must be periodic with extent >= 3.
     index : level indices to compute (default: all N); the cost is
-        O(N · L² · len(index)) for the L² boundary bonds, plus the degenerate blocks.
+        O(N² · len(index)), plus the degenerate blocks.
     deg_tol : levels closer than this are treated as degenerate (default 1e-10 max(t, spread)).
 
     Returns
@@ -148,10 +148,15 @@ def window_gap_ratios(levels, n_particles, n_window):
     E = np.asarray(levels, dtype=float)
     nf = int(n_particles)
 
-    def ratios(part):
-        s = np.diff(part)
-        a, b = s[:-1], s[1:]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            r = np.minimum(a, b) / np.maximum(a, b)
-        return r[np.isfinite(r)]
-    return ratios(E[max(nf - n_window - 1, 0):nf]), ratios(E[nf:nf + n_window + 1])
+    return (spacing_ratios(E[max(nf - n_window - 1, 0):nf]),
+            spacing_ratios(E[nf:nf + n_window + 1]))
+
+
+def spacing_ratios(levels):
+    """Adjacent-gap ratios min(s_k, s_k+1) / max(s_k, s_k+1) of ascending levels (NaN
+    ratios of degenerate pairs left out)."""
+    s = np.diff(levels)
+    a, b = s[:-1], s[1:]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.minimum(a, b) / np.maximum(a, b)
+    return r[np.isfinite(r)]

@@ -34,7 +34,7 @@ import numpy as np
 
 from simglass.options import Option
 
-from .curvature import fermi_window, level_curvatures, thouless_g, window_gap_ratios
+from .curvature import fermi_window, level_curvatures, spacing_ratios, thouless_g, window_gap_ratios
 from .hartree import METHODS, START_KINDS, hartree_solve
 
 _pos = lambda x: x > 0  # noqa: E731
@@ -65,11 +65,7 @@ def gap_ratios(levels, center, K):
     N = levels.size
     K = min(K, N)
     lo = int(np.clip(center - K // 2, 0, N - K))
-    s = np.diff(levels[lo:lo + K])
-    a, b = s[:-1], s[1:]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.minimum(a, b) / np.maximum(a, b)
-    return r[np.isfinite(r)]
+    return spacing_ratios(levels[lo:lo + K])
 
 
 def check_point(params, options):
