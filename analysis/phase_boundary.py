@@ -31,8 +31,8 @@ RESPONSE_DENSITY = 0.3  # the response figure and the Eq. 47 row use the density
 
 
 def table(path):
-    """(rows [(n, J_c/t, error, closed-form J_c,Q/t)], responses [(n, J_c/t, Ω, D_c, D_free)])
-    by density."""
+    """(rows [(n, J_c/t, error, closed-form J_c,Q/t)], responses [(n, J_c/t, Ω, D_c, D_free,
+    D_c on the coarser momentum rule or None)]) by density."""
     job, points = load_points(path, engine="saddle")
     rows, resp = [], []
     for p in points:
@@ -42,7 +42,7 @@ def table(path):
         n = p.params["density"]
         rows.append((float(n), float(r["Jc"]), float(r["Jc_err"]), float(r.get("Jc_Q", np.nan))))
         if "omega" in r:
-            resp.append((float(n), float(r["Jc"]), r["omega"], r["D_c"], r["D_free"]))
+            resp.append((float(n), float(r["Jc"]), r["omega"], r["D_c"], r["D_free"], r.get("D_c_coarse")))
     rows.sort()
     return rows, resp
 
@@ -183,7 +183,7 @@ def main(argv=None):
         print(f"low-density exponent (n <= {max(fit[3]):g}): {fit[0]:.4f} ± {fit[1]:.4f} "
               f"(Eq. 44: {EXPONENT_THEORY:.4f}; chi2/dof {fit[2]:.2f})")
     fits = []
-    for n, jc, om, dc, df in resp:
+    for n, jc, om, dc, df, _ in resp:
         try:
             fits.append((omega_exponent(om, dc), omega_exponent(om, df)))
         except ValueError as e:
@@ -223,7 +223,7 @@ def main(argv=None):
         figure_boundary(rows, fit, out / "phase_boundary.png")
         if resp:
             k = min(range(len(resp)), key=lambda i: abs(resp[i][0] - RESPONSE_DENSITY))
-            n, jc, om, dc, df = resp[k]
+            n, jc, om, dc, df, _ = resp[k]
             figure_response(n, jc, om, dc, df, fits[k], out / "response.png")
     return 0
 

@@ -12,9 +12,11 @@ from pathlib import Path
 
 from simglass import __version__
 
-HEAD = ["quantity", "equation", "theory", "simulation", "deviation [σ]", "sizes", "realisations",
-        "verdict", "note"]
-COLOURS = {"agrees": "#d9f2d9", "differs": "#f8d7d7", "not run": "#eeeeee"}
+HEAD = ["quantity", "equation", "kind", "theory", "simulation ± error (stat, sys)", "deviation [σ]", "sizes",
+        "realisations", "verdict", "note", "systematic error"]
+COLOURS = {"agrees": "#d9f2d9", "differs": "#f8d7d7", "not run": "#eeeeee", "indicator": "#e8eef8",
+           "not settled": "#fff3cd"}
+THEORY_PREFIX = {"estimate": "≈ ", "bound": "≥ ", "indicator": "(context) "}
 
 
 def _fmt(x, err=None):
@@ -27,10 +29,13 @@ def _fmt(x, err=None):
 
 
 def cells(r) -> list[str]:
-    theory = "—" if r.theory is None else ("≥ " if r.bound == ">=" else "") + f"{r.theory:.6g}"
+    theory = "—" if r.theory is None else THEORY_PREFIX.get(r.kind, "") + f"{r.theory:.6g}"
     dev = "—" if r.deviation is None else f"{r.deviation:+.1f}"
-    return [r.quantity, r.equation, theory, _fmt(r.value, r.error), dev, r.sizes, r.realizations,
-            r.verdict, r.note]
+    sim = _fmt(r.value, r.error)
+    if r.value is not None and r.error_stat is not None and r.error_sys is not None:
+        sim += f" ({r.error_stat:.2g}, {r.error_sys:.2g})"
+    return [r.quantity, r.equation, r.kind, theory, sim, dev, r.sizes, r.realizations, r.verdict, r.note,
+            r.sys_source]
 
 
 def _git_commit() -> str:
@@ -54,14 +59,21 @@ def write_report(out: Path, rows, figures, meta: dict):
 
 
 def _intro(meta) -> list[str]:
-    runs = ", ".join(f"{k}: {v['done'] + v['skipped']}/{v['tasks']} tasks" for k, v in meta["runs"].items())
+    runs = ", ".join(f"{k}: {v['done'] + v['skipped']}/{v['tasks']} tasks, {v['wall_time_s']:.0f} s"
+                     for k, v in meta["runs"].items())
+    jobs = sum(v["wall_time_s"] for v in meta["runs"].values())
     return [f"simglass {meta['simglass_version']} (commit {meta['git_commit'][:12]}), profile "
-            f"{meta['profile']}, {meta['created']}, {meta['wall_time_s']:.0f} s.",
+            f"{meta['profile']}, {meta['created']}; measured wall time {meta['wall_time_s']:.0f} s "
+            f"({jobs:.0f} s in the jobs, numba compilation included; the rest analysis and report) on "
+            f"{meta.get('cores', '?')} cores.",
             f"Jobs: {runs or 'none'}.",
             "Model, signs and units: docs/conventions.md (energies in units of t = 1, J, W as in "
-            "PHYSICS.md). Deviation = (simulation − theory)/error; a row agrees within 3 errors "
-            "(for the lower bound of Eq. 18: above it minus 3 errors). Error bars: standard errors "
-            "over realisations, bootstrap for fits and crossings."]
+            "PHYSICS.md). Each row is judged by the kind of claim it tests: identity and prediction "
+            "agree within 3 combined errors (a prediction of an asymptote whose local estimates still "
+            "drift is 'not settled'); estimate (≈, ≳) agrees within a factor 2; bound: above it minus "
+            "3 errors; indicator: shown for context, no verdict. Deviation = (simulation − theory)/error. "
+            "Error = statistical (standard errors over realisations, bootstrap for fits and crossings) "
+            "and systematic (the last column names its source) in quadrature."]
 
 
 def _markdown(out, rows, figures, meta):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import time
 from pathlib import Path
 
@@ -153,12 +154,12 @@ def validate(profile="quick", out="validation", jobs_dir=None, comm=None, progre
     saddle_figure(out)
     rows = table_rows(paths, out)
     figures = [(f"{role}/{name}", cap) for role, name, cap in FIGURES if (out / role / name).exists()]
-    meta = {"profile": profile if jobs_dir is None else str(jobs_dir), "runs": runs,
+    meta = {"profile": profile if jobs_dir is None else str(jobs_dir), "runs": runs, "cores": os.cpu_count(),
             "wall_time_s": round(time.perf_counter() - t0, 1)}
     write_report(out, rows, figures, meta)
     failed = sum(r["failed"] for r in runs.values())
     for r in rows:
-        print(f"  {r.verdict:>12}  {r.equation:>10}  {r.quantity}")
+        print(f"  {r.verdict:>12}  {r.kind:>10}  {r.equation:>10}  {r.quantity}")
     print(f"validate: wrote {out / 'report.html'}, {out / 'report.md'}, {out / 'summary.json'} "
           f"({meta['wall_time_s']:.0f} s)")
     if failed:

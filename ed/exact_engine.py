@@ -22,6 +22,9 @@ from .exact import density_response, exact_ground_state
 from .hartree import START_KINDS, hartree_solve
 from .spectral import tunnelling_dos
 
+# per-task flags: dataset -> the value of a sound result (simglass info counts the others)
+FLAGS = {"hartree_converged": True, "hartree_stable": True}
+
 OPTIONS = {
     "pm1": Option(bool, True, help="also the sectors N_f ± 1 (charge gap)"),
     "chi": Option(bool, False, help="static density response by central differences"),

@@ -39,6 +39,9 @@ from .hartree import METHODS, START_KINDS, hartree_solve
 
 _pos = lambda x: x > 0  # noqa: E731
 
+# per-task flags: dataset -> the value of a sound result (simglass info counts the others)
+FLAGS = {"converged": True, "stable": True, "degenerate": False}
+
 OPTIONS = {
     "starts": Option(str, ["classical"], lambda x: x in START_KINDS, f"one or more of {START_KINDS}",
                      "starting densities; the lowest converged E_H is kept", many=True),

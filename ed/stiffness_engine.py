@@ -19,6 +19,9 @@ from simglass.options import Option
 from .hartree import START_KINDS, hartree_solve
 from .stiffness import ed_stiffness, hartree_stiffness, thouless_number, twist_direction
 
+# per-task flags: dataset -> the value of a sound result (simglass info counts the others)
+FLAGS = {"hartree_converged": True, "hartree_stable": True}
+
 OPTIONS = {
     "direction": Option(int, -1, lambda x: x >= -1, ">= 0, or -1 for the longest periodic direction with L >= 3",
                         "twisted direction"),

@@ -26,6 +26,9 @@ from .ground_state import ground_state
 
 _pos = lambda x: x > 0  # noqa: E731
 
+# per-task flags: dataset -> the value of a sound result (simglass info counts the others)
+FLAGS = {"pair_stable": True}
+
 OPTIONS = {
     "method": Option(str, "pt", lambda x: x in ("pt", "anneal"), "'pt' or 'anneal'",
                      "parallel tempering or simulated annealing"),

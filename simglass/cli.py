@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from . import __version__
 from .options import InputError
@@ -41,33 +41,47 @@ def _info(args) -> int:
         a = f.attrs
         print(f"{args.results}: engine {a['engine']}, simglass {a['simglass_version']}, "
               f"commit {a['git_commit'][:12]}, created {a['created']}")
-        rows = defaultdict(lambda: [0, 0, 0.0])
+        from .engines import get_engine
+        flags = getattr(get_engine(a["engine"]), "FLAGS", {})
+        rows = defaultdict(lambda: [0, 0, 0.0, Counter()])
         for name in list(f["tasks"]):
             try:                   # a group that the running job is writing reads as
                 g = f["tasks"][name]         # None or fails: count it as pending
                 st, p = g.attrs.get("status"), int(g.attrs["point"])
+                if st == "done":
+                    bad = [k for k, good in flags.items() if k in g and bool(g[k][()]) != good]
             except (AttributeError, KeyError, RuntimeError, OSError):
                 continue
             if st == "done":
                 rows[p][0] += 1
+                rows[p][3].update(bad + (["any"] if bad else []))
             elif st == "failed":
                 rows[p][1] += 1
             rows[p][2] += float(g.attrs.get("wall_time", 0.0))
         points = job.points()
         keys = list(job.scan)
         head = ["point"] + keys + ["done", "failed", "pending", "wall [s]"]
+        if flags:  # flagged: done tasks whose flag datasets differ from a sound result
+            head.append("flagged")
+
+        def _flagged(c):
+            return f"{c['any']}" + (" (" + ", ".join(f"{k} {c[k]}" for k in flags if c[k]) + ")" if c["any"] else "")
         table = []
         for p, params in enumerate(points):
-            d, fl, w = rows[p]
+            d, fl, w, c = rows[p]
             table.append([str(p)] + [json.dumps(params[k]) for k in keys]
-                         + [str(d), str(fl), str(job.realizations - d - fl), f"{w:.1f}"])
+                         + [str(d), str(fl), str(job.realizations - d - fl), f"{w:.1f}"]
+                         + ([_flagged(c)] if flags else []))
         tot = [sum(r[0] for r in rows.values()), sum(r[1] for r in rows.values()),
-               sum(r[2] for r in rows.values())]
+               sum(r[2] for r in rows.values()), sum((r[3] for r in rows.values()), Counter())]
         table.append(["all"] + [""] * len(keys) + [str(tot[0]), str(tot[1]),
-                     str(len(points) * job.realizations - tot[0] - tot[1]), f"{tot[2]:.1f}"])
+                     str(len(points) * job.realizations - tot[0] - tot[1]), f"{tot[2]:.1f}"]
+                     + ([_flagged(tot[3])] if flags else []))
         widths = [max(len(r[i]) for r in [head] + table) for i in range(len(head))]
         for r in [head] + table:
             print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+        if flags:
+            print("flagged: done tasks with " + " or ".join(f"{k} != {v}" for k, v in flags.items()))
     return 0
 
 

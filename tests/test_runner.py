@@ -238,3 +238,36 @@ def test_half_written_task_groups_are_skipped(tmp_path):
     from analysis.load import load_points
     _, points = load_points(out)
     assert sum(len(p.records) for p in points) == 12
+
+
+def test_info_counts_flagged_results(tmp_path):
+    """`simglass info` counts, per point, the done tasks whose engine flags (FLAGS of the
+    engine: converged, stable, degenerate for hartree) differ from a sound result."""
+    job = write(tmp_path, """
+engine = "hartree"
+seed = 5
+realizations = 3
+[model]
+L = [4, 4, 4]
+t = 1.0
+W = 0.0
+density = 0.5
+[scan]
+J = [1.0, 2.0]
+[options]
+starts = ["classical"]
+""")
+    out = tmp_path / "h.h5"
+    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    with h5py.File(out, "a") as f:
+        for name, key, value in (("p0001_r00000", "converged", False), ("p0001_r00002", "stable", False)):
+            del f["tasks"][name][key]
+            f["tasks"][name][key] = value
+        bad = [n for n in f["tasks"] if bool(f["tasks"][n]["degenerate"][()])]
+    r = run_cli("info", out)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    row = next(x for x in lines if x.split()[:1] == ["1"])
+    assert not bad  # this seed has no degenerate Fermi level
+    assert row.split()[-5:] == ["2", "(converged", "1,", "stable", "1)"]
+    assert "flagged: done tasks with converged != True" in r.stdout

@@ -40,7 +40,16 @@ def test_every_file_is_written(report):
         assert (report / f"{role}.h5").exists()
     s = json.loads((report / "summary.json").read_text())
     assert len(s["rows"]) == 15
-    assert {r["verdict"] for r in s["rows"]} <= {"agrees", "differs", "not run", "no crossing", "no error bar"}
+    from analysis.checks import KINDS, VERDICTS
+    assert {r["verdict"] for r in s["rows"]} <= set(VERDICTS)
+    for r in s["rows"]:
+        assert r["kind"] in KINDS
+        if r["value"] is not None:  # every judged row splits its error and names the systematic source
+            assert r["error_stat"] is not None and r["error_sys"] is not None, r["key"]
+            assert r["error"] == pytest.approx(np.hypot(r["error_stat"], r["error_sys"])), r["key"]
+            assert r["sys_source"], r["key"]
+    kinds = {r["key"]: r["kind"] for r in s["rows"]}
+    assert kinds["jc_loc_ed"] == "indicator" and kinds["w_j"] == "estimate" and kinds["sum_rule"] == "identity"
     keys = [r["key"] for r in s["rows"]]
     assert len(set(keys)) == len(keys)
     # rows of checks without an engine say so, with the reason

@@ -11,7 +11,7 @@ non-monotonically, docs/validation.md §8; ``Jc`` is the n_q + 4 value), ``lam_c
 (-1/max_q [-Π⁰(0, q)], the smallest mass the table allows), ``Jc_Q`` (the closed-form
 approximation of Eqs. 45-46 at the default prototypical Q,
 meanfield.saddle.closed_form_critical_coupling).  With ``response = true``: ``omega``,
-``D_c`` (D(Ω) at (1 - 1e-5) J_c) and ``D_free`` (at 0.01 J_c).  With ``temperatures``:
+``D_c`` (D(Ω) at (1 - 1e-5) J_c), ``D_free`` (at 0.01 J_c) and ``D_c_coarse`` (D_c on the n_q rule).  With ``temperatures``:
 ``T``, ``Jc_T`` (rule n_q_T, Matsubara sums, meanfield.saddle.frequency_nodes) and
 ``Jc_T_err`` = |J_c(n_q_T) - J_c(n_q_T - 4)|.  With ``glass``: ``J_glass`` and the
 Edwards–Anderson parameter ``q_EA`` there (meanfield.saddle.glass_solution, same table
@@ -60,7 +60,8 @@ def run_params(params, rng, n_q=12, n_k=12, n_omega=48, response=False, J_max=20
     from .saddle import (bubble_table_infinite, closed_form_critical_coupling, critical_coupling_table,
                          fold_mass, glass_solution, saddle_grid)
     n, t = params["density"], params["t"]
-    coarse = critical_coupling_table(bubble_table_infinite(n, t, n_q, n_k, n_omega), t, J_max * t)
+    coarse_table = bubble_table_infinite(n, t, n_q, n_k, n_omega)
+    coarse = critical_coupling_table(coarse_table, t, J_max * t)
     table = bubble_table_infinite(n, t, n_q + 4, n_k, n_omega)
     jc = critical_coupling_table(table, t, J_max * t, what=f"density {n}")
     near = saddle_grid((1 - 1e-5) * jc, table)
@@ -69,7 +70,9 @@ def run_params(params, rng, n_q=12, n_k=12, n_omega=48, response=False, J_max=20
            "Jc_Q": closed_form_critical_coupling(n, t, n_omega=n_omega)[0] / t}
     if response:
         free = saddle_grid(0.01 * jc, table)
-        rec.update(omega=table.omega / t, D_c=near.D * t, D_free=free.D * t)
+        # D_c_coarse: the same on the n_q rule, for the rule dependence of the Eq. 47 exponent
+        rec.update(omega=table.omega / t, D_c=near.D * t, D_free=free.D * t,
+                   D_c_coarse=saddle_grid((1 - 1e-5) * coarse, coarse_table).D * t)
     if omega0 is not None:
         w0 = np.atleast_1d(np.asarray(omega0, float)) * t
         rec.update(omega0=w0 / t, Jc_retarded=np.array([critical_coupling_table(
