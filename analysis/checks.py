@@ -343,7 +343,8 @@ def sum_rule(density=0.5, t=1.0, L=6) -> Row:
     from simglass.meanfield import bubble_table, grid_chemical_potential
     from simglass.meanfield.bubble import dispersion, grid_momenta
     e = np.sort(dispersion(grid_momenta(L), t))
-    nf = int(np.clip(round(density * L ** 3), 1, L ** 3 - 1))
+    from simglass import particle_number
+    nf = int(np.clip(particle_number(density, L ** 3), 1, L ** 3 - 1))
     while nf < L ** 3 - 1 and abs(e[nf] - e[nf - 1]) < 1e-12:  # nearest closed shell above
         nf += 1
     n = nf / L ** 3

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simglass import particle_number
+
 from .load import load_points
 from .plotting import pyplot, save
 from .stats import mean_sem
@@ -75,7 +77,7 @@ def table(path):
         row["thouless"] = mean_sem(th) if len(th) > 1 else (np.nan, np.nan)
         row["unconverged"] = sum(1 for r in p.records if "hartree_converged" in r      # or saddle points
                                  and not (r["hartree_converged"] and r.get("hartree_stable", True)))
-        row["nf"] = int(round(p.params["density"] * np.prod(p.params["L"])))
+        row["nf"] = particle_number(p.params["density"], int(np.prod(p.params["L"])))
         rows = out.setdefault(_cluster(p.params), [])
         if rows and rows[0]["nf"] != row["nf"]:
             raise ValueError(f"{path}: several densities on cluster {_cluster(p.params)}; the stiffness "

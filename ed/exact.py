@@ -140,6 +140,11 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
         raise ValueError(f"n_particles must be an integer in 0 .. N = {N}, got {nf!r}")
     if path not in PATHS:
         raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+    for name, x in (("max_memory_gb", max_memory_gb), ("tol", tol)):
+        if isinstance(x, bool) or not isinstance(x, (int, float, np.floating)) or not (np.isfinite(x) and x > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {x!r}")
+    if isinstance(dense_max, bool) or not isinstance(dense_max, (int, np.integer)) or dense_max < 0:
+        raise ValueError(f"dense_max must be an integer >= 0, got {dense_max!r}")
     if N > 62:
         raise ValueError(f"N = {N} sites: exact diagonalisation supports at most 62 sites")
     Ns = comb(N, nf)
@@ -184,6 +189,8 @@ def density_response(model, n_particles=None, step: float = 1e-4, **kw) -> np.nd
     differences of exact ground states with eps_j -> eps_j ± step (truncation error
     O(step²); 2N extra ground states).  Needs a non-degenerate ground state."""
     from simglass import Model
+    if isinstance(step, bool) or not isinstance(step, (int, float, np.floating)) or not (np.isfinite(step) and step > 0):
+        raise ValueError(f"step must be a finite number > 0, got {step!r}")
     N = model.n_sites
     chi = np.empty((N, N))
     for j in range(N):

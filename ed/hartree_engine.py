@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simglass.jobfile import sites_and_particles
 from simglass.options import Option
 
 from .curvature import fermi_window, level_curvatures, spacing_ratios, thouless_g, window_gap_ratios
@@ -72,8 +73,19 @@ def gap_ratios(levels, center, K):
 
 
 def check_point(params, options):
+    N, nf = sites_and_particles(params)
+    if not 0 < nf < N:
+        raise ValueError(f"L = {params['L']}: N = {N} sites with N_f = {nf} particles; engine 'hartree' needs "
+                         "0 < N_f < N (a Fermi level between occupied and empty orbitals)")
     if params["t"] <= 0 and params["J"] == 0:
         raise ValueError("t = 0 and J = 0: nothing to solve")
+
+
+def memory_gb(params, options):
+    """Per task: about 12 dense N x N float64 matrices (V, h, orbitals, eigh and response
+    work arrays)."""
+    N, _ = sites_and_particles(params)
+    return 12 * 8 * N ** 2 / 2 ** 30
 
 
 def run(model, rng, starts=("classical",), tol=1e-8, max_iter=500, method="newton", smearing=0.05,

@@ -129,6 +129,8 @@ def hartree_stiffness(model, solution, direction=None, h=0.1, reconverge=True, t
 def thouless_number(model, density, direction=None, fraction=0.1) -> float:
     """Edwards–Thouless g = <|ε_n(π) - ε_n(0)|>/Δ for the ``fraction`` of levels nearest
     μ (at least 4), Hartree potential of ``density`` frozen."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)) or not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
     a = twist_direction(model.lattice, direction)
     nf, N = model.n_particles, model.n_sites
     _, E0 = _band_energy(model, density, nf)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simglass.jobfile import sites_and_particles
 from simglass.options import Option
 
 from .ground_state import ground_state
@@ -46,11 +47,21 @@ OPTIONS = {
 
 
 def check_point(params, options):
+    N, nf = sites_and_particles(params)
+    if not 0 < nf < N:
+        raise ValueError(f"L = {params['L']}: N = {N} sites with N_f = {nf} particles; engine 'mc' needs "
+                         "0 < N_f < N (pair moves need an occupied and an empty site)")
     if params["t"] != 0:
         raise ValueError(f"t = {params['t']}: engine 'mc' is the classical t = 0 limit; "
                          "allowed: t = 0")
     if not options["T_max"] > options["T_min"]:
         raise ValueError(f"options.T_max = {options['T_max']} must exceed T_min = {options['T_min']}")
+
+
+def memory_gb(params, options):
+    """Per task: V and the fields in float64, about 2 N² numbers."""
+    N, _ = sites_and_particles(params)
+    return 2 * 8 * N ** 2 / 2 ** 30
 
 
 def run(model, rng, method="pt", sweeps=1000, replicas=16, restarts=2, T_min=0.02, T_max=1.0,

@@ -8,6 +8,6 @@ __version__ = "0.1.0"
 
 from .lattice import Lattice  # noqa: E402
 from .disorder import Disorder, sample_disorder  # noqa: E402
-from .model import Model  # noqa: E402
+from .model import Model, particle_number  # noqa: E402
 
-__all__ = ["Lattice", "Model", "Disorder", "sample_disorder", "__version__"]
+__all__ = ["Lattice", "Model", "Disorder", "sample_disorder", "particle_number", "__version__"]

@@ -18,6 +18,13 @@ OPTIONS = {
 }
 
 
+def memory_gb(params, options):
+    """Per task: V, its upper triangle and index arrays, about 3 N² float64 numbers."""
+    from .jobfile import sites_and_particles
+    N, _ = sites_and_particles(params)
+    return 3 * 8 * N ** 2 / 2 ** 30
+
+
 def run(model, rng, n_configs=64):
     N, nf = model.n_sites, model.n_particles
     V, eps = model.V, model.eps

@@ -7,6 +7,8 @@ An engine is a module with
   Generator and the options, returning datasets (arrays, numbers, nested dicts);
 * optionally ``check_point(params, options)``, raising ValueError for a parameter
   point it cannot run (checked before any task starts);
+* optionally ``memory_gb(params, options)``: the memory one task needs (GiB); a job
+  whose tasks need more than the machine has is refused before anything is written;
 * optionally ``FLAGS``: dict dataset name -> the value a sound result has (for example
   ``converged: True``); ``simglass info`` counts, per point, the tasks flagged otherwise;
 * or, for an engine without lattice and disorder (``LATTICE_FREE = True``, e.g. the

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,7 +46,7 @@ MODEL_OPTIONS = {
     "onsite": Option(str, "gaussian", lambda x: x in ("gaussian", "box"),
                      "'gaussian' or 'box'", "onsite distribution"),
     "density": Option(float, None, lambda x: 0 < x < 1, "in the open interval (0, 1)",
-                      "filling n; N_f = round(n N)"),
+                      "filling n; N_f = ⌊n N + ½⌋ (simglass.particle_number)"),
     "n_particles": Option(int, None, _pos, ">= 0 and <= N", "number of fermions N_f"),
     "compensate": Option(bool, False, help="eps_i += n Σ_j V_ij"),
     "couplings": Option(str, "gaussian", lambda x: x in ("gaussian", "cavity"),
@@ -108,6 +110,30 @@ class Job:
             for r in range(self.realizations):
                 out.append(Task(len(out), p, r, params))
         return out
+
+
+DEFAULT_DENSITY = 0.5
+MAX_TASKS = 10 ** 7   # one HDF5 group per task: beyond this, split the job
+
+
+def sites_and_particles(params: dict) -> tuple[int, int]:
+    """(N, N_f) of a parameter point: N = Π L, N_f = n_particles, or particle_number(n, N)
+    with n = density (default ½)."""
+    from .model import particle_number
+    L = params["L"] if isinstance(params["L"], list) else [params["L"]]
+    N = int(math.prod(L))
+    if params.get("n_particles") is not None:
+        return N, int(params["n_particles"])
+    n = params.get("density")
+    return N, particle_number(DEFAULT_DENSITY if n is None else n, N)
+
+
+def machine_memory_gb() -> float:
+    """Physical memory of this machine in GiB (inf where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2 ** 30
+    except (ValueError, OSError, AttributeError):
+        return math.inf
 
 
 def _check_point(params: dict, where: str):
@@ -174,14 +200,24 @@ def parse_job(text: str, name: str = "job") -> Job:
     job = Job(engine=top["engine"], seed=top["seed"], realizations=top["realizations"],
               output=output, model=model, scan=scan, options=options, text=text,
               description=top["description"], source=raw)
+    n_points = math.prod(len(v) for v in scan.values())
+    if n_points * job.realizations > MAX_TASKS:
+        raise InputError(f"{n_points} points x realizations = {job.realizations} = "
+                         f"{n_points * job.realizations} tasks: at most {MAX_TASKS} per job (one results group "
+                         "per task); split it into several jobs with different seeds")
+    memory = machine_memory_gb()
     for p, params in enumerate(job.points()):
         where = "model" if not scan else f"scan point {p}"
         _check_point(params, where)
-        if hasattr(engine, "check_point"):
-            try:
+        try:
+            if hasattr(engine, "check_point"):
                 engine.check_point(params, options)
-            except ValueError as e:
-                raise InputError(f"{where}: {e}") from None
+            need = engine.memory_gb(params, options) if hasattr(engine, "memory_gb") else 0.0
+        except ValueError as e:
+            raise InputError(f"{where}: {e}") from None
+        if need > memory:
+            raise InputError(f"{where}: L = {params['L']} needs about {need:.3g} GiB per task (engine "
+                             f"{job.engine!r}), more than this machine's {memory:.3g} GiB")
     return job
 
 

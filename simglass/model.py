@@ -8,12 +8,14 @@ functions below work in the canonical ensemble and leave out the constant -mu N_
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 
 from .lattice import Lattice
 
-__all__ = ["Model"]
+__all__ = ["Model", "particle_number"]
 
 
 def _as_real_number(name, x):
@@ -23,6 +25,15 @@ def _as_real_number(name, x):
         raise ValueError(f"{name} must be finite, got {x!r}")
     return float(x)
 
+
+
+def particle_number(density: float, n_sites: int) -> int:
+    """N_f = ⌊n N + ½⌋: the nearest integer to n N, halves rounded up (docs/conventions.md),
+    so that a size series at fixed n never alternates sides of n (Python's round() sends
+    halves to the even neighbour: n = ½ gives 2, 2, 4, 4 for N = 3, 5, 7, 9).  A relative
+    1e-12 guards n N = k + ½ against its floating-point representation."""
+    x = float(density) * int(n_sites)
+    return int(math.floor(x + 0.5 + 1e-12 * max(1.0, abs(x))))
 
 class Model:
     """Lattice, hopping t, couplings V, onsite energies eps and particle number.
@@ -37,7 +48,7 @@ class Model:
     eps : (N,) array
         Onsite energies.
     n_particles : int in [0, N], or
-    density : float in (0, 1), giving n_particles = round(density N).
+    density : float in (0, 1), giving n_particles = particle_number(density, N) = ⌊density N + ½⌋.
     twist : sequence of floats, one per lattice direction, optional
         Twisted boundary conditions: total phase θ_a picked up by a particle going once
         around the periodic direction a.  Only directions that are periodic with L_a >= 3
@@ -87,7 +98,7 @@ class Model:
             density = _as_real_number("density", density)
             if not 0.0 < density < 1.0:
                 raise ValueError(f"density must lie in (0, 1), got {density!r}")
-            n_particles = int(round(density * N))
+            n_particles = particle_number(density, N)
         if isinstance(n_particles, bool) or not isinstance(n_particles, (int, np.integer)):
             raise TypeError(f"n_particles must be an integer, got {n_particles!r}")
         if not 0 <= n_particles <= N:

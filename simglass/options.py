@@ -6,6 +6,7 @@ and what is allowed; the command line turns it into one line on stderr and exit 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -26,7 +27,8 @@ class Option:
     """One parameter: its type, default, a check and a description of what is allowed.
 
     ``kind`` is int, float, bool or str; ``many=True`` also accepts a list of such
-    values (e.g. lattice extents).  ``check`` returns True for allowed values.
+    values (e.g. lattice extents).  ``check`` returns True for allowed values.  A float
+    must be finite (TOML allows inf and nan) unless ``finite=False``.
     """
     kind: type
     default: Any = REQUIRED
@@ -34,6 +36,7 @@ class Option:
     allowed: str = ""
     help: str = ""
     many: bool = False
+    finite: bool = True
 
     def convert(self, where: str, value):
         def one(v):
@@ -41,6 +44,9 @@ class Option:
                 v = float(v)
             if self.kind is not bool and isinstance(v, bool) or not isinstance(v, self.kind):
                 raise InputError(f"{where} = {v!r}: must be {_TYPE_NAMES[self.kind]}"
+                                 + (f" {self.allowed}" if self.allowed else ""))
+            if self.kind is float and self.finite and not math.isfinite(v):
+                raise InputError(f"{where} = {v!r}: must be a finite number"
                                  + (f" {self.allowed}" if self.allowed else ""))
             if self.check is not None and not self.check(v):
                 raise InputError(f"{where} = {v!r}: allowed values are {self.allowed}")

@@ -6,13 +6,12 @@ import numpy as np
 
 from .disorder import engine_seed, sample_disorder
 from .engines import get_engine
-from .jobfile import Job, Task
+from .jobfile import DEFAULT_DENSITY, Job, Task
 from .lattice import Lattice
-from .model import Model
+from .model import Model, particle_number
 
 __all__ = ["build_model", "run_task"]
 
-DEFAULT_DENSITY = 0.5
 
 
 def build_model(params: dict, seed: int, realization: int) -> Model:
@@ -23,7 +22,7 @@ def build_model(params: dict, seed: int, realization: int) -> Model:
     if n_particles is None and density is None:
         density = DEFAULT_DENSITY
     if n_particles is None:
-        n_particles = int(round(density * lat.n_sites))
+        n_particles = particle_number(density, lat.n_sites)
     dis = sample_disorder(lat, J=params["J"], W=params["W"], seed=seed, realization=realization,
                           compensate=params["compensate"], density=n_particles / lat.n_sites,
                           couplings=params["couplings"], n_modes=params["n_modes"],
@@ -38,4 +37,6 @@ def run_task(job: Job, task: Task) -> dict:
     if getattr(engine, "LATTICE_FREE", False):  # no lattice, no disorder: the parameters only
         return engine.run_params(task.params, rng, **job.options)
     model = build_model(task.params, job.seed, task.realization)
-    return engine.run(model, rng, **job.options)
+    rec = engine.run(model, rng, **job.options)
+    rec.setdefault("n_particles", model.n_particles)  # the N_f this task used (particle_number)
+    return rec
