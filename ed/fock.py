@@ -8,7 +8,9 @@ state gives (-1)^(number of occupied sites strictly between i and j).
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit, prange
+from numba import prange
+
+from simglass.jit import njit
 
 __all__ = ["sector_states", "signed_hopping", "hopping_csr", "hopping_operator", "matfree_matvec"]
 

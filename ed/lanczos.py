@@ -5,7 +5,9 @@ residual ||H psi - E psi|| is checked, restarting from psi when needed.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from simglass.jit import njit
 from scipy.linalg import eigh_tridiagonal
 
 __all__ = ["csr_matvec", "lanczos_coefficients", "lanczos_ground_state"]

@@ -14,7 +14,8 @@ returned relative to mu = (E(N+1) - E(N-1)) / 2.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from simglass.jit import njit
 
 from .exact import exact_ground_state
 from .fock import _popcount, rank_tables, sector_states

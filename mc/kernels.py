@@ -8,7 +8,8 @@ the caller (the Python layer owns the generator), so runs are reproducible.
 """
 
 import numpy as np
-from numba import njit
+
+from simglass.jit import njit
 
 EPS_STABLE = 1e-12  # relative tolerance of the zero-temperature stability checks
 

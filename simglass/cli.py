@@ -153,6 +153,28 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("simglass: interrupted; completed tasks are saved, rerun to resume", file=sys.stderr)
         return 130
+    except Exception as e:
+        _abort_other_ranks(e)
+        raise
+
+
+def _abort_other_ranks(e: Exception):
+    """Under MPI an exception on one rank would leave the others waiting for messages
+    forever: print one line naming the rank and end every rank (MPI_Abort, exit code 1).
+    The results file stays readable: it is flushed after every task."""
+    from .runner import _MPI_ENV
+    import os
+    if not any(k in os.environ for k in _MPI_ENV):
+        return
+    from mpi4py import MPI
+    comm = MPI.COMM_WORLD
+    if comm.Get_size() < 2:
+        return
+    import traceback
+    traceback.print_exc(file=sys.stderr)
+    print(f"simglass: error on MPI rank {comm.Get_rank()} of {comm.Get_size()}: {type(e).__name__}: {e}; "
+          "ending all ranks (completed tasks are saved, rerun to resume)", file=sys.stderr, flush=True)
+    comm.Abort(1)
 
 
 def _is_rank0() -> bool:

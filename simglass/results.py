@@ -13,12 +13,22 @@ Layout::
 A task's ``status`` attribute is written last and the file is flushed after every
 task, so a group without status (a kill during the write) counts as not done and is
 rewritten on resume.
+
+One writer per file, whatever HDF5's own locking does (``HDF5_USE_FILE_LOCKING=FALSE``
+is common on clusters): the writer holds an exclusive ``flock`` on the sidecar file
+``<output>.lock`` (it names the writer's host and pid) from before it opens or replaces
+the output until it closes it.  A second writer, or ``--overwrite`` of a file being
+written, is refused with that name; the OS releases the lock when the writer dies, so a
+killed job resumes without cleaning up.  Readers (``simglass info``, the analyses) take
+no lock and see the completed tasks.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -71,6 +81,14 @@ class ResultsFile:
     def __init__(self, path, job: Job, overwrite: bool = False):
         self.path = Path(path)
         self.job = job
+        self._lock = _acquire_writer_lock(self.path)
+        try:
+            self._open(job, overwrite)
+        except BaseException:
+            self._lock.close()
+            raise
+
+    def _open(self, job, overwrite):
         if self.path.exists() and overwrite:
             self.path.unlink()
         if self.path.exists():
@@ -89,8 +107,10 @@ class ResultsFile:
                                  "pass --overwrite to replace it, or choose another output")
             self.f = f
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.f = h5py.File(self.path, "w-")
+            try:
+                self.f = h5py.File(self.path, "w-")
+            except OSError as e:
+                raise InputError(f"output {str(self.path)!r} cannot be created: {e}") from None
             a = self.f.attrs
             a["format"] = FORMAT
             a["simglass_version"] = __version__
@@ -139,7 +159,34 @@ class ResultsFile:
         self.f.flush()
 
     def close(self):
-        self.f.close()
+        try:
+            self.f.close()
+        finally:
+            self._lock.close()  # releases the flock
+
+
+def _acquire_writer_lock(path: Path):
+    """Open ``<path>.lock`` and take an exclusive, non-blocking flock on it (kept until
+    the returned file is closed); InputError naming the holder when another process has it."""
+    lock = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock, "a+")
+    except OSError as e:
+        raise InputError(f"output {str(path)!r} cannot be created: {e}") from None
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        holder = fh.read().strip() or "another process"
+        fh.close()
+        raise InputError(f"output {str(path)!r} is being written by {holder} (lock {str(lock)!r}); "
+                         "one writer per results file: wait for it, or choose another output") from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"simglass pid {os.getpid()} on {socket.gethostname()}\n")
+    fh.flush()
+    return fh
 
 
 def read_results(path):

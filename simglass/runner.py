@@ -26,14 +26,44 @@ _MPI_ENV = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LO
 TAG_WORK, TAG_RESULT, TAG_ABORT = 1, 2, 3
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def mpi_world():
-    """COMM_WORLD if launched by an MPI launcher with more than one rank, else None.
+    """COMM_WORLD if launched by an MPI launcher with more than one rank, else None (and
+    then each rank's numba and BLAS threads are limited to its share, share_cores).
     mpi4py is only imported under a launcher, so serial runs never initialise MPI."""
     if not any(k in os.environ for k in _MPI_ENV):
         return None
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
-    return comm if comm.Get_size() > 1 else None
+    if comm.Get_size() < 2:
+        return None
+    share_cores(comm)
+    return comm
+
+
+def share_cores(comm) -> int | None:
+    """Limit this rank's numba and BLAS thread pools to its share of the node's cores:
+    the cores this process may use, divided among the node's working ranks (rank 0 only
+    hands out tasks and sleeps).  Left alone (None) when the user set any of
+    THREAD_VARS.  Returns the thread count."""
+    if any(v in os.environ for v in THREAD_VARS):
+        return None
+    from mpi4py import MPI
+    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    workers = sum(r != 0 for r in node.allgather(comm.Get_rank()))
+    node.Free()
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    n = max(1, cores // max(workers, 1))
+    import numba
+    from threadpoolctl import threadpool_limits
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    threadpool_limits(n)
+    return n
 
 
 @dataclass

@@ -33,7 +33,9 @@ of θ(μ' - ε) over μ' with weight -f_T'(μ' - μ); so Π⁰_T(Ω, q; μ) is t
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from simglass.jit import njit
 from scipy.optimize import brentq
 
 __all__ = ["bubble", "chemical_potential"]

@@ -1,0 +1,127 @@
+"""Concurrency and faults by kind (issue 17): one writer per results file whatever HDF5's
+locking does, any exception on any MPI rank ends all ranks, and each MPI rank gets its
+share of the cores.  The mpiexec runs are under a timeout."""
+
+import os
+import subprocess
+import sys
+import time
+
+import h5py
+
+from conftest import BIN, run_cli, simglass_cmd
+
+SLOW = """
+engine = "disorder"
+seed = 8
+realizations = 16
+[model]
+L = [8, 8, 6]
+J = 1.0
+[options]
+n_configs = 3000
+"""
+SMALL = """
+engine = "disorder"
+seed = 3
+realizations = 2
+[model]
+L = [3, 3, 3]
+[scan]
+J = [0.5, 1.0]
+"""
+
+
+def _count_done(path):
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            return sum(g.attrs.get("status") == "done" for g in f["tasks"].values())
+    except Exception:
+        return 0
+
+
+def test_one_writer_per_file_without_hdf5_locking(tmp_path, monkeypatch):
+    monkeypatch.setenv("HDF5_USE_FILE_LOCKING", "FALSE")
+    job = tmp_path / "slow.toml"
+    job.write_text(SLOW)
+    out = tmp_path / "slow.h5"
+    first = subprocess.Popen(simglass_cmd("run", job, "--output", out, "--quiet"), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while _count_done(out) < 1 and time.time() - t0 < 120:
+        time.sleep(0.05)
+    try:
+        for extra in ([], ["--overwrite"]):
+            r = run_cli("run", job, "--output", out, "--quiet", *extra, timeout=120)
+            assert r.returncode == 2, r.stderr
+            assert "being written by simglass pid" in r.stderr and "Traceback" not in r.stderr
+        info = run_cli("info", out, timeout=120)   # reading while the job runs
+        assert info.returncode == 0, info.stderr
+    finally:
+        so, se = first.communicate(timeout=600)
+    assert first.returncode == 0, se
+    assert _count_done(out) == 16          # the file survived, complete
+    r = run_cli("run", job, "--output", out, "--quiet", timeout=120)  # the lock is released
+    assert r.returncode == 0 and "16 already done" in r.stdout, r.stderr
+
+
+def _mpiexec(n, args, timeout=120, env=None):
+    return subprocess.run([str(BIN / "mpiexec"), "-n", str(n), *args], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+def test_mpi_bad_output_ends_all_ranks(tmp_path):
+    job = tmp_path / "small.toml"
+    job.write_text(SMALL)
+    r = _mpiexec(2, simglass_cmd("run", job, "--output", "/proc/no-such-dir/x.h5", "--quiet"))
+    assert r.returncode != 0
+    assert "/proc/no-such-dir/x.h5" in r.stderr and "cannot be created" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_mpi_exception_on_a_worker_ends_all_ranks(tmp_path):
+    """A worker that fails outside a task (here: its loop raises) must not leave rank 0
+    waiting for its result forever."""
+    job = tmp_path / "small.toml"
+    job.write_text(SMALL)
+    script = tmp_path / "boom.py"
+    script.write_text(
+        "import sys\n"
+        "from mpi4py import MPI\n"
+        "import simglass.runner as R\n"
+        "from simglass.cli import main\n"
+        "def boom(*a, **k):\n"
+        "    raise RuntimeError('worker lost its mind')\n"
+        "if MPI.COMM_WORLD.Get_rank() == 1:\n"
+        "    R._worker = boom\n"
+        f"sys.exit(main(['run', {str(job)!r}, '--output', {str(tmp_path / 'w.h5')!r}, '--quiet']))\n")
+    r = _mpiexec(2, [sys.executable, str(script)])
+    assert r.returncode != 0
+    assert "error on MPI rank 1 of 2: RuntimeError: worker lost its mind; ending all ranks" in r.stderr
+
+
+def test_each_rank_gets_its_share_of_the_cores(tmp_path):
+    script = tmp_path / "threads.py"
+    script.write_text(
+        "import numba, threadpoolctl\n"
+        "from simglass.runner import mpi_world\n"
+        "c = mpi_world()\n"
+        "blas = max((p['num_threads'] for p in threadpoolctl.threadpool_info()), default=0)\n"
+        "import sys, pathlib\n"
+        "pathlib.Path(sys.argv[1], str(c.Get_rank())).write_text(f'{c.Get_rank()} {numba.get_num_threads()} {blas}')\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    cores = len(os.sched_getaffinity(0))
+    def rows(env):
+        d = tmp_path / str(len(list(tmp_path.iterdir())))
+        d.mkdir()
+        r = _mpiexec(3, [sys.executable, str(script), str(d)], env=env)
+        assert r.returncode == 0, r.stderr
+        return sorted(tuple(map(int, (d / str(k)).read_text().split())) for k in range(3))
+    rows0 = rows(env)
+    share = max(1, cores // 2)   # two working ranks; rank 0 only hands out tasks
+    assert [row[0] for row in rows0] == [0, 1, 2]
+    for _, numba_threads, blas in rows0:
+        assert numba_threads == share and blas <= share
+    # a thread variable set by the user is left alone
+    assert all(row[1] == cores for row in rows(dict(env, NUMBA_NUM_THREADS=str(cores))))
