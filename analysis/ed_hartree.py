@@ -40,7 +40,8 @@ def glass_onset(path, level: float = 1.0, n_boot: int = 500, seed: int = 0):
     """Per cluster: the J/t where the disorder average of (J²/N) Σ_ij χ_ij² (Eq. 42 with
     the interacting ED response) first reaches ``level``, by linear interpolation of its
     logarithm between scanned J; error from a bootstrap over realisations (the same
-    realisations at every J are resampled together).  Needs the engine option chi = true.
+    realisations at every J are resampled together; a realisation whose ground state is
+    degenerate at some J, χ = NaN there, is left out).  Needs the engine option chi = true.
     Returns {cluster: (J_star/t, err, J/t array, mean, sem, realisations)}."""
     job, points = load_points(path, engine="ed")
     by_cluster = {}
@@ -56,6 +57,9 @@ def glass_onset(path, level: float = 1.0, n_boot: int = 500, seed: int = 0):
         x = np.array([p.params["J"] / p.params["t"] for p in pts])
         S = np.array([[glass_susceptibility(p.records[p.realizations.index(r)]["chi"], p.params["J"])
                        for r in common] for p in pts])  # (J, realisations)
+        S = S[:, np.all(np.isfinite(S), axis=0)]  # χ is NaN where a ground state is degenerate
+        if S.shape[1] < 2:
+            continue
 
         def first_crossing(s):
             y = np.log(s.mean(axis=1)) - np.log(level)

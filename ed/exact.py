@@ -31,13 +31,23 @@ __all__ = ["ExactResult", "exact_ground_state", "sector_memory_gb", "diagonal_en
 
 @dataclass
 class ExactResult:
-    """energy : E0 of the sector (without -mu N_f); density : <n_i>; n_particles;
-    dimension : states in the sector; state : ground-state vector (QuSpin basis order)."""
+    """energy : E0 of the sector (without -mu N_f); density : <n_i>, averaged over the
+    degenerate ground-state manifold (the T -> 0+ limit; the same on every path);
+    n_particles; dimension : states in the sector; state : one ground-state vector
+    (QuSpin basis order) and manifold : (dimension, degeneracy) orthonormal basis of the
+    manifold (with keep_state); residual : max ||H psi - E psi|| over the manifold;
+    converged : every eigen-solve met its tolerance; degeneracy : number of states with
+    E <= E0 + degeneracy_tol max(1, |E0|) (0: not determined, resolve_degeneracy=False)."""
     energy: float
     density: np.ndarray
     n_particles: int
     dimension: int
     state: np.ndarray | None = None
+    residual: float = 0.0
+    converged: bool = True
+    degeneracy: int = 1
+    degeneracy_tol: float = 1e-8
+    manifold: np.ndarray | None = None
 
 
 def sector_memory_gb(n_sites: int, n_particles: int, n_bonds: int, bytes_per_entry: int = 4) -> float:
@@ -113,8 +123,16 @@ def sector_hamiltonian(model, nf: int, path: str = "fast"):
 
 def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fast",
                        max_memory_gb: float = 12.0, dense_max: int = 400, tol: float = 1e-12,
-                       keep_state: bool = False) -> ExactResult:
+                       keep_state: bool = False, resolve_degeneracy: bool = True,
+                       degeneracy_tol: float = 1e-8) -> ExactResult:
     """Ground state of the model in the sector of ``n_particles`` (default: the model's).
+
+    The ground-state manifold: all states within degeneracy_tol max(1, |E0|) of E0
+    (dense path: from the full spectrum; Lanczos paths: by Lanczos on H restricted to
+    the complement of the states found, one more solve when the ground state is unique).
+    ``density`` is its average over the manifold, so a degenerate (open-shell) ground
+    state gives the same densities on every path.  With ``resolve_degeneracy=False``
+    only the energy is meaningful beyond one state (degeneracy = 0, not determined).
 
     path : "fast" (basis and hopping matrix from ``ed.fock``, numba), "quspin"
         (QuSpin's basis and operator construction, the reference; both give the same
@@ -143,6 +161,8 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
     for name, x in (("max_memory_gb", max_memory_gb), ("tol", tol)):
         if isinstance(x, bool) or not isinstance(x, (int, float, np.floating)) or not (np.isfinite(x) and x > 0):
             raise ValueError(f"{name} must be a finite number > 0, got {x!r}")
+    if not (np.isfinite(degeneracy_tol) and degeneracy_tol >= 0):
+        raise ValueError(f"degeneracy_tol must be a finite number >= 0, got {degeneracy_tol!r}")
     if isinstance(dense_max, bool) or not isinstance(dense_max, (int, np.integer)) or dense_max < 0:
         raise ValueError(f"dense_max must be an integer >= 0, got {dense_max!r}")
     if N > 62:
@@ -167,31 +187,83 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
         make = matfree_matvec if path == "matfree" else hopping_operator
         H = make(states, diagonal_energies(states, N, model.V, model.eps), N, model.lattice.bonds, model.t)
     if Ns <= dense_max and not callable(H):
-        E, psi = np.linalg.eigh(H.toarray())
-        E0, v = E[0], psi[:, 0]
+        Hd = H.toarray()
+        E, psi = np.linalg.eigh(Hd)
+        E0 = float(E[0])
+        g = int(np.sum(E <= E0 + degeneracy_tol * max(1.0, abs(E0)))) if resolve_degeneracy else 1
+        Z = psi[:, :g]
+        residual = float(np.linalg.norm(Hd @ Z - Z * E[:g], axis=0).max())
+        converged = True
     else:
-        from .lanczos import lanczos_ground_state
-        v0 = np.random.default_rng(0).standard_normal(Ns)
-        complex_h = not callable(H) and np.iscomplexobj(H.data)
-        E0, v = lanczos_ground_state(H, v0 + 0j if complex_h else v0, tol=tol,
-                                     memory_gb=max(max_memory_gb - (need_free if path == "matfree" else need), 0.0))
-    p = np.abs(v) ** 2
+        Z, E0, residual, converged, g = _lanczos_manifold(
+            H, Ns, tol, max(max_memory_gb - (need_free if path == "matfree" else need), 0.0),
+            degeneracy_tol if resolve_degeneracy else None)
+    p = (np.abs(Z) ** 2).mean(axis=1)
     dens = np.zeros(N)
     for s in range(0, Ns, 1 << 16):
         occ = occupation_bits(states, N, s, min(s + (1 << 16), Ns))
         dens += p[s:s + occ.shape[0]] @ occ
-    return ExactResult(energy=float(E0), density=dens, n_particles=int(nf), dimension=int(Ns),
-                       state=v if keep_state else None)
+    return ExactResult(energy=E0, density=dens, n_particles=int(nf), dimension=int(Ns),
+                       state=Z[:, 0].copy() if keep_state else None, residual=residual,
+                       converged=bool(converged), degeneracy=g if resolve_degeneracy else 0,
+                       degeneracy_tol=float(degeneracy_tol), manifold=Z if keep_state else None)
+
+
+def _lanczos_manifold(H, Ns, tol, memory_gb, degeneracy_tol):
+    """Ground-state manifold by Lanczos: the ground state, then Lanczos on
+    P H P + σ (1 - P) (P: projector on the complement of the states found, σ = E0 +
+    max(1, |E0|)) until the lowest state there lies above E0 + degeneracy_tol max(1, |E0|).
+    Returns (Z (Ns, g), E0, max residual, all converged, g); g = 1 when degeneracy_tol is None."""
+    from .lanczos import csr_matvec, lanczos_ground_state
+    complex_h = not callable(H) and np.iscomplexobj(H.data)
+    mv = H if callable(H) else csr_matvec(H)
+    rng = np.random.default_rng(0)
+
+    def start():
+        v = rng.standard_normal(Ns)
+        return v + 0j if complex_h else v
+    r = lanczos_ground_state(mv, start(), tol=tol, memory_gb=memory_gb)
+    E0, found, residual, converged = r.energy, [r.state], r.residual, r.converged
+    if degeneracy_tol is None:
+        return r.state[:, None], E0, residual, converged, 1
+    sigma = E0 + max(1.0, abs(E0))
+    while len(found) < Ns:
+        Z = np.column_stack(found)
+
+        def deflated(x, out=None, Z=Z):
+            xp = x - Z @ (Z.conj().T @ x)
+            y = mv(xp)
+            y = y - Z @ (Z.conj().T @ y) + sigma * (x - xp)
+            if out is None:
+                return y
+            out[:] = y
+            return out
+        v = start()
+        r = lanczos_ground_state(deflated, v - Z @ (Z.conj().T @ v), tol=tol, memory_gb=memory_gb)
+        converged = converged and r.converged   # the gap above the manifold needs it too
+        if r.energy > E0 + degeneracy_tol * max(1.0, abs(E0)):
+            break
+        psi = r.state - Z @ (Z.conj().T @ r.state)
+        psi /= np.linalg.norm(psi)
+        h_psi = mv(psi)
+        residual = max(residual, float(np.linalg.norm(h_psi - E0 * psi)))
+        found.append(psi)
+    return np.column_stack(found), E0, residual, converged, len(found)
 
 
 def density_response(model, n_particles=None, step: float = 1e-4, **kw) -> np.ndarray:
     """Static density response chi_ij = -∂<n_i>/∂eps_j of the ground state, by central
     differences of exact ground states with eps_j -> eps_j ± step (truncation error
-    O(step²); 2N extra ground states).  Needs a non-degenerate ground state."""
+    O(step²); 2N extra ground states).  Needs a non-degenerate ground state: raises
+    ValueError for a degenerate one (there the T -> 0+ response diverges)."""
     from simglass import Model
     if isinstance(step, bool) or not isinstance(step, (int, float, np.floating)) or not (np.isfinite(step) and step > 0):
         raise ValueError(f"step must be a finite number > 0, got {step!r}")
     N = model.n_sites
+    gs = exact_ground_state(model, n_particles, **kw)
+    if gs.degeneracy > 1:
+        raise ValueError(f"degenerate ground state (degeneracy {gs.degeneracy} within "
+                         f"{gs.degeneracy_tol:g} relative): the static response diverges as T -> 0+")
     chi = np.empty((N, N))
     for j in range(N):
         dn = []

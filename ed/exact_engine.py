@@ -2,11 +2,14 @@
 
 Record: ``energy`` (E0 at N_f), ``energy_plus`` / ``energy_minus`` (N_f ± 1; NaN when
 outside 0..N), ``charge_gap`` = E(N_f+1) + E(N_f-1) - 2 E(N_f), ``addition`` =
-E(N_f+1) - E(N_f), ``removal`` = E(N_f) - E(N_f-1), ``density``, ``dimension``;
+E(N_f+1) - E(N_f), ``removal`` = E(N_f) - E(N_f-1), ``density`` (averaged over a
+degenerate ground-state manifold), ``dimension``, ``residual`` (max ||H psi - E psi||),
+``converged`` (every eigen-solve of the task met its tolerance), ``degeneracy`` and
+``degenerate`` (ed.exact_ground_state, relative tolerance 1e-8);
 with ``dos = true`` the tunnelling DOS ``tdos`` per site on ``tdos_omega`` (relative to
 mu = (E(N+1) - E(N-1))/2, Lorentzian ``dos_eta``; ed.spectral);
 with ``chi = true`` the static response ``chi`` = -∂<n_i>/∂eps_j (central differences,
-``chi_step``); with ``hartree = true`` the Hartree solution of the same model:
+``chi_step``; NaN for a degenerate ground state, where it diverges as T -> 0+); with ``hartree = true`` the Hartree solution of the same model:
 ``hartree_energy``, ``hartree_density``, ``hartree_gap`` (single-particle gap at mu),
 ``hartree_converged``, ``hartree_stable``, and ``hartree_expectation`` = <Phi_H|H|Phi_H> = E_H +
 ½ Σ_{i≠j} V_ij |rho_ij|² (exchange included; >= E0 for an integer-occupied determinant).
@@ -23,7 +26,7 @@ from .hartree import START_KINDS, hartree_solve
 from .spectral import tunnelling_dos
 
 # per-task flags: dataset -> the value of a sound result (simglass info counts the others)
-FLAGS = {"hartree_converged": True, "hartree_stable": True}
+FLAGS = {"converged": True, "degenerate": False, "hartree_converged": True, "hartree_stable": True}
 
 OPTIONS = {
     "pm1": Option(bool, True, help="also the sectors N_f ± 1 (charge gap)"),
@@ -51,14 +54,18 @@ def run(model, rng, pm1=True, chi=False, chi_step=1e-4, hartree=True,
         dos_points=401, max_memory_gb=12.0):
     N, nf = model.n_sites, model.n_particles
     gs = exact_ground_state(model, max_memory_gb=max_memory_gb)
-    rec = {"energy": gs.energy, "density": gs.density, "dimension": gs.dimension}
+    rec = {"energy": gs.energy, "density": gs.density, "dimension": gs.dimension, "residual": gs.residual,
+           "converged": gs.converged, "degeneracy": gs.degeneracy, "degenerate": gs.degeneracy > 1}
     if pm1:
-        ep = exact_ground_state(model, nf + 1, max_memory_gb=max_memory_gb).energy if nf < N else np.nan
-        em = exact_ground_state(model, nf - 1, max_memory_gb=max_memory_gb).energy if nf > 0 else np.nan
+        sectors = [exact_ground_state(model, n, max_memory_gb=max_memory_gb, resolve_degeneracy=False)
+                   if 0 <= n <= N else None for n in (nf + 1, nf - 1)]
+        ep, em = (s.energy if s is not None else np.nan for s in sectors)
+        rec["converged"] = gs.converged and all(s.converged for s in sectors if s is not None)
         rec.update(energy_plus=ep, energy_minus=em, addition=ep - gs.energy, removal=gs.energy - em,
                    charge_gap=ep + em - 2 * gs.energy)
-    if chi:
-        rec["chi"] = density_response(model, step=chi_step, max_memory_gb=max_memory_gb)
+    if chi:  # NaN for a degenerate ground state (the T -> 0+ response diverges; flagged)
+        rec["chi"] = (density_response(model, step=chi_step, max_memory_gb=max_memory_gb)
+                      if gs.degeneracy == 1 else np.full((N, N), np.nan))
     if dos and 0 < nf < N:
         w = np.linspace(-dos_max, dos_max, dos_points)
         rho, _, _ = tunnelling_dos(model, w, eta=dos_eta)

@@ -4,13 +4,26 @@ spurious copies of converged eigenvalues; the lowest one converges, and the grou
 residual ||H psi - E psi|| is checked, restarting from psi when needed.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import prange
 
 from simglass.jit import njit
 from scipy.linalg import eigh_tridiagonal
 
-__all__ = ["csr_matvec", "lanczos_coefficients", "lanczos_ground_state"]
+__all__ = ["csr_matvec", "lanczos_coefficients", "lanczos_ground_state", "LanczosResult"]
+
+
+class LanczosResult(NamedTuple):
+    """Ground state of a Lanczos solve: energy (the Rayleigh quotient of ``state``),
+    state (normalised), residual ||H psi - E psi||, converged (residual <= sqrt(tol)
+    max(1, |E|), the criterion of lanczos_ground_state), matvecs (products with H)."""
+    energy: float
+    state: np.ndarray
+    residual: float
+    converged: bool
+    matvecs: int
 
 
 @njit(cache=True, parallel=True)
@@ -104,12 +117,27 @@ def _lowest(alpha, beta):
     return E[0], Y[:, 0]
 
 
-def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3, memory_gb=2.0):
-    """(E0, psi) of the Hermitian H (scipy CSR, or a function mv(x, out=None) -> H x);
-    psi normalised.  The recurrence runs until the lowest Ritz value has changed by less
-    than tol (relative) over the last 10 steps.  The Ritz vector is summed from the Krylov vectors,
-    kept when they fit in ``memory_gb``, else from a second pass of the recurrence."""
-    mv = H if callable(H) else csr_matvec(H)
+def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3, memory_gb=2.0) -> LanczosResult:
+    """Lowest eigenpair of the Hermitian H (scipy CSR, or a function mv(x, out=None) -> H x)
+    as a :class:`LanczosResult` (unpacks as energy, state, residual, converged, matvecs).
+    The recurrence runs until the lowest Ritz value has changed by less than tol
+    (relative) over the last 10 steps; it is restarted from the Ritz vector (at most
+    ``restarts`` times) while the residual exceeds sqrt(tol) max(1, |E|).  An
+    unconverged result is returned with ``converged = False``, never silently.  The Ritz
+    vector is summed from the Krylov vectors, kept when they fit in ``memory_gb``, else
+    from a second pass of the recurrence."""
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
+    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 0:
+        raise ValueError(f"restarts must be an integer >= 0, got {restarts!r}")
+    if not (np.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a finite number > 0, got {tol!r}")
+    mv0 = H if callable(H) else csr_matvec(H)
+    count = [0]
+
+    def mv(x, out=None):
+        count[0] += 1
+        return mv0(x, out)
     v = np.array(v0, dtype=complex if np.iscomplexobj(v0) else float)
     keep_max = int(memory_gb * 2**30 // v.nbytes)
     history = []
@@ -133,7 +161,10 @@ def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3, memory_gb=
         del keep
         psi /= np.linalg.norm(psi)
         h_psi = mv(psi)
-        if np.linalg.norm(h_psi - E * psi) <= np.sqrt(tol) * max(1.0, abs(E)):
+        E = float(np.vdot(psi, h_psi).real)
+        residual = float(np.linalg.norm(h_psi - E * psi))
+        converged = residual <= np.sqrt(tol) * max(1.0, abs(E))
+        if converged:
             break
         v = psi
-    return float(np.vdot(psi, h_psi).real), psi
+    return LanczosResult(E, psi, residual, bool(converged), count[0])

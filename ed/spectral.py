@@ -60,7 +60,8 @@ def tunnelling_dos(model, omega, eta: float = 0.05, n_lanczos: int = 200):
 
     Returns (rho, mu, weights): rho(omega + mu) per site on the given ``omega`` grid
     (frequencies relative to mu = (E(N+1) - E(N-1))/2, Lorentzian width ``eta``), and
-    the addition + removal weight of every site (= 1 exactly)."""
+    the addition + removal weight of every site (= 1 exactly).  A degenerate ground
+    state contributes the average over its manifold (the T -> 0+ limit)."""
     from .exact import sector_hamiltonian
     if not (np.isfinite(eta) and eta > 0):
         raise ValueError(f"eta must be > 0, got {eta!r}")
@@ -72,21 +73,23 @@ def tunnelling_dos(model, omega, eta: float = 0.05, n_lanczos: int = 200):
     tables = rank_tables(N)
     sp_, Hp = sector_hamiltonian(model, nf + 1)
     sm_, Hm = sector_hamiltonian(model, nf - 1)
-    Ep = exact_ground_state(model, nf + 1).energy
-    Em = exact_ground_state(model, nf - 1).energy
+    Ep = exact_ground_state(model, nf + 1, resolve_degeneracy=False).energy
+    Em = exact_ground_state(model, nf - 1, resolve_degeneracy=False).energy
     mu = 0.5 * (Ep - Em)
     z = np.asarray(omega, float) + mu + 1j * eta
     rho = np.zeros(z.size)
     weights = np.zeros(N)
-    for i in range(N):
-        vp = _apply_site(states, gs.state, N, i, True, *tables, sp_.size)
-        a, b, w2 = lanczos_coefficients(csr_matvec(Hp), vp, n_lanczos)
-        if w2 > 0:  # addition: poles at E_{N+1} - E0
-            rho += -continued_fraction(z, a - gs.energy, b, w2).imag / np.pi
-        vm = _apply_site(states, gs.state, N, i, False, *tables, sm_.size)
-        a2, b2, w2m = lanczos_coefficients(csr_matvec(Hm), vm, n_lanczos)
-        if w2m > 0:  # removal: poles at E0 - E_{N-1}
-            # G^-(z) = -CF(-z): A^- = -Im G^- / pi = Im CF(-z) / pi
-            rho += continued_fraction(-z, a2 - gs.energy, b2, w2m).imag / np.pi
-        weights[i] = w2 + w2m
-    return rho / N, mu, weights
+    g = gs.manifold.shape[1]
+    for psi in gs.manifold.T:
+        for i in range(N):
+            vp = _apply_site(states, psi, N, i, True, *tables, sp_.size)
+            a, b, w2 = lanczos_coefficients(csr_matvec(Hp), vp, n_lanczos)
+            if w2 > 0:  # addition: poles at E_{N+1} - E0
+                rho += -continued_fraction(z, a - gs.energy, b, w2).imag / np.pi
+            vm = _apply_site(states, psi, N, i, False, *tables, sm_.size)
+            a2, b2, w2m = lanczos_coefficients(csr_matvec(Hm), vm, n_lanczos)
+            if w2m > 0:  # removal: poles at E0 - E_{N-1}
+                # G^-(z) = -CF(-z): A^- = -Im G^- / pi = Im CF(-z) / pi
+                rho += continued_fraction(-z, a2 - gs.energy, b2, w2m).imag / np.pi
+            weights[i] += w2 + w2m
+    return rho / (N * g), mu, weights / g

@@ -45,6 +45,8 @@ class Stiffness:
     energies: tuple   # E0 at θ = 0, h, 2h
     h: float
     D_phase: float = float("nan")  # (L_a²/2N) |E0(π/2) - E0(0)|
+    residual: float = 0.0          # ED: max ||H psi - E psi|| over the ground states used
+    converged: bool = True         # ED: every ground state met its tolerance
 
 
 def twist_direction(lattice, direction=None) -> int:
@@ -87,10 +89,16 @@ def ed_stiffness(model, direction=None, h=0.1, **kw) -> Stiffness:
     """Stiffness of the many-body ground state (ed.exact_ground_state, keywords passed)."""
     from .exact import exact_ground_state
     a = twist_direction(model.lattice, direction)
+    solves = []
 
     def energy(th):
-        return exact_ground_state(model.with_twist(_theta(model, a, th)), **kw).energy
-    return curvature(energy, h, model.lattice.shape[a], model.n_sites)
+        gs = exact_ground_state(model.with_twist(_theta(model, a, th)), resolve_degeneracy=False, **kw)
+        solves.append(gs)
+        return gs.energy
+    s = curvature(energy, h, model.lattice.shape[a], model.n_sites)
+    s.residual = max(g.residual for g in solves)
+    s.converged = all(g.converged for g in solves)
+    return s
 
 
 def _band_energy(model, density, nf):

@@ -20,7 +20,7 @@ from .hartree import START_KINDS, hartree_solve
 from .stiffness import ed_stiffness, hartree_stiffness, thouless_number, twist_direction
 
 # per-task flags: dataset -> the value of a sound result (simglass info counts the others)
-FLAGS = {"hartree_converged": True, "hartree_stable": True}
+FLAGS = {"ed_converged": True, "hartree_converged": True, "hartree_stable": True}
 
 OPTIONS = {
     "direction": Option(int, -1, lambda x: x >= -1, ">= 0, or -1 for the longest periodic direction with L >= 3",
@@ -55,7 +55,8 @@ def run(model, rng, direction=-1, h=0.1, ed=True, hartree=True, reconverge=True,
     rec = {"direction": a, "h": h}
     if ed:
         s = ed_stiffness(model, a, h, max_memory_gb=max_memory_gb)
-        rec.update(D_ed=s.D, D_ed_err=s.error, D_ed_phase=s.D_phase, E0=s.energies[0])
+        rec.update(D_ed=s.D, D_ed_err=s.error, D_ed_phase=s.D_phase, E0=s.energies[0],
+                   ed_residual=s.residual, ed_converged=s.converged)
     if hartree and model.t > 0:
         sol = hartree_solve(model, rng=rng, starts=tuple(hartree_starts))
         rec.update(hartree_converged=sol.converged, hartree_stable=sol.stable, hartree_energy=sol.energy)

@@ -197,7 +197,7 @@ def test_lanczos_against_eigsh(memory_gb):
     from ed.lanczos import lanczos_ground_state
     A = sp.random(3000, 3000, density=0.002, random_state=1)
     H = ((A + A.T) + sp.diags(np.random.default_rng(2).standard_normal(3000))).tocsr()
-    E, psi = lanczos_ground_state(H, np.ones(3000), memory_gb=memory_gb)
+    E, psi, *_ = lanczos_ground_state(H, np.ones(3000), memory_gb=memory_gb)
     ref = eigsh(H, k=1, which="SA", tol=1e-14)[0][0]
     assert E == pytest.approx(ref, abs=1e-10)
     assert np.linalg.norm(H @ psi - E * psi) < 1e-5
@@ -216,3 +216,47 @@ def test_matrix_free_and_compact_products_equal_quspin(shape, nf):
     for make in (matfree_matvec, hopping_operator):
         mv = make(s, diag, lat.n_sites, lat.bonds, 0.8)
         assert np.abs(mv(x) - H @ x).max() < 1e-12
+
+
+def test_degenerate_ground_state_is_path_independent():
+    """Issue 17: 2x2x2, t = 1, J = 0, N_f = 3 is an open shell.  Every path finds the
+    same degeneracy and the manifold-averaged densities (by symmetry all equal to 3/8),
+    with residuals and converged flags."""
+    from simglass import Lattice, Model
+    lat = Lattice((2, 2, 2))
+    m = Model(lat, 1.0, np.zeros((8, 8)), np.zeros(8), n_particles=3)
+    E = np.linalg.eigvalsh(ed.exact.sector_hamiltonian(m, 3)[1].toarray())
+    g_exact = int(np.sum(E <= E[0] + 1e-8 * abs(E[0])))
+    assert g_exact > 1
+    results = [ed.exact_ground_state(m), ed.exact_ground_state(m, dense_max=0),
+               ed.exact_ground_state(m, path="quspin", dense_max=0), ed.exact_ground_state(m, path="matfree")]
+    for r in results:
+        assert r.degeneracy == g_exact
+        assert r.converged and r.residual < 1e-5
+        np.testing.assert_allclose(r.density, 3 / 8, atol=1e-8)
+        assert r.energy == pytest.approx(E[0], abs=1e-10)
+    # χ is not defined there: a clear error, not path-dependent numbers
+    with pytest.raises(ValueError, match="degenerate"):
+        ed.exact.density_response(m)
+    # a unique ground state reports degeneracy 1
+    rng = np.random.default_rng(3)
+    m2 = Model(lat, 1.0, np.zeros((8, 8)), rng.normal(size=8), n_particles=3)
+    assert ed.exact_ground_state(m2).degeneracy == 1 == ed.exact_ground_state(m2, dense_max=0).degeneracy
+
+
+def test_unconverged_lanczos_is_flagged():
+    """Issue 17: a starved Lanczos (8 steps, no restart) on 2x2x3 returns converged =
+    False with its residual, and the converged solve agrees with the dense one."""
+    from ed.lanczos import lanczos_ground_state
+    from simglass import Lattice, Model, sample_disorder
+    lat = Lattice((2, 2, 3))
+    d = sample_disorder(lat, J=1.0, seed=2)
+    m = Model(lat, 1.0, d.V, d.eps, density=0.5)
+    _, H = ed.exact.sector_hamiltonian(m, m.n_particles)
+    v0 = np.random.default_rng(0).standard_normal(H.shape[0])
+    bad = lanczos_ground_state(H, v0, max_iter=8, restarts=0)
+    assert not bad.converged and bad.residual > 1e-3
+    good = lanczos_ground_state(H, v0)
+    E0 = np.linalg.eigvalsh(H.toarray())[0]
+    assert good.converged and good.energy == pytest.approx(E0, abs=1e-9) and good.residual < 1e-5
+    assert bad.energy > E0 + 1e-3
