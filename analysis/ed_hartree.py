@@ -5,7 +5,8 @@ Per cluster and J/t, disorder averages with standard errors of
                            the record's hartree_expectation is),
   rms_i (<n_i>_ED - <n_i>_H),
   the many-body charge gap E(N+1) + E(N-1) - 2E(N) and the Hartree single-particle gap.
-Only converged Hartree solutions that are not saddle points (``hartree_stable``) enter;
+Only converged ED ground states (``converged``) and converged Hartree solutions that are
+not saddle points (``hartree_stable``) enter;
 their number is reported.
 
     python -m analysis.ed_hartree results/ed_vs_hartree.h5 --out DIR
@@ -55,7 +56,9 @@ def glass_onset(path, level: float = 1.0, n_boot: int = 500, seed: int = 0):
         if len(pts) < 2 or len(common) < 2:
             continue
         x = np.array([p.params["J"] / p.params["t"] for p in pts])
-        S = np.array([[glass_susceptibility(p.records[p.realizations.index(r)]["chi"], p.params["J"])
+        def chi_sum(rec, J):  # an unconverged ED solve counts as missing, like a degenerate one
+            return glass_susceptibility(rec["chi"], J) if rec.get("converged", True) else np.nan
+        S = np.array([[chi_sum(p.records[p.realizations.index(r)], p.params["J"])
                        for r in common] for p in pts])  # (J, realisations)
         S = S[:, np.all(np.isfinite(S), axis=0)]  # χ is NaN where a ground state is degenerate
         if S.shape[1] < 2:
@@ -84,7 +87,8 @@ def table(path):
     job, points = load_points(path, engine="ed")
     rows = []
     for p in points:
-        recs = [r for r in p.records if r.get("hartree_converged", False) and r.get("hartree_stable", True)]
+        recs = [r for r in p.records if r.get("hartree_converged", False) and r.get("hartree_stable", True)
+                and r.get("converged", True)]
         if not recs:
             continue
         t = p.params["t"] or 1.0

@@ -62,21 +62,24 @@ def table(path):
             continue
         t = p.params["t"] or 1.0
         row = {"J/t": p.params["J"] / t, "R": len(p.records), "realizations": p.realizations}
-        for kind, key in KINDS.items():
-            recs = [r for r in p.records if key in r]
-            if not recs:
+        for kind, key in KINDS.items():  # an unconverged ED solve is left out (counted)
+            use = [(rz, r) for rz, r in zip(p.realizations, p.records)
+                   if key in r and (kind != "ED" or r.get("ed_converged", True))]
+            if not use:
                 continue
+            recs = [r for _, r in use]
             D = np.array([r[key] for r in recs]) / t
             Dphase = np.array([r[key + "_phase"] for r in recs]) / t
             pos = Dphase > 0
             row[kind] = {"D": mean_sem(D), "lnDphase": mean_sem(np.log(Dphase[pos])) if pos.sum() else (np.nan, np.nan),
                          "zeros": int((~pos).sum()), "n": len(recs),
-                         "lnDphase_samples": dict(zip([p.realizations[i] for i, r in enumerate(p.records) if key in r],
+                         "lnDphase_samples": dict(zip([rz for rz, _ in use],
                                                    np.where(pos, np.log(np.where(pos, Dphase, 1)), -np.inf)))}
         th = [r["thouless"] for r in p.records if "thouless" in r]
         row["thouless"] = mean_sem(th) if len(th) > 1 else (np.nan, np.nan)
         row["unconverged"] = sum(1 for r in p.records if "hartree_converged" in r      # or saddle points
                                  and not (r["hartree_converged"] and r.get("hartree_stable", True)))
+        row["ed_unconverged"] = sum(1 for r in p.records if not r.get("ed_converged", True))
         row["nf"] = particle_number(p.params["density"], int(np.prod(p.params["L"])))
         rows = out.setdefault(_cluster(p.params), [])
         if rows and rows[0]["nf"] != row["nf"]:

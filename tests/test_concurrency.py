@@ -125,3 +125,33 @@ def test_each_rank_gets_its_share_of_the_cores(tmp_path):
         assert numba_threads == share and blas <= share
     # a thread variable set by the user is left alone
     assert all(row[1] == cores for row in rows(dict(env, NUMBA_NUM_THREADS=str(cores))))
+
+
+def test_killed_several_times_at_random_moments_resumes_to_identical_data(tmp_path):
+    """kill -9 at three random moments of one run (a fixed seed picks them), resuming in
+    between: the final file equals an uninterrupted run's, task by task."""
+    import random
+    import signal
+
+    from conftest import assert_same_results
+    job = tmp_path / "slow.toml"
+    job.write_text(SLOW)
+    out = tmp_path / "killed.h5"
+    rnd = random.Random(17)
+    for _ in range(3):
+        before = _count_done(out)
+        p = subprocess.Popen(simglass_cmd("run", job, "--output", out, "--quiet"),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        t0 = time.time()
+        while _count_done(out) <= before and time.time() - t0 < 120:   # past the start-up
+            time.sleep(0.02)
+        time.sleep(rnd.uniform(0.0, 0.4))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        assert run_cli("info", out).returncode == 0     # readable after every kill
+    assert _count_done(out) < 16
+    r = run_cli("run", job, "--output", out, "--quiet")
+    assert r.returncode == 0, r.stderr
+    ref = tmp_path / "ref.h5"
+    assert run_cli("run", job, "--output", ref, "--quiet").returncode == 0
+    assert_same_results(out, ref)
