@@ -41,6 +41,8 @@ def _info(args) -> int:
         a = f.attrs
         print(f"{args.results}: engine {a['engine']}, simglass {a['simglass_version']}, "
               f"commit {a['git_commit'][:12]}, created {a['created']}")
+        if "options" in a:
+            print(f"options used: {a['options']}")
         from .engines import get_engine
         flags = getattr(get_engine(a["engine"]), "FLAGS", {})
         rows = defaultdict(lambda: [0, 0, 0.0, Counter()])

@@ -4,7 +4,8 @@ Layout::
 
     /                 attrs: format, simglass_version, git_commit, created, engine,
                              job_toml (the job file), job_identity (canonical JSON),
-                             n_tasks
+                             options (JSON: the engine options used, defaults
+                             filled in), n_tasks
     /tasks/<name>     one group per task, name p<point:04d>_r<realisation:05d>
                       attrs: point, realization, seed, params (JSON), status
                              ("done" | "failed"), wall_time [s], traceback (failed)
@@ -105,6 +106,15 @@ class ResultsFile:
                 f.close()
                 raise InputError(f"output {str(self.path)!r} was written by a different job; "
                                  "pass --overwrite to replace it, or choose another output")
+            used = f.attrs.get("options")
+            if used is not None and json.loads(used) != options_used(job):
+                diff = {k: (v, options_used(job).get(k)) for k, v in json.loads(used).items()
+                        if options_used(job).get(k) != v}
+                f.close()
+                raise InputError(f"output {str(self.path)!r} was run with other engine options than this "
+                                 f"code's defaults give now (stored, now): {diff}; resuming would mix them. "
+                                 "Set the options explicitly in the job file, choose another output, or "
+                                 "pass --overwrite")
             self.f = f
         else:
             try:
@@ -119,6 +129,7 @@ class ResultsFile:
             a["engine"] = job.engine
             a["job_toml"] = job.text
             a["job_identity"] = job.identity
+            a["options"] = json.dumps(options_used(job), sort_keys=True)
             a["n_tasks"] = len(job.tasks())
             self.f.create_group("tasks")
             self.f.flush()
@@ -189,6 +200,11 @@ def _acquire_writer_lock(path: Path):
     return fh
 
 
+def options_used(job: Job) -> dict:
+    """The engine options of ``job`` with defaults filled in, as JSON-compatible values."""
+    return json.loads(json.dumps(job.options, sort_keys=True, default=list))
+
+
 def read_results(path):
     """Open a results file for reading; returns (h5py.File, Job).  Raises InputError for
     a missing file, a file from another program or format version."""
@@ -208,4 +224,6 @@ def read_results(path):
         f.close()
         raise InputError(f"results file {str(path)!r} has no 'tasks' group (damaged?)")
     job = parse_job(f.attrs["job_toml"], name=os.fspath(path))
+    if "options" in f.attrs:  # the options the tasks ran with, not today's defaults
+        job.options = json.loads(f.attrs["options"])
     return f, job

@@ -271,3 +271,25 @@ starts = ["classical"]
     assert not bad  # this seed has no degenerate Fermi level
     assert row.split()[-5:] == ["2", "(converged", "1,", "stable", "1)"]
     assert "flagged: done tasks with converged != True" in r.stdout
+
+
+def test_options_used_are_stored_and_checked_on_resume(tmp_path):
+    """Issue 22: the results file keeps the engine options the tasks ran with (defaults
+    filled in); reading returns those, and a resume under other defaults is refused."""
+    import json
+    job = write(tmp_path, SMALL.replace("realizations = 3", "realizations = 2"))
+    out = tmp_path / "o.h5"
+    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    from simglass.results import read_results
+    f, j = read_results(out)
+    with f:
+        assert json.loads(f.attrs["options"]) == {"n_configs": 8}
+    assert j.options == {"n_configs": 8}
+    with h5py.File(out, "a") as f:       # as if an older default had been in force
+        f.attrs["options"] = json.dumps({"n_configs": 4})
+    f, j = read_results(out)
+    f.close()
+    assert j.options == {"n_configs": 4}
+    r = run_cli("run", job, "--output", out, "--quiet")
+    assert r.returncode == 2 and "other engine options" in r.stderr and "n_configs" in r.stderr
+    assert "options used" in run_cli("info", out).stdout
