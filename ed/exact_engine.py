@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simglass.options import Option
+from simglass.options import Option, default_of
 
 from .exact import density_response, exact_ground_state
 from .hartree import START_KINDS, hartree_solve
@@ -31,15 +31,18 @@ FLAGS = {"converged": True, "degenerate": False, "hartree_converged": True, "har
 OPTIONS = {
     "pm1": Option(bool, True, help="also the sectors N_f ± 1 (charge gap)"),
     "chi": Option(bool, False, help="static density response by central differences"),
-    "chi_step": Option(float, 1e-4, lambda x: x > 0, "> 0", "eps step of chi"),
+    "chi_step": Option(float, default_of(density_response, "step"), lambda x: x > 0, "> 0", "eps step of chi"),
     "hartree": Option(bool, True, help="Hartree solution of the same model"),
     "hartree_starts": Option(str, ["classical", "uniform"], lambda x: x in START_KINDS,
-                             f"one or more of {START_KINDS}", many=True),
+                             f"one or more of {START_KINDS}",
+                             "starting densities of the Hartree solution; the lowest converged E_H is kept",
+                             many=True),
     "dos": Option(bool, False, help="tunnelling DOS from Lanczos continued fractions"),
     "dos_eta": Option(float, 0.1, lambda x: x > 0, "> 0", "Lorentzian broadening of the DOS"),
     "dos_max": Option(float, 10.0, lambda x: x > 0, "> 0", "DOS frequency range |w - mu|"),
     "dos_points": Option(int, 401, lambda x: x >= 2, ">= 2", "DOS frequency points"),
-    "max_memory_gb": Option(float, 12.0, lambda x: x > 0, "> 0", "refuse larger sectors"),
+    "max_memory_gb": Option(float, default_of(exact_ground_state, "max_memory_gb"), lambda x: x > 0, "> 0",
+                            "refuse larger sectors"),
 }
 
 
@@ -49,9 +52,8 @@ def check_point(params, options):
         raise ValueError(f"L = {params['L']}: engine 'ed' handles at most 30 sites")
 
 
-def run(model, rng, pm1=True, chi=False, chi_step=1e-4, hartree=True,
-        hartree_starts=("classical", "uniform"), dos=False, dos_eta=0.1, dos_max=10.0,
-        dos_points=401, max_memory_gb=12.0):
+def run(model, rng, *, pm1, chi, chi_step, hartree, hartree_starts, dos, dos_eta, dos_max, dos_points,
+        max_memory_gb):
     N, nf = model.n_sites, model.n_particles
     gs = exact_ground_state(model, max_memory_gb=max_memory_gb)
     rec = {"energy": gs.energy, "density": gs.density, "dimension": gs.dimension, "residual": gs.residual,

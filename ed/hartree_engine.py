@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from simglass.jobfile import sites_and_particles
-from simglass.options import Option
+from simglass.options import Option, default_of
 
 from .curvature import fermi_window, level_curvatures, spacing_ratios, thouless_g, window_gap_ratios
 from .hartree import METHODS, START_KINDS, hartree_solve
@@ -44,17 +44,19 @@ _pos = lambda x: x > 0  # noqa: E731
 FLAGS = {"converged": True, "stable": True, "degenerate": False}
 
 OPTIONS = {
-    "starts": Option(str, ["classical"], lambda x: x in START_KINDS, f"one or more of {START_KINDS}",
-                     "starting densities; the lowest converged E_H is kept", many=True),
-    "tol": Option(float, 1e-8, _pos, "> 0", "max |Δn| at convergence"),
-    "max_iter": Option(int, 500, _pos, ">= 1", "diagonalisations per start"),
-    "method": Option(str, "newton", lambda x: x in METHODS, f"one of {METHODS}",
+    "starts": Option(str, default_of(hartree_solve, "starts"), lambda x: x in START_KINDS,
+                     f"one or more of {START_KINDS}", "starting densities; the lowest converged E_H is kept",
+                     many=True),
+    "tol": Option(float, default_of(hartree_solve, "tol"), _pos, "> 0", "max |Δn| at convergence"),
+    "max_iter": Option(int, default_of(hartree_solve, "max_iter"), _pos, ">= 1", "diagonalisations per start"),
+    "method": Option(str, default_of(hartree_solve, "method"), lambda x: x in METHODS, f"one of {METHODS}",
                      "Hartree solver: energy descent + Newton-Krylov, or the older density mixing"),
-    "smearing": Option(float, 0.05, lambda x: x >= 0, ">= 0",
+    "smearing": Option(float, default_of(hartree_solve, "smearing"), lambda x: x >= 0, ">= 0",
                        "electronic temperature / energy scale: newton's warm-up, mixing's first stage"),
-    "warmup": Option(int, 10, lambda x: x >= 0, ">= 0",
+    "warmup": Option(int, default_of(hartree_solve, "warmup"), lambda x: x >= 0, ">= 0",
                      "method = newton: smeared mixing steps before the energy descent"),
-    "classical_sweeps": Option(int, 300, _pos, ">= 1", "PT sweeps of the classical start"),
+    "classical_sweeps": Option(int, default_of(hartree_solve, "classical_sweeps"), _pos, ">= 1",
+                               "PT sweeps of the classical start"),
     "r_fraction": Option(float, 0.1, lambda x: 0 < x <= 1, "in (0, 1]",
                          "fraction of levels around mu used for r"),
     "g_window": Option(int, 8, lambda x: x >= 2, ">= 2",
@@ -88,8 +90,8 @@ def memory_gb(params, options):
     return 12 * 8 * N ** 2 / 2 ** 30
 
 
-def run(model, rng, starts=("classical",), tol=1e-8, max_iter=500, method="newton", smearing=0.05,
-        warmup=10, classical_sweeps=300, r_fraction=0.1, g_window=8, dos_max=10.0, dos_bins=200):
+def run(model, rng, *, starts, tol, max_iter, method, smearing, warmup, classical_sweeps, r_fraction, g_window,
+        dos_max, dos_bins):
     h = hartree_solve(model, rng=rng, starts=tuple(starts), tol=tol, max_iter=max_iter,
                       method=method, smearing=smearing, warmup=warmup,
                       classical_sweeps=classical_sweeps)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from simglass.options import Option
+from simglass.options import Option, default_of
 
+from .exact import exact_ground_state
 from .hartree import START_KINDS, hartree_solve
 from .stiffness import ed_stiffness, hartree_stiffness, thouless_number, twist_direction
 
@@ -25,15 +26,17 @@ FLAGS = {"ed_converged": True, "hartree_converged": True, "hartree_stable": True
 OPTIONS = {
     "direction": Option(int, -1, lambda x: x >= -1, ">= 0, or -1 for the longest periodic direction with L >= 3",
                         "twisted direction"),
-    "h": Option(float, 0.1, lambda x: 0 < x <= 0.5, "in (0, 0.5]", "twist step (total phase, rad)"),
+    "h": Option(float, default_of(ed_stiffness, "h"), lambda x: 0 < x <= 0.5, "in (0, 0.5]", "twist step (total phase, rad)"),
     "ed": Option(bool, True, help="many-body stiffness"),
     "hartree": Option(bool, True, help="Hartree stiffness (frozen and re-converged)"),
     "reconverge": Option(bool, True, help="also re-converge Hartree at each twist (D_hartree)"),
     "hartree_starts": Option(str, ["classical", "uniform"], lambda x: x in START_KINDS,
-                             f"one or more of {START_KINDS}", many=True),
+                             f"one or more of {START_KINDS}",
+                             "starting densities of the Hartree solution; the lowest converged E_H is kept",
+                             many=True),
     "thouless_fraction": Option(float, 0.25, lambda x: 0 < x <= 1, "in (0, 1]",
                                 "fraction of levels nearest mu for the Thouless number"),
-    "max_memory_gb": Option(float, 12.0, lambda x: x > 0, "> 0", "refuse larger ED sectors"),
+    "max_memory_gb": Option(float, default_of(exact_ground_state, "max_memory_gb"), lambda x: x > 0, "> 0", "refuse larger ED sectors"),
 }
 
 
@@ -49,8 +52,7 @@ def check_point(params, options):
         raise ValueError(f"L = {params['L']}: the many-body stiffness handles at most 30 sites")
 
 
-def run(model, rng, direction=-1, h=0.1, ed=True, hartree=True, reconverge=True,
-        hartree_starts=("classical", "uniform"), thouless_fraction=0.25, max_memory_gb=12.0):
+def run(model, rng, *, direction, h, ed, hartree, reconverge, hartree_starts, thouless_fraction, max_memory_gb):
     a = twist_direction(model.lattice, None if direction == -1 else direction)
     rec = {"direction": a, "h": h}
     if ed:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from simglass.jobfile import sites_and_particles
-from simglass.options import Option
+from simglass.options import Option, default_of
 
 from .ground_state import ground_state
 
@@ -31,14 +31,14 @@ _pos = lambda x: x > 0  # noqa: E731
 FLAGS = {"pair_stable": True}
 
 OPTIONS = {
-    "method": Option(str, "pt", lambda x: x in ("pt", "anneal"), "'pt' or 'anneal'",
+    "method": Option(str, default_of(ground_state, "method"), lambda x: x in ("pt", "anneal"), "'pt' or 'anneal'",
                      "parallel tempering or simulated annealing"),
-    "sweeps": Option(int, 1000, _pos, ">= 1", "PT rounds or annealing sweeps (N proposals each)"),
-    "replicas": Option(int, 16, _pos, ">= 1", "PT temperatures"),
-    "restarts": Option(int, 2, _pos, ">= 1", "independent runs; 2 or more give overlaps"),
-    "T_min": Option(float, 0.02, _pos, "> 0", "lowest temperature (units of J)"),
-    "T_max": Option(float, 1.0, _pos, "> 0", "highest temperature (units of J)"),
-    "schedule": Option(str, "geometric", lambda x: x in ("geometric", "linear"),
+    "sweeps": Option(int, default_of(ground_state, "sweeps"), _pos, ">= 1", "PT rounds or annealing sweeps (N proposals each)"),
+    "replicas": Option(int, default_of(ground_state, "replicas"), _pos, ">= 1", "PT temperatures"),
+    "restarts": Option(int, default_of(ground_state, "restarts"), _pos, ">= 1", "independent runs; 2 or more give overlaps"),
+    "T_min": Option(float, default_of(ground_state, "T_min"), _pos, "> 0", "lowest temperature (units of J)"),
+    "T_max": Option(float, default_of(ground_state, "T_max"), _pos, "> 0", "highest temperature (units of J)"),
+    "schedule": Option(str, default_of(ground_state, "schedule"), lambda x: x in ("geometric", "linear"),
                        "'geometric' or 'linear'", "annealing schedule"),
     "phi_max": Option(float, 4.0, _pos, "> 0", "histogram range of phi - mu"),
     "phi_bins": Option(int, 160, _pos, ">= 1", "histogram bins"),
@@ -64,8 +64,8 @@ def memory_gb(params, options):
     return 2 * 8 * N ** 2 / 2 ** 30
 
 
-def run(model, rng, method="pt", sweeps=1000, replicas=16, restarts=2, T_min=0.02, T_max=1.0,
-        schedule="geometric", phi_max=4.0, phi_bins=160, overlap_every=10):
+def run(model, rng, *, method, sweeps, replicas, restarts, T_min, T_max, schedule, phi_max, phi_bins,
+        overlap_every):
     N = model.n_sites
     start = sweeps // 2
     snaps = {}

@@ -25,7 +25,7 @@ def memory_gb(params, options):
     return 3 * 8 * N ** 2 / 2 ** 30
 
 
-def run(model, rng, n_configs=64):
+def run(model, rng, *, n_configs):
     N, nf = model.n_sites, model.n_particles
     V, eps = model.V, model.eps
     iu = np.triu_indices(N, k=1)

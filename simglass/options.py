@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-__all__ = ["InputError", "Option", "REQUIRED", "validate_section"]
+__all__ = ["InputError", "Option", "REQUIRED", "validate_section", "default_of", "defaults"]
 
 
 class InputError(ValueError):
@@ -76,3 +76,18 @@ def validate_section(where: str, spec: dict[str, Option], values: dict) -> dict:
         else:
             out[key] = opt.default
     return out
+
+
+def default_of(func, name: str):
+    """The default of parameter ``name`` of ``func``: an engine option that a public
+    function also takes declares this as its default, so the value is written once."""
+    import inspect
+    default = inspect.signature(func).parameters[name].default
+    if default is inspect.Parameter.empty:
+        raise TypeError(f"{func.__qualname__} has no default for {name!r}")
+    return list(default) if isinstance(default, tuple) else default
+
+
+def defaults(spec: dict[str, Option]) -> dict:
+    """{name: default} of an option table (an engine's OPTIONS); REQUIRED ones left out."""
+    return {k: o.default for k, o in spec.items() if o.default is not REQUIRED}

@@ -101,7 +101,8 @@ def test_bad_direction():
 
 def test_engine_records_the_diagnostic():
     m = anderson((4, 4, 2), 5.0)
-    rec = engine.run(m, np.random.default_rng(0), starts=["uniform"], g_window=4)
+    from simglass.options import defaults
+    rec = engine.run(m, np.random.default_rng(0), **{**defaults(engine.OPTIONS), "starts": ["uniform"], "g_window": 4})
     assert rec["g"].shape == (2, 8)                        # directions 0 and 1 (extent 2 has no loop)
     assert np.isfinite(rec["ln_g_mean"]) and rec["level_spacing"] > 0
     assert np.isclose(rec["ln_g_mean"], np.log(rec["g"]).mean())

@@ -55,8 +55,7 @@ def check_point(params, options):
         raise ValueError(f"engine 'saddle' needs t > 0, got t = {params['t']}")
 
 
-def run_params(params, rng, n_q=12, n_k=12, n_omega=48, response=False, J_max=2000.0, temperatures=None,
-               n_q_T=8, glass=None, omega0=None):
+def run_params(params, rng, *, n_q, n_k, n_omega, response, J_max, temperatures, n_q_T, glass, omega0):
     from .saddle import (bubble_table_infinite, closed_form_critical_coupling, critical_coupling_table,
                          fold_mass, glass_solution, saddle_grid)
     n, t = params["density"], params["t"]
