@@ -1,5 +1,6 @@
 """``simglass analyze``: the analyses of each engine, applied to a results file (also a
-partial one of a running or killed job)."""
+partial one of a running or killed job).  ``ANALYSES`` maps every engine of
+simglass.engines.ENGINES to its analysis (tests/test_runner.py checks they match)."""
 
 from __future__ import annotations
 
@@ -8,32 +9,46 @@ from pathlib import Path
 from simglass.results import read_results
 
 
+def _disorder(path, job, args):
+    from . import disorder_check
+    return disorder_check.main([str(path)])
+
+
+def _mc(path, job, args):
+    from . import coulomb_gap, sk_energy
+    code = coulomb_gap.main(args)
+    compensated = job.model.get("compensate") or any(job.scan.get("compensate", []))
+    return max(code, sk_energy.main(args)) if compensated else code
+
+
+def _hartree(path, job, args):
+    from . import localization
+    return localization.main(args + ["--x", "W" if "W" in job.scan else "J"])
+
+
+def _ed(path, job, args):
+    from . import ed_hartree
+    return ed_hartree.main(args)
+
+
+def _stiffness(path, job, args):
+    from . import stiffness
+    return stiffness.main(args)
+
+
+def _saddle(path, job, args):
+    from . import phase_boundary
+    return phase_boundary.main(args)
+
+
+# engine -> analysis: (results path, Job, CLI arguments [path, --out DIR]) -> exit code
+ANALYSES = {"disorder": _disorder, "mc": _mc, "hartree": _hartree, "ed": _ed, "stiffness": _stiffness,
+            "saddle": _saddle}
+
+
 def analyze(path, out=None) -> int:
     """Run every analysis that fits the file's engine; returns an exit code."""
     f, job = read_results(path)
     f.close()
-    out = Path(out) if out else None
-    args = [str(path)] + (["--out", str(out)] if out else [])
-    if job.engine == "disorder":
-        from . import disorder_check
-        return disorder_check.main([str(path)])
-    if job.engine == "mc":
-        from . import coulomb_gap, sk_energy
-        code = coulomb_gap.main(args)
-        compensated = job.model.get("compensate") or any(job.scan.get("compensate", []))
-        return max(code, sk_energy.main(args)) if compensated else code
-    if job.engine == "hartree":
-        from . import localization
-        x = "W" if "W" in job.scan else "J"
-        return localization.main(args + ["--x", x])
-    if job.engine == "ed":
-        from . import ed_hartree
-        return ed_hartree.main(args)
-    if job.engine == "saddle":
-        from . import phase_boundary
-        return phase_boundary.main(args)
-    if job.engine == "stiffness":
-        from . import stiffness
-        return stiffness.main(args)
-    print(f"no analysis for engine {job.engine!r} yet")
-    return 0
+    args = [str(path)] + (["--out", str(Path(out))] if out else [])
+    return ANALYSES[job.engine](path, job, args)

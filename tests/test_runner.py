@@ -293,3 +293,9 @@ def test_options_used_are_stored_and_checked_on_resume(tmp_path):
     r = run_cli("run", job, "--output", out, "--quiet")
     assert r.returncode == 2 and "other engine options" in r.stderr and "n_configs" in r.stderr
     assert "options used" in run_cli("info", out).stdout
+
+
+def test_every_engine_has_an_analysis():
+    from analysis.dispatch import ANALYSES
+    from simglass.engines import ENGINES
+    assert set(ANALYSES) == set(ENGINES)
