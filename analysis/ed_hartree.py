@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .load import load_points
+from .load import lattice_key, load_points
 from .plotting import pyplot, save
-from .stats import mean_sem
+from .stats import first_crossing, mean_sem
 
 
 def glass_susceptibility(chi, J: float) -> float:
@@ -32,9 +32,6 @@ def glass_susceptibility(chi, J: float) -> float:
     return float(J ** 2 * (chi ** 2).sum() / chi.shape[0])
 
 
-def _cluster(params):
-    L = params["L"]
-    return tuple(L if isinstance(L, list) else [L])
 
 
 def glass_onset(path, level: float = 1.0, n_boot: int = 500, seed: int = 0):
@@ -48,7 +45,7 @@ def glass_onset(path, level: float = 1.0, n_boot: int = 500, seed: int = 0):
     by_cluster = {}
     for p in points:
         if p.records and "chi" in p.records[0] and p.params["t"] > 0:
-            by_cluster.setdefault(_cluster(p.params), []).append(p)
+            by_cluster.setdefault(lattice_key(p.params), []).append(p)
     out = {}
     for cl, pts in by_cluster.items():
         pts.sort(key=lambda p: p.params["J"] / p.params["t"])
@@ -64,20 +61,7 @@ def glass_onset(path, level: float = 1.0, n_boot: int = 500, seed: int = 0):
         if S.shape[1] < 2:
             continue
 
-        def first_crossing(s):
-            y = np.log(s.mean(axis=1)) - np.log(level)
-            k = np.flatnonzero((y[:-1] < 0) & (y[1:] >= 0))
-            if k.size == 0:
-                return np.nan
-            k = k[0]
-            return x[k] - y[k] * (x[k + 1] - x[k]) / (y[k + 1] - y[k])
-
-        value = first_crossing(S)
-        rng = np.random.default_rng(seed)
-        boots = np.array([first_crossing(S[:, rng.integers(0, S.shape[1], S.shape[1])])
-                          for _ in range(n_boot)])
-        ok = np.isfinite(boots)
-        err = boots[ok].std(ddof=1) if ok.sum() > 1 else np.nan
+        value, err = first_crossing(x, S, np.log(level), transform=np.log, n_boot=n_boot, seed=seed)
         m, e = mean_sem(S, axis=1)
         out[cl] = (float(value), float(err), x, m, e, len(common))
     return out

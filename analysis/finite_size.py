@@ -67,15 +67,18 @@ class Estimate:
     note: str
 
 
-def size_table(points, value, x, usable, size=lambda p: tuple(np.atleast_1d(p["L"]))):
+def size_table(points, value, x, usable, size=None):
     """{size: SizeData} from analysis.load points: ``value(rec)`` of the records with
     ``usable(rec)``, others counted as flagged; x = params[x] / t (t = 1 when t = 0).
     Points may come from several inputs (pieces of a scan run with different seeds):
-    a realisation is identified by (``point.source``, index), source 0 when unset."""
+    a realisation is identified by (``point.source``, index), source 0 when unset.
+    ``size(params)``: the size key, default analysis.load.lattice_key."""
+    from .load import lattice_key
+    size = size or lattice_key
     raw = {}
     for p in points:
         xv = p.params[x] / (p.params["t"] or 1.0)
-        d = raw.setdefault(tuple(int(v) for v in size(p.params)), {}).setdefault(xv, {})
+        d = raw.setdefault(size(p.params), {}).setdefault(xv, {})
         src = getattr(p, "source", 0)
         for r, rec in zip(p.realizations, p.records):
             d[(src, r)] = value(rec) if usable(rec) else np.nan

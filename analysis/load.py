@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from simglass.results import read_group, read_results
 
-__all__ = ["Point", "load_points"]
+__all__ = ["Point", "load_points", "lattice_key"]
+
+
+def lattice_key(params) -> tuple:
+    """The lattice extents of a parameter point as a tuple of ints (L given as a list or
+    as one int for a chain)."""
+    L = params["L"]
+    return tuple(int(v) for v in (L if isinstance(L, (list, tuple)) else [L]))
 
 
 @dataclass

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .finite_size import Estimate, estimate, pair_crossings, size_table
+from .load import lattice_key
 from .plotting import pyplot, save
 from .stats import mean_sem
 
@@ -32,8 +33,6 @@ DIAGNOSTICS = {"ln_g": ("ln_g_mean", r"$\langle \ln g\rangle$ (Thouless, levels 
                "r": ("r_mean", r"$\langle r\rangle$ (levels near $\mu$)")}
 
 
-def _size(params):
-    return tuple(params["L"]) if isinstance(params["L"], list) else (params["L"],)
 
 
 def usable(rec) -> bool:
@@ -112,7 +111,7 @@ def w_j(points):
         P = np.array([np.mean([r["phi_hist"][b] / (r["fields"].size * w[b]) for b in bins]) for r in recs])
         m, e = mean_sem(P)
         if m > 0:
-            out.append((_size(p.params), J / t, 1 / m, e / m ** 2, J ** 2 / (ALPHA * t)))
+            out.append((lattice_key(p.params), J / t, 1 / m, e / m ** 2, J ** 2 / (ALPHA * t)))
     return out
 
 
@@ -133,7 +132,7 @@ def ipr_table(points, x="J", fraction=0.1):
             lo = int(np.clip(nf - K // 2, 0, N - K))
             vals.append(r["ipr"][lo:lo + K].mean())
         m, e = mean_sem(vals)
-        out.append((_size(p.params), N, p.params[x] / (p.params["t"] or 1.0), float(m), float(e), float(N * m)))
+        out.append((lattice_key(p.params), N, p.params[x] / (p.params["t"] or 1.0), float(m), float(e), float(N * m)))
     return out
 
 
@@ -161,13 +160,13 @@ def _figure(res, d, path):
 def _dos_figure(points, x, path):
     """rho(E - mu) per site for each x at the largest size (Fig. 3 analogue)."""
     plt = pyplot()
-    big = max((np.prod(_size(p.params)) for p in points if p.records), default=None)
+    big = max((np.prod(lattice_key(p.params)) for p in points if p.records), default=None)
     if big is None:
         return
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for p in points:
         recs = [r for r in p.records if usable(r) and "dos_hist" in r]
-        if np.prod(_size(p.params)) != big or not recs:
+        if np.prod(lattice_key(p.params)) != big or not recs:
             continue
         edges = recs[0]["dos_edges"]
         c = 0.5 * (edges[1:] + edges[:-1])
@@ -181,7 +180,7 @@ def _dos_figure(points, x, path):
         plt.close(fig)
         return
     ax.set_title("Hartree density of states, L = " + "x".join(map(str, next(
-        _size(p.params) for p in points if np.prod(_size(p.params)) == big))))
+        lattice_key(p.params) for p in points if np.prod(lattice_key(p.params)) == big))))
     ax.legend(fontsize=7)
     save(fig, path)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mean_sem", "bootstrap"]
+__all__ = ["mean_sem", "bootstrap", "first_crossing"]
 
 
 def mean_sem(samples, axis=0):
@@ -28,3 +28,43 @@ def bootstrap(stat, samples, n_boot: int = 1000, seed: int = 0):
     rng = np.random.default_rng(seed)
     boots = np.array([stat(samples[rng.integers(0, n, n)]) for _ in range(n_boot)])
     return value, boots.std(axis=0, ddof=1)
+
+
+def first_crossing(x, S, level: float, falling: bool = False, transform=None, n_boot: int = 500,
+                   seed: int = 0):
+    """Where the disorder average first crosses a level, with a bootstrap error.
+
+    x : (n_x,) ascending scan values; S : (n_x, R) per-realisation values, the same
+    realisation in each column (so resampling takes whole columns: jointly across x).
+    y(x_j) = transform(mean of the finite entries of S[j]) - level (-inf where none is
+    finite); the first j where y changes sign upwards (``falling``: downwards) gives the
+    crossing by linear interpolation between x_j and x_j+1 (x_j+1 itself when y there is
+    not finite).  Returns (crossing, bootstrap standard deviation over the resamples that
+    cross); NaN when there is no crossing.  Used by the ED glass onset (Eq. 42) and the
+    stiffness drop points."""
+    x = np.asarray(x, float)
+    S = np.asarray(S, float)
+    f = (lambda m: m) if transform is None else transform
+
+    def one(s):
+        fin = np.isfinite(s)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m = np.where(fin.any(axis=1), np.where(fin, s, 0.0).sum(axis=1) / np.maximum(fin.sum(axis=1), 1),
+                         -np.inf)
+            y = f(m) - level
+            k = np.flatnonzero((y[:-1] > 0) & (y[1:] <= 0) if falling else (y[:-1] < 0) & (y[1:] >= 0))
+        if k.size == 0:
+            return np.nan
+        k = k[0]
+        if not np.isfinite(y[k + 1]):
+            return x[k + 1]
+        return x[k] + y[k] * (x[k + 1] - x[k]) / (y[k] - y[k + 1])
+
+    value = one(S)
+    R = S.shape[1]
+    if R < 2:
+        return float(value), np.nan
+    rng = np.random.default_rng(seed)
+    boots = np.array([one(S[:, rng.integers(0, R, R)]) for _ in range(n_boot)])
+    ok = np.isfinite(boots)
+    return float(value), float(boots[ok].std(ddof=1)) if ok.sum() > 1 else np.nan

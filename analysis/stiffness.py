@@ -24,9 +24,9 @@ import numpy as np
 
 from simglass import particle_number
 
-from .load import load_points
+from .load import lattice_key, load_points
 from .plotting import pyplot, save
-from .stats import mean_sem
+from .stats import first_crossing, mean_sem
 
 KINDS = {"ED": "D_ed", "Hartree": "D_hartree", "Hartree frozen": "D_hartree_frozen"}
 FACTOR = 10.0
@@ -48,8 +48,6 @@ def free_phase_sensitivity(shape, nf, t=1.0, direction=None):
     return lat.shape[a] ** 2 / (2 * N) * abs(e(m.with_twist(tw)) - e(m))
 
 
-def _cluster(params):
-    return tuple(params["L"])
 
 
 def table(path):
@@ -81,37 +79,14 @@ def table(path):
                                  and not (r["hartree_converged"] and r.get("hartree_stable", True)))
         row["ed_unconverged"] = sum(1 for r in p.records if not r.get("ed_converged", True))
         row["nf"] = particle_number(p.params["density"], int(np.prod(p.params["L"])))
-        rows = out.setdefault(_cluster(p.params), [])
+        rows = out.setdefault(lattice_key(p.params), [])
         if rows and rows[0]["nf"] != row["nf"]:
-            raise ValueError(f"{path}: several densities on cluster {_cluster(p.params)}; the stiffness "
+            raise ValueError(f"{path}: several densities on cluster {lattice_key(p.params)}; the stiffness "
                              "table is per density (the Thouless analysis handles density scans)")
         rows.append(row)
     for rows in out.values():
         rows.sort(key=lambda r: r["J/t"])
     return out
-
-
-def falling_crossing(x, S, level_log, n_boot=500, seed=0):
-    """x where the mean over realisations of S (J, R) (finite entries) first falls below
-    ``level_log`` (linear interpolation), with a bootstrap error over realisations."""
-    x = np.asarray(x)
-
-    def first(s):
-        with np.errstate(invalid="ignore"):
-            y = np.array([np.mean(v[np.isfinite(v)]) if np.isfinite(v).any() else -np.inf for v in s]) - level_log
-        k = np.flatnonzero((y[:-1] > 0) & (y[1:] <= 0))
-        if k.size == 0:
-            return np.nan
-        k = k[0]
-        if not np.isfinite(y[k + 1]):
-            return x[k + 1]
-        return x[k] + y[k] * (x[k + 1] - x[k]) / (y[k] - y[k + 1])
-
-    value = first(S)
-    rng = np.random.default_rng(seed)
-    boots = np.array([first(S[:, rng.integers(0, S.shape[1], S.shape[1])]) for _ in range(n_boot)])
-    ok = np.isfinite(boots)
-    return float(value), float(boots[ok].std(ddof=1)) if ok.sum() > 1 else np.nan
 
 
 def drop_point(rows, kind, level, n_boot=500, seed=0):
@@ -125,7 +100,7 @@ def drop_point(rows, kind, level, n_boot=500, seed=0):
         return np.nan, np.nan
     x = np.array([r["J/t"] for r in rows])
     S = np.array([[r[kind]["lnDphase_samples"][c] for c in common] for r in rows])  # (J, R)
-    return falling_crossing(x, S, np.log(level), n_boot, seed)
+    return first_crossing(x, S, np.log(level), falling=True, n_boot=n_boot, seed=seed)
 
 
 def thouless_crossings(path, n_boot=500):
@@ -137,7 +112,7 @@ def thouless_crossings(path, n_boot=500):
     for p in points:
         recs = [(r, x) for r, x in zip(p.realizations, p.records) if "thouless" in x and x["thouless"] > 0]
         if recs and p.params["t"] > 0:
-            groups.setdefault((_cluster(p.params), p.params["density"]), []).append((p.params["J"] / p.params["t"],
+            groups.setdefault((lattice_key(p.params), p.params["density"]), []).append((p.params["J"] / p.params["t"],
                                                                                    dict((r, np.log(x["thouless"])) for r, x in recs)))
     out = {}
     for key, rows in groups.items():
@@ -147,7 +122,7 @@ def thouless_crossings(path, n_boot=500):
             continue
         x = np.array([j for j, _ in rows])
         S = np.array([[d[c] for c in common] for _, d in rows])
-        jl, err = falling_crossing(x, S, 0.0, n_boot)
+        jl, err = first_crossing(x, S, 0.0, falling=True, n_boot=n_boot)
         m, e = mean_sem(S, axis=1)
         out[key] = (jl, err, x, m, e)
     return out

@@ -3,6 +3,7 @@ crossing."""
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from analysis.finite_size import crossing, estimate, pair_crossings, size_table
 
@@ -104,3 +105,33 @@ def test_compact_table_round_trip(tmp_path):
     assert rows[0].key == "anderson_wc_production" and "commit abc" in rows[0].note
     assert rows[0].realizations.startswith("5-5 per point")
     assert rows[1].verdict == "not run" and "data/" in rows[1].note
+
+
+def test_first_crossing_rising_falling_and_bootstrap():
+    """analysis.stats.first_crossing: linear means cross the level where the line does;
+    identical realisations give a zero bootstrap spread; no crossing gives NaN; a row
+    with no finite entry is -inf (a falling curve reaches it at that x)."""
+    from analysis.stats import first_crossing
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    S = np.repeat((2.0 * x - 3.0)[:, None], 5, axis=1)          # mean 2x - 3: crosses 0 at 1.5
+    v, e = first_crossing(x, S, 0.0)
+    assert v == pytest.approx(1.5) and e == pytest.approx(0.0)
+    assert np.isnan(first_crossing(x, S, 0.0, falling=True)[0])
+    v, _ = first_crossing(x, -S, 0.0, falling=True)
+    assert v == pytest.approx(1.5)
+    # log of the mean (the ED glass onset): mean 1, 2, 4, 8 crosses 3 at 1 + log(3/2)/log 2
+    M = np.repeat((2.0 ** x)[:, None], 3, axis=1)
+    v, _ = first_crossing(x, M, np.log(3.0), transform=np.log)
+    assert v == pytest.approx(1 + np.log(1.5) / np.log(2))
+    # noise: the bootstrap spread is positive and the value stays near the line's root
+    rng = np.random.default_rng(1)
+    v, e = first_crossing(x, S + rng.normal(0, 0.3, S.shape), 0.0)
+    assert abs(v - 1.5) < 0.3 and 0 < e < 0.3
+    # a row with no finite entry: -inf, reached by a falling curve
+    T = np.array([[1.0, 1.0], [0.5, 0.5], [-np.inf, np.nan]])
+    assert first_crossing(x[:3], T, 0.0, falling=True)[0] == pytest.approx(2.0)
+
+
+def test_lattice_key_accepts_int_and_list():
+    from analysis.load import lattice_key
+    assert lattice_key({"L": 8}) == (8,) and lattice_key({"L": [4, 4, 4]}) == (4, 4, 4)
