@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .stats import weighted_line
+
 __all__ = ["SizeData", "Crossing", "Estimate", "size_table", "crossing", "pair_crossings",
            "estimate"]
 
@@ -112,7 +114,7 @@ def crossing(x, ya, yb, window=None):
             xs.append(x[j])
     if len(xs) < 2:
         return np.nan
-    slope, icpt = np.polyfit(xs, d, 1, w=w)
+    icpt, slope, _, _ = weighted_line(xs, d, 1 / np.asarray(w))
     root = -icpt / slope if slope != 0 else np.nan
     return float(root) if min(xs) <= root <= max(xs) else np.nan
 

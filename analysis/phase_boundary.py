@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .load import load_points
+from .stats import weighted_line
 from .plotting import pyplot, save
 
 EXPONENT_THEORY = -5 / 6
@@ -76,13 +77,8 @@ def fit_exponent(x, y, err):
     propagated from ``err``, scaled by sqrt(chi2/dof) when that exceeds 1 (the points
     are not on one power law: the scatter, not the quadrature, sets the error)."""
     x, y, err = map(np.asarray, (x, y, err))
-    s = np.maximum(err / y, 1e-12)
-    A = np.c_[np.ones_like(x), np.log(x)] / s[:, None]
-    coef, *_ = np.linalg.lstsq(A, np.log(y) / s, rcond=None)
-    cov = np.linalg.inv(A.T @ A)
-    dof = max(len(x) - 2, 1)
-    chi2 = float(np.sum((A @ coef - np.log(y) / s) ** 2) / dof)
-    return float(coef[1]), float(np.sqrt(cov[1, 1]) * max(1.0, np.sqrt(chi2))), chi2
+    _, b, cov, chi2 = weighted_line(np.log(x), np.log(y), np.maximum(err / y, 1e-12))
+    return b, float(np.sqrt(cov[1, 1]) * max(1.0, np.sqrt(chi2))), chi2
 
 
 def low_density_exponent(rows, n_fit=N_FIT):

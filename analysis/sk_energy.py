@@ -18,7 +18,7 @@ import numpy as np
 
 from .load import load_points
 from .plotting import pyplot, save
-from .stats import mean_sem
+from .stats import mean_sem, weighted_line
 
 E_PARISI_SK = -0.7631667          # per spin, units of J_SK
 E_INF_THEORY = E_PARISI_SK / 4    # units of J (J_SK = J/4)
@@ -47,11 +47,8 @@ def extrapolate(rows):
     s = np.array([r[3] for r in rows])
     if len(rows) < 3:
         raise ValueError("the N^(-2/3) extrapolation needs at least 3 sizes with 2+ realisations")
-    A = np.c_[np.ones_like(N), N ** (-2 / 3)] / s[:, None]
-    coef, *_ = np.linalg.lstsq(A, y / s, rcond=None)
-    cov = np.linalg.inv(A.T @ A)
-    chi2 = np.sum((A @ coef - y / s) ** 2) / (len(rows) - 2)
-    return float(coef[0]), float(np.sqrt(cov[0, 0])), float(coef[1]), float(chi2)
+    e_inf, slope, cov, chi2 = weighted_line(N ** (-2 / 3), y, s)
+    return e_inf, float(np.sqrt(cov[0, 0])), slope, chi2
 
 
 def figure(rows, e_inf, err, slope, path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mean_sem", "bootstrap", "first_crossing"]
+__all__ = ["mean_sem", "bootstrap", "first_crossing", "weighted_line"]
 
 
 def mean_sem(samples, axis=0):
@@ -68,3 +68,16 @@ def first_crossing(x, S, level: float, falling: bool = False, transform=None, n_
     boots = np.array([one(S[:, rng.integers(0, R, R)]) for _ in range(n_boot)])
     ok = np.isfinite(boots)
     return float(value), float(boots[ok].std(ddof=1)) if ok.sum() > 1 else np.nan
+
+
+def weighted_line(x, y, sigma):
+    """Weighted least squares y = a + b x with standard errors ``sigma`` (n,).
+    Returns (a, b, cov (2, 2) of (a, b) from the sigmas, chi²/dof with dof = max(n - 2, 1)).
+    Used by the N^(-2/3) extrapolation, the power-law exponents and the finite-size
+    crossings."""
+    x, y, s = (np.asarray(v, float) for v in (x, y, sigma))
+    A = np.c_[np.ones_like(x), x] / s[:, None]
+    coef, *_ = np.linalg.lstsq(A, y / s, rcond=None)
+    cov = np.linalg.inv(A.T @ A)
+    chi2 = float(np.sum((A @ coef - y / s) ** 2) / max(x.size - 2, 1))
+    return float(coef[0]), float(coef[1]), cov, chi2

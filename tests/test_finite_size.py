@@ -135,3 +135,16 @@ def test_first_crossing_rising_falling_and_bootstrap():
 def test_lattice_key_accepts_int_and_list():
     from analysis.load import lattice_key
     assert lattice_key({"L": 8}) == (8,) and lattice_key({"L": [4, 4, 4]}) == (4, 4, 4)
+
+
+def test_weighted_line_recovers_a_line_and_its_covariance():
+    from analysis.stats import weighted_line
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    a, b, cov, chi2 = weighted_line(x, 1.0 + 2.0 * x, np.full(4, 0.1))
+    assert (a, b) == pytest.approx((1.0, 2.0)) and chi2 == pytest.approx(0.0, abs=1e-20)
+    # textbook covariance of an unweighted-equivalent fit: sigma² (X^T X)^-1
+    X = np.c_[np.ones(4), x]
+    np.testing.assert_allclose(cov, 0.01 * np.linalg.inv(X.T @ X))
+    # a point with a huge error does not pull the line
+    a, b, _, _ = weighted_line(np.r_[x, 4.0], np.r_[1.0 + 2.0 * x, 100.0], np.r_[np.full(4, 0.1), 1e6])
+    assert (a, b) == pytest.approx((1.0, 2.0), abs=1e-6)
