@@ -31,11 +31,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .coulomb_gap import ALPHA_THEORY
-from .sk_energy import E_INF_THEORY
-
-W_C_BOX = 16.54        # Eq. 17, 3D Anderson transition with box disorder (PHYSICS.md §5)
-JC_LOC_EQ18 = float(np.sqrt(ALPHA_THEORY * W_C_BOX))  # Eq. 18 estimate, ≳ 4.5-4.6
+from .reference import ALPHA_THEORY, E_INF_THEORY, JC_LOC_EQ18, W_C_BOX
 N_SIGMA = 3.0
 ESTIMATE_FACTOR = 2.0
 KINDS = ("identity", "prediction", "estimate", "bound", "indicator")

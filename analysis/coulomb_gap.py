@@ -24,11 +24,11 @@ import numpy as np
 
 from .load import load_points
 from .plotting import pyplot, save
+from .reference import ALPHA_THEORY
 from .stats import bootstrap, mean_sem
 
 __all__ = ["AlphaFit", "fit_alpha", "phi_distribution", "analyze", "ALPHA_THEORY"]
 
-ALPHA_THEORY = 4 * 0.31  # Eq. 14 with the SK value 0.31 (PHYSICS.md §2)
 C_LO, X_HI, N_FIT_BINS = 2.0, 0.3, 8
 
 

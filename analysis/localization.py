@@ -25,10 +25,9 @@ import numpy as np
 from .finite_size import Estimate, estimate, pair_crossings, size_table
 from .load import lattice_key
 from .plotting import pyplot, save
+from .reference import ALPHA_THEORY as ALPHA, R_GOE, R_POISSON
 from .stats import mean_sem
 
-R_POISSON, R_GOE, R_CRIT = 0.3863, 0.5307, 0.516
-ALPHA = 1.24
 DIAGNOSTICS = {"ln_g": ("ln_g_mean", r"$\langle \ln g\rangle$ (Thouless, levels near $\mu$)"),
                "r": ("r_mean", r"$\langle r\rangle$ (levels near $\mu$)")}
 

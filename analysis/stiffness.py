@@ -245,12 +245,12 @@ def main(argv=None):
             for kind in KINDS:
                 if kind not in r:
                     continue
-                d, l = r[kind]["D"], r[kind]["lnDphase"]
+                d, lnd = r[kind]["D"], r[kind]["lnDphase"]
                 g = r["thouless"]
                 print(f"{name:>8} {r['J/t']:5.3g} {kind:>15} {r[kind]['n']:4d} {d[0]:9.4f} {d[1]:8.4f} "
-                      f"{l[0]:9.3f} {l[1]:7.3f} {g[0]:7.3f}")
-                lines.append(f"{name},{r['J/t']:.6g},{kind},{r[kind]['n']},{d[0]:.6g},{d[1]:.3g},{l[0]:.6g},"
-                             f"{l[1]:.3g},{r[kind]['zeros']},{g[0]:.6g},{g[1]:.3g},{r['unconverged']}")
+                      f"{lnd[0]:9.3f} {lnd[1]:7.3f} {g[0]:7.3f}")
+                lines.append(f"{name},{r['J/t']:.6g},{kind},{r[kind]['n']},{d[0]:.6g},{d[1]:.3g},{lnd[0]:.6g},"
+                             f"{lnd[1]:.3g},{r[kind]['zeros']},{g[0]:.6g},{g[1]:.3g},{r['unconverged']}")
     for (cl, kind), (free, js, err) in drops.items():
         print(f"drop by {a.factor:g} from free D_phase = {free:.4f} t: {'x'.join(map(str, cl))} {kind}: "
               f"J*/t = {js:.3f} +- {err:.3f}")

@@ -34,9 +34,11 @@ def test_gaussian_moments_within_4_sigma():
     for r in range(200):
         d = sample_disorder(lat, J=J, W=W, seed=5, realization=r)
         v = d.V[np.triu_indices(N, 1)] * np.sqrt(N) / J
-        vmean.append(v.mean()); vvar.append((v ** 2).mean())
+        vmean.append(v.mean())
+        vvar.append((v ** 2).mean())
         e = d.eps / W
-        emean.append(e.mean()); evar.append((e ** 2).mean())
+        emean.append(e.mean())
+        evar.append((e ** 2).mean())
     for (m, se), target in ((_stats(vmean), 0), (_stats(vvar), 1), (_stats(emean), 0), (_stats(evar), 1)):
         assert abs(m - target) < 4 * se, (m, se, target)
 

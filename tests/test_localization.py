@@ -1,6 +1,5 @@
 """Hartree engine through the runner, and the localisation analysis."""
 import numpy as np
-import pytest
 
 from analysis import localization
 from conftest import run_cli

@@ -56,7 +56,9 @@ def test_pair_stability_exhaustive_check():
     E0 = m.energy(occ)
     for i in np.flatnonzero(occ):
         for j in np.flatnonzero(occ == 0):
-            o = occ.copy(); o[i] = 0; o[j] = 1
+            o = occ.copy()
+            o[i] = 0
+            o[j] = 1
             assert m.energy(o) - E0 >= -1e-12
 
 
@@ -156,6 +158,7 @@ def test_nonsymmetric_V_rejected():
 
 def test_kernels_match_model():
     m = random_model(25, 8, W=0.2)
-    occ = np.zeros(25, np.int8); occ[::2] = 1
+    occ = np.zeros(25, np.int8)
+    occ[::2] = 1
     assert np.allclose(kernels.fields(m.V, m.eps, occ), m.local_fields(occ), atol=1e-13)
     assert np.isclose(kernels.energy(m.V, m.eps, occ), m.energy(occ), atol=1e-12)

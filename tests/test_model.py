@@ -31,12 +31,15 @@ def test_energy_fields_against_brute_force(model):
         assert np.isclose(E, brute_energy(model, occ), atol=1e-12)
         phi = model.local_fields(occ)
         for i in range(N):  # single flips: ΔE(0->1) = phi, ΔE(1->0) = -phi
-            o2 = occ.copy(); o2[i] = 1 - o2[i]
+            o2 = occ.copy()
+            o2[i] = 1 - o2[i]
             dE = model.energy(o2) - E
             assert np.isclose(dE, phi[i] if occ[i] == 0 else -phi[i], atol=1e-12)
         for i in np.flatnonzero(occ):
             for j in np.flatnonzero(occ == 0):
-                o2 = occ.copy(); o2[i] = 0; o2[j] = 1
+                o2 = occ.copy()
+                o2[i] = 0
+                o2[j] = 1
                 assert np.isclose(model.pair_move_delta(occ, i, j), model.energy(o2) - E, atol=1e-12)
 
 

@@ -1,11 +1,7 @@
 """Job files, runner, results, resume and MPI (DESIGN.md "Job files and the runner")."""
-import os
-import shutil
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import h5py
 import numpy as np

@@ -162,8 +162,8 @@ def saddle_grid(J, table: BubbleTable) -> SaddleGrid | None:
         while G(hi) > 0:
             hi = lo + 2 * (hi - lo)
 
-    def G_or_high(l):
-        g = G(l)
+    def G_or_high(lam):
+        g = G(lam)
         return 1.0 if g is None else g
     lam = brentq(G_or_high, lo, hi, xtol=1e-15, rtol=1e-13)
     D = Ds(lam)
