@@ -55,3 +55,25 @@ def assert_same_results(a, b):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+# a disorder job slow enough (about 0.1 s per task) to kill, lock or read while it runs
+SLOW_JOB = """
+engine = "disorder"
+seed = 8
+realizations = 24
+[model]
+L = [8, 8, 6]
+J = 1.0
+[options]
+n_configs = 3000
+"""
+
+
+def count_done(path):
+    """Completed tasks of a results file that may be being written (0 if unreadable)."""
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            return sum(g.attrs.get("status") == "done" for g in f["tasks"].values())
+    except Exception:
+        return 0

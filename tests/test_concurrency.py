@@ -7,20 +7,9 @@ import subprocess
 import sys
 import time
 
-import h5py
 
-from conftest import BIN, run_cli, simglass_cmd
+from conftest import BIN, SLOW_JOB, count_done as _count_done, run_cli, simglass_cmd
 
-SLOW = """
-engine = "disorder"
-seed = 8
-realizations = 16
-[model]
-L = [8, 8, 6]
-J = 1.0
-[options]
-n_configs = 3000
-"""
 SMALL = """
 engine = "disorder"
 seed = 3
@@ -32,18 +21,10 @@ J = [0.5, 1.0]
 """
 
 
-def _count_done(path):
-    try:
-        with h5py.File(path, "r", locking=False) as f:
-            return sum(g.attrs.get("status") == "done" for g in f["tasks"].values())
-    except Exception:
-        return 0
-
-
 def test_one_writer_per_file_without_hdf5_locking(tmp_path, monkeypatch):
     monkeypatch.setenv("HDF5_USE_FILE_LOCKING", "FALSE")
     job = tmp_path / "slow.toml"
-    job.write_text(SLOW)
+    job.write_text(SLOW_JOB)
     out = tmp_path / "slow.h5"
     first = subprocess.Popen(simglass_cmd("run", job, "--output", out, "--quiet"), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
@@ -60,9 +41,9 @@ def test_one_writer_per_file_without_hdf5_locking(tmp_path, monkeypatch):
     finally:
         so, se = first.communicate(timeout=600)
     assert first.returncode == 0, se
-    assert _count_done(out) == 16          # the file survived, complete
+    assert _count_done(out) == 24          # the file survived, complete
     r = run_cli("run", job, "--output", out, "--quiet", timeout=120)  # the lock is released
-    assert r.returncode == 0 and "16 already done" in r.stdout, r.stderr
+    assert r.returncode == 0 and "24 already done" in r.stdout, r.stderr
 
 
 def _mpiexec(n, args, timeout=120, env=None):
@@ -135,7 +116,7 @@ def test_killed_several_times_at_random_moments_resumes_to_identical_data(tmp_pa
 
     from conftest import assert_same_results
     job = tmp_path / "slow.toml"
-    job.write_text(SLOW)
+    job.write_text(SLOW_JOB)
     out = tmp_path / "killed.h5"
     rnd = random.Random(17)
     for _ in range(3):
@@ -149,7 +130,7 @@ def test_killed_several_times_at_random_moments_resumes_to_identical_data(tmp_pa
         p.send_signal(signal.SIGKILL)
         p.wait()
         assert run_cli("info", out).returncode == 0     # readable after every kill
-    assert _count_done(out) < 16
+    assert _count_done(out) < 24
     r = run_cli("run", job, "--output", out, "--quiet")
     assert r.returncode == 0, r.stderr
     ref = tmp_path / "ref.h5"

@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import BIN, assert_same_results, run_cli, simglass_cmd, task_datasets
+from conftest import BIN, SLOW_JOB as SLOW, assert_same_results, count_done as _count_done, run_cli, simglass_cmd, task_datasets
 
 SMALL = """
 engine = "disorder"
@@ -75,26 +75,6 @@ def test_mpi_equals_serial(tmp_path):
     with h5py.File(tmp_path / "mpi.h5", "r") as f:
         ranks = {int(g.attrs["rank"]) for g in f["tasks"].values()}
     assert ranks <= {1, 2} and ranks
-
-
-SLOW = """
-engine = "disorder"
-seed = 8
-realizations = 24
-[model]
-L = [8, 8, 6]
-J = 1.0
-[options]
-n_configs = 3000
-"""
-
-
-def _count_done(path):
-    try:
-        with h5py.File(path, "r", locking=False) as f:
-            return sum(g.attrs.get("status") == "done" for g in f["tasks"].values())
-    except Exception:
-        return 0
 
 
 def test_sigkill_and_resume(tmp_path):
