@@ -1,4 +1,4 @@
-"""Coulomb gap of the t = 0 glass from ``mc`` results (PHYSICS.md §2, Eq. 14).
+"""Coulomb gap of the t = 0 glass from ``mc`` results (Eq. 14; reference values in analysis/reference.py).
 
 P(phi) is the disorder average of (1/N) Σ_i δ(phi - phi_i), phi relative to mu.  The
 slope alpha of P(phi) = alpha |phi| / J² is fitted, per system size, by least squares

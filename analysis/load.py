@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from simglass.results import read_group, read_results
 
-__all__ = ["Point", "load_points", "lattice_key"]
+__all__ = ["Point", "load_points", "lattice_key", "task_table"]
 
 
 def lattice_key(params) -> tuple:
@@ -54,3 +54,57 @@ def load_points(path, engine: str | None = None) -> tuple[object, list[Point]]:
 
 def describe(params: dict, keys) -> str:
     return ", ".join(f"{k}={json.dumps(params[k])}" for k in keys)
+
+
+def task_table(path):
+    """The completed tasks of a results file as a pandas DataFrame: one row per task,
+    the scanned parameters as columns (L as a string such as "8x8x8"), then
+    ``realization``, ``point`` and every scalar of the engine's record (arrays and
+    subgroups are left out; read them with :func:`load_points`).  Works on the file of
+    a running or killed job (completed tasks only).
+
+    Parameters
+    ----------
+    path : str or Path, a simglass results file (HDF5).
+
+    Returns
+    -------
+    pandas.DataFrame with columns [scanned keys..., "realization", "point", scalars...].
+
+    Raises
+    ------
+    simglass.options.InputError : not a results file, or one of another format version.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from simglass.jobfile import parse_job
+    >>> from simglass.runner import run_job
+    >>> job = parse_job('engine = "disorder"\\nrealizations = 2\\n[model]\\nL = [3, 3]\\n'
+    ...                 '[scan]\\nJ = [0.5, 1.0]\\n[options]\\nn_configs = 4\\n')
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "r.h5"
+    >>> run_job(job, output=str(out), progress=False).done
+    4
+    >>> df = task_table(out)
+    >>> print(df[["J", "realization", "n_particles"]].to_string(index=False))
+      J  realization  n_particles
+    0.5            0            5
+    0.5            1            5
+    1.0            0            5
+    1.0            1            5
+    """
+    import numpy as np
+    import pandas as pd
+    job, points = load_points(path)
+    keys = list(job.scan)
+    rows = []
+    for p in points:
+        base = {k: ("x".join(map(str, lattice_key(p.params))) if k == "L" else p.params[k]) for k in keys}
+        for r, rec in zip(p.realizations, p.records):
+            row = dict(base, realization=r, point=p.index)
+            for k, v in rec.items():
+                a = np.asarray(v) if not isinstance(v, (dict, str, bytes)) else None
+                if a is not None and a.ndim == 0 and a.dtype.kind in "biuf":
+                    row[k] = a.item()
+            rows.append(row)
+    return pd.DataFrame(rows)

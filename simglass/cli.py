@@ -1,4 +1,4 @@
-"""Command line: ``simglass run | info | analyze | validate`` (DESIGN.md "Command line").
+"""Command line: ``simglass run | info | analyze | validate | engines`` (docs/jobs.md).
 
 Exit codes: 0 success, 2 bad input (one line on stderr, no traceback), 1 failed run.
 """
@@ -87,6 +87,22 @@ def _info(args) -> int:
     return 0
 
 
+def _engines(args) -> int:
+    from .engines import describe
+    for e in describe():
+        if args.name and e["name"] not in args.name:
+            continue
+        print(f"{e['name']}  ({e['module']})\n  {e['summary']}")
+        rows = [[o["name"], o["type"], o["default"], o["allowed"], o["help"]] for o in e["options"]]
+        widths = [max(len(r[i]) for r in rows) for i in range(4)] if rows else []
+        for r in rows:
+            print("    " + "  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
+        if e["flags"]:
+            print("  flags: " + ", ".join(f"{k} (sound: {v})" for k, v in e["flags"].items()))
+        print()
+    return 0
+
+
 def _analyze(args) -> int:
     from analysis.dispatch import analyze
     return analyze(args.results, args.out)
@@ -122,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("results", help="HDF5 results file")
     a.add_argument("--out", help="directory for CSV tables and figures")
     a.set_defaults(func=_analyze)
+    e = sub.add_parser("engines", help="list the engines and their [options] (defaults, allowed values)",
+                       description="The engines of simglass with every option of their [options] table: "
+                       "type, default, allowed values and meaning (the same tables as docs/engines.md).")
+    e.add_argument("name", nargs="*", help="only these engines")
+    e.set_defaults(func=_engines)
     v = sub.add_parser("validate", help="mean-field theory against simulation: run the jobs, write the report",
                        description="Run (or resume) the comparison jobs and write OUT/report.html, "
                        "OUT/report.md, OUT/summary.json, the figures and the HDF5 files. --quick: "

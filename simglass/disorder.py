@@ -25,10 +25,13 @@ ONSITE = ("gaussian", "box")
 class Disorder:
     """One disorder realisation.
 
-    V : (N, N) symmetric couplings, zero diagonal, variance J²/N (Eq. 12).
-    eps : (N,) onsite energies: Gaussian with standard deviation W (Eq. 13), or
-        uniform on [-W/2, W/2] for ``onsite="box"``; with ``compensate`` shifted by
-        n Σ_j V_ij.
+    Attributes
+    ----------
+    V : (N, N) array
+        Symmetric couplings, zero diagonal, variance J²/N (Eq. 12).
+    eps : (N,) array
+        Onsite energies: Gaussian with standard deviation W (Eq. 13), or uniform on
+        [-W/2, W/2] for ``onsite="box"``; with ``compensate`` shifted by n Σ_j V_ij.
     """
     V: np.ndarray
     eps: np.ndarray

@@ -24,7 +24,7 @@ import importlib
 
 from .options import InputError
 
-__all__ = ["ENGINES", "get_engine"]
+__all__ = ["ENGINES", "get_engine", "describe", "options_markdown"]
 
 ENGINES = {
     "disorder": "simglass.disorder_stats",
@@ -40,3 +40,52 @@ def get_engine(name: str):
     if name not in ENGINES:
         raise InputError(f"engine = {name!r}: unknown engine; allowed: " + ", ".join(sorted(ENGINES)))
     return importlib.import_module(ENGINES[name])
+
+
+def _fmt_default(opt):
+    from .options import REQUIRED
+    if opt.default is REQUIRED:
+        return "required"
+    if opt.default is None:
+        return "none"
+    if isinstance(opt.default, bool):
+        return "true" if opt.default else "false"
+    if isinstance(opt.default, str):
+        return f'"{opt.default}"'
+    if isinstance(opt.default, list):
+        return "[" + ", ".join(f'"{v}"' if isinstance(v, str) else str(v) for v in opt.default) + "]"
+    return f"{opt.default:g}" if isinstance(opt.default, float) else str(opt.default)
+
+
+def describe() -> list[dict]:
+    """Every engine with its module, one-line summary and options, read from the engine
+    modules' declarations (OPTIONS): ``simglass engines`` and the docs' options tables
+    are printed from this, so they cannot drift from the code."""
+    out = []
+    for name, module in ENGINES.items():
+        eng = get_engine(name)
+        opts = [{"name": k, "type": o.kind.__name__ + (" or list" if o.many else ""), "default": _fmt_default(o),
+                 "allowed": o.allowed or "any", "help": o.help} for k, o in eng.OPTIONS.items()]
+        out.append({"name": name, "module": module, "summary": (eng.__doc__ or "").strip().split("\n\n")[0]
+                    .replace("\n", " "), "options": opts, "flags": dict(getattr(eng, "FLAGS", {})),
+                    "lattice_free": bool(getattr(eng, "LATTICE_FREE", False))})
+    return out
+
+
+def options_markdown() -> str:
+    """The engines and their [options] tables as Markdown (docs/engines.md is built from it)."""
+    lines = ["# Engines and their options", "",
+             "Generated from the engines' option declarations (`OPTIONS` in each engine module) "
+             "when the documentation is built; `simglass engines` prints the same. Units: energies "
+             "and temperatures in the unit of t, J and W (docs/conventions.md).", ""]
+    for e in describe():
+        lines += [f"## `{e['name']}`", "", f"Module `{e['module']}`. {e['summary']}", ""]
+        if e["flags"]:
+            lines += ["Flags counted by `simglass info`: " + ", ".join(
+                f"`{k}` (sound: {str(v).lower()})" for k, v in e["flags"].items()) + ".", ""]
+        lines += ["| option | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+        for o in e["options"]:
+            row = [f"`{o['name']}`", o["type"], f"`{o['default']}`", o["allowed"], o["help"]]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
+        lines.append("")
+    return "\n".join(lines)

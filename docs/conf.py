@@ -1,0 +1,48 @@
+"""Sphinx configuration of the simglass documentation (``make docs``; output in
+docs/_build/html, not committed).  Stack: Sphinx with autodoc + napoleon (numpy-style
+docstrings, part of Sphinx) and MyST (the Markdown pages that are also read on GitHub).
+The engine options tables are generated here from the engines' declarations."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from simglass import __version__  # noqa: E402
+from simglass.engines import options_markdown  # noqa: E402
+
+gen = Path(__file__).parent / "_generated"
+gen.mkdir(exist_ok=True)
+(gen / "engines.md").write_text(options_markdown())
+
+project = "simglass"
+author = "the simglass developers"
+release = version = __version__
+extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax"]
+source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+exclude_patterns = ["_build", "figures/README*"]
+myst_heading_anchors = 3
+napoleon_numpy_docstring = True
+napoleon_google_docstring = False
+autodoc_member_order = "bysource"
+autodoc_default_options = {"members": True}
+html_theme = "alabaster"
+html_title = f"simglass {__version__}"
+suppress_warnings = ["myst.xref_missing"]   # links to repository files (jobs/, data/) outside the site
+nitpicky = False
+
+
+def _plain_text_docstrings(app, what, name, obj, options, lines):
+    """The docstrings are written as plain text with formulas (|x|, a*b, Σ_i): escape the
+    characters reStructuredText would read as substitutions or emphasis."""
+    for k, line in enumerate(lines):
+        body = line.lstrip()
+        lead = line[:len(line) - len(body)]
+        bullet = "* " if body.startswith("* ") else ""     # keep list bullets
+        body = body[len(bullet):].replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
+        lines[k] = lead + bullet + body.replace("_ ", "\\_ ")
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _plain_text_docstrings)
