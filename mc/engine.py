@@ -23,7 +23,7 @@ import numpy as np
 from simglass.jobfile import sites_and_particles
 from simglass.options import Option, default_of
 
-from .ground_state import ground_state
+from .ground_state import METHODS, ground_state
 
 _pos = lambda x: x > 0  # noqa: E731
 
@@ -31,9 +31,9 @@ _pos = lambda x: x > 0  # noqa: E731
 FLAGS = {"pair_stable": True}
 
 OPTIONS = {
-    "method": Option(str, default_of(ground_state, "method"), lambda x: x in ("pt", "anneal"), "'pt' or 'anneal'",
-                     "parallel tempering or simulated annealing"),
-    "sweeps": Option(int, default_of(ground_state, "sweeps"), _pos, ">= 1", "PT rounds or annealing sweeps (N proposals each)"),
+    "method": Option(str, default_of(ground_state, "method"), lambda x: x in METHODS, f"one of {METHODS}",
+                     "parallel tempering, simulated annealing, or tabu search over pair moves"),
+    "sweeps": Option(int, default_of(ground_state, "sweeps"), _pos, ">= 1", "PT rounds, annealing sweeps (N proposals each) or tabu iterations / N"),
     "replicas": Option(int, default_of(ground_state, "replicas"), _pos, ">= 1", "PT temperatures"),
     "restarts": Option(int, default_of(ground_state, "restarts"), _pos, ">= 1", "independent runs; 2 or more give overlaps"),
     "T_min": Option(float, default_of(ground_state, "T_min"), _pos, "> 0", "lowest temperature (units of J)"),

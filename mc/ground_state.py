@@ -11,9 +11,9 @@ from .annealing import anneal, anneal_schedule
 from .parallel_tempering import geometric_ladder, parallel_tempering
 from .state import State
 
-__all__ = ["GroundState", "ground_state", "check_model"]
+__all__ = ["GroundState", "ground_state", "check_model", "tabu"]
 
-METHODS = ("pt", "anneal")
+METHODS = ("pt", "anneal", "tabu")
 
 
 @dataclass
@@ -59,6 +59,19 @@ def finalize(model, occ) -> GroundState:
                        fields=phi - mu, pair_stable=bool(dmin >= -tol), min_pair_delta=float(dmin))
 
 
+def tabu(model, rng, sweeps: int, K: int = 8):
+    """Tabu search over canonical pair moves (mc.kernels.tabu_search) from a random state
+    with N_f particles: ``sweeps`` × N iterations, tenure max(2, min(15, N/40)) (plus a random
+    part up to as much), restart from the
+    best state after N iterations without improvement (tenure and restart interval from a
+    scan at N = 512, 1024: benchmarks/ground_state_search.py).  Returns the best occupation."""
+    st = State.random(model, rng)
+    N = model.n_sites
+    kernels.tabu_search(st.V, st.eps, st.occ, st.phi, st.occ_list, st.emp_list, int(sweeps) * N,
+                        max(2, min(15, N // 40)), K, max(50, N), int(rng.integers(2 ** 31 - 1)))
+    return st.occ.copy()
+
+
 def ground_state(model, seed=None, *, rng=None, method: str = "pt", sweeps: int = 1000,
                  replicas: int = 16, T_min: float = 0.02, T_max: float = 1.0, restarts: int = 2,
                  schedule: str = "geometric", callback=None) -> GroundState:
@@ -66,7 +79,9 @@ def ground_state(model, seed=None, *, rng=None, method: str = "pt", sweeps: int 
     tempering (``method="pt"``, ``replicas`` temperatures geometric in [T_min, T_max],
     ``sweeps`` rounds) or simulated annealing (``method="anneal"``, ``sweeps`` sweeps
     from T_max to T_min), each followed by a zero-temperature quench of the best and the
-    final coldest state.  Temperatures are in the energy units of V and eps.
+    final coldest state, or tabu search over pair moves (``method="tabu"``, ``sweeps``
+    × N iterations from a random state, then the quench; temperatures unused).
+    Temperatures are in the energy units of V and eps.
     ``callback(restart, sweep, states)`` is passed to parallel tempering (states
     ordered by temperature, coldest first).  ``diagnostics`` holds, per restart, the
     ladder, acceptance and exchange rates and the coldest replica's energy per sweep.
@@ -90,8 +105,10 @@ def ground_state(model, seed=None, *, rng=None, method: str = "pt", sweeps: int 
         rng = np.random.default_rng(seed)
     if method == "pt":
         temps = geometric_ladder(T_min, T_max, replicas)
-    else:
+    elif method == "anneal":
         temps = anneal_schedule(T_max, T_min, sweeps, schedule)
+    else:
+        temps = np.zeros(0)
     best, hits, diags = None, 0, []
     for r in range(restarts):
         if method == "pt":
@@ -100,9 +117,12 @@ def ground_state(model, seed=None, *, rng=None, method: str = "pt", sweeps: int 
             candidates = [res.best_occ, res.states[0].occ]
             diags.append({"temperatures": res.temperatures, "acceptance": res.acceptance,
                           "exchange": res.exchange, "energy_coldest": res.energies[:, 0]})
-        else:
+        elif method == "anneal":
             st, _, best_occ = anneal(model, rng, temps)
             candidates = [best_occ, st.occ]
+            diags.append({"temperatures": temps})
+        else:
+            candidates = [tabu(model, rng, sweeps)]
             diags.append({"temperatures": temps})
         for occ in candidates:
             st = State(model, occ)

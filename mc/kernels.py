@@ -170,3 +170,121 @@ def min_pair_delta(V, occ, phi):
                     if dE < best:
                         best = dE
     return best
+
+
+@njit(cache=True)
+def _top(keys, sites, tabu, it, K, largest, out, use_tabu):
+    """The (at most) K sites of ``sites`` with the largest (or smallest) keys, skipping
+    sites tabu at iteration ``it`` when use_tabu; written to out, count returned."""
+    n = 0
+    for s in sites:
+        if use_tabu and tabu[s] > it:
+            continue
+        v = keys[s] if largest else -keys[s]
+        if n < K:
+            k = n
+            n += 1
+        elif v > (keys[out[n - 1]] if largest else -keys[out[n - 1]]):
+            k = n - 1
+        else:
+            continue
+        while k > 0 and v > (keys[out[k - 1]] if largest else -keys[out[k - 1]]):
+            out[k] = out[k - 1]
+            k -= 1
+        out[k] = s
+    return n
+
+
+@njit(cache=True)
+def tabu_search(V, eps, occ, phi, occ_list, emp_list, iterations, tenure, K, stall, seed):
+    """Tabu search over canonical pair moves (occupied i -> empty j, ΔE = phi_j - phi_i
+    + V_ij), keeping N_f fixed.  Each iteration takes the best allowed move among the K
+    occupied sites of highest field and the K empty sites of lowest field (the moves
+    with the lowest ΔE up to the O(J/√N) coupling term), even when it raises the
+    energy; both sites are then tabu for ``tenure`` (+ a random part up to ``tenure``)
+    iterations.  A tabu move is taken when it would beat the best energy (aspiration).
+    After ``stall`` iterations without a new best, the search restarts from the best
+    state with a random tenth of the sites made tabu (a perturbation).  O(N K + K²) per
+    iteration plus the O(N) field update.  ``seed`` seeds numba's generator (the caller
+    draws it from its own, so runs are reproducible).
+    Leaves (occ, phi, lists) at the best state found; returns its energy change."""
+    np.random.seed(seed)
+    N = phi.size
+    tabu = np.zeros(N, np.int64)
+    ci = np.empty(K, np.int64)
+    cj = np.empty(K, np.int64)
+    E = 0.0
+    best_E = 0.0
+    best_occ = occ.copy()
+    last = 0
+    for it in range(iterations):
+        bd = np.inf
+        bi = -1
+        bj = -1
+        for use_tabu in (True, False):      # allowed moves, then tabu ones for aspiration
+            ni = _top(phi, occ_list, tabu, it, K, True, ci, use_tabu)
+            nj = _top(phi, emp_list, tabu, it, K, False, cj, use_tabu)
+            for a in range(ni):
+                i = ci[a]
+                row = V[i]
+                for b in range(nj):
+                    j = cj[b]
+                    d = phi[j] - phi[i] + row[j]
+                    if d < bd and (use_tabu or E + d < best_E - 1e-12):
+                        bd = d
+                        bi = i
+                        bj = j
+            if bi >= 0 and use_tabu and E + bd >= best_E - 1e-12:
+                continue                    # look for an aspirating tabu move too
+            if bi >= 0:
+                break
+        if bi < 0:
+            break
+        _move(V, phi, bi, bj)
+        occ[bi] = 0
+        occ[bj] = 1
+        for a in range(occ_list.size):
+            if occ_list[a] == bi:
+                occ_list[a] = bj
+                break
+        for b in range(emp_list.size):
+            if emp_list[b] == bj:
+                emp_list[b] = bi
+                break
+        E += bd
+        t = tenure + int(np.random.random() * tenure)
+        tabu[bi] = it + t
+        tabu[bj] = it + t
+        if E < best_E - 1e-12:
+            best_E = E
+            best_occ[:] = occ
+            last = it
+        elif it - last > stall:              # back to the best state, fields from scratch
+            occ[:] = best_occ
+            phi[:] = fields(V, eps, occ)
+            na = 0
+            nb = 0
+            for s in range(N):
+                if occ[s]:
+                    occ_list[na] = s
+                    na += 1
+                else:
+                    emp_list[nb] = s
+                    nb += 1
+            E = best_E
+            for q in range(N):
+                tabu[q] = it + tenure + int(np.random.random() * tenure) if np.random.random() < 0.1 else 0
+            last = it
+    if E != best_E:
+        occ[:] = best_occ
+        phi[:] = fields(V, eps, occ)
+        na = 0
+        nb = 0
+        for s in range(N):
+            if occ[s]:
+                occ_list[na] = s
+                na += 1
+            else:
+                emp_list[nb] = s
+                nb += 1
+    return best_E

@@ -162,3 +162,16 @@ def test_kernels_match_model():
     occ[::2] = 1
     assert np.allclose(kernels.fields(m.V, m.eps, occ), m.local_fields(occ), atol=1e-13)
     assert np.isclose(kernels.energy(m.V, m.eps, occ), m.energy(occ), atol=1e-12)
+
+
+def test_tabu_finds_the_exhaustive_ground_state():
+    """method="tabu" (canonical pair moves) against exhaustive enumeration, N = 12-16."""
+    for N, seed in ((12, 1), (14, 2), (16, 3)):
+        lat = Lattice(N)
+        d = sample_disorder(lat, J=1.0, W=0.3, seed=seed)
+        m = Model(lat, 0.0, d.V, d.eps, density=0.5)
+        best = min(m.energy(np.isin(np.arange(N), c).astype(np.int8))
+                   for c in itertools.combinations(range(N), N // 2))
+        g = mc.ground_state(m, seed=1, method="tabu", sweeps=20, restarts=1)
+        assert g.energy == pytest.approx(best, abs=1e-12) and g.pair_stable
+        assert g.occupation.sum() == N // 2
