@@ -1,7 +1,9 @@
 """Job files, runner, results, resume and MPI (DESIGN.md "Job files and the runner")."""
 import signal
+import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -275,3 +277,30 @@ def test_every_engine_has_an_analysis():
     from analysis.dispatch import ANALYSES
     from simglass.engines import ENGINES
     assert set(ANALYSES) == set(ENGINES)
+
+
+def test_results_file_written_before_the_changes_reads_the_same(tmp_path):
+    """Issue 22: a results file written by the code of commit 7a1cfd3 (no stored options,
+    no n_particles records) is read, described and analysed by today's code with the
+    numbers that code gave (its analysis printed the two fits below)."""
+    from analysis.coulomb_gap import analyze
+    from analysis.load import task_table
+    old = Path(__file__).parent / "data" / "mc_written_by_7a1cfd3.h5"
+    fits = analyze(old)
+    assert [(f.N, f.realizations) for f in fits] == [(64, 6), (96, 6)]
+    assert fits[0].alpha == pytest.approx(1.8104743507190413, rel=1e-12)
+    assert fits[0].alpha_err == pytest.approx(0.39064500970070504, rel=1e-12)
+    assert fits[1].alpha == pytest.approx(1.2187547622405335, rel=1e-12)
+    assert fits[1].chi2_dof == pytest.approx(0.7916570335347145, rel=1e-12)
+    assert len(task_table(old)) == 12
+    info = run_cli("info", old)
+    assert info.returncode == 0 and "options used" not in info.stdout   # it did not store them
+    # resuming it with today's code is allowed (nothing to compare) and runs nothing
+    job = tmp_path / "old.toml"
+    from simglass.results import read_results
+    f, j = read_results(old)
+    with f:
+        job.write_text(f.attrs["job_toml"])
+    shutil.copy(old, tmp_path / "copy.h5")
+    r = run_cli("run", job, "--output", tmp_path / "copy.h5", "--quiet")
+    assert r.returncode == 0 and "12 already done" in r.stdout, r.stderr
