@@ -201,21 +201,21 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
     if not 0 < model.n_particles < model.n_sites:
         raise ValueError(f"n_particles must lie in 1 .. N-1 = {model.n_sites - 1} (mu needs an "
                          f"occupied and an empty level), got {model.n_particles}")
-    for name, x in (("tol", tol), ("newton_below", newton_below)):
+    given = {"tol": tol, "max_iter": max_iter, "method": method, "smearing": smearing, "warmup": warmup,
+             "classical_sweeps": classical_sweeps}
+    for name, opt in SOLVER_OPTIONS.items():   # the checks of the engine's options (one source)
+        x = given[name]
+        opt.convert(name, int(x) if isinstance(x, np.integer) else float(x) if isinstance(x, np.floating) else x)
+    for name, x in (("newton_below", newton_below),):
         if isinstance(x, bool) or not isinstance(x, (int, float)) or not (np.isfinite(x) and x > 0):
             raise ValueError(f"{name} must be a finite number > 0, got {x!r}")
     if isinstance(stability_tol, bool) or not (np.isfinite(stability_tol) and stability_tol >= 0):
         raise ValueError(f"stability_tol must be a finite number >= 0, got {stability_tol!r}")
-    for name, x, lo in (("max_iter", max_iter, 1), ("history", history, 1), ("patience", patience, 1),
-                        ("classical_sweeps", classical_sweeps, 1), ("warmup", warmup, 0)):
+    for name, x, lo in (("history", history, 1), ("patience", patience, 1)):
         if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < lo:
             raise ValueError(f"{name} must be an integer >= {lo}, got {x!r}")
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if not 0 < beta <= 1:
         raise ValueError(f"beta must lie in (0, 1], got {beta!r}")
-    if not (np.isfinite(smearing) and smearing >= 0):
-        raise ValueError(f"smearing must be a finite number >= 0, got {smearing!r}")
     if not 0 < beta_min <= beta:
         raise ValueError(f"beta_min must lie in (0, beta], got {beta_min!r}")
     if isinstance(starts, str):
@@ -306,3 +306,28 @@ def check_stability(model, r, stability_tol=1e-6):
     r.response_products += resp.products
     r.stable = bool(r.stability >= -stability_tol)
     return mode
+
+
+def _solver_options():
+    """The solver's arguments that the ``hartree`` engine exposes as [options]: their
+    ranges and help, with the defaults of :func:`hartree_solve` (one declaration, used
+    by the engine's job-file checks and by hartree_solve's own argument checks)."""
+    from simglass.options import Option, default_of
+
+    def pos(x):
+        return x > 0
+    return {
+        "tol": Option(float, default_of(hartree_solve, "tol"), pos, "> 0", "max |Δn| at convergence"),
+        "max_iter": Option(int, default_of(hartree_solve, "max_iter"), pos, ">= 1", "diagonalisations per start"),
+        "method": Option(str, default_of(hartree_solve, "method"), lambda x: x in METHODS, f"one of {METHODS}",
+                         "Hartree solver: energy descent + Newton-Krylov, or the older density mixing"),
+        "smearing": Option(float, default_of(hartree_solve, "smearing"), lambda x: x >= 0, ">= 0",
+                           "electronic temperature / energy scale: newton's warm-up, mixing's first stage"),
+        "warmup": Option(int, default_of(hartree_solve, "warmup"), lambda x: x >= 0, ">= 0",
+                         "method = newton: smeared mixing steps before the energy descent"),
+        "classical_sweeps": Option(int, default_of(hartree_solve, "classical_sweeps"), pos, ">= 1",
+                                   "PT sweeps of the classical start"),
+    }
+
+
+SOLVER_OPTIONS = _solver_options()

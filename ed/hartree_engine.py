@@ -36,7 +36,7 @@ from simglass.jobfile import sites_and_particles
 from simglass.options import Option, default_of
 
 from .curvature import fermi_window, level_curvatures, spacing_ratios, thouless_g, window_gap_ratios
-from .hartree import METHODS, START_KINDS, hartree_solve
+from .hartree import SOLVER_OPTIONS, START_KINDS, hartree_solve
 
 _pos = lambda x: x > 0  # noqa: E731
 
@@ -47,16 +47,7 @@ OPTIONS = {
     "starts": Option(str, default_of(hartree_solve, "starts"), lambda x: x in START_KINDS,
                      f"one or more of {START_KINDS}", "starting densities; the lowest converged E_H is kept",
                      many=True),
-    "tol": Option(float, default_of(hartree_solve, "tol"), _pos, "> 0", "max |Δn| at convergence"),
-    "max_iter": Option(int, default_of(hartree_solve, "max_iter"), _pos, ">= 1", "diagonalisations per start"),
-    "method": Option(str, default_of(hartree_solve, "method"), lambda x: x in METHODS, f"one of {METHODS}",
-                     "Hartree solver: energy descent + Newton-Krylov, or the older density mixing"),
-    "smearing": Option(float, default_of(hartree_solve, "smearing"), lambda x: x >= 0, ">= 0",
-                       "electronic temperature / energy scale: newton's warm-up, mixing's first stage"),
-    "warmup": Option(int, default_of(hartree_solve, "warmup"), lambda x: x >= 0, ">= 0",
-                     "method = newton: smeared mixing steps before the energy descent"),
-    "classical_sweeps": Option(int, default_of(hartree_solve, "classical_sweeps"), _pos, ">= 1",
-                               "PT sweeps of the classical start"),
+    **SOLVER_OPTIONS,   # tol, max_iter, method, smearing, warmup, classical_sweeps (ed.hartree)
     "r_fraction": Option(float, 0.1, lambda x: 0 < x <= 1, "in (0, 1]",
                          "fraction of levels around mu used for r"),
     "g_window": Option(int, 8, lambda x: x >= 2, ">= 2",
