@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .load import load_points
-from .stats import weighted_line
+from .stats import power_law_fit
 from .plotting import pyplot, save
 
 EXPONENT_THEORY = -5 / 6
@@ -72,20 +72,11 @@ def figure_thermal(rows, path):
     save(fig, path)
 
 
-def fit_exponent(x, y, err):
-    """Weighted fit ln y = a + b ln x: (b, error of b, chi2/dof); the error is the one
-    propagated from ``err``, scaled by sqrt(chi2/dof) when that exceeds 1 (the points
-    are not on one power law: the scatter, not the quadrature, sets the error)."""
-    x, y, err = map(np.asarray, (x, y, err))
-    _, b, cov, chi2 = weighted_line(np.log(x), np.log(y), np.maximum(err / y, 1e-12))
-    return b, float(np.sqrt(cov[1, 1]) * max(1.0, np.sqrt(chi2))), chi2
-
-
 def low_density_exponent(rows, n_fit=N_FIT):
     sel = [r for r in rows if r[0] <= n_fit + 1e-12]
     if len(sel) < 2:
         raise ValueError(f"the exponent needs 2+ densities <= {n_fit}")
-    b, e, chi2 = fit_exponent([r[0] for r in sel], [r[1] for r in sel], [r[2] for r in sel])
+    b, e, chi2 = power_law_fit([r[0] for r in sel], [r[1] for r in sel], [r[2] for r in sel])
     return b, e, chi2, [r[0] for r in sel]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["mean_sem", "bootstrap", "first_crossing", "weighted_line"]
+__all__ = ["mean_sem", "bootstrap", "first_crossing", "weighted_line", "power_law_fit"]
 
 
 def mean_sem(samples, axis=0):
@@ -81,3 +81,13 @@ def weighted_line(x, y, sigma):
     cov = np.linalg.inv(A.T @ A)
     chi2 = float(np.sum((A @ coef - y / s) ** 2) / max(x.size - 2, 1))
     return float(coef[0]), float(coef[1]), cov, chi2
+
+
+def power_law_fit(x, y, err):
+    """Weighted fit ln y = a + b ln x: (b, error of b, chi²/dof); the error is the one
+    propagated from ``err``, scaled by sqrt(chi²/dof) when that exceeds 1 (the points
+    are not on one power law: the scatter, not the quadrature, sets the error).  Used
+    for the Eq. 44 and Eq. 19 exponents."""
+    x, y, err = (np.asarray(v, float) for v in (x, y, err))
+    _, b, cov, chi2 = weighted_line(np.log(x), np.log(y), np.maximum(err / y, 1e-12))
+    return b, float(np.sqrt(cov[1, 1]) * max(1.0, np.sqrt(chi2))), chi2

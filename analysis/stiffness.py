@@ -26,7 +26,7 @@ from simglass import particle_number
 
 from .load import lattice_key, load_points
 from .plotting import pyplot, save
-from .stats import first_crossing, mean_sem
+from .stats import first_crossing, mean_sem, power_law_fit
 
 KINDS = {"ED": "D_ed", "Hartree": "D_hartree", "Hartree frozen": "D_hartree_frozen"}
 FACTOR = 10.0
@@ -34,10 +34,9 @@ FACTOR = 10.0
 
 def free_phase_sensitivity(shape, nf, t=1.0, direction=None):
     """D_φ of free fermions (J = W = 0) on the periodic cluster ``shape``."""
-    from ed.stiffness import twist_direction
     from simglass import Lattice, Model
     lat = Lattice(tuple(shape))
-    a = twist_direction(lat, direction)
+    a = lat.twist_direction(direction)
     N = lat.n_sites
     m = Model(lat, t, np.zeros((N, N)), np.zeros(N), n_particles=nf)
     tw = np.zeros(lat.dim)
@@ -173,7 +172,6 @@ def figure(tab, drops, factor, path):
 def thouless_report(path, out=None):
     """Print the Thouless crossings per (cluster, density), the fit of J_loc against n
     (Eq. 19: exponent -1/2) per cluster, and with ``out`` a figure and a CSV."""
-    from .phase_boundary import fit_exponent
     res = thouless_crossings(path)
     fits = {}
     for (cl, n), (jl, err, *_ ) in sorted(res.items()):
@@ -181,7 +179,7 @@ def thouless_report(path, out=None):
     for cl in sorted({k[0] for k in res}, key=np.prod):
         pts = sorted((n, v[0], v[1]) for (c, n), v in res.items() if c == cl and np.isfinite(v[0]) and v[1] > 0)
         if len(pts) >= 2:
-            b, be, chi2 = fit_exponent([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts])
+            b, be, chi2 = power_law_fit([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts])
             fits[cl] = (b, be, chi2, pts)
             print(f"{'x'.join(map(str, cl))}: J_loc ∝ n^b with b = {b:.3f} +- {be:.3f} (Eq. 19: -0.5; chi2/dof {chi2:.2f})")
     if out:

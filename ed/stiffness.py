@@ -50,20 +50,8 @@ class Stiffness:
 
 
 def twist_direction(lattice, direction=None) -> int:
-    """The direction to twist: ``direction`` if given (checked), else the longest
-    periodic direction with L >= 3."""
-    ok = [a for a, (L, p) in enumerate(zip(lattice.shape, lattice.periodic)) if p and L >= 3]
-    if direction is None:
-        if not ok:
-            raise ValueError(f"lattice {lattice.shape} (periodic {lattice.periodic}) has no periodic "
-                             "direction with L >= 3 to twist")
-        return max(ok, key=lambda a: lattice.shape[a])
-    if direction not in range(lattice.dim):
-        raise ValueError(f"direction must be one of 0 .. {lattice.dim - 1}, got {direction!r}")
-    if direction not in ok:
-        raise ValueError(f"direction {direction} of lattice {lattice.shape} (periodic {lattice.periodic}) "
-                         "cannot carry a twist: it needs to be periodic with L >= 3")
-    return direction
+    """The direction to twist (``Lattice.twist_direction``; kept here for callers)."""
+    return lattice.twist_direction(direction)
 
 
 def curvature(energy, h, L, N) -> Stiffness:

@@ -109,5 +109,22 @@ class Lattice:
         np.add.at(z, self.bonds.ravel(), 1)
         return z
 
+    def twist_direction(self, direction=None) -> int:
+        """The direction a boundary twist is applied along: ``direction`` if given
+        (checked: it must be periodic with L >= 3, so that the twist is not a gauge
+        choice), else the longest such direction.  Raises ValueError when there is none."""
+        ok = [a for a, (L, p) in enumerate(zip(self.shape, self.periodic)) if p and L >= 3]
+        if direction is None:
+            if not ok:
+                raise ValueError(f"lattice {self.shape} (periodic {self.periodic}) has no periodic "
+                                 "direction with L >= 3 to twist")
+            return max(ok, key=lambda a: self.shape[a])
+        if direction not in range(self.dim):
+            raise ValueError(f"direction must be one of 0 .. {self.dim - 1}, got {direction!r}")
+        if direction not in ok:
+            raise ValueError(f"direction {direction} of lattice {self.shape} (periodic {self.periodic}) "
+                             "cannot carry a twist: it needs to be periodic with L >= 3")
+        return direction
+
     def __repr__(self):
         return f"Lattice(shape={self.shape}, periodic={self.periodic})"
