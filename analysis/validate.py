@@ -24,7 +24,9 @@ from . import checks
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
 DATA = Path(__file__).resolve().parents[1] / "data"
 PRODUCTION = {"anderson": [DATA / "anderson_check.csv"],
-              "localization": [DATA / "localization_scan.csv", DATA / "localization_scan_L10.csv"]}
+              "localization": [DATA / "localization_scan.csv", DATA / "localization_scan_L10.csv",
+                               DATA / "localization_scan_L10b.csv", DATA / "localization_scan_L12.csv",
+                               DATA / "localization_scan_L12b.csv"]}
 
 # role -> job file of each profile (engine of the role in brackets)
 ROLES = ("disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle",
