@@ -196,6 +196,22 @@ def _top(keys, sites, tabu, it, K, largest, out, use_tabu):
 
 
 @njit(cache=True)
+def _restore(V, eps, occ, phi, occ_list, emp_list, target):
+    """Set the state to the occupation ``target``: fields from scratch, site lists rebuilt."""
+    occ[:] = target
+    phi[:] = fields(V, eps, occ)
+    na = 0
+    nb = 0
+    for s in range(occ.size):
+        if occ[s]:
+            occ_list[na] = s
+            na += 1
+        else:
+            emp_list[nb] = s
+            nb += 1
+
+
+@njit(cache=True)
 def tabu_search(V, eps, occ, phi, occ_list, emp_list, iterations, tenure, K, stall, seed):
     """Tabu search over canonical pair moves (occupied i -> empty j, ΔE = phi_j - phi_i
     + V_ij), keeping N_f fixed.  Each iteration takes the best allowed move among the K
@@ -260,31 +276,11 @@ def tabu_search(V, eps, occ, phi, occ_list, emp_list, iterations, tenure, K, sta
             best_occ[:] = occ
             last = it
         elif it - last > stall:              # back to the best state, fields from scratch
-            occ[:] = best_occ
-            phi[:] = fields(V, eps, occ)
-            na = 0
-            nb = 0
-            for s in range(N):
-                if occ[s]:
-                    occ_list[na] = s
-                    na += 1
-                else:
-                    emp_list[nb] = s
-                    nb += 1
+            _restore(V, eps, occ, phi, occ_list, emp_list, best_occ)
             E = best_E
             for q in range(N):
                 tabu[q] = it + tenure + int(np.random.random() * tenure) if np.random.random() < 0.1 else 0
             last = it
     if E != best_E:
-        occ[:] = best_occ
-        phi[:] = fields(V, eps, occ)
-        na = 0
-        nb = 0
-        for s in range(N):
-            if occ[s]:
-                occ_list[na] = s
-                na += 1
-            else:
-                emp_list[nb] = s
-                nb += 1
+        _restore(V, eps, occ, phi, occ_list, emp_list, best_occ)
     return best_E
