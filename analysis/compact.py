@@ -3,8 +3,12 @@ back as analysis points, so that committed production data are re-analysed by th
 code as a results file (issue 16).  Results files (HDF5, with orbitals and spectra) stay
 out of git; the tables keep one row per completed task:
 
-    # job: <job file>; commit: <commit that produced the results>; engine: <engine>
-    L,J,W,t,density,realization,<scalar keys of the record>
+    # job: <job file>; commit: <commit that produced the results>; engine: <engine>; dims: <1 or 3>
+    L,<other model parameters>,realization,<scalar keys of the record>
+
+L is the linear extent of a cubic lattice (dims 3) or the length of a chain (dims 1).
+Engine ``mc`` tables also hold the fields as counts of |phi - mu|/J on a fine grid
+(columns absphi_k, analysis.coulomb_gap.absphi_counts), enough to refit alpha.
 
     python -m analysis.compact results/x.h5 [more.h5 ...] --job jobs/x.toml --out data/x.csv [--keys ...]
 
@@ -22,19 +26,30 @@ import numpy as np
 
 from .load import load_points
 
-__all__ = ["HARTREE_KEYS", "export", "read_table", "load_any"]
+__all__ = ["HARTREE_KEYS", "MC_KEYS", "KEYS", "export", "read_table", "load_any"]
 
 HARTREE_KEYS = ("converged", "stable", "stability", "residual", "iterations", "response_products",
                 "energy_per_site", "gap", "level_spacing", "ln_g_mean", "r_mean", "r_below_mean",
                 "r_above_mean")
-PARAMS = ("L", "J", "W", "t", "density")
+MC_KEYS = ("energy", "C_sk", "mu", "pair_stable", "min_pair_delta", "restarts_hit")
+KEYS = {"hartree": HARTREE_KEYS, "mc": MC_KEYS}   # default keys per engine
+PARAMS = ("L", "J", "W", "t", "density")           # first columns; other scalar parameters follow
 
 
-def export(paths, out, job_file, keys=HARTREE_KEYS, commit=None):
+def _derived(engine, rec, params):
+    """Columns computed from a record's arrays (engine mc: the |phi|/J counts)."""
+    if engine != "mc":
+        return {}
+    from .coulomb_gap import absphi_counts
+    return {f"absphi_{k}": int(c) for k, c in enumerate(absphi_counts(rec["phi"], params["J"]))}
+
+
+def export(paths, out, job_file, keys=None, commit=None):
     """Write the completed tasks of the results files ``paths`` (one engine) as a CSV
-    table of ``keys`` (scalars) with the scan parameters; returns the number of rows.
-    ``commit``: default the commits recorded in the results files (the code that
-    produced them)."""
+    table of ``keys`` (scalars; default ``KEYS`` of the engine) with the model
+    parameters; returns the number of rows.  ``commit``: default the commits recorded in
+    the results files (the code that produced them).  Raises ValueError for lattices
+    that are neither cubic nor chains, mixed engines or mixed dimensions."""
     from simglass.results import read_results
     if commit is None:
         found = []
@@ -43,7 +58,7 @@ def export(paths, out, job_file, keys=HARTREE_KEYS, commit=None):
             with f:
                 found.append(str(f.attrs.get("git_commit", "unknown"))[:12])
         commit = " ".join(dict.fromkeys(found))
-    rows, engine = [], None
+    rows, engine, dims, extra = [], None, None, None
     for path in paths:
         job, points = load_points(path)
         engine = engine or job.engine
@@ -51,42 +66,73 @@ def export(paths, out, job_file, keys=HARTREE_KEYS, commit=None):
             raise ValueError(f"{path}: engine {job.engine!r}, the others are {engine!r}")
         for p in points:
             L = np.atleast_1d(p.params["L"])
-            if L.size != 3 or np.any(L != L[0]):
-                raise ValueError(f"{path}: compact tables hold cubic L x L x L lattices only, "
+            if L.size not in (1, 3) or np.any(L != L[0]):
+                raise ValueError(f"{path}: compact tables hold cubic L x L x L lattices or chains only, "
                                  f"got L = {p.params['L']}")
+            if dims not in (None, L.size):
+                raise ValueError(f"{path}: lattices of {L.size} and {dims} dimensions in one table")
+            dims = L.size
+            others = sorted(k for k in p.params if k not in PARAMS and np.ndim(p.params[k]) == 0)
+            extra = others if extra is None else extra
             for r, rec in zip(p.realizations, p.records):
-                rows.append([int(L[0])] + [p.params.get(k, "") for k in PARAMS[1:]]
-                            + [r] + [_scalar(rec.get(k, np.nan)) for k in keys])
+                row = {"L": int(L[0]), "realization": r}
+                row.update({k: _scalar(p.params[k]) for k in PARAMS[1:] + tuple(extra) if k in p.params})
+                row.update({k: _scalar(rec.get(k, np.nan)) for k in keys or KEYS.get(engine, ())})
+                row.update(_derived(engine, rec, p.params))
+                rows.append(row)
+    if not rows:
+        raise ValueError(f"{', '.join(map(str, paths))}: no completed tasks")
+    columns = list(PARAMS) + list(extra) + ["realization"] + [k for k in rows[0] if k not in PARAMS
+                                                              and k not in extra and k != "realization"]
     with open(out, "w", newline="") as fh:
-        fh.write(f"# job: {job_file}; commit: {commit}; engine: {engine}\n")
-        w = csv.writer(fh)
-        w.writerow(list(PARAMS) + ["realization"] + list(keys))
+        fh.write(f"# job: {job_file}; commit: {commit}; engine: {engine}; dims: {dims}\n")
+        w = csv.DictWriter(fh, columns, restval="")
+        w.writeheader()
         w.writerows(rows)
     return len(rows)
 
 
 def _scalar(v):
+    if v is None:
+        return ""
     v = np.asarray(v)
     if v.dtype.kind == "b":
         return int(v)
     return f"{float(v):.8g}" if v.dtype.kind in "fiu" else str(v)
 
 
+def _value(text):
+    """A parameter cell: a number, None (empty) or a string (e.g. couplings = cavity)."""
+    if text == "":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def read_table(path):
     """(header, points) of a compact table: header the dict of its first comment line
-    (job, commit, engine); points like analysis.load's (params with L as [L, L, L])."""
+    (job, commit, engine, dims); points like analysis.load's (params with L as [L, L, L],
+    or [L] for a chain).  Parameter columns are those before ``realization``."""
     with open(path) as fh:
         first = fh.readline()
         if not first.startswith("# job:"):
             raise ValueError(f"{path}: not a compact table (first line must be '# job: ...')")
         header = dict(part.strip().split(": ", 1) for part in first[1:].split(";"))
-        rows = list(csv.DictReader(fh))
+        reader = csv.DictReader(fh)
+        rows = list(reader)
+        names = reader.fieldnames or []
+    if "realization" not in names:
+        raise ValueError(f"{path}: no 'realization' column")
+    pcols = names[1:names.index("realization")]
+    dims = int(header.get("dims", 3))
     by_point = {}
     for row in rows:
-        params = {k: (float(row[k]) if row[k] != "" else None) for k in PARAMS[1:]}
-        params["L"] = [int(row["L"])] * 3
+        params = {k: _value(row[k]) for k in pcols}
+        params["L"] = [int(row["L"])] * dims
         key = tuple(sorted((k, str(v)) for k, v in params.items()))
-        rec = {k: float(v) for k, v in row.items() if k not in PARAMS and k != "realization"}
+        rec = {k: float(v) for k, v in row.items() if k not in pcols and k not in ("L", "realization")}
         p = by_point.setdefault(key, SimpleNamespace(params=params, realizations=[], records=[]))
         p.realizations.append(int(row["realization"]))
         p.records.append(rec)
@@ -123,8 +169,9 @@ def main(argv=None):
     ap.add_argument("results", nargs="+", help="results files (.h5) of one job or of its pieces")
     ap.add_argument("--job", required=True, help="the job file(s) that produced them, recorded in the header")
     ap.add_argument("--out", required=True, help="CSV table to write")
-    ap.add_argument("--keys", nargs="+", default=list(HARTREE_KEYS),
-                    help="scalar keys of the records to keep (default: the hartree set)")
+    ap.add_argument("--keys", nargs="+", default=None,
+                    help="scalar keys of the records to keep (default: the engine's set, "
+                         + "; ".join(f"{e}: {' '.join(k)}" for e, k in KEYS.items()) + ")")
     a = ap.parse_args(argv)
     try:
         n = export(a.results, a.out, a.job, keys=a.keys)

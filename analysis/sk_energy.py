@@ -5,7 +5,7 @@ At n = 1/2, W = 0, t = 0 with compensation the model is SK with J_SK = J/4
 disorder average of (E - C)/N (C = ⅛ Σ_{i≠j} V_ij, stored as ``C_sk``) with its
 standard error; then a weighted least-squares fit e(N) = e_inf + a N^(-2/3).
 
-    python -m analysis.sk_energy results/sk_ground_state.h5 [--out DIR]
+    python -m analysis.sk_energy results/sk_ground_state.h5 [more.h5 | data/x.csv ...] [--out DIR]
 """
 
 from __future__ import annotations
@@ -16,25 +16,31 @@ from pathlib import Path
 
 import numpy as np
 
-from .load import load_points
+from .compact import load_any
+from .load import lattice_key
 from .plotting import pyplot, save
 from .reference import E_INF_THEORY, E_PARISI_SK  # noqa: F401  (E_PARISI_SK re-exported)
 from .stats import mean_sem, weighted_line
 
 
-def sizes_and_energies(path):
-    job, points = load_points(path, engine="mc")
-    rows = []
+def sizes_and_energies(paths):
+    """[(N, realisations, mean (E - C)/(NJ), its standard error)] per size, ascending N;
+    ``paths``: results files (.h5) or compact tables (.csv) of engine mc, compensated.
+    Raises ValueError for a point that is not compensated."""
+    _, points = load_any(paths, "mc")
+    by_size = {}
     for p in points:
-        if len(p.records) < 2:
-            continue
-        if not p.params["compensate"]:
-            raise ValueError(f"{path}: point {p.index} is not compensated; the SK mapping needs compensate = true")
+        if not p.params.get("compensate"):
+            raise ValueError(f"{paths}: a point with L = {p.params['L']} is not compensated; the SK mapping "
+                             "needs compensate = true")
         J = p.params["J"]
-        N = p.records[0]["phi"].size
-        e = [(r["energy"] - r["C_sk"]) / (N * J) for r in p.records]
-        m, s = mean_sem(e)
-        rows.append((N, len(e), float(m), float(s)))
+        N = int(np.prod(lattice_key(p.params)))
+        by_size.setdefault(N, []).extend((r["energy"] - r["C_sk"]) / (N * J) for r in p.records)
+    rows = []
+    for N, e in sorted(by_size.items()):
+        if len(e) >= 2:
+            m, s = mean_sem(e)
+            rows.append((N, len(e), float(m), float(s)))
     return rows
 
 
@@ -66,7 +72,7 @@ def figure(rows, e_inf, err, slope, path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m analysis.sk_energy", description=__doc__.splitlines()[0])
-    ap.add_argument("results")
+    ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv) of engine mc")
     ap.add_argument("--out", help="directory for sk_energy.png and sk_energy.csv")
     a = ap.parse_args(argv)
     from simglass.options import InputError

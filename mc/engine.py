@@ -32,7 +32,7 @@ FLAGS = {"pair_stable": True}
 
 OPTIONS = {
     "method": Option(str, default_of(ground_state, "method"), lambda x: x in METHODS, f"one of {METHODS}",
-                     "parallel tempering, simulated annealing, or tabu search over pair moves"),
+                     "parallel tempering, simulated annealing, tabu search over pair moves, or only the pair-move quench from a random state"),
     "sweeps": Option(int, default_of(ground_state, "sweeps"), _pos, ">= 1", "PT rounds, annealing sweeps (N proposals each) or tabu iterations / N"),
     "replicas": Option(int, default_of(ground_state, "replicas"), _pos, ">= 1", "PT temperatures"),
     "restarts": Option(int, default_of(ground_state, "restarts"), _pos, ">= 1", "independent runs; 2 or more give overlaps"),

@@ -13,7 +13,7 @@ from .state import State
 
 __all__ = ["GroundState", "ground_state", "check_model", "tabu"]
 
-METHODS = ("pt", "anneal", "tabu")
+METHODS = ("pt", "anneal", "tabu", "quench")
 
 
 @dataclass
@@ -80,7 +80,9 @@ def ground_state(model, seed=None, *, rng=None, method: str = "pt", sweeps: int 
     ``sweeps`` rounds) or simulated annealing (``method="anneal"``, ``sweeps`` sweeps
     from T_max to T_min), each followed by a zero-temperature quench of the best and the
     final coldest state, or tabu search over pair moves (``method="tabu"``, ``sweeps``
-    × N iterations from a random state, then the quench; temperatures unused).
+    × N iterations from a random state, then the quench; temperatures unused), or only the
+    quench from a random state (``method="quench"``: a local minimum of the pair-move
+    landscape, for comparison with the deepest states; sweeps and temperatures unused).
     Temperatures are in the energy units of V and eps.
     ``callback(restart, sweep, states)`` is passed to parallel tempering (states
     ordered by temperature, coldest first).  ``diagnostics`` holds, per restart, the
@@ -121,8 +123,11 @@ def ground_state(model, seed=None, *, rng=None, method: str = "pt", sweeps: int 
             st, _, best_occ = anneal(model, rng, temps)
             candidates = [best_occ, st.occ]
             diags.append({"temperatures": temps})
-        else:
+        elif method == "tabu":
             candidates = [tabu(model, rng, sweeps)]
+            diags.append({"temperatures": temps})
+        else:
+            candidates = [State.random(model, rng).occ]
             diags.append({"temperatures": temps})
         for occ in candidates:
             st = State(model, occ)

@@ -28,6 +28,54 @@ def test_fit_alpha_recovers_known_slope():
     assert fit2.chi2_dof > 5
 
 
+def _curved_sample(rng, N, alpha, b, a):
+    """N fields |phi|/J from the density 2(alpha x + b x³) on [0, a] (inverse CDF on a fine
+    grid), the rest of the weight uniform on [a, 3], random signs."""
+    xs = np.linspace(0, a, 4001)
+    cdf = alpha * xs ** 2 + b * xs ** 4 / 2          # ∫ 2(alpha x + b x³) dx
+    w = cdf[-1]
+    u = rng.random(N)
+    inner = u < w
+    x = np.where(inner, np.interp(rng.random(N) * w, cdf, xs),
+                 rng.uniform(a, 3.0, N))
+    return x * rng.choice([-1, 1], N)
+
+
+def test_curvature_fit_from_fields_and_from_counts():
+    """Fields drawn from P(phi) = alpha|phi| + b|phi|³ (J = 1): the curvature fit recovers
+    alpha and b, from the fields (exact window) and from the fine-grid counts of a
+    compact table (window on the grid); the linear law alone is off by many errors."""
+    rng = np.random.default_rng(3)
+    alpha, b, N = 1.25, -1.8, 1024
+    phis = [_curved_sample(rng, N, alpha, b, 0.6) for _ in range(150)]
+    counts = np.array([coulomb_gap.absphi_counts(p, 1.0) for p in phis])
+    assert counts.shape == (150, 120) and counts.sum() == sum(np.sum(np.abs(p) < 0.6) for p in phis)
+    for fit in (coulomb_gap.fit_alpha(phis, 1.0, x_hi=0.5, curvature=True),
+                coulomb_gap.fit_alpha_counts(counts, N, x_hi=0.5, curvature=True)):
+        assert fit.curvature and fit.N == N and fit.realizations == 150
+        assert abs(fit.alpha - alpha) < 3 * fit.alpha_err and fit.alpha_err < 0.05
+        assert abs(fit.b - b) < 3 * fit.b_err
+    lin = coulomb_gap.fit_alpha(phis, 1.0, x_hi=0.5)
+    assert (alpha - lin.alpha) > 5 * lin.alpha_err
+    with pytest.raises(ValueError, match="x_hi"):
+        coulomb_gap.fit_alpha_counts(counts, N, x_hi=0.8)
+
+
+def test_alpha_extrapolation_exact_line():
+    """alpha(N) = 1.2 + 0.5/sqrt(N) on every window: alpha_inf = 1.2, no window spread;
+    windows differing by a constant give that constant as systematic error."""
+    def fits(shift):
+        return [coulomb_gap.AlphaFit(N, 10, 1.2 + shift + 0.5 / np.sqrt(N), 0.01, 0.1, 0.3, 1.0, curvature=True)
+                for N in (256, 512, 1024, 2048)]
+    windows = {(coulomb_gap.C_LO, coulomb_gap.X_HI): fits(0.0), (1.0, 0.4): fits(0.0), (3.0, 0.5): fits(0.03)}
+    ext = coulomb_gap.extrapolate(windows)
+    assert ext.alpha_inf == pytest.approx(1.2, abs=1e-10) and ext.slope == pytest.approx(0.5, abs=1e-8)
+    assert ext.sys_window == pytest.approx(0.03, abs=1e-10) and ext.sys_form == pytest.approx(0, abs=1e-10)
+    assert 0 < ext.stat < 0.1 and ext.sizes == [256, 512, 1024, 2048]
+    with pytest.raises(ValueError, match="3\\+ sizes"):
+        coulomb_gap.extrapolate({(coulomb_gap.C_LO, coulomb_gap.X_HI): fits(0.0)[:2]})
+
+
 def test_sk_extrapolation_exact_line():
     Ns = [64, 128, 256, 512]
     rows = [(N, 10, -0.19 + 0.5 * N ** (-2 / 3), 1e-3) for N in Ns]
@@ -73,6 +121,17 @@ def test_mc_engine_end_to_end(tmp_path):
     assert rec["pair_stable"] and rec["phi_hist"].sum() == 24
     assert rec["q"].ndim == 1 and np.all(np.abs(rec["q"]) <= 1)
     assert rec["acceptance"].shape == (6,) and rec["exchange"].shape == (5,)
+    # the compact table (data/) holds what both analyses need: same energies, same counts
+    from analysis.compact import export, read_table
+    assert export([out], tmp_path / "mc.csv", "mc.toml", commit="abc") == 12
+    header, tpts = read_table(tmp_path / "mc.csv")
+    assert header["dims"] == "1" and header["engine"] == "mc"
+    trec = tpts[0].records[0]
+    assert tpts[0].params["L"] == [24] and tpts[0].params["compensate"] == 1
+    assert np.array_equal([trec[f"absphi_{k}"] for k in range(120)], coulomb_gap.absphi_counts(rec["phi"], 1.0))
+    rows_t = sk_energy.sizes_and_energies(tmp_path / "mc.csv")
+    assert np.allclose(np.array(rows_t), np.array(rows), rtol=1e-7)
+    assert [f.N for f in coulomb_gap.analyze(tmp_path / "mc.csv")] == [64, 100]
 
 
 def test_mc_engine_rejects_t(tmp_path):

@@ -101,10 +101,11 @@ def test_compact_table_round_trip(tmp_path):
                                rtol=1e-6)                  # 8 digits in the table
     np.testing.assert_allclose(a.crossings["ln_g"][0].x, b.crossings["ln_g"][0].x, rtol=1e-6)
     from analysis.checks import production
-    rows = production({"anderson": [tmp_path / "a.csv"], "localization": [tmp_path / "none.csv"]})
-    assert rows[0].key == "anderson_wc_production" and "commit abc" in rows[0].note
-    assert rows[0].realizations.startswith("5-5 per point")
-    assert rows[1].verdict == "not run" and "data/" in rows[1].note
+    rows = {r.key: r for r in production({"anderson": [tmp_path / "a.csv"], "localization": [tmp_path / "none.csv"]})}
+    assert "commit abc" in rows["anderson_wc_production"].note
+    assert rows["anderson_wc_production"].realizations.startswith("5-5 per point")
+    assert rows["jc_loc_production"].verdict == "not run" and "data/" in rows["jc_loc_production"].note
+    assert rows["alpha_production"].verdict == "not run" and rows["sk_energy_production"].verdict == "not run"
 
 
 def test_first_crossing_rising_falling_and_bootstrap():

@@ -175,3 +175,26 @@ def test_tabu_finds_the_exhaustive_ground_state():
         g = mc.ground_state(m, seed=1, method="tabu", sweeps=20, restarts=1)
         assert g.energy == pytest.approx(best, abs=1e-12) and g.pair_stable
         assert g.occupation.sum() == N // 2
+
+
+def test_quench_method_gives_pair_stable_local_minima():
+    """method="quench": pair-stable states (every pair move checked explicitly) with N_f
+    particles, at or above the exhaustive minimum; distinct starts reach distinct minima."""
+    N = 14
+    lat = Lattice(N)
+    d = sample_disorder(lat, J=1.0, W=0.0, seed=4)
+    m = Model(lat, 0.0, d.V, d.eps, density=0.5)
+    best = min(m.energy(np.isin(np.arange(N), c).astype(np.int8))
+               for c in itertools.combinations(range(N), N // 2))
+    energies = set()
+    for seed in range(12):
+        g = mc.ground_state(m, seed=seed, method="quench", restarts=1)
+        occ = g.occupation
+        assert occ.sum() == N // 2 and g.pair_stable and g.energy >= best - 1e-12
+        for i in np.flatnonzero(occ == 1):
+            for j in np.flatnonzero(occ == 0):
+                o = occ.copy()
+                o[i], o[j] = 0, 1
+                assert m.energy(o) >= g.energy - 1e-12
+        energies.add(round(g.energy, 10))
+    assert len(energies) > 1
