@@ -13,7 +13,15 @@ Per task (one realisation): ``mc.ground_state`` with the job's options, then
   ``q`` = (1/N) Σ s_i^a s_i^b (s = 2n - 1) between the coldest replicas of restarts
   0 and 1, sampled every ``overlap_every`` sweeps in the second half of the run;
   equilibration diagnostic ``energy_halves``: mean coldest energy per site in the
-  first and second half of that measurement window, per restart.
+  first and second half of that measurement window, per restart;
+* ``restart_energies`` (restarts,): the lowest quenched state of each independent
+  restart, and ``restart_q``: the overlaps q_ab = (1/N) Σ s_i^a s_i^b of those states for
+  the pairs a < b (restarts (restarts - 1)/2 values): P(q) of the low-lying states;
+* with ``modes`` = k > 0: ``mode_eigenvalues`` (k,), the largest eigenvalues of V (energy
+  units of the job), and ``mode_weights`` (k,), ω_k = (u_k·s)²/N of the final state on their
+  eigenvectors u_k (Σ over all N eigenvectors = 1): condensation onto the collective
+  modes of cavity couplings (issue 19; rotation-invariant, unlike overlaps with the
+  individual mode functions, which V does not determine).
 """
 
 from __future__ import annotations
@@ -43,6 +51,8 @@ OPTIONS = {
     "phi_max": Option(float, 4.0, _pos, "> 0", "histogram range of phi - mu"),
     "phi_bins": Option(int, 160, _pos, ">= 1", "histogram bins"),
     "overlap_every": Option(int, 10, _pos, ">= 1", "sweeps between overlap samples"),
+    "modes": Option(int, 0, lambda x: x >= 0, ">= 0",
+                    "largest eigenvectors of V the final state is projected on (0: none)"),
 }
 
 
@@ -58,6 +68,17 @@ def check_point(params, options):
         raise ValueError(f"options.T_max = {options['T_max']} must exceed T_min = {options['T_min']}")
 
 
+def mode_weights(V, occupation, k):
+    """The k largest eigenvalues of V (descending; units of V) and the weights
+    ω = (u·s)²/N of s = 2n - 1 on their unit eigenvectors u.  Shapes (min(k, N),)."""
+    from scipy.linalg import eigh
+    N = V.shape[0]
+    k = min(int(k), N)
+    lam, u = eigh(V, subset_by_index=[N - k, N - 1])
+    s = 2.0 * np.asarray(occupation, float) - 1.0
+    return lam[::-1].copy(), ((u.T @ s) ** 2 / N)[::-1].copy()
+
+
 def memory_gb(params, options):
     """Per task: V and the fields in float64, about 2 N² numbers."""
     N, _ = sites_and_particles(params)
@@ -65,7 +86,7 @@ def memory_gb(params, options):
 
 
 def run(model, rng, *, method, sweeps, replicas, restarts, T_min, T_max, schedule, phi_max, phi_bins,
-        overlap_every):
+        overlap_every, modes):
     N = model.n_sites
     start = sweeps // 2
     snaps = {}
@@ -93,6 +114,12 @@ def run(model, rng, *, method, sweeps, replicas, restarts, T_min, T_max, schedul
     }
     diags = gs.diagnostics["restarts"]
     rec["temperatures"] = diags[0]["temperatures"]
+    rec["restart_energies"] = np.array([d["final_energy"] for d in diags])
+    spins = np.array([2.0 * d["final_occupation"] - 1.0 for d in diags])
+    a, b = np.triu_indices(len(diags), k=1)
+    rec["restart_q"] = (spins[a] * spins[b]).mean(axis=1)
+    if modes:
+        rec["mode_eigenvalues"], rec["mode_weights"] = mode_weights(model.V, gs.occupation, modes)
     if method == "pt":
         rec["acceptance"] = np.mean([d["acceptance"] for d in diags], axis=0)
         rec["exchange"] = np.mean([d["exchange"] for d in diags], axis=0)

@@ -85,8 +85,10 @@ def ground_state(model, seed=None, *, rng=None, method: str = "pt", sweeps: int 
     landscape, for comparison with the deepest states; sweeps and temperatures unused).
     Temperatures are in the energy units of V and eps.
     ``callback(restart, sweep, states)`` is passed to parallel tempering (states
-    ordered by temperature, coldest first).  ``diagnostics`` holds, per restart, the
-    ladder, acceptance and exchange rates and the coldest replica's energy per sweep.
+    ordered by temperature, coldest first).  ``diagnostics["restarts"]`` holds, per
+    restart, the ladder, acceptance and exchange rates and the coldest replica's energy
+    per sweep (PT), and the restart's own lowest quenched state (``final_energy``,
+    ``final_occupation``: independent restarts give the overlaps of low-lying states).
 
     Examples
     --------
@@ -129,14 +131,18 @@ def ground_state(model, seed=None, *, rng=None, method: str = "pt", sweeps: int 
         else:
             candidates = [State.random(model, rng).occ]
             diags.append({"temperatures": temps})
+        own = None                       # this restart's lowest quenched state
         for occ in candidates:
             st = State(model, occ)
             st.quench()
             gs = finalize(model, st.occ)
+            if own is None or gs.energy < own.energy:
+                own = gs
             if best is None or gs.energy < best.energy - 1e-12 * max(1.0, abs(best.energy)):
                 best, hits = gs, 1
             elif np.array_equal(gs.occupation, best.occupation) or abs(gs.energy - best.energy) <= 1e-12 * max(1.0, abs(best.energy)):
                 hits += 1
+        diags[-1]["final_energy"], diags[-1]["final_occupation"] = own.energy, own.occupation
     best.restarts_hit = hits
     best.diagnostics = {"restarts": diags}
     return best

@@ -1,0 +1,111 @@
+"""Cavity couplings (issue 19): the sampler's invariants, and t = 0 ground states of
+low-rank couplings against exhaustive enumeration and the exact M = 1 solution."""
+import itertools
+
+import numpy as np
+import pytest
+
+import mc
+from simglass import Lattice, Model, sample_disorder
+
+
+def _offdiag(V):
+    return V[~np.eye(V.shape[0], dtype=bool)]
+
+
+@pytest.mark.parametrize("M", [1, 3, 7])
+def test_cavity_couplings_have_rank_m_off_the_diagonal(M):
+    """Any block V[I, J] with I, J disjoint holds no diagonal entry, so it is a block of
+    J/sqrt(NM) G Gᵀ: rank <= M (and = M for these sizes)."""
+    N = 40
+    V = sample_disorder(Lattice(N), J=1.3, couplings="cavity", n_modes=M, seed=2).V
+    assert np.allclose(V, V.T) and np.all(np.diag(V) == 0)
+    sv = np.linalg.svd(V[: N // 2, N // 2:], compute_uv=False)
+    assert sv[M - 1] > 1e-6 * sv[0] and sv[M] < 1e-12 * sv[0]
+
+
+@pytest.mark.parametrize("M", [1, 2, 8, 64])
+def test_cavity_couplings_mean_variance_and_kurtosis(M):
+    """Off-diagonal V_ij: mean 0, variance J²/N at every M; excess kurtosis 6/M (a sum of
+    M products of independent normals, each of excess kurtosis 6), so the moments tend
+    to the Gaussian ensemble's as M -> infinity.  Errors from the scatter of the
+    per-realisation estimates."""
+    N, J, R = 48, 2.0, 300
+    mean, var, kurt = [], [], []
+    for r in range(R):
+        x = _offdiag(sample_disorder(Lattice(N), J=J, couplings="cavity", n_modes=M, seed=5,
+                                     realization=r).V)
+        mean.append(x.mean())
+        var.append((x ** 2).mean())
+        kurt.append((x ** 4).mean())
+    sem = lambda a: np.std(a, ddof=1) / np.sqrt(R)  # noqa: E731
+    assert abs(np.mean(mean)) < 4 * sem(mean)
+    assert abs(np.mean(var) - J ** 2 / N) < 4 * sem(var)
+    m4 = np.mean(kurt) / (J ** 2 / N) ** 2 - 3
+    assert abs(m4 - 6 / M) < 4 * sem(kurt) / (J ** 2 / N) ** 2
+
+
+def _model(N, M, seed, W=0.0):
+    lat = Lattice(N)
+    d = sample_disorder(lat, J=1.0, W=W, couplings="cavity", n_modes=M, seed=seed)
+    return Model(lat, 0.0, d.V, d.eps, density=0.5)
+
+
+@pytest.mark.parametrize("M", [1, 2, 3])
+def test_tabu_finds_exhaustive_minima_of_low_rank_couplings(M):
+    for N, seed in ((14, 1), (18, 2), (20, 3)):
+        m = _model(N, M, seed, W=0.1)
+        best = min(m.energy(np.isin(np.arange(N), c).astype(np.int8))
+                   for c in itertools.combinations(range(N), N // 2))
+        g = mc.ground_state(m, seed=1, method="tabu", sweeps=20, restarts=2)
+        assert g.energy == pytest.approx(best, abs=1e-12) and g.pair_stable
+
+
+def _mode_function(V, J=1.0):
+    """M = 1: g (up to a global sign) from the off-diagonal V_ij = J/sqrt(N) g_i g_j."""
+    N = V.shape[0]
+    c = J / np.sqrt(N)
+    g0 = np.sqrt(V[0, 1] * V[0, 2] / V[1, 2] / c)
+    g = V[0] / (c * g0)
+    g[0] = g0
+    return g
+
+
+def test_single_mode_ground_state_is_an_extreme_block():
+    """M = 1, W = 0: E = -(J/2√N) (S1² - S2), S1 = Σ_occ g_i, S2 = Σ_occ g_i².  A pair
+    move i -> j changes S1² - S2 by 2 (g_j - g_i)(S1 - g_i), so a pair-stable state holds
+    the K = N_f largest or the K smallest g (docs/validation.md §10): every quench ends
+    in one of the two, and the ground state is the better one, found by tabu and PT at
+    N = 200, far beyond enumeration."""
+    N = 200
+    m = _model(N, 1, seed=7)
+    g = _mode_function(m.V)
+    K = m.n_particles
+    order = np.argsort(g)
+    blocks = []
+    for idx in (order[-K:], order[:K]):
+        occ = np.zeros(N, np.int8)
+        occ[idx] = 1
+        S1, S2 = g[idx].sum(), (g[idx] ** 2).sum()
+        assert m.energy(occ) == pytest.approx(-(S1 ** 2 - S2) / (2 * np.sqrt(N)), rel=1e-10)
+        blocks.append(occ)
+    e_exact = min(m.energy(o) for o in blocks)
+    for method in ("tabu", "pt"):
+        gs = mc.ground_state(m, seed=3, method=method, sweeps=200, restarts=2)
+        assert gs.energy == pytest.approx(e_exact, rel=1e-12)
+    for seed in range(8):
+        q = mc.ground_state(m, seed=seed, method="quench", restarts=1)
+        assert any(np.array_equal(q.occupation, o) for o in blocks)
+
+
+def test_mode_weights_of_the_engine():
+    """mc.engine.mode_weights: eigenvalues descending; weights of s on the eigenvectors
+    sum to 1 over a complete set; at M = 1 the block state lies mostly on the one mode."""
+    from mc.engine import mode_weights
+    m = _model(60, 1, seed=4)
+    occ = mc.ground_state(m, seed=1, method="tabu", sweeps=20).occupation
+    lam, w = mode_weights(m.V, occ, 60)
+    assert np.all(np.diff(lam) <= 1e-12) and w.sum() == pytest.approx(1.0, abs=1e-12)
+    assert w[0] > 0.5 and lam[0] > 5 * abs(lam[1])
+    lam3, w3 = mode_weights(m.V, occ, 3)
+    assert np.allclose(lam3, lam[:3]) and np.allclose(w3, w[:3])
