@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .reference import ALPHA_THEORY, E_INF_THEORY, JC_LOC_EQ18, W_C_BOX
+from .reference import ALPHA_THEORY, E_INF_THEORY, HOPFIELD_ALPHA_C, JC_LOC_EQ18, W_C_BOX
 N_SIGMA = 3.0
 ESTIMATE_FACTOR = 2.0
 KINDS = ("identity", "prediction", "estimate", "bound", "indicator")
@@ -56,6 +56,7 @@ class Row:
     verdict: str = "not run"
     note: str = ""
     settled: bool = True              # False: local estimates of an asymptote still drift
+    section: str = ""                 # "" (the paper's claims) or a heading, e.g. "Beyond the paper"
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -492,3 +493,77 @@ def eq42_cluster(path) -> Row:
     row.realizations = str(R)
     row.note = "n = ½, W = 0; ED χ by central differences; saddle on the 2³ grid at t/2"
     return row.judge()
+
+
+# --- beyond the paper: finite numbers of cavity modes (issue 19) ------------------------
+
+BEYOND = "Beyond the paper: finite numbers of cavity modes (t = 0)"
+LIMIT_MIN_LOAD = 1.0   # loads M/N >= this enter the M -> infinity extrapolation
+
+
+def cavity_rows(paths, out=None) -> list[Row]:
+    """Rows of analysis.cavity_modes for the results files ``paths`` (cavity couplings
+    and the Gaussian limit; None entries are skipped): the condensation load against the
+    Hopfield retrieval limit (indicator), and, at the largest N, E/N and alpha
+    extrapolated to M -> infinity (y = y_inf + c N/M over loads M/N >= LIMIT_MIN_LOAD)
+    against the Gaussian ensemble of the same N (prediction).  With ``out``, the
+    analysis' CSV and figure go there."""
+    rows = [Row("cavity_condensation", "Load M/N where the t = 0 state leaves the leading mode of V "
+                "(⟨ω₁⟩ = ½), largest N", "Hopfield", HOPFIELD_ALPHA_C, kind="indicator", section=BEYOND),
+            Row("cavity_energy_limit", "E/(NJ) of cavity couplings for M/N → ∞, largest N, against the "
+                "Gaussian ensemble (same N)", "PHYSICS §1", None, section=BEYOND),
+            Row("cavity_alpha_limit", "Coulomb-gap slope α of cavity couplings for M/N → ∞, largest N, "
+                "against the Gaussian ensemble (same N)", "Eq. 14", None, section=BEYOND)]
+    paths = [p for p in (paths or []) if p is not None]
+    if not paths:
+        return [_missing(r, "no mc results with cavity couplings") for r in rows]
+    from .cavity_modes import analyze
+    pts, loads = analyze(paths, out)
+    cav = [c for c in pts if np.isfinite(c.M)]
+    if not cav:
+        return [_missing(r, "no mc results with cavity couplings") for r in rows]
+    N = max(c.N for c in cav)
+    cond, energy, alpha = rows
+    found = {n: x for n, x in loads.items() if np.isfinite(x[0])}
+    if N in found:
+        x, err = found[N]
+        prev = [n for n in sorted(found) if n < N]
+        cond.value = x
+        if prev:
+            cond.set_errors(err, abs(x - found[prev[-1]][0]), f"finite size: N = {prev[-1]} gives {found[prev[-1]][0]:.3g}")
+        else:
+            cond.set_errors(err, 0.0, "none estimated: one size")
+        cond.sizes = "N = " + ", ".join(str(n) for n in sorted(found))
+        cond.note = ("x_c(N): " + ", ".join(f"{n}: {v[0]:.3g}({v[1]:.1g})" for n, v in sorted(found.items()))
+                     + "; Hopfield retrieval limit for binary patterns shown for context (Gaussian patterns, "
+                     "density constraint and random field differ)")
+        cond.judge()
+    else:
+        _missing(cond, f"⟨ω₁⟩ does not fall through ½ at N = {N} (option modes = 0, or no such load scanned)")
+    gauss = next((c for c in pts if c.N == N and not np.isfinite(c.M)), None)
+    for row, get in ((energy, lambda c: (c.e, c.e_err)), (alpha, lambda c: (c.alpha, c.alpha_err))):
+        if gauss is None:
+            _missing(row, f"no Gaussian-ensemble results at N = {N}")
+            continue
+        big = [c for c in cav if c.N == N and c.load >= LIMIT_MIN_LOAD and np.isfinite(get(c)[0])
+               and np.isfinite(get(c)[1]) and get(c)[1] > 0]
+        if len(big) < 3:
+            _missing(row, f"the M → ∞ extrapolation needs 3+ loads M/N >= {LIMIT_MIN_LOAD:g} at N = {N}")
+            continue
+        from .stats import weighted_line
+        y = np.array([get(c) for c in big])
+        inv = np.array([1 / c.load for c in big])
+        y0, _, cov, chi2 = weighted_line(inv, y[:, 0], y[:, 1])
+        y1 = weighted_line(inv[1:], y[1:, 0], y[1:, 1])[0] if len(big) >= 4 else y0
+        g, ge = get(gauss)
+        row.theory = float(g)
+        row.value = float(y0)
+        row.set_errors(float(np.hypot(np.sqrt(cov[0, 0]), ge)), abs(y1 - y0),
+                       f"fit form: without M/N = {big[0].load:g} the limit is {y1:.4g}")
+        row.sizes = f"N = {N}, M/N = " + ", ".join(f"{c.load:g}" for c in big)
+        row.realizations = ", ".join(str(c.realizations) for c in big) + f"; Gaussian {gauss.realizations}"
+        row.note = (f"fit y_inf + c N/M, χ²/dof {chi2:.2f}; largest load {big[-1].load:g}: "
+                    f"{get(big[-1])[0]:.4g}; theory column: the Gaussian "
+                    f"ensemble at the same N (its error is in the stat. error)")
+        row.judge()
+    return rows

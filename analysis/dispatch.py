@@ -15,10 +15,14 @@ def _disorder(path, job, args):
 
 
 def _mc(path, job, args):
-    from . import coulomb_gap, sk_energy
+    from . import cavity_modes, coulomb_gap, sk_energy
     code = coulomb_gap.main(args)
     compensated = job.model.get("compensate") or any(job.scan.get("compensate", []))
-    return max(code, sk_energy.main(args)) if compensated else code
+    if compensated:
+        code = max(code, sk_energy.main(args))
+    if job.model.get("couplings") == "cavity" or "cavity" in job.scan.get("couplings", []):
+        code = max(code, cavity_modes.main(args))
+    return code
 
 
 def _hartree(path, job, args):

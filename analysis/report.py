@@ -76,13 +76,24 @@ def _intro(meta) -> list[str]:
             "and systematic (the last column names its source) in quadrature."]
 
 
+def _sections(rows):
+    """[(heading, rows)]: the paper's rows (heading "") first, then each other section
+    in the order of its first row."""
+    order = [""] + [r.section for r in rows if r.section]
+    return [(sec, [r for r in rows if r.section == sec]) for sec in dict.fromkeys(order)
+            if any(r.section == sec for r in rows)]
+
+
 def _markdown(out, rows, figures, meta):
     lines = ["# simglass validation report", ""] + [x + "  " for x in _intro(meta)] + [""]
-    lines.append("| " + " | ".join(HEAD) + " |")
-    lines.append("|" + "---|" * len(HEAD))
-    for r in rows:
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells(r)) + " |")
-    lines.append("")
+    for section, part in _sections(rows):
+        if section:
+            lines += [f"## {section}", ""]
+        lines.append("| " + " | ".join(HEAD) + " |")
+        lines.append("|" + "---|" * len(HEAD))
+        for r in part:
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells(r)) + " |")
+        lines.append("")
     for path, cap in figures:
         lines += [f"![{cap}]({path})", "", f"*{cap}*", ""]
     (out / "report.md").write_text("\n".join(lines))
@@ -97,11 +108,14 @@ def _html(out, rows, figures, meta):
          "figcaption{font-style:italic}</style></head><body>",
          "<h1>simglass validation report</h1>"]
     h += [f"<p>{esc(x)}</p>" for x in _intro(meta)]
-    h.append("<table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in HEAD) + "</tr>")
-    for r in rows:
-        bg = COLOURS.get(r.verdict, "#fff3cd")
-        h.append(f"<tr style='background:{bg}'>" + "".join(f"<td>{esc(c)}</td>" for c in cells(r)) + "</tr>")
-    h.append("</table>")
+    for section, part in _sections(rows):
+        if section:
+            h.append(f"<h2>{esc(section)}</h2>")
+        h.append("<table><tr>" + "".join(f"<th>{esc(c)}</th>" for c in HEAD) + "</tr>")
+        for r in part:
+            bg = COLOURS.get(r.verdict, "#fff3cd")
+            h.append(f"<tr style='background:{bg}'>" + "".join(f"<td>{esc(c)}</td>" for c in cells(r)) + "</tr>")
+        h.append("</table>")
     for path, cap in figures:
         data = base64.b64encode((out / path).read_bytes()).decode()
         h.append(f"<figure><img alt='{esc(cap)}' src='data:image/png;base64,{data}'>"

@@ -32,18 +32,19 @@ PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv", DATA / "coulomb_gap
 
 # role -> job file of each profile (engine of the role in brackets)
 ROLES = ("disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle",
-         "low_density")
+         "low_density", "cavity_modes", "cavity_gaussian")
 PROFILES = {
     "quick": {r: JOBS / "validate_quick" / f"{r}.toml" for r in ROLES},
     "full": {"disorder": JOBS / "disorder_check.toml", "coulomb_gap": JOBS / "coulomb_gap.toml",
              "sk_energy": JOBS / "sk_ground_state.toml", "anderson": JOBS / "anderson_check.toml",
              "localization": JOBS / "localization_scan.toml", "ed": JOBS / "ed_glass.toml",
              "stiffness": JOBS / "stiffness.toml", "saddle": JOBS / "saddle_phase_boundary.toml",
-             "low_density": JOBS / "low_density_thouless.toml"},
+             "low_density": JOBS / "low_density_thouless.toml", "cavity_modes": JOBS / "cavity_modes.toml",
+             "cavity_gaussian": JOBS / "cavity_modes_gaussian.toml"},
 }
 ENGINE_OF = {"disorder": "disorder", "coulomb_gap": "mc", "sk_energy": "mc", "anderson": "hartree",
              "localization": "hartree", "ed": "ed", "stiffness": "stiffness", "saddle": "saddle",
-             "low_density": "stiffness"}
+             "low_density": "stiffness", "cavity_modes": "mc", "cavity_gaussian": "mc"}
 
 # figures of the report: (role, file in OUT/<role>/, caption)
 FIGURES = [
@@ -61,6 +62,9 @@ FIGURES = [
     ("saddle", "phase_boundary.png", "Fermi liquid → metallic glass line of the infinite lattice with the n^(−5/6) law (Fig. 4 analogue)."),
     ("saddle", "response.png", "D(0) − D(Ω) at the transition and for free fermions, infinite lattice (Fig. 5 analogue)."),
     ("saddle_grid", "saddle_D.png", "D(0) − D(Ω) of the saddle point on the 6³ grid approaching J_c (finite-grid analogue)."),
+    ("cavity", "cavity_modes.png", "Beyond the paper: t = 0 ground states of cavity couplings against the load M/N "
+     "(energy, weight on the leading mode of V, Coulomb-gap slope, overlaps of independent states), "
+     "with the Gaussian ensemble of the same N (dashed, bands)."),
 ]
 
 
@@ -122,6 +126,7 @@ def table_rows(paths: dict, out: Path) -> list:
              checks.stiffness_drop(p("stiffness")),
              checks.low_density(p("low_density")),
              checks.sum_rule(), checks.sum_rule_infinite()] + checks.saddle_rows(p("saddle"))
+    rows += checks.cavity_rows([p("cavity_modes"), p("cavity_gaussian")], out / "cavity")
     eq42 = checks.eq42_cluster(p("ed"))
     rows.append(eq42)
     if p("ed") is not None:

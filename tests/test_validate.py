@@ -16,7 +16,7 @@ from simglass.cli import main as cli
 
 TINY = Path(__file__).parent / "data" / "validate_tiny"
 ROLES = ["disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle",
-         "low_density"]
+         "low_density", "cavity_modes", "cavity_gaussian"]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_every_file_is_written(report):
     for role in ROLES:
         assert (report / f"{role}.h5").exists()
     s = json.loads((report / "summary.json").read_text())
-    assert len(s["rows"]) == 15
+    assert len(s["rows"]) == 20
     from analysis.checks import KINDS, VERDICTS
     assert {r["verdict"] for r in s["rows"]} <= set(VERDICTS)
     for r in s["rows"]:
@@ -60,7 +60,7 @@ def test_every_file_is_written(report):
     row = next(r for r in s["rows"] if r["key"] == "sum_rule")
     assert row["verdict"] == "agrees" and abs(row["value"] - row["theory"]) < 1e-6 * row["theory"]
     figs = s["figures"]
-    assert len(figs) == 14, figs
+    assert len(figs) == 15, figs
     for f in figs:
         assert (report / f).exists()
 

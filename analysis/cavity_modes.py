@@ -1,0 +1,195 @@
+"""Finite numbers of cavity modes at t = 0 (issue 19) from ``mc`` results with
+``couplings = "cavity"`` (and the Gaussian limit, ``couplings = "gaussian"``, in the same
+or another file).
+
+Per size N and number of modes M (load M/N), disorder averages over realisations of
+
+* the ground-state energy per site E/N (units of J);
+* ω₁, the weight (u₁·s)²/N of the state s = 2n - 1 on the eigenvector of the largest
+  eigenvalue of V (engine option ``modes``): condensation onto the leading collective
+  mode.  For Gaussian mode functions V depends on them only through G Gᵀ, whose
+  distribution is invariant under rotations of the M modes, so overlaps with individual
+  mode functions are not defined by the couplings; the eigenvectors of V are;
+* the Coulomb-gap slope alpha (analysis.coulomb_gap: the α|φ| + b|φ|³ fit on the central
+  window [2/√N, 0.3 J], as for the Gaussian ensemble);
+* the overlaps q of the lowest states of independent restarts (``restart_q``): P(q),
+  summarised by ⟨|q|⟩.
+
+The condensation load x_c(N) is where ⟨ω₁⟩ falls through ½ (interpolated in log M/N,
+bootstrap error).  Loads are M/N; the Gaussian ensemble is the limit M/N → ∞.
+
+    python -m analysis.cavity_modes results/cavity_modes.h5 results/cavity_modes_gaussian.h5 --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .coulomb_gap import C_LO, X_HI, fit_alpha
+from .load import lattice_key, load_points
+from .plotting import pyplot, save
+from .reference import ALPHA_THEORY, HOPFIELD_ALPHA_C
+from .stats import first_crossing, mean_sem
+
+__all__ = ["CavityPoint", "points", "condensation_load", "analyze"]
+
+OMEGA_LEVEL = 0.5
+
+
+@dataclass
+class CavityPoint:
+    """Disorder averages of one (N, M); M = inf for the Gaussian ensemble."""
+    N: int
+    M: float
+    realizations: int
+    e: float
+    e_err: float
+    omega1: np.ndarray             # (realisations,) weight on the leading eigenvector (NaN: not recorded)
+    alpha: float
+    alpha_err: float
+    q_abs: float                   # mean |q| over restart pairs and realisations
+    q_abs_err: float
+    q: np.ndarray                  # all restart-pair overlaps
+
+    @property
+    def load(self) -> float:
+        return self.M / self.N
+
+
+def points(paths) -> list[CavityPoint]:
+    """CavityPoints of the mc results files ``paths`` (one or more), sorted by N then M.
+    Raises InputError for a file of another engine."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    out = []
+    for path in paths:
+        _, pts = load_points(path, engine="mc")
+        for p in pts:
+            recs = p.records
+            if len(recs) < 2:
+                continue
+            N = int(np.prod(lattice_key(p.params)))
+            J = float(p.params["J"])
+            M = float(p.params["n_modes"]) if p.params.get("couplings") == "cavity" else np.inf
+            e, ee = mean_sem([r["energy"] / (N * J) for r in recs])
+            w = np.array([r["mode_weights"][0] if "mode_weights" in r else np.nan for r in recs])
+            try:
+                f = fit_alpha([r["phi"] for r in recs], J, C_LO, X_HI, curvature=True, n_boot=300)
+                a, ae = f.alpha, f.alpha_err
+            except ValueError:             # no window at this N
+                a, ae = np.nan, np.nan
+            qs = [np.abs(r["restart_q"]) for r in recs if "restart_q" in r and np.size(r["restart_q"])]
+            per = np.array([q.mean() for q in qs])
+            qm, qe = mean_sem(per) if per.size > 1 else (np.nan, np.nan)
+            out.append(CavityPoint(N, M, len(recs), float(e), float(ee), w, float(a), float(ae), float(qm),
+                                   float(qe), np.concatenate(qs) if qs else np.zeros(0)))
+    return sorted(out, key=lambda c: (c.N, c.M))
+
+
+def condensation_load(pts, N, level=OMEGA_LEVEL):
+    """(x_c, error): the load M/N where ⟨ω₁⟩ of size N first falls through ``level``,
+    interpolated in log10(M/N) (bootstrap over realisations); NaN if it does not."""
+    cav = [c for c in pts if c.N == N and np.isfinite(c.M) and np.all(np.isfinite(c.omega1))]
+    if len(cav) < 2:
+        return np.nan, np.nan
+    R = min(c.omega1.size for c in cav)
+    S = np.array([c.omega1[:R] for c in cav])
+    x, err = first_crossing(np.log10([c.load for c in cav]), S, level, falling=True)
+    if not np.isfinite(x):
+        return np.nan, np.nan
+    return float(10 ** x), float(10 ** x * np.log(10) * err)
+
+
+def analyze(paths, out=None):
+    """CavityPoints and, per N, the condensation load; with ``out`` cavity_modes.csv and
+    cavity_modes.png.  Returns (points, {N: (x_c, error)})."""
+    pts = points(paths)
+    sizes = sorted({c.N for c in pts})
+    loads = {N: condensation_load(pts, N) for N in sizes}
+    if out is not None and pts:
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / "cavity_modes.csv", "w") as fh:
+            fh.write("N,M,load,realizations,e,e_err,omega1,omega1_err,alpha,alpha_err,q_abs,q_abs_err\n")
+            for c in pts:
+                w, we = mean_sem(c.omega1)
+                fh.write(f"{c.N},{c.M:g},{c.load:.5g},{c.realizations},{c.e:.6g},{c.e_err:.3g},{w:.5g},{we:.3g},"
+                         f"{c.alpha:.5g},{c.alpha_err:.3g},{c.q_abs:.5g},{c.q_abs_err:.3g}\n")
+        _figure(pts, sizes, loads, out / "cavity_modes.png")
+    return pts, loads
+
+
+def _figure(pts, sizes, loads, path):
+    plt = pyplot()
+    fig, ax = plt.subplots(2, 2, figsize=(10, 7.5))
+    (a1, a2), (a3, a4) = ax
+    for k, N in enumerate(sizes):
+        col = f"C{k}"
+        cav = [c for c in pts if c.N == N and np.isfinite(c.M)]
+        gau = [c for c in pts if c.N == N and not np.isfinite(c.M)]
+        x = np.array([c.load for c in cav])
+        a1.errorbar(x, [-c.e for c in cav], yerr=[c.e_err for c in cav], fmt="o-", ms=3, color=col,
+                    label=f"N = {N}")
+        w = np.array([mean_sem(c.omega1) for c in cav])
+        a2.errorbar(x, w[:, 0], yerr=w[:, 1], fmt="o-", ms=3, color=col, label=f"N = {N}")
+        a3.errorbar(x, [c.alpha for c in cav], yerr=[c.alpha_err for c in cav], fmt="o-", ms=3, color=col,
+                    label=f"N = {N}")
+        a4.errorbar(x, [c.q_abs for c in cav], yerr=[c.q_abs_err for c in cav], fmt="o-", ms=3, color=col,
+                    label=f"N = {N}")
+        for g in gau:
+            a1.axhline(-g.e, color=col, ls="--", lw=0.8)
+            a2.axhline(np.nanmean(g.omega1), color=col, ls="--", lw=0.8)
+            if np.isfinite(g.alpha):
+                a3.axhspan(g.alpha - g.alpha_err, g.alpha + g.alpha_err, color=col, alpha=0.15)
+            a4.axhline(g.q_abs, color=col, ls="--", lw=0.8)
+        xc = loads[N][0]
+        if np.isfinite(xc):
+            a2.axvline(xc, color=col, ls=":", lw=0.8)
+    a1.set_yscale("log")
+    a1.set_ylabel(r"$-E/(NJ)$")
+    a1.set_title("Ground-state energy per site (dashed: Gaussian ensemble)")
+    a2.axhline(OMEGA_LEVEL, color="k", lw=0.5)
+    a2.axvline(HOPFIELD_ALPHA_C, color="k", ls="-.", lw=0.8, label="Hopfield α_c = 0.138 (binary)")
+    a2.set_ylabel(r"$\omega_1 = (u_1\cdot s)^2/N$")
+    a2.set_title("Weight on the leading mode of V (dotted: ω₁ = ½)")
+    a3.axhline(ALPHA_THEORY, color="k", ls="--", label="Eq. 14: 1.24")
+    a3.set_ylabel(r"$\alpha$ ($\alpha|\phi| + b|\phi|^3$ on $[2/\sqrt{N}, 0.3J]$)")
+    a3.set_title("Coulomb-gap slope (bands: Gaussian ensemble)")
+    a4.set_ylabel(r"$\langle |q| \rangle$ between restarts")
+    a4.set_title("Overlap of independent low-lying states")
+    for a in (a1, a2, a3, a4):
+        a.set_xscale("log")
+        a.set_xlabel("load M/N")
+        a.legend(fontsize=7)
+    save(fig, path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m analysis.cavity_modes", description=__doc__.splitlines()[0])
+    ap.add_argument("results", nargs="+", help="mc results files: cavity couplings and the Gaussian limit")
+    ap.add_argument("--out", help="directory for cavity_modes.csv and cavity_modes.png")
+    a = ap.parse_args(argv)
+    from simglass.options import InputError
+    try:
+        pts, loads = analyze(a.results, a.out)
+    except (InputError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"{'N':>5} {'M':>6} {'M/N':>8} {'R':>3} {'E/(NJ)':>10} {'err':>8} {'omega1':>7} {'alpha':>7} "
+          f"{'err':>6} {'<|q|>':>6}")
+    for c in pts:
+        w = np.nanmean(c.omega1) if np.any(np.isfinite(c.omega1)) else np.nan
+        print(f"{c.N:5d} {c.M:6g} {c.load:8.4g} {c.realizations:3d} {c.e:10.5f} {c.e_err:8.5f} {w:7.3f} "
+              f"{c.alpha:7.3f} {c.alpha_err:6.3f} {c.q_abs:6.3f}")
+    for N, (x, e) in loads.items():
+        print(f"N = {N}: <omega1> falls through {OMEGA_LEVEL} at M/N = {x:.4g} +- {e:.2g}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
