@@ -36,19 +36,21 @@ KEYS = {"hartree": HARTREE_KEYS, "mc": MC_KEYS}   # default keys per engine
 PARAMS = ("L", "J", "W", "t", "density")           # first columns; other scalar parameters follow
 
 
-def _derived(engine, rec, params):
-    """Columns computed from a record's arrays (engine mc: the |phi|/J counts)."""
-    if engine != "mc":
+def _derived(engine, rec, params, counts=True):
+    """Columns computed from a record's arrays (engine mc: the |phi|/J counts, unless
+    ``counts`` is False)."""
+    if engine != "mc" or not counts:
         return {}
     from .coulomb_gap import absphi_counts
     return {f"absphi_{k}": int(c) for k, c in enumerate(absphi_counts(rec["phi"], params["J"]))}
 
 
-def export(paths, out, job_file, keys=None, commit=None):
+def export(paths, out, job_file, keys=None, commit=None, counts=True):
     """Write the completed tasks of the results files ``paths`` (one engine) as a CSV
     table of ``keys`` (scalars; default ``KEYS`` of the engine) with the model
     parameters; returns the number of rows.  ``commit``: default the commits recorded in
-    the results files (the code that produced them).  Raises ValueError for lattices
+    the results files (the code that produced them).  ``counts``: engine mc, keep the
+    |phi|/J counts (columns absphi_k; not needed for energies).  Raises ValueError for lattices
     that are neither cubic nor chains, mixed engines or mixed dimensions."""
     from simglass.results import read_results
     if commit is None:
@@ -78,7 +80,7 @@ def export(paths, out, job_file, keys=None, commit=None):
                 row = {"L": int(L[0]), "realization": r}
                 row.update({k: _scalar(p.params[k]) for k in PARAMS[1:] + tuple(extra) if k in p.params})
                 row.update({k: _scalar(rec.get(k, np.nan)) for k in keys or KEYS.get(engine, ())})
-                row.update(_derived(engine, rec, p.params))
+                row.update(_derived(engine, rec, p.params, counts))
                 rows.append(row)
     if not rows:
         raise ValueError(f"{', '.join(map(str, paths))}: no completed tasks")
@@ -172,9 +174,11 @@ def main(argv=None):
     ap.add_argument("--keys", nargs="+", default=None,
                     help="scalar keys of the records to keep (default: the engine's set, "
                          + "; ".join(f"{e}: {' '.join(k)}" for e, k in KEYS.items()) + ")")
+    ap.add_argument("--no-counts", action="store_true",
+                    help="engine mc: leave out the |phi|/J counts (energies only, e.g. the SK job)")
     a = ap.parse_args(argv)
     try:
-        n = export(a.results, a.out, a.job, keys=a.keys)
+        n = export(a.results, a.out, a.job, keys=a.keys, counts=not a.no_counts)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

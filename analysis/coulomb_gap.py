@@ -43,7 +43,7 @@ C_LO, X_HI, N_FIT_BINS = 2.0, 0.3, 8
 WINDOW_C_LO = (1.0, 2.0, 3.0)
 WINDOW_X_HI = (0.2, 0.3, 0.4, 0.5)
 MIN_SPAN = 2.0                    # window scan: x_hi >= MIN_SPAN * x_lo (α and b need a range)
-FINE_BIN, FINE_MAX = 0.005, 0.6   # grid of the |phi|/J counts kept in compact tables
+FINE_BIN, FINE_MAX = 0.005, 0.5   # grid of the |phi|/J counts kept in compact tables
 
 
 @dataclass

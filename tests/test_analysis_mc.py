@@ -49,7 +49,7 @@ def test_curvature_fit_from_fields_and_from_counts():
     alpha, b, N = 1.25, -1.8, 1024
     phis = [_curved_sample(rng, N, alpha, b, 0.6) for _ in range(150)]
     counts = np.array([coulomb_gap.absphi_counts(p, 1.0) for p in phis])
-    assert counts.shape == (150, 120) and counts.sum() == sum(np.sum(np.abs(p) < 0.6) for p in phis)
+    assert counts.shape == (150, 100) and counts.sum() == sum(np.sum(np.abs(p) < 0.5) for p in phis)
     for fit in (coulomb_gap.fit_alpha(phis, 1.0, x_hi=0.5, curvature=True),
                 coulomb_gap.fit_alpha_counts(counts, N, x_hi=0.5, curvature=True)):
         assert fit.curvature and fit.N == N and fit.realizations == 150
@@ -128,7 +128,7 @@ def test_mc_engine_end_to_end(tmp_path):
     assert header["dims"] == "1" and header["engine"] == "mc"
     trec = tpts[0].records[0]
     assert tpts[0].params["L"] == [24] and tpts[0].params["compensate"] == 1
-    assert np.array_equal([trec[f"absphi_{k}"] for k in range(120)], coulomb_gap.absphi_counts(rec["phi"], 1.0))
+    assert np.array_equal([trec[f"absphi_{k}"] for k in range(100)], coulomb_gap.absphi_counts(rec["phi"], 1.0))
     rows_t = sk_energy.sizes_and_energies(tmp_path / "mc.csv")
     assert np.allclose(np.array(rows_t), np.array(rows), rtol=1e-7)
     assert [f.N for f in coulomb_gap.analyze(tmp_path / "mc.csv")] == [64, 100]
