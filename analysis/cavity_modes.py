@@ -18,6 +18,11 @@ Per size N and number of modes M (load M/N), disorder averages over realisations
 The condensation load x_c(N) is where ⟨ω₁⟩ falls through ½ (interpolated in log M/N,
 bootstrap error).  Loads are M/N; the Gaussian ensemble is the limit M/N → ∞.
 
+From ``hartree`` results (t > 0, ``hartree_points``), per J/t and M: the Hartree density
+of states at μ (levels within ±1 bin of μ, per site and unit energy), W_J = 1/P(φ = ±t)
+of the Hartree fields (Eq. 16, analysis.localization.w_j) and the typical Thouless
+conductance ⟨ln g⟩, over converged and stable solutions.
+
     python -m analysis.cavity_modes results/cavity_modes.h5 results/cavity_modes_gaussian.h5 --out DIR
 """
 
@@ -36,7 +41,7 @@ from .plotting import pyplot, save
 from .reference import ALPHA_THEORY, HOPFIELD_ALPHA_C
 from .stats import first_crossing, mean_sem
 
-__all__ = ["CavityPoint", "points", "condensation_load", "analyze"]
+__all__ = ["CavityPoint", "HartreePoint", "points", "hartree_points", "condensation_load", "analyze"]
 
 OMEGA_LEVEL = 0.5
 
@@ -91,6 +96,58 @@ def points(paths) -> list[CavityPoint]:
     return sorted(out, key=lambda c: (c.N, c.M))
 
 
+@dataclass
+class HartreePoint:
+    """Disorder averages of one (J/t, M) of Hartree results; M = inf: Gaussian ensemble."""
+    N: int
+    J: float
+    M: float
+    realizations: int              # usable (converged and stable) solutions
+    flagged: int                   # left out: unconverged or saddle points
+    dos_mu: float
+    dos_mu_err: float
+    w_j: float
+    w_j_err: float
+    ln_g: float
+    ln_g_err: float
+
+    @property
+    def load(self) -> float:
+        return self.M / self.N
+
+
+def _engine(path):
+    from simglass.results import read_results
+    f, job = read_results(path)
+    f.close()
+    return job.engine
+
+
+def hartree_points(paths) -> list[HartreePoint]:
+    """HartreePoints of the hartree results files ``paths``, sorted by J then M."""
+    from .localization import usable, w_j
+    out = []
+    for path in ([paths] if isinstance(paths, (str, Path)) else paths):
+        _, pts = load_points(path, engine="hartree")
+        for p in pts:
+            recs = [r for r in p.records if usable(r)]
+            if len(recs) < 2:
+                continue
+            N = int(np.prod(lattice_key(p.params)))
+            t = float(p.params["t"])
+            M = float(p.params["n_modes"]) if p.params.get("couplings") == "cavity" else np.inf
+            edges = recs[0]["dos_edges"]
+            k = np.searchsorted(edges, 0.0)           # bins [k-1, k] touch mu = 0
+            width = edges[k + 1] - edges[k - 1]
+            rho, rho_e = mean_sem([r["dos_hist"][k - 1:k + 1].sum() / (N * width) for r in recs])
+            wj = w_j([p])
+            wj_v, wj_e = (wj[0][2], wj[0][3]) if wj else (np.nan, np.nan)
+            lg, lg_e = mean_sem([r["ln_g_mean"] for r in recs])
+            out.append(HartreePoint(N, float(p.params["J"]) / t, M, len(recs), len(p.records) - len(recs),
+                                    float(rho), float(rho_e), float(wj_v), float(wj_e), float(lg), float(lg_e)))
+    return sorted(out, key=lambda h: (h.J, h.M))
+
+
 def condensation_load(pts, N, level=OMEGA_LEVEL):
     """(x_c, error): the load M/N where ⟨ω₁⟩ of size N first falls through ``level``,
     interpolated in log10(M/N) (bootstrap over realisations); NaN if it does not."""
@@ -106,9 +163,16 @@ def condensation_load(pts, N, level=OMEGA_LEVEL):
 
 
 def analyze(paths, out=None):
-    """CavityPoints and, per N, the condensation load; with ``out`` cavity_modes.csv and
-    cavity_modes.png.  Returns (points, {N: (x_c, error)})."""
-    pts = points(paths)
+    """CavityPoints of the mc files among ``paths`` and, per N, the condensation load;
+    with ``out`` cavity_modes.csv and cavity_modes.png (and, for hartree files among
+    ``paths``, cavity_modes_hartree.csv and .png).  Returns (points, {N: (x_c, error)})."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    engines = {str(p): _engine(p) for p in paths}
+    pts = points([p for p in paths if engines[str(p)] == "mc"])
+    hpaths = [p for p in paths if engines[str(p)] == "hartree"]
+    if out is not None and hpaths:
+        _hartree_outputs(hartree_points(hpaths), Path(out))
     sizes = sorted({c.N for c in pts})
     loads = {N: condensation_load(pts, N) for N in sizes}
     if out is not None and pts:
@@ -122,6 +186,35 @@ def analyze(paths, out=None):
                          f"{c.alpha:.5g},{c.alpha_err:.3g},{c.q_abs:.5g},{c.q_abs_err:.3g}\n")
         _figure(pts, sizes, loads, out / "cavity_modes.png")
     return pts, loads
+
+
+def _hartree_outputs(hp, out):
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "cavity_modes_hartree.csv", "w") as fh:
+        fh.write("N,J_over_t,M,load,usable,flagged,dos_mu,dos_mu_err,W_J,W_J_err,ln_g,ln_g_err\n")
+        for h in hp:
+            fh.write(f"{h.N},{h.J:g},{h.M:g},{h.load:.5g},{h.realizations},{h.flagged},{h.dos_mu:.5g},"
+                     f"{h.dos_mu_err:.3g},{h.w_j:.5g},{h.w_j_err:.3g},{h.ln_g:.5g},{h.ln_g_err:.3g}\n")
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for k, J in enumerate(sorted({h.J for h in hp})):
+        col = f"C{k}"
+        cav = [h for h in hp if h.J == J and np.isfinite(h.M)]
+        gau = [h for h in hp if h.J == J and not np.isfinite(h.M)]
+        x = [h.load for h in cav]
+        for a, (v, e) in zip(axes, (("dos_mu", "dos_mu_err"), ("w_j", "w_j_err"), ("ln_g", "ln_g_err"))):
+            a.errorbar(x, [getattr(h, v) for h in cav], yerr=[getattr(h, e) for h in cav], fmt="o-", ms=3,
+                       color=col, label=f"J/t = {J:g}, N = {cav[0].N if cav else '?'}")
+            for g in gau:
+                a.axhline(getattr(g, v), color=col, ls="--", lw=0.8)
+    for a, lab in zip(axes, (r"Hartree DOS at $\mu$ [1/(t site)]", r"$W_J = 1/P(\phi = \pm t)$ [t]",
+                             r"$\langle \ln g \rangle$")):
+        a.set_xscale("log")
+        a.set_xlabel("load M/N")
+        a.set_ylabel(lab)
+        a.legend(fontsize=7)
+    axes[0].set_title("t > 0: Hartree solutions against M (dashed: Gaussian)")
+    save(fig, out / "cavity_modes_hartree.png")
 
 
 def _figure(pts, sizes, loads, path):
@@ -171,7 +264,8 @@ def _figure(pts, sizes, loads, path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m analysis.cavity_modes", description=__doc__.splitlines()[0])
-    ap.add_argument("results", nargs="+", help="mc results files: cavity couplings and the Gaussian limit")
+    ap.add_argument("results", nargs="+", help="mc (t = 0) or hartree (t > 0) results files: cavity "
+                                               "couplings and the Gaussian limit")
     ap.add_argument("--out", help="directory for cavity_modes.csv and cavity_modes.png")
     a = ap.parse_args(argv)
     from simglass.options import InputError
@@ -188,6 +282,13 @@ def main(argv=None):
               f"{c.alpha:7.3f} {c.alpha_err:6.3f} {c.q_abs:6.3f}")
     for N, (x, e) in loads.items():
         print(f"N = {N}: <omega1> falls through {OMEGA_LEVEL} at M/N = {x:.4g} +- {e:.2g}")
+    hp = hartree_points([p for p in a.results if _engine(p) == "hartree"])
+    if hp:
+        print(f"{'N':>5} {'J/t':>5} {'M':>6} {'M/N':>8} {'R':>3} {'flag':>4} {'DOS(mu)':>8} {'err':>7} "
+              f"{'W_J':>7} {'err':>6} {'<ln g>':>7} {'err':>6}")
+        for h in hp:
+            print(f"{h.N:5d} {h.J:5g} {h.M:6g} {h.load:8.4g} {h.realizations:3d} {h.flagged:4d} {h.dos_mu:8.4f} "
+                  f"{h.dos_mu_err:7.4f} {h.w_j:7.3f} {h.w_j_err:6.3f} {h.ln_g:7.3f} {h.ln_g_err:6.3f}")
     return 0
 
 
