@@ -109,3 +109,83 @@ def test_mode_weights_of_the_engine():
     assert w[0] > 0.5 and lam[0] > 5 * abs(lam[1])
     lam3, w3 = mode_weights(m.V, occ, 3)
     assert np.allclose(lam3, lam[:3]) and np.allclose(w3, w[:3])
+
+
+def test_single_mode_weight_is_two_over_pi():
+    """M = 1: the ground state s = ±sign(g - median) lies on the leading eigenvector of V
+    (≈ g/|g|) with weight ω₁ = (Σ|g_i|)²/(N Σ g_i²) → (E|g|)²/E g² = 2/π for N → ∞."""
+    from mc.engine import mode_weights
+    m = _model(1000, 1, seed=11)
+    occ = mc.ground_state(m, seed=1, method="tabu", sweeps=10, restarts=1).occupation
+    lam, w = mode_weights(m.V, occ, 2)
+    assert w[0] == pytest.approx(2 / np.pi, abs=0.04) and w[1] < 0.01
+
+
+TINY_MC = """
+engine = "mc"
+seed = 3
+realizations = 6
+[model]
+t = 0.0
+density = 0.5
+{coupling}
+[scan]
+L = [[48], [64]]
+{modes}
+[options]
+method = "tabu"
+sweeps = 10
+restarts = 3
+modes = 4
+"""
+
+TINY_HARTREE = """
+engine = "hartree"
+seed = 4
+realizations = 3
+[model]
+L = [4, 4, 4]
+t = 1.0
+J = 3.0
+density = 0.5
+{coupling}
+[scan]
+{modes}
+W = [0.0]
+[options]
+g_window = 4
+dos_max = 40.0
+"""
+
+
+def test_cavity_analysis_end_to_end(tmp_path):
+    """Jobs -> results -> analysis.cavity_modes (mc and hartree, cavity and Gaussian):
+    tables, figures, the M = 1 weight near 2/π, the Gaussian points at M = inf, the
+    condensation load between the scanned loads, restart overlaps in [0, 1]."""
+    from analysis import cavity_modes
+    from conftest import run_cli
+    files = []
+    for name, text in (("cav", TINY_MC.format(coupling='couplings = "cavity"', modes="n_modes = [1, 4, 64, 256]")),
+                       ("gau", TINY_MC.format(coupling="", modes="")),
+                       ("hcav", TINY_HARTREE.format(coupling='couplings = "cavity"', modes="n_modes = [1, 64]")),
+                       ("hgau", TINY_HARTREE.format(coupling="", modes=""))):
+        (tmp_path / f"{name}.toml").write_text(text)
+        out = tmp_path / f"{name}.h5"
+        r = run_cli("run", tmp_path / f"{name}.toml", "--output", out, "--quiet")
+        assert r.returncode == 0, r.stderr
+        files.append(out)
+    pts, loads = cavity_modes.analyze(files, tmp_path / "an")
+    for f in ("cavity_modes.csv", "cavity_modes.png", "cavity_modes_hartree.csv", "cavity_modes_hartree.png"):
+        assert (tmp_path / "an" / f).stat().st_size > 0
+    assert sorted({(c.N, c.M) for c in pts}) == sorted({(N, M) for N in (48, 64) for M in (1, 4, 64, 256, np.inf)})
+    one = [c for c in pts if c.M == 1]
+    assert all(0.5 < np.mean(c.omega1) < 0.8 for c in one)
+    for N in (48, 64):
+        x, _ = loads[N]
+        assert 1 / N < x < 256 / N
+    assert all(0 <= q <= 1 + 1e-12 for c in pts for q in c.q)
+    hp = cavity_modes.hartree_points(files[2:])
+    assert [h.M for h in hp] == [1.0, 64.0, np.inf] and all(h.N == 64 for h in hp)
+    assert all(np.isfinite(h.ln_g) and h.dos_mu >= 0 for h in hp)
+    r = run_cli("analyze", files[0], "--out", tmp_path / "an2")
+    assert r.returncode == 0 and "falls through" in r.stdout, r.stdout + r.stderr
