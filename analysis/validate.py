@@ -35,8 +35,8 @@ ROLES = ("disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed
          "low_density", "cavity_modes", "cavity_gaussian")
 PROFILES = {
     "quick": {r: JOBS / "validate_quick" / f"{r}.toml" for r in ROLES},
-    "full": {"disorder": JOBS / "disorder_check.toml", "coulomb_gap": JOBS / "coulomb_gap.toml",
-             "sk_energy": JOBS / "sk_ground_state.toml", "anderson": JOBS / "anderson_check.toml",
+    "full": {"disorder": JOBS / "disorder_check.toml", "coulomb_gap": JOBS / "coulomb_gap_tabu.toml",
+             "sk_energy": JOBS / "sk_ground_state_tabu.toml", "anderson": JOBS / "anderson_check.toml",
              "localization": JOBS / "localization_scan.toml", "ed": JOBS / "ed_glass.toml",
              "stiffness": JOBS / "stiffness.toml", "saddle": JOBS / "saddle_phase_boundary.toml",
              "low_density": JOBS / "low_density_thouless.toml", "cavity_modes": JOBS / "cavity_modes.toml",
