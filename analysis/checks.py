@@ -178,15 +178,15 @@ def hartree_shift(path) -> Row:
     if path is None:
         return _missing(row, "no disorder results")
     from .disorder_check import table
-    rows = [r for r in table(path) if r[1] > 0]
+    rows = [r for r in table(path) if r.J > 0]
     if not rows:
         return _missing(row, "no point with J > 0 and 2+ realisations")
-    _, J, W, R, _, _, h, he, e = rows[-1]
-    row.theory = e / J ** 2
-    row.value = h / J ** 2
-    row.set_errors(he / J ** 2, 0.0, "none: an average of sampled couplings, no fit or extrapolation")
-    row.sizes = f"J = {J:g}, W = {W:g}"
-    row.realizations = str(R)
+    r = rows[-1]
+    row.theory = r.expected / r.J ** 2
+    row.value = r.shift_msq / r.J ** 2
+    row.set_errors(r.shift_msq_err / r.J ** 2, 0.0, "none: an average of sampled couplings, no fit or extrapolation")
+    row.sizes = f"J = {r.J:g}, W = {r.W:g}"
+    row.realizations = str(r.realizations)
     row.note = "theory (1/N) Σ_j n_j² of the sampled occupations"
     return row.judge()
 

@@ -4,6 +4,7 @@ Hartree-shift variance of Eq. 26 against J² (1/N) Σ_j n_j²."""
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -11,9 +12,23 @@ from .load import load_points
 from .stats import mean_sem
 
 
-def table(path):
-    """Per point with 2+ realisations: (point, J, W, realisations, N<V²> mean, sem,
-    <h²> mean, sem, Eq. 26 expectation J² (1/N) Σ_j n_j²)."""
+@dataclass
+class ShiftPoint:
+    """One parameter point: N<V_ij²> (expected J²) and the Hartree-shift variance <h_i²>
+    with their standard errors, and Eq. 26's expectation J² (1/N) Σ_j n_j²."""
+    point: int
+    J: float
+    W: float
+    realizations: int
+    v_var_N: float
+    v_var_N_err: float
+    shift_msq: float
+    shift_msq_err: float
+    expected: float
+
+
+def table(path) -> list[ShiftPoint]:
+    """The points of a ``disorder`` results file with 2+ realisations."""
     job, points = load_points(path, engine="disorder")
     rows = []
     for p in points:
@@ -23,17 +38,17 @@ def table(path):
         v = mean_sem([r["V_var_N"] for r in p.records])
         h = mean_sem([r["shift_msq"] for r in p.records])
         e = np.mean([r["shift_msq_expected_per_J2"] for r in p.records]) * J ** 2
-        rows.append((p.index, J, p.params["W"], len(p.records), float(v[0]), float(v[1]),
-                     float(h[0]), float(h[1]), float(e)))
+        rows.append(ShiftPoint(p.index, J, p.params["W"], len(p.records), float(v[0]), float(v[1]),
+                               float(h[0]), float(h[1]), float(e)))
     return rows
 
 
 def main(argv=None):
     path = argv[0]
     print(f"{'point':>5} {'J':>6} {'W':>6} {'R':>4} {'N<V²>':>16} {'J²':>8} {'<h²>':>16} {'J²(1/N)Σn²':>11}")
-    for i, J, W, R, v, ve, h, he, e in table(path):
-        print(f"{i:5d} {J:6.3g} {W:6.3g} {R:4d} {v:9.4f} ± {ve:.4f} {J ** 2:8.4f} "
-              f"{h:9.4f} ± {he:.4f} {e:11.4f}")
+    for r in table(path):
+        print(f"{r.point:5d} {r.J:6.3g} {r.W:6.3g} {r.realizations:4d} {r.v_var_N:9.4f} ± {r.v_var_N_err:.4f} "
+              f"{r.J ** 2:8.4f} {r.shift_msq:9.4f} ± {r.shift_msq_err:.4f} {r.expected:11.4f}")
     return 0
 
 
