@@ -173,6 +173,8 @@ def sk_energy(path) -> Row:
 # --- disorder ------------------------------------------------------------------------
 
 def hartree_shift(path) -> Row:
+    """Eq. 26: the sampled Hartree-shift variance ⟨h_i²⟩/J² of fixed occupations against
+    (1/N) Σ_j n_j² (an identity of the sampler), from a ``disorder`` results file."""
     row = Row("hartree_shift", "Hartree-shift variance ⟨h_i²⟩/J² for fixed occupations", "Eq. 26", None,
               kind="identity")
     if path is None:
@@ -272,6 +274,8 @@ def _crossing_row(row, path, x):
 
 
 def anderson(path) -> Row:
+    """W_c of the J = 0 Anderson model (box disorder) from the ⟨ln g⟩ crossing of a
+    ``hartree`` W-scan, against 16.54 (Eq. 17)."""
     row = Row("anderson_wc", "Anderson transition W_c/t at J = 0 (box disorder)", "Eq. 17", W_C_BOX)
     if path is None:
         return _missing(row, "no hartree J = 0 W-scan results")
@@ -280,6 +284,8 @@ def anderson(path) -> Row:
 
 
 def localization(path) -> list[Row]:
+    """(J/t)_c,loc from the ⟨ln g⟩ crossing of a ``hartree`` J-scan against Eq. 18's
+    estimate, and W_J = 1/P(φ = ±t) against Eq. 16: [loc row, W_J row]."""
     loc = Row("jc_loc_hartree", "(J/t)_c,loc from the Hartree ⟨ln g⟩ crossing, n = ½", "Eq. 18", JC_LOC_EQ18,
               kind="estimate")
     wj = Row("w_j", "W_J = 1/P(φ = ±t) of the Hartree fields", "Eq. 16", None, kind="estimate")
@@ -363,6 +369,7 @@ def low_density(path) -> Row:
 
 
 def not_run(key, quantity, equation, theory, why) -> Row:
+    """A row with verdict "not run" and the reason ``why`` in its note."""
     return Row(key, quantity, equation, theory, note=why)
 
 

@@ -116,7 +116,10 @@ def _value(text):
 def read_table(path):
     """(header, points) of a compact table: header the dict of its first comment line
     (job, commit, engine, dims); points like analysis.load's (params with L as [L, L, L],
-    or [L] for a chain).  Parameter columns are those before ``realization``."""
+    or [L] for a chain).  Parameter columns are those before ``realization``.
+
+    Raises ValueError for a file that is not a compact table (first line, columns).
+    """
     with open(path) as fh:
         first = fh.readline()
         if not first.startswith("# job:"):
@@ -146,7 +149,10 @@ def load_any(paths, engine):
     concatenated, each tagged with ``source`` = its input's position: realisation r of
     one input and of another are different samples (pieces of a scan must use different
     seeds).  Returns (sources, points), sources a list of strings naming each input
-    (with job and commit for tables)."""
+    (with job and commit for tables).
+
+    Raises InputError for a table or results file of another engine.
+    """
     from simglass.options import InputError
     if isinstance(paths, (str, bytes)) or not hasattr(paths, "__iter__"):
         paths = [paths]

@@ -148,6 +148,11 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
     >>> gs = ed.exact_ground_state(Model(lat, 1.0, d.V, d.eps, density=0.5))
     >>> gs.dimension
     70
+
+    Raises TypeError for a model that is not a simglass.Model; ValueError naming the
+    argument for N_f outside 0 .. N, an unknown ``path``, ``max_memory_gb`` or ``tol`` not
+    finite and > 0, ``degeneracy_tol`` < 0, ``dense_max`` < 0, more than 62 sites, path
+    'matfree' with a twist, or a sector that needs more than ``max_memory_gb``.
     """
     from simglass import Model
     if not isinstance(model, Model):

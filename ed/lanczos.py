@@ -125,7 +125,10 @@ def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3, memory_gb=
     ``restarts`` times) while the residual exceeds sqrt(tol) max(1, |E|).  An
     unconverged result is returned with ``converged = False``, never silently.  The Ritz
     vector is summed from the Krylov vectors, kept when they fit in ``memory_gb``, else
-    from a second pass of the recurrence."""
+    from a second pass of the recurrence.
+
+    Raises ValueError for max_iter < 1, restarts < 0 or tol not finite and > 0.
+    """
     if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
         raise ValueError(f"max_iter must be an integer >= 1, got {max_iter!r}")
     if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 0:

@@ -61,7 +61,10 @@ def tunnelling_dos(model, omega, eta: float = 0.05, n_lanczos: int = 200):
     Returns (rho, mu, weights): rho(omega + mu) per site on the given ``omega`` grid
     (frequencies relative to mu = (E(N+1) - E(N-1))/2, Lorentzian width ``eta``), and
     the addition + removal weight of every site (= 1 exactly).  A degenerate ground
-    state contributes the average over its manifold (the T -> 0+ limit)."""
+    state contributes the average over its manifold (the T -> 0+ limit).
+
+    Raises ValueError for a broadening eta <= 0 or N_f outside 1 .. N-1.
+    """
     from .exact import sector_hamiltonian
     if not (np.isfinite(eta) and eta > 0):
         raise ValueError(f"eta must be > 0, got {eta!r}")

@@ -55,7 +55,10 @@ def twist_direction(lattice, direction=None) -> int:
 
 
 def curvature(energy, h, L, N) -> Stiffness:
-    """Stiffness from ``energy(theta)`` (total twist) by the Richardson formula above."""
+    """Stiffness from ``energy(theta)`` (total twist) by the Richardson formula above.
+
+    Raises ValueError for a step h that is not finite and > 0.
+    """
     if not (np.isfinite(h) and h > 0):
         raise ValueError(f"h must be a finite twist > 0, got {h!r}")
     e0, e1, e2 = energy(0.0), energy(h), energy(2 * h)
@@ -124,7 +127,10 @@ def hartree_stiffness(model, solution, direction=None, h=0.1, reconverge=True, t
 
 def thouless_number(model, density, direction=None, fraction=0.1) -> float:
     """Edwards–Thouless g = <|ε_n(π) - ε_n(0)|>/Δ for the ``fraction`` of levels nearest
-    μ (at least 4), Hartree potential of ``density`` frozen."""
+    μ (at least 4), Hartree potential of ``density`` frozen.
+
+    Raises ValueError for a ``fraction`` outside (0, 1].
+    """
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)) or not 0 < fraction <= 1:
         raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
     a = twist_direction(model.lattice, direction)

@@ -13,7 +13,11 @@ SCHEDULES = ("geometric", "linear")
 
 def anneal_schedule(T_max: float, T_min: float, sweeps: int, kind: str = "geometric") -> np.ndarray:
     """Temperatures of the ``sweeps`` annealing sweeps, from T_max down to T_min:
-    "geometric" (constant ratio) or "linear" (linear in T)."""
+    "geometric" (constant ratio) or "linear" (linear in T).
+
+    Raises ValueError for an unknown ``kind``, temperatures that are not finite and > 0,
+    T_max < T_min, or sweeps < 1.
+    """
     if kind not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {kind!r}")
     for name, T in (("T_min", T_min), ("T_max", T_max)):
@@ -40,7 +44,10 @@ def anneal(model, rng, schedule, init: State | None = None, moves="pair", mu=Non
 
 
 def metropolis(model, rng, T: float, sweeps: int, init: State | None = None, moves="pair", mu=None):
-    """Fixed-temperature Metropolis; returns (state, energies after each sweep, acceptance)."""
+    """Fixed-temperature Metropolis; returns (state, energies after each sweep, acceptance).
+
+    Raises ValueError for a temperature T that is not finite and > 0.
+    """
     if not (np.isfinite(T) and T > 0):
         raise ValueError(f"T must be finite and > 0, got {T}")
     st = init if init is not None else State.random(model, rng, moves, mu)

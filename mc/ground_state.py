@@ -39,6 +39,10 @@ class GroundState:
 
 
 def check_model(model):
+    """Check that ``model`` can run the canonical t = 0 search.
+
+    Raises TypeError for a model that is not a simglass.Model, ValueError for N_f outside
+    1 .. N-1 (a pair move needs an occupied and an empty site)."""
     from simglass import Model
     if not isinstance(model, Model):
         raise TypeError(f"model must be a simglass.Model, got {type(model).__name__}")
@@ -98,6 +102,12 @@ def ground_state(model, seed=None, *, rng=None, method: str = "pt", sweeps: int 
     >>> gs = mc.ground_state(Model(lat, 0.0, d.V, d.eps, density=0.5), seed=1)
     >>> gs.pair_stable
     True
+
+    Raises
+    ------
+    TypeError for a model that is not a simglass.Model; ValueError naming the argument
+    for N_f outside 1 .. N-1, an unknown ``method``, or sweeps, replicas or restarts that
+    are not integers >= 1 (temperatures: ``check_temperatures``).
     """
     check_model(model)
     if method not in METHODS:

@@ -12,6 +12,9 @@ __all__ = ["geometric_ladder", "parallel_tempering", "PTResult", "check_temperat
 
 
 def check_temperatures(temps) -> np.ndarray:
+    """The ladder ``temps`` as a float array (n,).
+
+    Raises ValueError unless it is non-empty, 1D, finite, > 0 and strictly increasing."""
     temps = np.asarray(temps, dtype=float)
     if temps.ndim != 1 or temps.size == 0:
         raise ValueError("temperatures: the ladder must be a non-empty 1D list")
@@ -23,7 +26,10 @@ def check_temperatures(temps) -> np.ndarray:
 
 
 def geometric_ladder(T_min: float, T_max: float, n: int) -> np.ndarray:
-    """n temperatures from T_min to T_max in geometric progression."""
+    """n temperatures from T_min to T_max in geometric progression.
+
+    Raises ValueError unless T_min and T_max are finite and > 0, T_max > T_min, and n >= 1.
+    """
     if not (np.isfinite(T_min) and T_min > 0):
         raise ValueError(f"T_min must be finite and > 0, got {T_min}")
     if not (np.isfinite(T_max) and T_max > 0):
@@ -55,7 +61,10 @@ def parallel_tempering(model, rng, temperatures, sweeps: int, init=None, moves="
 
     Swaps exchange the replicas' temperatures (states stay in place).  The lowest
     energy met at any temperature is kept (``best_occ``).  ``callback(sweep, states)``
-    with states ordered by temperature is called after each round."""
+    with states ordered by temperature is called after each round.
+
+    Raises ValueError for an invalid ladder (``check_temperatures``) or sweeps < 1.
+    """
     temps = check_temperatures(temperatures)
     if sweeps < 1:
         raise ValueError(f"sweeps must be >= 1, got {sweeps}")

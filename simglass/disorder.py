@@ -84,6 +84,13 @@ def sample_disorder(lattice: Lattice, J: float = 1.0, W: float = 0.0, *, seed: i
         standard-normal mode functions g; mean 0 and variance J²/N as the Gaussian
         ensemble, which it approaches as M -> infinity.
     onsite : "gaussian" or "box"
+
+    Raises
+    ------
+    TypeError for a lattice that is not a Lattice or a J, W that is not a number;
+    ValueError naming the argument for a negative or non-finite J or W, a negative seed
+    or realisation, an unknown ``couplings`` or ``onsite``, ``n_modes`` missing (cavity)
+    or given (Gaussian), or ``compensate`` without a density in [0, 1].
     """
     if not isinstance(lattice, Lattice):
         raise TypeError(f"lattice must be a simglass.Lattice, got {type(lattice).__name__}")

@@ -37,6 +37,9 @@ ENGINES = {
 
 
 def get_engine(name: str):
+    """The engine module registered as ``name`` (``ENGINES``), imported on first use.
+
+    Raises InputError for an unknown name, listing the engines."""
     if name not in ENGINES:
         raise InputError(f"engine = {name!r}: unknown engine; allowed: " + ", ".join(sorted(ENGINES)))
     return importlib.import_module(ENGINES[name])

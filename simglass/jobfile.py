@@ -222,6 +222,10 @@ def parse_job(text: str, name: str = "job") -> Job:
 
 
 def load_job(path) -> Job:
+    """Read and check a job file (format: docs/jobs.md); returns the Job.
+
+    Raises InputError (one line naming the key) for a missing or unreadable file and for
+    any invalid content (``parse_job``)."""
     path = Path(path)
     try:
         text = path.read_text()

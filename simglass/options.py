@@ -60,7 +60,11 @@ class Option:
 
 def validate_section(where: str, spec: dict[str, Option], values: dict) -> dict:
     """Check ``values`` against ``spec``: unknown keys, missing required keys, types,
-    ranges.  Returns the values with defaults filled in."""
+    ranges.  Returns the values with defaults filled in.
+
+    Raises InputError (one line naming the table and key) for an unknown key, a wrong type,
+    a non-finite number or a value out of range.
+    """
     if not isinstance(values, dict):
         raise InputError(f"[{where}] must be a table, got {values!r}")
     unknown = sorted(set(values) - set(spec))
@@ -80,7 +84,10 @@ def validate_section(where: str, spec: dict[str, Option], values: dict) -> dict:
 
 def default_of(func, name: str):
     """The default of parameter ``name`` of ``func``: an engine option that a public
-    function also takes declares this as its default, so the value is written once."""
+    function also takes declares this as its default, so the value is written once.
+
+    Raises TypeError if the function has no keyword ``name`` with a default.
+    """
     import inspect
     default = inspect.signature(func).parameters[name].default
     if default is inspect.Parameter.empty:

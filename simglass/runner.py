@@ -108,7 +108,12 @@ class _Progress:
 
 def run_job(job: Job, output: str | None = None, overwrite: bool = False, progress: bool = True,
             comm=None) -> RunSummary:
-    """Run (or resume) every task of ``job``; see the module docstring for MPI."""
+    """Run (or resume) every task of ``job``; see the module docstring for MPI.
+
+    Raises InputError for a job or an output that cannot run (before anything is written);
+    exceptions inside a task are stored with the task (status failed) and do not stop
+    the job.
+    """
     output = output or job.output
     tasks = job.tasks()
     rank = comm.Get_rank() if comm is not None else 0

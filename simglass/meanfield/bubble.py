@@ -30,6 +30,8 @@ def dispersion(k, t: float) -> np.ndarray:
 
 
 def fermi(x, T):
+    """Fermi function 1/(e^{x/T} + 1) of energies x (any shape) at temperature T >= 0
+    (T = 0: the step θ(-x))."""
     if T == 0:
         return (x < 0).astype(float)
     return 0.5 * (1 - np.tanh(x / (2 * T)))
@@ -38,7 +40,12 @@ def fermi(x, T):
 def grid_chemical_potential(density: float, t: float, L: int, d: int = 3, T: float = 0.0) -> float:
     """μ giving ``density`` on the L^d grid: at T = 0 the midpoint of the gap between the
     N_f-th and (N_f+1)-th level (N_f = density L^d must be an integer filling a closed
-    shell); at T > 0 the root of (1/L^d) Σ_k f(ξ_k) = density."""
+    shell); at T > 0 the root of (1/L^d) Σ_k f(ξ_k) = density.
+
+    Raises ValueError for a density outside (0, 1), T < 0, a density that is not an
+    integer number of particles on the grid, or (T = 0) a Fermi level inside a degenerate
+    shell.
+    """
     if not 0 < density < 1:
         raise ValueError(f"density must lie in (0, 1), got {density!r}")
     if T < 0 or not np.isfinite(T):
@@ -62,7 +69,11 @@ def bubble_grid(omega, q_index, density: float, t: float, L: int, d: int = 3, T:
                 mu: float | None = None) -> np.ndarray:
     """Π⁰(Ω, q) on the L^d grid for every Ω in ``omega`` (array) and every grid momentum
     q = 2π m / L with integer vectors m in ``q_index`` ((n_q, d) array).
-    Returns an array (len(omega), n_q)."""
+    Returns an array (len(omega), n_q).
+
+    Raises ValueError for ``q_index`` without d integer columns, a degenerate
+    particle-hole pair at the Fermi level, and as ``grid_chemical_potential``.
+    """
     omega = np.atleast_1d(np.asarray(omega, float))
     qi = np.atleast_2d(np.asarray(q_index))
     if qi.shape[1] != d:

@@ -362,7 +362,10 @@ def bubble(omega, q, density=0.5, t=1.0, T=0.0, *, mu=None, n_k=16, n_z=12, n_T=
     (and, with ``error=True``, the estimate |result(n_k, n_T) - result(2 n_k, 2 n_T)| of
     the (k_x, k_y) and thermal quadratures, same shape).  T > 0 averages T = 0 bubbles
     over the chemical potential with ``thermal_rule`` (n_T nodes per piece); the
-    frequencies are then the bosonic Matsubara ones the caller passes."""
+    frequencies are then the bosonic Matsubara ones the caller passes.
+
+    Raises ValueError for momenta q without 3 components per row.
+    """
     _check(density, t)
     _check_T(T)
     omega = np.atleast_1d(np.asarray(omega, float))
