@@ -97,11 +97,11 @@ def test_report_renders_in_chromium(report, tmp_path):
     png = tmp_path / "report.png"
     cmd = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", "--window-size=1300,2400",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", "--window-size=1300,6000",
            (report / "report.html").as_uri()]
     subprocess.run(cmd, capture_output=True, timeout=120)
     assert png.exists()
-    # the table's green/red rows and the figures' lines are on the page
+    # the table's green/red rows and the figures' lines are on the page (tall enough for the figures)
     assert _colour_fraction(png) > 5e-3
 
 
