@@ -7,7 +7,8 @@ Per size N and number of modes M (load M/N), disorder averages over realisations
 * the ground-state energy per site E/N (units of J);
 * ω₁, the weight (u₁·s)²/N of the state s = 2n - 1 on the eigenvector of the largest
   eigenvalue of V (engine option ``modes``): condensation onto the leading collective
-  mode.  For Gaussian mode functions V depends on them only through G Gᵀ, whose
+  mode; and ω_top, the weight on all recorded leading eigenvectors (the whole pattern
+  subspace when M <= modes).  For Gaussian mode functions V depends on them only through G Gᵀ, whose
   distribution is invariant under rotations of the M modes, so overlaps with individual
   mode functions are not defined by the couplings; the eigenvectors of V are;
 * the Coulomb-gap slope alpha (analysis.coulomb_gap: the α|φ| + b|φ|³ fit on the central
@@ -55,6 +56,7 @@ class CavityPoint:
     e: float
     e_err: float
     omega1: np.ndarray             # (realisations,) weight on the leading eigenvector (NaN: not recorded)
+    omega_top: np.ndarray          # (realisations,) weight on the recorded leading eigenvectors (option modes)
     alpha: float
     alpha_err: float
     q_abs: float                   # mean |q| over restart pairs and realisations
@@ -83,6 +85,7 @@ def points(paths) -> list[CavityPoint]:
             M = float(p.params["n_modes"]) if p.params.get("couplings") == "cavity" else np.inf
             e, ee = mean_sem([r["energy"] / (N * J) for r in recs])
             w = np.array([r["mode_weights"][0] if "mode_weights" in r else np.nan for r in recs])
+            wt = np.array([np.sum(r["mode_weights"]) if "mode_weights" in r else np.nan for r in recs])
             try:
                 f = fit_alpha([r["phi"] for r in recs], J, C_LO, X_HI, curvature=True, n_boot=300)
                 a, ae = f.alpha, f.alpha_err
@@ -91,7 +94,7 @@ def points(paths) -> list[CavityPoint]:
             qs = [np.abs(r["restart_q"]) for r in recs if "restart_q" in r and np.size(r["restart_q"])]
             per = np.array([q.mean() for q in qs])
             qm, qe = mean_sem(per) if per.size > 1 else (np.nan, np.nan)
-            out.append(CavityPoint(N, M, len(recs), float(e), float(ee), w, float(a), float(ae), float(qm),
+            out.append(CavityPoint(N, M, len(recs), float(e), float(ee), w, wt, float(a), float(ae), float(qm),
                                    float(qe), np.concatenate(qs) if qs else np.zeros(0)))
     return sorted(out, key=lambda c: (c.N, c.M))
 
@@ -179,10 +182,11 @@ def analyze(paths, out=None):
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         with open(out / "cavity_modes.csv", "w") as fh:
-            fh.write("N,M,load,realizations,e,e_err,omega1,omega1_err,alpha,alpha_err,q_abs,q_abs_err\n")
+            fh.write("N,M,load,realizations,e,e_err,omega1,omega1_err,omega_top,alpha,alpha_err,q_abs,q_abs_err\n")
             for c in pts:
                 w, we = mean_sem(c.omega1)
                 fh.write(f"{c.N},{c.M:g},{c.load:.5g},{c.realizations},{c.e:.6g},{c.e_err:.3g},{w:.5g},{we:.3g},"
+                         f"{np.mean(c.omega_top):.5g},"
                          f"{c.alpha:.5g},{c.alpha_err:.3g},{c.q_abs:.5g},{c.q_abs_err:.3g}\n")
         _figure(pts, sizes, loads, out / "cavity_modes.png")
     return pts, loads
@@ -230,6 +234,7 @@ def _figure(pts, sizes, loads, path):
                     label=f"N = {N}")
         w = np.array([mean_sem(c.omega1) for c in cav])
         a2.errorbar(x, w[:, 0], yerr=w[:, 1], fmt="o-", ms=3, color=col, label=f"N = {N}")
+        a2.plot(x, [np.mean(c.omega_top) for c in cav], ":", color=col, lw=1)
         a3.errorbar(x, [c.alpha for c in cav], yerr=[c.alpha_err for c in cav], fmt="o-", ms=3, color=col,
                     label=f"N = {N}")
         a4.errorbar(x, [c.q_abs for c in cav], yerr=[c.q_abs_err for c in cav], fmt="o-", ms=3, color=col,
@@ -249,7 +254,7 @@ def _figure(pts, sizes, loads, path):
     a2.axhline(OMEGA_LEVEL, color="k", lw=0.5)
     a2.axvline(HOPFIELD_ALPHA_C, color="k", ls="-.", lw=0.8, label="Hopfield α_c = 0.138 (binary)")
     a2.set_ylabel(r"$\omega_1 = (u_1\cdot s)^2/N$")
-    a2.set_title("Weight on the leading mode of V (dotted: ω₁ = ½)")
+    a2.set_title("Weight on the leading mode of V (dotted: on the recorded leading modes)")
     a3.axhline(ALPHA_THEORY, color="k", ls="--", label="Eq. 14: 1.24")
     a3.set_ylabel(r"$\alpha$ ($\alpha|\phi| + b|\phi|^3$ on $[2/\sqrt{N}, 0.3J]$)")
     a3.set_title("Coulomb-gap slope (bands: Gaussian ensemble)")
@@ -274,11 +279,12 @@ def main(argv=None):
     except (InputError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"{'N':>5} {'M':>6} {'M/N':>8} {'R':>3} {'E/(NJ)':>10} {'err':>8} {'omega1':>7} {'alpha':>7} "
+    print(f"{'N':>5} {'M':>6} {'M/N':>8} {'R':>3} {'E/(NJ)':>10} {'err':>8} {'omega1':>7} {'w_top':>7} {'alpha':>7} "
           f"{'err':>6} {'<|q|>':>6}")
     for c in pts:
         w = np.nanmean(c.omega1) if np.any(np.isfinite(c.omega1)) else np.nan
         print(f"{c.N:5d} {c.M:6g} {c.load:8.4g} {c.realizations:3d} {c.e:10.5f} {c.e_err:8.5f} {w:7.3f} "
+              f"{np.nanmean(c.omega_top):7.3f} "
               f"{c.alpha:7.3f} {c.alpha_err:6.3f} {c.q_abs:6.3f}")
     for N, (x, e) in loads.items():
         print(f"N = {N}: <omega1> falls through {OMEGA_LEVEL} at M/N = {x:.4g} +- {e:.2g}")
