@@ -1,6 +1,6 @@
 """The Fermi-liquid → metallic-glass line of the infinite cubic lattice (Eq. 43, Fig. 4
 analogue) and the density response at the transition (Eq. 47, Fig. 5 analogue), from
-``saddle`` results (issue 6; engine simglass.meanfield.engine).
+``saddle`` results (issue 6; engine simglass.meanfield.saddle_engine).
 
 Phase boundary: J_c(n) per density with the engine's quadrature error estimate.
 Low-density exponent: weighted straight-line fit of ln J_c against ln n over the

@@ -1,6 +1,6 @@
 """Classical Monte Carlo of the t = 0 model (PHYSICS.md §2): numba kernels, Metropolis,
 simulated annealing, parallel tempering and zero-temperature quench to pair-stable
-states.  Engine ``mc`` of the runner (mc.engine)."""
+states.  Engine ``mc`` of the runner (mc.mc_engine)."""
 
 from .annealing import anneal, anneal_schedule, metropolis
 from .ground_state import GroundState, ground_state

@@ -1,4 +1,5 @@
-"""The engine registry: one entry per engine, imported on first use.
+"""The engine registry: one entry per engine, imported on first use.  The adapter
+module of engine NAME is ``<package>.NAME_engine`` (its package holds the physics it calls).
 
 An engine is a module with
 
@@ -27,12 +28,12 @@ from .options import InputError
 __all__ = ["ENGINES", "get_engine", "describe", "options_markdown"]
 
 ENGINES = {
-    "disorder": "simglass.disorder_stats",
-    "mc": "mc.engine",
+    "disorder": "simglass.disorder_engine",
+    "mc": "mc.mc_engine",
     "hartree": "ed.hartree_engine",
-    "ed": "ed.exact_engine",
+    "ed": "ed.ed_engine",
     "stiffness": "ed.stiffness_engine",
-    "saddle": "simglass.meanfield.engine",
+    "saddle": "simglass.meanfield.saddle_engine",
 }
 
 

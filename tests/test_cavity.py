@@ -99,9 +99,9 @@ def test_single_mode_ground_state_is_an_extreme_block():
 
 
 def test_mode_weights_of_the_engine():
-    """mc.engine.mode_weights: eigenvalues descending; weights of s on the eigenvectors
+    """mc.mc_engine.mode_weights: eigenvalues descending; weights of s on the eigenvectors
     sum to 1 over a complete set; at M = 1 the block state lies mostly on the one mode."""
-    from mc.engine import mode_weights
+    from mc.mc_engine import mode_weights
     m = _model(60, 1, seed=4)
     occ = mc.ground_state(m, seed=1, method="tabu", sweeps=20).occupation
     lam, w = mode_weights(m.V, occ, 60)
@@ -114,7 +114,7 @@ def test_mode_weights_of_the_engine():
 def test_single_mode_weight_is_two_over_pi():
     """M = 1: the ground state s = ±sign(g - median) lies on the leading eigenvector of V
     (≈ g/|g|) with weight ω₁ = (Σ|g_i|)²/(N Σ g_i²) → (E|g|)²/E g² = 2/π for N → ∞."""
-    from mc.engine import mode_weights
+    from mc.mc_engine import mode_weights
     m = _model(1000, 1, seed=11)
     occ = mc.ground_state(m, seed=1, method="tabu", sweeps=10, restarts=1).occupation
     lam, w = mode_weights(m.V, occ, 2)

@@ -55,3 +55,11 @@ def test_tiny_job_record_roundtrip(name, tmp_path):
         assert "n_particles" in rec
     for flag in getattr(get_engine(name), "FLAGS", {}):
         assert flag in rec, f"{name}: FLAGS names {flag!r}, not in the record"
+
+
+def test_adapter_modules_are_named_after_their_engines():
+    """Issue 22: engine NAME lives in <package>.NAME_engine, so the registry is the only
+    list of engines and a module's name says which engine it adapts."""
+    from simglass.engines import ENGINES
+    for name, module in ENGINES.items():
+        assert module.rsplit(".", 1)[-1] == f"{name}_engine", (name, module)

@@ -104,10 +104,10 @@ def test_sigkill_and_resume(tmp_path):
 
 def test_failed_task_recorded(tmp_path, monkeypatch):
     """A task that raises is stored with its traceback; the others complete; exit 1."""
-    from simglass import disorder_stats
+    from simglass import disorder_engine
     from simglass.cli import main
     calls = {"n": 0}
-    orig = disorder_stats.run
+    orig = disorder_engine.run
 
     def flaky(model, rng, **kw):
         calls["n"] += 1
@@ -115,7 +115,7 @@ def test_failed_task_recorded(tmp_path, monkeypatch):
             raise RuntimeError("boom")
         return orig(model, rng, **kw)
 
-    monkeypatch.setattr(disorder_stats, "run", flaky)
+    monkeypatch.setattr(disorder_engine, "run", flaky)
     job = write(tmp_path, SMALL)
     out = tmp_path / "f.h5"
     assert main(["run", str(job), "--output", str(out), "--quiet"]) == 1
@@ -124,7 +124,7 @@ def test_failed_task_recorded(tmp_path, monkeypatch):
         failed = [g for g in f["tasks"].values() if g.attrs["status"] == "failed"]
         assert st.count("failed") == 1 and st.count("done") == 11
         assert "RuntimeError: boom" in failed[0].attrs["traceback"]
-    monkeypatch.setattr(disorder_stats, "run", orig)
+    monkeypatch.setattr(disorder_engine, "run", orig)
     assert main(["run", str(job), "--output", str(out), "--quiet"]) == 0  # retried
 
 
