@@ -153,10 +153,13 @@ def sk_energy(path) -> Row:
               E_INF_THEORY)
     if path is None:
         return _missing(row, "no compensated mc results")
-    from .sk_energy import extrapolate, sizes_and_energies
-    rows = sizes_and_energies(path)
+    from .sk_energy import extrapolate, fitted, sizes_and_energies
+    everything = sizes_and_energies(path)
+    rows = fitted(everything)
+    left = [r[0] for r in everything if r not in rows]
     if len(rows) < 3:
-        return _missing(row, "the N^(-2/3) extrapolation needs 3+ sizes")
+        return _missing(row, "the N^(-2/3) extrapolation needs 3+ sizes with repeated lowest states"
+                        + (f" (not repeated: N = {', '.join(map(str, left))})" if left else ""))
     e, err, _, chi2 = extrapolate(rows)
     row.value = e
     if len(rows) >= 4:
@@ -166,7 +169,9 @@ def sk_energy(path) -> Row:
         row.set_errors(err, 0.0, "none estimated: with 3 sizes the N^(-2/3) form cannot be tested")
     row.sizes = "N = " + ", ".join(str(r[0]) for r in rows)
     row.realizations = ", ".join(str(r[1]) for r in rows)
-    row.note = f"N^(-2/3) extrapolation, χ²/dof {chi2:.2f}; Parisi −0.7631667 J_SK, J_SK = J/4"
+    row.note = (f"N^(-2/3) extrapolation, χ²/dof {chi2:.2f}; Parisi −0.7631667 J_SK, J_SK = J/4"
+                + (f"; not fitted (lowest state found once per realisation, an upper bound): N = "
+                   f"{', '.join(map(str, left))}" if left else ""))
     return row.judge()
 
 

@@ -3,7 +3,12 @@
 At n = 1/2, W = 0, t = 0 with compensation the model is SK with J_SK = J/4
 (PHYSICS.md §1), so (E - C)/N -> -0.7631667 J_SK = -0.19079 J.  Per size the
 disorder average of (E - C)/N (C = ⅛ Σ_{i≠j} V_ij, stored as ``C_sk``) with its
-standard error; then a weighted least-squares fit e(N) = e_inf + a N^(-2/3).
+standard error; then a weighted least-squares fit e(N) = e_inf + a N^(-2/3) over the
+sizes whose ground states are trustworthy: those where in at least half of the
+realisations the lowest state was reached by two or more candidates (``restarts_hit``
+>= 2: independent restarts for tabu; for PT and annealing the best and final state of
+one restart also count).  A size whose lowest state is found only once per realisation
+is a heuristic upper bound, biased up (docs/validation.md §2a); it is shown, not fitted.
 
     python -m analysis.sk_energy results/sk_ground_state.h5 [more.h5 | data/x.csv ...] [--out DIR]
 """
@@ -23,8 +28,12 @@ from .reference import E_INF_THEORY, E_PARISI_SK  # noqa: F401  (E_PARISI_SK re-
 from .stats import mean_sem, weighted_line
 
 
+REPEAT_MIN = 0.5
+
+
 def sizes_and_energies(paths):
-    """[(N, realisations, mean (E - C)/(NJ), its standard error)] per size, ascending N;
+    """[(N, realisations, mean (E - C)/(NJ), its standard error, fraction of realisations
+    with restarts_hit >= 2 (NaN if not recorded))] per size, ascending N;
     ``paths``: results files (.h5) or compact tables (.csv) of engine mc, compensated.
     Raises ValueError for a point that is not compensated."""
     _, points = load_any(paths, "mc")
@@ -35,13 +44,22 @@ def sizes_and_energies(paths):
                              "needs compensate = true")
         J = p.params["J"]
         N = int(np.prod(lattice_key(p.params)))
-        by_size.setdefault(N, []).extend((r["energy"] - r["C_sk"]) / (N * J) for r in p.records)
+        by_size.setdefault(N, []).extend(((r["energy"] - r["C_sk"]) / (N * J), r.get("restarts_hit", np.nan))
+                                         for r in p.records)
     rows = []
-    for N, e in sorted(by_size.items()):
-        if len(e) >= 2:
+    for N, eh in sorted(by_size.items()):
+        if len(eh) >= 2:
+            e, hit = np.array(eh).T
             m, s = mean_sem(e)
-            rows.append((N, len(e), float(m), float(s)))
+            rep = float(np.mean(hit >= 2)) if np.all(np.isfinite(hit)) else np.nan
+            rows.append((N, len(e), float(m), float(s), rep))
     return rows
+
+
+def fitted(rows):
+    """The rows of sizes with trustworthy ground states (repeat fraction >= REPEAT_MIN,
+    or not recorded)."""
+    return [r for r in rows if not r[4] < REPEAT_MIN]
 
 
 def extrapolate(rows):
@@ -59,7 +77,12 @@ def figure(rows, e_inf, err, slope, path):
     plt = pyplot()
     x = np.array([r[0] for r in rows], float) ** (-2 / 3)
     fig, ax = plt.subplots(figsize=(5, 4))
-    ax.errorbar(x, [r[2] for r in rows], yerr=[r[3] for r in rows], fmt="o", capsize=3, label="MC ground states")
+    fit = np.array([not r[4] < REPEAT_MIN for r in rows])
+    y, e = np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
+    ax.errorbar(x[fit], y[fit], yerr=e[fit], fmt="o", capsize=3, label="ground states (fitted)")
+    if not fit.all():
+        ax.errorbar(x[~fit], y[~fit], yerr=e[~fit], fmt="o", mfc="none", capsize=3,
+                    label="lowest state not repeated (not fitted)")
     xs = np.linspace(0, x.max() * 1.05, 50)
     ax.plot(xs, e_inf + slope * xs, "-", label=f"fit: {e_inf:.4f} ± {err:.4f}")
     ax.plot([0], [E_INF_THEORY], "k*", ms=10, label="Parisi: -0.19079")
@@ -78,13 +101,14 @@ def main(argv=None):
     from simglass.options import InputError
     try:
         rows = sizes_and_energies(a.results)
-        e_inf, err, slope, chi2 = extrapolate(rows)
+        e_inf, err, slope, chi2 = extrapolate(fitted(rows))
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"{'N':>6} {'R':>4} {'(E-C)/(NJ)':>12} {'err':>9}")
-    for N, R, m, s in rows:
-        print(f"{N:6d} {R:4d} {m:12.5f} {s:9.5f}")
+    print(f"{'N':>6} {'R':>4} {'(E-C)/(NJ)':>12} {'err':>9} {'repeated':>8}")
+    for N, R, m, s, rep in rows:
+        print(f"{N:6d} {R:4d} {m:12.5f} {s:9.5f} {rep:8.2f}" + ("" if not rep < REPEAT_MIN else
+                                                                "   (not fitted: lowest state not repeated)"))
     print(f"extrapolated (N^-2/3): e_inf = {e_inf:.5f} +- {err:.5f} J  (a = {slope:.3f}, chi2/dof = {chi2:.2f})")
     print(f"Parisi: {E_INF_THEORY:.5f} J; deviation {(e_inf - E_INF_THEORY) / err:+.1f} standard errors")
     if a.out:
@@ -92,7 +116,7 @@ def main(argv=None):
         out.mkdir(parents=True, exist_ok=True)
         figure(rows, e_inf, err, slope, out / "sk_energy.png")
         with open(out / "sk_energy.csv", "w") as fh:
-            fh.write("N,realizations,e,err\n")
+            fh.write("N,realizations,e,err,repeated\n")
             for r in rows:
                 fh.write(",".join(map(str, r)) + "\n")
     return 0

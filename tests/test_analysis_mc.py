@@ -114,7 +114,7 @@ def test_mc_engine_end_to_end(tmp_path):
     assert [f.N for f in fits] == [64, 100]  # N = 24: window empty
     assert (tmp_path / "fig" / "coulomb_gap.png").stat().st_size > 10000
     rows = sk_energy.sizes_and_energies(out)
-    assert len(rows) == 3 and all(-0.5 < m < 0 for _, _, m, _ in rows)
+    assert len(rows) == 3 and all(-0.5 < m < 0 and 0 <= rep <= 1 for _, _, m, _, rep in rows)
     from analysis.load import load_points
     _, pts = load_points(out)
     rec = pts[0].records[0]
@@ -139,3 +139,11 @@ def test_mc_engine_rejects_t(tmp_path):
     job.write_text(JOB.replace("t = 0.0", "t = 0.5"))
     r = run_cli("run", job, "--output", tmp_path / "x.h5")
     assert r.returncode == 2 and "t = 0.5" in r.stderr and not (tmp_path / "x.h5").exists()
+
+
+def test_sk_fit_leaves_out_sizes_whose_lowest_state_is_not_repeated():
+    """analysis.sk_energy.fitted: sizes where fewer than half of the realisations found
+    their lowest state twice are left out of the extrapolation (upper bounds)."""
+    rows = [(64, 10, -0.17, 1e-3, 0.9), (128, 10, -0.18, 1e-3, 0.5), (256, 10, -0.185, 1e-3, float("nan")),
+            (512, 10, -0.18, 1e-3, 0.2)]
+    assert [r[0] for r in sk_energy.fitted(rows)] == [64, 128, 256]
