@@ -36,7 +36,7 @@ from .plotting import pyplot, save
 from .reference import ALPHA_THEORY, SK_FIELD_SLOPE
 from .stats import bootstrap, mean_sem, weighted_line
 
-__all__ = ["AlphaFit", "AlphaExtrapolation", "fit_alpha", "fit_alpha_counts", "absphi_counts",
+__all__ = ["AlphaFit", "AlphaExtrapolation", "fit_alpha", "fit_alpha_counts", "absphi_counts", "energies",
            "alpha_windows", "extrapolate", "analyze", "ALPHA_THEORY"]
 
 C_LO, X_HI, N_FIT_BINS = 2.0, 0.3, 8
@@ -138,6 +138,19 @@ def fit_alpha_counts(counts, N: int, c_lo: float = C_LO, x_hi: float = X_HI,
     edges = np.array([grp[0] for grp in groups] + [hi]) * FINE_BIN
     g = np.column_stack([counts[:, grp].sum(axis=1) for grp in groups]) / (N * np.diff(edges))
     return _fit(g, edges, N, curvature, n_boot)
+
+
+def energies(paths) -> list:
+    """[(N, realisations, mean E/(NJ), standard error)] per size of mc results files or
+    compact tables (E the canonical energy of the state found)."""
+    from .compact import load_any
+    from .load import lattice_key
+    _, points = load_any(paths, "mc")
+    by = {}
+    for p in points:
+        N, J = int(np.prod(lattice_key(p.params))), float(p.params["J"])
+        by.setdefault(N, []).extend(r["energy"] / (N * J) for r in p.records)
+    return [(N, len(e), *map(float, mean_sem(e))) for N, e in sorted(by.items()) if len(e) >= 2]
 
 
 def _by_size(paths):
@@ -333,6 +346,8 @@ def main(argv=None):
         tail = f"   {g.alpha:9.4f} {g.alpha_err:7.4f} {g.b:7.3f} {g.chi2_dof:8.2f}" if g else ""
         print(f"{f.N:6d} {f.realizations:4d} {f.alpha:8.4f} {f.alpha_err:7.4f} "
               f"{f.x_lo:6.3f}-{f.x_hi:5.3f} {f.chi2_dof:8.2f}{tail}")
+    print("energy per site of the states found: " + ", ".join(
+        f"N = {N}: {m:.5f} +- {e:.5f} J" for N, _, m, e in energies(a.results)))
     try:
         ext = extrapolate(windows)
     except ValueError as e:
