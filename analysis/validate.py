@@ -23,7 +23,8 @@ from . import checks
 
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
 DATA = Path(__file__).resolve().parents[1] / "data"
-PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv", DATA / "coulomb_gap_tabu_4096.csv"],
+PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv", DATA / "coulomb_gap_tabu_4096.csv",
+                              DATA / "coulomb_gap_tabu_small.csv"],
               "sk_energy": [DATA / "sk_ground_state_tabu.csv"],
               "anderson": [DATA / "anderson_check.csv"],
               "localization": [DATA / "localization_scan.csv", DATA / "localization_scan_L10.csv",
