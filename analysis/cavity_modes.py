@@ -5,10 +5,15 @@ or another file).
 Per size N and number of modes M (load M/N), disorder averages over realisations of
 
 * the ground-state energy per site E/N (units of J);
-* ω₁, the weight (u₁·s)²/N of the state s = 2n - 1 on the eigenvector of the largest
-  eigenvalue of V (engine option ``modes``): condensation onto the leading collective
-  mode; and ω_top, the weight on all recorded leading eigenvectors (the whole pattern
-  subspace when M <= modes).  For Gaussian mode functions V depends on them only through G Gᵀ, whose
+* the weights ω_k = (u_k·s)²/N of the state s = 2n - 1 on the eigenvectors of V,
+  largest eigenvalue first (engine option ``modes``; set it >= N to record all):
+  ω₁ on the leading one, and Ω_M = Σ_{k<=M} ω_k on the M leading ones, i.e. on the
+  pattern subspace (for M < N the M largest eigenvalues of V belong to it).  A random
+  state has Ω_M = M/N on average, so κ = (Ω_M - M/N)/(1 - M/N) measures condensation
+  onto the patterns: 2/π for M = 1 (the exact block state), O(1) when the state lies in
+  the pattern subspace, small when it does not.  For Gaussian mode functions the M
+  leading eigenvalues are nearly degenerate at small M/N, so the weight spreads over
+  them: ω₁ measures condensation onto one collective mode, κ onto the M of them;  For Gaussian mode functions V depends on them only through G Gᵀ, whose
   distribution is invariant under rotations of the M modes, so overlaps with individual
   mode functions are not defined by the couplings; the eigenvectors of V are;
 * the Coulomb-gap slope alpha (analysis.coulomb_gap: the α|φ| + b|φ|³ fit on the central
@@ -17,7 +22,7 @@ Per size N and number of modes M (load M/N), disorder averages over realisations
   summarised by ⟨|q|⟩.
 
 The condensation load x_c(N) is where ⟨ω₁⟩ falls through ½ (interpolated in log M/N,
-bootstrap error).  Loads are M/N; the Gaussian ensemble is the limit M/N → ∞.
+bootstrap error): below it the state lies mostly on the leading collective mode.  Loads are M/N; the Gaussian ensemble is the limit M/N → ∞.
 
 From ``hartree`` results (t > 0, ``hartree_points``), per J/t and M: the Hartree density
 of states at μ (levels within ±1 bin of μ, per site and unit energy), W_J = 1/P(φ = ±t)
@@ -56,7 +61,7 @@ class CavityPoint:
     e: float
     e_err: float
     omega1: np.ndarray             # (realisations,) weight on the leading eigenvector (NaN: not recorded)
-    omega_top: np.ndarray          # (realisations,) weight on the recorded leading eigenvectors (option modes)
+    omega_M: np.ndarray            # (realisations,) weight on the M leading eigenvectors (NaN: fewer recorded)
     alpha: float
     alpha_err: float
     q_abs: float                   # mean |q| over restart pairs and realisations
@@ -66,6 +71,14 @@ class CavityPoint:
     @property
     def load(self) -> float:
         return self.M / self.N
+
+    @property
+    def kappa(self) -> np.ndarray:
+        """(realisations,) (Ω_M - M/N)/(1 - M/N); NaN for M >= N or unrecorded weights."""
+        if not self.M < self.N:
+            return np.full(self.omega_M.shape, np.nan)
+        x = self.load
+        return (self.omega_M - x) / (1 - x)
 
 
 def points(paths) -> list[CavityPoint]:
@@ -85,7 +98,9 @@ def points(paths) -> list[CavityPoint]:
             M = float(p.params["n_modes"]) if p.params.get("couplings") == "cavity" else np.inf
             e, ee = mean_sem([r["energy"] / (N * J) for r in recs])
             w = np.array([r["mode_weights"][0] if "mode_weights" in r else np.nan for r in recs])
-            wt = np.array([np.sum(r["mode_weights"]) if "mode_weights" in r else np.nan for r in recs])
+            k = int(min(M, N))
+            wt = np.array([np.sum(r["mode_weights"][:k]) if np.size(r.get("mode_weights", [])) >= k else np.nan
+                           for r in recs])
             try:
                 f = fit_alpha([r["phi"] for r in recs], J, C_LO, X_HI, curvature=True, n_boot=300)
                 a, ae = f.alpha, f.alpha_err
@@ -182,11 +197,13 @@ def analyze(paths, out=None):
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         with open(out / "cavity_modes.csv", "w") as fh:
-            fh.write("N,M,load,realizations,e,e_err,omega1,omega1_err,omega_top,alpha,alpha_err,q_abs,q_abs_err\n")
+            fh.write("N,M,load,realizations,e,e_err,omega1,omega1_err,kappa,kappa_err,alpha,alpha_err,q_abs,"
+                     "q_abs_err\n")
             for c in pts:
                 w, we = mean_sem(c.omega1)
+                k, ke = mean_sem(c.kappa)
                 fh.write(f"{c.N},{c.M:g},{c.load:.5g},{c.realizations},{c.e:.6g},{c.e_err:.3g},{w:.5g},{we:.3g},"
-                         f"{np.mean(c.omega_top):.5g},"
+                         f"{k:.5g},{ke:.3g},"
                          f"{c.alpha:.5g},{c.alpha_err:.3g},{c.q_abs:.5g},{c.q_abs_err:.3g}\n")
         _figure(pts, sizes, loads, out / "cavity_modes.png")
     return pts, loads
@@ -234,14 +251,16 @@ def _figure(pts, sizes, loads, path):
                     label=f"N = {N}")
         w = np.array([mean_sem(c.omega1) for c in cav])
         a2.errorbar(x, w[:, 0], yerr=w[:, 1], fmt="o-", ms=3, color=col, label=f"N = {N}")
-        a2.plot(x, [np.mean(c.omega_top) for c in cav], ":", color=col, lw=1)
+        a2.plot(x, [np.nanmean(c.kappa) if np.any(np.isfinite(c.kappa)) else np.nan for c in cav], ":",
+                color=col, lw=1)
+        for g in gau:
+            a2.axhline(np.nanmean(g.omega1), color=col, ls="--", lw=0.8)
         a3.errorbar(x, [c.alpha for c in cav], yerr=[c.alpha_err for c in cav], fmt="o-", ms=3, color=col,
                     label=f"N = {N}")
         a4.errorbar(x, [c.q_abs for c in cav], yerr=[c.q_abs_err for c in cav], fmt="o-", ms=3, color=col,
                     label=f"N = {N}")
         for g in gau:
             a1.axhline(-g.e, color=col, ls="--", lw=0.8)
-            a2.axhline(np.nanmean(g.omega1), color=col, ls="--", lw=0.8)
             if np.isfinite(g.alpha):
                 a3.axhspan(g.alpha - g.alpha_err, g.alpha + g.alpha_err, color=col, alpha=0.15)
             a4.axhline(g.q_abs, color=col, ls="--", lw=0.8)
@@ -253,8 +272,8 @@ def _figure(pts, sizes, loads, path):
     a1.set_title("Ground-state energy per site (dashed: Gaussian ensemble)")
     a2.axhline(OMEGA_LEVEL, color="k", lw=0.5)
     a2.axvline(HOPFIELD_ALPHA_C, color="k", ls="-.", lw=0.8, label="Hopfield α_c = 0.138 (binary)")
-    a2.set_ylabel(r"$\omega_1 = (u_1\cdot s)^2/N$")
-    a2.set_title("Weight on the leading mode of V (dotted: on the recorded leading modes)")
+    a2.set_ylabel(r"$\omega_1$ (dotted: $\kappa$, weight on all M modes)")
+    a2.set_title("Weight on the leading mode of V (dashed: Gaussian)")
     a3.axhline(ALPHA_THEORY, color="k", ls="--", label="Eq. 14: 1.24")
     a3.set_ylabel(r"$\alpha$ ($\alpha|\phi| + b|\phi|^3$ on $[2/\sqrt{N}, 0.3J]$)")
     a3.set_title("Coulomb-gap slope (bands: Gaussian ensemble)")
@@ -279,15 +298,16 @@ def main(argv=None):
     except (InputError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"{'N':>5} {'M':>6} {'M/N':>8} {'R':>3} {'E/(NJ)':>10} {'err':>8} {'omega1':>7} {'w_top':>7} {'alpha':>7} "
+    print(f"{'N':>5} {'M':>6} {'M/N':>8} {'R':>3} {'E/(NJ)':>10} {'err':>8} {'omega1':>7} {'kappa':>7} {'alpha':>7} "
           f"{'err':>6} {'<|q|>':>6}")
     for c in pts:
         w = np.nanmean(c.omega1) if np.any(np.isfinite(c.omega1)) else np.nan
         print(f"{c.N:5d} {c.M:6g} {c.load:8.4g} {c.realizations:3d} {c.e:10.5f} {c.e_err:8.5f} {w:7.3f} "
-              f"{np.nanmean(c.omega_top):7.3f} "
+              f"{(np.nanmean(c.kappa) if np.any(np.isfinite(c.kappa)) else np.nan):7.3f} "
               f"{c.alpha:7.3f} {c.alpha_err:6.3f} {c.q_abs:6.3f}")
     for N, (x, e) in loads.items():
-        print(f"N = {N}: <omega1> falls through {OMEGA_LEVEL} at M/N = {x:.4g} +- {e:.2g}")
+        print(f"N = {N}: <omega1> falls through {OMEGA_LEVEL} at M/N = {x:.4g} +- {e:.2g} "
+              f"(M = {x * N:.3g})")
     hp = hartree_points([p for p in a.results if _engine(p) == "hartree"])
     if hp:
         print(f"{'N':>5} {'J/t':>5} {'M':>6} {'M/N':>8} {'R':>3} {'flag':>4} {'DOS(mu)':>8} {'err':>7} "

@@ -520,7 +520,7 @@ def cavity_rows(paths, out=None) -> list[Row]:
     extrapolated to M -> infinity (y = y_inf + c N/M over loads M/N >= LIMIT_MIN_LOAD)
     against the Gaussian ensemble of the same N (prediction).  With ``out``, the
     analysis' CSV and figure go there."""
-    rows = [Row("cavity_condensation", "Load M/N where the t = 0 state leaves the leading mode of V "
+    rows = [Row("cavity_condensation", "Load M/N below which the t = 0 state lies on the leading mode of V "
                 "(⟨ω₁⟩ = ½), largest N", "Hopfield", HOPFIELD_ALPHA_C, kind="indicator", section=BEYOND),
             Row("cavity_energy_limit", "E/(NJ) of cavity couplings for M/N → ∞, largest N, against the "
                 "Gaussian ensemble (same N)", "PHYSICS §1", None, section=BEYOND),
@@ -546,12 +546,14 @@ def cavity_rows(paths, out=None) -> list[Row]:
         else:
             cond.set_errors(err, 0.0, "none estimated: one size")
         cond.sizes = "N = " + ", ".join(str(n) for n in sorted(found))
-        cond.note = ("x_c(N): " + ", ".join(f"{n}: {v[0]:.3g}({v[1]:.1g})" for n, v in sorted(found.items()))
+        cond.note = ("x_c(N): " + ", ".join(f"{n}: {v[0]:.3g}({v[1]:.1g}), M = {v[0] * n:.2g}"
+                                            for n, v in sorted(found.items()))
                      + "; Hopfield retrieval limit for binary patterns shown for context (Gaussian patterns, "
                      "density constraint and random field differ)")
         cond.judge()
     else:
-        _missing(cond, f"⟨ω₁⟩ does not fall through ½ at N = {N} (option modes = 0, or no such load scanned)")
+        _missing(cond, f"⟨ω₁⟩ does not fall through ½ at N = {N} (engine option modes = 0, or no such "
+                       "load scanned)")
     gauss = next((c for c in pts if c.N == N and not np.isfinite(c.M)), None)
     for row, get in ((energy, lambda c: (c.e, c.e_err)), (alpha, lambda c: (c.alpha, c.alpha_err))):
         if gauss is None:
