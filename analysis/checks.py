@@ -517,8 +517,10 @@ def cavity_rows(paths, out=None) -> list[Row]:
     """Rows of analysis.cavity_modes for the results files ``paths`` (cavity couplings
     and the Gaussian limit; None entries are skipped): the condensation load against the
     Hopfield retrieval limit (indicator), and, at the largest N, E/N and alpha
-    extrapolated to M -> infinity (y = y_inf + c N/M over loads M/N >= LIMIT_MIN_LOAD)
-    against the Gaussian ensemble of the same N (prediction).  With ``out``, the
+    extrapolated to M -> infinity (y = y_inf + c √(N/M) over loads M/N >= LIMIT_MIN_LOAD:
+    the spectrum of V is the semicircle of the Gaussian ensemble shifted and skewed at
+    order √(N/M), its upper edge at J (2 + √(N/M)) from Marchenko–Pastur) against the
+    Gaussian ensemble of the same N (prediction).  With ``out``, the
     analysis' CSV and figure go there."""
     rows = [Row("cavity_condensation", "Load M/N below which the t = 0 state lies on the leading mode of V "
                 "(⟨ω₁⟩ = ½), largest N", "Hopfield", HOPFIELD_ALPHA_C, kind="indicator", section=BEYOND),
@@ -566,7 +568,7 @@ def cavity_rows(paths, out=None) -> list[Row]:
             continue
         from .stats import weighted_line
         y = np.array([get(c) for c in big])
-        inv = np.array([1 / c.load for c in big])
+        inv = np.array([c.load ** -0.5 for c in big])
         y0, _, cov, chi2 = weighted_line(inv, y[:, 0], y[:, 1])
         y1 = weighted_line(inv[1:], y[1:, 0], y[1:, 1])[0] if len(big) >= 4 else y0
         g, ge = get(gauss)
@@ -576,7 +578,7 @@ def cavity_rows(paths, out=None) -> list[Row]:
                        f"fit form: without M/N = {big[0].load:g} the limit is {y1:.4g}")
         row.sizes = f"N = {N}, M/N = " + ", ".join(f"{c.load:g}" for c in big)
         row.realizations = ", ".join(str(c.realizations) for c in big) + f"; Gaussian {gauss.realizations}"
-        row.note = (f"fit y_inf + c N/M, χ²/dof {chi2:.2f}; largest load {big[-1].load:g}: "
+        row.note = (f"fit y_inf + c √(N/M), χ²/dof {chi2:.2f}; largest load {big[-1].load:g}: "
                     f"{get(big[-1])[0]:.4g}; theory column: the Gaussian "
                     f"ensemble at the same N (its error is in the stat. error)")
         row.judge()
