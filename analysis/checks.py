@@ -575,7 +575,8 @@ def cavity_rows(paths, out=None) -> list[Row]:
         row.theory = float(g)
         row.value = float(y0)
         row.set_errors(float(np.hypot(np.sqrt(cov[0, 0]), ge)), abs(y1 - y0),
-                       f"fit form: without M/N = {big[0].load:g} the limit is {y1:.4g}")
+                       f"fit form: without M/N = {big[0].load:g} the limit is {y1:.4g}" if len(big) >= 4
+                       else "none estimated: 3 loads, the fit form cannot be tested")
         row.sizes = f"N = {N}, M/N = " + ", ".join(f"{c.load:g}" for c in big)
         row.realizations = ", ".join(str(c.realizations) for c in big) + f"; Gaussian {gauss.realizations}"
         row.note = (f"fit y_inf + c √(N/M), χ²/dof {chi2:.2f}; largest load {big[-1].load:g}: "
