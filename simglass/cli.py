@@ -197,6 +197,8 @@ def _abort_other_ranks(e: Exception):
     traceback.print_exc(file=sys.stderr)
     print(f"simglass: error on MPI rank {comm.Get_rank()} of {comm.Get_size()}: {type(e).__name__}: {e}; "
           "ending all ranks (completed tasks are saved, rerun to resume)", file=sys.stderr, flush=True)
+    import time
+    time.sleep(0.5)   # let the launcher forward this rank's stderr before the abort kills it
     comm.Abort(1)
 
 
