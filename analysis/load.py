@@ -6,7 +6,9 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-from simglass.results import read_group, read_results
+import h5py
+
+from simglass.results import read_consistent, read_group
 
 __all__ = ["Point", "load_points", "lattice_key", "task_table"]
 
@@ -31,20 +33,19 @@ def load_points(path, engine: str | None = None) -> tuple[object, list[Point]]:
     """(job, points) of a results file; only tasks with status "done" are read.
     Raises InputError if the file is not a results file or not of ``engine``."""
     from simglass.options import InputError
-    f, job = read_results(path)
-    with f:
+
+    def read(f, job):
         if engine is not None and job.engine != engine:
             raise InputError(f"{path}: results of engine {job.engine!r}, expected {engine!r}")
         by_point = defaultdict(list)
         for name in sorted(f["tasks"]):
-            try:               # a task the running job is writing: not done yet, skip it
-                g = f["tasks"][name]
-                if g.attrs.get("status") != "done":
-                    continue
-                rec = (int(g.attrs["realization"]), read_group(g))
-                by_point[int(g.attrs["point"])].append(rec)
-            except (AttributeError, KeyError, RuntimeError, OSError):
+            g = f["tasks"].get(name)      # None: a link the running job has not resolved yet
+            if not isinstance(g, h5py.Group) or g.attrs.get("status") != "done":   # pending
                 continue
+            by_point[int(g.attrs["point"])].append((int(g.attrs["realization"]), read_group(g)))
+        return job, by_point
+    # a read that meets the file half written by a running job is retried (read_consistent)
+    job, by_point = read_consistent(path, read)
     points = []
     for p, params in enumerate(job.points()):
         recs = sorted(by_point.get(p, []), key=lambda x: x[0])

@@ -35,55 +35,59 @@ def _run(args) -> int:
 
 
 def _info(args) -> int:
-    from .results import read_results
-    f, job = read_results(args.results)
-    with f:
-        a = f.attrs
-        print(f"{args.results}: engine {a['engine']}, simglass {a['simglass_version']}, "
-              f"commit {a['git_commit'][:12]}, created {a['created']}")
-        if "options" in a:
-            print(f"options used: {a['options']}")
-        from .engines import get_engine
+    import h5py
+
+    from .engines import get_engine
+    from .results import read_consistent
+
+    def gather(f, job):
+        a = {k: f.attrs[k] for k in ("engine", "simglass_version", "git_commit", "created", "options")
+             if k in f.attrs}
         flags = getattr(get_engine(a["engine"]), "FLAGS", {})
         rows = defaultdict(lambda: [0, 0, 0.0, Counter()])
         for name in list(f["tasks"]):
-            try:                   # a group that the running job is writing reads as
-                g = f["tasks"][name]         # None or fails: count it as pending
-                st, p = g.attrs.get("status"), int(g.attrs["point"])
-                if st == "done":
-                    bad = [k for k, good in flags.items() if k in g and bool(g[k][()]) != good]
-            except (AttributeError, KeyError, RuntimeError, OSError):
+            g = f["tasks"].get(name)       # None: a link the running job has not resolved yet
+            if not isinstance(g, h5py.Group) or "point" not in g.attrs:   # pending
                 continue
+            st, p = g.attrs.get("status"), int(g.attrs["point"])
             if st == "done":
+                bad = [k for k, good in flags.items() if k in g and bool(g[k][()]) != good]
                 rows[p][0] += 1
                 rows[p][3].update(bad + (["any"] if bad else []))
             elif st == "failed":
                 rows[p][1] += 1
             rows[p][2] += float(g.attrs.get("wall_time", 0.0))
-        points = job.points()
-        keys = list(job.scan)
-        head = ["point"] + keys + ["done", "failed", "pending", "wall [s]"]
-        if flags:  # flagged: done tasks whose flag datasets differ from a sound result
-            head.append("flagged")
+        return job, a, flags, rows
+    # a read that meets the file half written by a running job is retried (read_consistent)
+    job, a, flags, rows = read_consistent(args.results, gather)
+    print(f"{args.results}: engine {a['engine']}, simglass {a['simglass_version']}, "
+          f"commit {a['git_commit'][:12]}, created {a['created']}")
+    if "options" in a:
+        print(f"options used: {a['options']}")
+    points = job.points()
+    keys = list(job.scan)
+    head = ["point"] + keys + ["done", "failed", "pending", "wall [s]"]
+    if flags:  # flagged: done tasks whose flag datasets differ from a sound result
+        head.append("flagged")
 
-        def _flagged(c):
-            return f"{c['any']}" + (" (" + ", ".join(f"{k} {c[k]}" for k in flags if c[k]) + ")" if c["any"] else "")
-        table = []
-        for p, params in enumerate(points):
-            d, fl, w, c = rows[p]
-            table.append([str(p)] + [json.dumps(params[k]) for k in keys]
-                         + [str(d), str(fl), str(job.realizations - d - fl), f"{w:.1f}"]
-                         + ([_flagged(c)] if flags else []))
-        tot = [sum(r[0] for r in rows.values()), sum(r[1] for r in rows.values()),
-               sum(r[2] for r in rows.values()), sum((r[3] for r in rows.values()), Counter())]
-        table.append(["all"] + [""] * len(keys) + [str(tot[0]), str(tot[1]),
-                     str(len(points) * job.realizations - tot[0] - tot[1]), f"{tot[2]:.1f}"]
-                     + ([_flagged(tot[3])] if flags else []))
-        widths = [max(len(r[i]) for r in [head] + table) for i in range(len(head))]
-        for r in [head] + table:
-            print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
-        if flags:
-            print("flagged: done tasks with " + " or ".join(f"{k} != {v}" for k, v in flags.items()))
+    def _flagged(c):
+        return f"{c['any']}" + (" (" + ", ".join(f"{k} {c[k]}" for k in flags if c[k]) + ")" if c["any"] else "")
+    table = []
+    for p, params in enumerate(points):
+        d, fl, w, c = rows[p]
+        table.append([str(p)] + [json.dumps(params[k]) for k in keys]
+                     + [str(d), str(fl), str(job.realizations - d - fl), f"{w:.1f}"]
+                     + ([_flagged(c)] if flags else []))
+    tot = [sum(r[0] for r in rows.values()), sum(r[1] for r in rows.values()),
+           sum(r[2] for r in rows.values()), sum((r[3] for r in rows.values()), Counter())]
+    table.append(["all"] + [""] * len(keys) + [str(tot[0]), str(tot[1]),
+                 str(len(points) * job.realizations - tot[0] - tot[1]), f"{tot[2]:.1f}"]
+                 + ([_flagged(tot[3])] if flags else []))
+    widths = [max(len(r[i]) for r in [head] + table) for i in range(len(head))]
+    for r in [head] + table:
+        print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+    if flags:
+        print("flagged: done tasks with " + " or ".join(f"{k} != {v}" for k, v in flags.items()))
     return 0
 
 

@@ -41,7 +41,7 @@ from . import __version__
 from .jobfile import Job, Task, parse_job
 from .options import InputError
 
-__all__ = ["ResultsFile", "read_results", "FORMAT"]
+__all__ = ["ResultsFile", "read_results", "read_consistent", "being_written", "FORMAT"]
 
 FORMAT = "simglass-results-1"
 
@@ -176,6 +176,44 @@ class ResultsFile:
             self._lock.close()  # releases the flock
 
 
+READ_RETRY_S = 10.0
+
+
+def read_consistent(path, read):
+    """``read(f, job)`` on the results file ``path`` (opened by :func:`read_results`),
+    returned.  While a ``simglass run`` writes the file, a read can meet the file half
+    changed (HDF5 raises OSError or RuntimeError, or a group vanishes: KeyError): then
+    the whole read is retried from a fresh open, for up to READ_RETRY_S.  Raises
+    InputError as read_results, and the read's own error when no writer is active."""
+    deadline = time.monotonic() + READ_RETRY_S
+    while True:
+        f, job = read_results(path)
+        try:
+            with f:
+                return read(f, job)
+        except (OSError, RuntimeError, KeyError):
+            if being_written(path) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            raise
+
+
+def being_written(path) -> bool:
+    """True if a ``simglass run`` holds the writer lock ``<path>.lock`` now."""
+    lock = Path(path).with_name(Path(path).name + ".lock")
+    try:
+        fh = open(lock)
+    except OSError:
+        return False
+    with fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return False
+
+
 def _acquire_writer_lock(path: Path):
     """Open ``<path>.lock`` and take an exclusive, non-blocking flock on it (kept until
     the returned file is closed); InputError naming the holder when another process has it."""
@@ -211,11 +249,19 @@ def read_results(path):
     path = Path(path)
     if not path.exists():
         raise InputError(f"results file {str(path)!r} not found")
-    try:
-        # no file lock: a running job's file can be read (its completed tasks are flushed)
-        f = h5py.File(path, "r", locking=False)
-    except OSError as e:
-        raise InputError(f"results file {str(path)!r} cannot be opened as HDF5: {e}") from None
+    deadline = time.monotonic() + READ_RETRY_S
+    while True:
+        try:
+            # no file lock: a running job's file can be read (its completed tasks are flushed)
+            f = h5py.File(path, "r", locking=False)
+            break
+        except OSError as e:
+            # the writer may be between extending the file and flushing its superblock
+            # ("truncated file"): retry while a writer holds the lock, for READ_RETRY_S
+            if being_written(path) and time.monotonic() < deadline:
+                time.sleep(0.05)
+                continue
+            raise InputError(f"results file {str(path)!r} cannot be opened as HDF5: {e}") from None
     fmt = f.attrs.get("format")
     if fmt != FORMAT:
         f.close()

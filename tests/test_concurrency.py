@@ -136,3 +136,32 @@ def test_killed_several_times_at_random_moments_resumes_to_identical_data(tmp_pa
     ref = tmp_path / "ref.h5"
     assert run_cli("run", job, "--output", ref, "--quiet").returncode == 0
     assert_same_results(out, ref)
+
+
+def test_reading_while_the_job_writes_never_fails(tmp_path, monkeypatch):
+    """Readers (simglass info, the analyses) open the file without a lock while the writer
+    flushes task after task; an open that lands between the writer extending the file and
+    writing its superblock fails in HDF5 ("truncated file") and is retried while the writer
+    holds its lock (simglass.results.read_results).  Many reads during a run all succeed."""
+    from analysis.load import load_points
+    from simglass.results import being_written
+    monkeypatch.setenv("HDF5_USE_FILE_LOCKING", "FALSE")
+    job = tmp_path / "slow.toml"
+    job.write_text(SLOW_JOB)
+    out = tmp_path / "slow.h5"
+    writer = subprocess.Popen(simglass_cmd("run", job, "--output", out, "--quiet"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while not out.exists() and time.time() - t0 < 60:
+        time.sleep(0.01)
+    reads, seen_writer = 0, False
+    try:
+        while writer.poll() is None and time.time() - t0 < 300:
+            seen_writer |= being_written(out)
+            _, points = load_points(out)           # raises InputError if the open fails
+            assert sum(len(p.records) for p in points) <= 24
+            reads += 1
+    finally:
+        writer.communicate(timeout=600)
+    assert writer.returncode == 0 and seen_writer and reads > 5
+    assert not being_written(out)
