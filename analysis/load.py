@@ -6,9 +6,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-import h5py
-
-from simglass.results import read_consistent, read_group
+from simglass.results import being_written, read_consistent, read_group, task_groups
 
 __all__ = ["Point", "load_points", "lattice_key", "task_table"]
 
@@ -38,11 +36,17 @@ def load_points(path, engine: str | None = None) -> tuple[object, list[Point]]:
         if engine is not None and job.engine != engine:
             raise InputError(f"{path}: results of engine {job.engine!r}, expected {engine!r}")
         by_point = defaultdict(list)
-        for name in sorted(f["tasks"]):
-            g = f["tasks"].get(name)      # None: a link the running job has not resolved yet
-            if not isinstance(g, h5py.Group) or g.attrs.get("status") != "done":   # pending
+        writing = being_written(path)
+        for _, g in sorted(task_groups(f, path), key=lambda x: x[0]):   # unreadable groups are pending
+            if g.attrs.get("status") != "done":
                 continue
-            by_point[int(g.attrs["point"])].append((int(g.attrs["realization"]), read_group(g)))
+            try:
+                rec = read_group(g)
+            except (RuntimeError, OSError, KeyError):
+                if writing:          # read_consistent reads the file again
+                    raise
+                continue             # left damaged by a killed writer: not counted
+            by_point[int(g.attrs["point"])].append((int(g.attrs["realization"]), rec))
         return job, by_point
     # a read that meets the file half written by a running job is retried (read_consistent)
     job, by_point = read_consistent(path, read)

@@ -35,20 +35,15 @@ def _run(args) -> int:
 
 
 def _info(args) -> int:
-    import h5py
-
     from .engines import get_engine
-    from .results import read_consistent
+    from .results import read_consistent, task_groups
 
     def gather(f, job):
         a = {k: f.attrs[k] for k in ("engine", "simglass_version", "git_commit", "created", "options")
              if k in f.attrs}
         flags = getattr(get_engine(a["engine"]), "FLAGS", {})
         rows = defaultdict(lambda: [0, 0, 0.0, Counter()])
-        for name in list(f["tasks"]):
-            g = f["tasks"].get(name)       # None: a link the running job has not resolved yet
-            if not isinstance(g, h5py.Group) or "point" not in g.attrs:   # pending
-                continue
+        for _, g in task_groups(f, args.results):    # unreadable groups are pending
             st, p = g.attrs.get("status"), int(g.attrs["point"])
             if st == "done":
                 bad = [k for k, good in flags.items() if k in g and bool(g[k][()]) != good]

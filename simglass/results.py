@@ -41,7 +41,7 @@ from . import __version__
 from .jobfile import Job, Task, parse_job
 from .options import InputError
 
-__all__ = ["ResultsFile", "read_results", "read_consistent", "being_written", "FORMAT"]
+__all__ = ["ResultsFile", "read_results", "read_consistent", "task_groups", "being_written", "FORMAT"]
 
 FORMAT = "simglass-results-1"
 
@@ -177,6 +177,25 @@ class ResultsFile:
 
 
 READ_RETRY_S = 10.0
+
+
+def task_groups(f, path):
+    """(name, group) of the task groups of an open results file that can be read and
+    carry their attributes.  A group that cannot be read (a link not resolved yet, no
+    attributes yet, or metadata a killed writer left half written) is skipped: it is
+    pending, and a resumed run writes it again.  While a writer holds the lock, such an
+    HDF5 error is raised instead, so that :func:`read_consistent` reads again."""
+    writing = being_written(path)
+    for name in list(f["tasks"]):
+        try:
+            g = f["tasks"].get(name)
+            if not isinstance(g, h5py.Group) or "point" not in g.attrs:
+                continue
+        except (RuntimeError, OSError, KeyError):
+            if writing:
+                raise
+            continue
+        yield name, g
 
 
 def read_consistent(path, read):
