@@ -143,27 +143,25 @@ def fit_alpha_counts(counts, N: int, c_lo: float = C_LO, x_hi: float = X_HI,
 def energies(paths) -> list:
     """[(N, realisations, mean E/(NJ), standard error)] per size of mc results files or
     compact tables (E the canonical energy of the state found)."""
-    from .compact import load_any
-    from .load import lattice_key
-    _, points = load_any(paths, "mc")
-    by = {}
-    for p in points:
-        N, J = int(np.prod(lattice_key(p.params))), float(p.params["J"])
-        by.setdefault(N, []).extend(r["energy"] / (N * J) for r in p.records)
-    return [(N, len(e), *map(float, mean_sem(e))) for N, e in sorted(by.items()) if len(e) >= 2]
+    return _energies(_by_size(paths))
+
+
+def _energies(sizes):
+    return [(N, len(e), *map(float, mean_sem(e))) for N, _, _, _, e in sizes if len(e) >= 2]
 
 
 def _by_size(paths):
-    """[(N, J, counts (R, bins), phis or None)] per size, ascending N; ``phis`` the
-    fields of every realisation when all inputs hold them (results files)."""
+    """[(N, J, counts (R, bins), phis or None, E/(NJ) per realisation)] per size, ascending
+    N; ``phis`` the fields of every realisation when all inputs hold them (results files)."""
     from .compact import load_any
     from .load import lattice_key
     _, points = load_any(paths, "mc")
     sizes = {}
     for p in points:
         N, J = int(np.prod(lattice_key(p.params))), float(p.params["J"])
-        s = sizes.setdefault((N, J), ([], []))
+        s = sizes.setdefault((N, J), ([], [], []))
         for rec in p.records:
+            s[2].append(rec["energy"] / (N * J))
             if "phi" in rec:
                 s[0].append(absphi_counts(rec["phi"], J))
                 s[1].append(np.asarray(rec["phi"]))
@@ -174,11 +172,11 @@ def _by_size(paths):
                 s[0].append(np.array([rec[f"absphi_{k}"] for k in range(nb)]))
                 s[1].append(None)
     out = []
-    for (N, J), (counts, phis) in sorted(sizes.items()):
+    for (N, J), (counts, phis, e) in sorted(sizes.items()):
         if not counts:
             continue
         exact = all(ph is not None for ph in phis)
-        out.append((N, J, np.array(counts, float), phis if exact else None))
+        out.append((N, J, np.array(counts, float), phis if exact else None, e))
     return out
 
 
@@ -191,7 +189,7 @@ def _fit_size(N, J, counts, phis, c_lo, x_hi, curvature, n_boot=1000):
 def _fits(sizes, c_lo, x_hi, curvature, n_boot=1000, min_span=1.0):
     """Fits of the sizes with 2+ realisations and a window c_lo/sqrt(N) * min_span < x_hi."""
     out = []
-    for N, J, counts, phis in sizes:
+    for N, J, counts, phis, _ in sizes:
         if len(counts) < 2 or not c_lo / np.sqrt(N) * min_span < x_hi:
             continue
         try:
@@ -265,28 +263,35 @@ def analyze(paths, out: str | None = None, c_lo: float = C_LO, x_hi: float = X_H
     sizes = _by_size(paths)
     fits = _fits(sizes, c_lo, x_hi, curvature)
     if out is not None and sizes:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
         windows = _windows(sizes)
-        with open(out / "alpha.csv", "w") as fh:
-            fh.write("N,realizations,curvature,c_lo,x_lo,x_hi,alpha,alpha_err,b,b_err,chi2_dof\n")
-            rows = [(c_lo, f) for f in fits] + [(c, f) for (c, _), fs in windows.items() for f in fs]
-            for c, f in rows:
-                fh.write(f"{f.N},{f.realizations},{int(f.curvature)},{c:g},{f.x_lo:.4g},{f.x_hi:.4g},"
-                         f"{f.alpha:.6g},{f.alpha_err:.3g},{f.b:.6g},{f.b_err:.3g},{f.chi2_dof:.3g}\n")
-        try:
-            ext = extrapolate(windows)
-        except ValueError:
-            ext = None
-        _figure(sizes, windows, ext, out / "coulomb_gap.png")
+        _write(Path(out), sizes, fits, c_lo, windows, _extrapolated(windows))
     return fits
+
+
+def _extrapolated(windows):
+    try:
+        return extrapolate(windows)
+    except ValueError:
+        return None
+
+
+def _write(out, sizes, fits, c_lo, windows, ext):
+    """alpha.csv (this window's fits and every window's curvature fits) and coulomb_gap.png."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "alpha.csv", "w") as fh:
+        fh.write("N,realizations,curvature,c_lo,x_lo,x_hi,alpha,alpha_err,b,b_err,chi2_dof\n")
+        rows = [(c_lo, f) for f in fits] + [(c, f) for (c, _), fs in windows.items() for f in fs]
+        for c, f in rows:
+            fh.write(f"{f.N},{f.realizations},{int(f.curvature)},{c:g},{f.x_lo:.4g},{f.x_hi:.4g},"
+                     f"{f.alpha:.6g},{f.alpha_err:.3g},{f.b:.6g},{f.b_err:.3g},{f.chi2_dof:.3g}\n")
+    _figure(sizes, windows, ext, out / "coulomb_gap.png")
 
 
 def _figure(sizes, windows, ext, path):
     plt = pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
     x = (np.arange(int(round(FINE_MAX / FINE_BIN))) + 0.5) * FINE_BIN
-    for N, J, counts, _ in sizes:
+    for N, J, counts, _, _ in sizes:
         if len(counts) < 2:
             continue
         P = counts / (2 * N * FINE_BIN)            # P(phi) J at |phi|/J = x, both signs folded
@@ -333,12 +338,16 @@ def main(argv=None):
     a = ap.parse_args(argv)
     from simglass.options import InputError
     try:
-        fits = analyze(a.results, a.out, a.c_lo, a.x_hi)
-        curved = analyze(a.results, None, a.c_lo, a.x_hi, curvature=True)
-        windows = alpha_windows(a.results)
+        sizes = _by_size(a.results)          # read once; every fit below uses these
     except (InputError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    fits = _fits(sizes, a.c_lo, a.x_hi, False)
+    curved = _fits(sizes, a.c_lo, a.x_hi, True)
+    windows = _windows(sizes)
+    ext = _extrapolated(windows)
+    if a.out and sizes:
+        _write(Path(a.out), sizes, fits, a.c_lo, windows, ext)
     print(f"{'N':>6} {'R':>4} {'alpha':>8} {'err':>7} {'window [J]':>14} {'chi2/dof':>8}   "
           f"{'alpha(+b)':>9} {'err':>7} {'b':>7} {'chi2/dof':>8}")
     for f in fits:
@@ -347,11 +356,9 @@ def main(argv=None):
         print(f"{f.N:6d} {f.realizations:4d} {f.alpha:8.4f} {f.alpha_err:7.4f} "
               f"{f.x_lo:6.3f}-{f.x_hi:5.3f} {f.chi2_dof:8.2f}{tail}")
     print("energy per site of the states found: " + ", ".join(
-        f"N = {N}: {m:.5f} +- {e:.5f} J" for N, _, m, e in energies(a.results)))
-    try:
-        ext = extrapolate(windows)
-    except ValueError as e:
-        print(f"no extrapolation: {e}")
+        f"N = {N}: {m:.5f} +- {e:.5f} J" for N, _, m, e in _energies(sizes)))
+    if ext is None:
+        print("no extrapolation: it needs 3+ sizes on the central window")
     else:
         print("alpha_inf (alpha + b|phi|^3 fits, alpha(N) = alpha_inf + a/sqrt(N)) per window:")
         for (c, x), (a0, err, chi2, Ns) in sorted(ext.per_window.items()):

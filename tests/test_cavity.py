@@ -165,7 +165,7 @@ def test_cavity_analysis_end_to_end(tmp_path):
     from analysis import cavity_modes
     from conftest import run_cli
     files = []
-    for name, text in (("cav", TINY_MC.format(coupling='couplings = "cavity"', modes="n_modes = [1, 4, 16, 32]")),
+    for name, text in (("cav", TINY_MC.format(coupling='couplings = "cavity"', modes="n_modes = [1, 4, 16, 32, 64]")),
                        ("gau", TINY_MC.format(coupling="", modes="")),
                        ("hcav", TINY_HARTREE.format(coupling='couplings = "cavity"', modes="n_modes = [1, 64]")),
                        ("hgau", TINY_HARTREE.format(coupling="", modes=""))):
@@ -177,15 +177,18 @@ def test_cavity_analysis_end_to_end(tmp_path):
     pts, loads = cavity_modes.analyze(files, tmp_path / "an")
     for f in ("cavity_modes.csv", "cavity_modes.png", "cavity_modes_hartree.csv", "cavity_modes_hartree.png"):
         assert (tmp_path / "an" / f).stat().st_size > 0
-    assert sorted({(c.N, c.M) for c in pts}) == sorted({(N, M) for N in (48, 64) for M in (1, 4, 16, 32, np.inf)})
+    assert sorted({(c.N, c.M) for c in pts}) == sorted({(N, M) for N in (48, 64) for M in (1, 4, 16, 32, 64, np.inf)})
     one = [c for c in pts if c.M == 1]
     assert all(0.5 < np.mean(c.omega1) < 0.8 and np.allclose(c.omega1, c.omega_M) for c in one)
-    for c in pts:        # Ω_M of s on a complete set of N weights lies in [0, 1]
-        assert np.all((c.omega_M >= -1e-12) & (c.omega_M <= 1 + 1e-12)) or not np.isfinite(c.M)
+    # M = 1: the only pair-stable states are the two extreme blocks, complements of each
+    # other at even N, so independent restarts overlap with |q| = 1 exactly
+    assert all(np.allclose(c.q, 1.0) for c in one)
+    # M >= N: the weights on all N eigenvectors of V sum to 1 (completeness)
+    full = [c for c in pts if np.isfinite(c.M) and c.M >= c.N]
+    assert full and all(np.allclose(c.omega_M, 1.0, atol=1e-10) for c in full)
     for N in (48, 64):
         x, _ = loads[N]
         assert 1 / N < x < 32 / N       # <omega1> = 2/pi at M = 1 falls through 1/2
-    assert all(0 <= q <= 1 + 1e-12 for c in pts for q in c.q)
     hp = cavity_modes.hartree_points(files[2:])
     assert [h.M for h in hp] == [1.0, 64.0, np.inf] and all(h.N == 64 for h in hp)
     assert all(np.isfinite(h.ln_g) and h.dos_mu >= 0 for h in hp)

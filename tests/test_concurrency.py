@@ -21,13 +21,18 @@ J = [0.5, 1.0]
 """
 
 
-def test_one_writer_per_file_without_hdf5_locking(tmp_path, monkeypatch):
+def _start_slow_writer(tmp_path, monkeypatch):
+    """(job file, output, the running `simglass run` of SLOW_JOB) without HDF5 file locking."""
     monkeypatch.setenv("HDF5_USE_FILE_LOCKING", "FALSE")
     job = tmp_path / "slow.toml"
     job.write_text(SLOW_JOB)
     out = tmp_path / "slow.h5"
-    first = subprocess.Popen(simglass_cmd("run", job, "--output", out, "--quiet"), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True)
+    return job, out, subprocess.Popen(simglass_cmd("run", job, "--output", out, "--quiet"),
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_one_writer_per_file_without_hdf5_locking(tmp_path, monkeypatch):
+    job, out, first = _start_slow_writer(tmp_path, monkeypatch)
     t0 = time.time()
     while _count_done(out) < 1 and time.time() - t0 < 120:
         time.sleep(0.05)
@@ -145,12 +150,7 @@ def test_reading_while_the_job_writes_never_fails(tmp_path, monkeypatch):
     holds its lock (simglass.results.read_results).  Many reads during a run all succeed."""
     from analysis.load import load_points
     from simglass.results import being_written
-    monkeypatch.setenv("HDF5_USE_FILE_LOCKING", "FALSE")
-    job = tmp_path / "slow.toml"
-    job.write_text(SLOW_JOB)
-    out = tmp_path / "slow.h5"
-    writer = subprocess.Popen(simglass_cmd("run", job, "--output", out, "--quiet"), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    _, out, writer = _start_slow_writer(tmp_path, monkeypatch)
     t0 = time.time()
     while not out.exists() and time.time() - t0 < 60:
         time.sleep(0.01)
