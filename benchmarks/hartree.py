@@ -1,19 +1,21 @@
 """Hartree solvers side by side on the same realisations (issue 15), as ratios in one run.
 
 For each L and J/t (n = 1/2, W = 0, t = 1, default options, classical start) and each
-realisation, both methods of ``ed.hartree_solve`` ("newton": energy descent + Newton-
-Krylov, the default; "mixing": the previous Anderson mixing with annealed smearing)
-solve the same model.  Reported per (L, J/t) and method:
+realisation, the methods of ``ed.hartree_solve`` ("trust": trust-region Newton on the
+orbitals, the default; "newton": energy descent + Newton-Krylov, the previous default;
+"mixing": the older Anderson mixing with annealed smearing) solve the same model.
+Reported per (L, J/t) and method:
 
 * the wall time per solution in units of one numpy.linalg.eigh of the same size
   (median and 95th percentile; the classical start, the same mc run for both, included),
 * diagonalisations and response products (median),
 * converged and stable fractions,
-* the paired E_H difference newton - mixing over realisations where both converged
-  (mean ± standard error; negative: the new solver finds lower states).
+* the paired E_H difference of each method against the last one given (default
+  "mixing") over realisations where both converged (mean ± standard error; negative:
+  the method finds lower states).
 
     .venv/bin/python benchmarks/hartree.py [--L 8 10] [--J 2 3 4 5 6 8] [--realizations 20]
-                                           [--warmup 10] [--csv PATH]
+                                           [--methods trust newton mixing] [--warmup 10] [--csv PATH]
 """
 
 import argparse
@@ -26,7 +28,7 @@ import numpy as np
 import ed
 from simglass import Lattice, Model, sample_disorder
 
-METHODS = ("newton", "mixing")
+METHODS = ("trust", "newton", "mixing")
 
 
 def eigh_time(N, repeats=3):
@@ -58,13 +60,13 @@ def unit_costs(lat, t_eigh):
     return t_start / t_eigh, (time.perf_counter() - t0) / 10 / t_eigh
 
 
-def solve_pair(lat, J, r, t_eigh, warmup=10):
+def solve_pair(lat, J, r, t_eigh, warmup=10, methods=METHODS):
     d = sample_disorder(lat, J=J, seed=2026, realization=r)
     m = Model(lat, 1.0, d.V, d.eps, density=0.5)
     row = {"L": lat.shape[0], "J": J, "realization": r}
-    for meth in METHODS:
+    for meth in methods:
         t0 = time.perf_counter()
-        h = ed.hartree_solve(m, seed=r, method=meth, **({"warmup": warmup} if meth == "newton" else {}))
+        h = ed.hartree_solve(m, seed=r, method=meth, **({"warmup": warmup} if meth != "mixing" else {}))
         row.update({f"{meth}_time": (time.perf_counter() - t0) / t_eigh,
                     f"{meth}_diag": h.iterations, f"{meth}_products": h.response_products,
                     f"{meth}_converged": h.converged, f"{meth}_stable": h.stable,
@@ -72,9 +74,9 @@ def solve_pair(lat, J, r, t_eigh, warmup=10):
     return row
 
 
-def summary(rows):
+def summary(rows, methods=METHODS):
     out = []
-    for meth in METHODS:
+    for meth in methods:
         t = np.array([r[f"{meth}_time"] for r in rows])
         out.append(f"{meth}: t/eigh median {np.median(t):6.1f} p95 {np.percentile(t, 95):6.1f}, "
                    f"diag {np.median([r[f'{meth}_diag'] for r in rows]):5.0f} "
@@ -82,13 +84,16 @@ def summary(rows):
                    f"prod {np.median([r[f'{meth}_products'] for r in rows]):5.0f}, "
                    f"conv {np.mean([r[f'{meth}_converged'] for r in rows]):.2f}, "
                    f"stable {np.mean([r[f'{meth}_stable'] for r in rows]):.2f}")
-    def paired(key):
-        d = [r["newton_energy"] - r["mixing_energy"] for r in rows
-             if r["newton_converged"] and r[f"mixing_{key}"]]
+    ref = methods[-1]
+
+    def paired(meth, key):
+        d = [r[f"{meth}_energy"] - r[f"{ref}_energy"] for r in rows
+             if r[f"{meth}_converged"] and r[f"{ref}_{key}"]]
         return (f"{np.mean(d):+.4f} ± {np.std(d, ddof=1) / np.sqrt(len(d)):.4f} ({len(d)} pairs, "
                 f"{sum(x < -1e-6 for x in d)} lower, {sum(x > 1e-6 for x in d)} higher)"
                 ) if len(d) > 1 else "n/a"
-    return out, f"{paired('converged')}; against stable mixing solutions {paired('stable')}"
+    return out, "; ".join(f"{m} - {ref}: {paired(m, 'converged')}, against stable {ref} solutions "
+                          f"{paired(m, 'stable')}" for m in methods[:-1])
 
 
 def main():
@@ -96,7 +101,9 @@ def main():
     ap.add_argument("--L", type=int, nargs="+", default=[8, 10])
     ap.add_argument("--J", type=float, nargs="+", default=[2, 3, 4, 5, 6, 8])
     ap.add_argument("--realizations", type=int, default=20)
-    ap.add_argument("--warmup", type=int, default=10, help="newton's smeared warm-up steps")
+    ap.add_argument("--methods", nargs="+", choices=METHODS, default=["trust", "mixing"],
+                    help="solvers to compare; paired energies against the last")
+    ap.add_argument("--warmup", type=int, default=10, help="trust's and newton's smeared warm-up steps")
     ap.add_argument("--csv", help="write one row per solution pair")
     a = ap.parse_args()
     rows = []
@@ -108,14 +115,14 @@ def main():
               f"{c_start:.1f} eighs; one response product = {c_prod:.3f} eighs", flush=True)
         allL = []
         for J in a.J:
-            block = [solve_pair(lat, J, r, t_eigh, a.warmup) for r in range(a.realizations)]
+            block = [solve_pair(lat, J, r, t_eigh, a.warmup, a.methods) for r in range(a.realizations)]
             allL += block
-            lines, dE = summary(block)
+            lines, dE = summary(block, a.methods)
             print(f"  J/t = {J:g}:  " + "\n             ".join(lines) + f"\n             "
-                  f"E_newton - E_mixing = {dE}", flush=True)
-        lines, dE = summary(allL)
+                  f"E_H paired: {dE}", flush=True)
+        lines, dE = summary(allL, a.methods)
         print(f"  all J (L = {L}): " + "\n             ".join(lines) + f"\n             "
-              f"E_newton - E_mixing = {dE}", flush=True)
+              f"E_H paired: {dE}", flush=True)
         rows += allL
     if a.csv:
         with open(a.csv, "w", newline="") as f:

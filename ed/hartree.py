@@ -6,10 +6,15 @@ with the lowest N_f levels occupied (aufbau).  A degenerate shell at the Fermi l
 occupied equally (fractional occupations; ``degenerate`` is then True).  Converged when
 max_i |n_out - n_in| <= ``tol`` (default 1e-8).
 
-Methods: ``"newton"`` (default): exact energy descent on the relaxed density matrix
-(optimal damping / EDIIS) with a Newton–Krylov finish on the static response
-(ed.hartree_descent); ``"mixing"``: the previous Anderson mixing with electronic-
-temperature annealing (ed.hartree_mixing), kept for comparison.  The t = 0 limit (0/1
+Methods: ``"trust"`` (default): trust-region Newton on the occupied orbitals, with the
+exact E_H of each trial step and one diagonalisation to verify the solution
+(ed.hartree_trust); where it cannot be used (complex orbitals of a twisted model) or
+does not verify (a minimum over determinants that violates aufbau), ``"newton"``
+continues from its density.  ``"newton"``: exact energy descent on the relaxed density
+matrix (optimal damping / EDIIS) with a Newton–Krylov finish on the static response
+(ed.hartree_descent).  ``"mixing"``: the older Anderson mixing with electronic-
+temperature annealing (ed.hartree_mixing).  The last two are kept for comparison
+(benchmarks/hartree.py).  The t = 0 limit (0/1
 classical states) and J = 0 (one diagonalisation) use the mixing module's exact paths
 whatever the method.  Every converged solution gets a stability check
 (ed.response.hessian_min): a saddle point of E_H is flagged ``stable = False``.
@@ -26,7 +31,7 @@ import numpy as np
 __all__ = ["HartreeResult", "hartree_solve", "aufbau", "hartree_hamiltonian"]
 
 START_KINDS = ("classical", "random", "uniform")
-METHODS = ("newton", "mixing")
+METHODS = ("trust", "newton", "mixing")
 
 
 @dataclass
@@ -145,7 +150,7 @@ def _start_density(model, kind, rng, classical_sweeps):
 
 
 def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_density=None,
-                  tol: float = 1e-8, max_iter: int = 500, method: str = "newton",
+                  tol: float = 1e-8, max_iter: int = 500, method: str = "trust",
                   history: int = 8, newton_below: float = 0.1, beta: float = 0.5,
                   patience: int = 5, beta_min: float = 0.02, smearing: float = 0.05,
                   warmup: int = 10, classical_sweeps: int = 300, stability_tol: float = 1e-6) -> HartreeResult:
@@ -162,14 +167,15 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
         a warm start), tried first, labelled "given".
     tol : convergence threshold on max_i |n_out - n_in|.
     max_iter : diagonalisations per start.
-    method : "newton" (default; ed.hartree_descent) or "mixing" (ed.hartree_mixing).
-    history, newton_below : "newton": projectors kept in the energy-descent simplex, and
+    method : "trust" (default; ed.hartree_trust), "newton" (ed.hartree_descent) or
+        "mixing" (ed.hartree_mixing).
+    history, newton_below : "newton" (and "trust"'s fallback): projectors kept in the energy-descent simplex, and
         the residual below which Newton steps start.
     history, beta, patience, beta_min : "mixing": Anderson history and damping.
     smearing : electronic temperature in units of ``energy_scale(model)`` (max of t, J,
         std eps). "mixing": the first of its annealing stages (then down to 0).
-        "newton": the temperature of the warm-up.
-    warmup : "newton": diagonalisations of density mixing at the temperature
+        "trust", "newton": the temperature of the warm-up.
+    warmup : "trust", "newton": diagonalisations of density mixing at the temperature
         ``smearing`` before the descent (ed.hartree_mixing.smeared_warmup), which moves
         the start out of shallow basins (lower E_H at J/t >= 5, docs/validation.md §8);
         0 descends directly from the start.
@@ -242,12 +248,12 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
     for label, n0 in todo:
         if n0 is None:
             n0 = _start_density(model, label, rng, classical_sweeps)
-        if method == "newton" and not exact_path:
+        if method in ("trust", "newton") and not exact_path:
             w = min(warmup, max_iter - 1) if smearing > 0 else 0
             if w:
                 n0 = smeared_warmup(model, h0, n0, smearing * energy_scale(model), w)
             r = _descend_to_minimum(model, h0, n0, tol, max_iter - w, history, newton_below,
-                                    stability_tol)
+                                    stability_tol, method)
             r.iterations += w
         else:
             r = mixing_solve(model, h0, n0, tol, max_iter, beta, history, patience, beta_min,
@@ -265,13 +271,30 @@ def _rank(r):
     return (not r.converged, not r.stable, r.energy if r.converged else r.residual)
 
 
+def _solve_from(model, h0, x, tol, max_iter, history, newton_below, method):
+    """One solution from the density x: trust_solve (real h0), continued by descent_solve
+    from its density when it is not converged; or descent_solve alone (method "newton").
+    Diagonalisations and response products of both are added up."""
+    from .hartree_descent import descent_solve
+    from .hartree_trust import trust_solve
+    its = prods = 0
+    if method == "trust" and not np.iscomplexobj(h0):
+        r = trust_solve(model, h0, x, tol, max_iter)
+        if r.converged or r.iterations >= max_iter:
+            return r
+        its, prods, x = r.iterations, r.response_products, r.density
+    r = descent_solve(model, h0, x, tol, max_iter - its, history=history, newton_below=newton_below)
+    r.iterations += its
+    r.response_products += prods
+    return r
+
+
 def _descend_to_minimum(model, h0, n0, tol, max_iter, history, newton_below, stability_tol,
-                        escapes=3, push=0.3):
-    """descent_solve, and from a saddle point (the Newton finish can land on one) up to
+                        method="trust", escapes=3, push=0.3):
+    """_solve_from, and from a saddle point (a Newton finish can land on one) up to
     ``escapes`` restarts from its density pushed by ``push`` along the softest mode;
     a restart is kept when it converges below the saddle's E_H."""
-    from .hartree_descent import descent_solve
-    r = descent_solve(model, h0, n0, tol, max_iter, history=history, newton_below=newton_below)
+    r = _solve_from(model, h0, n0, tol, max_iter, history, newton_below, method)
     mode = check_stability(model, r, stability_tol)
     its, prods = r.iterations, r.response_products
     for _ in range(escapes):
@@ -279,8 +302,7 @@ def _descend_to_minimum(model, h0, n0, tol, max_iter, history, newton_below, sta
             break
         for sign in (1.0, -1.0):
             x = np.clip(r.density + sign * push * mode, 0.0, 1.0)
-            r2 = descent_solve(model, h0, x, tol, max_iter - its, history=history,
-                               newton_below=newton_below)
+            r2 = _solve_from(model, h0, x, tol, max_iter - its, history, newton_below, method)
             mode2 = check_stability(model, r2, stability_tol)
             its, prods = its + r2.iterations, prods + r2.response_products
             if r2.converged and r2.energy < r.energy:
@@ -320,11 +342,12 @@ def _solver_options():
         "tol": Option(float, default_of(hartree_solve, "tol"), pos, "> 0", "max |Δn| at convergence"),
         "max_iter": Option(int, default_of(hartree_solve, "max_iter"), pos, ">= 1", "diagonalisations per start"),
         "method": Option(str, default_of(hartree_solve, "method"), lambda x: x in METHODS, f"one of {METHODS}",
-                         "Hartree solver: energy descent + Newton-Krylov, or the older density mixing"),
+                         "Hartree solver: trust-region Newton on the orbitals (default), energy descent + "
+                         "Newton-Krylov, or the older density mixing"),
         "smearing": Option(float, default_of(hartree_solve, "smearing"), lambda x: x >= 0, ">= 0",
                            "electronic temperature / energy scale: newton's warm-up, mixing's first stage"),
         "warmup": Option(int, default_of(hartree_solve, "warmup"), lambda x: x >= 0, ">= 0",
-                         "method = newton: smeared mixing steps before the energy descent"),
+                         "method = trust or newton: smeared mixing steps before the solve"),
         "classical_sweeps": Option(int, default_of(hartree_solve, "classical_sweeps"), pos, ">= 1",
                                    "PT sweeps of the classical start"),
     }

@@ -1,5 +1,6 @@
 """Energy descent with a Newton–Krylov finish for the T = 0 Hartree equations
-(``hartree_solve(method="newton")``, the default).
+(``hartree_solve(method="newton")``; also the fallback of the default "trust",
+ed.hartree_trust).
 
 E_H as a functional of the relaxed one-body density matrix D (0 <= D <= 1, Tr D = N_f),
 

@@ -279,3 +279,65 @@ def test_methods_agree_on_a_solution():
     b = ed.hartree_solve(m, starts=(), init_density=a.density, method="mixing", smearing=0.0)
     assert a.converged and b.converged and b.iterations <= 2
     assert b.energy == pytest.approx(a.energy, abs=1e-9)
+
+
+def test_trust_region_model_against_exact_rotations():
+    """ed.hartree_trust at a point that is not self-consistent: the gradient g and the
+    Hessian product Hκ against central finite differences of E_H along exact rotations
+    exp(A) (rotation_energy, independent of the solver's Cholesky retraction), and the
+    retraction itself: orthonormal, mutually orthogonal, same E_H to second order."""
+    from ed.hartree_trust import _Point, hessian_product, rotate
+    m = make(shape=(2, 2, 3), J=3.0, W=0.5, seed=4)
+    nf, N = m.n_particles, m.n_sites
+    rng = np.random.default_rng(5)
+    x = rng.random(N)
+    _, psi = np.linalg.eigh(hartree_hamiltonian(m, x * nf / x.sum()))
+    Y, Z = psi[:, :nf], psi[:, nf:]
+    hop = (-m.t * m.hopping_matrix()).tocsr()
+    p = _Point(Y, Z, hop, m.eps, m.V)
+    Foo, Fvv, g = p.blocks(hop, m.eps)
+    assert p.E == pytest.approx(rotation_energy(m, psi, nf, np.zeros((N - nf, nf))), abs=1e-12)
+    assert np.abs(g).max() > 1e-2                   # far from self-consistency
+    s = 1e-4
+    for _ in range(3):
+        k = rng.standard_normal((N - nf, nf))
+        Ep, Em = (rotation_energy(m, psi, nf, sg * s * k) for sg in (1, -1))
+        assert np.sum(g * k) == pytest.approx((Ep - Em) / (2 * s), rel=1e-5)
+        assert np.sum(k * hessian_product(Y, Z, Foo, Fvv, m.V, k)) == pytest.approx(
+            (Ep + Em - 2 * p.E) / s ** 2, rel=1e-4, abs=1e-4)
+        Yk, Zk = rotate(Y, Z, s * k)
+        C = np.hstack([Yk, Zk])
+        assert np.allclose(C.T @ C, np.eye(N), atol=1e-12)
+        Ek = _Point(Yk, Zk, hop, m.eps, m.V).E
+        assert Ek == pytest.approx(Ep, abs=10 * s ** 3 * np.abs(k).max() ** 3 * N)
+
+
+def test_trust_solution_verified_and_unconverged_flagged():
+    """trust_solve from random starts converges to a solution that passes the independent
+    check, the same one as the descent solver from the same start (J/t = 2: one
+    minimum); cut short (one step) it reports converged False with its residual."""
+    from ed.hartree import bare_hamiltonian
+    from ed.hartree_trust import trust_solve
+    m = make(J=2.0, seed=3)
+    h0 = bare_hamiltonian(m)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x = rng.random(m.n_sites)
+        x *= m.n_particles / x.sum()
+        r = trust_solve(m, h0, x, 1e-8, 200)
+        assert r.converged and r.residual <= 1e-8 and r.iterations <= 4
+        verify_solution(m, r)
+        d = ed.hartree_solve(m, starts=(), init_density=x, method="newton", warmup=0)
+        assert d.energy == pytest.approx(r.energy, abs=1e-9)
+    short = trust_solve(m, h0, x, 1e-8, 1)
+    assert not short.converged and short.residual > 1e-8
+
+
+def test_twisted_model_uses_the_descent():
+    """A twisted (complex) model is solved by the descent path under the default method,
+    the same solution as method "newton"."""
+    m = make(J=3.0, seed=2).with_twist((0.3, 0.0, 0.0))
+    a = ed.hartree_solve(m, seed=1)
+    b = ed.hartree_solve(m, seed=1, method="newton")
+    assert a.converged and np.iscomplexobj(a.orbitals)
+    assert a.energy == pytest.approx(b.energy, abs=1e-9)

@@ -1,0 +1,192 @@
+"""Trust-region Newton on the occupied orbitals for the T = 0 Hartree equations
+(``hartree_solve(method="trust")``, the default).
+
+E_H over Slater determinants P = Y Yᵀ (Y: N × N_f orthonormal occupied orbitals, real),
+
+    E[P] = Tr(h0 P) - ½ n·V·n,   n = diag P,   h[n] = h0 - diag(V n),
+
+is a smooth function of the occupied subspace, also where levels cross at μ (where the
+aufbau map, and Newton steps on the density, jump).  With Z an orthonormal basis of the
+empty space, the subspaces near P are reached by κ of shape (N - N_f, N_f),
+
+    Y(κ) = (Y + Z κ) L⁻ᵀ,   L Lᵀ = 1 + κᵀκ   (Cholesky),
+    Z(κ) = (Z - Y κᵀ) M⁻ᵀ,  M Mᵀ = 1 + κ κᵀ,
+
+an orthonormal pair again.  To second order in κ (F = [Y Z]ᵀ h[n] [Y Z] in blocks),
+
+    E(κ) = E + g·κ + ½ κ·Hκ,   g = 2 F_vo,
+    Hκ = 2 (F_vv κ - κ F_oo) - 4 Bᵀ V B κ,   (Bκ)(k) = Σ_ai κ_ai Z_ka Y_ki,
+
+the orbital Hessian of ed.response at a stationary point.  Each step solves the Newton
+equation approximately by Steihaug–Toint conjugate gradients inside a trust region
+(preconditioned by the diagonal level differences F_vv,aa - F_oo,ii, which also set the
+metric of the radius), evaluates E(κ) exactly (dense products, no diagonalisation:
+a trial costs a few tenths of one eigh), and accepts the step and adapts the radius by
+the ratio of actual to predicted decrease: Nocedal & Wright, Numerical Optimization
+(2nd ed., 2006), Algorithms 4.1 and 7.2; the same globalisation as trust-region SCF
+(Høst, Olsen, Jansík, Thøgersen, Jørgensen & Helgaker, J. Chem. Phys. 129, 124106
+(2008)).  E never rises, and negative curvature (a saddle point of E) is followed to the
+trust-region boundary, downhill.
+
+The search stops when max |g| <= gtol; one diagonalisation of h[n] then verifies the
+solution: its aufbau density must equal n to ``tol``.  If it does not (gtol too loose)
+gtol is lowered and the search goes on; a minimum over determinants that violates the
+aufbau principle, or ``max_outer`` steps, is returned unconverged (the caller falls
+back to ed.hartree_descent).  Diagonalisations: the start and each verification.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.linalg import cholesky, solve_triangular
+
+from .hartree import aufbau, energy_scale, finish, shifted
+
+__all__ = ["trust_solve", "hessian_product", "rotate"]
+
+
+class _Point:
+    """A determinant: orbitals Y (N, N_f) occupied and Z (N, N - N_f) empty, density n,
+    V n, h0 Y and E_H (hop: the sparse -t A; eps: (N,) onsite energies)."""
+
+    def __init__(self, Y, Z, hop, eps, V):
+        self.Y, self.Z = Y, Z
+        self.n = np.einsum("ki,ki->k", Y, Y)
+        self.Vn = V @ self.n
+        self.h0Y = hop @ Y + eps[:, None] * Y
+        self.E = float(np.einsum("ki,ki->", Y, self.h0Y) - 0.5 * self.n @ self.Vn)
+
+    def blocks(self, hop, eps):
+        """F_oo (N_f, N_f), F_vv (N - N_f, N - N_f) of h[n], and the gradient g = 2 F_vo."""
+        Y, Z = self.Y, self.Z
+        hY = self.h0Y - self.Vn[:, None] * Y
+        hZ = hop @ Z + (eps - self.Vn)[:, None] * Z
+        return Y.T @ hY, Z.T @ hZ, 2.0 * (Z.T @ hY)
+
+
+def hessian_product(Y, Z, Foo, Fvv, V, k):
+    """Hκ = 2 (F_vv κ - κ F_oo) - 4 Bᵀ V B κ (module docstring), κ of shape (N - N_f, N_f)."""
+    Bk = np.einsum("ki,ki->k", Y, Z @ k)
+    return 2.0 * (Fvv @ k - k @ Foo) - 4.0 * (Z.T @ ((V @ Bk)[:, None] * Y))
+
+
+def rotate(Y, Z, k, empty=True):
+    """(Y(κ), Z(κ)) of the module docstring; Z(κ) None unless ``empty``."""
+    L = cholesky(np.eye(Y.shape[1]) + k.T @ k, lower=True)
+    Yk = solve_triangular(L, (Y + Z @ k).T, lower=True).T
+    if not empty:
+        return Yk, None
+    M = cholesky(np.eye(Z.shape[1]) + k @ k.T, lower=True)
+    return Yk, solve_triangular(M, (Z - Y @ k.T).T, lower=True).T
+
+
+def trust_solve(model, h0, n0, tol, max_outer, radius=None, gtol=None, max_cg=50):
+    """Solve the Hartree equations from the start density ``n0`` (module docstring):
+    the aufbau determinant of h[n0] is the first point.
+
+    Parameters
+    ----------
+    model : simglass.Model (real hopping); h0 : (N, N) real dense h0 (ed.hartree.bare_hamiltonian);
+    n0 : (N,) start density; tol : max |Δn| of the verification; max_outer : trust-region
+    steps; radius : first trust radius (default ¼ √(energy scale)), in the variables
+    y = κ √(F_vv,aa - F_oo,ii); gtol : max |g| at which to verify (default 0.1 tol ×
+    energy scale, lowered when the verification needs it); max_cg : CG products per step.
+
+    Returns
+    -------
+    HartreeResult (ed.hartree.finish of the last verification) with ``iterations`` the
+    diagonalisations and ``response_products`` the Hessian products; ``converged`` False
+    when the verification failed (module docstring).
+
+    Raises
+    ------
+    ValueError for a complex h0 (twisted model).
+    """
+    if np.iscomplexobj(h0):
+        raise ValueError("trust_solve needs a real h0 (untwisted model)")
+    nf, V = model.n_particles, model.V
+    scale = energy_scale(model)
+    deg_tol = 1e-10 * scale
+    hop = (-model.t * model.hopping_matrix()).tocsr()
+    eps = np.asarray(model.eps, dtype=float)
+    radius = 0.25 * np.sqrt(scale) if radius is None else radius
+    gtol = 0.1 * tol * scale if gtol is None else gtol
+    floor = 1e-3 * scale
+    V4 = V.astype(np.float32)
+    E, psi = np.linalg.eigh(shifted(h0, -(V @ n0)))
+    diags, products, res = 1, 0, np.inf
+    p = _Point(psi[:, :nf].copy(), psi[:, nf:].copy(), hop, eps, V)
+    for _ in range(max_outer):
+        Foo, Fvv, g = p.blocks(hop, eps)
+        if np.abs(g).max() <= gtol:                       # verify by one diagonalisation
+            E, psi = np.linalg.eigh(shifted(h0, -p.Vn))
+            diags += 1
+            n_out, occ, deg = aufbau(E, psi, nf, deg_tol)
+            res = float(np.abs(n_out - p.n).max())
+            if res <= tol or res > 1e-3:                  # converged, or not an aufbau solution
+                break
+            gtol *= 0.1 * tol / res
+            continue
+        s = 1.0 / np.sqrt(np.maximum(np.diag(Fvv)[:, None] - np.diag(Foo)[None, :], floor))
+        # the Newton step in single precision: it only proposes the step; E, g, the
+        # acceptance and the verification are double precision
+        f32 = [a.astype(np.float32) for a in (p.Y, p.Z, Foo, Fvv, s)]
+
+        def hess(y):                                      # H in the variables y = κ / s
+            return hessian_product(*f32[:4], V4, y * f32[4]) * f32[4]
+        gs = g * s
+        y, used = _steihaug(hess, gs.astype(np.float32), radius, max_cg)
+        y = y.astype(float)
+        products += used + 1
+        pred = -(np.vdot(gs, y) + 0.5 * np.vdot(y, hess(y.astype(np.float32)).astype(float)))
+        k = y * s
+        trial = _Point(rotate(p.Y, p.Z, k, empty=False)[0], None, hop, eps, V)
+        rho = (p.E - trial.E) / pred if pred > 0 else -1.0
+        size = np.linalg.norm(y)
+        if rho < 0.25:
+            radius = 0.25 * size
+        elif rho > 0.75 and size > 0.99 * radius:
+            radius *= 2.0
+        if rho > 0.1 or pred < 1e-11 * (abs(p.E) + 1.0):  # below the energy's resolution
+            trial.Z = rotate(p.Y, p.Z, k)[1]
+            p = trial
+    else:
+        E, psi = np.linalg.eigh(shifted(h0, -p.Vn))
+        diags += 1
+        n_out, occ, deg = aufbau(E, psi, nf, deg_tol)
+        res = float(np.abs(n_out - p.n).max())
+    r = finish(model, p.n, E, psi, occ, deg, res, tol, diags)
+    r.response_products = products
+    return r
+
+
+def _steihaug(hess, g, radius, max_cg):
+    """Approximate minimiser y of g·y + ½ y·H y with |y| <= radius (Steihaug–Toint CG,
+    Nocedal & Wright Alg. 7.2, forcing term min(½, √|g|)); returns (y, products)."""
+    y = np.zeros_like(g)
+    r = -g
+    d = r.copy()
+    rr = float(np.vdot(r, r))
+    stop = min(0.5, rr ** 0.25) * np.sqrt(rr)
+    for j in range(max_cg):
+        Hd = hess(d)
+        dHd = float(np.vdot(d, Hd))
+        if dHd <= 0:
+            return y + _to_boundary(y, d, radius) * d, j + 1
+        alpha = rr / dHd
+        if np.linalg.norm(y + alpha * d) >= radius:
+            return y + _to_boundary(y, d, radius) * d, j + 1
+        y = y + alpha * d
+        r = r - alpha * Hd
+        rn = float(np.vdot(r, r))
+        if np.sqrt(rn) <= stop:
+            return y, j + 1
+        d = r + (rn / rr) * d
+        rr = rn
+    return y, max_cg
+
+
+def _to_boundary(y, d, radius):
+    """τ >= 0 with |y + τ d| = radius."""
+    a, b, c = np.vdot(d, d), 2 * np.vdot(y, d), np.vdot(y, y) - radius ** 2
+    return float((-b + np.sqrt(b * b - 4 * a * c)) / (2 * a))
