@@ -7,8 +7,12 @@ Record (energies in the job's units, levels relative to nothing unless said):
   ``converged``, ``iterations`` (diagonalisations), ``response_products`` (χ⁰
   products, each about 0.06 of a diagonalisation at N = 512), ``residual``, ``stability`` (lowest
   eigenvalue of the gap-scaled Hessian of E_H: < 0 at a saddle point, ed.response),
-  ``stable``, ``degenerate``, ``start`` (which start gave the kept solution) and
-  ``starts_energy`` / ``starts_converged`` / ``starts_stability`` of every start;
+  ``stable``, ``degenerate``, ``start`` (which start gave the kept solution, "continued"
+  with ``continue_along``) and ``starts_energy`` / ``starts_converged`` /
+  ``starts_stability`` of every start;
+* with ``continue_along``: ``chain_iterations`` (diagonalisations of the solutions at the
+  earlier values, recomputed in this task) and ``chain_sound`` (all of them converged
+  and stable); the task's cost grows with its position on the axis;
 * ``ipr``: Σ_i |psi_a(i)|⁴ of every level;
 * ``r``: adjacent-gap ratios r_k = min(s_k, s_{k+1}) / max(s_k, s_{k+1}) of the
   K = max(8, round(r_fraction N)) levels centred on the Fermi index N_f, and ``r_mean``;
@@ -48,6 +52,10 @@ OPTIONS = {
                      f"one or more of {START_KINDS}", "starting densities; the lowest converged E_H is kept",
                      many=True),
     **SOLVER_OPTIONS,   # tol, max_iter, method, smearing, warmup, classical_sweeps (ed.hartree)
+    "continue_along": Option(str, "none", lambda x: x in ("none", "J", "t", "W"), 'one of "none", "J", "t", "W"',
+                             "continue each realisation's solution along this scanned key: the "
+                             "solution at the previous value (in the scan list's order) is the "
+                             "start, without warm-up; the first value uses `starts`"),
     "r_fraction": Option(float, 0.1, lambda x: 0 < x <= 1, "in (0, 1]",
                          "fraction of levels around mu used for r"),
     "g_window": Option(int, 8, lambda x: x >= 2, ">= 2",
@@ -81,11 +89,14 @@ def memory_gb(params, options):
     return 12 * 8 * N ** 2 / 2 ** 30
 
 
-def run(model, rng, *, starts, tol, max_iter, method, smearing, warmup, classical_sweeps, r_fraction, g_window,
-        dos_max, dos_bins):
-    h = hartree_solve(model, rng=rng, starts=tuple(starts), tol=tol, max_iter=max_iter,
-                      method=method, smearing=smearing, warmup=warmup,
-                      classical_sweeps=classical_sweeps)
+def run(model, rng, chain=(), *, starts, tol, max_iter, method, smearing, warmup, classical_sweeps,
+        continue_along, r_fraction, g_window, dos_max, dos_bins):
+    solver = dict(tol=tol, max_iter=max_iter, method=method, smearing=smearing, classical_sweeps=classical_sweeps)
+    density, chain_its, chain_ok = None, 0, True
+    for m in chain:             # continue_along: the earlier values of the scanned key, in order
+        c = _solve(m, rng, starts, density, warmup, solver)
+        density, chain_its, chain_ok = c.density, chain_its + c.iterations, chain_ok and c.converged and c.stable
+    h = _solve(model, rng, starts, density, warmup, solver)
     N, nf = model.n_sites, model.n_particles
     r = gap_ratios(h.levels, nf, max(8, int(round(r_fraction * N))))
     edges = np.linspace(-dos_max, dos_max, dos_bins + 1)
@@ -113,7 +124,9 @@ def run(model, rng, *, starts, tol, max_iter, method, smearing, warmup, classica
         "stability": h.stability,
         "stable": h.stable,
         "degenerate": h.degenerate,
-        "start": h.start,
+        "start": "continued" if chain else h.start,
+        "chain_iterations": chain_its,
+        "chain_sound": chain_ok,
         "starts_energy": np.array([s[1] for s in h.starts]),
         "starts_converged": np.array([s[2] for s in h.starts]),
         "starts_stability": np.array([s[4] for s in h.starts]),
@@ -131,3 +144,11 @@ def run(model, rng, *, starts, tol, max_iter, method, smearing, warmup, classica
         "phi_hist": np.histogram(h.fields, bins=edges)[0],
         "dos_edges": edges,
     }
+
+
+def _solve(model, rng, starts, density, warmup, solver):
+    """hartree_solve from ``starts`` (density None) or, continuing a scan, from
+    ``density`` alone without warm-up."""
+    if density is None:
+        return hartree_solve(model, rng=rng, starts=tuple(starts), warmup=warmup, **solver)
+    return hartree_solve(model, rng=rng, starts=(), init_density=density, warmup=0, **solver)

@@ -196,6 +196,10 @@ def parse_job(text: str, name: str = "job") -> Job:
     for k in scan:
         model.pop(k)
     options = validate_section("options", engine.OPTIONS, tables.get("options", {}))
+    axis = options.get("continue_along", "none")
+    if axis != "none" and len(scan.get(axis, ())) < 2:
+        raise InputError(f"options.continue_along = {axis!r}: {axis} must be scanned with at least two "
+                         f"values ([scan] has: {', '.join(sorted(scan)) or 'nothing'})")
     output = top["output"] or str(Path("results") / (Path(name).stem + ".h5"))
     job = Job(engine=top["engine"], seed=top["seed"], realizations=top["realizations"],
               output=output, model=model, scan=scan, options=options, text=text,

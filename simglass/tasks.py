@@ -31,12 +31,25 @@ def build_model(params: dict, seed: int, realization: int) -> Model:
 
 
 def run_task(job: Job, task: Task) -> dict:
-    """Run one task; returns the engine's record.  Exceptions propagate to the runner."""
+    """Run one task; returns the engine's record.  Exceptions propagate to the runner.
+
+    With the engine option ``continue_along`` = a scanned key, the engine also gets
+    ``chain``: the models of the same realisation at the values of that key before this
+    task's in the scan list (in order), to continue its solution along them."""
     engine = get_engine(job.engine)
     rng = np.random.default_rng(engine_seed(job.seed, task.realization))
     if getattr(engine, "LATTICE_FREE", False):  # no lattice, no disorder: the parameters only
         return engine.run_params(task.params, rng, **job.options)
     model = build_model(task.params, job.seed, task.realization)
-    rec = engine.run(model, rng, **job.options)
+    axis = job.options.get("continue_along", "none")
+    if axis != "none":      # the same realisation at the earlier values of the scanned axis
+        values = job.scan[axis]
+        chain = [build_model({**task.params, axis: v}, job.seed, task.realization)
+                 for v in values[:values.index(task.params[axis])]]
+        return _with_n_particles(engine.run(model, rng, chain=chain, **job.options), model)
+    return _with_n_particles(engine.run(model, rng, **job.options), model)
+
+
+def _with_n_particles(rec, model):
     rec.setdefault("n_particles", model.n_particles)  # the N_f this task used (particle_number)
     return rec

@@ -341,3 +341,54 @@ def test_twisted_model_uses_the_descent():
     b = ed.hartree_solve(m, seed=1, method="newton")
     assert a.converged and np.iscomplexobj(a.orbitals)
     assert a.energy == pytest.approx(b.energy, abs=1e-9)
+
+
+CONTINUED = """
+engine = "hartree"
+seed = 5
+realizations = 2
+[model]
+L = [4, 4, 4]
+t = 1.0
+W = 0.0
+[scan]
+J = [2.0, 3.0, 4.0]
+[options]
+continue_along = "J"
+"""
+
+
+def test_scan_continuation_reproduces_a_chain_of_warm_starts(tmp_path):
+    """continue_along = "J": the first value is a cold solve (the same as without the
+    option), each later one starts from the previous value's solution of the same
+    realisation, without warm-up: the result equals that chain done by hand with
+    hartree_solve, and the chain's diagonalisations are recorded."""
+    from simglass.jobfile import parse_job
+    from simglass.runner import run_job
+    from simglass.tasks import build_model
+    from conftest import task_datasets
+    job = parse_job(CONTINUED)
+    run_job(job, output=str(tmp_path / "c.h5"), progress=False)
+    cold = parse_job(CONTINUED.replace('continue_along = "J"', ""))
+    run_job(cold, output=str(tmp_path / "d.h5"), progress=False)
+    c, d = task_datasets(tmp_path / "c.h5"), task_datasets(tmp_path / "d.h5")
+    for r in range(2):
+        first = c[f"p0000_r{r:05d}"]
+        assert first["energy"] == d[f"p0000_r{r:05d}"]["energy"] and first["chain_iterations"] == 0
+        density = first["density"]
+        for p, J in ((1, 3.0), (2, 4.0)):
+            m = build_model({**job.points()[p]}, job.seed, r)
+            h = ed.hartree_solve(m, starts=(), init_density=density, warmup=0)
+            rec = c[f"p{p:04d}_r{r:05d}"]
+            assert rec["energy"] == pytest.approx(h.energy, abs=1e-9)
+            assert rec["chain_iterations"] > 0 and rec["chain_sound"] and rec["converged"]
+            density = h.density
+
+
+def test_continue_along_needs_a_scanned_key():
+    from simglass.jobfile import parse_job
+    from simglass.options import InputError
+    with pytest.raises(InputError, match="options.continue_along = 'W'"):
+        parse_job(CONTINUED.replace('continue_along = "J"', 'continue_along = "W"'))
+    with pytest.raises(InputError, match="options.continue_along"):
+        parse_job(CONTINUED.replace('continue_along = "J"', 'continue_along = "density"'))
