@@ -43,8 +43,9 @@ class HartreeResult:
     Fermi shell); mu : midpoint of the highest occupied and lowest empty level;
     gap : E_{N_f} - E_{N_f - 1}; fields : Hartree fields eps_i - Σ_j V_ij <n_j> - mu;
     converged, iterations (diagonalisations), residual (max |Δn|), start (label);
-    response_products : applications of the static response χ⁰ (each about 0.06 of a
-    diagonalisation at N = 512, benchmarks/hartree.py; Newton steps and the stability check);
+    response_products : applications of the static response χ⁰ or of the orbital
+    Hessian (each 0.05-0.15 of a diagonalisation at N = 512, benchmarks/hartree.py:
+    trust-region CG, Newton steps and the stability check);
     stability : lowest eigenvalue of the Hessian of E_H in the occupied–empty rotations,
     scaled by the level gaps (ed.response.hessian_min): >= 0 at a local minimum, < 0 at
     a saddle point, NaN when not checked (unconverged, t = 0, complex orbitals);

@@ -4,9 +4,10 @@ Record (energies in the job's units, levels relative to nothing unless said):
 
 * ``energy`` (E_H), ``energy_per_site``, ``mu``, ``gap`` (E_{N_f} - E_{N_f-1}),
   ``levels`` (all), ``density``, ``fields`` (Hartree fields eps_i - Σ_j V_ij <n_j> - mu),
-  ``converged``, ``iterations`` (diagonalisations), ``response_products`` (χ⁰
-  products, each about 0.06 of a diagonalisation at N = 512), ``residual``, ``stability`` (lowest
-  eigenvalue of the gap-scaled Hessian of E_H: < 0 at a saddle point, ed.response),
+  ``converged``, ``iterations`` (diagonalisations), ``response_products`` (χ⁰ or
+  orbital-Hessian products, each 0.05-0.15 of a diagonalisation at N = 512),
+  ``residual``, ``stability`` (lowest eigenvalue of the gap-scaled Hessian of E_H: < 0
+  at a saddle point, ed.response),
   ``stable``, ``degenerate``, ``start`` (which start gave the kept solution, "continued"
   with ``continue_along``) and ``starts_energy`` / ``starts_converged`` /
   ``starts_stability`` of every start;
