@@ -1,7 +1,7 @@
 """Continuing Hartree solutions along a scan against cold starts (issue 15), as ratios in one run.
 
 For each realisation (n = 1/2, W = 0, t = 1) the solutions at the scanned J/t values
-(in the order given: up or down) are computed twice:
+(ascending, or descending with --down) are computed twice:
 
 * cold: ``ed.hartree_solve`` with its defaults (classical start, warm-up) at every value;
 * continued: the first value as cold, every later one from the previous value's continued

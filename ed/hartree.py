@@ -167,7 +167,8 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
     init_density : (N,) array, an explicit start (e.g. the previous point of a scan:
         a warm start), tried first, labelled "given".
     tol : convergence threshold on max_i |n_out - n_in|.
-    max_iter : diagonalisations per start.
+    max_iter : diagonalisations per start (the warm-up's included); "trust" also takes
+        at most this many trust-region steps before its fallback.
     method : "trust" (default; ed.hartree_trust), "newton" (ed.hartree_descent) or
         "mixing" (ed.hartree_mixing).
     history, newton_below : "newton" (and "trust"'s fallback): projectors kept in the energy-descent simplex, and
@@ -279,8 +280,8 @@ def _solve_from(model, h0, x, tol, max_iter, history, newton_below, method):
     from .hartree_descent import descent_solve
     from .hartree_trust import trust_solve
     its = prods = 0
-    if method == "trust" and not np.iscomplexobj(h0):
-        r = trust_solve(model, h0, x, tol, max_iter)
+    if method == "trust" and not np.iscomplexobj(h0) and max_iter >= 2:
+        r = trust_solve(model, h0, x, tol, max_outer=max_iter, max_diag=max_iter)
         if r.converged or r.iterations >= max_iter:
             return r
         its, prods, x = r.iterations, r.response_products, r.density
@@ -302,6 +303,8 @@ def _descend_to_minimum(model, h0, n0, tol, max_iter, history, newton_below, sta
         if not r.converged or r.stable or mode is None or its >= max_iter:
             break
         for sign in (1.0, -1.0):
+            if its >= max_iter:
+                break
             x = np.clip(r.density + sign * push * mode, 0.0, 1.0)
             r2 = _solve_from(model, h0, x, tol, max_iter - its, history, newton_below, method)
             mode2 = check_stability(model, r2, stability_tol)
@@ -346,7 +349,7 @@ def _solver_options():
                          "Hartree solver: trust-region Newton on the orbitals (default), energy descent + "
                          "Newton-Krylov, or the older density mixing"),
         "smearing": Option(float, default_of(hartree_solve, "smearing"), lambda x: x >= 0, ">= 0",
-                           "electronic temperature / energy scale: newton's warm-up, mixing's first stage"),
+                           "electronic temperature / energy scale: the warm-up of trust and newton, mixing's first stage"),
         "warmup": Option(int, default_of(hartree_solve, "warmup"), lambda x: x >= 0, ">= 0",
                          "method = trust or newton: smeared mixing steps before the solve"),
         "classical_sweeps": Option(int, default_of(hartree_solve, "classical_sweeps"), pos, ">= 1",

@@ -11,9 +11,10 @@ Record (energies in the job's units, levels relative to nothing unless said):
   ``stable``, ``degenerate``, ``start`` (which start gave the kept solution, "continued"
   with ``continue_along``) and ``starts_energy`` / ``starts_converged`` /
   ``starts_stability`` of every start;
-* with ``continue_along``: ``chain_iterations`` (diagonalisations of the solutions at the
-  earlier values, recomputed in this task) and ``chain_sound`` (all of them converged
-  and stable); the task's cost grows with its position on the axis;
+* ``chain_iterations`` (with ``continue_along``: diagonalisations of the solutions at
+  the earlier values, recomputed in this task, each counting the start it kept; else 0)
+  and ``chain_sound`` (all of them converged and stable); the task's cost grows with its
+  position on the axis;
 * ``ipr``: Σ_i |psi_a(i)|⁴ of every level;
 * ``r``: adjacent-gap ratios r_k = min(s_k, s_{k+1}) / max(s_k, s_{k+1}) of the
   K = max(8, round(r_fraction N)) levels centred on the Fermi index N_f, and ``r_mean``;
@@ -56,7 +57,8 @@ OPTIONS = {
     "continue_along": Option(str, "none", lambda x: x in ("none", "J", "t", "W"), 'one of "none", "J", "t", "W"',
                              "continue each realisation's solution along this scanned key: the "
                              "solution at the previous value (in the scan list's order) is the "
-                             "start, without warm-up; the first value uses `starts`"),
+                             "start, without warm-up (method mixing anneals from `smearing` "
+                             "regardless); the first value uses `starts`"),
     "r_fraction": Option(float, 0.1, lambda x: 0 < x <= 1, "in (0, 1]",
                          "fraction of levels around mu used for r"),
     "g_window": Option(int, 8, lambda x: x >= 2, ">= 2",
@@ -97,6 +99,7 @@ def run(model, rng, chain=(), *, starts, tol, max_iter, method, smearing, warmup
     for m in chain:             # continue_along: the earlier values of the scanned key, in order
         c = _solve(m, rng, starts, density, warmup, solver)
         density, chain_its, chain_ok = c.density, chain_its + c.iterations, chain_ok and c.converged and c.stable
+    continued = density is not None
     h = _solve(model, rng, starts, density, warmup, solver)
     N, nf = model.n_sites, model.n_particles
     r = gap_ratios(h.levels, nf, max(8, int(round(r_fraction * N))))
@@ -125,7 +128,7 @@ def run(model, rng, chain=(), *, starts, tol, max_iter, method, smearing, warmup
         "stability": h.stability,
         "stable": h.stable,
         "degenerate": h.degenerate,
-        "start": "continued" if chain else h.start,
+        "start": "continued" if continued else h.start,
         "chain_iterations": chain_its,
         "chain_sound": chain_ok,
         "starts_energy": np.array([s[1] for s in h.starts]),

@@ -25,8 +25,8 @@ a trial costs a few tenths of one eigh), and accepts the step and adapts the rad
 the ratio of actual to predicted decrease: Nocedal & Wright, Numerical Optimization
 (2nd ed., 2006), Algorithms 4.1 and 7.2; the same globalisation as trust-region SCF
 (Høst, Olsen, Jansík, Thøgersen, Jørgensen & Helgaker, J. Chem. Phys. 129, 124106
-(2008)).  E never rises, and negative curvature (a saddle point of E) is followed to the
-trust-region boundary, downhill.
+(2008)).  E never rises (beyond its rounding, 1e-11 |E|), and negative curvature (a
+saddle point of E) is followed to the trust-region boundary, downhill.
 
 The search stops when max |g| <= gtol; one diagonalisation of h[n] then verifies the
 solution: its aufbau density must equal n to ``tol``.  If it does not (gtol too loose)
@@ -80,7 +80,7 @@ def rotate(Y, Z, k, empty=True):
     return Yk, solve_triangular(M, (Z - Y @ k.T).T, lower=True).T
 
 
-def trust_solve(model, h0, n0, tol, max_outer, radius=None, gtol=None, max_cg=50):
+def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=None, max_cg=50):
     """Solve the Hartree equations from the start density ``n0`` (module docstring):
     the aufbau determinant of h[n0] is the first point.
 
@@ -88,22 +88,30 @@ def trust_solve(model, h0, n0, tol, max_outer, radius=None, gtol=None, max_cg=50
     ----------
     model : simglass.Model (real hopping); h0 : (N, N) real dense h0 (ed.hartree.bare_hamiltonian);
     n0 : (N,) start density; tol : max |Δn| of the verification; max_outer : trust-region
-    steps; radius : first trust radius (default ¼ √(energy scale)), in the variables
-    y = κ √(F_vv,aa - F_oo,ii); gtol : max |g| at which to verify (default 0.1 tol ×
-    energy scale, lowered when the verification needs it); max_cg : CG products per step.
+    steps (each at most ``max_cg`` + 1 Hessian products and a few dense products of
+    N × N × N/2); max_diag : diagonalisations, >= 2 (the start and at least one
+    verification; default max_outer + 1); radius : first trust radius (default
+    ¼ √(energy scale)), in the variables y = κ √(F_vv,aa - F_oo,ii) (units √energy);
+    gtol : max |g| at which to verify (default 0.1 tol × energy scale, lowered when the
+    verification needs it); max_cg : CG iterations per step.
 
     Returns
     -------
     HartreeResult (ed.hartree.finish of the last verification) with ``iterations`` the
     diagonalisations and ``response_products`` the Hessian products; ``converged`` False
-    when the verification failed (module docstring).
+    when the verification failed: max_outer or max_diag reached, or an aufbau density of
+    h[n] that differs from n by more than 1e-3 (a minimum over determinants that is not
+    an aufbau solution).
 
     Raises
     ------
-    ValueError for a complex h0 (twisted model).
+    ValueError for a complex h0 (twisted model) or max_diag < 2.
     """
     if np.iscomplexobj(h0):
         raise ValueError("trust_solve needs a real h0 (untwisted model)")
+    max_diag = max_outer + 1 if max_diag is None else max_diag
+    if max_diag < 2:
+        raise ValueError(f"max_diag must be >= 2 (the start and one verification), got {max_diag}")
     nf, V = model.n_particles, model.V
     scale = energy_scale(model)
     deg_tol = 1e-10 * scale
@@ -113,56 +121,67 @@ def trust_solve(model, h0, n0, tol, max_outer, radius=None, gtol=None, max_cg=50
     gtol = 0.1 * tol * scale if gtol is None else gtol
     floor = 1e-3 * scale
     V4 = V.astype(np.float32)
-    E, psi = np.linalg.eigh(shifted(h0, -(V @ n0)))
+    levels, psi = np.linalg.eigh(shifted(h0, -(V @ n0)))
     diags, products, res = 1, 0, np.inf
     p = _Point(psi[:, :nf].copy(), psi[:, nf:].copy(), hop, eps, V)
+    model_of = None                     # the Newton model of p (kept while p does not move)
+    verify = True                       # False right after a failed verification of p
     for _ in range(max_outer):
-        Foo, Fvv, g = p.blocks(hop, eps)
-        if np.abs(g).max() <= gtol:                       # verify by one diagonalisation
-            E, psi = np.linalg.eigh(shifted(h0, -p.Vn))
+        if model_of is not p:
+            Foo, Fvv, g = p.blocks(hop, eps)
+            s = 1.0 / np.sqrt(np.maximum(np.diag(Fvv)[:, None] - np.diag(Foo)[None, :], floor))
+            # the Newton step in single precision: it only proposes the step; E, g, the
+            # acceptance and the verification are double precision
+            f32 = [a.astype(np.float32) for a in (p.Y, p.Z, Foo, Fvv, s)]
+            gs = g * s
+            model_of = p
+        if verify and np.abs(g).max() <= gtol:            # verify by one diagonalisation
+            levels, psi = np.linalg.eigh(shifted(h0, -p.Vn))
             diags += 1
-            n_out, occ, deg = aufbau(E, psi, nf, deg_tol)
+            n_out, occ, deg = aufbau(levels, psi, nf, deg_tol)
             res = float(np.abs(n_out - p.n).max())
-            if res <= tol or res > 1e-3:                  # converged, or not an aufbau solution
+            if res <= tol or res > 1e-3 or diags >= max_diag:
                 break
-            gtol *= 0.1 * tol / res
+            gtol *= 0.1 * tol / res                       # and at least one step before the next
+            verify = False
             continue
-        s = 1.0 / np.sqrt(np.maximum(np.diag(Fvv)[:, None] - np.diag(Foo)[None, :], floor))
-        # the Newton step in single precision: it only proposes the step; E, g, the
-        # acceptance and the verification are double precision
-        f32 = [a.astype(np.float32) for a in (p.Y, p.Z, Foo, Fvv, s)]
 
         def hess(y):                                      # H in the variables y = κ / s
             return hessian_product(*f32[:4], V4, y * f32[4]) * f32[4]
-        gs = g * s
         y, used = _steihaug(hess, gs.astype(np.float32), radius, max_cg)
         y = y.astype(float)
         products += used + 1
         pred = -(np.vdot(gs, y) + 0.5 * np.vdot(y, hess(y.astype(np.float32)).astype(float)))
         k = y * s
-        trial = _Point(rotate(p.Y, p.Z, k, empty=False)[0], None, hop, eps, V)
-        rho = (p.E - trial.E) / pred if pred > 0 else -1.0
-        size = np.linalg.norm(y)
-        if rho < 0.25:
-            radius = 0.25 * size
-        elif rho > 0.75 and size > 0.99 * radius:
-            radius *= 2.0
-        if rho > 0.1 or pred < 1e-11 * (abs(p.E) + 1.0):  # below the energy's resolution
-            trial.Z = rotate(p.Y, p.Z, k)[1]
-            p = trial
+        Yk, Zk = rotate(p.Y, p.Z, k)
+        trial = _Point(Yk, Zk, hop, eps, V)
+        resolution = 1e-11 * (abs(p.E) + 1.0)             # rounding of E (sums of N terms)
+        if pred < resolution:       # a step below the energy's resolution: accept unless E rises
+            accept = p.E - trial.E > -resolution
+        else:
+            rho = (p.E - trial.E) / pred
+            size = np.linalg.norm(y)
+            if rho < 0.25:
+                radius = 0.25 * size
+            elif rho > 0.75 and size > 0.99 * radius:
+                radius *= 2.0
+            accept = rho > 0.1
+        if accept:
+            p, verify = trial, True
     else:
-        E, psi = np.linalg.eigh(shifted(h0, -p.Vn))
+        levels, psi = np.linalg.eigh(shifted(h0, -p.Vn))
         diags += 1
-        n_out, occ, deg = aufbau(E, psi, nf, deg_tol)
+        n_out, occ, deg = aufbau(levels, psi, nf, deg_tol)
         res = float(np.abs(n_out - p.n).max())
-    r = finish(model, p.n, E, psi, occ, deg, res, tol, diags)
+    r = finish(model, p.n, levels, psi, occ, deg, res, tol, diags)
     r.response_products = products
     return r
 
 
 def _steihaug(hess, g, radius, max_cg):
     """Approximate minimiser y of g·y + ½ y·H y with |y| <= radius (Steihaug–Toint CG,
-    Nocedal & Wright Alg. 7.2, forcing term min(½, √|g|)); returns (y, products)."""
+    Nocedal & Wright Alg. 7.2; stops at |residual| <= min(½, √|g|) |g|, |g| in the units
+    of y, √energy); returns (y, products)."""
     y = np.zeros_like(g)
     r = -g
     d = r.copy()

@@ -3,7 +3,9 @@ module of engine NAME is ``<package>.NAME_engine`` (its package holds the physic
 
 An engine is a module with
 
-* ``OPTIONS``: dict name -> :class:`simglass.options.Option` (its [options] table);
+* ``OPTIONS``: dict name -> :class:`simglass.options.Option` (its [options] table); an
+  option added later must default to the behaviour before it (results files written
+  without it resume, simglass.results);
 * ``run(model, rng, **options) -> dict``: a pure function of the model, a numpy
   Generator and the options, returning datasets (arrays, numbers, nested dicts);
 * optionally, for an option ``continue_along`` (a scanned key), ``run(model, rng, chain,

@@ -107,9 +107,12 @@ class ResultsFile:
                 raise InputError(f"output {str(self.path)!r} was written by a different job; "
                                  "pass --overwrite to replace it, or choose another output")
             used = f.attrs.get("options")
-            if used is not None and json.loads(used) != options_used(job):
-                diff = {k: (v, options_used(job).get(k)) for k, v in json.loads(used).items()
-                        if options_used(job).get(k) != v}
+            # an option the file does not name was added to the engine later: new options
+            # default to the earlier behaviour, so only the options it names must agree
+            now = options_used(job)
+            diff = {k: (v, now.get(k, "(no longer an option)")) for k, v in json.loads(used).items()
+                    if now.get(k, object()) != v} if used is not None else {}
+            if diff:
                 f.close()
                 raise InputError(f"output {str(self.path)!r} was run with other engine options than this "
                                  f"code's defaults give now (stored, now): {diff}; resuming would mix them. "

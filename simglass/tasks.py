@@ -34,8 +34,9 @@ def run_task(job: Job, task: Task) -> dict:
     """Run one task; returns the engine's record.  Exceptions propagate to the runner.
 
     With the engine option ``continue_along`` = a scanned key, the engine also gets
-    ``chain``: the models of the same realisation at the values of that key before this
-    task's in the scan list (in order), to continue its solution along them."""
+    ``chain``: an iterator over the models of the same realisation at the values of that
+    key before this task's position in the scan list (in order; built one at a time), to
+    continue its solution along them."""
     engine = get_engine(job.engine)
     rng = np.random.default_rng(engine_seed(job.seed, task.realization))
     if getattr(engine, "LATTICE_FREE", False):  # no lattice, no disorder: the parameters only
@@ -43,9 +44,10 @@ def run_task(job: Job, task: Task) -> dict:
     model = build_model(task.params, job.seed, task.realization)
     axis = job.options.get("continue_along", "none")
     if axis != "none":      # the same realisation at the earlier values of the scanned axis
-        values = job.scan[axis]
-        chain = [build_model({**task.params, axis: v}, job.seed, task.realization)
-                 for v in values[:values.index(task.params[axis])]]
+        keys = list(job.scan)
+        pos = np.unravel_index(task.point, [len(job.scan[k]) for k in keys])[keys.index(axis)]
+        chain = (build_model({**task.params, axis: v}, job.seed, task.realization)   # one at a time
+                 for v in job.scan[axis][:pos])
         return _with_n_particles(engine.run(model, rng, chain=chain, **job.options), model)
     return _with_n_particles(engine.run(model, rng, **job.options), model)
 

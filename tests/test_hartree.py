@@ -1,4 +1,5 @@
 """Self-consistent Hartree solver against exact limits and independent formulas."""
+import h5py
 import numpy as np
 import pytest
 
@@ -375,14 +376,32 @@ def test_scan_continuation_reproduces_a_chain_of_warm_starts(tmp_path):
     for r in range(2):
         first = c[f"p0000_r{r:05d}"]
         assert first["energy"] == d[f"p0000_r{r:05d}"]["energy"] and first["chain_iterations"] == 0
-        density = first["density"]
+        density, chain = first["density"], first["iterations"]
         for p, J in ((1, 3.0), (2, 4.0)):
             m = build_model({**job.points()[p]}, job.seed, r)
             h = ed.hartree_solve(m, starts=(), init_density=density, warmup=0)
             rec = c[f"p{p:04d}_r{r:05d}"]
-            assert rec["energy"] == pytest.approx(h.energy, abs=1e-9)
-            assert rec["chain_iterations"] > 0 and rec["chain_sound"] and rec["converged"]
-            density = h.density
+            assert np.array_equal(rec["density"], h.density) and rec["energy"] == h.energy
+            assert rec["iterations"] == h.iterations and rec["chain_iterations"] == chain
+            assert rec["chain_sound"] and rec["converged"]
+            density, chain = h.density, chain + h.iterations
+
+
+def test_scan_continuation_follows_the_scan_order_with_repeated_values(tmp_path):
+    """J = [2, 3, 2] (up and down again): the third point continues from the second, it
+    is not the first point's cold solve again."""
+    from simglass.jobfile import parse_job
+    from simglass.runner import run_job
+    from conftest import task_datasets
+    job = parse_job(CONTINUED.replace("J = [2.0, 3.0, 4.0]", "J = [2.0, 3.0, 2.0]")
+                    .replace("realizations = 2", "realizations = 1"))
+    run_job(job, output=str(tmp_path / "c.h5"), progress=False)
+    c = task_datasets(tmp_path / "c.h5")
+    first, second, third = (c[f"p{p:04d}_r00000"] for p in range(3))
+    assert third["chain_iterations"] == first["iterations"] + second["iterations"]
+    with h5py.File(tmp_path / "c.h5", "r") as f:
+        assert f["tasks/p0002_r00000"].attrs["start"] == "continued"
+        assert f["tasks/p0000_r00000"].attrs["start"] == "classical"
 
 
 def test_continue_along_needs_a_scanned_key():
@@ -392,3 +411,43 @@ def test_continue_along_needs_a_scanned_key():
         parse_job(CONTINUED.replace('continue_along = "J"', 'continue_along = "W"'))
     with pytest.raises(InputError, match="options.continue_along"):
         parse_job(CONTINUED.replace('continue_along = "J"', 'continue_along = "density"'))
+
+
+def test_trust_falls_back_to_the_descent_within_the_budget(monkeypatch):
+    """When the trust region does not verify, the descent continues from its density;
+    diagonalisations of both are counted and stay within max_iter."""
+    import ed.hartree_trust as T
+    orig = T.trust_solve
+
+    def failing(*a, **k):
+        r = orig(*a, **{**k, "max_outer": 1})
+        assert not r.converged
+        return r
+    monkeypatch.setattr(T, "trust_solve", failing)
+    m = make(J=3.0, seed=2)
+    h = ed.hartree_solve(m, seed=1, max_iter=60)
+    assert h.converged and h.iterations <= 60
+    verify_solution(m, h)
+    for max_iter in (1, 2, 3, 5, 12):
+        short = ed.hartree_solve(m, seed=1, max_iter=max_iter, starts=("random",))
+        assert short.iterations <= max_iter, max_iter
+
+
+def test_steihaug_step():
+    """The truncated CG step: the Newton step inside a large region, the boundary of a
+    small one, and the boundary along negative curvature."""
+    from ed.hartree_trust import _steihaug
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((6, 6))
+    H = A @ A.T + np.eye(6)
+    g = 1e-6 * rng.standard_normal(6)
+
+    def hess(y):
+        return H @ y
+    y, _ = _steihaug(hess, g, 1.0, 50)
+    assert np.allclose(y, -np.linalg.solve(H, g), rtol=1e-2, atol=0)
+    y, used = _steihaug(hess, 1e3 * g, 1e-5, 50)
+    assert np.linalg.norm(y) == pytest.approx(1e-5) and used == 1
+    D = np.diag([1.0, 2.0, -1.0])
+    y, _ = _steihaug(lambda v: D @ v, np.array([0.0, 0.0, 1e-3]), 0.5, 50)
+    assert np.linalg.norm(y) == pytest.approx(0.5) and y[2] < 0

@@ -271,6 +271,13 @@ def test_options_used_are_stored_and_checked_on_resume(tmp_path):
     r = run_cli("run", job, "--output", out, "--quiet")
     assert r.returncode == 2 and "other engine options" in r.stderr and "n_configs" in r.stderr
     assert "options used" in run_cli("info", out).stdout
+    with h5py.File(out, "a") as f:       # written before an option existed: resumes
+        f.attrs["options"] = json.dumps({})
+    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    with h5py.File(out, "a") as f:       # an option that no longer exists: refused, named
+        f.attrs["options"] = json.dumps({"n_configs": 8, "old_knob": 1})
+    r = run_cli("run", job, "--output", out, "--quiet")
+    assert r.returncode == 2 and "old_knob" in r.stderr and "no longer an option" in r.stderr
 
 
 def test_every_engine_has_an_analysis():
