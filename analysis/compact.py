@@ -12,13 +12,16 @@ Engine ``mc`` tables also hold the fields as counts of |phi - mu|/J on a fine gr
 
     python -m analysis.compact results/x.h5 [more.h5 ...] --job jobs/x.toml --out data/x.csv [--keys ...]
 
-Values are written with 8 significant digits.
+Values are written with 8 significant digits.  A table whose name ends in .csv.gz is
+written and read gzip-compressed (the same text; large tables stay small in git).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import gzip
+import io
 import sys
 from types import SimpleNamespace
 
@@ -26,7 +29,7 @@ import numpy as np
 
 from .load import load_points
 
-__all__ = ["HARTREE_KEYS", "MC_KEYS", "KEYS", "export", "read_table", "load_any"]
+__all__ = ["HARTREE_KEYS", "MC_KEYS", "KEYS", "export", "read_table", "load_any", "is_table"]
 
 HARTREE_KEYS = ("converged", "stable", "stability", "residual", "iterations", "response_products",
                 "energy_per_site", "gap", "level_spacing", "ln_g_mean", "r_mean", "r_below_mean",
@@ -86,12 +89,30 @@ def export(paths, out, job_file, keys=None, commit=None, counts=True):
         raise ValueError(f"{', '.join(map(str, paths))}: no completed tasks")
     columns = list(PARAMS) + list(extra) + ["realization"] + [k for k in rows[0] if k not in PARAMS
                                                               and k not in extra and k != "realization"]
-    with open(out, "w", newline="") as fh:
-        fh.write(f"# job: {job_file}; commit: {commit}; engine: {engine}; dims: {dims}\n")
-        w = csv.DictWriter(fh, columns, restval="")
-        w.writeheader()
-        w.writerows(rows)
+    fh = io.StringIO(newline="")
+    fh.write(f"# job: {job_file}; commit: {commit}; engine: {engine}; dims: {dims}\n")
+    w = csv.DictWriter(fh, columns, restval="")
+    w.writeheader()
+    w.writerows(rows)
+    if str(out).endswith(".gz"):      # no name and no time in the gzip header: same table, same bytes
+        with open(out, "wb") as f:
+            f.write(gzip.compress(fh.getvalue().encode("utf-8"), mtime=0))
+    else:
+        with open(out, "w", newline="") as f:
+            f.write(fh.getvalue())
     return len(rows)
+
+
+def is_table(path) -> bool:
+    """Whether ``path`` names a compact table (.csv or .csv.gz)."""
+    return str(path).endswith((".csv", ".csv.gz"))
+
+
+def _open(path):
+    """A compact table's text stream for reading (gzip-decompressed for .gz)."""
+    if str(path).endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, newline="")
 
 
 def _scalar(v):
@@ -116,11 +137,12 @@ def _value(text):
 def read_table(path):
     """(header, points) of a compact table: header the dict of its first comment line
     (job, commit, engine, dims); points like analysis.load's (params with L as [L, L, L],
-    or [L] for a chain).  Parameter columns are those before ``realization``.
+    or [L] for a chain).  Parameter columns are those before ``realization``.  Reads
+    .csv and .csv.gz.
 
     Raises ValueError for a file that is not a compact table (first line, columns).
     """
-    with open(path) as fh:
+    with _open(path) as fh:
         first = fh.readline()
         if not first.startswith("# job:"):
             raise ValueError(f"{path}: not a compact table (first line must be '# job: ...')")
@@ -158,7 +180,7 @@ def load_any(paths, engine):
         paths = [paths]
     sources, points = [], []
     for i, path in enumerate(paths):
-        if str(path).endswith(".csv"):
+        if is_table(path):
             header, pts = read_table(path)
             if header.get("engine") != engine:
                 raise InputError(f"{path}: table of engine {header.get('engine')!r}, expected {engine!r}")

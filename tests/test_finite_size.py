@@ -100,6 +100,15 @@ def test_compact_table_round_trip(tmp_path):
     np.testing.assert_allclose(np.array([r[1:] for r in a.rows()]), np.array([r[1:] for r in b.rows()]),
                                rtol=1e-6)                  # 8 digits in the table
     np.testing.assert_allclose(a.crossings["ln_g"][0].x, b.crossings["ln_g"][0].x, rtol=1e-6)
+    # gzip-compressed: the same text, the same bytes on a second export, the same analysis
+    import gzip
+    assert export([out], tmp_path / "a.csv.gz", "a.toml", commit="abc") == 30
+    first = (tmp_path / "a.csv.gz").read_bytes()
+    export([out], tmp_path / "a.csv.gz", "a.toml", commit="abc")
+    assert (tmp_path / "a.csv.gz").read_bytes() == first
+    assert gzip.decompress(first) == (tmp_path / "a.csv").read_bytes()
+    c = localization.analyze(tmp_path / "a.csv.gz", x="W", n_boot=20)
+    assert c.rows() == b.rows()
     from analysis.checks import production
     rows = {r.key: r for r in production({"anderson": [tmp_path / "a.csv"], "localization": [tmp_path / "none.csv"]})}
     assert "commit abc" in rows["anderson_wc_production"].note
