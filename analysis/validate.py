@@ -29,7 +29,7 @@ PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv", DATA / "coulomb_gap
               "anderson": [DATA / "anderson_check.csv", DATA / "anderson_check_b.csv.gz"],
               "localization": [DATA / "localization_scan.csv", DATA / "localization_scan_L10.csv",
                                DATA / "localization_scan_L10b.csv", DATA / "localization_scan_L12.csv",
-                               DATA / "localization_scan_L12b.csv"]}
+                               DATA / "localization_scan_L12b.csv", DATA / "localization_scan_L12c.csv"]}
 
 # role -> job file of each profile (engine of the role in brackets)
 ROLES = ("disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle",
