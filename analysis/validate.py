@@ -26,7 +26,8 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv", DATA / "coulomb_gap_tabu_4096.csv",
                               DATA / "coulomb_gap_tabu_small.csv"],
               "sk_energy": [DATA / "sk_ground_state_tabu.csv"],
-              "anderson": [DATA / "anderson_check.csv", DATA / "anderson_check_b.csv.gz"],
+              "anderson": [DATA / "anderson_check.csv", DATA / "anderson_check_b.csv.gz",
+                           DATA / "anderson_check_c.csv.gz", DATA / "anderson_check_d.csv.gz"],
               "localization": [DATA / "localization_scan.csv", DATA / "localization_scan_L10.csv",
                                DATA / "localization_scan_L10b.csv", DATA / "localization_scan_L12.csv",
                                DATA / "localization_scan_L12b.csv", DATA / "localization_scan_L12c.csv"]}
