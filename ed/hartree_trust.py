@@ -70,14 +70,16 @@ def hessian_product(Y, Z, Foo, Fvv, V, k):
     return 2.0 * (Fvv @ k - k @ Foo) - 4.0 * (Z.T @ ((V @ Bk)[:, None] * Y))
 
 
-def rotate(Y, Z, k, empty=True):
-    """(Y(κ), Z(κ)) of the module docstring; Z(κ) None unless ``empty``."""
-    L = cholesky(np.eye(Y.shape[1]) + k.T @ k, lower=True)
-    Yk = solve_triangular(L, (Y + Z @ k).T, lower=True).T
-    if not empty:
-        return Yk, None
-    M = cholesky(np.eye(Z.shape[1]) + k @ k.T, lower=True)
-    return Yk, solve_triangular(M, (Z - Y @ k.T).T, lower=True).T
+def rotate(Y, Z, k, occupied=True, empty=True):
+    """(Y(κ), Z(κ)) of the module docstring, each None unless asked for."""
+    Yk = Zk = None
+    if occupied:
+        L = cholesky(np.eye(Y.shape[1]) + k.T @ k, lower=True)
+        Yk = solve_triangular(L, (Y + Z @ k).T, lower=True).T
+    if empty:
+        M = cholesky(np.eye(Z.shape[1]) + k @ k.T, lower=True)
+        Zk = solve_triangular(M, (Z - Y @ k.T).T, lower=True).T
+    return Yk, Zk
 
 
 def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=None, max_cg=50):
@@ -153,8 +155,7 @@ def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=
         products += used + 1
         pred = -(np.vdot(gs, y) + 0.5 * np.vdot(y, hess(y.astype(np.float32)).astype(float)))
         k = y * s
-        Yk, Zk = rotate(p.Y, p.Z, k)
-        trial = _Point(Yk, Zk, hop, eps, V)
+        trial = _Point(rotate(p.Y, p.Z, k, empty=False)[0], None, hop, eps, V)
         resolution = 1e-11 * (abs(p.E) + 1.0)             # rounding of E (sums of N terms)
         if pred < resolution:       # a step below the energy's resolution: accept unless E rises
             accept = p.E - trial.E > -resolution
@@ -166,7 +167,8 @@ def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=
             elif rho > 0.75 and size > 0.99 * radius:
                 radius *= 2.0
             accept = rho > 0.1
-        if accept:
+        if accept:                  # the empty orbitals only for an accepted step
+            trial.Z = rotate(p.Y, p.Z, k, occupied=False)[1]
             p, verify = trial, True
     else:
         levels, psi = np.linalg.eigh(shifted(h0, -p.Vn))
