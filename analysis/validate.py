@@ -24,7 +24,7 @@ from . import checks
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
 DATA = Path(__file__).resolve().parents[1] / "data"
 PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv", DATA / "coulomb_gap_tabu_4096.csv",
-                              DATA / "coulomb_gap_tabu_small.csv"],
+                              DATA / "coulomb_gap_tabu_small.csv", DATA / "coulomb_gap_tabu_256.csv.gz"],
               "sk_energy": [DATA / "sk_ground_state_tabu.csv"],
               "anderson": [DATA / "anderson_check.csv", DATA / "anderson_check_b.csv.gz",
                            DATA / "anderson_check_c.csv.gz", DATA / "anderson_check_d.csv.gz"],
