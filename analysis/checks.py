@@ -146,16 +146,20 @@ def alpha(path) -> Row:
     return row.judge()
 
 
-def sk_energy(path) -> Row:
+def sk_energy(path, budget=None) -> Row:
     """N^(-2/3) extrapolation of the compensated ground-state energy; systematic error:
-    its change when the smallest size is left out (the finite-size form), with 4+ sizes."""
+    its change when the smallest size is left out (the finite-size form), with 4+ sizes.
+    ``budget``: results of a longer search on the same realisations (analysis.sk_energy
+    budget check): sizes converged in the search budget are fitted with them."""
     row = Row("sk_energy", "SK ground-state energy (E − C)/(NJ), compensated, n = ½", "PHYSICS §1, §5",
               E_INF_THEORY)
     if path is None:
         return _missing(row, "no compensated mc results")
-    from .sk_energy import extrapolate, fitted, sizes_and_energies
-    everything = sizes_and_energies(path)
-    rows = fitted(everything)
+    from .sk_energy import budget_check, extrapolate, fitted, sizes_and_energies, with_budget
+    everything, converged = sizes_and_energies(path), {}
+    if budget:
+        everything, converged = with_budget(everything, sizes_and_energies(budget), budget_check(path, budget))
+    rows = fitted(everything, converged)
     left = [r[0] for r in everything if r not in rows]
     if len(rows) < 3:
         return _missing(row, "the N^(-2/3) extrapolation needs 3+ sizes with repeated lowest states"
@@ -170,6 +174,8 @@ def sk_energy(path) -> Row:
     row.sizes = "N = " + ", ".join(str(r[0]) for r in rows)
     row.realizations = ", ".join(str(r[1]) for r in rows)
     row.note = (f"N^(-2/3) extrapolation, χ²/dof {chi2:.2f}; Parisi −0.7631667 J_SK, J_SK = J/4"
+                + "".join(f"; N = {N}: longer search, {'converged' if ok else 'not converged'} in the search budget"
+                          for N, ok in converged.items())
                 + (f"; not fitted (lowest state found once per realisation, an upper bound): N = "
                    f"{', '.join(map(str, left))}" if left else ""))
     return row.judge()
@@ -203,7 +209,7 @@ def hartree_shift(path) -> Row:
 def production(tables: dict) -> list[Row]:
     """Rows of the committed production data (data/*.csv, analysis.compact), re-analysed
     in this run: α (N → ∞) and the SK energy (t = 0), W_c (Anderson check) and
-    (J/t)_c,loc (Hartree scan).  ``tables``: {"coulomb_gap" | "sk_energy" | "anderson" |
+    (J/t)_c,loc (Hartree scan).  ``tables``: {"coulomb_gap" | "sk_energy" | "sk_energy_budget" | "anderson" |
     "localization": [csv, ...]}; missing files give "not run"."""
     from .compact import read_table
     rows = []
@@ -224,7 +230,9 @@ def production(tables: dict) -> list[Row]:
         if role == "coulomb_gap":
             row = _alpha_extrapolated(row, paths)
         elif role == "sk_energy":
-            done = sk_energy(paths)
+            budget = [p for p in tables.get("sk_energy_budget", []) if p.exists()]
+            done = sk_energy(paths, budget or None)
+            paths = paths + budget
             row.value, row.sizes, row.realizations, row.note = done.value, done.sizes, done.realizations, done.note
             if done.error_stat is not None:
                 row.set_errors(done.error_stat, done.error_sys, done.sys_source)

@@ -10,7 +10,17 @@ realisations the lowest state was reached by two or more candidates (``restarts_
 one restart also count).  A size whose lowest state is found only once per realisation
 is a heuristic upper bound, biased up (docs/validation.md §2a); it is shown, not fitted.
 
+Search-budget check (``--budget``): results of a longer search on the same realisations
+(same seed and sizes, e.g. jobs/sk_ground_state_tabu_long.toml).  Realisations are paired
+by size, index and the disorder's C (equal in both); per size the paired difference
+d = e_long - e_short of the lowest energies per site.  A size whose lowest states are not
+repeated is still fitted, with the longer search's energies, when the longer search
+lowers the mean by at most BUDGET_TOL standard errors of that mean (|<d>| <= BUDGET_TOL
+sem(e_long)): the search is then converged in its budget at the statistical precision
+(a heuristic criterion, fixed before the longer runs were made).
+
     python -m analysis.sk_energy results/sk_ground_state.h5 [more.h5 | data/x.csv ...] [--out DIR]
+        [--budget longer.h5 | data/y.csv ...]
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from .stats import mean_sem, weighted_line
 
 
 REPEAT_MIN = 0.5
+BUDGET_TOL = 1.0
 
 
 def sizes_and_energies(paths):
@@ -56,10 +67,69 @@ def sizes_and_energies(paths):
     return rows
 
 
-def fitted(rows):
-    """The rows of sizes with trustworthy ground states (repeat fraction >= REPEAT_MIN,
-    or not recorded)."""
-    return [r for r in rows if not r[4] < REPEAT_MIN]
+def _per_realisation(paths):
+    """{(N, source, realization): ((E - C)/(NJ), C/(NJ))} of compensated mc results."""
+    _, points = load_any(paths, "mc")
+    out = {}
+    for p in points:
+        N, J = int(np.prod(lattice_key(p.params))), p.params["J"]
+        for q, r in zip(p.realizations, p.records):
+            out[(N, p.source, int(q))] = ((r["energy"] - r["C_sk"]) / (N * J), r["C_sk"] / (N * J))
+    return out
+
+
+def budget_check(short_paths, long_paths):
+    """Paired difference of the lowest energies per site found by a longer and a shorter
+    search on the same realisations: [(N, pairs, <d>, sem(d), fraction of pairs with
+    d < 0)] per size present in both, d = e_long - e_short in units of J.  Realisations
+    are paired by size and index (within the inputs' order) and must have the same
+    disorder (equal C).  Raises ValueError when a pair's C differ (other seeds) or no
+    size has pairs."""
+    short, long_ = _per_realisation(short_paths), _per_realisation(long_paths)
+    by_size = {}
+    for (N, _, r), (e_l, c_l) in long_.items():
+        match = [v for (n, _, q), v in short.items() if n == N and q == r]
+        if not match:
+            continue
+        same = [e_s for e_s, c_s in match if np.isclose(c_s, c_l, rtol=1e-6, atol=1e-9)]
+        if not same:
+            raise ValueError(f"N = {N}, realisation {r}: the two searches have different disorder "
+                             f"(C/(NJ) {match[0][1]:.6g} and {c_l:.6g}); the budget check needs the same seed")
+        by_size.setdefault(N, []).append(e_l - same[0])
+    if not by_size:
+        raise ValueError("no size and realisation is present in both the shorter and the longer search")
+    rows = []
+    for N, d in sorted(by_size.items()):
+        d = np.array(d)
+        m, s = mean_sem(d)
+        rows.append((N, d.size, float(m), float(s), float(np.mean(d < 0))))
+    return rows
+
+
+def with_budget(rows, long_rows, checks):
+    """The size rows for the fit and the budget verdicts: a size checked with a longer
+    search (``checks`` from budget_check, ``long_rows`` from sizes_and_energies of the
+    longer search) takes the longer search's row; it is converged in the search budget
+    when |<d>| <= BUDGET_TOL sem(e_long).  Returns (rows, {N: converged})."""
+    long_by_N = {r[0]: r for r in long_rows}
+    verdict, out = {}, []
+    for r in rows:
+        c = next((c for c in checks if c[0] == r[0]), None)
+        if c is None or r[0] not in long_by_N:
+            out.append(r)
+            continue
+        lr = long_by_N[r[0]]
+        verdict[r[0]] = bool(abs(c[2]) <= BUDGET_TOL * lr[3])
+        out.append(lr)
+    return out, verdict
+
+
+def fitted(rows, converged=None):
+    """The rows of sizes with trustworthy ground states: repeat fraction >= REPEAT_MIN
+    (or not recorded), or converged in the search budget (``converged``: {N: bool} from
+    with_budget)."""
+    converged = converged or {}
+    return [r for r in rows if not r[4] < REPEAT_MIN or converged.get(r[0], False)]
 
 
 def extrapolate(rows):
@@ -73,16 +143,17 @@ def extrapolate(rows):
     return e_inf, float(np.sqrt(cov[0, 0])), slope, chi2
 
 
-def figure(rows, e_inf, err, slope, path):
+def figure(rows, e_inf, err, slope, path, converged=None):
     plt = pyplot()
     x = np.array([r[0] for r in rows], float) ** (-2 / 3)
     fig, ax = plt.subplots(figsize=(5, 4))
-    fit = np.array([not r[4] < REPEAT_MIN for r in rows])
+    kept = fitted(rows, converged)
+    fit = np.array([r in kept for r in rows])
     y, e = np.array([r[2] for r in rows]), np.array([r[3] for r in rows])
     ax.errorbar(x[fit], y[fit], yerr=e[fit], fmt="o", capsize=3, label="ground states (fitted)")
     if not fit.all():
         ax.errorbar(x[~fit], y[~fit], yerr=e[~fit], fmt="o", mfc="none", capsize=3,
-                    label="lowest state not repeated (not fitted)")
+                    label="not repeated, not converged in budget (not fitted)")
     xs = np.linspace(0, x.max() * 1.05, 50)
     ax.plot(xs, e_inf + slope * xs, "-", label=f"fit: {e_inf:.4f} ± {err:.4f}")
     ax.plot([0], [E_INF_THEORY], "k*", ms=10, label="Parisi: -0.19079")
@@ -97,24 +168,38 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m analysis.sk_energy", description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv) of engine mc")
     ap.add_argument("--out", help="directory for sk_energy.png and sk_energy.csv")
+    ap.add_argument("--budget", nargs="+", default=None,
+                    help="results or tables of a longer search on the same realisations (search-budget check)")
     a = ap.parse_args(argv)
     from simglass.options import InputError
     try:
         rows = sizes_and_energies(a.results)
-        e_inf, err, slope, chi2 = extrapolate(fitted(rows))
+        checks, converged = [], {}
+        if a.budget:
+            checks = budget_check(a.results, a.budget)
+            rows, converged = with_budget(rows, sizes_and_energies(a.budget), checks)
+        e_inf, err, slope, chi2 = extrapolate(fitted(rows, converged))
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    for N, n, d, sd, lower in checks:
+        print(f"search budget, N = {N}: the longer search lowers (E-C)/(NJ) by {-d:.5f} +- {sd:.5f} "
+              f"({n} paired realisations, lower in {lower:.0%}): "
+              + ("converged" if converged[N] else "not converged") + f" at {BUDGET_TOL:g} standard error")
+    kept = fitted(rows, converged)
     print(f"{'N':>6} {'R':>4} {'(E-C)/(NJ)':>12} {'err':>9} {'repeated':>8}")
-    for N, R, m, s, rep in rows:
-        print(f"{N:6d} {R:4d} {m:12.5f} {s:9.5f} {rep:8.2f}" + ("" if not rep < REPEAT_MIN else
-                                                                "   (not fitted: lowest state not repeated)"))
+    for r in rows:
+        N, R, m, s, rep = r
+        note = "   (longer search)" if N in converged else ""
+        if r not in kept:
+            note += "   (not fitted: lowest state not repeated" + (", not converged in budget)" if N in converged else ")")
+        print(f"{N:6d} {R:4d} {m:12.5f} {s:9.5f} {rep:8.2f}" + note)
     print(f"extrapolated (N^-2/3): e_inf = {e_inf:.5f} +- {err:.5f} J  (a = {slope:.3f}, chi2/dof = {chi2:.2f})")
     print(f"Parisi: {E_INF_THEORY:.5f} J; deviation {(e_inf - E_INF_THEORY) / err:+.1f} standard errors")
     if a.out:
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
-        figure(rows, e_inf, err, slope, out / "sk_energy.png")
+        figure(rows, e_inf, err, slope, out / "sk_energy.png", converged)
         with open(out / "sk_energy.csv", "w") as fh:
             fh.write("N,realizations,e,err,repeated\n")
             for r in rows:

@@ -147,3 +147,57 @@ def test_sk_fit_leaves_out_sizes_whose_lowest_state_is_not_repeated():
     rows = [(64, 10, -0.17, 1e-3, 0.9), (128, 10, -0.18, 1e-3, 0.5), (256, 10, -0.185, 1e-3, float("nan")),
             (512, 10, -0.18, 1e-3, 0.2)]
     assert [r[0] for r in sk_energy.fitted(rows)] == [64, 128, 256]
+
+
+TABU_JOB = """
+engine = "mc"
+seed = {seed}
+realizations = 3
+[model]
+t = 0.0
+density = 0.5
+compensate = true
+[scan]
+L = [24, 40]
+[options]
+method = "tabu"
+sweeps = {sweeps}
+restarts = 2
+"""
+
+
+def test_sk_budget_check_pairs_the_same_realisations(tmp_path):
+    """analysis.sk_energy.budget_check: a longer search with the same seed is paired
+    realisation by realisation (same disorder C); each restart continues the shorter
+    run's tabu trajectory, so the longer search is never higher here; another seed
+    (other disorder) is refused by name."""
+    paths = {}
+    for name, seed, sweeps in (("short", 5, 1), ("long", 5, 6), ("other", 6, 6)):
+        job = tmp_path / f"{name}.toml"
+        job.write_text(TABU_JOB.format(seed=seed, sweeps=sweeps))
+        paths[name] = tmp_path / f"{name}.h5"
+        r = run_cli("run", job, "--output", paths[name], "--quiet")
+        assert r.returncode == 0, r.stderr
+    checks = sk_energy.budget_check([paths["short"]], [paths["long"]])
+    assert [(c[0], c[1]) for c in checks] == [(24, 3), (40, 3)]
+    short = {r[0]: r for r in sk_energy.sizes_and_energies([paths["short"]])}
+    long_ = {r[0]: r for r in sk_energy.sizes_and_energies([paths["long"]])}
+    for N, n, d, sd, lower in checks:
+        assert d == pytest.approx(long_[N][2] - short[N][2], abs=1e-12)   # mean of differences
+        assert d <= 1e-12 and 0 <= lower <= 1
+    with pytest.raises(ValueError, match="different disorder"):
+        sk_energy.budget_check([paths["short"]], [paths["other"]])
+
+
+def test_sk_budget_verdict_admits_converged_sizes_only():
+    """with_budget: a size replaced by the longer search's row is fitted when the longer
+    search lowers the mean by at most BUDGET_TOL of its standard error, whatever the
+    repeat fraction; otherwise it stays out."""
+    rows = [(512, 100, -0.1875, 1e-4, 0.6), (1024, 100, -0.1885, 1e-4, 0.05), (2048, 100, -0.1881, 1e-4, 0.0)]
+    long_rows = [(1024, 50, -0.18855, 1.2e-4, 0.1), (2048, 50, -0.1889, 1e-4, 0.0)]
+    checks = [(1024, 50, -0.5e-4, 0.2e-4, 0.3), (2048, 50, -8e-4, 1e-4, 0.9)]
+    out, verdict = sk_energy.with_budget(rows, long_rows, checks)
+    assert verdict == {1024: True, 2048: False}
+    assert out == [rows[0], long_rows[0], long_rows[1]]
+    assert [r[0] for r in sk_energy.fitted(out, verdict)] == [512, 1024]
+    assert [r[0] for r in sk_energy.fitted(out)] == [512]
