@@ -75,6 +75,45 @@ def analyze(path, x="J", out=None, window=None, n_boot=500) -> Localization:
     ``out``, writes localization.csv, ln_g.png, r_mean.png and dos.png there."""
     from .compact import load_any
     _, points = load_any(path, "hartree")
+    return _analyze(points, x, out, window, n_boot)
+
+
+def analyze_by(path, by, x="J", window=None, n_boot=500) -> dict:
+    """The analysis of ``analyze`` separately for each value of the scanned model
+    parameter ``by`` (e.g. density), on the lattice sizes present at every value, so
+    that each group's estimate comes from the same pair of sizes.  Returns
+    {value: Localization}, ascending.  Raises ValueError when a point lacks ``by`` or
+    fewer than two sizes are common to all groups."""
+    from .compact import load_any
+    _, points = load_any(path, "hartree")
+    groups = {}
+    for p in points:
+        if p.params.get(by) is None:
+            raise ValueError(f"--by {by}: a point with L = {p.params['L']} has no {by}")
+        groups.setdefault(float(p.params[by]), []).append(p)
+    sizes = [{lattice_key(p.params) for p in g if p.records} for g in groups.values()]
+    common = set.intersection(*sizes) if sizes else set()
+    if len(common) < 2:
+        raise ValueError(f"--by {by}: fewer than two lattice sizes common to all {by} values "
+                         f"({', '.join(sorted('/'.join('x'.join(map(str, s)) for s in z) for z in sizes))})")
+    return {v: _analyze([p for p in g if lattice_key(p.params) in common], x, None, window, n_boot)
+            for v, g in sorted(groups.items())}
+
+
+def trend(groups):
+    """Power law x_c ∝ v^b of the groups' estimates (analyze_by) with a finite estimate:
+    (b, error, chi²/dof, [(v, x_c, error)]), the errors of x_c statistical and systematic
+    in quadrature (analysis.stats.power_law_fit; NaN with fewer than two)."""
+    from .stats import power_law_fit
+    pts = [(v, g.estimate.x, g.estimate.error) for v, g in groups.items()
+           if np.isfinite(g.estimate.x) and np.isfinite(g.estimate.error) and g.estimate.x > 0]
+    if len(pts) < 2:
+        return np.nan, np.nan, np.nan, pts
+    b, err, chi2 = power_law_fit(*np.array(pts).T)
+    return b, err, chi2, pts
+
+
+def _analyze(points, x, out, window, n_boot) -> Localization:
     tables, crossings = {}, {}
     for d, (key, _) in DIAGNOSTICS.items():
         tables[d] = size_table(points, lambda rec, key=key: rec.get(key, np.nan), x, usable)
@@ -191,8 +230,13 @@ def main(argv=None):
     ap.add_argument("--out", help="directory for localization.csv, ln_g.png, r_mean.png, dos.png")
     ap.add_argument("--window", type=float, nargs=2, metavar=("LO", "HI"),
                     help="x range of the crossing fits (default: every scanned x)")
+    ap.add_argument("--by", metavar="KEY",
+                    help="analyse each value of this scanned model parameter separately (e.g. density) "
+                         "on the sizes common to all, and fit x_c against it as a power law (Eq. 19)")
     a = ap.parse_args(argv)
     from simglass.options import InputError
+    if a.by:
+        return _main_by(a)
     try:
         res = analyze(a.results, a.x, a.out, a.window)
         points = res.points
@@ -215,6 +259,30 @@ def main(argv=None):
     if a.x == "J":
         for s, jt, wj, e, th in w_j(points):
             print(f"W_J {'x'.join(map(str, s))} J/t={jt:g}: 1/P(phi=t) = {wj:.3f} +- {e:.3f} t; Eq. 16 J^2/(1.24 t) = {th:.3f} t")
+    return 0
+
+
+def _main_by(a):
+    from simglass.options import InputError
+    try:
+        groups = analyze_by(a.results, a.by, a.x, a.window)
+    except (InputError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for v, res in groups.items():
+        print(f"{a.by} = {v:g}:")
+        for s, xv, n, u, g, ge, r, re in res.rows():
+            print(f"  {'x'.join(map(str, s)):>10} {a.x}/t = {xv:<6.3g} R = {n:<4d} flagged {u:<3d} "
+                  f"<ln g> = {g:7.3f} +- {ge:.3f}")
+        for c in res.crossings["ln_g"]:
+            print(f"  crossing of <ln g> {'x'.join(map(str, c.a))} / {'x'.join(map(str, c.b))}: {a.x}/t = "
+                  f"{c.x:.3f} +- {c.err:.3f} (found in {100 * c.found:.0f} % of bootstrap samples)")
+        e = res.estimate
+        print(f"  estimate: {a.x}/t = {e.x:.3f} +- {e.stat:.3f} (stat) +- {e.sys:.3f} (sys) = "
+              f"{e.x:.3f} +- {e.error:.3f}; {e.note}")
+    b, err, chi2, pts = trend(groups)
+    print(f"power law {a.x}_c/t ~ {a.by}^b over {len(pts)} values with an estimate: "
+          + (f"b = {b:.3f} +- {err:.3f} (chi2/dof {chi2:.2f})" if np.isfinite(b) else "not fitted (fewer than two)"))
     return 0
 
 

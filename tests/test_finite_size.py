@@ -158,3 +158,32 @@ def test_weighted_line_recovers_a_line_and_its_covariance():
     # a point with a huge error does not pull the line
     a, b, _, _ = weighted_line(np.r_[x, 4.0], np.r_[1.0 + 2.0 * x, 100.0], np.r_[np.full(4, 0.1), 1e6])
     assert (a, b) == pytest.approx((1.0, 2.0), abs=1e-6)
+
+
+def test_analysis_by_density_recovers_a_power_law(tmp_path):
+    """analysis.localization.analyze_by / trend: synthetic <ln g> tables at two densities
+    with crossings at J_c(n) = 3.5 (n / 0.5)^(-1/2), one density with an extra size that
+    the others lack: each group uses the common sizes (largest pair 8/10) and the power
+    law recovers the exponent -1/2 within its error."""
+    from analysis import localization
+    rng = np.random.default_rng(1)
+    lines = ["# job: synthetic; commit: none; engine: hartree; dims: 3",
+             "L,J,W,t,density,realization,converged,stable,ln_g_mean,r_mean"]
+    jc = {0.1: 3.5 * 5 ** 0.5, 0.5: 3.5}
+    for n, sizes in ((0.1, (6, 8, 10)), (0.5, (6, 8, 10, 12))):
+        for L in sizes:
+            off = 0.2 * rng.standard_normal(200)
+            for J in jc[n] * np.linspace(0.7, 1.3, 7):
+                y = -(J / jc[n] - 1) * L + off + 0.05 * rng.standard_normal(200)
+                lines += [f"{L},{J:.8g},0,1,{n},{r},1,1,{v:.8g},0.5" for r, v in enumerate(y)]
+    path = tmp_path / "lowd.csv"
+    path.write_text("\n".join(lines) + "\n")
+    groups = localization.analyze_by(path, "density", "J", n_boot=100)
+    assert list(groups) == [0.1, 0.5]
+    for n, g in groups.items():
+        assert g.estimate.pair == ((8, 8, 8), (10, 10, 10))          # L = 12 only at n = 0.5: left out
+        assert abs(g.estimate.x - jc[n]) < 4 * g.estimate.error and g.estimate.error < 0.1 * jc[n]
+    b, err, chi2, pts = localization.trend(groups)
+    assert len(pts) == 2 and abs(b + 0.5) < 4 * err and err < 0.1
+    with pytest.raises(ValueError, match="no W_x"):
+        localization.analyze_by(path, "W_x", "J")
