@@ -23,13 +23,13 @@ from . import checks
 
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
 DATA = Path(__file__).resolve().parents[1] / "data"
-PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv", DATA / "coulomb_gap_tabu_4096.csv",
-                              DATA / "coulomb_gap_tabu_small.csv", DATA / "coulomb_gap_tabu_256.csv.gz"],
+PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv.gz", DATA / "coulomb_gap_tabu_4096.csv",
+                              DATA / "coulomb_gap_tabu_small.csv.gz", DATA / "coulomb_gap_tabu_256.csv.gz"],
               "sk_energy": [DATA / "sk_ground_state_tabu.csv"],
               "sk_energy_budget": [DATA / "sk_ground_state_tabu_long.csv"],
-              "anderson": [DATA / "anderson_check.csv", DATA / "anderson_check_b.csv.gz",
+              "anderson": [DATA / "anderson_check.csv.gz", DATA / "anderson_check_b.csv.gz",
                            DATA / "anderson_check_c.csv.gz", DATA / "anderson_check_d.csv.gz"],
-              "localization": [DATA / "localization_scan.csv", DATA / "localization_scan_L10.csv",
+              "localization": [DATA / "localization_scan.csv.gz", DATA / "localization_scan_L10.csv",
                                DATA / "localization_scan_L10b.csv", DATA / "localization_scan_L12.csv",
                                DATA / "localization_scan_L12b.csv", DATA / "localization_scan_L12c.csv"]}
 
