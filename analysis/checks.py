@@ -221,7 +221,9 @@ def production(tables: dict) -> list[Row]:
             ("anderson", "anderson_wc_production", "Anderson W_c/t at J = 0 (box), committed production data",
              "Eq. 17", W_C_BOX, "prediction"),
             ("localization", "jc_loc_production", "(J/t)_c,loc from ⟨ln g⟩, n = ½, committed production data",
-             "Eq. 18", JC_LOC_EQ18, "estimate")):
+             "Eq. 18", JC_LOC_EQ18, "estimate"),
+            ("low_density_lng", "low_density_production", "exponent of (J/t)_c,loc against n from the ⟨ln g⟩ "
+             "crossings, committed production data", "Eq. 19", -0.5, "prediction")):
         row = Row(key, quantity, eq, theory, kind=kind)
         paths = [p for p in tables.get(role, []) if p.exists()]
         if not paths:
@@ -236,6 +238,8 @@ def production(tables: dict) -> list[Row]:
             row.value, row.sizes, row.realizations, row.note = done.value, done.sizes, done.realizations, done.note
             if done.error_stat is not None:
                 row.set_errors(done.error_stat, done.error_sys, done.sys_source)
+        elif role == "low_density_lng":
+            row = _density_trend_row(row, paths)
         else:
             row, _ = _crossing_row(row, paths, "W" if role == "anderson" else "J")
         made = "; ".join(f"{p.name}: job {h['job']}, commit {h['commit'][:10]}"
@@ -284,6 +288,29 @@ def _crossing_row(row, path, x):
                 f"{100 * last.found:.0f} % of bootstrap samples; pair crossings {pairs}; ⟨r⟩: "
                 + ", ".join(f"{c.a[0]}/{c.b[0]}: {c.x:.2f}" for c in res.crossings["r"]))
     return row, res
+
+
+def _density_trend_row(row, paths):
+    """Row value: the exponent b of x_c ∝ n^b from the ⟨ln g⟩ crossings of the largest
+    pair of sizes common to all densities (analysis.localization.analyze_by, trend);
+    systematic error: the change of b with the next smaller pair."""
+    from .localization import analyze_by, trend
+    groups = analyze_by(paths, "density", "J")
+    b, stat, sys_, chi2, pts = trend(groups)
+    if not np.isfinite(b):
+        return _missing(row, "fewer than two densities with a crossing of the largest pair")
+    row.value = float(b)
+    if np.isfinite(sys_):
+        row.set_errors(stat, sys_, "finite-size drift: the exponent of the next smaller pair's crossings")
+    else:
+        row.set_errors(stat, 0.0, "none estimated: the next smaller pair lacks crossings")
+    g = next(iter(groups.values()))
+    last = g.crossings["ln_g"][-1]
+    row.sizes = f"L = {_sizes([last.a])} / {_sizes([last.b])}, n = " + ", ".join(f"{v:g}" for v, _, _ in pts)
+    row.realizations = "; ".join(f"n = {v:g}: {grp.realizations()}" for v, grp in groups.items())
+    row.note = ("(J/t)_c,loc: " + ", ".join(f"{x:.2f}({100 * e:.0f})" for _, x, e in pts)
+                + f"; power-law fit χ²/dof {chi2:.2f}")
+    return row
 
 
 def anderson(path) -> Row:

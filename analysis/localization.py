@@ -101,16 +101,23 @@ def analyze_by(path, by, x="J", window=None, n_boot=500) -> dict:
 
 
 def trend(groups):
-    """Power law x_c ∝ v^b of the groups' estimates (analyze_by) with a finite estimate:
-    (b, error, chi²/dof, [(v, x_c, error)]), the errors of x_c statistical and systematic
-    in quadrature (analysis.stats.power_law_fit; NaN with fewer than two)."""
+    """Power law x_c ∝ v^b of the groups' crossings (analyze_by): b from the crossings of
+    the largest pair of sizes with their statistical (bootstrap) errors, and the
+    systematic error |b - b'| with b' from the next smaller pair (the drift with size,
+    as for a single x_c).  Returns (b, stat, sys, chi²/dof, [(v, x_c, stat error)]);
+    NaN where fewer than two groups have a crossing (sys: also for b')."""
     from .stats import power_law_fit
-    pts = [(v, g.estimate.x, g.estimate.error) for v, g in groups.items()
-           if np.isfinite(g.estimate.x) and np.isfinite(g.estimate.error) and g.estimate.x > 0]
-    if len(pts) < 2:
-        return np.nan, np.nan, np.nan, pts
-    b, err, chi2 = power_law_fit(*np.array(pts).T)
-    return b, err, chi2, pts
+
+    def fit(k):
+        pts = [(v, g.crossings["ln_g"][k].x, g.crossings["ln_g"][k].err) for v, g in groups.items()
+               if len(g.crossings["ln_g"]) >= abs(k) and np.isfinite(g.crossings["ln_g"][k].x)
+               and np.isfinite(g.crossings["ln_g"][k].err) and g.crossings["ln_g"][k].x > 0]
+        if len(pts) < 2:
+            return np.nan, np.nan, np.nan, pts
+        return (*power_law_fit(*np.array(pts).T), pts)
+    b, stat, chi2, pts = fit(-1)
+    b_prev = fit(-2)[0]
+    return b, stat, abs(b - b_prev) if np.isfinite(b_prev) else np.nan, chi2, pts
 
 
 def _analyze(points, x, out, window, n_boot) -> Localization:
@@ -280,9 +287,10 @@ def _main_by(a):
         e = res.estimate
         print(f"  estimate: {a.x}/t = {e.x:.3f} +- {e.stat:.3f} (stat) +- {e.sys:.3f} (sys) = "
               f"{e.x:.3f} +- {e.error:.3f}; {e.note}")
-    b, err, chi2, pts = trend(groups)
-    print(f"power law {a.x}_c/t ~ {a.by}^b over {len(pts)} values with an estimate: "
-          + (f"b = {b:.3f} +- {err:.3f} (chi2/dof {chi2:.2f})" if np.isfinite(b) else "not fitted (fewer than two)"))
+    b, stat, sys_, chi2, pts = trend(groups)
+    print(f"power law {a.x}_c/t ~ {a.by}^b over {len(pts)} values with a crossing of the largest pair: "
+          + (f"b = {b:.3f} +- {stat:.3f} (stat) +- {sys_:.3f} (sys: the next smaller pair's crossings) "
+             f"(chi2/dof {chi2:.2f})" if np.isfinite(b) else "not fitted (fewer than two)"))
     return 0
 
 

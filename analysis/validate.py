@@ -31,7 +31,11 @@ PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv.gz", DATA / "coulomb_
                            DATA / "anderson_check_c.csv.gz", DATA / "anderson_check_d.csv.gz"],
               "localization": [DATA / "localization_scan.csv.gz", DATA / "localization_scan_L10.csv",
                                DATA / "localization_scan_L10b.csv", DATA / "localization_scan_L12.csv",
-                               DATA / "localization_scan_L12b.csv", DATA / "localization_scan_L12c.csv"]}
+                               DATA / "localization_scan_L12b.csv", DATA / "localization_scan_L12c.csv"],
+              # Eq. 19: n = 0.05, 0.1, 0.2 and the n = 1/2 scan on the sizes common to all (L = 6-10)
+              "low_density_lng": [DATA / "low_density_lng_005.csv.gz", DATA / "low_density_lng_010.csv.gz",
+                                  DATA / "low_density_lng_020.csv.gz", DATA / "localization_scan.csv.gz",
+                                  DATA / "localization_scan_L10.csv", DATA / "localization_scan_L10b.csv"]}
 
 # role -> job file of each profile (engine of the role in brackets)
 ROLES = ("disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle",

@@ -183,7 +183,12 @@ def test_analysis_by_density_recovers_a_power_law(tmp_path):
     for n, g in groups.items():
         assert g.estimate.pair == ((8, 8, 8), (10, 10, 10))          # L = 12 only at n = 0.5: left out
         assert abs(g.estimate.x - jc[n]) < 4 * g.estimate.error and g.estimate.error < 0.1 * jc[n]
-    b, err, chi2, pts = localization.trend(groups)
-    assert len(pts) == 2 and abs(b + 0.5) < 4 * err and err < 0.1
+    b, stat, sys_, chi2, pts = localization.trend(groups)
+    assert len(pts) == 2 and abs(b + 0.5) < 4 * np.hypot(stat, sys_) and stat < 0.1 and sys_ < 0.1
     with pytest.raises(ValueError, match="no W_x"):
         localization.analyze_by(path, "W_x", "J")
+    from analysis.checks import production
+    row = {r.key: r for r in production({"low_density_lng": [path]})}["low_density_production"]
+    assert row.value == pytest.approx(b) and row.error_sys == pytest.approx(sys_) and row.verdict == "agrees"
+    assert "n = 0.1, 0.5" in row.sizes and "commit none" in row.note
+    assert {r.key: r for r in production({})}["low_density_production"].verdict == "not run"
