@@ -39,7 +39,7 @@ def test_every_file_is_written(report):
     for role in ROLES:
         assert (report / f"{role}.h5").exists()
     s = json.loads((report / "summary.json").read_text())
-    assert len(s["rows"]) == 20
+    assert len(s["rows"]) == 21
     from analysis.checks import KINDS, VERDICTS
     assert {r["verdict"] for r in s["rows"]} <= set(VERDICTS)
     for r in s["rows"]:
