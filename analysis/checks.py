@@ -149,16 +149,17 @@ def alpha(path) -> Row:
 def sk_energy(path, budget=None) -> Row:
     """N^(-2/3) extrapolation of the compensated ground-state energy; systematic error:
     its change when the smallest size is left out (the finite-size form), with 4+ sizes.
-    ``budget``: results of a longer search on the same realisations (analysis.sk_energy
-    budget check): sizes converged in the search budget are fitted with them."""
+    ``budget``: results of longer searches on the same realisations, one per budget in
+    increasing order (analysis.sk_energy.budget_levels): sizes converged in the search
+    budget are fitted with the longest search's energies."""
     row = Row("sk_energy", "SK ground-state energy (E − C)/(NJ), compensated, n = ½", "PHYSICS §1, §5",
               E_INF_THEORY)
     if path is None:
         return _missing(row, "no compensated mc results")
-    from .sk_energy import budget_check, extrapolate, fitted, sizes_and_energies, with_budget
+    from .sk_energy import budget_levels, extrapolate, fitted, sizes_and_energies
     everything, converged = sizes_and_energies(path), {}
     if budget:
-        everything, converged = with_budget(everything, sizes_and_energies(budget), budget_check(path, budget))
+        everything, _, converged = budget_levels(path, budget)
     rows = fitted(everything, converged)
     left = [r[0] for r in everything if r not in rows]
     if len(rows) < 3:

@@ -20,7 +20,7 @@ sem(e_long)): the search is then converged in its budget at the statistical prec
 (a heuristic criterion, fixed before the longer runs were made).
 
     python -m analysis.sk_energy results/sk_ground_state.h5 [more.h5 | data/x.csv ...] [--out DIR]
-        [--budget longer.h5 | data/y.csv ...]
+        [--budget longer.h5 | data/y.csv ...]   (one file per budget, increasing)
 """
 
 from __future__ import annotations
@@ -106,28 +106,37 @@ def budget_check(short_paths, long_paths):
     return rows
 
 
-def with_budget(rows, long_rows, checks):
-    """The size rows for the fit and the budget verdicts: a size checked with a longer
-    search (``checks`` from budget_check, ``long_rows`` from sizes_and_energies of the
-    longer search) takes the longer search's row; it is converged in the search budget
-    when |<d>| <= BUDGET_TOL sem(e_long).  Returns (rows, {N: converged})."""
-    long_by_N = {r[0]: r for r in long_rows}
-    verdict, out = {}, []
-    for r in rows:
-        c = next((c for c in checks if c[0] == r[0]), None)
-        if c is None or r[0] not in long_by_N:
-            out.append(r)
-            continue
-        lr = long_by_N[r[0]]
-        verdict[r[0]] = bool(abs(c[2]) <= BUDGET_TOL * lr[3])
-        out.append(lr)
-    return out, verdict
+def budget_levels(paths, budget):
+    """Size rows for the fit with the search-budget checks.  ``paths``: the main results
+    (all sizes); ``budget``: one results file or table per longer search on the same
+    realisations, in order of increasing budget.  Each size takes the row of the longest
+    search that has it, checked against the next shorter search that has it
+    (budget_check); it is converged in the search budget when |<d>| <= BUDGET_TOL
+    sem(e_long).  Returns (rows, checks, {N: converged}), checks a list of
+    (N, pairs, <d>, sem(d), fraction lower, shorter level, longer level, converged),
+    level 0 = ``paths``, k = budget[k - 1]; the verdict of a size is that of its longest
+    search."""
+    levels = [list(paths)] + [[b] for b in budget]
+    tables = [{r[0]: r for r in sizes_and_energies(lv)} for lv in levels]
+    best = dict(tables[0])
+    checks, verdict = [], {}
+    for k in range(1, len(levels)):
+        for N, lr in tables[k].items():
+            shorter = [j for j in range(k) if N in tables[j]]
+            if not shorter:
+                continue
+            j = shorter[-1]
+            c = next(c for c in budget_check(levels[j], levels[k]) if c[0] == N)
+            verdict[N] = bool(abs(c[2]) <= BUDGET_TOL * lr[3])
+            checks.append((*c, j, k, verdict[N]))
+            best[N] = lr
+    return [best[N] for N in sorted(best)], checks, verdict
 
 
 def fitted(rows, converged=None):
     """The rows of sizes with trustworthy ground states: repeat fraction >= REPEAT_MIN
     (or not recorded), or converged in the search budget (``converged``: {N: bool} from
-    with_budget)."""
+    budget_levels)."""
     converged = converged or {}
     return [r for r in rows if not r[4] < REPEAT_MIN or converged.get(r[0], False)]
 
@@ -169,23 +178,24 @@ def main(argv=None):
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv) of engine mc")
     ap.add_argument("--out", help="directory for sk_energy.png and sk_energy.csv")
     ap.add_argument("--budget", nargs="+", default=None,
-                    help="results or tables of a longer search on the same realisations (search-budget check)")
+                    help="results or tables of longer searches on the same realisations, one file per "
+                         "budget in increasing order (search-budget check)")
     a = ap.parse_args(argv)
     from simglass.options import InputError
     try:
         rows = sizes_and_energies(a.results)
         checks, converged = [], {}
         if a.budget:
-            checks = budget_check(a.results, a.budget)
-            rows, converged = with_budget(rows, sizes_and_energies(a.budget), checks)
+            rows, checks, converged = budget_levels(a.results, a.budget)
         e_inf, err, slope, chi2 = extrapolate(fitted(rows, converged))
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    for N, n, d, sd, lower in checks:
-        print(f"search budget, N = {N}: the longer search lowers (E-C)/(NJ) by {-d:.5f} +- {sd:.5f} "
-              f"({n} paired realisations, lower in {lower:.0%}): "
-              + ("converged" if converged[N] else "not converged") + f" at {BUDGET_TOL:g} standard error")
+    names = [" ".join(a.results)] + list(a.budget or [])
+    for N, n, d, sd, lower, j, k, ok in checks:
+        print(f"search budget, N = {N}: {names[k]} lowers (E-C)/(NJ) below {names[j]} by {-d:.5f} +- {sd:.5f} "
+              f"({n} paired realisations, lower in {lower:.0%}): {'converged' if ok else 'not converged'} "
+              f"(criterion: by at most {BUDGET_TOL:g} standard error of the mean)")
     kept = fitted(rows, converged)
     print(f"{'N':>6} {'R':>4} {'(E-C)/(NJ)':>12} {'err':>9} {'repeated':>8}")
     for r in rows:

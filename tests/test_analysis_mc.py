@@ -189,15 +189,39 @@ def test_sk_budget_check_pairs_the_same_realisations(tmp_path):
         sk_energy.budget_check([paths["short"]], [paths["other"]])
 
 
-def test_sk_budget_verdict_admits_converged_sizes_only():
-    """with_budget: a size replaced by the longer search's row is fitted when the longer
-    search lowers the mean by at most BUDGET_TOL of its standard error, whatever the
-    repeat fraction; otherwise it stays out."""
-    rows = [(512, 100, -0.1875, 1e-4, 0.6), (1024, 100, -0.1885, 1e-4, 0.05), (2048, 100, -0.1881, 1e-4, 0.0)]
-    long_rows = [(1024, 50, -0.18855, 1.2e-4, 0.1), (2048, 50, -0.1889, 1e-4, 0.0)]
-    checks = [(1024, 50, -0.5e-4, 0.2e-4, 0.3), (2048, 50, -8e-4, 1e-4, 0.9)]
-    out, verdict = sk_energy.with_budget(rows, long_rows, checks)
-    assert verdict == {1024: True, 2048: False}
-    assert out == [rows[0], long_rows[0], long_rows[1]]
-    assert [r[0] for r in sk_energy.fitted(out, verdict)] == [512, 1024]
-    assert [r[0] for r in sk_energy.fitted(out)] == [512]
+def _sk_table(path, energies, hits=None, shift=0.0):
+    """A compact mc table of compensated sizes: energies {N: (R,) array of (E - C)/(N J)};
+    C/(N J) = 0.01 r + N + shift (the same disorder for the same N and r in every table
+    with the same shift); restarts_hit {N: hits} (default 1: not repeated)."""
+    lines = ["# job: synthetic; commit: none; engine: mc; dims: 1",
+             "L,J,W,t,density,compensate,realization,energy,C_sk,restarts_hit"]
+    for N, e in energies.items():
+        for r, v in enumerate(e):
+            C = (0.01 * r + N + shift) * N
+            lines.append(f"{N},1,0,0,0.5,1,{r},{v * N + C:.12g},{C:.12g},{(hits or {}).get(N, 1)}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_sk_budget_levels_admit_converged_sizes_only(tmp_path):
+    """budget_levels: each size takes its longest search, judged against the next shorter
+    one that has it: N = 1024 improves by 2e-4 from level 0 to 1 and by 2e-5 (below one
+    standard error) from 1 to 2, so it is converged and fitted with level 2; N = 2048
+    improves by 8e-4 (several standard errors) at its longest search and stays out.
+    Another disorder (other seed) is refused by name."""
+    rng = np.random.default_rng(3)
+    base = {N: -0.19 + 0.25 * N ** (-2 / 3) + 3e-4 * rng.standard_normal(40) for N in (128, 256, 512, 1024, 2048)}
+    main = _sk_table(tmp_path / "main.csv", base, hits={128: 2, 256: 2, 512: 2})
+    lv1 = _sk_table(tmp_path / "l1.csv", {1024: base[1024] - 2e-4, 2048: base[2048] - 8e-4})
+    lv2 = _sk_table(tmp_path / "l2.csv", {1024: base[1024] - 2.2e-4})
+    rows, checks, verdict = sk_energy.budget_levels([main], [lv1, lv2])
+    assert [r[0] for r in rows] == [128, 256, 512, 1024, 2048]
+    assert [(c[0], c[5], c[6]) for c in checks] == [(1024, 0, 1), (2048, 0, 1), (1024, 1, 2)]
+    assert checks[0][2] == pytest.approx(-2e-4) and checks[2][2] == pytest.approx(-2e-5)
+    assert checks[0][7] is False and checks[2][7] is True and verdict == {1024: True, 2048: False}
+    assert rows[3][2] == pytest.approx(base[1024].mean() - 2.2e-4)
+    assert [r[0] for r in sk_energy.fitted(rows, verdict)] == [128, 256, 512, 1024]
+    assert [r[0] for r in sk_energy.fitted(rows)] == [128, 256, 512]
+    other = _sk_table(tmp_path / "other.csv", {1024: base[1024]}, shift=0.5)
+    with pytest.raises(ValueError, match="different disorder"):
+        sk_energy.budget_levels([main], [other])
