@@ -209,9 +209,12 @@ def hartree_shift(path) -> Row:
 
 def production(tables: dict) -> list[Row]:
     """Rows of the committed production data (data/*.csv, analysis.compact), re-analysed
-    in this run: α (N → ∞) and the SK energy (t = 0), W_c (Anderson check) and
-    (J/t)_c,loc (Hartree scan).  ``tables``: {"coulomb_gap" | "sk_energy" | "sk_energy_budget" | "anderson" |
-    "localization": [csv, ...]}; missing files give "not run"."""
+    in this run: α (N → ∞) and the SK energy (t = 0), W_c (Anderson check),
+    (J/t)_c,loc (Hartree scan) and its exponent against n (Eq. 19).  ``tables``:
+    {"coulomb_gap" | "sk_energy" | "sk_energy_budget" (longer searches, one table per
+    budget, increasing) | "anderson" | "localization" | "low_density_lng": [csv, ...]};
+    missing files give "not run", as do inputs the analysis refuses (the reason in the
+    note)."""
     from .compact import read_table
     rows = []
     for role, key, quantity, eq, theory, kind in (
@@ -234,13 +237,21 @@ def production(tables: dict) -> list[Row]:
             row = _alpha_extrapolated(row, paths)
         elif role == "sk_energy":
             budget = [p for p in tables.get("sk_energy_budget", []) if p.exists()]
-            done = sk_energy(paths, budget or None)
+            try:
+                done = sk_energy(paths, budget or None)
+            except ValueError as e:          # e.g. a budget table of other realisations
+                rows.append(_missing(row, str(e)))
+                continue
             paths = paths + budget
             row.value, row.sizes, row.realizations, row.note = done.value, done.sizes, done.realizations, done.note
             if done.error_stat is not None:
                 row.set_errors(done.error_stat, done.error_sys, done.sys_source)
         elif role == "low_density_lng":
-            row = _density_trend_row(row, paths)
+            try:
+                row = _density_trend_row(row, paths)
+            except ValueError as e:          # e.g. a density with fewer than two common sizes
+                rows.append(_missing(row, str(e)))
+                continue
         else:
             row, _ = _crossing_row(row, paths, "W" if role == "anderson" else "J")
         made = "; ".join(f"{p.name}: job {h['job']}, commit {h['commit'][:10]}"
@@ -304,7 +315,7 @@ def _density_trend_row(row, paths):
     if np.isfinite(sys_):
         row.set_errors(stat, sys_, "finite-size drift: the exponent of the next smaller pair's crossings")
     else:
-        row.set_errors(stat, 0.0, "none estimated: the next smaller pair lacks crossings")
+        row.set_errors(stat, 0.0, "none estimated: no smaller pair of sizes with crossings at two densities")
     g = next(iter(groups.values()))
     last = g.crossings["ln_g"][-1]
     row.sizes = f"L = {_sizes([last.a])} / {_sizes([last.b])}, n = " + ", ".join(f"{v:g}" for v, _, _ in pts)

@@ -11,6 +11,7 @@ realisations (unconverged, or a saddle point of E_H: ``stable`` false) are count
 point and left out, never averaged silently.
 
     python -m analysis.localization results/localization_scan.h5 --x J --out DIR
+    python -m analysis.localization data/low_density_lng_*.csv.gz ... --x J --by density   (Eq. 19)
 """
 
 from __future__ import annotations
@@ -88,14 +89,18 @@ def analyze_by(path, by, x="J", window=None, n_boot=500) -> dict:
     _, points = load_any(path, "hartree")
     groups = {}
     for p in points:
-        if p.params.get(by) is None:
+        v = p.params.get(by)
+        if v is None:
             raise ValueError(f"--by {by}: a point with L = {p.params['L']} has no {by}")
-        groups.setdefault(float(p.params[by]), []).append(p)
-    sizes = [{lattice_key(p.params) for p in g if p.records} for g in groups.values()]
-    common = set.intersection(*sizes) if sizes else set()
+        if isinstance(v, (bool, str, list)) or not np.isfinite(v):
+            raise ValueError(f"--by {by}: must name a numeric model parameter (e.g. density), got {v!r}")
+        groups.setdefault(float(v), []).append(p)
+    sizes = {v: sorted({lattice_key(p.params) for p in g if p.records}, key=np.prod) for v, g in groups.items()}
+    common = set.intersection(*map(set, sizes.values())) if sizes else set()
     if len(common) < 2:
-        raise ValueError(f"--by {by}: fewer than two lattice sizes common to all {by} values "
-                         f"({', '.join(sorted('/'.join('x'.join(map(str, s)) for s in z) for z in sizes))})")
+        raise ValueError(f"--by {by}: fewer than two lattice sizes common to all {by} values ("
+                         + "; ".join(f"{by} = {v:g}: " + ", ".join("x".join(map(str, s)) for s in z)
+                                     for v, z in sorted(sizes.items())) + ")")
     return {v: _analyze([p for p in g if lattice_key(p.params) in common], x, None, window, n_boot)
             for v, g in sorted(groups.items())}
 
@@ -271,6 +276,8 @@ def main(argv=None):
 
 def _main_by(a):
     from simglass.options import InputError
+    if a.out:
+        print("note: --out is not used with --by (no figures per group); the table is printed", file=sys.stderr)
     try:
         groups = analyze_by(a.results, a.by, a.x, a.window)
     except (InputError, ValueError) as e:

@@ -111,7 +111,7 @@ def budget_levels(paths, budget):
     (all sizes); ``budget``: one results file or table per longer search on the same
     realisations, in order of increasing budget.  Each size takes the row of the longest
     search that has it, checked against the next shorter search that has it
-    (budget_check); it is converged in the search budget when |<d>| <= BUDGET_TOL
+    (budget_check; a size no shorter search has is kept unchecked); it is converged in the search budget when |<d>| <= BUDGET_TOL
     sem(e_long).  Returns (rows, checks, {N: converged}), checks a list of
     (N, pairs, <d>, sem(d), fraction lower, shorter level, longer level, converged),
     level 0 = ``paths``, k = budget[k - 1]; the verdict of a size is that of its longest
@@ -121,12 +121,23 @@ def budget_levels(paths, budget):
     best = dict(tables[0])
     checks, verdict = [], {}
     for k in range(1, len(levels)):
+        pairs = {}
         for N, lr in tables[k].items():
             shorter = [j for j in range(k) if N in tables[j]]
-            if not shorter:
+            if not shorter:             # a size only the longer search has: unchecked, kept as it is
+                best[N] = lr
+                verdict.pop(N, None)
                 continue
             j = shorter[-1]
-            c = next(c for c in budget_check(levels[j], levels[k]) if c[0] == N)
+            if j not in pairs:
+                try:
+                    pairs[j] = {c[0]: c for c in budget_check(levels[j], levels[k])}
+                except ValueError as e:
+                    raise ValueError(f"--budget {levels[k][0]} against {', '.join(map(str, levels[j]))}: {e}") from None
+            c = pairs[j].get(N)
+            if c is None:
+                raise ValueError(f"--budget {levels[k][0]}: N = {N} shares no realisation with "
+                                 f"{', '.join(map(str, levels[j]))}; the budget check needs the same realisations")
             verdict[N] = bool(abs(c[2]) <= BUDGET_TOL * lr[3])
             checks.append((*c, j, k, verdict[N]))
             best[N] = lr

@@ -223,5 +223,25 @@ def test_sk_budget_levels_admit_converged_sizes_only(tmp_path):
     assert [r[0] for r in sk_energy.fitted(rows, verdict)] == [128, 256, 512, 1024]
     assert [r[0] for r in sk_energy.fitted(rows)] == [128, 256, 512]
     other = _sk_table(tmp_path / "other.csv", {1024: base[1024]}, shift=0.5)
-    with pytest.raises(ValueError, match="different disorder"):
+    with pytest.raises(ValueError, match="other.csv.*different disorder"):
         sk_energy.budget_levels([main], [other])
+    # a size only the longer search has is kept, unchecked (fitted only if repeated)
+    extra = _sk_table(tmp_path / "extra.csv", {1024: base[1024] - 2e-5, 4096: base[2048][:5]})
+    rows, checks, verdict = sk_energy.budget_levels([main], [extra])
+    assert [r[0] for r in rows][-1] == 4096 and 4096 not in verdict and [c[0] for c in checks] == [1024]
+    # no common realisation for a size: refused by name
+    late = _sk_table(tmp_path / "late.csv", {2048: base[2048]})
+    late.write_text(late.read_text() + "1024,1,0,0,0.5,1,90,-1,0,1\n1024,1,0,0,0.5,1,91,-1,0,1\n")
+    with pytest.raises(ValueError, match="late.csv: N = 1024 shares no realisation"):
+        sk_energy.budget_levels([main], [late])
+    lone = tmp_path / "lone.csv"
+    lone.write_text("\n".join(late.read_text().splitlines()[:2]) + "\n1024,1,0,0,0.5,1,90,-1,0,1\n"
+                    "1024,1,0,0,0.5,1,91,-1,0,1\n")
+    with pytest.raises(ValueError, match="lone.csv against .*main.csv: no size and realisation"):
+        sk_energy.budget_levels([main], [lone])
+    # the report's production row: a refused budget table gives "not run" with the reason
+    from analysis.checks import production
+    row = {r.key: r for r in production({"sk_energy": [main], "sk_energy_budget": [other]})}["sk_energy_production"]
+    assert row.verdict == "not run" and "different disorder" in row.note
+    row = {r.key: r for r in production({"sk_energy": [main], "sk_energy_budget": [lv1, lv2]})}["sk_energy_production"]
+    assert "N = 1024: longer search, converged" in row.note and row.sizes == "N = 128, 256, 512, 1024"

@@ -192,3 +192,12 @@ def test_analysis_by_density_recovers_a_power_law(tmp_path):
     assert row.value == pytest.approx(b) and row.error_sys == pytest.approx(sys_) and row.verdict == "agrees"
     assert "n = 0.1, 0.5" in row.sizes and "commit none" in row.note
     assert {r.key: r for r in production({})}["low_density_production"].verdict == "not run"
+    # a density with a single size: refused, naming the densities and their sizes; not run in the report
+    single = tmp_path / "single.csv"
+    single.write_text(path.read_text() + "\n".join(f"6,9,0,1,0.3,{r},1,1,0.1,0.5" for r in range(3)) + "\n")
+    with pytest.raises(ValueError, match="density = 0.3: 6x6x6"):
+        localization.analyze_by(single, "density", "J")
+    row = {r.key: r for r in production({"low_density_lng": [single]})}["low_density_production"]
+    assert row.verdict == "not run" and "fewer than two lattice sizes" in row.note
+    with pytest.raises(ValueError, match="numeric model parameter"):
+        localization.analyze_by(path, "L", "J")
