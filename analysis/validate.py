@@ -34,7 +34,8 @@ PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv.gz", DATA / "coulomb_
                                DATA / "localization_scan_L12b.csv", DATA / "localization_scan_L12c.csv"],
               # Eq. 19: n = 0.05, 0.1, 0.2 and the n = 1/2 scan on the sizes common to all (L = 6-10)
               "low_density_lng": [DATA / "low_density_lng_005.csv.gz", DATA / "low_density_lng_010.csv.gz",
-                                  DATA / "low_density_lng_020.csv.gz", DATA / "localization_scan.csv.gz",
+                                  DATA / "low_density_lng_020.csv.gz", DATA / "low_density_lng_020b.csv.gz",
+                                  DATA / "localization_scan.csv.gz",
                                   DATA / "localization_scan_L10.csv", DATA / "localization_scan_L10b.csv"]}
 
 # role -> job file of each profile (engine of the role in brackets)
