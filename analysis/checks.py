@@ -156,10 +156,8 @@ def sk_energy(path, budget=None) -> Row:
               E_INF_THEORY)
     if path is None:
         return _missing(row, "no compensated mc results")
-    from .sk_energy import budget_levels, extrapolate, fitted, sizes_and_energies
-    everything, converged = sizes_and_energies(path), {}
-    if budget:
-        everything, _, converged = budget_levels(path, budget)
+    from .sk_energy import budget_levels, extrapolate, fitted
+    everything, _, converged = budget_levels(path if isinstance(path, (list, tuple)) else [path], budget or [])
     rows = fitted(everything, converged)
     left = [r[0] for r in everything if r not in rows]
     if len(rows) < 3:

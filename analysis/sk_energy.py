@@ -43,21 +43,28 @@ BUDGET_TOL = 1.0
 LOWER_TOL = 1e-7     # J per site: a pair counts as lowered beyond the tables' 8-digit rounding
 
 
-def sizes_and_energies(paths):
-    """[(N, realisations, mean (E - C)/(NJ), its standard error, fraction of realisations
-    with restarts_hit >= 2 (NaN if not recorded))] per size, ascending N;
-    ``paths``: results files (.h5) or compact tables (.csv) of engine mc, compensated.
-    Raises ValueError for a point that is not compensated."""
+def per_realisation(paths):
+    """{(N, input position, realisation): ((E - C)/(NJ), C/(NJ), restarts_hit or NaN)} of
+    compensated mc results (.h5) or compact tables (.csv); raises ValueError for a point
+    that is not compensated."""
     _, points = load_any(paths, "mc")
-    by_size = {}
+    out = {}
     for p in points:
         if not p.params.get("compensate"):
             raise ValueError(f"{paths}: a point with L = {p.params['L']} is not compensated; the SK mapping "
                              "needs compensate = true")
-        J = p.params["J"]
-        N = int(np.prod(lattice_key(p.params)))
-        by_size.setdefault(N, []).extend(((r["energy"] - r["C_sk"]) / (N * J), r.get("restarts_hit", np.nan))
-                                         for r in p.records)
+        N, J = int(np.prod(lattice_key(p.params))), p.params["J"]
+        for q, r in zip(p.realizations, p.records):
+            out[(N, p.source, int(q))] = ((r["energy"] - r["C_sk"]) / (N * J), r["C_sk"] / (N * J),
+                                          r.get("restarts_hit", np.nan))
+    return out
+
+
+def _size_rows(per):
+    """sizes_and_energies rows from a per_realisation dict."""
+    by_size = {}
+    for (N, _, _), (e, _, hit) in per.items():
+        by_size.setdefault(N, []).append((e, hit))
     rows = []
     for N, eh in sorted(by_size.items()):
         if len(eh) >= 2:
@@ -68,28 +75,22 @@ def sizes_and_energies(paths):
     return rows
 
 
-def _per_realisation(paths):
-    """{(N, source, realization): ((E - C)/(NJ), C/(NJ))} of compensated mc results."""
-    _, points = load_any(paths, "mc")
-    out = {}
-    for p in points:
-        N, J = int(np.prod(lattice_key(p.params))), p.params["J"]
-        for q, r in zip(p.realizations, p.records):
-            out[(N, p.source, int(q))] = ((r["energy"] - r["C_sk"]) / (N * J), r["C_sk"] / (N * J))
-    return out
+def sizes_and_energies(paths):
+    """[(N, realisations, mean (E - C)/(NJ), its standard error, fraction of realisations
+    with restarts_hit >= 2 (NaN if not recorded))] per size, ascending N;
+    ``paths``: results files (.h5) or compact tables (.csv) of engine mc, compensated.
+    Raises ValueError for a point that is not compensated."""
+    return _size_rows(per_realisation(paths))
 
 
-def budget_check(short_paths, long_paths):
-    """Paired difference of the lowest energies per site found by a longer and a shorter
-    search on the same realisations: [(N, pairs, <d>, sem(d), fraction of pairs with
-    d < -LOWER_TOL)] per size present in both, d = e_long - e_short in units of J.  Realisations
-    are paired by size and index (within the inputs' order) and must have the same
-    disorder (equal C).  Raises ValueError when a pair's C differ (other seeds) or no
-    size has pairs."""
-    short, long_ = _per_realisation(short_paths), _per_realisation(long_paths)
+def _paired(short, long_):
+    """budget_check on per_realisation dicts."""
+    index = {}
+    for (N, _, r), (e_s, c_s, _) in short.items():
+        index.setdefault((N, r), []).append((e_s, c_s))
     by_size = {}
-    for (N, _, r), (e_l, c_l) in long_.items():
-        match = [v for (n, _, q), v in short.items() if n == N and q == r]
+    for (N, _, r), (e_l, c_l, _) in long_.items():
+        match = index.get((N, r))
         if not match:
             continue
         same = [e_s for e_s, c_s in match if np.isclose(c_s, c_l, rtol=1e-6, atol=1e-9)]
@@ -107,18 +108,28 @@ def budget_check(short_paths, long_paths):
     return rows
 
 
+def budget_check(short_paths, long_paths):
+    """Paired difference of the lowest energies per site found by a longer and a shorter
+    search on the same realisations: [(N, pairs, <d>, sem(d), fraction of pairs with
+    d < -LOWER_TOL)] per size present in both, d = e_long - e_short in units of J.
+    Realisations are paired by size and index and must have the same disorder (equal C).
+    Raises ValueError when a pair's C differ (other seeds) or no size has pairs."""
+    return _paired(per_realisation(short_paths), per_realisation(long_paths))
+
+
 def budget_levels(paths, budget):
     """Size rows for the fit with the search-budget checks.  ``paths``: the main results
     (all sizes); ``budget``: one results file or table per longer search on the same
     realisations, in order of increasing budget.  Each size takes the row of the longest
     search that has it, checked against the next shorter search that has it
-    (budget_check; a size no shorter search has is kept unchecked); it is converged in the search budget when |<d>| <= BUDGET_TOL
-    sem(e_long).  Returns (rows, checks, {N: converged}), checks a list of
-    (N, pairs, <d>, sem(d), fraction lower, shorter level, longer level, converged),
-    level 0 = ``paths``, k = budget[k - 1]; the verdict of a size is that of its longest
-    search."""
+    (budget_check; a size no shorter search has is kept unchecked); it is converged in
+    the search budget when |<d>| <= BUDGET_TOL sem(e_long).  Every input is read once.
+    Returns (rows, checks, {N: converged}), checks a list of (N, pairs, <d>, sem(d),
+    fraction lower, shorter level, longer level, converged), level 0 = ``paths``,
+    k = budget[k - 1]; the verdict of a size is that of its longest search."""
     levels = [list(paths)] + [[b] for b in budget]
-    tables = [{r[0]: r for r in sizes_and_energies(lv)} for lv in levels]
+    per = [per_realisation(lv) for lv in levels]
+    tables = [{r[0]: r for r in _size_rows(pr)} for pr in per]
     best = dict(tables[0])
     checks, verdict = [], {}
     for k in range(1, len(levels)):
@@ -132,7 +143,7 @@ def budget_levels(paths, budget):
             j = shorter[-1]
             if j not in pairs:
                 try:
-                    pairs[j] = {c[0]: c for c in budget_check(levels[j], levels[k])}
+                    pairs[j] = {c[0]: c for c in _paired(per[j], per[k])}
                 except ValueError as e:
                     raise ValueError(f"--budget {levels[k][0]} against {', '.join(map(str, levels[j]))}: {e}") from None
             c = pairs[j].get(N)
@@ -195,10 +206,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     from simglass.options import InputError
     try:
-        rows = sizes_and_energies(a.results)
-        checks, converged = [], {}
-        if a.budget:
-            rows, checks, converged = budget_levels(a.results, a.budget)
+        rows, checks, converged = budget_levels(a.results, a.budget or [])
         e_inf, err, slope, chi2 = extrapolate(fitted(rows, converged))
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
