@@ -173,29 +173,6 @@ def min_pair_delta(V, occ, phi):
 
 
 @njit(cache=True)
-def _top(keys, sites, tabu, it, K, largest, out, use_tabu):
-    """The (at most) K sites of ``sites`` with the largest (or smallest) keys, skipping
-    sites tabu at iteration ``it`` when use_tabu; written to out, count returned."""
-    n = 0
-    for s in sites:
-        if use_tabu and tabu[s] > it:
-            continue
-        v = keys[s] if largest else -keys[s]
-        if n < K:
-            k = n
-            n += 1
-        elif v > (keys[out[n - 1]] if largest else -keys[out[n - 1]]):
-            k = n - 1
-        else:
-            continue
-        while k > 0 and v > (keys[out[k - 1]] if largest else -keys[out[k - 1]]):
-            out[k] = out[k - 1]
-            k -= 1
-        out[k] = s
-    return n
-
-
-@njit(cache=True)
 def _restore(V, eps, occ, phi, occ_list, emp_list, target):
     """Set the state to the occupation ``target``: fields from scratch, site lists rebuilt."""
     occ[:] = target
@@ -212,6 +189,72 @@ def _restore(V, eps, occ, phi, occ_list, emp_list, target):
 
 
 @njit(cache=True)
+def _keep(v, s, vals, sites, L, counts, thr, K):
+    """Insert site s with key v > thr[L] (checked by the caller) into top-K list L
+    (entries L*K .. L*K + counts[L] - 1 of vals, sites, descending keys), dropping the
+    last entry of a full list; thr[L] becomes the key a site must beat once the list is
+    full.  Ties keep the site offered first."""
+    base = L * K
+    n = counts[L]
+    if n < K:
+        k = n
+        counts[L] = n + 1
+    else:
+        k = K - 1
+    while k > 0 and v > vals[base + k - 1]:
+        vals[base + k] = vals[base + k - 1]
+        sites[base + k] = sites[base + k - 1]
+        k -= 1
+    vals[base + k] = v
+    sites[base + k] = s
+    if counts[L] == K:
+        thr[L] = vals[base + K - 1]
+
+
+@njit(cache=True)
+def _consider(v, k, o, free, vals, sites, counts, thr, K):
+    """Offer site k (key v, occupied o, not tabu: free) to its two lists."""
+    a = 1 - o
+    if v > thr[a + 2]:
+        _keep(v, k, vals, sites, a + 2, counts, thr, K)
+    if free and v > thr[a]:
+        _keep(v, k, vals, sites, a, counts, thr, K)
+
+
+@njit(cache=True)
+def _candidates(phi, occ, tabu, it, K, ri, rj, move, vals, sites, counts, seen):
+    """One pass over the sites: if ``move``, the field update of the pair move
+    (phi_k += ri_k - rj_k); and the K occupied sites of highest field and the K empty
+    sites of lowest field, among the sites not tabu at iteration ``it`` (lists 0, 1) and
+    among all sites (lists 2, 3).  List L holds counts[L] sites in sites[L*K ...] with
+    keys (phi for occupied, -phi for empty sites) in vals, largest first.  After a move,
+    the previous lists' sites are offered first (``seen`` marks them with ``it``), so
+    the thresholds start near their final values and few other sites need sorting in;
+    the lists do not depend on the order in which sites are offered (up to exact ties)."""
+    old = sites[: 4 * K].copy()
+    nold = counts.copy()
+    counts[:] = 0
+    thr = np.full(4, -np.inf)               # key a site must beat: -inf until a list is full
+    if move:
+        for L in range(4):
+            for m in range(nold[L]):
+                k = old[L * K + m]
+                if seen[k] == it:
+                    continue
+                seen[k] = it
+                o = occ[k]
+                v = (phi[k] + (ri[k] - rj[k])) * (2 * o - 1)   # the same arithmetic as below
+                _consider(v, k, o, tabu[k] <= it, vals, sites, counts, thr, K)
+    for k in range(phi.size):
+        if move:
+            phi[k] += ri[k] - rj[k]
+        o = occ[k]                           # branch-free: occupied key phi, empty key -phi
+        v = phi[k] * (2 * o - 1)
+        if (v > thr[3 - o] or v > thr[1 - o]) and seen[k] != it:   # rarely true
+            _consider(v, k, o, tabu[k] <= it, vals, sites, counts, thr, K)
+
+
+@njit(cache=True)
 def tabu_search(V, eps, occ, phi, occ_list, emp_list, iterations, tenure, K, stall, seed):
     """Tabu search over canonical pair moves (occupied i -> empty j, ΔE = phi_j - phi_i
     + V_ij), keeping N_f fixed.  Each iteration takes the best allowed move among the K
@@ -220,53 +263,46 @@ def tabu_search(V, eps, occ, phi, occ_list, emp_list, iterations, tenure, K, sta
     energy; both sites are then tabu for ``tenure`` (+ a random part up to ``tenure``)
     iterations.  A tabu move is taken when it would beat the best energy (aspiration).
     After ``stall`` iterations without a new best, the search restarts from the best
-    state with a random tenth of the sites made tabu (a perturbation).  O(N K + K²) per
-    iteration plus the O(N) field update.  ``seed`` seeds numba's generator (the caller
+    state with a random tenth of the sites made tabu (a perturbation).  Per iteration one
+    O(N) pass (``_candidates``: the field update fused with the choice of the candidate
+    sites) plus O(K²) move evaluations.  ``seed`` seeds numba's generator (the caller
     draws it from its own, so runs are reproducible).
     Leaves (occ, phi, lists) at the best state found; returns its energy change."""
     np.random.seed(seed)
     N = phi.size
     tabu = np.zeros(N, np.int64)
-    ci = np.empty(K, np.int64)
-    cj = np.empty(K, np.int64)
+    vals = np.empty(4 * K)
+    sites = np.empty(4 * K, np.int64)
+    counts = np.zeros(4, np.int64)
+    seen = np.full(N, -1, np.int64)
     E = 0.0
     best_E = 0.0
     best_occ = occ.copy()
     last = 0
+    _candidates(phi, occ, tabu, 0, K, phi, phi, False, vals, sites, counts, seen)
     for it in range(iterations):
         bd = np.inf
         bi = -1
         bj = -1
-        for use_tabu in (True, False):      # allowed moves, then tabu ones for aspiration
-            ni = _top(phi, occ_list, tabu, it, K, True, ci, use_tabu)
-            nj = _top(phi, emp_list, tabu, it, K, False, cj, use_tabu)
-            for a in range(ni):
-                i = ci[a]
+        for p in (0, 2):                    # allowed moves, then tabu ones for aspiration
+            for a in range(counts[p]):
+                i = sites[p * K + a]
                 row = V[i]
-                for b in range(nj):
-                    j = cj[b]
+                for b in range(counts[p + 1]):
+                    j = sites[(p + 1) * K + b]
                     d = phi[j] - phi[i] + row[j]
-                    if d < bd and (use_tabu or E + d < best_E - 1e-12):
+                    if d < bd and (p == 0 or E + d < best_E - 1e-12):
                         bd = d
                         bi = i
                         bj = j
-            if bi >= 0 and use_tabu and E + bd >= best_E - 1e-12:
+            if bi >= 0 and p == 0 and E + bd >= best_E - 1e-12:
                 continue                    # look for an aspirating tabu move too
             if bi >= 0:
                 break
         if bi < 0:
             break
-        _move(V, phi, bi, bj)
         occ[bi] = 0
         occ[bj] = 1
-        for a in range(occ_list.size):
-            if occ_list[a] == bi:
-                occ_list[a] = bj
-                break
-        for b in range(emp_list.size):
-            if emp_list[b] == bj:
-                emp_list[b] = bi
-                break
         E += bd
         t = tenure + int(np.random.random() * tenure)
         tabu[bi] = it + t
@@ -281,6 +317,8 @@ def tabu_search(V, eps, occ, phi, occ_list, emp_list, iterations, tenure, K, sta
             for q in range(N):
                 tabu[q] = it + tenure + int(np.random.random() * tenure) if np.random.random() < 0.1 else 0
             last = it
-    if E != best_E:
-        _restore(V, eps, occ, phi, occ_list, emp_list, best_occ)
+            _candidates(phi, occ, tabu, it + 1, K, phi, phi, False, vals, sites, counts, seen)
+            continue
+        _candidates(phi, occ, tabu, it + 1, K, V[bi], V[bj], True, vals, sites, counts, seen)
+    _restore(V, eps, occ, phi, occ_list, emp_list, best_occ)
     return best_E
