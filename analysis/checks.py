@@ -213,7 +213,7 @@ def production(tables: dict) -> list[Row]:
     budget, increasing) | "anderson" | "localization" | "low_density_lng": [csv, ...]};
     missing files give "not run", as do inputs the analysis refuses (the reason in the
     note)."""
-    from .compact import read_table
+    from .compact import read_table, short_commits
     rows = []
     for role, key, quantity, eq, theory, kind in (
             ("coulomb_gap", "alpha_production", "Coulomb-gap slope α for N → ∞ (α|φ| + b|φ|³ fits), "
@@ -252,7 +252,7 @@ def production(tables: dict) -> list[Row]:
                 continue
         else:
             row, _ = _crossing_row(row, paths, "W" if role == "anderson" else "J")
-        made = "; ".join(f"{p.name}: job {h['job']}, commit {h['commit'][:10]}"
+        made = "; ".join(f"{p.name}: job {h['job']}, commit {short_commits(h)}"
                          for p, h in ((p, read_table(p)[0]) for p in paths))
         row.note = f"re-analysed in this run from {made}; " + row.note
         rows.append(row.judge())

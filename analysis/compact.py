@@ -134,6 +134,12 @@ def _value(text):
         return text
 
 
+def short_commits(header) -> str:
+    """The commit(s) of a table header (space-separated when a job's tasks ran at several
+    commits), each shortened to 10 characters."""
+    return " ".join(c[:10] for c in str(header.get("commit", "?")).split())
+
+
 def read_table(path):
     """(header, points) of a compact table: header the dict of its first comment line
     (job, commit, engine, dims); points like analysis.load's (params with L as [L, L, L],
@@ -184,7 +190,7 @@ def load_any(paths, engine):
             header, pts = read_table(path)
             if header.get("engine") != engine:
                 raise InputError(f"{path}: table of engine {header.get('engine')!r}, expected {engine!r}")
-            sources.append(f"{path} (job {header.get('job')}, commit {header.get('commit', '?')[:10]})")
+            sources.append(f"{path} (job {header.get('job')}, commit {short_commits(header)})")
         else:
             _, pts = load_points(path, engine=engine)
             sources.append(str(path))

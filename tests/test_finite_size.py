@@ -115,6 +115,10 @@ def test_compact_table_round_trip(tmp_path):
     assert rows["anderson_wc_production"].realizations.startswith("5-5 per point")
     assert rows["jc_loc_production"].verdict == "not run" and "data/" in rows["jc_loc_production"].note
     assert rows["alpha_production"].verdict == "not run" and rows["sk_energy_production"].verdict == "not run"
+    # a job whose tasks ran at two commits: both are named, each shortened
+    export([out], tmp_path / "two.csv", "a.toml", commit="0123456789abcdef fedcba9876543210")
+    rows = {r.key: r for r in production({"anderson": [tmp_path / "two.csv"]})}
+    assert "commit 0123456789 fedcba9876;" in rows["anderson_wc_production"].note
 
 
 def test_first_crossing_rising_falling_and_bootstrap():
