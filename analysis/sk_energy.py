@@ -21,6 +21,7 @@ sem(e_long)): the search is then converged in its budget at the statistical prec
 
     python -m analysis.sk_energy results/sk_ground_state.h5 [more.h5 | data/x.csv ...] [--out DIR]
         [--budget longer.h5 | data/y.csv ...]   (one file per budget, increasing)
+        [--sweeps 40 160 ...]   (each level's budget, the x axis of sk_budget.png)
 """
 
 from __future__ import annotations
@@ -156,6 +157,59 @@ def budget_levels(paths, budget):
     return [best[N] for N in sorted(best)], checks, verdict
 
 
+def budget_curves(paths, budget):
+    """Lowest energy against search budget, per size: {N: [(level, mean e, sem of
+    e - e_first)]} over the realisations that every level having N holds (paired by
+    index; the disorder is checked equal through C), levels as in budget_levels
+    (0 = ``paths``).  Raises ValueError as budget_levels does for unpaired inputs."""
+    levels = [list(paths)] + [[b] for b in budget]
+    per = [per_realisation(lv) for lv in levels]
+    by_size = {}
+    for k, pr in enumerate(per):
+        for (N, _, r), (e, c, _) in pr.items():
+            by_size.setdefault(N, {}).setdefault(k, {})[r] = (e, c)
+    curves = {}
+    for N, lv in sorted(by_size.items()):
+        if len(lv) < 2:
+            continue
+        common = sorted(set.intersection(*(set(d) for d in lv.values())))
+        if len(common) < 2:
+            raise ValueError(f"N = {N}: fewer than two realisations common to all search budgets")
+        first = min(lv)
+        e0 = np.array([lv[first][r][0] for r in common])
+        c0 = np.array([lv[first][r][1] for r in common])
+        rows = []
+        for k in sorted(lv):
+            e = np.array([lv[k][r][0] for r in common])
+            if not np.allclose([lv[k][r][1] for r in common], c0, rtol=1e-6, atol=1e-9):
+                raise ValueError(f"N = {N}: budget level {k} has other disorder than level {first} (C differ)")
+            rows.append((k, float(e.mean()), float(mean_sem(e - e0)[1]) if k != first else 0.0))
+        curves[N] = rows
+    return curves
+
+
+def budget_figure(curves, e_inf, slope, path, sweeps=None):
+    """Mean lowest energy against the search budget per size (budget_curves), with the
+    fitted e_inf + a N^(-2/3) of each size as a dashed line; x = sweeps per restart of
+    each level when ``sweeps`` (one per level) is given, else the level index."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for N, rows in curves.items():
+        x = [sweeps[k] if sweeps else k for k, _, _ in rows]
+        line = ax.errorbar(x, [m for _, m, _ in rows], yerr=[s for _, _, s in rows], fmt="o-",
+                           capsize=3, label=f"N = {N} ({len(rows)} budgets)")
+        ax.axhline(e_inf + slope * N ** (-2 / 3), ls="--", color=line[0].get_color(), lw=1)
+    if sweeps:
+        ax.set_xscale("log")
+        ax.set_xticks(sorted(set(sweeps)), [f"{v:g}" for v in sorted(set(sweeps))])
+        ax.minorticks_off()
+    ax.set_xlabel("tabu iterations per restart / N" if sweeps else "search-budget level")
+    ax.set_ylabel(r"mean lowest $(E - C)/(N J)$ (same realisations)")
+    ax.set_title("Search budget; dashed: fit e_inf + a N^(-2/3)", fontsize=9)
+    ax.legend(fontsize=8)
+    save(fig, path)
+
+
 def fitted(rows, converged=None):
     """The rows of sizes with trustworthy ground states: repeat fraction >= REPEAT_MIN
     (or not recorded), or converged in the search budget (``converged``: {N: bool} from
@@ -203,11 +257,19 @@ def main(argv=None):
     ap.add_argument("--budget", nargs="+", default=None,
                     help="results or tables of longer searches on the same realisations, one file per "
                          "budget in increasing order (search-budget check)")
+    ap.add_argument("--sweeps", type=float, nargs="+", default=None,
+                    help="the budget of each level (the results, then each --budget file), e.g. the job "
+                         "files' sweeps, for the x axis of sk_budget.png (default: the level index)")
     a = ap.parse_args(argv)
     from simglass.options import InputError
+    if a.sweeps is not None and len(a.sweeps) != 1 + len(a.budget or []):
+        print(f"error: --sweeps needs one value per budget level ({1 + len(a.budget or [])}: the results, "
+              f"then each --budget file), got {len(a.sweeps)}", file=sys.stderr)
+        return 2
     try:
         rows, checks, converged = budget_levels(a.results, a.budget or [])
         e_inf, err, slope, chi2 = extrapolate(fitted(rows, converged))
+        curves = budget_curves(a.results, a.budget) if a.budget and a.out else {}
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -230,6 +292,8 @@ def main(argv=None):
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
         figure(rows, e_inf, err, slope, out / "sk_energy.png", converged)
+        if curves:
+            budget_figure(curves, e_inf, slope, out / "sk_budget.png", a.sweeps)
         with open(out / "sk_energy.csv", "w") as fh:
             fh.write("N,realizations,e,err,repeated\n")
             for r in rows:

@@ -245,3 +245,34 @@ def test_sk_budget_levels_admit_converged_sizes_only(tmp_path):
     assert row.verdict == "not run" and "different disorder" in row.note
     row = {r.key: r for r in production({"sk_energy": [main], "sk_energy_budget": [lv1, lv2]})}["sk_energy_production"]
     assert "N = 1024: longer search, converged" in row.note and row.sizes == "N = 128, 256, 512, 1024"
+
+
+def test_sk_budget_curves_follow_the_paired_levels(tmp_path, capsys):
+    """budget_curves: per size, the mean over the realisations common to all its levels
+    and the standard error of the paired change; a level with other disorder is refused;
+    the CLI writes sk_budget.png and refuses a --sweeps list of the wrong length."""
+    rng = np.random.default_rng(4)
+    base = {N: -0.19 + 0.25 * N ** (-2 / 3) + 3e-4 * rng.standard_normal(30) for N in (256, 512, 1024, 2048)}
+    base[128] = -0.19 + 0.25 * 128 ** (-2 / 3) + 3e-4 * rng.standard_normal(30)
+    main = _sk_table(tmp_path / "main.csv", base, hits={128: 2, 256: 2, 512: 2})
+    lv1 = _sk_table(tmp_path / "l1.csv", {1024: base[1024] - 2e-4, 2048: base[2048][:20] - 5e-4})
+    drop = 1e-4 * rng.random(10)
+    lv2 = _sk_table(tmp_path / "l2.csv", {2048: base[2048][:10] - 5e-4 - drop})
+    curves = sk_energy.budget_curves([main], [lv1, lv2])
+    assert sorted(curves) == [1024, 2048]
+    assert [k for k, _, _ in curves[1024]] == [0, 1] and [k for k, _, _ in curves[2048]] == [0, 1, 2]
+    assert curves[1024][1][1] == pytest.approx(base[1024].mean() - 2e-4)
+    assert curves[1024][1][2] == pytest.approx(0.0, abs=1e-12)       # a constant shift: no spread
+    assert curves[2048][0][1] == pytest.approx(base[2048][:10].mean())   # realisations 0-9 only
+    assert curves[2048][2][1] == pytest.approx(base[2048][:10].mean() - 5e-4 - drop.mean())
+    assert curves[2048][2][2] == pytest.approx(drop.std(ddof=1) / np.sqrt(10), rel=1e-3)   # 12-digit table
+    other = _sk_table(tmp_path / "other.csv", {1024: base[1024]}, shift=0.5)
+    with pytest.raises(ValueError, match="N = 1024: budget level 1 has other disorder"):
+        sk_energy.budget_curves([main], [other])
+    out = tmp_path / "fig"
+    args = [str(main), "--budget", str(lv1), str(lv2)]
+    assert sk_energy.main(args + ["--sweeps", "40", "160", "640", "--out", str(out)]) == 0
+    assert (out / "sk_budget.png").stat().st_size > 0
+    capsys.readouterr()
+    assert sk_energy.main(args + ["--sweeps", "40", "160"]) == 2
+    assert "--sweeps needs one value per budget level (3" in capsys.readouterr().err
