@@ -197,61 +197,66 @@ def _keep(v, s, vals, sites, L, counts, thr, K):
     base = L * K
     n = counts[L]
     if n < K:
-        k = n
+        pos = n
         counts[L] = n + 1
     else:
-        k = K - 1
-    while k > 0 and v > vals[base + k - 1]:
-        vals[base + k] = vals[base + k - 1]
-        sites[base + k] = sites[base + k - 1]
-        k -= 1
-    vals[base + k] = v
-    sites[base + k] = s
+        pos = K - 1
+    while pos > 0 and v > vals[base + pos - 1]:
+        vals[base + pos] = vals[base + pos - 1]
+        sites[base + pos] = sites[base + pos - 1]
+        pos -= 1
+    vals[base + pos] = v
+    sites[base + pos] = s
     if counts[L] == K:
         thr[L] = vals[base + K - 1]
 
 
 @njit(cache=True)
-def _consider(v, k, o, free, vals, sites, counts, thr, K):
-    """Offer site k (key v, occupied o, not tabu: free) to its two lists."""
+def _consider(v, s, o, free, vals, sites, counts, thr, K):
+    """Offer site s (key v, occupation o, not tabu: free) to its two lists."""
     a = 1 - o
     if v > thr[a + 2]:
-        _keep(v, k, vals, sites, a + 2, counts, thr, K)
+        _keep(v, s, vals, sites, a + 2, counts, thr, K)
     if free and v > thr[a]:
-        _keep(v, k, vals, sites, a, counts, thr, K)
+        _keep(v, s, vals, sites, a, counts, thr, K)
 
 
 @njit(cache=True)
-def _candidates(phi, occ, tabu, it, K, ri, rj, move, vals, sites, counts, seen):
-    """One pass over the sites: if ``move``, the field update of the pair move
-    (phi_k += ri_k - rj_k); and the K occupied sites of highest field and the K empty
-    sites of lowest field, among the sites not tabu at iteration ``it`` (lists 0, 1) and
-    among all sites (lists 2, 3).  List L holds counts[L] sites in sites[L*K ...] with
-    keys (phi for occupied, -phi for empty sites) in vals, largest first.  After a move,
-    the previous lists' sites are offered first (``seen`` marks them with ``it``), so
-    the thresholds start near their final values and few other sites need sorting in;
-    the lists do not depend on the order in which sites are offered (up to exact ties)."""
-    old = sites[: 4 * K].copy()
-    nold = counts.copy()
-    counts[:] = 0
-    thr = np.full(4, -np.inf)               # key a site must beat: -inf until a list is full
+def _candidates(phi, occ, tabu, it, K, ri, rj, vals, sites, counts, seen, prev, nprev, thr):
+    """One pass over the sites: the field update of a pair move (phi_s += ri_s - rj_s;
+    none if ri is empty) and the choice of the candidate sites for iteration ``it``:
+    list 0 (1) holds the K occupied (empty) sites of highest (lowest) field among the
+    sites not tabu at ``it``, list 2 (3) the same among all sites.  List L holds counts[L]
+    sites in sites[L*K ...] with keys (phi for occupied, -phi for empty sites) in vals,
+    largest first.  After a move the previous lists' sites are offered first (``seen``
+    marks them with ``it``; prev, nprev, thr: work space of 4K, 4, 4), so the thresholds
+    start near their final values and few other sites need sorting in; the lists do not
+    depend on the order in which sites are offered, up to exact ties of the keys."""
+    move = ri.size > 0
+    for L in range(4):
+        nprev[L] = counts[L]
+        for m in range(counts[L]):
+            prev[L * K + m] = sites[L * K + m]
+        counts[L] = 0
+        thr[L] = -np.inf                    # the key a site must beat: -inf until a list is full
     if move:
         for L in range(4):
-            for m in range(nold[L]):
-                k = old[L * K + m]
-                if seen[k] == it:
+            for m in range(nprev[L]):
+                s = prev[L * K + m]
+                if seen[s] == it:
                     continue
-                seen[k] = it
-                o = occ[k]
-                v = (phi[k] + (ri[k] - rj[k])) * (2 * o - 1)   # the same arithmetic as below
-                _consider(v, k, o, tabu[k] <= it, vals, sites, counts, thr, K)
-    for k in range(phi.size):
+                seen[s] = it
+                o = occ[s]
+                v = (phi[s] + (ri[s] - rj[s])) * (2 * o - 1)   # the same arithmetic as below
+                _consider(v, s, o, tabu[s] <= it, vals, sites, counts, thr, K)
+    for s in range(phi.size):
         if move:
-            phi[k] += ri[k] - rj[k]
-        o = occ[k]                           # branch-free: occupied key phi, empty key -phi
-        v = phi[k] * (2 * o - 1)
-        if (v > thr[3 - o] or v > thr[1 - o]) and seen[k] != it:   # rarely true
-            _consider(v, k, o, tabu[k] <= it, vals, sites, counts, thr, K)
+            phi[s] += ri[s] - rj[s]
+        o = occ[s]                           # branch-free: occupied key phi, empty key -phi
+        v = phi[s] * (2 * o - 1)
+        # thr[1 - o] <= thr[3 - o] (list 1 - o is a subset of list 3 - o): one test suffices
+        if v > thr[1 - o] and seen[s] != it:     # rarely true
+            _consider(v, s, o, tabu[s] <= it, vals, sites, counts, thr, K)
 
 
 @njit(cache=True)
@@ -265,9 +270,13 @@ def tabu_search(V, eps, occ, phi, occ_list, emp_list, iterations, tenure, K, sta
     After ``stall`` iterations without a new best, the search restarts from the best
     state with a random tenth of the sites made tabu (a perturbation).  Per iteration one
     O(N) pass (``_candidates``: the field update fused with the choice of the candidate
-    sites) plus O(K²) move evaluations.  ``seed`` seeds numba's generator (the caller
-    draws it from its own, so runs are reproducible).
-    Leaves (occ, phi, lists) at the best state found; returns its energy change."""
+    sites) plus O(K²) move evaluations.  Exact ties of two fields may be broken either
+    way.  ``seed`` seeds numba's generator (the caller draws it from its own, so runs are
+    reproducible).  K >= 1 (ValueError otherwise).
+    On return occ is the best state found, phi its fields computed from scratch and the
+    lists its occupied and empty sites in ascending order; returns its energy change."""
+    if K < 1:
+        raise ValueError("tabu_search: K must be >= 1")
     np.random.seed(seed)
     N = phi.size
     tabu = np.zeros(N, np.int64)
@@ -275,11 +284,15 @@ def tabu_search(V, eps, occ, phi, occ_list, emp_list, iterations, tenure, K, sta
     sites = np.empty(4 * K, np.int64)
     counts = np.zeros(4, np.int64)
     seen = np.full(N, -1, np.int64)
+    prev = np.empty(4 * K, np.int64)
+    nprev = np.empty(4, np.int64)
+    thr = np.empty(4)
+    no_move = phi[:0]
     E = 0.0
     best_E = 0.0
     best_occ = occ.copy()
     last = 0
-    _candidates(phi, occ, tabu, 0, K, phi, phi, False, vals, sites, counts, seen)
+    _candidates(phi, occ, tabu, 0, K, no_move, no_move, vals, sites, counts, seen, prev, nprev, thr)
     for it in range(iterations):
         bd = np.inf
         bi = -1
@@ -317,8 +330,8 @@ def tabu_search(V, eps, occ, phi, occ_list, emp_list, iterations, tenure, K, sta
             for q in range(N):
                 tabu[q] = it + tenure + int(np.random.random() * tenure) if np.random.random() < 0.1 else 0
             last = it
-            _candidates(phi, occ, tabu, it + 1, K, phi, phi, False, vals, sites, counts, seen)
+            _candidates(phi, occ, tabu, it + 1, K, no_move, no_move, vals, sites, counts, seen, prev, nprev, thr)
             continue
-        _candidates(phi, occ, tabu, it + 1, K, V[bi], V[bj], True, vals, sites, counts, seen)
+        _candidates(phi, occ, tabu, it + 1, K, V[bi], V[bj], vals, sites, counts, seen, prev, nprev, thr)
     _restore(V, eps, occ, phi, occ_list, emp_list, best_occ)
     return best_E

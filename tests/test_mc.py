@@ -223,26 +223,53 @@ def reference_tabu(V, eps, occ, iterations, tenure, K, stall, seed):
     return best_E, best_occ
 
 
+def _tabu_against_reference(m, occ0, iterations, tenure, K, stall, seed):
+    occ = occ0.copy()
+    phi = kernels.fields(m.V, m.eps, occ)
+    occ_list = np.flatnonzero(occ).astype(np.int64)
+    emp_list = np.flatnonzero(occ == 0).astype(np.int64)
+    e = kernels.tabu_search(m.V, m.eps, occ, phi, occ_list, emp_list, iterations, tenure, K, stall, seed)
+    e_ref, occ_ref = reference_tabu(m.V, m.eps, occ0, iterations, tenure, K, stall, seed)
+    assert e == pytest.approx(e_ref, abs=1e-12)
+    assert np.array_equal(occ, occ_ref)
+    assert kernels.energy(m.V, m.eps, occ) - kernels.energy(m.V, m.eps, occ0) == pytest.approx(e, abs=1e-9)
+    assert np.allclose(phi, m.local_fields(occ), atol=1e-12)
+    assert np.array_equal(occ_list, np.flatnonzero(occ)) and np.array_equal(emp_list, np.flatnonzero(occ == 0))
+
+
 def test_tabu_kernel_follows_its_rule():
     """kernels.tabu_search (one fused O(N) pass per move, candidate lists kept
     incrementally) takes the same moves as the plain reference above: the same best
     energy and state after trajectories of several lengths (short ones end before the
     search settles, so a single different move shows), with restarts from the best state
-    (stall 2N) in the long ones."""
+    (stall 2N) in the long ones; fields and site lists consistent on return."""
     for N, seed in ((40, 5), (64, 6), (96, 7)):
         m = random_model(N, seed, W=0.3)
         occ0 = np.zeros(N, np.int8)
         occ0[np.random.default_rng(seed).choice(N, N // 2, replace=False)] = 1
-        for s, iterations in enumerate((N // 4, N // 2, N, 2 * N, 4 * N, 8 * N, 30 * N)):
-            occ = occ0.copy()
-            phi = kernels.fields(m.V, m.eps, occ)
-            e = kernels.tabu_search(m.V, m.eps, occ, phi, np.flatnonzero(occ).astype(np.int64),
-                                    np.flatnonzero(occ == 0).astype(np.int64), iterations, 3, 4, 2 * N, s)
-            e_ref, occ_ref = reference_tabu(m.V, m.eps, occ0, iterations, 3, 4, 2 * N, s)
-            assert e == pytest.approx(e_ref, abs=1e-12)
-            assert np.array_equal(occ, occ_ref)
-            assert kernels.energy(m.V, m.eps, occ) - kernels.energy(m.V, m.eps, occ0) == pytest.approx(e, abs=1e-9)
-            assert np.allclose(phi, m.local_fields(occ), atol=1e-12)
+        for s, iterations in enumerate((0, N // 4, N // 2, N, 2 * N, 4 * N, 8 * N, 30 * N)):
+            _tabu_against_reference(m, occ0, iterations, 3, 4, 2 * N, s)
+
+
+def test_tabu_kernel_edge_cases_follow_the_rule():
+    """The same comparison at the edges: frequent restarts (stall 0-5, each followed by a
+    fresh candidate pass), K at least the number of occupied or empty sites, tenures long
+    enough to make every site tabu (the search then stops or aspirates), N down to 2,
+    one particle or one hole."""
+    rng = np.random.default_rng(11)
+    for N in (2, 3, 5, 8, 13):
+        for nf in sorted({1, N // 2, N - 1} - {0}):
+            m = random_model(N, N, density=nf / N)
+            occ0 = np.zeros(N, np.int8)
+            occ0[rng.choice(N, nf, replace=False)] = 1
+            for K, tenure, stall in ((1, 1, 0), (2, 3, 1), (8, 2, 5), (3, 20, 3), (N, N, 2)):
+                for seed in range(2):
+                    _tabu_against_reference(m, occ0, 6 * N + 5, tenure, K, stall, seed)
+    with pytest.raises(ValueError, match="K must be >= 1"):
+        m = random_model(6, 1)
+        occ = np.array([1, 1, 1, 0, 0, 0], np.int8)
+        kernels.tabu_search(m.V, m.eps, occ, kernels.fields(m.V, m.eps, occ), np.arange(3), np.arange(3, 6),
+                            5, 2, 0, 5, 0)
 
 
 def test_quench_method_gives_pair_stable_local_minima():
