@@ -118,18 +118,28 @@ def budget_check(short_paths, long_paths):
     return _paired(per_realisation(short_paths), per_realisation(long_paths))
 
 
+def _read_levels(paths, budget):
+    """(levels, per): the inputs of each budget level (0 = ``paths``, k = budget[k - 1])
+    as lists of paths, and their per_realisation dicts; every input is read once."""
+    levels = [list(paths)] + [[b] for b in budget]
+    return levels, [per_realisation(lv) for lv in levels]
+
+
 def budget_levels(paths, budget):
     """Size rows for the fit with the search-budget checks.  ``paths``: the main results
     (all sizes); ``budget``: one results file or table per longer search on the same
     realisations, in order of increasing budget.  Each size takes the row of the longest
     search that has it, checked against the next shorter search that has it
     (budget_check; a size no shorter search has is kept unchecked); it is converged in
-    the search budget when |<d>| <= BUDGET_TOL sem(e_long).  Every input is read once.
+    the search budget when |<d>| <= BUDGET_TOL sem(e_long).
     Returns (rows, checks, {N: converged}), checks a list of (N, pairs, <d>, sem(d),
     fraction lower, shorter level, longer level, converged), level 0 = ``paths``,
     k = budget[k - 1]; the verdict of a size is that of its longest search."""
-    levels = [list(paths)] + [[b] for b in budget]
-    per = [per_realisation(lv) for lv in levels]
+    return _budget_levels(*_read_levels(paths, budget))
+
+
+def _budget_levels(levels, per):
+    """budget_levels on _read_levels' output."""
     tables = [{r[0]: r for r in _size_rows(pr)} for pr in per]
     best = dict(tables[0])
     checks, verdict = [], {}
@@ -158,40 +168,55 @@ def budget_levels(paths, budget):
 
 
 def budget_curves(paths, budget):
-    """Lowest energy against search budget, per size: {N: [(level, mean e, sem of
-    e - e_first)]} over the realisations that every level having N holds (paired by
-    index; the disorder is checked equal through C), levels as in budget_levels
-    (0 = ``paths``).  Raises ValueError as budget_levels does for unpaired inputs."""
-    levels = [list(paths)] + [[b] for b in budget]
-    per = [per_realisation(lv) for lv in levels]
-    by_size = {}
+    """Lowest energy against search budget, per size present at two or more levels (levels
+    as in budget_levels): {N: [(level, mean e, sem of e - e_first)]}, e = (E - C)/(NJ)
+    averaged over the realisations that every level having N holds, paired by index and
+    C as in budget_check; e_first is the shortest such level's (its sem entry is 0).
+    Raises ValueError naming the files when a realisation's C differ between levels
+    (other seeds) or fewer than two realisations are common to all levels of a size."""
+    return _budget_curves(*_read_levels(paths, budget))
+
+
+def _budget_curves(levels, per):
+    """budget_curves on _read_levels' output."""
+    entries = {}                                  # {N: {level: {r: [(e, C), ...]}}}
     for k, pr in enumerate(per):
         for (N, _, r), (e, c, _) in pr.items():
-            by_size.setdefault(N, {}).setdefault(k, {})[r] = (e, c)
+            entries.setdefault(N, {}).setdefault(k, {}).setdefault(r, []).append((e, c))
+    names = [", ".join(map(str, lv)) for lv in levels]
     curves = {}
-    for N, lv in sorted(by_size.items()):
+    for N, lv in sorted(entries.items()):
         if len(lv) < 2:
             continue
-        common = sorted(set.intersection(*(set(d) for d in lv.values())))
-        if len(common) < 2:
-            raise ValueError(f"N = {N}: fewer than two realisations common to all search budgets")
-        first = min(lv)
-        e0 = np.array([lv[first][r][0] for r in common])
-        c0 = np.array([lv[first][r][1] for r in common])
-        rows = []
-        for k in sorted(lv):
-            e = np.array([lv[k][r][0] for r in common])
-            if not np.allclose([lv[k][r][1] for r in common], c0, rtol=1e-6, atol=1e-9):
-                raise ValueError(f"N = {N}: budget level {k} has other disorder than level {first} (C differ)")
-            rows.append((k, float(e.mean()), float(mean_sem(e - e0)[1]) if k != first else 0.0))
-        curves[N] = rows
+        ks = sorted(lv)
+        series = {k: [] for k in ks}
+        for r, ref in sorted(lv[ks[-1]].items()):      # the longest search: each r once
+            e_ref, c_ref = ref[0]
+            row = {}
+            for k in ks:
+                if r not in lv[k]:
+                    break
+                same = [e for e, c in lv[k][r] if np.isclose(c, c_ref, rtol=1e-6, atol=1e-9)]
+                if not same:
+                    raise ValueError(f"N = {N}, realisation {r}: {names[k]} and {names[ks[-1]]} have different "
+                                     "disorder (C differ); the budget curves need the same seed")
+                row[k] = same[0]
+            else:
+                for k in ks:
+                    series[k].append(row[k])
+        if len(series[ks[0]]) < 2:
+            raise ValueError(f"N = {N}: fewer than two realisations common to {'; '.join(names[k] for k in ks)}")
+        e0 = np.array(series[ks[0]])
+        curves[N] = [(k, float(np.mean(series[k])),
+                      float(mean_sem(np.array(series[k]) - e0)[1]) if k != ks[0] else 0.0) for k in ks]
     return curves
 
 
 def budget_figure(curves, e_inf, slope, path, sweeps=None):
     """Mean lowest energy against the search budget per size (budget_curves), with the
-    fitted e_inf + a N^(-2/3) of each size as a dashed line; x = sweeps per restart of
-    each level when ``sweeps`` (one per level) is given, else the level index."""
+    fitted e_inf + a N^(-2/3) of each size as a dashed line; error bars: standard error
+    of the paired change from the shortest budget (none at that budget).  x = the budget
+    of each level when ``sweeps`` (one per level) is given, else the level index."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 4))
     for N, rows in curves.items():
@@ -203,9 +228,9 @@ def budget_figure(curves, e_inf, slope, path, sweeps=None):
         ax.set_xscale("log")
         ax.set_xticks(sorted(set(sweeps)), [f"{v:g}" for v in sorted(set(sweeps))])
         ax.minorticks_off()
-    ax.set_xlabel("tabu iterations per restart / N" if sweeps else "search-budget level")
+    ax.set_xlabel("tabu iterations per independent run / N" if sweeps else "search-budget level")
     ax.set_ylabel(r"mean lowest $(E - C)/(N J)$ (same realisations)")
-    ax.set_title("Search budget; dashed: fit e_inf + a N^(-2/3)", fontsize=9)
+    ax.set_title(r"Search budget; bars: s.e. of the paired change; dashed: $e_\infty + a N^{-2/3}$", fontsize=9)
     ax.legend(fontsize=8)
     save(fig, path)
 
@@ -262,14 +287,20 @@ def main(argv=None):
                          "files' sweeps, for the x axis of sk_budget.png (default: the level index)")
     a = ap.parse_args(argv)
     from simglass.options import InputError
-    if a.sweeps is not None and len(a.sweeps) != 1 + len(a.budget or []):
-        print(f"error: --sweeps needs one value per budget level ({1 + len(a.budget or [])}: the results, "
-              f"then each --budget file), got {len(a.sweeps)}", file=sys.stderr)
-        return 2
+    if a.sweeps is not None:
+        n_lv = 1 + len(a.budget or [])
+        problem = ("sets the x axis of sk_budget.png: give --out and --budget too" if not (a.out and a.budget) else
+                   f"needs one value per budget level ({n_lv}: the results, then each --budget file), "
+                   f"got {len(a.sweeps)}" if len(a.sweeps) != n_lv else
+                   f"values must be positive, got {a.sweeps}" if min(a.sweeps) <= 0 else None)
+        if problem:
+            print(f"error: --sweeps {problem}", file=sys.stderr)
+            return 2
     try:
-        rows, checks, converged = budget_levels(a.results, a.budget or [])
+        levels, per = _read_levels(a.results, a.budget or [])
+        rows, checks, converged = _budget_levels(levels, per)
         e_inf, err, slope, chi2 = extrapolate(fitted(rows, converged))
-        curves = budget_curves(a.results, a.budget) if a.budget and a.out else {}
+        curves = _budget_curves(levels, per) if a.budget and a.out else {}
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -267,12 +267,22 @@ def test_sk_budget_curves_follow_the_paired_levels(tmp_path, capsys):
     assert curves[2048][2][1] == pytest.approx(base[2048][:10].mean() - 5e-4 - drop.mean())
     assert curves[2048][2][2] == pytest.approx(drop.std(ddof=1) / np.sqrt(10), rel=1e-3)   # 12-digit table
     other = _sk_table(tmp_path / "other.csv", {1024: base[1024]}, shift=0.5)
-    with pytest.raises(ValueError, match="N = 1024: budget level 1 has other disorder"):
+    with pytest.raises(ValueError, match="N = 1024, realisation 0: .*main.csv and .*other.csv have different disorder"):
         sk_energy.budget_curves([main], [other])
+    # a second main input of another seed shares the indices: pairing by C picks the right one
+    curves2 = sk_energy.budget_curves([main, other], [lv1, lv2])
+    for N in (1024, 2048):
+        np.testing.assert_allclose(np.array(curves2[N]), np.array(curves[N]), rtol=1e-12, atol=1e-15)
+    few = _sk_table(tmp_path / "few.csv", {2048: base[2048][:1]})
+    with pytest.raises(ValueError, match="N = 2048: fewer than two realisations common to .*main.csv; .*few.csv"):
+        sk_energy.budget_curves([main], [few])
     out = tmp_path / "fig"
     args = [str(main), "--budget", str(lv1), str(lv2)]
     assert sk_energy.main(args + ["--sweeps", "40", "160", "640", "--out", str(out)]) == 0
     assert (out / "sk_budget.png").stat().st_size > 0
     capsys.readouterr()
-    assert sk_energy.main(args + ["--sweeps", "40", "160"]) == 2
-    assert "--sweeps needs one value per budget level (3" in capsys.readouterr().err
+    for bad, message in ((["--sweeps", "40", "160", "--out", str(out)], "needs one value per budget level (3"),
+                         (["--sweeps", "40", "160", "640"], "give --out and --budget too"),
+                         (["--sweeps", "40", "0", "640", "--out", str(out)], "must be positive")):
+        assert sk_energy.main(args + bad) == 2
+        assert message in capsys.readouterr().err
