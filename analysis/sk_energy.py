@@ -230,7 +230,8 @@ def budget_figure(curves, e_inf, slope, path, sweeps=None):
         ax.minorticks_off()
     ax.set_xlabel("tabu iterations per independent run / N" if sweeps else "search-budget level")
     ax.set_ylabel(r"mean lowest $(E - C)/(N J)$ (same realisations)")
-    ax.set_title(r"Search budget; bars: s.e. of the paired change; dashed: $e_\infty + a N^{-2/3}$", fontsize=9)
+    ax.set_title("SK energy against search budget\n" r"bars: s.e. of the paired change; dashed: $e_\infty + a N^{-2/3}$",
+                 fontsize=9)
     ax.legend(fontsize=8)
     save(fig, path)
 
