@@ -174,9 +174,10 @@ def sk_energy(path, budget=None) -> Row:
     row.realizations = ", ".join(str(r[1]) for r in rows)
     row.note = (f"N^(-2/3) extrapolation, χ²/dof {chi2:.2f}; Parisi −0.7631667 J_SK, J_SK = J/4"
                 + "".join(f"; N = {N}: longer search, {'converged' if ok else 'not converged'} in the search budget"
+                          + (" but above a smaller size" if ok and N in left else "")
                           for N, ok in converged.items())
-                + (f"; not fitted (lowest state found once per realisation, an upper bound): N = "
-                   f"{', '.join(map(str, left))}" if left else ""))
+                + (f"; not fitted (lowest state found once per realisation and not converged in the budget, "
+                   f"or above a smaller size: an upper bound): N = {', '.join(map(str, left))}" if left else ""))
     return row.judge()
 
 

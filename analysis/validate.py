@@ -27,7 +27,7 @@ PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv.gz", DATA / "coulomb_
                               DATA / "coulomb_gap_tabu_small.csv.gz", DATA / "coulomb_gap_tabu_256.csv.gz"],
               "sk_energy": [DATA / "sk_ground_state_tabu.csv"],
               "sk_energy_budget": [DATA / "sk_ground_state_tabu_long.csv", DATA / "sk_ground_state_tabu_long2b.csv",
-                                   DATA / "sk_ground_state_tabu_long3.csv"],
+                                   DATA / "sk_ground_state_tabu_long3.csv", DATA / "sk_ground_state_tabu_long4.csv"],
               "anderson": [DATA / "anderson_check.csv.gz", DATA / "anderson_check_b.csv.gz",
                            DATA / "anderson_check_c.csv.gz", DATA / "anderson_check_d.csv.gz",
                            DATA / "anderson_check_e.csv.gz", DATA / "anderson_check_f.csv.gz"],

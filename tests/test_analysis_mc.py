@@ -286,3 +286,16 @@ def test_sk_budget_curves_follow_the_paired_levels(tmp_path, capsys):
                          (["--sweeps", "40", "0", "640", "--out", str(out)], "must be positive")):
         assert sk_energy.main(args + bad) == 2
         assert message in capsys.readouterr().err
+
+
+def test_sk_fit_refuses_a_budget_converged_size_above_a_smaller_one():
+    """fitted: a size admitted only by the budget check is left out when its mean lies
+    above a smaller fitted size's (an upper bound, not a ground-state energy); repeated
+    sizes are kept as before, and a budget-converged size below its predecessors is kept."""
+    rows = [(256, 100, -0.1855, 0.0002, 0.9), (512, 100, -0.1875, 0.0001, 0.6),
+            (1024, 50, -0.1888, 0.0001, 0.2), (2048, 40, -0.1886, 0.0001, 0.0)]
+    verdict = {1024: True, 2048: True}
+    assert [r[0] for r in sk_energy.fitted(rows, verdict)] == [256, 512, 1024]
+    rows[3] = (2048, 40, -0.1897, 0.0001, 0.0)
+    assert [r[0] for r in sk_energy.fitted(rows, verdict)] == [256, 512, 1024, 2048]
+    assert [r[0] for r in sk_energy.fitted(rows, {1024: True, 2048: False})] == [256, 512, 1024]
