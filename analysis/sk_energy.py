@@ -44,6 +44,11 @@ BUDGET_TOL = 1.0
 LOWER_TOL = 1e-7     # J per site: a pair counts as lowered beyond the tables' 8-digit rounding
 
 
+def _same_disorder(c1, c2):
+    """True when two realisations' C/(NJ) agree, i.e. they come from the same seed."""
+    return bool(np.isclose(c1, c2, rtol=1e-6, atol=1e-9))
+
+
 def per_realisation(paths):
     """{(N, input position, realisation): ((E - C)/(NJ), C/(NJ), restarts_hit or NaN)} of
     compensated mc results (.h5) or compact tables (.csv); raises ValueError for a point
@@ -94,7 +99,7 @@ def _paired(short, long_):
         match = index.get((N, r))
         if not match:
             continue
-        same = [e_s for e_s, c_s in match if np.isclose(c_s, c_l, rtol=1e-6, atol=1e-9)]
+        same = [e_s for e_s, c_s in match if _same_disorder(c_s, c_l)]
         if not same:
             raise ValueError(f"N = {N}, realisation {r}: the two searches have different disorder "
                              f"(C/(NJ) {match[0][1]:.6g} and {c_l:.6g}); the budget check needs the same seed")
@@ -196,7 +201,7 @@ def _budget_curves(levels, per):
             for k in ks:
                 if r not in lv[k]:
                     break
-                same = [e for e, c in lv[k][r] if np.isclose(c, c_ref, rtol=1e-6, atol=1e-9)]
+                same = [e for e, c in lv[k][r] if _same_disorder(c, c_ref)]
                 if not same:
                     raise ValueError(f"N = {N}, realisation {r}: {names[k]} and {names[ks[-1]]} have different "
                                      "disorder (C differ); the budget curves need the same seed")

@@ -174,7 +174,8 @@ def min_pair_delta(V, occ, phi):
 
 @njit(cache=True)
 def _restore(V, eps, occ, phi, occ_list, emp_list, target):
-    """Set the state to the occupation ``target``: fields from scratch, site lists rebuilt."""
+    """Set the state to the occupation ``target``: fields from scratch, site lists rebuilt
+    (in ascending site order)."""
     occ[:] = target
     phi[:] = fields(V, eps, occ)
     na = 0
@@ -325,7 +326,8 @@ def tabu_search(V, eps, occ, phi, occ_list, emp_list, iterations, tenure, K, sta
             best_occ[:] = occ
             last = it
         elif it - last > stall:              # back to the best state, fields from scratch
-            _restore(V, eps, occ, phi, occ_list, emp_list, best_occ)
+            occ[:] = best_occ               # the site lists are not used until the end
+            phi[:] = fields(V, eps, occ)
             E = best_E
             for q in range(N):
                 tabu[q] = it + tenure + int(np.random.random() * tenure) if np.random.random() < 0.1 else 0
