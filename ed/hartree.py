@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simglass.blas import numpy_blas_only
+
 __all__ = ["HartreeResult", "hartree_solve", "aufbau", "hartree_hamiltonian"]
 
 START_KINDS = ("classical", "random", "uniform")
@@ -243,8 +245,16 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
             raise ValueError(f"init_density must be a finite array of shape ({N},)")
         todo.append(("given", init_density))
     todo += [(s, None) for s in starts]
-    from .hartree_mixing import mixing_solve, smeared_warmup
     h0 = bare_hamiltonian(model)
+    with numpy_blas_only():
+        return _best_of_starts(model, h0, todo, rng, tol, max_iter, method, history, newton_below, beta,
+                               patience, beta_min, smearing, warmup, classical_sweeps, stability_tol)
+
+
+def _best_of_starts(model, h0, todo, rng, tol, max_iter, method, history, newton_below, beta, patience,
+                    beta_min, smearing, warmup, classical_sweeps, stability_tol):
+    """hartree_solve's loop over its starts (its docstring)."""
+    from .hartree_mixing import mixing_solve, smeared_warmup
     exact_path = model.t == 0 or not np.any(model.V)
     best, tried = None, []
     for label, n0 in todo:

@@ -23,7 +23,12 @@ Record (energies in the job's units, levels relative to nothing unless said):
   of extent >= 3, with the Hartree potential frozen (second-order perturbation theory,
   ed.curvature); ``ln_g_mean`` = <ln g> over that array (the typical value of the
   realisation) and ``level_spacing`` Δ (the mean spacing in the window without the one
-  across μ);
+  across μ); ``ln_g_mean_4`` and ``ln_g_mean_16``: the same with 4 and 16 levels per
+  side (the fixed-count reading at three window sizes);
+* energy-resolved curvatures (the mobility edge, analysis.mobility_edge):
+  ``g_energy_levels`` (K,) E_n - μ of every level with |E_n - μ| <= ``g_energy_max``,
+  and ``g_energy_curvature`` (directions, K) their ∂²E_n/∂θ² (g_n needs the local mean
+  level spacing Δ(E), which the analysis takes from the disorder-averaged DOS);
 * ``r_below`` / ``r_above``: gap ratios of the g_window + 1 levels below and above μ
   (none uses the spacing across μ, which self-consistency enlarges), and their means
   ``r_below_mean`` / ``r_above_mean``;
@@ -45,6 +50,7 @@ from .curvature import fermi_window, level_curvatures, spacing_ratios, thouless_
 from .hartree import SOLVER_OPTIONS, START_KINDS, hartree_solve
 
 _pos = lambda x: x > 0  # noqa: E731
+FIXED_WINDOWS = (4, 16)   # levels per side of the extra fixed-count <ln g> (ln_g_mean_4, _16)
 
 # per-task flags: dataset -> the value of a sound result (simglass info counts the others)
 FLAGS = {"converged": True, "stable": True, "degenerate": False}
@@ -63,9 +69,19 @@ OPTIONS = {
                          "fraction of levels around mu used for r"),
     "g_window": Option(int, 8, lambda x: x >= 2, ">= 2",
                        "levels on each side of mu used for the Thouless g and r_below / r_above"),
+    "g_energy_max": Option(float, 1.0, lambda x: x >= 0, ">= 0",
+                           "curvatures of every level with |E - mu| <= this (energy units) for the "
+                           "energy-resolved <ln g> (g_energy_levels, g_energy_curvature); 0: none"),
     "dos_max": Option(float, 10.0, _pos, "> 0", "DOS / P(phi) histogram range"),
     "dos_bins": Option(int, 200, _pos, ">= 1", "DOS / P(phi) histogram bins"),
 }
+
+
+def twist_directions(model):
+    """The lattice directions that can carry a boundary twist (periodic, extent >= 3);
+    none at t = 0."""
+    lat = model.lattice
+    return [a for a in range(lat.dim) if lat.periodic[a] and lat.shape[a] > 2 and model.t > 0]
 
 
 def gap_ratios(levels, center, K):
@@ -93,7 +109,7 @@ def memory_gb(params, options):
 
 
 def run(model, rng, chain=(), *, starts, tol, max_iter, method, smearing, warmup, classical_sweeps,
-        continue_along, r_fraction, g_window, dos_max, dos_bins):
+        continue_along, r_fraction, g_window, g_energy_max, dos_max, dos_bins):
     solver = dict(tol=tol, max_iter=max_iter, method=method, smearing=smearing, classical_sweeps=classical_sweeps)
     density, chain_its, chain_ok = None, 0, True
     for m in chain:             # continue_along: the earlier values of the scanned key, in order
@@ -104,14 +120,20 @@ def run(model, rng, chain=(), *, starts, tol, max_iter, method, smearing, warmup
     N, nf = model.n_sites, model.n_particles
     r = gap_ratios(h.levels, nf, max(8, int(round(r_fraction * N))))
     edges = np.linspace(-dos_max, dos_max, dos_bins + 1)
-    lat = model.lattice
-    dirs = [a for a in range(lat.dim) if lat.periodic[a] and lat.shape[a] > 2 and model.t > 0]
-    g, delta = np.full((len(dirs), 2 * g_window), np.nan), np.nan
-    win = fermi_window(N, nf, g_window)
-    for k, a in enumerate(dirs):
-        gk, delta = thouless_g(h.levels, level_curvatures(model, h.levels, h.orbitals, a, win),
-                               nf, g_window)
-        g[k, :gk.size] = gk
+    dirs = twist_directions(model)
+    fixed = {k: fermi_window(N, nf, k) for k in sorted({g_window, *FIXED_WINDOWS})}
+    in_window = np.flatnonzero(np.abs(h.levels - h.mu) <= g_energy_max) if g_energy_max > 0 else np.arange(0)
+    index = np.union1d(np.concatenate(list(fixed.values())), in_window)
+    curv = np.array([level_curvatures(model, h.levels, h.orbitals, a, index) for a in dirs]).reshape(len(dirs), -1)
+    ln_g = {}
+    for k, win in fixed.items():
+        g, delta_k = np.full((len(dirs), 2 * k), np.nan), np.nan
+        for d in range(len(dirs)):
+            gk, delta_k = thouless_g(h.levels, curv[d, np.searchsorted(index, win)], nf, k)
+            g[d, :gk.size] = gk
+        ln_g[k] = (g, delta_k, np.nanmean(np.log(np.maximum(g, 1e-300))) if dirs else np.nan)
+    g, delta, ln_g_mean = ln_g[g_window]
+    pick = np.searchsorted(index, in_window)
     r_below, r_above = window_gap_ratios(h.levels, nf, g_window)
     return {
         "energy": h.energy,
@@ -138,7 +160,10 @@ def run(model, rng, chain=(), *, starts, tol, max_iter, method, smearing, warmup
         "r": r,
         "r_mean": r.mean() if r.size else np.nan,
         "g": g,
-        "ln_g_mean": np.nanmean(np.log(np.maximum(g, 1e-300))) if dirs else np.nan,
+        "ln_g_mean": ln_g_mean,
+        **{f"ln_g_mean_{k}": ln_g[k][2] for k in FIXED_WINDOWS},
+        "g_energy_levels": h.levels[in_window] - h.mu,
+        "g_energy_curvature": curv[:, pick],
         "level_spacing": delta,
         "r_below": r_below,
         "r_above": r_above,
