@@ -8,7 +8,9 @@ out of git; the tables keep one row per completed task:
 
 L is the linear extent of a cubic lattice (dims 3) or the length of a chain (dims 1).
 Engine ``mc`` tables also hold the fields as counts of |phi - mu|/J on a fine grid
-(columns absphi_k, analysis.coulomb_gap.absphi_counts), enough to refit alpha.
+(columns absphi_k, analysis.coulomb_gap.absphi_counts), enough to refit alpha; engine
+``hartree`` tables the level curvatures binned in |E - mu| (columns n_E{k}, lnc_E{k},
+analysis.level_bins) when the results hold them.
 
     python -m analysis.compact results/x.h5 [more.h5 ...] --job jobs/x.toml --out data/x.csv [--keys ...]
 
@@ -32,16 +34,20 @@ from .load import load_points
 __all__ = ["HARTREE_KEYS", "MC_KEYS", "KEYS", "export", "read_table", "load_any", "is_table"]
 
 HARTREE_KEYS = ("converged", "stable", "stability", "residual", "iterations", "response_products",
-                "energy_per_site", "gap", "level_spacing", "ln_g_mean", "r_mean", "r_below_mean",
-                "r_above_mean")
+                "energy_per_site", "gap", "level_spacing", "ln_g_mean", "ln_g_mean_4", "ln_g_mean_16",
+                "r_mean", "r_below_mean", "r_above_mean")
 MC_KEYS = ("energy", "C_sk", "mu", "pair_stable", "min_pair_delta", "restarts_hit")
 KEYS = {"hartree": HARTREE_KEYS, "mc": MC_KEYS}   # default keys per engine
 PARAMS = ("L", "J", "W", "t", "density")           # first columns; other scalar parameters follow
 
 
 def _derived(engine, rec, params, counts=True):
-    """Columns computed from a record's arrays (engine mc: the |phi|/J counts, unless
-    ``counts`` is False)."""
+    """Columns computed from a record's arrays: engine mc, the |phi|/J counts (unless
+    ``counts`` is False); engine hartree, the curvatures binned in |E - mu|
+    (analysis.level_bins) when the record has them."""
+    if engine == "hartree" and "g_energy_levels" in rec:
+        from .level_bins import columns
+        return columns(rec)
     if engine != "mc" or not counts:
         return {}
     from .coulomb_gap import absphi_counts

@@ -16,9 +16,18 @@ Reported per (L, J/t) and method:
 
     .venv/bin/python benchmarks/hartree.py [--L 8 10] [--J 2 3 4 5 6 8] [--realizations 20]
                                            [--methods trust newton mixing] [--warmup 10] [--csv PATH]
+                                           [--threads 1 0] [--shared-pools]
+
+``--threads``: run everything once per BLAS thread count given (0: the default, one per
+core), each in units of one eigh at that thread count, and print the median wall time
+per solution at each count against the first.  ``--shared-pools``: also time the trust
+solver with scipy's BLAS pool left at the default threads (without
+simglass.blas.numpy_blas_only, as before that fix), on the same realisations
+("trust-shared").
 """
 
 import argparse
+import contextlib
 import csv
 import sys
 import time
@@ -66,13 +75,29 @@ def solve_pair(lat, J, r, t_eigh, warmup=10, methods=METHODS):
     m = Model(lat, 1.0, d.V, d.eps, density=0.5)
     row = {"L": lat.shape[0], "J": J, "realization": r}
     for meth in methods:
+        shared = meth == "trust-shared"
         t0 = time.perf_counter()
-        h = ed.hartree_solve(m, seed=r, method=meth, **({"warmup": warmup} if meth != "mixing" else {}))
+        with shared_pools() if shared else contextlib.nullcontext():
+            h = ed.hartree_solve(m, seed=r, method="trust" if shared else meth,
+                                 **({"warmup": warmup} if meth != "mixing" else {}))
+        row[f"{meth}_wall"] = time.perf_counter() - t0
         row.update({f"{meth}_time": (time.perf_counter() - t0) / t_eigh,
                     f"{meth}_diag": h.iterations, f"{meth}_products": h.response_products,
                     f"{meth}_converged": h.converged, f"{meth}_stable": h.stable,
                     f"{meth}_energy": h.energy, f"{meth}_residual": h.residual})
     return row
+
+
+@contextlib.contextmanager
+def shared_pools():
+    """hartree_solve without simglass.blas.numpy_blas_only (both BLAS pools threaded)."""
+    import ed.hartree as H
+    keep = H.numpy_blas_only
+    H.numpy_blas_only = contextlib.nullcontext
+    try:
+        yield
+    finally:
+        H.numpy_blas_only = keep
 
 
 def summary(rows, methods=METHODS):
@@ -97,6 +122,27 @@ def summary(rows, methods=METHODS):
                           f"{paired(m, 'stable')}" for m in methods[:-1])
 
 
+def run_size(L, a, methods, threads):
+    """Every J and realisation at one size: printed summaries, rows returned."""
+    lat = Lattice((L, L, L))
+    t_eigh = eigh_time(lat.n_sites)
+    c_start, c_prod = unit_costs(lat, t_eigh)
+    print(f"L = {L} (N = {lat.n_sites}): one eigh = {t_eigh * 1e3:.1f} ms; classical start = "
+          f"{c_start:.1f} eighs; one response product = {c_prod:.3f} eighs", flush=True)
+    rows = []
+    for J in a.J:
+        block = [dict(solve_pair(lat, J, r, t_eigh, a.warmup, methods), threads=threads)
+                 for r in range(a.realizations)]
+        rows += block
+        lines, dE = summary(block, methods)
+        print(f"  J/t = {J:g}:  " + "\n             ".join(lines) + f"\n             "
+              f"E_H paired: {dE}", flush=True)
+    lines, dE = summary(rows, methods)
+    print(f"  all J (L = {L}): " + "\n             ".join(lines) + f"\n             "
+          f"E_H paired: {dE}", flush=True)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--L", type=int, nargs="+", default=[8, 10])
@@ -106,25 +152,28 @@ def main():
                     help="solvers to compare; paired energies against the last")
     ap.add_argument("--warmup", type=int, default=10, help="trust's and newton's smeared warm-up steps")
     ap.add_argument("--csv", help="write one row per solution pair")
+    ap.add_argument("--threads", type=int, nargs="+", default=[0],
+                    help="BLAS thread counts to run at (0: the default, one per core)")
+    ap.add_argument("--shared-pools", action="store_true",
+                    help="also time trust with scipy's BLAS pool threaded (before simglass.blas)")
     a = ap.parse_args()
+    from threadpoolctl import threadpool_limits
+    methods = list(a.methods) + (["trust-shared"] if a.shared_pools else [])
     rows = []
-    for L in a.L:
-        lat = Lattice((L, L, L))
-        t_eigh = eigh_time(lat.n_sites)
-        c_start, c_prod = unit_costs(lat, t_eigh)
-        print(f"L = {L} (N = {lat.n_sites}): one eigh = {t_eigh * 1e3:.1f} ms; classical start = "
-              f"{c_start:.1f} eighs; one response product = {c_prod:.3f} eighs", flush=True)
-        allL = []
-        for J in a.J:
-            block = [solve_pair(lat, J, r, t_eigh, a.warmup, a.methods) for r in range(a.realizations)]
-            allL += block
-            lines, dE = summary(block, a.methods)
-            print(f"  J/t = {J:g}:  " + "\n             ".join(lines) + f"\n             "
-                  f"E_H paired: {dE}", flush=True)
-        lines, dE = summary(allL, a.methods)
-        print(f"  all J (L = {L}): " + "\n             ".join(lines) + f"\n             "
-              f"E_H paired: {dE}", flush=True)
-        rows += allL
+    for nt in a.threads:
+        with threadpool_limits(nt) if nt else contextlib.nullcontext():
+            print(f"BLAS threads: {nt or 'default'}", flush=True)
+            for L in a.L:
+                rows += run_size(L, a, methods, nt)
+    if len(a.threads) > 1:
+        ref = a.threads[0]
+        for nt in a.threads[1:]:
+            for L in a.L:
+                for meth in methods:
+                    w = [r[f"{meth}_wall"] for r in rows if r["threads"] == nt and r["L"] == L]
+                    w0 = [r[f"{meth}_wall"] for r in rows if r["threads"] == ref and r["L"] == L]
+                    print(f"L = {L} {meth}: median wall time per solution, {nt or 'default'} threads / "
+                          f"{ref or 'default'}: {np.median(w) / np.median(w0):.2f}")
     if a.csv:
         with open(a.csv, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
