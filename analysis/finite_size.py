@@ -16,6 +16,13 @@ deviation as the statistical error; the systematic error combines the drift
 correction that the sizes do not resolve) and the shift of the root when the straight
 line is fitted to the 4 scanned x nearest the crossing only (the curvature of d(x));
 error = statistical and systematic in quadrature.
+
+Beyond the largest pair: analysis.scaling_fit fits all sizes at once to the scaling form
+with an irrelevant correction (Slevin & Ohtsuki, PRL 82, 382 (1999)), giving x_c, nu and
+the irrelevant exponent y; ``crossing_extrapolation`` extrapolates the pair crossings in L
+(x_inf + a L^-w, or x_inf + a/L + b/L²), with the covariance of neighbouring crossings
+from ``joint_crossing_bootstrap``; ``systematic_spread`` turns the estimates of several
+analysis choices into a central value with a statistical and a systematic error.
 """
 
 from __future__ import annotations
@@ -27,7 +34,8 @@ import numpy as np
 from .stats import weighted_line
 
 __all__ = ["SizeData", "Crossing", "Estimate", "size_table", "crossing", "pair_crossings",
-           "estimate"]
+           "estimate", "mean_err", "Extrapolation", "crossing_extrapolation",
+           "joint_crossing_bootstrap", "Spread", "systematic_spread"]
 
 
 @dataclass
@@ -41,12 +49,19 @@ class SizeData:
 
     def mean_err(self):
         """Mean and standard error over the realisations present, per x."""
-        n = np.sum(np.isfinite(self.Y), axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            m = np.nanmean(np.where(n > 0, self.Y, 0.0), axis=0)
-            m[n == 0] = np.nan
-            e = np.array([np.nanstd(c, ddof=1) if k > 1 else np.nan for c, k in zip(self.Y.T, n)])
-            return m, e / np.sqrt(np.maximum(n, 1)), n
+        return mean_err(self.Y)
+
+
+def mean_err(Y):
+    """Mean (n_x,), standard error (n_x,) and count (n_x,) of the finite entries of each
+    column of Y (n_realisations, n_x); NaN where fewer than 1 (mean) or 2 (error)."""
+    Y = np.asarray(Y, float)
+    n = np.sum(np.isfinite(Y), axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.nanmean(np.where(n > 0, Y, 0.0), axis=0)
+        m[n == 0] = np.nan
+        e = np.array([np.nanstd(c, ddof=1) if k > 1 else np.nan for c, k in zip(Y.T, n)])
+        return m, e / np.sqrt(np.maximum(n, 1)), n
 
 
 @dataclass
@@ -171,3 +186,136 @@ def estimate(crossings) -> Estimate:
 
 def _name(c):
     return f"L = {c.a[0]}/{c.b[0]}"
+
+
+# --- Extrapolation of the pair crossings in L ---
+
+@dataclass
+class Extrapolation:
+    """x_c(L_eff) fitted by one form: "power" x_inf + a L^-w (w fixed by the caller, or
+    free) or "poly2" x_inf + a/L + b/L²; ``params``/``errors`` by name; ``L``, ``x``
+    (n,) the crossings used."""
+    form: str
+    x_inf: float
+    err: float
+    chi2: float
+    dof: int
+    params: dict
+    errors: dict
+    L: np.ndarray
+    x: np.ndarray
+
+
+def _size_L(s):
+    return float(s[0]) if isinstance(s, tuple) else float(s)
+
+
+def _gls(X, y, C):
+    """Generalised least squares y = X beta with covariance C (n, n): (beta, cov of beta,
+    chi²)."""
+    Lc = np.linalg.cholesky(C)
+    Xw, yw = np.linalg.solve(Lc, X), np.linalg.solve(Lc, y)
+    beta, *_ = np.linalg.lstsq(Xw, yw, rcond=None)
+    cov = np.linalg.pinv(Xw.T @ Xw)
+    return beta, cov, float(np.sum((yw - Xw @ beta) ** 2))
+
+
+def _extrapolation(form, names, beta, cov, chi2, L, x):
+    err = np.sqrt(np.clip(np.diag(cov), 0, None))
+    return Extrapolation(form, float(beta[0]), float(err[0]), chi2, int(L.size - beta.size),
+                         dict(zip(names, map(float, beta))), dict(zip(names, map(float, err))), L, x)
+
+
+def _power_free(L, x, C):
+    """x_inf + a L^-w with w free: starts from the best of a grid of fixed w, then
+    nonlinear least squares on the whitened residuals; errors from the Jacobian."""
+    from scipy.optimize import least_squares
+    Lc = np.linalg.cholesky(C)
+    grid = [(w, *_gls(np.c_[np.ones_like(L), L ** -w], x, C)) for w in np.linspace(0.25, 6.0, 24)]
+    w0, b0, _, _ = min(grid, key=lambda g: g[3])
+    res = least_squares(lambda p: np.linalg.solve(Lc, p[0] + p[1] * L ** -p[2] - x), np.r_[b0, w0],
+                        bounds=([-np.inf, -np.inf, 1e-3], [np.inf, np.inf, 50.0]))
+    cov = np.linalg.pinv(res.jac.T @ res.jac)
+    return _extrapolation("power (w free)", ("x_inf", "a", "w"), res.x, cov, float(2 * res.cost), L, x)
+
+
+def crossing_extrapolation(crossings, sizes=None, forms=("power",), omegas=(), cov=None,
+                           l_eff="geometric") -> list[Extrapolation]:
+    """Extrapolate pair crossings x_c(L_a, L_b) to L -> infinity.
+
+    crossings : list of Crossing (only those with finite x and err are used);
+    sizes : the size keys or L values allowed (a crossing is used when both its sizes
+    are), default all; L_eff = sqrt(L_a L_b) (``l_eff="geometric"``, default) or
+    (L_a + L_b) / 2 (``"mean"``), L = size[0].
+    forms : "power" gives x_inf + a L^-w for each w in ``omegas`` (fixed: a linear fit,
+    e.g. w = 1/nu + y) and, with >= 4 crossings, with w free; "poly2" gives
+    x_inf + a/L + b/L² (>= 3 crossings).  Forms with too few crossings are left out.
+    cov : optional (n_crossings, n_crossings) covariance of the crossings in the order of
+    ``crossings`` (e.g. ``np.cov`` of ``joint_crossing_bootstrap``); default diagonal
+    err².  Generalised weighted least squares; the errors are the ones propagated from
+    the covariance (not scaled by chi²/dof)."""
+    keep = [k for k, c in enumerate(crossings) if np.isfinite(c.x) and np.isfinite(c.err) and c.err > 0]
+    if sizes is not None:
+        allowed = {_size_L(s) for s in sizes}
+        keep = [k for k in keep if _size_L(crossings[k].a) in allowed and _size_L(crossings[k].b) in allowed]
+    La = np.array([_size_L(crossings[k].a) for k in keep])
+    Lb = np.array([_size_L(crossings[k].b) for k in keep])
+    L = np.sqrt(La * Lb) if l_eff == "geometric" else 0.5 * (La + Lb)
+    x = np.array([crossings[k].x for k in keep])
+    C = np.diag([crossings[k].err ** 2 for k in keep]) if cov is None else np.asarray(cov, float)[np.ix_(keep, keep)]
+    out = []
+    if "power" in forms:
+        for w in omegas:
+            if L.size >= 2:
+                beta, cb, chi2 = _gls(np.c_[np.ones_like(L), L ** -w], x, C)
+                out.append(_extrapolation(f"power (w = {w:.3g})", ("x_inf", "a"), beta, cb, chi2, L, x))
+                out[-1].params["w"], out[-1].errors["w"] = float(w), 0.0
+        if L.size >= 4:
+            out.append(_power_free(L, x, C))
+    if "poly2" in forms and L.size >= 3:
+        beta, cb, chi2 = _gls(np.c_[np.ones_like(L), 1 / L, 1 / L ** 2], x, C)
+        out.append(_extrapolation("poly2", ("x_inf", "a", "b"), beta, cb, chi2, L, x))
+    return out
+
+
+def joint_crossing_bootstrap(table, n_boot=200, seed=0, window=None):
+    """Crossings of all successive size pairs per bootstrap resample (n_boot, n_pairs),
+    NaN where a pair has no root in the window.  Each resample draws the rows of each
+    size once and uses them in both pairs the size belongs to, so neighbouring crossings
+    keep their covariance: ``np.cov(B[np.isfinite(B).all(1)], rowvar=False)`` is the
+    ``cov`` of ``crossing_extrapolation``."""
+    sizes = list(table)
+    rng = np.random.default_rng(seed)
+    pairs = [_common(table[sa], table[sb]) for sa, sb in zip(sizes[:-1], sizes[1:])]
+    out = np.full((n_boot, len(pairs)), np.nan)
+    for t in range(n_boot):
+        rows = [rng.integers(0, len(table[s].Y), len(table[s].Y)) for s in sizes]
+        for k, (xs, ya, yb) in enumerate(pairs):
+            out[t, k] = crossing(xs, ya[rows[k]], yb[rows[k + 1]], window)
+    return out
+
+
+# --- Systematic spread over analysis choices ---
+
+@dataclass
+class Spread:
+    x: float          # the primary estimate (first in the list)
+    stat: float       # its statistical error
+    sys: float        # half the full range of the x values of all choices
+    error: float      # stat and sys in quadrature
+    note: str
+
+
+def systematic_spread(estimates) -> Spread:
+    """estimates : list of (label, x_inf, stat_err), the primary choice first.  The
+    systematic error is (max - min) / 2 over the finite x_inf; the note lists every
+    choice with its value."""
+    if not estimates:
+        return Spread(np.nan, np.nan, np.nan, np.nan, "no estimates")
+    _, x0, s0 = estimates[0]
+    xs = np.array([e[1] for e in estimates], float)
+    fin = xs[np.isfinite(xs)]
+    sys = float((fin.max() - fin.min()) / 2) if fin.size else np.nan
+    note = "; ".join(f"{lab}: {x:.4g} ± {s:.2g}" + (" (primary)" if k == 0 else "")
+                     for k, (lab, x, s) in enumerate(estimates))
+    return Spread(float(x0), float(s0), sys, float(np.hypot(s0, sys)), f"systematic = half range of {note}")

@@ -10,7 +10,7 @@ directions; ``r_mean``); its error is the standard error over realisations.  Fla
 realisations (unconverged, or a saddle point of E_H: ``stable`` false) are counted per
 point and left out, never averaged silently.
 
-    python -m analysis.localization results/localization_scan.h5 --x J --out DIR
+    python -m analysis.localization results/localization_scan.h5 --x J --out DIR [--limit]
     python -m analysis.localization data/low_density_lng_*.csv.gz ... --x J --by density   (Eq. 19)
 """
 
@@ -144,6 +144,67 @@ def _analyze(points, x, out, window, n_boot) -> Localization:
     return res
 
 
+@dataclass
+class Limit:
+    """The L -> infinity estimate of a crossing point over the analysis choices fixed in
+    ``limit_estimate``: ``spread`` (finite_size.Spread: the primary choice's value and
+    statistical error, the systematic error half the range over all choices) and
+    ``choices``, (label, x_inf, stat) of each choice that could be evaluated."""
+    spread: object
+    choices: list
+    nu: float = np.nan
+    nu_err: float = np.nan
+
+
+def limit_estimate(table, x0, n_boot=100, seed=0) -> Limit:
+    """x_c as L -> infinity from a finite_size size table, with the extrapolation and the
+    estimator in its error.  The choices (fixed before the W~ = 0 production was looked
+    at, and the same for the Anderson check):
+
+    * the scaling fit of all sizes (analysis.scaling_fit) with expansion orders n_r = 2
+      and 3, with the irrelevant correction (n_i = 1) when there are at least 4 sizes
+      and without it; on the full x range and on its central half (around the primary
+      x_c);
+    * the pair crossings (finite_size.pair_crossings) extrapolated as x_inf + a L^-w
+      with w = 1/nu + y of the primary scaling fit (or 1/nu + 2 without a fitted y) and
+      w = 1/nu + 1, with their joint-bootstrap covariance, when there are at least 2
+      crossings (with 4: also w free and x_inf + a/L + b/L²).
+
+    The primary value: the corrected scaling fit (n_r = 2) with 4 or more sizes, else
+    the uncorrected one.  Systematic error: half the range of all choices' values."""
+    from .finite_size import crossing_extrapolation, joint_crossing_bootstrap, systematic_spread
+    from .scaling_fit import scaling_fit
+    sizes = len(table)
+    corr = (True, False) if sizes >= 4 else (False,)
+    x = np.concatenate([d.x for d in table.values()])
+    choices, primary = [], None
+    for c in corr:
+        for n_r in (2, 3):
+            f = scaling_fit(table, x0, n_r=n_r, correction=c, n_boot=n_boot, seed=seed)
+            if primary is None:
+                primary = f
+            choices.append((f"scaling fit, n_r = {n_r}, {'with' if c else 'no'} correction, all x",
+                            f.x_c, f.x_c_err))
+    half = 0.25 * (x.max() - x.min())
+    win = (primary.x_c - half, primary.x_c + half)
+    f = scaling_fit(table, primary.x_c, n_r=2, correction=corr[0], window=win, n_boot=n_boot, seed=seed)
+    choices.append((f"scaling fit, n_r = 2, x in {win[0]:.2f}-{win[1]:.2f}", f.x_c, f.x_c_err))
+    cs = pair_crossings(table, n_boot=n_boot, seed=seed)
+    ok = [c for c in cs if np.isfinite(c.x) and np.isfinite(c.err)]
+    if len(ok) >= 2:
+        boots = joint_crossing_bootstrap(table, n_boot=n_boot, seed=seed)
+        keep = [i for i, c in enumerate(cs) if np.isfinite(c.x) and np.isfinite(c.err)]
+        b = boots[:, keep]
+        b = b[np.all(np.isfinite(b), axis=1)]
+        cov = np.cov(b.T) if len(b) > len(keep) else None
+        y = primary.y if np.isfinite(primary.y) else 2.0
+        forms = ("power", "poly2") if len(ok) >= 4 else ("power",)
+        for e in crossing_extrapolation(ok, forms=forms, omegas=(1 / primary.nu + y, 1 / primary.nu + 1),
+                                        cov=cov):
+            choices.append((f"pair crossings, {e.form}", e.x_inf, e.err))
+    return Limit(systematic_spread(choices), choices, primary.nu, primary.nu_err)
+
+
 def w_j(points):
     """Measured W_J = 1/P(phi = ±t) from the Hartree-field histograms, per point, with
     Eq. 16's J²/(alpha t): list of (size, J/t, W_J, err, theory)."""
@@ -245,6 +306,10 @@ def main(argv=None):
     ap.add_argument("--by", metavar="KEY",
                     help="analyse each value of this scanned model parameter separately (e.g. density) "
                          "on the sizes common to all, and fit x_c against it as a power law (Eq. 19)")
+    ap.add_argument("--limit", action="store_true",
+                    help="also the L -> infinity estimate of the <ln g> crossing: scaling fits with and "
+                         "without the irrelevant correction and extrapolated pair crossings, the spread "
+                         "over these choices as the systematic error (limit_estimate)")
     a = ap.parse_args(argv)
     from simglass.options import InputError
     if a.by:
@@ -265,6 +330,15 @@ def main(argv=None):
     e = res.estimate
     print(f"estimate (<ln g>, largest pair): {a.x}/t = {e.x:.3f} +- {e.stat:.3f} (stat) "
           f"+- {e.sys:.3f} (sys) = {e.x:.3f} +- {e.error:.3f}; {e.note}")
+    if a.limit:
+        lim = limit_estimate(res.tables["ln_g"], e.x if np.isfinite(e.x) else float(np.median(
+            next(iter(res.tables["ln_g"].values())).x)))
+        for label, v, err in lim.choices:
+            print(f"  L -> inf, {label}: {a.x}/t = {v:.3f} +- {err:.3f}")
+        s = lim.spread
+        print(f"L -> inf estimate: {a.x}/t = {s.x:.3f} +- {s.stat:.3f} (stat) +- {s.sys:.3f} (sys: half the "
+              f"range over the choices above) = {s.x:.3f} +- {s.error:.3f}; nu = {lim.nu:.2f} +- {lim.nu_err:.2f} "
+              "(primary scaling fit)")
     points = [p for p in points if p.records and "ipr" in p.records[0]]   # not in tables
     for s, N, xv, m, e, nm in ipr_table(points, a.x):
         print(f"IPR near mu {'x'.join(map(str, s))} {a.x}/t={xv:g}: {m:.4g} +- {e:.2g}  (N*IPR = {nm:.3g})")

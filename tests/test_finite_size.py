@@ -5,7 +5,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from analysis.finite_size import crossing, estimate, pair_crossings, size_table
+from analysis.finite_size import (Crossing, crossing, crossing_extrapolation, estimate, joint_crossing_bootstrap,
+                                   SizeData, mean_err, pair_crossings, size_table, systematic_spread)
+from analysis.scaling_fit import _model, scaling_fit
 
 
 def synthetic(xc=16.0, sizes=(6, 8, 10, 12), n_real=300, noise=0.3, drift=0.0, seed=0):
@@ -205,3 +207,125 @@ def test_analysis_by_density_recovers_a_power_law(tmp_path):
     assert row.verdict == "not run" and "fewer than two lattice sizes" in row.note
     with pytest.raises(ValueError, match="numeric model parameter"):
         localization.analyze_by(path, "L", "J")
+
+
+# --- scaling fit with an irrelevant correction, crossing extrapolation, systematic spread ---
+
+XC, NU, YIRR = 16.5, 1.57, 2.5
+
+
+def scaling_data(a, correction=True, sizes=(6, 8, 10, 12, 14), n_real=200, noise=0.3, seed=1):
+    """{(L, L, L): x (11,) around x_c, Y (n_real, 11)}: the scaling model itself (x_c = 16.5,
+    nu = 1.57, y = 2.5; ``a`` = a_ij row-major, n_r = 2 and n_i = 1 or 0) plus independent
+    Gaussian noise of std 0.3 per entry (standard errors ~0.02)."""
+    orders = (len(a) // 2 - 1, 1, 1, 0) if correction else (len(a) - 1, 0, 1, 0)
+    p = np.r_[XC, NU, [YIRR] if correction else [], a]
+    rng = np.random.default_rng(seed)
+    x = np.linspace(XC - 1.5, XC + 1.5, 11)
+    return {(L, L, L): SimpleNamespace(x=x, Y=_model(p, x, float(L), orders, correction)
+                                       + noise * rng.standard_normal((n_real, x.size))) for L in sizes}
+
+
+# F linear in psi (a_02 = a_11 = a_12 = 0): the straight-line pair crossings are then exact
+# for the model, and drift only through the irrelevant term a_10 L^-y (0.37 at L = 6/8).
+DRIFTING = [0.0, 1.0, 0.0, 40.0, 0.0, 0.0]
+
+
+def test_scaling_fit_with_correction_recovers_the_exponents():
+    tab = scaling_data(DRIFTING)
+    f = scaling_fit(tab, 16.0, n_boot=30)
+    assert f.correction and f.orders == (2, 1, 1, 0) and f.n_points == 55 and f.dof == 55 - 9
+    assert f.names == ("x_c", "nu", "y", "a_00", "a_01", "a_02", "a_10", "a_11", "a_12")
+    assert abs(f.x_c - XC) < 3 * f.x_c_err and f.x_c_err < 0.3
+    assert abs(f.nu - NU) < 3 * f.nu_err and f.nu_err < 0.3
+    assert np.isfinite(f.y) and f.y_err > 0 and f.n_boot_ok >= 25
+    assert 0.5 < f.chi2 / f.dof < 2 and f.p_value > 0.01
+    g = scaling_fit(tab, 16.0, n_boot=30, correction=False)
+    assert np.isnan(g.y) and g.dof == 55 - 5
+    assert g.chi2 / g.dof > 3 * f.chi2 / f.dof and g.p_value < 1e-6          # the drift is not fitted
+    # predict reproduces the fitted means; collapse removes the irrelevant part: the
+    # corrected data scatter about the scaling curve F(psi, 0) with the fit's chi²
+    x = np.concatenate([d.x for d in tab.values()])
+    L = np.concatenate([np.full(d.x.size, s[0]) for s, d in tab.items()])
+    m, e = (np.concatenate(v) for v in zip(*[mean_err(d.Y)[:2] for d in tab.values()]))
+    assert np.sum(((f.predict(x, L) - m) / e) ** 2) == pytest.approx(f.chi2)
+    psi, yc = f.collapse(x, L, m)
+    psi0, curve = f.collapse(x, L)
+    np.testing.assert_allclose(psi, psi0)
+    assert np.sum(((yc - curve) / e) ** 2) == pytest.approx(f.chi2)
+    np.testing.assert_allclose(psi, (x - f.x_c) * L ** (1 / f.nu))             # m_r = 1: u1 = w
+
+
+def test_crossings_drift_and_extrapolate_to_the_critical_point():
+    tab = scaling_data(DRIFTING)
+    cr = pair_crossings(tab, n_boot=50)
+    xs = np.array([c.x for c in cr])
+    assert np.all(np.diff(xs[:3]) < 0) and xs[0] - xs[-1] > 0.2 and xs[-1] - XC > 2 * cr[-1].err
+    ex = crossing_extrapolation(cr, forms=("power", "poly2"), omegas=(1 / NU + YIRR,))
+    assert [e.form for e in ex] == ["power (w = 3.14)", "power (w free)", "poly2"]
+    p = ex[0]
+    assert abs(p.x_inf - XC) < 3 * p.err and p.err < 0.1 and p.dof == 2 and p.params["w"] == 1 / NU + YIRR
+    np.testing.assert_allclose(p.L, np.sqrt([48, 80, 120, 168]))             # L_eff = sqrt(L_a L_b)
+    assert ex[1].dof == 1 and ex[2].dof == 1 and np.isfinite(ex[1].err) and np.isfinite(ex[2].err)
+    # the joint bootstrap: neighbouring crossings share a size and anticorrelate
+    B = joint_crossing_bootstrap(tab, n_boot=100, seed=3)
+    assert B.shape == (100, 4) and np.isfinite(B).all()
+    C = np.cov(B, rowvar=False)
+    r = C / np.sqrt(np.outer(np.diag(C), np.diag(C)))
+    assert np.mean(np.diag(r, 1)) < -0.1 and np.all(np.abs(np.diag(r, 3)) < 0.35)
+    np.testing.assert_allclose(np.sqrt(np.diag(C)), [c.err for c in cr], rtol=0.4)
+    q = crossing_extrapolation(cr, omegas=(1 / NU + YIRR,), cov=C)[0]
+    assert abs(q.x_inf - XC) < 3 * q.err and q.x_inf != p.x_inf
+    # too few crossings for a form: left out; the size filter drops pairs
+    assert [e.form for e in crossing_extrapolation(cr[1:], forms=("power", "poly2"))] == ["poly2"]
+    assert crossing_extrapolation(cr, sizes=(8, 10, 12, 14), forms=("poly2",))[0].L.size == 3
+    assert crossing_extrapolation(cr[:2] + [Crossing((12,), (14,), np.nan, np.nan, 0.0)], forms=("poly2",)) == []
+
+
+def test_exact_power_drift_is_extrapolated_exactly():
+    """Crossings x_c + A L_eff^-w with no noise: the fixed-w and free-w power forms return
+    x_c and w."""
+    La = np.array([6.0, 8, 10, 12])
+    cr = [Crossing((a,), (a + 2,), XC + 5.0 * np.sqrt(a * (a + 2)) ** -1.7, 0.01, 1.0) for a in La]
+    fixed, free = crossing_extrapolation(cr, omegas=(1.7,))
+    assert fixed.x_inf == pytest.approx(XC) and fixed.chi2 == pytest.approx(0, abs=1e-12)
+    assert free.x_inf == pytest.approx(XC, abs=1e-6) and free.params["w"] == pytest.approx(1.7, abs=1e-4)
+    mean = crossing_extrapolation(cr, omegas=(1.7,), l_eff="mean")[0]
+    np.testing.assert_allclose(mean.L, La + 1)
+    assert abs(mean.x_inf - XC) < 0.01
+
+
+def test_scaling_fits_agree_without_a_correction():
+    """Pure one-parameter scaling (no irrelevant term): the fit with the correction finds
+    the same x_c and nu as the fit without it, and no significantly better chi²."""
+    tab = scaling_data([0.2, 1.0, 0.03], correction=False, seed=6)
+    f = scaling_fit(tab, 16.0, n_boot=30)
+    g = scaling_fit(tab, 16.0, n_boot=30, correction=False)
+    assert abs(g.x_c - XC) < 3 * g.x_c_err and abs(g.nu - NU) < 3 * g.nu_err and g.p_value > 0.01
+    assert abs(f.x_c - g.x_c) < 3 * np.hypot(f.x_c_err, g.x_c_err)
+    assert abs(f.nu - g.nu) < 3 * np.hypot(f.nu_err, g.nu_err)
+    assert g.chi2 - f.chi2 < 9.5                 # 4 more parameters: chi² drop within the 95% of chi²(4)
+
+
+def test_systematic_spread_of_analysis_choices():
+    s = systematic_spread([("scaling fit, n_r = 2", 16.5, 0.05), ("window 15-18", 16.6, 0.06),
+                           ("poly2", 16.3, 0.2), ("no fit", np.nan, np.nan)])
+    assert (s.x, s.stat) == (16.5, 0.05) and s.sys == pytest.approx(0.15)
+    assert s.error == pytest.approx(np.hypot(0.05, 0.15))
+    assert "scaling fit, n_r = 2: 16.5 ± 0.05 (primary)" in s.note and "poly2: 16.3" in s.note and "window 15-18" in s.note
+    assert systematic_spread([("only", 2.0, 0.1)]).sys == 0.0 and np.isnan(systematic_spread([]).x)
+
+
+def test_limit_estimate_brackets_the_critical_point_of_drifting_crossings():
+    """analysis.localization.limit_estimate on drifting synthetic data: every choice is
+    evaluated, the primary is the corrected fit, and x_c lies within 3 combined errors,
+    although the largest pair's crossing alone misses it."""
+    from analysis.localization import limit_estimate
+    tab = {s: SizeData(s, d.x, d.Y, np.zeros(d.x.size, int)) for s, d in scaling_data(DRIFTING).items()}
+    lim = limit_estimate(tab, 16.0, n_boot=20)
+    labels = [c[0] for c in lim.choices]
+    assert labels[0].startswith("scaling fit, n_r = 2, with correction")
+    assert any("pair crossings, power" in c for c in labels) and any("poly2" in c for c in labels)
+    assert abs(lim.spread.x - XC) < 3 * lim.spread.error and lim.spread.error < 0.5
+    last = pair_crossings(tab, n_boot=20)[-1]
+    assert abs(last.x - XC) > 3 * last.err
