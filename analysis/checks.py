@@ -2,7 +2,7 @@
 the results file of one role (or an in-process mean-field computation) into Rows.
 
 Every simulation value comes from the same analysis functions ``simglass analyze`` uses;
-every theory value from the formulas of PHYSICS.md in code.  A check whose input was not
+every theory value from the formulas of docs/conventions.md in code.  A check whose input was not
 produced (or whose engine does not exist yet) gives a row with verdict "not run" and the
 reason.
 
@@ -152,7 +152,7 @@ def sk_energy(path, budget=None) -> Row:
     ``budget``: results of longer searches on the same realisations, one per budget in
     increasing order (analysis.sk_energy.budget_levels): sizes converged in the search
     budget are fitted with the longest search's energies."""
-    row = Row("sk_energy", "SK ground-state energy (E − C)/(NJ), compensated, n = ½", "PHYSICS §1, §5",
+    row = Row("sk_energy", "SK ground-state energy (E − C)/(NJ), compensated, n = ½", "docs/conventions.md",
               E_INF_THEORY)
     if path is None:
         return _missing(row, "no compensated mc results")
@@ -220,7 +220,7 @@ def production(tables: dict) -> list[Row]:
             ("coulomb_gap", "alpha_production", "Coulomb-gap slope α for N → ∞ (α|φ| + b|φ|³ fits), "
              "committed production data", "Eq. 14", ALPHA_THEORY, "prediction"),
             ("sk_energy", "sk_energy_production", "SK ground-state energy (E − C)/(NJ) for N → ∞, "
-             "committed production data", "PHYSICS §1, §5", E_INF_THEORY, "prediction"),
+             "committed production data", "docs/conventions.md", E_INF_THEORY, "prediction"),
             ("anderson", "anderson_wc_production", "Anderson W_c/t at J = 0 (box), committed production data",
              "Eq. 17", W_C_BOX, "prediction"),
             ("localization", "jc_loc_production", "(J/t)_c,loc from ⟨ln g⟩, n = ½, committed production data",
@@ -571,7 +571,7 @@ def cavity_rows(paths, out=None) -> list[Row]:
     rows = [Row("cavity_condensation", "Load M/N below which the t = 0 state lies on the leading mode of V "
                 "(⟨ω₁⟩ = ½), largest N", "Hopfield", HOPFIELD_ALPHA_C, kind="indicator", section=BEYOND),
             Row("cavity_energy_limit", "E/(NJ) of cavity couplings for M/N → ∞, largest N, against the "
-                "Gaussian ensemble (same N)", "PHYSICS §1", None, section=BEYOND),
+                "Gaussian ensemble (same N)", "docs/conventions.md", None, section=BEYOND),
             Row("cavity_alpha_limit", "Coulomb-gap slope α of cavity couplings for M/N → ∞, largest N, "
                 "against the Gaussian ensemble (same N)", "Eq. 14", None, section=BEYOND)]
     paths = [p for p in (paths or []) if p is not None]

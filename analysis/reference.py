@@ -1,4 +1,4 @@
-"""The paper's and the literature's reference numbers, each with its source (PHYSICS.md
+"""The paper's and the literature's reference numbers, each with its source (docs/conventions.md
 §2 and §5).  Every analysis and validation row takes them from here.
 
 Units: energies in units of J (t = 0) or t, as stated per number.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 # t = 0 glass (Eq. 14): P(φ) ≈ α|φ|/J², α = 4 × 0.31, the SK slope of P(h) ≈ 0.31|h|/J_SK²
-# mapped by φ = 2h, J = 4 J_SK (paper refs. 57-58; PHYSICS.md §2).
+# mapped by φ = 2h, J = 4 J_SK (paper refs. 57-58; docs/conventions.md).
 SK_FIELD_SLOPE = 0.31
 ALPHA_THEORY = 4 * SK_FIELD_SLOPE
 
@@ -27,7 +27,7 @@ SIGMA_C_GAUSSIAN = 6.15
 JC_LOC_EQ18 = math.sqrt(ALPHA_THEORY * W_C_BOX)
 
 # level-spacing ratio <r>: Poisson 2 ln 2 - 1, GOE (Atas et al. 2013), 3D Anderson
-# transition (level-statistics numerics; PHYSICS.md §5)
+# transition (level-statistics numerics; docs/conventions.md)
 R_POISSON, R_GOE, R_CRIT = 0.3863, 0.5307, 0.516
 
 # Hopfield model at T = 0: retrieval below M/N ≈ 0.138 (Amit, Gutfreund, Sompolinsky)

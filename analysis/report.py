@@ -68,7 +68,7 @@ def _intro(meta) -> list[str]:
             f"{meta.get('cores', '?')} cores.",
             f"Jobs: {runs or 'none'}.",
             "Model, signs and units: docs/conventions.md (energies in units of t = 1, J, W as in "
-            "PHYSICS.md). Each row is judged by the kind of claim it tests: identity and prediction "
+            "docs/conventions.md). Each row is judged by the kind of claim it tests: identity and prediction "
             "agree within 3 combined errors (a prediction of an asymptote whose local estimates still "
             "drift is 'not settled'); estimate (≈, ≳) agrees within a factor 2; bound: above it minus "
             "3 errors; indicator: shown for context, no verdict. Deviation = (simulation − theory)/error. "

@@ -1,7 +1,7 @@
 """SK ground-state energy of the compensated half-filled model from ``mc`` results.
 
 At n = 1/2, W = 0, t = 0 with compensation the model is SK with J_SK = J/4
-(PHYSICS.md §1), so (E - C)/N -> -0.7631667 J_SK = -0.19079 J.  Per size the
+(docs/conventions.md), so (E - C)/N -> -0.7631667 J_SK = -0.19079 J.  Per size the
 disorder average of (E - C)/N (C = ⅛ Σ_{i≠j} V_ij, stored as ``C_sk``) with its
 standard error; then a weighted least-squares fit e(N) = e_inf + a N^(-2/3) over the
 sizes whose ground states are trustworthy: those where in at least half of the
@@ -246,7 +246,7 @@ def fitted(rows, converged=None):
     (or not recorded), or converged in the search budget (``converged``: {N: bool} from
     budget_levels).  A size admitted only by the budget check must also lie below every
     smaller fitted size: ground-state energies per site fall with N (a > 0 in
-    e_inf + a N^(-2/3), PHYSICS.md §5), so a mean above a smaller size's is an upper bound
+    e_inf + a N^(-2/3), docs/conventions.md), so a mean above a smaller size's is an upper bound
     (rule added 2026-12-01 after a 40-realisation budget level at N = 2048 passed the
     budget check by 0.00001 while lying 0.00018 above N = 1024, docs/validation.md §2a)."""
     converged = converged or {}

@@ -5,7 +5,7 @@ one run.
 PySCF sees the lattice model as an unrestricted calculation with N_f spin-up electrons
 in N orthonormal orbitals: core Hamiltonian h0 = -t A + diag eps, overlap 1, and a
 Hartree-only two-body term through ``get_jk``: J[D] = diag(-V diag D), K = 0, so its
-energy Tr(h0 D) + ½ Tr(J[D] D) is E_H (PHYSICS.md §3) and its aufbau is ours.  Methods:
+energy Tr(h0 D) + ½ Tr(J[D] D) is E_H (docs/conventions.md) and its aufbau is ours.  Methods:
 PySCF's default (CDIIS) and its second-order solver (``mf.newton()``).  Reported per
 solution: wall time in units of one numpy.linalg.eigh of the same size, PySCF's
 converged flag, the residual max |n_out - n| of our aufbau map at its density, and

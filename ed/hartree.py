@@ -1,4 +1,4 @@
-"""Self-consistent Hartree–Anderson solver at T = 0 (PHYSICS.md §3).
+"""Self-consistent Hartree–Anderson solver at T = 0 (docs/conventions.md).
 
     h = -t A + diag(eps_i - Σ_{j≠i} V_ij <n_j>),   <n_i> = Σ_{a occ} |psi_a(i)|²
 

@@ -1,5 +1,5 @@
 """Static density response of a single-particle Hamiltonian and the stability of a
-Hartree solution (PHYSICS.md §3), applied as operators from the eigenpairs of h.
+Hartree solution (docs/conventions.md), applied as operators from the eigenpairs of h.
 
 For h with eigenpairs (E, ψ) and the lowest N_f levels occupied (i occupied, a empty),
 a potential change δv_l on the sites changes the density by δn = χ⁰ δv,

@@ -1,4 +1,4 @@
-"""Classical Monte Carlo of the t = 0 model (PHYSICS.md §2): numba kernels, Metropolis,
+"""Classical Monte Carlo of the t = 0 model (docs/conventions.md): numba kernels, Metropolis,
 simulated annealing, parallel tempering and zero-temperature quench to pair-stable
 states.  Engine ``mc`` of the runner (mc.mc_engine)."""
 

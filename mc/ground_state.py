@@ -22,7 +22,7 @@ class GroundState:
 
     energy : Σ eps_i n_i - ½ Σ V_ij n_i n_j (canonical, without -mu N_f)
     occupation : (N,) 0/1
-    mu : canonical chemical potential (PHYSICS.md §2)
+    mu : canonical chemical potential (docs/conventions.md)
     fields : (N,) phi_i - mu, local fields relative to mu (Eq. 15)
     pair_stable : no pair move lowers the energy (checked exhaustively)
     min_pair_delta : smallest pair-move ΔE of the state (>= 0 if pair-stable)

@@ -1,4 +1,4 @@
-"""Numba kernels of the t = 0 Monte Carlo (PHYSICS.md §2).
+"""Numba kernels of the t = 0 Monte Carlo (docs/conventions.md).
 
 State of one replica: ``occ`` (int8 0/1), ``phi`` (local fields at mu = 0,
 phi_i = eps_i - Σ_j V_ij n_j), and for canonical moves the lists of occupied and empty

@@ -3,7 +3,7 @@
 Per task (one realisation): ``mc.ground_state`` with the job's options, then
 
 * ``energy``, ``energy_per_site``, ``C_sk`` = ⅛ Σ_{i≠j} V_ij (so (energy - C_sk)/N is
-  the SK energy per site of the compensated half-filled model, PHYSICS.md §1),
+  the SK energy per site of the compensated half-filled model, docs/conventions.md),
   ``mu``, ``occupation``, ``pair_stable``, ``min_pair_delta``, ``restarts_hit``;
 * ``phi``: phi_i - mu of every site of the final state (Eq. 15), and ``phi_hist``:
   counts in ``phi_bins`` equal bins on [-phi_max, phi_max] (``phi_edges``), in the

@@ -2,7 +2,7 @@
 
 ``moves="pair"`` (default): canonical pair moves at fixed N_f, energy
 E = Σ eps_i n_i - ½ Σ V_ij n_i n_j.  ``moves="flip"``: single flips at fixed chemical
-potential ``mu``, energy E - mu N_f.  PHYSICS.md §2.
+potential ``mu``, energy E - mu N_f.  docs/conventions.md.
 """
 
 from __future__ import annotations

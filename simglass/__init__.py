@@ -1,7 +1,7 @@
 """simglass: spinless fermions with random infinite-range interactions (Müller, Strack,
 Sachdev, PRA 86, 023604 (2012), Eq. 7) -- direct simulation against mean-field theory.
 
-Conventions: see docs/conventions.md (the model, signs and units of PHYSICS.md).
+Conventions: see docs/conventions.md (the model, signs and units of docs/conventions.md).
 """
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Random couplings V_ij and onsite energies eps_i (PHYSICS.md §1, Eqs. 12-13).
+"""Random couplings V_ij and onsite energies eps_i (docs/conventions.md, Eqs. 12-13).
 
 Reproducibility (DESIGN.md): realisation r of root seed s draws from
 ``SeedSequence(s, spawn_key=(r,))`` in a fixed order (couplings first, then onsite
@@ -78,7 +78,7 @@ def sample_disorder(lattice: Lattice, J: float = 1.0, W: float = 0.0, *, seed: i
         Root seed and realisation index (see module docstring).
     compensate : bool
         Shift eps_i -> eps_i + n Σ_j V_ij, removing the random Hartree shift of the mean
-        density (PHYSICS.md §1).  Needs ``density`` (n).
+        density (docs/conventions.md).  Needs ``density`` (n).
     couplings : "gaussian" or "cavity"
         "cavity": V_ij = J/sqrt(N M) Σ_l g_il g_jl (i != j) from M = ``n_modes``
         standard-normal mode functions g; mean 0 and variance J²/N as the Gaussian

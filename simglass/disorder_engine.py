@@ -3,7 +3,7 @@
 Per task: mean and variance of the off-diagonal V_ij (in units of J²/N), of eps_i, and
 of the Hartree shift h_i = Σ_j V_ij n_j over random configurations with N_f particles,
 with its exact expectation (J²/N) Σ_{j≠i} n_j² averaged over sites and configurations
-(PHYSICS.md §3, Eq. 26 for 0/1 occupations).
+(docs/conventions.md, Eq. 26 for 0/1 occupations).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Hypercubic lattices L1 x L2 x ... x Ld, periodic or open (PHYSICS.md §1)."""
+"""Hypercubic lattices L1 x L2 x ... x Ld, periodic or open (docs/conventions.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The model of Eq. 7 (PHYSICS.md §1-2):
+"""The model of Eq. 7 (docs/conventions.md):
 
     H = -t Σ_<ij> (c†_i c_j + h.c.) + Σ_i (eps_i - mu) n_i - ½ Σ_{i≠j} V_ij n_i n_j
 
@@ -154,7 +154,7 @@ class Model:
     def density(self) -> float:
         return self.n_particles / self.n_sites
 
-    # ---- classical (t = 0) functions, PHYSICS.md §2 -------------------------------
+    # ---- classical (t = 0) functions, docs/conventions.md -------------------------------
     def _occ(self, occ) -> np.ndarray:
         occ = np.asarray(occ)
         if occ.shape != (self.n_sites,):

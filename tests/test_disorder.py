@@ -74,7 +74,7 @@ def test_cavity_approaches_gaussian():
 
 def test_compensated_half_filling_is_sk():
     """At n = 1/2, W = 0, t = 0 the compensated model is H = C - 1/8 Σ_{i≠j} V_ij s_i s_j
-    with C = 1/8 Σ_{i≠j} V_ij (PHYSICS.md §1), for random configurations."""
+    with C = 1/8 Σ_{i≠j} V_ij (docs/conventions.md), for random configurations."""
     lat = Lattice((2, 3, 3))
     N = lat.n_sites
     d = sample_disorder(lat, J=1.0, W=0.0, seed=9, compensate=True, density=0.5)

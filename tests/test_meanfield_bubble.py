@@ -85,7 +85,7 @@ def test_bad_input():
 # --- the infinite lattice (meanfield.infinite) -----------------------------------------
 
 def test_infinite_static_limit_is_the_density_of_states():
-    """-Π⁰(0, q -> 0) = ρ(μ); at half filling ρ(0) = 0.1426730/t (PHYSICS.md §5)."""
+    """-Π⁰(0, q -> 0) = ρ(μ); at half filling ρ(0) = 0.1426730/t (docs/conventions.md)."""
     from simglass.meanfield import bubble
     for q in ([1e-3, 0, 0], [0, 0, 1e-3]):
         assert -bubble(0.0, q, 0.5, 1.0, n_k=32)[0, 0] == pytest.approx(0.1426730, abs=1e-6)

@@ -1,5 +1,5 @@
 """Particle–hole bubble Π⁰(Ω, q) of Eq. 36 on the d-dimensional hypercubic lattice
-(PHYSICS.md §4), on an L^d momentum grid: exactly the periodic L^d cluster.
+(docs/conventions.md), on an L^d momentum grid: exactly the periodic L^d cluster.
 
     Π⁰(Ω, q) = -(1/L^d) Σ_k [f(ξ_k) - f(ξ_{k+q})] Δ / (Ω² + Δ²),  Δ = ξ_{k+q} - ξ_k,
     ξ_k = -2t Σ_a cos k_a - μ,

@@ -1,4 +1,4 @@
-"""Particle–hole bubble of the infinite 3D cubic lattice (Eq. 36, PHYSICS.md §4),
+"""Particle–hole bubble of the infinite 3D cubic lattice (Eq. 36, docs/conventions.md),
 deterministic, with an error estimate; T = 0 directly, T > 0 as a thermal average of
 T = 0 bubbles over the chemical potential (``thermal_rule``).
 

@@ -1,6 +1,6 @@
 """Saddle point of the Fermi liquid (q_EA = 0) and of the metallic glass (q_EA > 0) on an
 L^d momentum grid (the periodic L^d cluster) or on a momentum rule of the infinite
-lattice (Eqs. 38-43; PHYSICS.md §4), at T = 0 or on the Matsubara frequencies at T > 0
+lattice (Eqs. 38-43; docs/conventions.md), at T = 0 or on the Matsubara frequencies at T > 0
 (``frequency_nodes``), with static couplings J or the retarded J(Ω) of Eq. 11
 (``BubbleTable.omega0``; J² below then means J(Ω)²).
 
