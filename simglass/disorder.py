@@ -1,6 +1,6 @@
 """Random couplings V_ij and onsite energies eps_i (docs/conventions.md, Eqs. 12-13).
 
-Reproducibility (DESIGN.md): realisation r of root seed s draws from
+Reproducibility: realisation r of root seed s draws from
 ``SeedSequence(s, spawn_key=(r,))`` in a fixed order (couplings first, then onsite
 energies), using standard normals that are scaled by J and W afterwards.  So a
 realisation is bit-identical for every parameter point, engine, rank count and

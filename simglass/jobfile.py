@@ -105,11 +105,14 @@ class Job:
         return pts
 
     def tasks(self) -> list[Task]:
-        out = []
-        for p, params in enumerate(self.points()):
-            for r in range(self.realizations):
-                out.append(Task(len(out), p, r, params))
-        return out
+        """Every task, realisation-major: realisation 0 of every point, then realisation 1
+        of every point, ...  A run stopped part-way (or a job split into pieces by time)
+        thus leaves every point with the same number of realisations, not whole points
+        missing.  A task's name and disorder depend on (point, realisation) only, so the
+        order does not change what a task computes."""
+        pts = self.points()
+        return [Task(r * len(pts) + p, p, r, params)
+                for r in range(self.realizations) for p, params in enumerate(pts)]
 
 
 DEFAULT_DENSITY = 0.5

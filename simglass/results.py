@@ -1,4 +1,4 @@
-"""One HDF5 file per job (DESIGN.md "Results").
+"""One HDF5 file per job (docs/jobs.md "Results").
 
 Layout::
 

@@ -15,7 +15,8 @@ __all__ = ["build_model", "run_task"]
 
 
 def build_model(params: dict, seed: int, realization: int) -> Model:
-    """The model of one parameter point and realisation (disorder per DESIGN.md seeds)."""
+    """The model of one parameter point and realisation: the disorder of realisation
+    `realization` of root seed `seed` (simglass.disorder.sample_disorder)."""
     lat = Lattice(params["L"], periodic=params["periodic"])
     n_particles = params["n_particles"]
     density = params["density"]

@@ -1,4 +1,4 @@
-"""Job files, runner, results, resume and MPI (DESIGN.md "Job files and the runner")."""
+"""Job files, runner, results, resume and MPI (docs/jobs.md)."""
 import signal
 import shutil
 import subprocess
@@ -50,6 +50,22 @@ def test_serial_run_and_info(tmp_path):
     # rerun: everything already done
     r = run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet")
     assert r.returncode == 0 and "0 tasks done, 12 already done" in r.stdout
+
+
+def test_tasks_are_realisation_major(tmp_path):
+    """A run stopped after k tasks leaves every point with about k / points realisations:
+    the first len(points) tasks are realisation 0 of every point, and so on; a task's
+    index is its position, names are unique."""
+    from simglass.jobfile import load_job
+    job = load_job(write(tmp_path, SMALL))
+    tasks = job.tasks()
+    n_p = len(job.points())
+    assert [t.index for t in tasks] == list(range(len(tasks)))
+    assert len({t.name for t in tasks}) == len(tasks) == n_p * job.realizations
+    for k in range(0, len(tasks), n_p):
+        block = tasks[k:k + n_p]
+        assert [t.point for t in block] == list(range(n_p))
+        assert {t.realization for t in block} == {k // n_p}
 
 
 def test_disorder_identical_across_points(tmp_path):

@@ -436,7 +436,7 @@ def bubble_table_infinite(density, t=1.0, n_q=12, n_k=12, n_omega=48, omega_scal
 
 def critical_coupling(density, t=1.0, n_q=12, n_k=12, n_omega=48, tol=1e-6, J_max=200.0, T=0.0):
     """(J/t)_c·t of the Fermi-liquid → metallic-glass instability (Eq. 43) of the infinite
-    cubic lattice at temperature T (DESIGN.md ``meanfield.critical_coupling``).
+    cubic lattice at temperature T (``simglass.meanfield.critical_coupling``).
     Convergence in n_q, n_k, n_omega: docs/validation.md (benchmarks/saddle.py)."""
     if not (np.isfinite(density) and 0 < density < 1):
         raise ValueError(f"density must lie in (0, 1), got {density!r}")
