@@ -265,12 +265,12 @@ def _best_of_starts(model, h0, todo, rng, tol, max_iter, method, history, newton
             if w:
                 n0 = smeared_warmup(model, h0, n0, smearing * energy_scale(model), w)
             r = _descend_to_minimum(model, h0, n0, tol, max_iter - w, history, newton_below,
-                                    stability_tol, method)
+                                    stability_tol, method, rng=rng)
             r.iterations += w
         else:
             r = mixing_solve(model, h0, n0, tol, max_iter, beta, history, patience, beta_min,
                              smearing)
-            check_stability(model, r, stability_tol)
+            check_stability(model, r, stability_tol, rng)
         r.start = label
         tried.append((label, r.energy, r.converged, r.iterations, r.stability))
         if best is None or _rank(r) < _rank(best):
@@ -302,12 +302,12 @@ def _solve_from(model, h0, x, tol, max_iter, history, newton_below, method):
 
 
 def _descend_to_minimum(model, h0, n0, tol, max_iter, history, newton_below, stability_tol,
-                        method="trust", escapes=3, push=0.3):
+                        method="trust", escapes=3, push=0.3, rng=None):
     """_solve_from, and from a saddle point (a Newton finish can land on one) up to
     ``escapes`` restarts from its density pushed by ``push`` along the softest mode;
     a restart is kept when it converges below the saddle's E_H."""
     r = _solve_from(model, h0, n0, tol, max_iter, history, newton_below, method)
-    mode = check_stability(model, r, stability_tol)
+    mode = check_stability(model, r, stability_tol, rng)
     its, prods = r.iterations, r.response_products
     for _ in range(escapes):
         if not r.converged or r.stable or mode is None or its >= max_iter:
@@ -317,7 +317,7 @@ def _descend_to_minimum(model, h0, n0, tol, max_iter, history, newton_below, sta
                 break
             x = np.clip(r.density + sign * push * mode, 0.0, 1.0)
             r2 = _solve_from(model, h0, x, tol, max_iter - its, history, newton_below, method)
-            mode2 = check_stability(model, r2, stability_tol)
+            mode2 = check_stability(model, r2, stability_tol, rng)
             its, prods = its + r2.iterations, prods + r2.response_products
             if r2.converged and r2.energy < r.energy:
                 r, mode = r2, mode2
@@ -326,8 +326,9 @@ def _descend_to_minimum(model, h0, n0, tol, max_iter, history, newton_below, sta
     return r
 
 
-def check_stability(model, r, stability_tol=1e-6):
-    """Set ``r.stability`` and ``r.stable`` (ed.response.hessian_min) for a converged
+def check_stability(model, r, stability_tol=1e-6, rng=None):
+    """Set ``r.stability`` and ``r.stable`` (ed.response.hessian_min, its Lanczos started
+    from ``rng``, the solve's generator) for a converged
     solution with t > 0 and real orbitals; t = 0 solutions are single-particle-stable 0/1
     states by construction (stable, stability NaN); J = 0 has no interaction (stable).
     Returns the density change (N,) of the softest mode, or None."""
@@ -338,7 +339,7 @@ def check_stability(model, r, stability_tol=1e-6):
         r.stable = True
         return
     resp = Response(r.levels, r.orbitals, model.n_particles, 1e-10 * energy_scale(model))
-    r.stability, mode = hessian_min(resp, model.V)
+    r.stability, mode = hessian_min(resp, model.V, rng=rng)
     r.response_products += resp.products
     r.stable = bool(r.stability >= -stability_tol)
     return mode

@@ -68,7 +68,7 @@ class Response:
         return -self._site(self._ov(np.asarray(w, dtype=float)) * self.inv_gap)
 
 
-def hessian_min(response, V, tol=1e-4, maxiter=500):
+def hessian_min(response, V, tol=1e-4, maxiter=500, rng=None):
     """1 - λ_max(K): the lowest eigenvalue of the orbital Hessian of E_H (module
     docstring), >= 0 at a local minimum, < 0 at a saddle point, and the site-density
     change of that softest rotation.
@@ -78,6 +78,9 @@ def hessian_min(response, V, tol=1e-4, maxiter=500):
     response : Response of the self-consistent h.
     V : (N, N) couplings.
     tol : relative accuracy of the Lanczos eigenvalue.
+    rng : numpy Generator for ARPACK's start vector (default: a fixed one, seed 0). The
+        start vector is always given, so the same inputs give the same result (without
+        it ARPACK draws its own, different on every call).
 
     Returns
     -------
@@ -98,7 +101,8 @@ def hessian_min(response, V, tol=1e-4, maxiter=500):
         dense = np.column_stack([K(e) for e in np.eye(s.size)])
         w, y = np.linalg.eigh(0.5 * (dense + dense.T))
     else:
+        v0 = (np.random.default_rng(0) if rng is None else rng).standard_normal(s.size)
         w, y = eigsh(LinearOperator((s.size, s.size), matvec=K, dtype=float), k=1, which="LA",
-                     tol=tol, maxiter=maxiter, ncv=min(s.size, 20))
+                     tol=tol, maxiter=maxiter, ncv=min(s.size, 20), v0=v0)
     dn = response._site(y[:, -1].reshape(s.shape) * s)
     return float(1.0 - w[-1]), dn / max(np.abs(dn).max(), 1e-300)
