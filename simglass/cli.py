@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 
 from . import __version__
 from .options import InputError
+from .results import WriteFailed
 
 
 def _run(args) -> int:
@@ -175,6 +176,13 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("simglass: interrupted; completed tasks are saved, rerun to resume", file=sys.stderr)
         return 130
+    except WriteFailed as e:   # disk full, quota, I/O error: one line, exit 1
+        print(f"simglass: error: {e}", file=sys.stderr, flush=True)
+        if not e.consistent:   # HDF5 cannot release this file cleanly: leave at once
+            import os
+            sys.stdout.flush()
+            os._exit(1)
+        return 1   # under MPI the runner has ended the other ranks normally
     except Exception as e:
         _abort_other_ranks(e)
         raise

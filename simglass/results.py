@@ -15,6 +15,16 @@ A task's ``status`` attribute is written last and the file is flushed after ever
 task, so a group without status (a kill during the write) counts as not done and is
 rewritten on resume.
 
+A write that fails (disk full, quota, I/O error, file-size limit) stops the run with
+:class:`WriteFailed`, one line naming the task, the file and the cause.  The writer
+keeps a reserve file ``<output>.reserve`` (up to 4 MiB, a quarter of the free space at
+most) on the same filesystem: on a failure it is deleted and the file flushed again
+without the failed task, so a full disk leaves a consistent file.  Where that flush
+fails too (an I/O error), the next run finds task groups it cannot read and salvages:
+every completed task that reads back whole is copied into a fresh file, which replaces
+the damaged one (kept as ``<output>.damaged``).  Either way only the tasks that were not
+stored are computed again.
+
 One writer per file, whatever HDF5's own locking does (``HDF5_USE_FILE_LOCKING=FALSE``
 is common on clusters): the writer holds an exclusive ``flock`` on the sidecar file
 ``<output>.lock`` (it names the writer's host and pid) from before it opens or replaces
@@ -26,9 +36,11 @@ no lock and see the completed tasks.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -41,9 +53,31 @@ from . import __version__
 from .jobfile import Job, Task, parse_job
 from .options import InputError
 
-__all__ = ["ResultsFile", "read_results", "read_consistent", "task_groups", "being_written", "FORMAT"]
+__all__ = ["ResultsFile", "WriteFailed", "read_results", "read_consistent", "task_groups", "being_written",
+           "FORMAT"]
 
 FORMAT = "simglass-results-1"
+RESERVE_BYTES = 4 << 20   # the most the writer's reserve file holds back (module docstring)
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}   # the storage failed, not the input
+
+
+class WriteFailed(RuntimeError):
+    """Storing a task in the results file failed (disk full, quota, I/O error): the run
+    stops; the tasks stored before it are kept, and a rerun resumes.  ``consistent`` is
+    False when the file could not be flushed again: then HDF5's state in this process is
+    broken (releasing its objects can crash), and the next run salvages the file."""
+    consistent = True
+
+
+def write_error_cause(e: BaseException) -> str:
+    """The operating system's reason inside an HDF5 write error ("No space left on
+    device (errno 28)"), else the error's first line."""
+    m = re.search(r"errno = (\d+), error message = '([^']*)'", str(e))
+    if m:
+        return f"{m.group(2)} (errno {m.group(1)})"
+    if isinstance(e, OSError) and e.errno:
+        return f"{os.strerror(e.errno)} (errno {e.errno})"
+    return (str(e).strip().splitlines() or [type(e).__name__])[0]
 
 
 def git_commit() -> str:
@@ -83,8 +117,12 @@ class ResultsFile:
         self.path = Path(path)
         self.job = job
         self._lock = _acquire_writer_lock(self.path)
+        self._reserve = self.path.with_name(self.path.name + ".reserve")
+        self.failed = None   # the WriteFailed that stopped this writer, if any
         try:
             self._open(job, overwrite)
+            _hold_reserve(self._reserve)
+            _quiet_h5py_release()
         except BaseException:
             self._lock.close()
             raise
@@ -118,29 +156,65 @@ class ResultsFile:
                                  f"code's defaults give now (stored, now): {diff}; resuming would mix them. "
                                  "Set the options explicitly in the job file, choose another output, or "
                                  "pass --overwrite")
+            if _damaged(f):
+                f.close()
+                f = _salvage(self.path)
             self.f = f
         else:
             try:
                 self.f = h5py.File(self.path, "w-")
             except OSError as e:
+                if e.errno in _WRITE_ERRNOS:
+                    _release(self.path)
+                    raise WriteFailed(f"output {str(self.path)!r} cannot be written: "
+                                      f"{write_error_cause(e)}; nothing was stored") from None
                 raise InputError(f"output {str(self.path)!r} cannot be created: {e}") from None
-            a = self.f.attrs
-            a["format"] = FORMAT
-            a["simglass_version"] = __version__
-            a["git_commit"] = git_commit()
-            a["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-            a["engine"] = job.engine
-            a["job_toml"] = job.text
-            a["job_identity"] = job.identity
-            a["options"] = json.dumps(options_used(job), sort_keys=True)
-            a["n_tasks"] = len(job.tasks())
-            self.f.create_group("tasks")
-            self.f.flush()
+            try:
+                self._write_header(job)
+            except (OSError, RuntimeError, ValueError) as e:   # a full disk before the first task
+                _quiet_h5py_release()
+                try:
+                    self.f.close()
+                except Exception:
+                    pass
+                _release(self.path)
+                raise WriteFailed(f"output {str(self.path)!r} cannot be written: {write_error_cause(e)}; "
+                                  "nothing was stored") from None
+
+    def _write_header(self, job):
+        a = self.f.attrs
+        a["format"] = FORMAT
+        a["simglass_version"] = __version__
+        a["git_commit"] = git_commit()
+        a["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        a["engine"] = job.engine
+        a["job_toml"] = job.text
+        a["job_identity"] = job.identity
+        a["options"] = json.dumps(options_used(job), sort_keys=True)
+        a["n_tasks"] = len(job.tasks())
+        self.f.create_group("tasks")
+        self.f.flush()
 
     def done(self) -> set[str]:
         """Names of the tasks completed successfully."""
         g = self.f["tasks"]
         return {k for k in g if g[k].attrs.get("status") == "done"}
+
+    def _stop(self, task: Task, e: BaseException):
+        """A write failed: give back the reserve, flush the file again without the failed
+        task (so that it is consistent on disk), and raise WriteFailed."""
+        self.failed = WriteFailed(
+            f"storing task {task.name} in {str(self.path)!r} failed: {write_error_cause(e)}. "
+            f"The tasks stored before it are kept; fix the cause (free space, quota) and rerun "
+            "the same command to resume")
+        _release(self._reserve)
+        try:
+            if task.name in self.f["tasks"]:
+                del self.f["tasks"][task.name]
+            self.f.flush()
+        except Exception:   # the next run salvages the completed tasks (module docstring)
+            self.failed.consistent = False
+        raise self.failed from None
 
     def _new_group(self, task: Task) -> h5py.Group:
         g = self.f["tasks"]
@@ -155,6 +229,16 @@ class ResultsFile:
 
     def write(self, task: Task, record: dict | None, wall_time: float, error: str | None = None,
               rank: int = 0):
+        """Store one task (status "done", or "failed" with ``error``) and flush.  Raises
+        WriteFailed when the file cannot be written (module docstring)."""
+        if self.failed is not None:
+            raise self.failed
+        try:
+            self._write(task, record, wall_time, error, rank)
+        except (OSError, RuntimeError, KeyError, ValueError) as e:   # h5py's forms of a failed write
+            self._stop(task, e)
+
+    def _write(self, task, record, wall_time, error, rank):
         grp = self._new_group(task)
         grp.attrs["wall_time"] = wall_time
         grp.attrs["rank"] = rank
@@ -175,7 +259,11 @@ class ResultsFile:
     def close(self):
         try:
             self.f.close()
+        except Exception:
+            if self.failed is None:
+                raise
         finally:
+            _release(self._reserve)
             self._lock.close()  # releases the flock
 
 
@@ -253,11 +341,124 @@ def _acquire_writer_lock(path: Path):
         fh.close()
         raise InputError(f"output {str(path)!r} is being written by {holder} (lock {str(lock)!r}); "
                          "one writer per results file: wait for it, or choose another output") from None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"simglass pid {os.getpid()} on {socket.gethostname()}\n")
-    fh.flush()
+    try:   # the holder's name, for a refused second writer; the flock alone is the lock
+        os.ftruncate(fh.fileno(), 0)
+        os.write(fh.fileno(), f"simglass pid {os.getpid()} on {socket.gethostname()}\n".encode())
+    except OSError:   # a full disk: the run stops at its first write, with one line
+        pass
     return fh
+
+
+def _hold_reserve(path: Path):
+    """Create the reserve file (module docstring): min(RESERVE_BYTES, free space / 4)
+    bytes actually allocated on the output's filesystem.  Best effort: no reserve where
+    the filesystem cannot allocate one."""
+    try:
+        st = os.statvfs(path.parent)
+        size = min(RESERVE_BYTES, st.f_bavail * st.f_frsize // 4)
+        with open(path, "wb") as fh:
+            if size > 0:
+                try:
+                    os.posix_fallocate(fh.fileno(), 0, size)
+                except OSError:
+                    fh.write(b"\0" * size)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+    except OSError:
+        _release(path)
+
+
+def _release(path: Path):
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def _quiet_h5py_release():
+    """When a write fails, h5py's objects report the failed write again each time one is
+    released (during the write and at exit): drop those reports in the writing process,
+    the failure is reported once, by WriteFailed.  Installed once."""
+    import sys
+    unraisable, excepthook = sys.unraisablehook, sys.excepthook
+    if getattr(excepthook, "simglass_quiet", False):
+        return
+
+    def from_h5py(tb) -> bool:
+        while tb is not None:
+            if "h5py" in tb.tb_frame.f_code.co_filename:
+                return True
+            tb = tb.tb_next
+        return False
+
+    def release_error(typ, value, tb) -> bool:
+        return typ is RuntimeError and from_h5py(tb) and (
+            "file write failed" in str(value) or "ref count" in str(value))
+
+    def quiet_unraisable(u):
+        if not release_error(u.exc_type, u.exc_value, u.exc_traceback):
+            unraisable(u)
+
+    def quiet_excepthook(typ, value, tb):   # Cython's __dealloc__ prints through it
+        if not release_error(typ, value, tb):
+            excepthook(typ, value, tb)
+    quiet_excepthook.simglass_quiet = True
+    sys.unraisablehook, sys.excepthook = quiet_unraisable, quiet_excepthook
+
+
+def _damaged(f) -> bool:
+    """True if a task group of the open file cannot be opened or has unreadable
+    attributes: the trace of a write that failed half way (module docstring)."""
+    try:
+        for name in list(f["tasks"]):
+            f["tasks"][name].attrs.get("status")
+    except (OSError, RuntimeError, KeyError, ValueError):
+        return True
+    return False
+
+
+def _readable(g: h5py.Group) -> bool:
+    try:
+        g.visititems(lambda k, v: v[()] if isinstance(v, h5py.Dataset) else None)
+        dict(g.attrs)
+        return True
+    except (OSError, RuntimeError, KeyError, ValueError):
+        return False
+
+
+def _salvage(path: Path):
+    """Copy the root attributes and every completed task that reads back whole into a
+    fresh file, keep the damaged one as ``<path>.damaged`` and put the fresh one in its
+    place; returns it open for appending.  Prints one line saying what was kept."""
+    import sys
+    new = path.with_name(path.name + ".salvage")
+    kept = lost = 0
+    with h5py.File(path, "r") as old, h5py.File(new, "w") as out:
+        for k, v in old.attrs.items():
+            out.attrs[k] = v
+        dst = out.create_group("tasks")
+        names = []
+        try:
+            names = list(old["tasks"])
+        except (OSError, RuntimeError, KeyError):
+            pass
+        for name in names:
+            try:
+                g = old["tasks"][name]
+                ok = g.attrs.get("status") == "done" and _readable(g)
+            except (OSError, RuntimeError, KeyError, ValueError):
+                ok = False
+            if ok:
+                old.copy(g, dst, name=name)
+                kept += 1
+            else:
+                lost += 1
+    os.replace(path, path.with_name(path.name + ".damaged"))
+    os.replace(new, path)
+    print(f"simglass: {str(path)!r} was damaged by a failed write: kept the {kept} completed tasks "
+          f"that read back whole, {lost} others will run again (the damaged file is kept as "
+          f"{str(path) + '.damaged'!r})", file=sys.stderr, flush=True)
+    return h5py.File(path, "a")
 
 
 def options_used(job: Job) -> dict:

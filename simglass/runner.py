@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .jobfile import Job
 from .options import InputError
-from .results import ResultsFile
+from .results import ResultsFile, WriteFailed
 from .tasks import run_task
 
 __all__ = ["run_job", "RunSummary", "mpi_world"]
@@ -112,7 +112,9 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
 
     Raises InputError for a job or an output that cannot run (before anything is written);
     exceptions inside a task are stored with the task (status failed) and do not stop
-    the job.
+    the job.  Raises WriteFailed when a task cannot be stored (disk full, I/O error):
+    the tasks stored before it are kept; under MPI every rank ends normally, the tasks
+    in flight are lost.
     """
     output = output or job.output
     tasks = job.tasks()
@@ -120,13 +122,16 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
     t0 = time.perf_counter()
     if rank != 0:
         _worker(job, tasks, comm)
+        comm.Barrier()   # every rank ends together: see _master
         return RunSummary(total=len(tasks))
     try:
         results = ResultsFile(output, job, overwrite=overwrite)
-    except InputError as e:
+    except (InputError, WriteFailed) as e:
         if comm is not None:
             for r in range(1, comm.Get_size()):
                 comm.send(None, dest=r, tag=TAG_ABORT)
+            comm.Barrier()
+            _outlive_workers()
         raise e
     summary = RunSummary(total=len(tasks))
     bar = None
@@ -169,6 +174,7 @@ def _master(tasks, pending, comm, store):
             busy += 1
         else:
             comm.send(None, dest=r, tag=TAG_WORK)
+    stopped = None   # a WriteFailed: hand out no more work, let the busy ranks finish, re-raise
     while busy:
         # poll and sleep instead of a blocking receive: MPICH busy-waits in recv,
         # which would steal a core from the workers
@@ -177,12 +183,30 @@ def _master(tasks, pending, comm, store):
         src = status.Get_source()
         index, record, error, wall = comm.recv(source=src, tag=TAG_RESULT)
         busy -= 1
-        if queue:
+        if queue and stopped is None:
             comm.send(queue.pop(0), dest=src, tag=TAG_WORK)
             busy += 1
         else:
             comm.send(None, dest=src, tag=TAG_WORK)
-        store(tasks[index], record, error, wall, src)
+        if stopped is None:
+            try:
+                store(tasks[index], record, error, wall, src)
+            except WriteFailed as e:
+                stopped = e
+    comm.Barrier()   # every worker has been told to stop and has
+    if stopped is not None:
+        _outlive_workers()
+        raise stopped
+
+
+def _outlive_workers(grace_s=1.0):
+    """Before rank 0 leaves with a nonzero exit code (bad input, a WriteFailed): an MPI launcher
+    kills every rank still alive when one exits with an error, and says so at length
+    ("BAD TERMINATION").  The workers have stopped; finalize MPI (with them) and give
+    their processes ``grace_s`` to exit first."""
+    from mpi4py import MPI
+    MPI.Finalize()
+    time.sleep(grace_s)
 
 
 def _worker(job, tasks, comm):

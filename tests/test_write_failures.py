@@ -1,0 +1,142 @@
+"""A write that fails must not cost the tasks already written (docs/jobs.md "Running
+safely"): disk full, a file-size limit (standing in for an I/O error: the file cannot be
+flushed again) and an error injected at the write call, serially and under mpiexec.
+Each stops with one line and exit code 1; resuming recomputes only the tasks that were
+not stored, and the resumed file equals an uninterrupted run."""
+import resource
+import signal
+import subprocess
+
+import h5py
+import pytest
+
+from conftest import BIN, assert_same_results, count_done, run_cli, simglass_cmd
+
+JOB = """
+engine = "mc"
+seed = 1
+realizations = 30
+[model]
+L = [6, 6]
+[scan]
+J = [1.0, 2.0]
+[options]
+sweeps = 8
+replicas = 2
+restarts = 1
+"""
+N_TASKS = 60
+
+
+@pytest.fixture
+def job(tmp_path):
+    p = tmp_path / "job.toml"
+    p.write_text(JOB)
+    ref = run_cli("run", p, "--output", tmp_path / "ref.h5", "--quiet")   # also compiles the kernels
+    assert ref.returncode == 0, ref.stderr
+    return p
+
+
+def _one_line_failure(r, cause):
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and cause in lines[0], r.stderr
+    assert "rerun the same command" in lines[0] or "nothing was stored" in lines[0], r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def _resume_equals_reference(job, out, tmp_path, launcher=()):
+    n_kept = count_done(out)
+    assert 0 < n_kept < N_TASKS
+    r = subprocess.run([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert f"{N_TASKS - n_kept} tasks done, {n_kept} already done" in r.stdout
+    assert_same_results(out, tmp_path / "ref.h5")
+    assert not out.with_name(out.name + ".reserve").exists()
+
+
+def _limit_file_size(nbytes):
+    def pre():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # write() then fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, resource.RLIM_INFINITY))
+    return pre
+
+
+def test_file_size_limit_then_resume_salvages(job, tmp_path):
+    """The limit stays while the writer flushes again, so the file is left damaged: the
+    next run salvages the completed tasks and computes the others."""
+    out = tmp_path / "limited.h5"
+    r = subprocess.run(simglass_cmd("run", job, "--output", out, "--quiet"), capture_output=True,
+                       text=True, timeout=300, preexec_fn=_limit_file_size(200_000))
+    _one_line_failure(r, "File too large (errno 27)")
+    info = run_cli("info", out)
+    assert info.returncode == 0, info.stderr
+    _resume_equals_reference(job, out, tmp_path)
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A 300 KiB tmpfs (root only; skipped where mounting is not allowed)."""
+    d = tmp_path / "small"
+    d.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(d)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield d
+    subprocess.run(["umount", "-l", str(d)], capture_output=True)
+
+
+@pytest.mark.parametrize("ranks", [0, 3])
+def test_disk_full_then_resume(job, tmp_path, small_fs, ranks):
+    launcher = [str(BIN / "mpiexec"), "-n", str(ranks)] if ranks else []
+    out = small_fs / "full.h5"
+    r = subprocess.run([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet")],
+                       capture_output=True, text=True, timeout=300)
+    _one_line_failure(r, "No space left on device (errno 28)")
+    with h5py.File(out, "r") as f:   # consistent as it stands: every task group reads back
+        for g in f["tasks"].values():
+            assert g.attrs["status"] == "done"
+            g.visititems(lambda k, v: v[()] if isinstance(v, h5py.Dataset) else None)
+    subprocess.run(["mount", "-o", "remount,size=4m", str(small_fs)], check=True)
+    _resume_equals_reference(job, out, tmp_path, launcher)
+    assert not (small_fs / "full.h5.damaged").exists()
+
+
+def test_injected_write_error_in_process(job, tmp_path, monkeypatch):
+    """An I/O error raised by h5py at the flush after a task: WriteFailed naming the
+    task and the cause, the file readable, and the run resumable."""
+    from simglass import results
+    from simglass.jobfile import load_job
+    from simglass.runner import run_job
+    calls = {"n": 0}
+    flush = h5py.File.flush
+
+    def failing_flush(self):
+        calls["n"] += 1
+        if calls["n"] == 11:   # the tenth task's flush (the first is the new file's)
+            raise RuntimeError("Unable to flush file (file write failed: errno = 5, "
+                               "error message = 'Input/output error')")
+        flush(self)
+    monkeypatch.setattr(h5py.File, "flush", failing_flush)
+    out = tmp_path / "eio.h5"
+    with pytest.raises(results.WriteFailed, match=r"p0001_r00004 .*Input/output error \(errno 5\)"):
+        run_job(load_job(job), output=str(out), progress=False)
+    monkeypatch.setattr(h5py.File, "flush", flush)
+    assert count_done(out) == 9
+    _resume_equals_reference(job, out, tmp_path)
+
+
+def test_disk_full_before_the_first_task(job, small_fs):
+    (small_fs / "fill").write_bytes(b"\0" * (300 * 1024 - 4096))
+    fill = small_fs / "fill"
+    while True:   # fill the last blocks too
+        try:
+            with open(fill, "ab") as fh:
+                fh.write(b"\0" * 1024)
+        except OSError:
+            break
+    out = small_fs / "new.h5"
+    r = run_cli("run", job, "--output", out, "--quiet")
+    _one_line_failure(r, "No space left on device (errno 28)")
+    assert "nothing was stored" in r.stderr and not out.exists()
