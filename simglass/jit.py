@@ -12,7 +12,8 @@ report:
   callee can leave a caller running the old code.
 
 Here the cache treats an entry it cannot read or write as a miss (the function is
-compiled again and the entry rewritten, with one warning), and adds to the key a hash
+compiled again and the entry rewritten, with one warning), runs without a cache where
+numba has no directory to write one (a read-only install: one warning), and adds to the key a hash
 of every ``.py`` file of the function's top-level package, so that any change in the
 package's sources invalidates its cached machine code.  Use exactly as numba's::
 
@@ -91,12 +92,24 @@ class SafeFunctionCache(FunctionCache):
                 self._warn("written", err)
 
 
+@functools.lru_cache(maxsize=None)
+def _warn_no_cache(package: str):
+    warnings.warn(f"numba cannot cache the compiled kernels of {package!r} (a read-only install and no "
+                  "writable cache directory): they are compiled in every run. Set NUMBA_CACHE_DIR to a "
+                  "writable directory to cache them", RuntimeWarning, stacklevel=4)
+
+
 def njit(*args, cache: bool = False, **kwargs):
-    """numba.njit; with ``cache=True`` the cache is :class:`SafeFunctionCache`."""
+    """numba.njit; with ``cache=True`` the cache is :class:`SafeFunctionCache`, or none
+    (one warning per package) where numba finds no directory it can write, as in a
+    read-only install without a writable NUMBA_CACHE_DIR or user cache directory."""
     def wrap(func):
         dispatcher = numba.njit(**kwargs)(func)
         if cache:
-            dispatcher._cache = SafeFunctionCache(dispatcher.py_func)
+            try:
+                dispatcher._cache = SafeFunctionCache(dispatcher.py_func)
+            except RuntimeError:   # numba: "cannot cache function ...: no locator available"
+                _warn_no_cache((func.__module__ or "").partition(".")[0])
         return dispatcher
     if args and callable(args[0]) and len(args) == 1:
         return wrap(args[0])

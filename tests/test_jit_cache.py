@@ -66,3 +66,55 @@ def test_change_in_a_callee_reaches_the_cached_caller(tmp_path):
     r = _call(tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "12.0"
+
+
+RUN_TINY = """
+import sys
+from simglass.cli import main
+sys.exit(main(["run", sys.argv[1], "--output", sys.argv[2], "--quiet"]))
+"""
+TINY_MC = 'engine = "mc"\nseed = 1\n[model]\nL = [8]\n[options]\nsweeps = 4\nreplicas = 2\nrestarts = 1\n'
+
+
+def _run_without_cache(tmp_path, env, cwd, prelude=""):
+    job = tmp_path / "tiny.toml"
+    job.write_text(TINY_MC)
+    return subprocess.run([sys.executable, "-c", prelude + RUN_TINY, str(job), str(tmp_path / "t.h5")],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_no_writable_cache_location_runs_with_one_warning(tmp_path):
+    """numba finds no directory to write its cache (simulated: no cache locator): the run
+    goes on, with one warning per package instead of 'no locator available'."""
+    import os
+    prelude = "import numba.core.caching as c\nc.CacheImpl._locator_classes = []\n"
+    r = _run_without_cache(tmp_path, dict(os.environ), tmp_path, prelude)
+    assert r.returncode == 0, r.stderr
+    assert "no locator available" not in r.stderr
+    assert r.stderr.count("numba cannot cache the compiled kernels of 'mc'") == 1, r.stderr
+
+
+def test_read_only_install(tmp_path):
+    """A real read-only install (a read-only bind mount of a copy of the sources, HOME
+    and the cache directory unwritable): the run goes on (root only; skipped otherwise)."""
+    import os
+    import shutil
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"
+    for pkg in ("simglass", "ed", "mc", "analysis"):
+        shutil.copytree(root / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    if subprocess.run(["mount", "--bind", "-o", "ro", str(src), str(ro)], capture_output=True).returncode:
+        pytest.skip("cannot make a read-only bind mount here (needs root)")
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], check=True, capture_output=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_CACHE")}
+        env.update(PYTHONPATH=str(ro), HOME=str(ro), XDG_CACHE_HOME=str(ro / "cache"))
+        r = _run_without_cache(tmp_path, env, tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert "no locator available" not in r.stderr and "Traceback" not in r.stderr
+        assert "numba cannot cache the compiled kernels of 'mc'" in r.stderr, r.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(ro)], capture_output=True)
