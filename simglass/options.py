@@ -18,6 +18,7 @@ class InputError(ValueError):
 
 
 REQUIRED = object()
+INT64_MIN, INT64_MAX = -2 ** 63, 2 ** 63 - 1   # the integers a results file can store
 
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
@@ -27,8 +28,9 @@ class Option:
     """One parameter: its type, default, a check and a description of what is allowed.
 
     ``kind`` is int, float, bool or str; ``many=True`` also accepts a list of such
-    values (e.g. lattice extents).  ``check`` returns True for allowed values.  A float
-    must be finite (TOML allows inf and nan) unless ``finite=False``.
+    values (e.g. lattice extents).  ``check`` returns True for allowed values.  Every
+    value must be storable in the results file: a float finite (TOML allows inf and nan)
+    unless ``finite=False``, an integer within 64 bits, a string without NUL.
     """
     kind: type
     default: Any = REQUIRED
@@ -45,6 +47,12 @@ class Option:
             if self.kind is not bool and isinstance(v, bool) or not isinstance(v, self.kind):
                 raise InputError(f"{where} = {v!r}: must be {_TYPE_NAMES[self.kind]}"
                                  + (f" {self.allowed}" if self.allowed else ""))
+            if self.kind is int and not INT64_MIN <= v <= INT64_MAX:   # what HDF5 and numpy store
+                raise InputError(f"{where} = {v!r}: must be an integer of at most 64 bits "
+                                 f"(|{where.rpartition('.')[2]}| < 2**63)"
+                                 + (f", {self.allowed}" if self.allowed else ""))
+            if self.kind is str and "\0" in v:   # HDF5 strings end at a NUL
+                raise InputError(f"{where} = {v!r}: must not contain a NUL character (\\u0000)")
             if self.kind is float and self.finite and not math.isfinite(v):
                 raise InputError(f"{where} = {v!r}: must be a finite number"
                                  + (f" {self.allowed}" if self.allowed else ""))

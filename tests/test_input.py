@@ -139,3 +139,47 @@ def test_bad_sizes_exit_2_on_the_command_line(tmp_path):
     r = run_cli("run", job, "--output", tmp_path / "big.h5", "--quiet")
     assert r.returncode == 2 and "GiB" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "big.h5").exists()
+
+
+def _int_and_str_keys():
+    from simglass.jobfile import TOP_OPTIONS
+    for key, opt in TOP_OPTIONS.items():
+        if opt.kind in (int, str):
+            yield "top", key, opt.kind
+    for key, opt in MODEL_OPTIONS.items():
+        if opt.kind in (int, str):
+            yield "model", key, opt.kind
+    for name in ENGINES:
+        for key, opt in get_engine(name).OPTIONS.items():
+            if opt.kind in (int, str):
+                yield name, key, opt.kind
+
+
+@pytest.mark.parametrize("table,key,kind", list(_int_and_str_keys()))
+def test_unstorable_values_are_refused_naming_the_key(table, key, kind):
+    """Every integer key refuses 2**64 (HDF5 and numpy store 64 bits) and every string
+    key a NUL character, before anything runs, naming the key."""
+    bad = "18446744073709551616" if kind is int else '"a\\u0000b"'
+    many = MODEL_OPTIONS[key].many if table == "model" else (
+        table != "top" and get_engine(table).OPTIONS[key].many)
+    value = f"[{bad}]" if many and key != "L" else bad
+    engine = "mc" if table in ("top", "model") else table
+    if table == "top":
+        text = _job(engine).replace("[model]", f"{key} = {value}\n[model]", 1)
+        if key == "engine":
+            pytest.skip("engine: checked against the registry's names")
+    elif table == "model":
+        text = _job(engine, L="[2, 2, 2]" if key != "L" else value, model="" if key == "L" else f"{key} = {value}\n")
+    else:
+        text = _job(engine, options=f"{key} = {value}\n")
+    with pytest.raises(InputError, match=rf"{key} = .*(64 bits|NUL)"):
+        parse_job(text)
+
+
+def test_unstorable_seed_exits_2_before_running(tmp_path):
+    from conftest import run_cli
+    job = tmp_path / "seed.toml"
+    job.write_text('engine = "mc"\nseed = 18446744073709551616\n[model]\nL = [8]\n')
+    r = run_cli("run", job, "--output", tmp_path / "s.h5")
+    assert r.returncode == 2 and "seed" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "s.h5").exists()
