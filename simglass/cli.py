@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from collections import Counter, defaultdict
 
@@ -18,6 +20,8 @@ from .results import WriteFailed
 def _run(args) -> int:
     from .jobfile import load_job
     from .runner import mpi_world, run_job
+    for sig in (signal.SIGTERM, signal.SIGHUP):   # a batch system's stop: as Ctrl-C (main)
+        signal.signal(sig, _raise_terminated)
     comm = mpi_world()
     rank = comm.Get_rank() if comm is not None else 0
     job = load_job(args.job)
@@ -161,6 +165,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 
+class Terminated(BaseException):
+    """SIGTERM (a batch system's time limit or scancel) or SIGHUP: raised where the
+    program is, like KeyboardInterrupt for Ctrl-C, so that the task in flight is dropped
+    and the results file closed.  A BaseException: a task's ``except Exception`` does
+    not catch it."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated(signum)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -173,13 +192,21 @@ def main(argv=None) -> int:
         if _is_rank0():
             print(f"simglass: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("simglass: interrupted; completed tasks are saved, rerun to resume", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Terminated) as e:   # Ctrl-C, or a batch system's SIGTERM
+        sig = e.signum if isinstance(e, Terminated) else signal.SIGINT
+        if _is_rank0():
+            how = "interrupted" if sig == signal.SIGINT else f"stopped by {signal.Signals(sig).name}"
+            print(f"simglass: {how}; completed tasks are saved, rerun the same command to resume",
+                  file=sys.stderr, flush=True)
+        if _under_mpi():   # MPI_Finalize would wait for ranks that are gone: leave at once,
+            sys.stdout.flush()   # rank 0 last, once the launcher has forwarded its line
+            import time
+            time.sleep(0.5 if _is_rank0() else 0.2)
+            os._exit(128 + sig)
+        return 128 + sig
     except WriteFailed as e:   # disk full, quota, I/O error: one line, exit 1
         print(f"simglass: error: {e}", file=sys.stderr, flush=True)
         if not e.consistent:   # HDF5 cannot release this file cleanly: leave at once
-            import os
             sys.stdout.flush()
             os._exit(1)
         return 1   # under MPI the runner has ended the other ranks normally
@@ -192,9 +219,7 @@ def _abort_other_ranks(e: Exception):
     """Under MPI an exception on one rank would leave the others waiting for messages
     forever: print one line naming the rank and end every rank (MPI_Abort, exit code 1).
     The results file stays readable: it is flushed after every task."""
-    from .runner import _MPI_ENV
-    import os
-    if not any(k in os.environ for k in _MPI_ENV):
+    if not _under_mpi():
         return
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
@@ -209,8 +234,12 @@ def _abort_other_ranks(e: Exception):
     comm.Abort(1)
 
 
+def _under_mpi() -> bool:
+    from .runner import _MPI_ENV
+    return any(k in os.environ for k in _MPI_ENV)
+
+
 def _is_rank0() -> bool:
-    import os
     for k in ("PMI_RANK", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"):
         if k in os.environ:
             return os.environ[k] == "0"

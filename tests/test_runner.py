@@ -150,6 +150,34 @@ def test_sigkill_and_resume(tmp_path):
     assert_same_results(out, tmp_path / "ref.h5")
 
 
+@pytest.mark.parametrize("ranks", [0, 3])
+def test_sigterm_one_line_and_resume(tmp_path, ranks):
+    """A batch system's SIGTERM (time limit, scancel): one line saying how to resume,
+    once, exit status 143 (128 + 15), no launcher noise; the resumed file equals an
+    uninterrupted run."""
+    job = write(tmp_path, SLOW)
+    out = tmp_path / "term.h5"
+    launcher = [str(BIN / "mpiexec"), "-n", str(ranks)] if ranks else []
+    p = subprocess.Popen([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while _count_done(out) < 3 and time.time() - t0 < 120:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143, (p.returncode, err)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert lines == ["simglass: stopped by SIGTERM; completed tasks are saved, rerun the same command to resume"], err
+    n_before = _count_done(out)
+    assert 3 <= n_before < 24
+    r = subprocess.run([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and f"{n_before} already done" in r.stdout, r.stderr
+    ref = run_cli("run", job, "--output", tmp_path / "ref.h5", "--quiet")
+    assert ref.returncode == 0
+    assert_same_results(out, tmp_path / "ref.h5")
+
+
 def test_failed_task_recorded(tmp_path, monkeypatch):
     """A task that raises is stored with its traceback; the others complete; exit 1."""
     from simglass import disorder_engine
