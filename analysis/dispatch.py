@@ -50,9 +50,33 @@ ANALYSES = {"disorder": _disorder, "mc": _mc, "hartree": _hartree, "ed": _ed, "s
             "saddle": _saddle}
 
 
+def status_counts(path) -> dict:
+    """{"done": .., "failed": .., "pending": ..} of a results file (pending: tasks not
+    stored, or being written)."""
+    from simglass.results import read_consistent, task_groups
+
+    def read(f, job):
+        c = {"done": 0, "failed": 0}
+        for _, g in task_groups(f, path):
+            st = g.attrs.get("status")
+            if st in c:
+                c[st] += 1
+        c["pending"] = len(job.tasks()) - c["done"] - c["failed"]
+        return c
+    return read_consistent(path, read)
+
+
 def analyze(path, out=None) -> int:
-    """Run every analysis that fits the file's engine; returns an exit code."""
+    """Run every analysis that fits the file's engine; returns an exit code (1, with one
+    line, when the file has no completed task: there is nothing to analyse)."""
+    import sys
     f, job = read_results(path)
     f.close()
+    c = status_counts(path)
+    if c["done"] == 0:
+        print(f"simglass: {path}: no completed task ({c['failed']} failed, {c['pending']} pending): "
+              "nothing to analyse" + ("; `simglass info` lists them, the failed ones hold their "
+                                      "tracebacks" if c["failed"] else ""), file=sys.stderr)
+        return 1
     args = [str(path)] + (["--out", str(Path(out))] if out else [])
     return ANALYSES[job.engine](path, job, args)

@@ -92,7 +92,10 @@ def _info(args) -> int:
 
 
 def _engines(args) -> int:
-    from .engines import describe
+    from .engines import ENGINES, describe
+    unknown = [n for n in args.name or [] if n not in ENGINES]
+    if unknown:
+        raise InputError(f"unknown engine {unknown[0]!r}; engines: {', '.join(sorted(ENGINES))}")
     for e in describe():
         if args.name and e["name"] not in args.name:
             continue
@@ -188,6 +191,10 @@ def main(argv=None) -> int:
         return int(e.code) if e.code is not None else 0
     try:
         return args.func(args)
+    except BrokenPipeError:   # output piped to a reader that stopped (| head): quietly, as C tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())   # the interpreter's final flush must not fail again
+        return 128 + signal.SIGPIPE
     except InputError as e:
         if _is_rank0():
             print(f"simglass: error: {e}", file=sys.stderr)

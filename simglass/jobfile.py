@@ -95,6 +95,28 @@ class Job:
         src = {k: v for k, v in self.source.items() if k not in ("output", "description")}
         return json.dumps(src, sort_keys=True)
 
+    def normalised(self) -> dict:
+        """What the job computes, with defaults filled in and values converted (J = 1 and
+        J = 1.0 alike, a default written out or left out alike); the output path, the
+        description and the engine options' values are left out (results.py checks the
+        options the tasks ran with separately)."""
+        return {"engine": self.engine, "seed": self.seed, "realizations": self.realizations,
+                "model": self.model, "scan": self.scan, "options": sorted(self.options)}
+
+    def first_difference(self, other: "Job") -> str | None:
+        """The first key in which ``other`` computes something else ("[model] J: 1.0 here,
+        2.0 there"), or None."""
+        a, b = self.normalised(), other.normalised()
+        for key in a:
+            if isinstance(a[key], dict):
+                for k in sorted(set(a[key]) | set(b[key])):
+                    va, vb = a[key].get(k, "(not set)"), b[key].get(k, "(not set)")
+                    if va != vb:
+                        return f"[{key}] {k}: {vb!r} there, {va!r} here"
+            elif a[key] != b[key]:
+                return f"{key}: {b[key]!r} there, {a[key]!r} here"
+        return None
+
     def points(self) -> list[dict]:
         keys = list(self.scan)
         pts = []

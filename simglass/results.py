@@ -116,6 +116,8 @@ class ResultsFile:
     def __init__(self, path, job: Job, overwrite: bool = False):
         self.path = Path(path)
         self.job = job
+        if self.path.is_dir():
+            raise InputError(f"output {str(self.path)!r} is a directory; give a file name")
         self._lock = _acquire_writer_lock(self.path)
         self._reserve = self.path.with_name(self.path.name + ".reserve")
         self.failed = None   # the WriteFailed that stopped this writer, if any
@@ -140,10 +142,12 @@ class ResultsFile:
                 f.close()
                 raise InputError(f"output {str(self.path)!r} is not a simglass results file; "
                                  "choose another output or pass --overwrite")
-            if f.attrs.get("job_identity") != job.identity:
+            diff = _job_difference(f, job)
+            if diff:
                 f.close()
-                raise InputError(f"output {str(self.path)!r} was written by a different job; "
-                                 "pass --overwrite to replace it, or choose another output")
+                raise InputError(f"output {str(self.path)!r} was written by a different job ({diff}, "
+                                 "there = the file, here = this job file); pass --overwrite to replace "
+                                 "it, or choose another output")
             used = f.attrs.get("options")
             # an option the file does not name was added to the engine later: new options
             # default to the earlier behaviour, so only the options it names must agree
@@ -347,6 +351,17 @@ def _acquire_writer_lock(path: Path):
     except OSError:   # a full disk: the run stops at its first write, with one line
         pass
     return fh
+
+
+def _job_difference(f, job: Job) -> str | None:
+    """How the job stored in the open results file ``f`` differs from ``job`` in what it
+    computes (Job.first_difference), or None.  A stored job this code can no longer
+    parse is compared by its canonical text."""
+    try:
+        stored = parse_job(f.attrs["job_toml"], name="the results file's job")
+    except (InputError, KeyError):
+        return None if f.attrs.get("job_identity") == job.identity else "its job file no longer parses"
+    return job.first_difference(stored)
 
 
 def _hold_reserve(path: Path):

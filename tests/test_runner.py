@@ -387,3 +387,69 @@ def test_results_file_written_before_the_changes_reads_the_same(tmp_path):
     shutil.copy(old, tmp_path / "copy.h5")
     r = run_cli("run", job, "--output", tmp_path / "copy.h5", "--quiet")
     assert r.returncode == 0 and "12 already done" in r.stdout, r.stderr
+
+
+# ---- command-line edges (issue 33, item 8) --------------------------------------
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_output_that_is_a_directory(tmp_path, overwrite):
+    job = write(tmp_path, SMALL)
+    (tmp_path / "adir").mkdir()
+    r = run_cli("run", job, "--output", tmp_path / "adir", "--quiet", *(["--overwrite"] if overwrite else []))
+    assert r.returncode == 2 and "is a directory" in r.stderr and "Traceback" not in r.stderr
+    assert (tmp_path / "adir").is_dir()
+
+
+def test_unknown_engine_name():
+    r = run_cli("engines", "nosuch")
+    assert r.returncode == 2 and "unknown engine 'nosuch'" in r.stderr and "hartree" in r.stderr
+
+
+@pytest.mark.parametrize("command", ["engines", "info"])
+def test_output_to_a_closed_pipe(tmp_path, command):
+    """`simglass info FILE | head`: the reader stops; no BrokenPipeError traceback."""
+    job = write(tmp_path, SMALL)
+    run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet")
+    args = ["info", tmp_path / "a.h5"] if command == "info" else ["engines"]
+    p = subprocess.Popen(simglass_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p.stdout.close()   # before the program writes
+    err = p.stderr.read()
+    p.wait(timeout=60)
+    assert p.returncode == 141 and "Traceback" not in err, err
+
+
+def test_analyze_with_nothing_completed(tmp_path):
+    """No completed task (none run, or all failed): one line saying so, exit 1, no NaN
+    rows or warnings."""
+    from simglass.jobfile import parse_job
+    from simglass.results import ResultsFile
+    empty = tmp_path / "empty.h5"
+    ResultsFile(empty, parse_job('engine = "saddle"\n[model]\nt = 1.0\ndensity = 0.3\n'
+                                 '[options]\nn_q = 4\nn_k = 4\nn_omega = 8\n')).close()
+    failed = tmp_path / "failed.h5"
+    job = parse_job('engine = "hartree"\nrealizations = 2\n[model]\nL = [4, 4]\nt = 1.0\n'
+                    '[scan]\nJ = [1.0, 2.0]\n')
+    res = ResultsFile(failed, job)
+    for task in job.tasks():
+        res.write(task, None, 0.0, error="RuntimeError: boom")
+    res.close()
+    for path, what in ((empty, "0 failed, 1 pending"), (failed, "4 failed, 0 pending")):
+        r = run_cli("analyze", path)
+        assert r.returncode == 1, r.stdout + r.stderr
+        assert f"no completed task ({what})" in r.stderr and "Traceback" not in r.stderr
+        assert "Warning" not in r.stderr and "nan" not in r.stdout.lower()
+
+
+def test_resume_of_an_edited_job_names_the_difference(tmp_path):
+    """Resuming compares the normalised jobs: J = 1 and J = 1.0, or a default written
+    out, are the same job; a changed value is refused naming the key."""
+    job = write(tmp_path, SMALL)
+    out = tmp_path / "a.h5"
+    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    same = write(tmp_path, SMALL.replace("J = [0.5, 1.0]", "J = [0.5, 1]").replace("W = 0.5", "W = 0.5\nt = 0.0"),
+                 "same.toml")
+    r = run_cli("run", same, "--output", out, "--quiet")
+    assert r.returncode == 0 and "12 already done" in r.stdout, r.stderr
+    edited = write(tmp_path, SMALL.replace("W = 0.5", "W = 0.75"), "edited.toml")
+    r = run_cli("run", edited, "--output", out, "--quiet")
+    assert r.returncode == 2 and "[model] W: 0.5 there, 0.75 here" in r.stderr, r.stderr
