@@ -12,7 +12,8 @@ from numba import prange
 from simglass.jit import njit
 from scipy.linalg import eigh_tridiagonal
 
-__all__ = ["csr_matvec", "lanczos_coefficients", "lanczos_ground_state", "LanczosResult"]
+__all__ = ["csr_matvec", "lanczos_coefficients", "lanczos_ground_state", "LanczosResult", "deflated_operator",
+           "lowest_above"]
 
 
 class LanczosResult(NamedTuple):
@@ -171,3 +172,69 @@ def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3, memory_gb=
             break
         v = psi
     return LanczosResult(E, psi, residual, bool(converged), count[0])
+
+
+@njit(cache=True, parallel=True)
+def _overlaps(Z, x, c):
+    """c = Z^H x for Z (n, g), x (n,): g threaded reductions (no BLAS: its spinning
+    threads slow numba's kernels that alternate with it)."""
+    for j in range(Z.shape[1]):
+        acc = 0.0 * c[0]
+        for k in prange(x.size):
+            acc += np.conj(Z[k, j]) * x[k]
+        c[j] = acc
+
+
+@njit(cache=True, parallel=True)
+def _subtract(Z, c, x, out):
+    """out = x - Z c, threaded."""
+    for k in prange(x.size):
+        acc = x[k]
+        for j in range(Z.shape[1]):
+            acc -= Z[k, j] * c[j]
+        out[k] = acc
+
+
+def deflated_operator(mv, Z, sigma):
+    """x -> P H P x + sigma (1 - P) x with P = 1 - Z Z^H (Z: (n, g) orthonormal columns,
+    the states found so far): H restricted to their complement, the found states moved
+    up to sigma.  Fused threaded projections; mv(x, out=None) -> H x."""
+    Z = np.ascontiguousarray(Z)
+    c, d = np.empty(Z.shape[1], Z.dtype), np.empty(Z.shape[1], Z.dtype)
+    xp = np.empty(Z.shape[0], Z.dtype)
+
+    def op(x, out=None):
+        _overlaps(Z, x, c)
+        _subtract(Z, c, x, xp)
+        y = mv(xp, out)
+        _overlaps(Z, y, d)
+        _subtract(Z, d - sigma * c, y, y)
+        return y
+    return op
+
+
+def lowest_above(mv, v0, threshold, margin=0.05, min_steps=20, max_iter=1000):
+    """Whether the lowest eigenvalue of the Hermitian operator mv lies above
+    ``threshold``, by Lanczos from v0, stopped as soon as that is decided: the lowest
+    Ritz value θ_k (an upper bound that decreases to the eigenvalue) is below the
+    threshold (False), or above it and has moved by less than ``margin`` (θ_k -
+    threshold) over the last 10 steps, after at least ``min_steps`` (True).  Returns
+    (above, θ_k, steps); above is None when max_iter steps decide neither."""
+    hist = []
+    verdict = [None]
+
+    def decided(alpha, beta):
+        E = _lowest(alpha, beta)[0]
+        hist.append(E)
+        if E <= threshold:
+            verdict[0] = False
+        elif len(hist) > max(10, min_steps - 1) and hist[-11] - E < margin * (E - threshold):
+            verdict[0] = True
+        return verdict[0] is not None
+    alpha, beta, _ = lanczos_coefficients(mv, v0, max_iter, decided)
+    if verdict[0] is None and len(alpha):   # an invariant subspace: the Ritz value is exact
+        E = _lowest(alpha, beta)[0]
+        if len(alpha) < max_iter:
+            verdict[0] = bool(E > threshold)
+        hist.append(E)
+    return verdict[0], (hist[-1] if hist else float("inf")), len(alpha)

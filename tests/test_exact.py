@@ -244,6 +244,36 @@ def test_degenerate_ground_state_is_path_independent():
     assert ed.exact_ground_state(m2).degeneracy == 1 == ed.exact_ground_state(m2, dense_max=0).degeneracy
 
 
+def _degeneracy_cases():
+    """Open and closed shells of free fermions on symmetric clusters (degenerate),
+    the same split by tiny onsite energies (gaps down to ~1e-4), and disordered J."""
+    from simglass import Lattice, sample_disorder
+    rng = np.random.default_rng(11)
+    for shape in ((2, 2, 2), (2, 2, 3), (3, 4)):
+        lat = Lattice(shape)
+        N = lat.n_sites
+        for nf in range(1, N // 2 + 1):
+            yield lat, np.zeros((N, N)), np.zeros(N), nf
+            yield lat, np.zeros((N, N)), 1e-4 * rng.normal(size=N), nf
+        d = sample_disorder(lat, J=4.0, seed=int(rng.integers(1000)))
+        yield lat, d.V, d.eps, N // 2
+
+
+def test_manifold_search_finds_the_dense_degeneracy():
+    """The Lanczos manifold search (early-stopped gap test, ed.lanczos.lowest_above)
+    gives the degeneracy of the full spectrum in every case, on the stored and the
+    matrix-free paths."""
+    from simglass import Model
+    for lat, V, eps, nf in _degeneracy_cases():
+        m = Model(lat, 1.0, V, eps, n_particles=nf)
+        E = np.linalg.eigvalsh(ed.exact.sector_hamiltonian(m, nf)[1].toarray())
+        g = int(np.sum(E <= E[0] + 1e-8 * max(1.0, abs(E[0]))))
+        for kw in ({"dense_max": 0}, {"path": "matfree"}):
+            r = ed.exact_ground_state(m, **kw)
+            assert (r.degeneracy, r.converged) == (g, True), (lat.shape, nf, kw, E[:g + 2])
+            assert r.energy == pytest.approx(E[0], abs=1e-9)
+
+
 def test_unconverged_lanczos_is_flagged():
     """Issue 17: a starved Lanczos (8 steps, no restart) on 2x2x3 returns converged =
     False with its residual, and the converged solve agrees with the dense one."""
