@@ -107,14 +107,20 @@ def run_jobs(files: dict, out: Path, comm=None, progress=True, overwrite=False) 
     return runs
 
 
-def analyze_files(out: Path) -> dict:
-    """``simglass analyze`` of each role's file into OUT/<role>/ (stdout kept in
-    OUT/<role>/analysis.txt); returns {role: path of the results file}."""
+def analyze_files(out: Path, roles) -> dict:
+    """``simglass analyze`` of the results file of each role in ``roles`` (the jobs this
+    run wrote or resumed: run_job refuses a file written by another job) into
+    OUT/<role>/ (stdout kept in OUT/<role>/analysis.txt); returns {role: path of the
+    results file}.  Results files in OUT of other roles (left from an earlier run with
+    other jobs) are ignored, with a note."""
     from .dispatch import analyze
     paths = {}
     for role in ROLES:
         h5 = out / f"{role}.h5"
         if not h5.exists():
+            continue
+        if role not in roles:
+            print(f"validate: ignoring {h5}: not a job of this run (left from an earlier one)", flush=True)
             continue
         d = out / role
         d.mkdir(parents=True, exist_ok=True)
@@ -169,10 +175,13 @@ def validate(profile="quick", out="validation", jobs_dir=None, comm=None, progre
         return 0
     if progress:
         print("validate: analysing results and writing the report", flush=True)
-    paths = analyze_files(out)
+    started = time.time()
+    paths = analyze_files(out, set(runs))
     saddle_figure(out)
     rows = table_rows(paths, out)
-    figures = [(f"{role}/{name}", cap) for role, name, cap in FIGURES if (out / role / name).exists()]
+    # only figures drawn by this run: OUT may hold older ones of other jobs
+    figures = [(f"{role}/{name}", cap) for role, name, cap in FIGURES
+               if (out / role / name).exists() and (out / role / name).stat().st_mtime >= started - 1]
     meta = {"profile": profile if jobs_dir is None else str(jobs_dir), "runs": runs, "cores": os.cpu_count(),
             "wall_time_s": round(time.perf_counter() - t0, 1)}
     write_report(out, rows, figures, meta)

@@ -109,6 +109,24 @@ def test_report_renders_in_chromium(report, tmp_path):
     assert ((img.max(axis=-1) - img.min(axis=-1)) > 0.25).sum() > 10_000
 
 
+def test_leftover_results_of_other_jobs_are_ignored(report, tmp_path, capsys):
+    """OUT holds results and figures of an earlier run with other jobs; this run's jobs
+    are only `disorder`: no row and no figure comes from the leftovers."""
+    out = tmp_path / "v"
+    out.mkdir()
+    shutil.copy(report / "coulomb_gap.h5", out / "coulomb_gap.h5")
+    shutil.copytree(report / "coulomb_gap", out / "coulomb_gap")
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    shutil.copy(TINY / "disorder.toml", jobs / "disorder.toml")
+    capsys.readouterr()
+    assert cli(["validate", "--jobs", str(jobs), "--out", str(out), "--quiet"]) == 0
+    assert "ignoring" in capsys.readouterr().out
+    rows = {r["key"]: r for r in json.loads((out / "summary.json").read_text())["rows"]}
+    assert rows["alpha"]["verdict"] == "not run"
+    assert "coulomb_gap.png" not in (out / "report.md").read_text()
+
+
 def test_bad_results_files(tmp_path, capsys):
     src = tmp_path / "ok.h5"
     bad_version = tmp_path / "v.h5"
