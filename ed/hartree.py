@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simglass.blas import numpy_blas_only
+from simglass.options import generator
 
 __all__ = ["HartreeResult", "hartree_solve", "aufbau", "hartree_hamiltonian"]
 
@@ -236,8 +237,7 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
     if not starts and init_density is None:
         raise ValueError("give at least one start (starts or init_density)")
     N = model.n_sites
-    if rng is None:
-        rng = np.random.default_rng(seed)
+    rng = generator(seed, rng)
     todo = []
     if init_density is not None:
         init_density = np.asarray(init_density, dtype=float)

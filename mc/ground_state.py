@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simglass.options import generator
+
 from . import kernels
 from .annealing import anneal, anneal_schedule
 from .parallel_tempering import geometric_ladder, parallel_tempering
@@ -41,11 +43,15 @@ class GroundState:
 def check_model(model):
     """Check that ``model`` can run the canonical t = 0 search.
 
-    Raises TypeError for a model that is not a simglass.Model, ValueError for N_f outside
-    1 .. N-1 (a pair move needs an occupied and an empty site)."""
+    Raises TypeError for a model that is not a simglass.Model, ValueError for t != 0 (the
+    classical model only: its hopping would be ignored) and for N_f outside 1 .. N-1 (a
+    pair move needs an occupied and an empty site)."""
     from simglass import Model
     if not isinstance(model, Model):
         raise TypeError(f"model must be a simglass.Model, got {type(model).__name__}")
+    if model.t != 0:
+        raise ValueError(f"model.t = {model.t!r}: the Monte Carlo treats the classical model (t = 0) "
+                         "only; for t > 0 use ed.hartree_solve or ed.exact_ground_state")
     if not 0 < model.n_particles < model.n_sites:
         raise ValueError(f"n_particles must lie in 1 .. N-1 = {model.n_sites - 1} for the "
                          f"canonical Monte Carlo, got {model.n_particles}")
@@ -115,8 +121,7 @@ def ground_state(model, seed=None, *, rng=None, method: str = "pt", sweeps: int 
     for name, x in (("sweeps", sweeps), ("replicas", replicas), ("restarts", restarts)):
         if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {x!r}")
-    if rng is None:
-        rng = np.random.default_rng(seed)
+    rng = generator(seed, rng)
     if method == "pt":
         temps = geometric_ladder(T_min, T_max, replicas)
     elif method == "anneal":

@@ -26,6 +26,9 @@ def check_moves(moves, mu):
 class State:
     def __init__(self, model, occ, moves: str = "pair", mu: float | None = None):
         check_moves(moves, mu)
+        if getattr(model, "t", 0) != 0:   # every mc entry point (anneal, metropolis, tabu) builds a State
+            raise ValueError(f"model.t = {model.t!r}: the Monte Carlo treats the classical model (t = 0) "
+                             "only; for t > 0 use ed.hartree_solve or ed.exact_ground_state")
         self.V = np.ascontiguousarray(model.V, dtype=np.float64)
         self.eps = np.ascontiguousarray(model.eps, dtype=np.float64)
         self.moves, self.mu = moves, (0.0 if mu is None else float(mu))

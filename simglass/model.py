@@ -35,6 +35,17 @@ def particle_number(density: float, n_sites: int) -> int:
     x = float(density) * int(n_sites)
     return int(math.floor(x + 0.5 + 1e-12 * max(1.0, abs(x))))
 
+def _real_array(name, x) -> np.ndarray:
+    """x as a float array; TypeError naming ``name`` for complex or non-numeric input
+    (numpy would drop an imaginary part with only a ComplexWarning)."""
+    a = np.asarray(x)
+    if np.iscomplexobj(a):
+        raise TypeError(f"{name} must be real (the model's couplings and energies are real), got dtype {a.dtype}")
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {a.dtype}")
+    return np.array(a, dtype=float)
+
+
 class Model:
     """Lattice, hopping t, couplings V, onsite energies eps and particle number.
 
@@ -76,8 +87,7 @@ class Model:
         self.t = _as_real_number("t", t)
         if self.t < 0:
             raise ValueError(f"t must be >= 0, got {t!r}")
-        V = np.array(V, dtype=float)
-        eps = np.array(eps, dtype=float)
+        V, eps = _real_array("V", V), _real_array("eps", eps)
         if V.shape != (N, N):
             raise ValueError(f"V must have shape ({N}, {N}) for {N} sites, got {V.shape}")
         if eps.shape != (N,):

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
-__all__ = ["InputError", "Option", "REQUIRED", "validate_section", "default_of", "defaults"]
+__all__ = ["InputError", "Option", "REQUIRED", "validate_section", "default_of", "defaults", "generator"]
 
 
 class InputError(ValueError):
@@ -106,3 +106,22 @@ def default_of(func, name: str):
 def defaults(spec: dict[str, Option]) -> dict:
     """{name: default} of an option table (an engine's OPTIONS); REQUIRED ones left out."""
     return {k: o.default for k, o in spec.items() if o.default is not REQUIRED}
+
+
+def generator(seed=None, rng=None):
+    """The random generator of a public function taking ``seed`` or ``rng``: ``rng``
+    itself when given, else ``numpy.random.default_rng(seed)``.
+
+    Raises TypeError or ValueError naming the argument: ``rng`` not a
+    numpy.random.Generator, ``seed`` not None or an integer in 0 .. 2**63 - 1.
+    """
+    import numpy as np
+    if rng is not None:
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+        return rng
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise TypeError(f"seed must be an integer or None, got {seed!r}")
+    if seed is not None and not 0 <= seed <= INT64_MAX:
+        raise ValueError(f"seed must lie in 0 .. 2**63 - 1, got {seed!r}")
+    return np.random.default_rng(seed)
