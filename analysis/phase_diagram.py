@@ -1,0 +1,156 @@
+"""The phase diagram of the paper's Fig. 2 as far as simglass computes it: J/t against the
+density n on the W̃ = 0 axis.
+
+* J_c,met: the saddle point's Fermi liquid → metallic glass line (Eqs. 36-43, infinite
+  lattice, ``simglass.meanfield.critical_coupling``);
+* J_s: the Hartree spinodal of the uniform state (``simglass.meanfield.spinodal``):
+  the same Ω = 0 fold without the constraint's λ, for N → ∞ and, per realisation, on
+  periodic L³ clusters at closed-shell fillings (random matrices, no fit);
+* J_c,loc: where the Hartree states near μ localise, the ⟨ln g⟩ crossing of the largest
+  pair of sizes (analysis.localization) from the committed tables: n = ½ on the W̃ = 0
+  axis (data/fermi_level_w0_*), n = 0.05, 0.1, 0.2 from uncompensated couplings (W̃ = Jn,
+  so not the axis of Fig. 2; marked differently).
+
+    python -m analysis.phase_diagram --out DIR [--n-q 12] [--realizations 8]
+
+writes phase_diagram.csv and phase_diagram.png.  The glass branch's energy against the
+uniform branch (the first-order line J_1st) and the ED points are not in it yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+DENSITIES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.45, 0.5)
+LOC_UNCOMPENSATED = {0.05: "low_density_lng_005.csv.gz", 0.1: "low_density_lng_010.csv.gz",
+                     0.2: ["low_density_lng_020.csv.gz", "low_density_lng_020b.csv.gz"]}
+LOC_W0_HALF = "fermi_level_w0_L*.csv.gz"
+LOC_W0_WINDOW = (3.25, 5.0)   # above the onset of glass order (docs/validation.md §4d)
+
+
+def theory_lines(densities=DENSITIES, n_q=12):
+    """{n: (J_s, J_c,met)} of the infinite lattice on momentum_rule(n_q) (at n = ½ both
+    drift with n_q: the nesting)."""
+    from simglass.meanfield import critical_coupling
+    from simglass.meanfield.spinodal import hartree_spinodal_infinite
+    return {n: (hartree_spinodal_infinite(n, n_q=n_q), critical_coupling(n, n_q=n_q)) for n in densities}
+
+
+def closed_shells(L: int) -> list[int]:
+    """The particle numbers 0 < N_f < N that close a shell of the clean periodic L³ lattice."""
+    from simglass.meanfield.spinodal import _levels
+    e = np.sort(_levels(L, 1.0, 3))
+    return [nf for nf in range(1, e.size) if e[nf] - e[nf - 1] > 1e-9]
+
+
+def spinodal_points(sizes=(6, 8, 10), densities=DENSITIES, realizations=8, seed=0):
+    """[(L, n, mean J_s, sem)] at the closed shell nearest to each density (n ≤ ½; a
+    density whose nearest shell lies more than 0.03 away is skipped)."""
+    from simglass.meanfield.spinodal import spinodal_samples
+    out = []
+    for L in sizes:
+        N = L ** 3
+        shells = [k for k in closed_shells(L) if k <= N // 2]
+        for n in densities:
+            nf = min(shells, key=lambda k: abs(k / N - n))
+            if abs(nf / N - n) > 0.03:
+                continue
+            s = spinodal_samples(L, nf, range(realizations), seed=seed)
+            out.append((L, nf / N, float(s.mean()), float(s.std(ddof=1) / np.sqrt(s.size))))
+    return out
+
+
+def localisation_points(n_boot=200):
+    """[(n, J_c,loc, error, pair, axis)] from the committed tables (module docstring)."""
+    from .localization import analyze
+    out = []
+    for n, files in LOC_UNCOMPENSATED.items():
+        files = [files] if isinstance(files, str) else files
+        paths = [DATA / f for f in files if (DATA / f).exists()]
+        if paths:
+            res = analyze(paths, n_boot=n_boot)
+            est = res.estimate
+            out.append((n, est.x, est.error, est.pair, "W~ = Jn"))
+    w0 = sorted(DATA.glob(LOC_W0_HALF))
+    if w0:
+        res = analyze(w0, window=LOC_W0_WINDOW, n_boot=n_boot)
+        est = res.estimate
+        out.append((0.5, est.x, est.error, est.pair, "W~ = 0"))
+    return out
+
+
+def _pair(pair) -> str:
+    return "/".join(str(s[0]) for s in pair)
+
+
+def figure(lines, spin, loc, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    n = np.array(sorted(lines))
+    ax.plot(n, [lines[x][1] for x in n], "k-o", ms=3, label=r"$J_{c,\mathrm{met}}$ saddle point (FL $\to$ metallic glass)")
+    ax.plot(n, [lines[x][0] for x in n], "b--s", ms=3, label=r"$J_s$ Hartree spinodal, $N\to\infty$ (no constraint)")
+    for k, L in enumerate(sorted({p[0] for p in spin})):
+        pts = [p for p in spin if p[0] == L]
+        ax.errorbar([p[1] for p in pts], [p[2] for p in pts], [p[3] for p in pts], fmt="^", ms=4,
+                    color=plt.cm.Blues(0.45 + 0.2 * k), label=f"$J_s$ Hartree, {L}³ clusters")
+    for axis, mk, col in (("W~ = 0", "D", "red"), ("W~ = Jn", "o", "orange")):
+        pts = [p for p in loc if p[4] == axis and np.isfinite(p[1])]
+        if pts:
+            ax.errorbar([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], fmt=mk, color=col,
+                        mfc="none" if axis != "W~ = 0" else col,
+                        label=r"$J_{c,\mathrm{loc}}$ Hartree $\langle\ln g\rangle$ crossing, "
+                              + (r"$\tilde W = 0$" if axis == "W~ = 0" else r"$\tilde W = Jn$ (other axis)"))
+    ax.set_yscale("log")
+    ax.set_xlabel("density n")
+    ax.set_ylabel("J/t")
+    ax.set_title("Fig. 2 from simulation: glass lines and localisation (largest pairs of sizes)", fontsize=9)
+    ax.legend(fontsize=7, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m analysis.phase_diagram", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="directory for phase_diagram.csv and phase_diagram.png")
+    ap.add_argument("--n-q", type=int, default=12, help="momentum rule of the infinite-lattice lines")
+    ap.add_argument("--realizations", type=int, default=8, help="realisations per cluster J_s point")
+    a = ap.parse_args(argv)
+    if a.n_q < 4 or a.realizations < 2:
+        ap.error("--n-q must be >= 4 and --realizations >= 2")
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = theory_lines(n_q=a.n_q)
+    spin = spinodal_points(realizations=a.realizations)
+    loc = localisation_points()
+    with open(out / "phase_diagram.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["curve", "L", "n", "J_over_t", "error", "note"])
+        for n, (js, jc) in sorted(lines.items()):
+            w.writerow(["J_s_infinite", "inf", n, f"{js:.5g}", "", f"n_q = {a.n_q}"])
+            w.writerow(["J_c_met_infinite", "inf", n, f"{jc:.5g}", "", f"n_q = {a.n_q}"])
+        for L, n, m, e in spin:
+            w.writerow(["J_s_cluster", L, f"{n:.5f}", f"{m:.5g}", f"{e:.2g}", f"{a.realizations} realisations"])
+        for n, v, e, pair, axis in loc:
+            w.writerow(["J_c_loc", _pair(pair), n, f"{v:.4g}", f"{e:.2g}", axis])
+    figure(lines, spin, loc, out / "phase_diagram.png")
+    print("     n    J_s(inf)  J_c,met(inf)  J_c,met/J_s")
+    for n, (js, jc) in sorted(lines.items()):
+        print(f"{n:6.3f}  {js:9.4f}  {jc:12.4f}  {jc / js:10.3f}")
+    for L, n, m, e in spin:
+        print(f"J_s {L}^3 n = {n:.4f}: {m:.4f} +- {e:.4f}")
+    for n, v, e, pair, axis in loc:
+        print(f"J_c,loc n = {n}: {v:.3f} +- {e:.3f} (L = {_pair(pair)}, {axis})")
+    print(f"wrote {out / 'phase_diagram.csv'} and {out / 'phase_diagram.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

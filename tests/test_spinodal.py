@@ -1,0 +1,98 @@
+"""The Hartree spinodal of the Fermi liquid on the W̃ = 0 axis (simglass.meanfield.spinodal):
+the uniform state is a Hartree solution of the compensated model at closed shells; its
+stability from the orbital Hessian (ed.response) equals 1 − J λ_max(A V₁ A); the N → ∞
+edge (Pastur) against random-matrix numerics; J_s is the saddle point's Ω = 0 fold with
+λ = 0 (the saddle code's own root finder)."""
+import numpy as np
+import pytest
+
+from simglass import Lattice, Model, sample_disorder
+from simglass.meanfield.bubble import bubble_grid
+from simglass.meanfield.spinodal import _levels, hartree_spinodal, response_root, spinodal_samples
+
+
+def _closed_shell(L, target):
+    e = np.sort(_levels(L, 1.0, 3))
+    N = L ** 3
+    shells = [nf for nf in range(1, N) if e[nf] - e[nf - 1] > 1e-9]
+    return min(shells, key=lambda k: abs(k / N - target))
+
+
+def _bubble(L, nf):
+    m = np.array(np.unravel_index(np.arange(L ** 3), (L,) * 3)).T
+    return -bubble_grid([0.0], m, nf / L ** 3, 1.0, L)[0]
+
+
+@pytest.mark.parametrize("J", [1.0, 3.0, 8.0])
+def test_uniform_state_is_a_hartree_solution(J):
+    """Compensated couplings, W = 0, closed shell: the Hartree field of the uniform density
+    vanishes, and its lowest N_f orbitals give back the uniform density, at any J."""
+    from ed.hartree import hartree_hamiltonian
+    L, nf = 4, _closed_shell(4, 0.3)
+    lat = Lattice((L, L, L))
+    d = sample_disorder(lat, J=J, W=0.0, seed=2, compensate=True, density=nf / lat.n_sites)
+    m = Model(lat, 1.0, d.V, d.eps, n_particles=nf)
+    n = np.full(lat.n_sites, nf / lat.n_sites)
+    E, psi = np.linalg.eigh(hartree_hamiltonian(m, n))
+    assert E[nf] - E[nf - 1] > 1e-6    # closed shell
+    np.testing.assert_allclose((psi[:, :nf] ** 2).sum(axis=1), n, atol=1e-12)
+
+
+def test_stability_of_the_uniform_state_against_the_orbital_hessian():
+    """ed.response.hessian_min (the Hartree solver's stability check, orbital space) at the
+    uniform state against 1 − J λ_max(A V₁ A) (density space), on both sides of J_s."""
+    from ed.response import Response, hessian_min
+    L, nf = 4, _closed_shell(4, 0.3)
+    lat = Lattice((L, L, L))
+    A = response_root(L, nf)
+    V1 = sample_disorder(lat, J=1.0, seed=4).V
+    lam = np.linalg.eigvalsh(A @ V1 @ A)[-1]
+    h0 = -Model(lat, 1.0, V1, np.zeros(lat.n_sites), n_particles=nf).hopping_matrix().toarray()
+    E, psi = np.linalg.eigh(h0)
+    for J in (0.5 / lam, 1.5 / lam):   # J_s = 1/λ for this realisation
+        stab, _ = hessian_min(Response(E, psi, nf, 1e-10), J * V1, tol=1e-10)
+        assert stab == pytest.approx(1 - J * lam, abs=1e-7)
+
+
+def test_pastur_edge_against_random_matrix_numerics():
+    """J_s of the deterministic equivalent on the same grid against the mean of
+    1/λ_max over realisations: within 2 % at N = 1000, closer than at N = 216 (the edge
+    fluctuates by O(N^-2/3))."""
+    gaps = []
+    for L in (6, 10):
+        nf = _closed_shell(L, 0.3)
+        theory = hartree_spinodal(_bubble(L, nf))
+        samples = spinodal_samples(L, nf, range(4), seed=5)
+        gaps.append(samples.mean() / theory - 1)
+    assert 0 < gaps[1] < 0.02 and gaps[1] < gaps[0]
+
+
+@pytest.mark.parametrize("target", [0.1, 0.3])
+def test_spinodal_is_the_saddle_fold_without_lambda(target):
+    """The saddle point's Ω = 0 equation with λ = 0 (meanfield.saddle._solve_D) has a
+    Fermi-liquid root just below J_s and none just above."""
+    from simglass.meanfield.saddle import _solve_D
+    L = 8
+    c = _bubble(L, _closed_shell(L, target))
+    Js = hartree_spinodal(c)
+    assert _solve_D(c, Js * (1 - 1e-5), 0.0) is not None
+    assert _solve_D(c, Js * (1 + 1e-5), 0.0) is None
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="c must be"):
+        hartree_spinodal([0.1, -0.2])
+    with pytest.raises(ValueError, match="weights"):
+        hartree_spinodal([0.1, 0.2], [1.0])
+    with pytest.raises(ValueError, match="closed shell|degenerate"):
+        response_root(4, 33)
+    assert hartree_spinodal([0.0, 0.0]) == float("inf")
+
+
+def test_phase_diagram_cluster_points():
+    """analysis.phase_diagram's cluster J_s: closed shells only, one point per density."""
+    from analysis.phase_diagram import closed_shells, spinodal_points
+    assert 33 not in closed_shells(4) and 7 in closed_shells(4)
+    pts = spinodal_points(sizes=(4,), densities=(0.1, 0.3, 0.35), realizations=2)   # 0.3: no shell near
+    assert [round(p[1], 3) for p in pts] == [round(k / 64, 3) for k in (7, 22)]
+    assert all(np.isfinite(p[2]) and p[2] > 0 for p in pts)
