@@ -76,3 +76,19 @@ def test_help_texts_name_no_file_users_do_not_have():
         assert text.strip(), who
         for private in ("DESIGN.md", "PHYSICS.md", "STYLE.md", "../shared"):
             assert private not in text, (who, private)
+
+
+def test_job_file_template_parses_as_pasted():
+    """docs/jobs.md opens with a job-file template: pasted as it stands, it is a valid job
+    (with its [options] table empty)."""
+    import textwrap
+
+    from simglass.jobfile import parse_job
+    lines = (ROOT / "docs" / "jobs.md").read_text().split("# Job files", 1)[1].splitlines()[1:]
+    block = []
+    for line in lines:
+        if line.strip() and not line.startswith("    "):
+            break
+        block.append(line)
+    job = parse_job(textwrap.dedent("\n".join(block)))
+    assert job.engine == "mc" and job.scan == {"J": [0.5, 1.0]}
