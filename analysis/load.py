@@ -63,8 +63,10 @@ def describe(params: dict, keys) -> str:
 
 def task_table(path):
     """The completed tasks of a results file as a pandas DataFrame: one row per task,
-    the scanned parameters as columns (L as a string such as "8x8x8"), then
-    ``realization``, ``point`` and every scalar of the engine's record (arrays and
+    the model parameters as columns (the scanned ones first, then the fixed ones, so
+    that tables of several files can be concatenated; L as a string such as "8x8x8",
+    other lists as strings), ``N`` (sites, an integer: sort and group sizes by it),
+    then ``realization``, ``point`` and every scalar of the engine's record (arrays and
     subgroups are left out; read them with :func:`load_points`).  Works on the file of
     a running or killed job (completed tasks only).
 
@@ -74,7 +76,8 @@ def task_table(path):
 
     Returns
     -------
-    pandas.DataFrame with columns [scanned keys..., "realization", "point", scalars...].
+    pandas.DataFrame with columns [scanned keys..., fixed model keys..., "N", "realization",
+    "point", scalars...].
 
     Raises
     ------
@@ -101,10 +104,16 @@ def task_table(path):
     import numpy as np
     import pandas as pd
     job, points = load_points(path)
-    keys = list(job.scan)
+    keys = list(job.scan) + [k for k in job.model if k not in job.scan]
     rows = []
+
+    def cell(k, v):
+        if k == "L":
+            return "x".join(map(str, lattice_key({"L": v})))
+        return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else v
     for p in points:
-        base = {k: ("x".join(map(str, lattice_key(p.params))) if k == "L" else p.params[k]) for k in keys}
+        base = {k: cell(k, p.params.get(k)) for k in keys}
+        base["N"] = int(np.prod(lattice_key(p.params))) if "L" in p.params else None
         for r, rec in zip(p.realizations, p.records):
             row = dict(base, realization=r, point=p.index)
             for k, v in rec.items():

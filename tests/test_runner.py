@@ -453,3 +453,15 @@ def test_resume_of_an_edited_job_names_the_difference(tmp_path):
     edited = write(tmp_path, SMALL.replace("W = 0.5", "W = 0.75"), "edited.toml")
     r = run_cli("run", edited, "--output", out, "--quiet")
     assert r.returncode == 2 and "[model] W: 0.5 there, 0.75 here" in r.stderr, r.stderr
+
+
+def test_task_table_has_every_model_parameter_and_N(tmp_path):
+    """Fixed model parameters are columns too (tables of several files concatenate), and
+    N sorts sizes numerically."""
+    from analysis.load import task_table
+    job = write(tmp_path, SMALL)
+    assert run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet").returncode == 0
+    df = task_table(tmp_path / "a.h5")
+    assert list(df.columns[:2]) == ["J", "density"]
+    assert {"W", "t", "L", "onsite", "N"} <= set(df.columns)
+    assert (df["W"] == 0.5).all() and (df["L"] == "3x3x3").all() and (df["N"] == 27).all()
