@@ -65,6 +65,61 @@ def spinodal_points(sizes=(6, 8, 10), densities=DENSITIES, realizations=8, seed=
     return out
 
 
+def uniform_energy_per_site(L: int, nf: int, J: float, V1_sum: float, t: float = 1.0) -> float:
+    """E_H/N of the uniform state n = N_f/N of the compensated model with W = 0: the
+    lowest N_f clean levels plus ½ n² J Σ_ij V1_ij (V1: the couplings at J = 1)."""
+    from simglass.meanfield.spinodal import _levels
+    N = L ** 3
+    n = nf / N
+    return float((t * np.sort(_levels(L, 1.0, 3))[:nf].sum() + 0.5 * n * n * J * V1_sum) / N)
+
+
+def first_order_points(paths, seed=3101):
+    """[(L, J_1st, error, table)] where the glass branch of the W̃ = 0 production
+    (compensated, W = 0; the classical start) falls below the uniform Fermi liquid in
+    E_H per site, paired per realisation: e_FL = (sum of the lowest N_f clean levels +
+    ½ n² Σ_ij V_ij) / N, V regenerated from ``seed`` (the job's).  Only sizes where N_f
+    closes a shell (elsewhere the uniform state is not a Hartree minimum at any J > 0).
+    table: [(J, mean e_glass - e_FL, sem)].  J_1st: linear interpolation of the first
+    sign change from + to − (NaN when the glass branch is below at every J)."""
+    from simglass import Lattice, sample_disorder
+
+    from .compact import load_any
+    _, points = load_any(paths, "hartree")
+    by_L = {}
+    for p in points:
+        if not p.records or not p.params.get("compensate") or p.params.get("W", 0) != 0:
+            continue
+        by_L.setdefault(tuple(p.params["L"]), []).append(p)
+    out = []
+    for Ls, pts in sorted(by_L.items(), key=lambda x: np.prod(x[0])):
+        L = Ls[0]
+        N = int(np.prod(Ls))
+        nf = int(pts[0].records[0]["n_particles"]) if "n_particles" in pts[0].records[0] else N // 2
+        if len(set(Ls)) != 1 or nf not in closed_shells(L):
+            continue
+        lat = Lattice(Ls)
+        sumV = {}
+        table = []
+        for p in sorted(pts, key=lambda p: p.params["J"]):
+            J = p.params["J"]
+            d = []
+            for r, rec in zip(p.realizations, p.records):
+                if r not in sumV:
+                    sumV[r] = sample_disorder(lat, J=1.0, seed=seed, realization=r).V.sum()
+                d.append(rec["energy_per_site"] - uniform_energy_per_site(L, nf, J, sumV[r], p.params.get("t", 1.0)))
+            d = np.array(d)
+            table.append((J, float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else np.nan))
+        j1, err = np.nan, np.nan
+        for (Ja, ya, ea), (Jb, yb, eb) in zip(table, table[1:]):
+            if ya > 0 >= yb:
+                j1 = Ja + ya * (Jb - Ja) / (ya - yb)
+                err = np.hypot(ea, eb) * (Jb - Ja) / (ya - yb)
+                break
+        out.append((L, j1, err, table))
+    return out
+
+
 def localisation_points(n_boot=200):
     """[(n, J_c,loc, error, pair, axis)] from the committed tables (module docstring)."""
     from .localization import analyze

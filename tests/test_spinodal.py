@@ -96,3 +96,18 @@ def test_phase_diagram_cluster_points():
     pts = spinodal_points(sizes=(4,), densities=(0.1, 0.3, 0.35), realizations=2)   # 0.3: no shell near
     assert [round(p[1], 3) for p in pts] == [round(k / 64, 3) for k in (7, 22)]
     assert all(np.isfinite(p[2]) and p[2] > 0 for p in pts)
+
+
+@pytest.mark.parametrize("J", [0.3, 1.0])
+def test_uniform_branch_energy_equals_the_solver(J):
+    """analysis.phase_diagram.uniform_energy_per_site (the Fermi-liquid branch of J_1st)
+    against ed.hartree_solve from the uniform start, below J_s (closed shell)."""
+    import ed
+    from analysis.phase_diagram import uniform_energy_per_site
+    L, nf = 4, 22
+    lat = Lattice((L, L, L))
+    d = sample_disorder(lat, J=J, W=0.0, seed=3101, realization=2, compensate=True, density=nf / 64)
+    r = ed.hartree_solve(Model(lat, 1.0, d.V, d.eps, n_particles=nf), seed=1, starts=["uniform"])
+    V1 = sample_disorder(lat, J=1.0, seed=3101, realization=2).V
+    assert r.converged and r.stable
+    assert r.energy / 64 == pytest.approx(uniform_energy_per_site(L, nf, J, V1.sum()), abs=1e-12)
