@@ -313,7 +313,10 @@ def _limit_row(row, paths, n_boot=50):
     if row.value is None or not np.isfinite(row.value):
         return row
     largest = f"largest pair {row.value:.2f} ± {row.error:.2f}"
-    lim = limit_estimate(res.tables["ln_g"], row.value, n_boot=n_boot)
+    try:
+        lim = limit_estimate(res.tables["ln_g"], row.value, n_boot=n_boot)
+    except (ValueError, np.linalg.LinAlgError) as e:   # e.g. too few points for the fits
+        return _missing(row, f"no L -> infinity estimate ({e}); {largest}")
     s = lim.spread
     row.value = float(s.x)
     row.set_errors(s.stat, s.sys, f"L → ∞ extrapolation and estimator: half the range of {len(lim.choices)} "
@@ -332,13 +335,12 @@ def _density_trend_row(row, paths):
     if not np.isfinite(b):
         return _missing(row, "fewer than two densities with a crossing of the largest pair")
     row.value = float(b)
-    # a power law that does not describe the crossings (chi2/dof > 1): the statistical
-    # error scaled by sqrt(chi2/dof), as for inconsistent data (PDG); the note says so
+    # stat is already scaled by sqrt(chi2/dof) when that exceeds 1 (stats.power_law_fit)
     scale = float(np.sqrt(chi2)) if np.isfinite(chi2) and chi2 > 1 else 1.0
     if np.isfinite(sys_):
-        row.set_errors(stat * scale, sys_, "finite-size drift: the exponent of the next smaller pair's crossings")
+        row.set_errors(stat, sys_, "finite-size drift: the exponent of the next smaller pair's crossings")
     else:
-        row.set_errors(stat * scale, 0.0, "none estimated: no smaller pair of sizes with crossings at two densities")
+        row.set_errors(stat, 0.0, "none estimated: no smaller pair of sizes with crossings at two densities")
     g = next(iter(groups.values()))
     last = g.crossings["ln_g"][-1]
     row.sizes = f"L = {_sizes([last.a])} / {_sizes([last.b])}, n = " + ", ".join(f"{v:g}" for v, _, _ in pts)

@@ -175,13 +175,12 @@ def validate(profile="quick", out="validation", jobs_dir=None, comm=None, progre
         return 0
     if progress:
         print("validate: analysing results and writing the report", flush=True)
-    started = time.time()
+    for role, name, _ in FIGURES:   # only figures drawn by this run: OUT may hold older ones
+        (out / role / name).unlink(missing_ok=True)
     paths = analyze_files(out, set(runs))
     saddle_figure(out)
     rows = table_rows(paths, out)
-    # only figures drawn by this run: OUT may hold older ones of other jobs
-    figures = [(f"{role}/{name}", cap) for role, name, cap in FIGURES
-               if (out / role / name).exists() and (out / role / name).stat().st_mtime >= started - 1]
+    figures = [(f"{role}/{name}", cap) for role, name, cap in FIGURES if (out / role / name).exists()]
     meta = {"profile": profile if jobs_dir is None else str(jobs_dir), "runs": runs, "cores": os.cpu_count(),
             "wall_time_s": round(time.perf_counter() - t0, 1)}
     write_report(out, rows, figures, meta)

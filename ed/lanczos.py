@@ -179,7 +179,8 @@ def _overlaps(Z, x, c):
     """c = Z^H x for Z (n, g), x (n,): g threaded reductions (no BLAS: its spinning
     threads slow numba's kernels that alternate with it)."""
     for j in range(Z.shape[1]):
-        acc = 0.0 * c[0]
+        c[j] = 0
+        acc = c[j]   # zero of c's type (real or complex), whatever the buffer held
         for k in prange(x.size):
             acc += np.conj(Z[k, j]) * x[k]
         c[j] = acc
@@ -200,7 +201,7 @@ def deflated_operator(mv, Z, sigma):
     the states found so far): H restricted to their complement, the found states moved
     up to sigma.  Fused threaded projections; mv(x, out=None) -> H x."""
     Z = np.ascontiguousarray(Z)
-    c, d = np.empty(Z.shape[1], Z.dtype), np.empty(Z.shape[1], Z.dtype)
+    c, d = np.zeros(Z.shape[1], Z.dtype), np.zeros(Z.shape[1], Z.dtype)
     xp = np.empty(Z.shape[0], Z.dtype)
 
     def op(x, out=None):

@@ -20,8 +20,7 @@ from .results import WriteFailed
 def _run(args) -> int:
     from .jobfile import load_job
     from .runner import mpi_world, run_job
-    for sig in (signal.SIGTERM, signal.SIGHUP):   # a batch system's stop: as Ctrl-C (main)
-        signal.signal(sig, _raise_terminated)
+    _stop_on_batch_signals()
     comm = mpi_world()
     rank = comm.Get_rank() if comm is not None else 0
     job = load_job(args.job)
@@ -117,6 +116,7 @@ def _analyze(args) -> int:
 
 def _validate(args) -> int:
     from analysis.validate import validate
+    _stop_on_batch_signals()
     from .runner import mpi_world
     return validate("full" if args.full else "quick", out=args.out, jobs_dir=args.jobs,
                     comm=mpi_world(), progress=not args.quiet, overwrite=args.overwrite)
@@ -183,6 +183,12 @@ def _raise_terminated(signum, frame):
     raise Terminated(signum)
 
 
+def _stop_on_batch_signals():
+    """SIGTERM and SIGHUP (a batch system's stop) end `run` and `validate` as Ctrl-C does (main)."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_terminated)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -197,7 +203,8 @@ def main(argv=None) -> int:
         return 128 + signal.SIGPIPE
     except InputError as e:
         if _is_rank0():
-            print(f"simglass: error: {e}", file=sys.stderr)
+            print(f"simglass: error: {e}", file=sys.stderr, flush=True)
+            _outlive_workers_if_mpi()
         return 2
     except (KeyboardInterrupt, Terminated) as e:   # Ctrl-C, or a batch system's SIGTERM
         sig = e.signum if isinstance(e, Terminated) else signal.SIGINT
@@ -213,10 +220,13 @@ def main(argv=None) -> int:
         return 128 + sig
     except WriteFailed as e:   # disk full, quota, I/O error: one line, exit 1
         print(f"simglass: error: {e}", file=sys.stderr, flush=True)
+        _outlive_workers_if_mpi()
         if not e.consistent:   # HDF5 cannot release this file cleanly: leave at once
             sys.stdout.flush()
             os._exit(1)
-        return 1   # under MPI the runner has ended the other ranks normally
+        return 1
+    except _run_stopped():   # a worker rank: rank 0 reports why and exits last
+        return 0
     except Exception as e:
         _abort_other_ranks(e)
         raise
@@ -239,6 +249,17 @@ def _abort_other_ranks(e: Exception):
     import time
     time.sleep(0.5)   # let the launcher forward this rank's stderr before the abort kills it
     comm.Abort(1)
+
+
+def _run_stopped():
+    from .runner import RunStopped
+    return RunStopped
+
+
+def _outlive_workers_if_mpi():
+    if _under_mpi():
+        from .runner import outlive_workers
+        outlive_workers()
 
 
 def _under_mpi() -> bool:

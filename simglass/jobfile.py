@@ -99,9 +99,11 @@ class Job:
         """What the job computes, with defaults filled in and values converted (J = 1 and
         J = 1.0 alike, a default written out or left out alike); the output path, the
         description and the engine options' values are left out (results.py checks the
-        options the tasks ran with separately)."""
+        options the tasks ran with separately).  The order of the [scan] keys counts: it
+        numbers the points."""
         return {"engine": self.engine, "seed": self.seed, "realizations": self.realizations,
-                "model": self.model, "scan": self.scan, "options": sorted(self.options)}
+                "model": self.model, "scan": self.scan, "scan order": list(self.scan),
+                "options": sorted(self.options)}   # the scan order numbers the points
 
     def first_difference(self, other: "Job") -> str | None:
         """The first key in which ``other`` computes something else ("[model] J: 1.0 here,

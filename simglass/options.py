@@ -43,7 +43,10 @@ class Option:
     def convert(self, where: str, value):
         def one(v):
             if self.kind is float and isinstance(v, int) and not isinstance(v, bool):
-                v = float(v)
+                try:
+                    v = float(v)
+                except OverflowError:
+                    raise InputError(f"{where} = {v!r}: too large for a number (at most about 1.8e308)") from None
             if self.kind is not bool and isinstance(v, bool) or not isinstance(v, self.kind):
                 raise InputError(f"{where} = {v!r}: must be {_TYPE_NAMES[self.kind]}"
                                  + (f" {self.allowed}" if self.allowed else ""))

@@ -136,6 +136,12 @@ class ResultsFile:
             try:
                 f = h5py.File(self.path, "a")
             except OSError as e:
+                with open(self.path, "rb") as fh:
+                    hdf5 = fh.read(8) == b"\x89HDF\r\n\x1a\n"
+                if hdf5:   # an HDF5 file that cannot be opened: perhaps damaged by a failed write
+                    raise InputError(f"output {str(self.path)!r} is an HDF5 file that cannot be opened for "
+                                     f"appending ({e}); it may hold completed tasks: keep it, and choose "
+                                     "another output (or move it away) to start afresh") from None
                 raise InputError(f"output {str(self.path)!r} exists but is not a readable HDF5 "
                                  f"file ({e}); move it away or pass --overwrite") from None
             if f.attrs.get("format") != FORMAT:
@@ -157,9 +163,9 @@ class ResultsFile:
             if diff:
                 f.close()
                 raise InputError(f"output {str(self.path)!r} was run with other engine options than this "
-                                 f"code's defaults give now (stored, now): {diff}; resuming would mix them. "
-                                 "Set the options explicitly in the job file, choose another output, or "
-                                 "pass --overwrite")
+                                 f"job gives now (stored, now): {diff}; resuming would mix them. Use the "
+                                 "stored options (set them explicitly if a default changed), choose another "
+                                 "output, or pass --overwrite")
             if _damaged(f):
                 f.close()
                 f = _salvage(self.path)
@@ -262,7 +268,8 @@ class ResultsFile:
 
     def close(self):
         try:
-            self.f.close()
+            if self.failed is None or self.failed.consistent:   # else HDF5's state is broken:
+                self.f.close()                                  # the process leaves without it
         except Exception:
             if self.failed is None:
                 raise
@@ -447,6 +454,28 @@ def _salvage(path: Path):
     place; returns it open for appending.  Prints one line saying what was kept."""
     import sys
     new = path.with_name(path.name + ".salvage")
+    damaged = path.with_name(path.name + ".damaged")
+    k = 1
+    while damaged.exists():   # an earlier salvage's file is kept too
+        damaged, k = path.with_name(f"{path.name}.damaged{k}"), k + 1
+    kept = lost = 0
+    try:
+        kept, lost = _copy_readable(path, new)
+        os.link(path, damaged)   # the damaged file stays under its new name ...
+        os.replace(new, path)    # ... and the output is replaced in one step
+    except (OSError, RuntimeError, ValueError) as e:
+        _release(new)
+        raise WriteFailed(f"salvaging the damaged results file {str(path)!r} failed: {write_error_cause(e)}; "
+                          "it is left as it is") from None
+    print(f"simglass: {str(path)!r} was damaged by a failed write: kept the {kept} completed tasks "
+          f"that read back whole, {lost} others will run again (the damaged file is kept as "
+          f"{str(damaged)!r})", file=sys.stderr, flush=True)
+    return h5py.File(path, "a")
+
+
+def _copy_readable(path: Path, new: Path) -> tuple[int, int]:
+    """Copy the root attributes and the completed tasks that read back whole from the
+    results file ``path`` into a new file ``new``; returns (kept, lost)."""
     kept = lost = 0
     with h5py.File(path, "r") as old, h5py.File(new, "w") as out:
         for k, v in old.attrs.items():
@@ -468,12 +497,7 @@ def _salvage(path: Path):
                 kept += 1
             else:
                 lost += 1
-    os.replace(path, path.with_name(path.name + ".damaged"))
-    os.replace(new, path)
-    print(f"simglass: {str(path)!r} was damaged by a failed write: kept the {kept} completed tasks "
-          f"that read back whole, {lost} others will run again (the damaged file is kept as "
-          f"{str(path) + '.damaged'!r})", file=sys.stderr, flush=True)
-    return h5py.File(path, "a")
+    return kept, lost
 
 
 def options_used(job: Job) -> dict:

@@ -20,7 +20,7 @@ from .options import InputError
 from .results import ResultsFile, WriteFailed
 from .tasks import run_task
 
-__all__ = ["run_job", "RunSummary", "mpi_world"]
+__all__ = ["run_job", "RunSummary", "RunStopped", "mpi_world", "outlive_workers"]
 
 _MPI_ENV = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
 TAG_WORK, TAG_RESULT, TAG_ABORT = 1, 2, 3
@@ -123,6 +123,8 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
     if rank != 0:
         _worker(job, tasks, comm)
         comm.Barrier()   # every rank ends together: see _master
+        if comm.bcast(None, root=0):   # rank 0 stopped the run (bad output, failed write)
+            raise RunStopped("stopped by rank 0")
         return RunSummary(total=len(tasks))
     try:
         results = ResultsFile(output, job, overwrite=overwrite)
@@ -131,7 +133,7 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
             for r in range(1, comm.Get_size()):
                 comm.send(None, dest=r, tag=TAG_ABORT)
             comm.Barrier()
-            _outlive_workers()
+            comm.bcast(True, root=0)
         raise e
     summary = RunSummary(total=len(tasks))
     bar = None
@@ -194,19 +196,26 @@ def _master(tasks, pending, comm, store):
             except WriteFailed as e:
                 stopped = e
     comm.Barrier()   # every worker has been told to stop and has
+    comm.bcast(stopped is not None, root=0)
     if stopped is not None:
-        _outlive_workers()
         raise stopped
 
 
-def _outlive_workers(grace_s=1.0):
-    """Before rank 0 leaves with a nonzero exit code (bad input, a WriteFailed): an MPI launcher
-    kills every rank still alive when one exits with an error, and says so at length
-    ("BAD TERMINATION").  The workers have stopped; finalize MPI (with them) and give
-    their processes ``grace_s`` to exit first."""
-    from mpi4py import MPI
-    MPI.Finalize()
-    time.sleep(grace_s)
+class RunStopped(Exception):
+    """Raised on the worker ranks when rank 0 stopped the run (it raises the reason:
+    InputError or WriteFailed); the command line ends them quietly (simglass.cli)."""
+
+
+def outlive_workers(grace_s=1.0):
+    """Before rank 0 leaves with a nonzero exit code under MPI (bad input, a WriteFailed,
+    once every rank has stopped): an MPI launcher kills every rank still alive when one
+    exits with an error, and says so at length ("BAD TERMINATION").  Finalize MPI (with
+    the workers) and give their processes ``grace_s`` to exit first.  For the command
+    line only: MPI cannot be used afterwards."""
+    MPI = sys.modules.get("mpi4py.MPI")   # never initialise MPI here: only if the run did
+    if MPI is not None and MPI.Is_initialized() and not MPI.Is_finalized() and MPI.COMM_WORLD.Get_size() > 1:
+        MPI.Finalize()
+        time.sleep(grace_s)
 
 
 def _worker(job, tasks, comm):

@@ -183,3 +183,8 @@ def test_unstorable_seed_exits_2_before_running(tmp_path):
     r = run_cli("run", job, "--output", tmp_path / "s.h5")
     assert r.returncode == 2 and "seed" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "s.h5").exists()
+
+
+def test_integer_too_large_for_a_float_key():
+    with pytest.raises(InputError, match=r"model\.J = .*too large"):
+        parse_job(_job("disorder", model="J = " + "1" + "0" * 400 + "\n"))

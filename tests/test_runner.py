@@ -453,6 +453,12 @@ def test_resume_of_an_edited_job_names_the_difference(tmp_path):
     edited = write(tmp_path, SMALL.replace("W = 0.5", "W = 0.75"), "edited.toml")
     r = run_cli("run", edited, "--output", out, "--quiet")
     assert r.returncode == 2 and "[model] W: 0.5 there, 0.75 here" in r.stderr, r.stderr
+    # the same scan in another key order numbers the points differently: another job
+    swapped = write(tmp_path, SMALL.replace("J = [0.5, 1.0]\ndensity = [0.25, 0.5]",
+                                            "density = [0.25, 0.5]\nJ = [0.5, 1.0]"), "swapped.toml")
+    assert swapped.read_text() != SMALL
+    r = run_cli("run", swapped, "--output", out, "--quiet")
+    assert r.returncode == 2 and "scan order" in r.stderr, r.stderr
 
 
 def test_task_table_has_every_model_parameter_and_N(tmp_path):

@@ -20,7 +20,7 @@ edge of the spectrum is min_w z(w), and
 The minimum condition, 2⟨c²/(w − c)²⟩ = w⟨c/(w − c)²⟩, is the fold of the saddle
 point's Ω = 0 equation (Eqs. 38 and 43) with the constraint's λ set to 0
 (D(0) = w S(w), J² D(0) = 1/w): J_s is the saddle point's glass line without the
-quantum constraint, and J_c,met − J_s measures what the constraint adds.  At n = ½ the
+quantum constraint, and the ratio J_c,met / J_s measures what the constraint adds.  At n = ½ the
 nested Fermi surface makes c_Q diverge at Q = (π, π, π) on the infinite lattice, so
 J_s → 0 there as the momentum rule is refined.
 """
