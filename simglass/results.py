@@ -267,9 +267,8 @@ class ResultsFile:
         self.f.flush()
 
     def close(self):
-        try:
-            if self.failed is None or self.failed.consistent:   # else HDF5's state is broken:
-                self.f.close()                                  # the process leaves without it
+        try:   # after a failed write too: closing writes what HDF5 still can, so that the next
+            self.f.close()   # run finds a file to open (and salvage); its errors are dropped
         except Exception:
             if self.failed is None:
                 raise
