@@ -13,8 +13,11 @@ density n on the W̃ = 0 axis.
 
     python -m analysis.phase_diagram --out DIR [--n-q 12] [--realizations 8]
 
-writes phase_diagram.csv and phase_diagram.png.  The glass branch's energy against the
-uniform branch (the first-order line J_1st) and the ED points are not in it yet.
+* where the glass branch of Hartree (classical start) leaves the uniform Fermi liquid,
+  per realisation in E_H (``first_order_points``), at sizes where N_f closes a shell
+  (n = ½: L = 10, data/first_order_w0_L10.csv.gz and data/fermi_level_w0_L10*).
+
+writes phase_diagram.csv and phase_diagram.png.  The ED glass points are not in it yet.
 """
 
 from __future__ import annotations
@@ -75,13 +78,17 @@ def uniform_energy_per_site(L: int, nf: int, J: float, V1_sum: float, t: float =
 
 
 def first_order_points(paths, seed=3101):
-    """[(L, J_1st, error, table)] where the glass branch of the W̃ = 0 production
+    """[(L, (J_equal, J_below), table)] where the glass branch of the W̃ = 0 production
     (compensated, W = 0; the classical start) falls below the uniform Fermi liquid in
     E_H per site, paired per realisation: e_FL = (sum of the lowest N_f clean levels +
     ½ n² Σ_ij V_ij) / N, V regenerated from ``seed`` (the job's).  Only sizes where N_f
     closes a shell (elsewhere the uniform state is not a Hartree minimum at any J > 0).
-    table: [(J, mean e_glass - e_FL, sem)].  J_1st: linear interpolation of the first
-    sign change from + to − (NaN when the glass branch is below at every J)."""
+    table: [(J, mean e_glass - e_FL, sem)].  The branches part between J_equal, the
+    largest J below which the glass branch has the uniform state's energy (within 3
+    standard errors + 1e-6: the classical start ends in the uniform state), and J_below,
+    the first J where it lies lower (NaN where the grid has none).  A first-order step
+    would show as J_below < J_s with a finite energy gap; a continuous one as a gap that
+    opens from 0 at J_s."""
     from simglass import Lattice, sample_disorder
 
     from .compact import load_any
@@ -110,13 +117,9 @@ def first_order_points(paths, seed=3101):
                 d.append(rec["energy_per_site"] - uniform_energy_per_site(L, nf, J, sumV[r], p.params.get("t", 1.0)))
             d = np.array(d)
             table.append((J, float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else np.nan))
-        j1, err = np.nan, np.nan
-        for (Ja, ya, ea), (Jb, yb, eb) in zip(table, table[1:]):
-            if ya > 0 >= yb:
-                j1 = Ja + ya * (Jb - Ja) / (ya - yb)
-                err = np.hypot(ea, eb) * (Jb - Ja) / (ya - yb)
-                break
-        out.append((L, j1, err, table))
+        below = [J for J, m, e in table if m < -(3 * e + 1e-6)]
+        equal = [J for J, m, e in table if abs(m) <= 3 * e + 1e-6 and (not below or J < below[0])]
+        out.append((L, (equal[-1] if equal else np.nan, below[0] if below else np.nan), table))
     return out
 
 
@@ -143,7 +146,7 @@ def _pair(pair) -> str:
     return "/".join(str(s[0]) for s in pair)
 
 
-def figure(lines, spin, loc, path):
+def figure(lines, spin, loc, path, first_order=()):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -162,6 +165,10 @@ def figure(lines, spin, loc, path):
                         mfc="none" if axis != "W~ = 0" else col,
                         label=r"$J_{c,\mathrm{loc}}$ Hartree $\langle\ln g\rangle$ crossing, "
                               + (r"$\tilde W = 0$" if axis == "W~ = 0" else r"$\tilde W = Jn$ (other axis)"))
+    for L, (j_eq, j_below), _ in first_order:
+        if np.isfinite(j_eq) and np.isfinite(j_below):
+            ax.plot([0.5, 0.5], [j_eq, j_below], color="purple", lw=4, alpha=0.6,
+                    label=f"Hartree glass branch leaves the Fermi liquid, {L}³")
     ax.set_yscale("log")
     ax.set_xlabel("density n")
     ax.set_ylabel("J/t")
@@ -185,6 +192,7 @@ def main(argv=None) -> int:
     lines = theory_lines(n_q=a.n_q)
     spin = spinodal_points(realizations=a.realizations)
     loc = localisation_points()
+    fo = first_order_points(sorted(DATA.glob("first_order_w0_*.csv.gz")) + sorted(DATA.glob(LOC_W0_HALF)))
     with open(out / "phase_diagram.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["curve", "L", "n", "J_over_t", "error", "note"])
@@ -195,7 +203,10 @@ def main(argv=None) -> int:
             w.writerow(["J_s_cluster", L, f"{n:.5f}", f"{m:.5g}", f"{e:.2g}", f"{a.realizations} realisations"])
         for n, v, e, pair, axis in loc:
             w.writerow(["J_c_loc", _pair(pair), n, f"{v:.4g}", f"{e:.2g}", axis])
-    figure(lines, spin, loc, out / "phase_diagram.png")
+        for L, (j_eq, j_below), _ in fo:
+            w.writerow(["glass_branch_equal_up_to", L, 0.5, j_eq, "", "W~ = 0"])
+            w.writerow(["glass_branch_below_from", L, 0.5, j_below, "", "W~ = 0"])
+    figure(lines, spin, loc, out / "phase_diagram.png", fo)
     print("     n    J_s(inf)  J_c,met(inf)  J_c,met/J_s")
     for n, (js, jc) in sorted(lines.items()):
         print(f"{n:6.3f}  {js:9.4f}  {jc:12.4f}  {jc / js:10.3f}")
@@ -203,6 +214,11 @@ def main(argv=None) -> int:
         print(f"J_s {L}^3 n = {n:.4f}: {m:.4f} +- {e:.4f}")
     for n, v, e, pair, axis in loc:
         print(f"J_c,loc n = {n}: {v:.3f} +- {e:.3f} (L = {_pair(pair)}, {axis})")
+    for L, (j_eq, j_below), table in fo:
+        print(f"glass branch against the uniform state, L = {L}, n = 1/2: equal up to J/t = {j_eq}, "
+              f"below from {j_below}")
+        for J, m, e in table:
+            print(f"   J/t = {J:5.2f}: <e_glass - e_FL> = {m:+.5f} +- {e:.5f}")
     print(f"wrote {out / 'phase_diagram.csv'} and {out / 'phase_diagram.png'}")
     return 0
 

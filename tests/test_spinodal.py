@@ -111,3 +111,15 @@ def test_uniform_branch_energy_equals_the_solver(J):
     V1 = sample_disorder(lat, J=1.0, seed=3101, realization=2).V
     assert r.converged and r.stable
     assert r.energy / 64 == pytest.approx(uniform_energy_per_site(L, nf, J, V1.sum()), abs=1e-12)
+
+
+def test_first_order_points_on_the_committed_table():
+    """data/first_order_w0_L10.csv.gz (L = 10, n = ½ closes a shell): the classical start
+    ends in the uniform state up to J/t = 2.75 and lies below it from 3.0."""
+    from pathlib import Path
+
+    from analysis.phase_diagram import first_order_points
+    table = Path(__file__).resolve().parents[1] / "data" / "first_order_w0_L10.csv.gz"
+    [(L, (j_eq, j_below), rows)] = first_order_points([table])
+    assert (L, j_eq, j_below) == (10, 2.75, 3.0)
+    assert all(abs(m) < 1e-5 for J, m, _ in rows if J <= 2.75)
