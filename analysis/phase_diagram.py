@@ -78,7 +78,7 @@ def uniform_energy_per_site(L: int, nf: int, J: float, V1_sum: float, t: float =
 
 
 def first_order_points(paths, seed=3101):
-    """[(L, (J_equal, J_below), table)] where the glass branch of the W̃ = 0 production
+    """[(L, n, (J_equal, J_below), table)] where the glass branch of the W̃ = 0 production
     (compensated, W = 0; the classical start) falls below the uniform Fermi liquid in
     E_H per site, paired per realisation: e_FL = (sum of the lowest N_f clean levels +
     ½ n² Σ_ij V_ij) / N, V regenerated from ``seed`` (the job's).  Only sizes where N_f
@@ -90,6 +90,7 @@ def first_order_points(paths, seed=3101):
     would show as J_below < J_s with a finite energy gap; a continuous one as a gap that
     opens from 0 at J_s."""
     from simglass import Lattice, sample_disorder
+    from simglass.jobfile import sites_and_particles
 
     from .compact import load_any
     _, points = load_any(paths, "hartree")
@@ -97,12 +98,13 @@ def first_order_points(paths, seed=3101):
     for p in points:
         if not p.records or not p.params.get("compensate") or p.params.get("W", 0) != 0:
             continue
-        by_L.setdefault(tuple(p.params["L"]), []).append(p)
+        rec = p.records[0]
+        nf = int(rec["n_particles"]) if "n_particles" in rec else sites_and_particles(p.params)[1]
+        by_L.setdefault((tuple(p.params["L"]), nf), []).append(p)
     out = []
-    for Ls, pts in sorted(by_L.items(), key=lambda x: np.prod(x[0])):
+    for (Ls, nf), pts in sorted(by_L.items(), key=lambda x: (x[0][1] / np.prod(x[0][0]), np.prod(x[0][0]))):
         L = Ls[0]
         N = int(np.prod(Ls))
-        nf = int(pts[0].records[0]["n_particles"]) if "n_particles" in pts[0].records[0] else N // 2
         if len(set(Ls)) != 1 or nf not in closed_shells(L):
             continue
         lat = Lattice(Ls)
@@ -119,7 +121,7 @@ def first_order_points(paths, seed=3101):
             table.append((J, float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else np.nan))
         below = [J for J, m, e in table if m < -(3 * e + 1e-6)]
         equal = [J for J, m, e in table if abs(m) <= 3 * e + 1e-6 and (not below or J < below[0])]
-        out.append((L, (equal[-1] if equal else np.nan, below[0] if below else np.nan), table))
+        out.append((L, nf / N, (equal[-1] if equal else np.nan, below[0] if below else np.nan), table))
     return out
 
 
@@ -165,10 +167,10 @@ def figure(lines, spin, loc, path, first_order=()):
                         mfc="none" if axis != "W~ = 0" else col,
                         label=r"$J_{c,\mathrm{loc}}$ Hartree $\langle\ln g\rangle$ crossing, "
                               + (r"$\tilde W = 0$" if axis == "W~ = 0" else r"$\tilde W = Jn$ (other axis)"))
-    for L, (j_eq, j_below), _ in first_order:
+    for k, (L, n, (j_eq, j_below), _) in enumerate(first_order):
         if np.isfinite(j_eq) and np.isfinite(j_below):
-            ax.plot([0.5, 0.5], [j_eq, j_below], color="purple", lw=4, alpha=0.6,
-                    label=f"Hartree glass branch leaves the Fermi liquid, {L}³")
+            ax.plot([n, n], [j_eq, j_below], color="purple", lw=4, alpha=0.6,
+                    label=f"Hartree glass branch leaves the Fermi liquid, {L}³" if k == 0 else None)
     ax.set_yscale("log")
     ax.set_xlabel("density n")
     ax.set_ylabel("J/t")
@@ -193,6 +195,7 @@ def main(argv=None) -> int:
     spin = spinodal_points(realizations=a.realizations)
     loc = localisation_points()
     fo = first_order_points(sorted(DATA.glob("first_order_w0_*.csv.gz")) + sorted(DATA.glob(LOC_W0_HALF)))
+    fo = [x for x in fo if np.isfinite(x[2][1])]
     with open(out / "phase_diagram.csv", "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["curve", "L", "n", "J_over_t", "error", "note"])
@@ -203,9 +206,9 @@ def main(argv=None) -> int:
             w.writerow(["J_s_cluster", L, f"{n:.5f}", f"{m:.5g}", f"{e:.2g}", f"{a.realizations} realisations"])
         for n, v, e, pair, axis in loc:
             w.writerow(["J_c_loc", _pair(pair), n, f"{v:.4g}", f"{e:.2g}", axis])
-        for L, (j_eq, j_below), _ in fo:
-            w.writerow(["glass_branch_equal_up_to", L, 0.5, j_eq, "", "W~ = 0"])
-            w.writerow(["glass_branch_below_from", L, 0.5, j_below, "", "W~ = 0"])
+        for L, n, (j_eq, j_below), _ in fo:
+            w.writerow(["glass_branch_equal_up_to", L, f"{n:.4f}", j_eq, "", "W~ = 0"])
+            w.writerow(["glass_branch_below_from", L, f"{n:.4f}", j_below, "", "W~ = 0"])
     figure(lines, spin, loc, out / "phase_diagram.png", fo)
     print("     n    J_s(inf)  J_c,met(inf)  J_c,met/J_s")
     for n, (js, jc) in sorted(lines.items()):
@@ -214,8 +217,8 @@ def main(argv=None) -> int:
         print(f"J_s {L}^3 n = {n:.4f}: {m:.4f} +- {e:.4f}")
     for n, v, e, pair, axis in loc:
         print(f"J_c,loc n = {n}: {v:.3f} +- {e:.3f} (L = {_pair(pair)}, {axis})")
-    for L, (j_eq, j_below), table in fo:
-        print(f"glass branch against the uniform state, L = {L}, n = 1/2: equal up to J/t = {j_eq}, "
+    for L, n, (j_eq, j_below), table in fo:
+        print(f"glass branch against the uniform state, L = {L}, n = {n:.4f}: equal up to J/t = {j_eq}, "
               f"below from {j_below}")
         for J, m, e in table:
             print(f"   J/t = {J:5.2f}: <e_glass - e_FL> = {m:+.5f} +- {e:.5f}")

@@ -120,6 +120,6 @@ def test_first_order_points_on_the_committed_table():
 
     from analysis.phase_diagram import first_order_points
     table = Path(__file__).resolve().parents[1] / "data" / "first_order_w0_L10.csv.gz"
-    [(L, (j_eq, j_below), rows)] = first_order_points([table])
-    assert (L, j_eq, j_below) == (10, 2.75, 3.0)
+    [(L, n, (j_eq, j_below), rows)] = first_order_points([table])
+    assert (L, n, j_eq, j_below) == (10, 0.5, 2.75, 3.0)
     assert all(abs(m) < 1e-5 for J, m, _ in rows if J <= 2.75)
