@@ -212,11 +212,9 @@ def main(argv=None) -> int:
             how = "interrupted" if sig == signal.SIGINT else f"stopped by {signal.Signals(sig).name}"
             print(f"simglass: {how}; completed tasks are saved, rerun the same command to resume",
                   file=sys.stderr, flush=True)
-        if _under_mpi():   # MPI_Finalize would wait for ranks that are gone: leave at once,
-            sys.stdout.flush()   # rank 0 last, once the launcher has forwarded its line
-            import time
-            time.sleep(0.5 if _is_rank0() else 0.2)
-            os._exit(128 + sig)
+        if _under_mpi():   # MPI_Finalize would wait for ranks that are gone: leave at once
+            from .runner import leave_after_signal
+            leave_after_signal(128 + sig)
         return 128 + sig
     except WriteFailed as e:   # disk full, quota, I/O error: one line, exit 1
         print(f"simglass: error: {e}", file=sys.stderr, flush=True)

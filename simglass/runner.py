@@ -23,7 +23,7 @@ from .tasks import run_task
 __all__ = ["run_job", "RunSummary", "RunStopped", "mpi_world", "outlive_workers"]
 
 _MPI_ENV = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
-TAG_WORK, TAG_RESULT, TAG_ABORT = 1, 2, 3
+TAG_WORK, TAG_RESULT, TAG_ABORT, TAG_BYE = 1, 2, 3, 4
 
 
 THREAD_VARS = ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -199,6 +199,37 @@ def _master(tasks, pending, comm, store):
     comm.bcast(stopped is not None, root=0)
     if stopped is not None:
         raise stopped
+
+
+def leave_after_signal(code: int, wait_s: float = 20.0):
+    """End this MPI rank at once after SIGTERM, SIGHUP or Ctrl-C (the launcher signals
+    every rank), with exit ``code``, rank 0 last: an MPI launcher kills the ranks still
+    alive when one leaves and prints its "BAD TERMINATION" banner.  Rank 0 tells the
+    workers to stop (a worker waiting for work would not see the signal), then waits up
+    to ``wait_s`` for each worker's goodbye; a worker says goodbye and leaves.  MPICH's
+    launcher, signalled itself, may still kill a rank that is leaving (exit status 9
+    instead of ``code``, and its banner on stdout; docs/jobs.md).  MPI is not
+    finalised: ranks that are gone cannot take part.  Only for the command line."""
+    MPI = sys.modules.get("mpi4py.MPI")
+    if MPI is not None and MPI.Is_initialized() and not MPI.Is_finalized() and MPI.COMM_WORLD.Get_size() > 1:
+        comm = MPI.COMM_WORLD
+        if comm.Get_rank() == 0:
+            waiting = set(range(1, comm.Get_size()))
+            for r in waiting:
+                comm.isend(None, dest=r, tag=TAG_ABORT)
+            status, deadline = MPI.Status(), time.monotonic() + wait_s
+            while waiting and time.monotonic() < deadline:
+                if comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_BYE, status=status):
+                    comm.recv(source=status.Get_source(), tag=TAG_BYE)
+                    waiting.discard(status.Get_source())
+                else:
+                    time.sleep(0.01)
+            time.sleep(0.2)   # the launcher forwards rank 0's last line
+        else:
+            comm.send(None, dest=0, tag=TAG_BYE)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 class RunStopped(Exception):

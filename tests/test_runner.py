@@ -165,7 +165,9 @@ def test_sigterm_one_line_and_resume(tmp_path, ranks):
         time.sleep(0.05)
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=60)
-    assert p.returncode == 143, (p.returncode, err)
+    # serially 128 + 15; MPICH's launcher, signalled itself, may kill a rank that is leaving
+    # (then 9, docs/jobs.md "Signals"): a failure status either way
+    assert p.returncode == 143 or (ranks and p.returncode == 9), (p.returncode, err)
     lines = [x for x in err.splitlines() if x.strip()]
     assert lines == ["simglass: stopped by SIGTERM; completed tasks are saved, rerun the same command to resume"], err
     n_before = _count_done(out)
