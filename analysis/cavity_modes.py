@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import written
 from .coulomb_gap import C_LO, X_HI, fit_alpha
 from .load import lattice_key, load_points
 from .plotting import pyplot, save
@@ -196,7 +197,7 @@ def analyze(paths, out=None):
     if out is not None and pts:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        with open(out / "cavity_modes.csv", "w") as fh:
+        with written(out / "cavity_modes.csv") as fh:
             fh.write("N,M,load,realizations,e,e_err,omega1,omega1_err,kappa,kappa_err,alpha,alpha_err,q_abs,"
                      "q_abs_err\n")
             for c in pts:
@@ -211,7 +212,7 @@ def analyze(paths, out=None):
 
 def _hartree_outputs(hp, out):
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "cavity_modes_hartree.csv", "w") as fh:
+    with written(out / "cavity_modes_hartree.csv") as fh:
         fh.write("N,J_over_t,M,load,usable,flagged,dos_mu,dos_mu_err,W_J,W_J_err,ln_g,ln_g_err\n")
         for h in hp:
             fh.write(f"{h.N},{h.J:g},{h.M:g},{h.load:.5g},{h.realizations},{h.flagged},{h.dos_mu:.5g},"
@@ -319,4 +320,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from analysis.files import run_command
+    sys.exit(run_command(main))

@@ -29,6 +29,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from .files import written
 from .load import load_points
 
 __all__ = ["HARTREE_KEYS", "MC_KEYS", "KEYS", "export", "read_table", "load_any", "is_table"]
@@ -101,10 +102,10 @@ def export(paths, out, job_file, keys=None, commit=None, counts=True):
     w.writeheader()
     w.writerows(rows)
     if str(out).endswith(".gz"):      # no name and no time in the gzip header: same table, same bytes
-        with open(out, "wb") as f:
+        with written(out, "wb") as f:
             f.write(gzip.compress(fh.getvalue().encode("utf-8"), mtime=0))
     else:
-        with open(out, "w", newline="") as f:
+        with written(out, "w", newline="") as f:
             f.write(fh.getvalue())
     return len(rows)
 
@@ -227,4 +228,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from analysis.files import run_command
+    sys.exit(run_command(main))

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import written
 from .plotting import pyplot, save
 from .reference import ALPHA_THEORY, SK_FIELD_SLOPE
 from .stats import bootstrap, mean_sem, weighted_line
@@ -278,7 +279,7 @@ def _extrapolated(windows):
 def _write(out, sizes, fits, c_lo, windows, ext):
     """alpha.csv (this window's fits and every window's curvature fits) and coulomb_gap.png."""
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "alpha.csv", "w") as fh:
+    with written(out / "alpha.csv") as fh:
         fh.write("N,realizations,curvature,c_lo,x_lo,x_hi,alpha,alpha_err,b,b_err,chi2_dof\n")
         rows = [(c_lo, f) for f in fits] + [(c, f) for (c, _), fs in windows.items() for f in fs]
         for c, f in rows:
@@ -370,4 +371,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from analysis.files import run_command
+    sys.exit(run_command(main))

@@ -53,4 +53,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    from analysis.files import run_command
+    sys.exit(run_command(main, sys.argv[1:]))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import written
 from .load import lattice_key, load_points
 from .plotting import pyplot, save
 from .stats import first_crossing, mean_sem
@@ -154,7 +155,7 @@ def main(argv=None):
     if a.out:
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
-        with open(out / "ed_hartree.csv", "w") as fh:
+        with written(out / "ed_hartree.csv") as fh:
             fh.write(",".join(HEAD) + "\n")
             for r in rows:
                 fh.write(",".join(str(v) for v in r) + "\n")
@@ -165,4 +166,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from analysis.files import run_command
+    sys.exit(run_command(main))

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import written
 from .finite_size import Estimate, estimate, pair_crossings, size_table
 from .load import lattice_key
 from .plotting import pyplot, save
@@ -134,7 +135,7 @@ def _analyze(points, x, out, window, n_boot) -> Localization:
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        with open(out / "localization.csv", "w") as fh:
+        with written(out / "localization.csv") as fh:
             fh.write(f"size,{x}_over_t,realizations,flagged,ln_g,ln_g_err,r_mean,r_err\n")
             for s, xv, n, u, g, ge, r, re in res.rows():
                 fh.write(f"{'x'.join(map(str, s))},{xv:.6g},{n},{u},{g:.6f},{ge:.6f},{r:.6f},{re:.6f}\n")
@@ -376,4 +377,5 @@ def _main_by(a):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from analysis.files import run_command
+    sys.exit(run_command(main))

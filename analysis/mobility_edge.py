@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import written
 from .finite_size import SizeData, pair_crossings, size_table
 from .level_bins import EDGES, binned
 from .plotting import pyplot, save
@@ -127,7 +128,7 @@ def from_points(points, x="J", out=None, n_boot=300, window=None, x_dos=None) ->
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        with open(out / "mobility_edge.csv", "w") as fh:
+        with written(out / "mobility_edge.csv") as fh:
             fh.write(f"E_lo,E_hi,size_a,size_b,{x}_c,err,found\n")
             for lo, hi, a, b, xc, err, found in res.rows():
                 fh.write(f"{lo:g},{hi:g},{a[0]},{b[0]},{xc:.5g},{err:.3g},{found:.3f}\n")
@@ -222,4 +223,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from analysis.files import run_command
+    sys.exit(run_command(main))

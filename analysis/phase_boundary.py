@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import written
 from .load import load_points
 from .stats import power_law_fit
 from .plotting import pyplot, save
@@ -203,7 +204,7 @@ def main(argv=None):
         out.mkdir(parents=True, exist_ok=True)
         if warm:
             figure_thermal(warm, out / "temperature.png")
-        with open(out / "phase_boundary.csv", "w") as fh:
+        with written(out / "phase_boundary.csv") as fh:
             fh.write("density,Jc_over_t,err,JcQ_over_t\n")
             for r in rows:
                 fh.write(f"{r[0]:.6g},{r[1]:.8g},{r[2]:.3g},{r[3]:.6g}\n")
@@ -216,4 +217,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from analysis.files import run_command
+    sys.exit(run_command(main))

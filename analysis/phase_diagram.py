@@ -27,6 +27,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+from .files import written
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DENSITIES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.45, 0.5)
@@ -149,9 +150,8 @@ def _pair(pair) -> str:
 
 
 def figure(lines, spin, loc, path, first_order=()):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .plotting import pyplot, save
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
     n = np.array(sorted(lines))
     ax.plot(n, [lines[x][1] for x in n], "k-o", ms=3, label=r"$J_{c,\mathrm{met}}$ saddle point (FL $\to$ metallic glass)")
@@ -176,9 +176,7 @@ def figure(lines, spin, loc, path, first_order=()):
     ax.set_ylabel("J/t")
     ax.set_title("Fig. 2 from simulation: glass lines and localisation (largest pairs of sizes)", fontsize=9)
     ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv=None) -> int:
@@ -196,7 +194,7 @@ def main(argv=None) -> int:
     loc = localisation_points()
     fo = first_order_points(sorted(DATA.glob("first_order_w0_*.csv.gz")) + sorted(DATA.glob(LOC_W0_HALF)))
     fo = [x for x in fo if np.isfinite(x[2][1])]
-    with open(out / "phase_diagram.csv", "w", newline="") as fh:
+    with written(out / "phase_diagram.csv", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["curve", "L", "n", "J_over_t", "error", "note"])
         for n, (js, jc) in sorted(lines.items()):
@@ -227,4 +225,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from analysis.files import run_command
+    raise SystemExit(run_command(main))

@@ -9,6 +9,10 @@ def pyplot():
 
 
 def save(fig, path, dpi=120):
+    """Lay out, write atomically (analysis.files.save_figure) and close."""
+    from .files import save_figure
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
-    pyplot().close(fig)
+    try:
+        save_figure(fig, path, dpi=dpi)
+    finally:
+        pyplot().close(fig)

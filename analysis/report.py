@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from simglass import __version__
+from .files import write_text
 
 HEAD = ["quantity", "equation", "kind", "theory", "simulation ± error (stat, sys)", "deviation [σ]", "sizes",
         "realisations", "verdict", "note", "systematic error"]
@@ -53,7 +54,7 @@ def write_report(out: Path, rows, figures, meta: dict):
                 created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     summary = {"meta": meta, "rows": [r.as_dict() for r in rows],
                "figures": [f for f, _ in figures]}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    write_text(out / "summary.json", json.dumps(summary, indent=1, ensure_ascii=False))
     _markdown(out, rows, figures, meta)
     _html(out, rows, figures, meta)
 
@@ -96,7 +97,7 @@ def _markdown(out, rows, figures, meta):
         lines.append("")
     for path, cap in figures:
         lines += [f"![{cap}]({path})", "", f"*{cap}*", ""]
-    (out / "report.md").write_text("\n".join(lines))
+    write_text(out / "report.md", "\n".join(lines))
 
 
 def _html(out, rows, figures, meta):
@@ -121,4 +122,4 @@ def _html(out, rows, figures, meta):
         h.append(f"<figure><img alt='{esc(cap)}' src='data:image/png;base64,{data}'>"
                  f"<figcaption>{esc(cap)} ({esc(path)})</figcaption></figure>")
     h.append("</body></html>")
-    (out / "report.html").write_text("\n".join(h))
+    write_text(out / "report.html", "\n".join(h))

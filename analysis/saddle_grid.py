@@ -62,4 +62,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from analysis.files import run_command
+    sys.exit(run_command(main))

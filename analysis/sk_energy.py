@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import written
 from .compact import load_any
 from .load import lattice_key
 from .plotting import pyplot, save
@@ -343,7 +344,7 @@ def main(argv=None):
         figure(rows, e_inf, err, slope, out / "sk_energy.png", converged)
         if curves:
             budget_figure(curves, e_inf, slope, out / "sk_budget.png", a.sweeps)
-        with open(out / "sk_energy.csv", "w") as fh:
+        with written(out / "sk_energy.csv") as fh:
             fh.write("N,realizations,e,err,repeated\n")
             for r in rows:
                 fh.write(",".join(map(str, r)) + "\n")
@@ -351,4 +352,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from analysis.files import run_command
+    sys.exit(run_command(main))

@@ -24,6 +24,7 @@ import numpy as np
 
 from simglass import particle_number
 
+from .files import write_text, written
 from .load import lattice_key, load_points
 from .plotting import pyplot, save
 from .stats import first_crossing, mean_sem, power_law_fit
@@ -185,7 +186,7 @@ def thouless_report(path, out=None):
     if out:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        with open(out / "thouless.csv", "w") as fh:
+        with written(out / "thouless.csv") as fh:
             fh.write("cluster,density,J_loc_over_t,err\n")
             for (cl, n), (jl, err, *_ ) in sorted(res.items()):
                 fh.write(f"{'x'.join(map(str, cl))},{n:.6g},{jl:.6g},{err:.3g}\n")
@@ -255,10 +256,11 @@ def main(argv=None):
     if a.out:
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "stiffness.csv").write_text("\n".join(lines) + "\n")
+        write_text(out / "stiffness.csv", "\n".join(lines) + "\n")
         figure(tab, drops, a.factor, out / "stiffness.png")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from analysis.files import run_command
+    sys.exit(run_command(main))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from simglass.options import InputError
 
+from .files import write_text
 from . import checks
 
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
@@ -127,7 +128,7 @@ def analyze_files(out: Path, roles) -> dict:
         buf = io.StringIO()
         with contextlib.redirect_stdout(buf):
             analyze(h5, d)
-        (d / "analysis.txt").write_text(buf.getvalue())
+        write_text(d / "analysis.txt", buf.getvalue())
         paths[role] = h5
     return paths
 

@@ -140,3 +140,79 @@ def test_disk_full_before_the_first_task(job, small_fs):
     r = run_cli("run", job, "--output", out, "--quiet")
     _one_line_failure(r, "No space left on device (errno 28)")
     assert "nothing was stored" in r.stderr and not out.exists()
+
+
+# --- derived outputs: tables, figures and reports (analysis.files) ---------------------
+
+def test_atomic_output_keeps_the_old_file_and_leaves_no_part(tmp_path):
+    """A write that fails (here: the body raises, and a file that cannot be created)
+    leaves the previous file intact and no temporary file behind."""
+    from analysis.files import write_text, written
+    from simglass.results import WriteFailed
+    target = tmp_path / "table.csv"
+    write_text(target, "old\n")
+    with pytest.raises(ZeroDivisionError):
+        with written(target) as fh:
+            fh.write("half")
+            1 / 0
+    assert target.read_text() == "old\n"
+    with pytest.raises(WriteFailed, match="cannot write .*nodir/x.csv"):
+        write_text(tmp_path / "nodir" / "x.csv", "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
+
+
+CHAIN_JOB = """
+engine = "mc"
+seed = 1
+realizations = 6
+[model]
+L = [64]
+[scan]
+J = [1.0, 2.0]
+[options]
+sweeps = 8
+replicas = 2
+restarts = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def chain_results(tmp_path_factory):
+    d = tmp_path_factory.mktemp("chain")
+    job = d / "chain.toml"
+    job.write_text(CHAIN_JOB)
+    assert run_cli("run", job, "--output", d / "ref.h5", "--quiet").returncode == 0
+    return job, d / "ref.h5"
+
+
+@pytest.mark.parametrize("command", ["analyze", "compact"])
+def test_outputs_on_a_full_disk_fail_in_one_line(tmp_path, command, chain_results):
+    """Every command that writes derived outputs: a file-size limit (EFBIG, as a full
+    disk or quota gives ENOSPC / EDQUOT) stops it with one line and exit status 1, and
+    every file it leaves is complete (written whole or not at all)."""
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    job, results = chain_results
+    out = tmp_path / "out"
+    out.mkdir()
+    if command == "analyze":
+        cmd = simglass_cmd("analyze", results, "--out", out)
+    else:
+        cmd = [sys.executable, "-m", "analysis.compact", str(results), "--job", str(job), "--out",
+               str(out / "table.csv")]
+    full = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=root)
+    assert full.returncode == 0, full.stderr
+    sizes = {p.name: p.stat().st_size for p in out.iterdir()}
+    limit = max(sizes.values()) // 2
+    assert limit > 0
+    for p in out.iterdir():
+        p.unlink()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=root,
+                       preexec_fn=_limit_file_size(limit))
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and "cannot write" in lines[0] and "File too large (errno 27)" in lines[0], r.stderr
+    for p in out.iterdir():
+        assert not p.name.endswith(".part"), p
+        assert p.stat().st_size == sizes[p.name], p      # complete, as in the unlimited run
