@@ -35,7 +35,7 @@ from .stats import weighted_line
 
 __all__ = ["SizeData", "Crossing", "Estimate", "size_table", "crossing", "pair_crossings",
            "estimate", "mean_err", "Extrapolation", "crossing_extrapolation",
-           "joint_crossing_bootstrap", "Spread", "systematic_spread"]
+           "joint_crossing_bootstrap", "Spread", "systematic_spread", "Flow", "scaling_flow"]
 
 
 @dataclass
@@ -159,6 +159,42 @@ def pair_crossings(table, n_boot=500, seed=0, window=None):
             near = np.sort(xs[np.argsort(np.abs(xs - x0))[:4]])
             shift = abs(crossing(xs, ya, yb, (near[0], near[-1])) - x0)
         out.append(Crossing(sa, sb, x0, err, float(ok.mean()) if n_boot else np.nan, shift))
+    return out
+
+
+@dataclass
+class Flow:
+    """The finite-size flow of a diagnostic y (e.g. <ln g>) between sizes a < b at one x:
+    y_mid = (<y>_a + <y>_b) / 2 and beta = (<y>_b - <y>_a) / ln(L_b / L_a), with standard
+    errors (the sizes' realisations are independent: errors add in quadrature)."""
+    a: tuple
+    b: tuple
+    x: float
+    y_mid: float
+    y_err: float
+    beta: float
+    beta_err: float
+
+
+def scaling_flow(table) -> list:
+    """beta = d<y>/d ln L of successive sizes of a ``size_table`` at each common x
+    (Abrahams, Anderson, Licciardello & Ramakrishnan, PRL 42, 673 (1979), with y = <ln g>:
+    beta > 0 the conductance grows with L (metallic at these sizes), beta < 0 it falls
+    (localising); where one-parameter scaling holds, the points of all pairs lie on one
+    curve beta(y), whose zero is the critical <ln g>).  L is the linear size, the
+    geometric mean of the extents.  Returns a list of Flow, smallest pair first,
+    x ascending; points where either size has fewer than two usable realisations are left out."""
+    sizes = list(table)
+    out = []
+    for sa, sb in zip(sizes[:-1], sizes[1:]):
+        xs, ya, yb = _common(table[sa], table[sb])
+        (ma, ea, na), (mb, eb, nb) = mean_err(ya), mean_err(yb)
+        dl = np.log(np.prod(sb) / np.prod(sa)) / len(sb)
+        for j, xv in enumerate(xs):
+            if na[j] > 1 and nb[j] > 1:
+                err = float(np.hypot(ea[j], eb[j]))
+                out.append(Flow(sa, sb, float(xv), float(0.5 * (ma[j] + mb[j])), 0.5 * err,
+                                float((mb[j] - ma[j]) / dl), err / dl))
     return out
 
 

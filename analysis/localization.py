@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import written
-from .finite_size import Estimate, estimate, pair_crossings, size_table
+from .finite_size import Estimate, estimate, pair_crossings, scaling_flow, size_table
 from .load import lattice_key
 from .plotting import pyplot, save
 from .reference import ALPHA_THEORY as ALPHA, R_GOE, R_POISSON
@@ -141,6 +141,7 @@ def _analyze(points, x, out, window, n_boot) -> Localization:
                 fh.write(f"{'x'.join(map(str, s))},{xv:.6g},{n},{u},{g:.6f},{ge:.6f},{r:.6f},{re:.6f}\n")
         for d in DIAGNOSTICS:
             _figure(res, d, out / ("ln_g.png" if d == "ln_g" else "r_mean.png"))
+        _flow_figure(scaling_flow(tables["ln_g"]), x, out / "flow.png")
         _dos_figure(points, x, out / "dos.png")
     return res
 
@@ -269,6 +270,30 @@ def _figure(res, d, path):
     save(fig, path)
 
 
+def _flow_figure(flow, x, path):
+    """beta = d<ln g>/d ln L against <ln g> for every pair of successive sizes (scaling_flow)."""
+    if not flow:
+        return
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    pairs = list(dict.fromkeys((f.a, f.b) for f in flow))
+    for k, (a, b) in enumerate(pairs):
+        fs = [f for f in flow if (f.a, f.b) == (a, b)]
+        ax.errorbar([f.y_mid for f in fs], [f.beta for f in fs], xerr=[f.y_err for f in fs],
+                    yerr=[f.beta_err for f in fs], fmt="o-", ms=3, capsize=2, color=f"C{k}",
+                    label=f"L = {a[0]} → {b[0]}")
+        for f in fs:
+            ax.annotate(f"{f.x:g}", (f.y_mid, f.beta), fontsize=6, color=f"C{k}",
+                        xytext=(3, 3), textcoords="offset points")
+    ax.axhline(0.0, color="gray", lw=0.8)
+    ax.set_xlabel(r"$\langle \ln g\rangle$ (mean of the two sizes)")
+    ax.set_ylabel(r"$\beta = d\langle \ln g\rangle / d\ln L$")
+    ax.set_title(f"Scaling flow of the Thouless conductance (labels: {x}/t); "
+                 "β > 0 grows with L, β < 0 localises", fontsize=8)
+    ax.legend(fontsize=8)
+    save(fig, path)
+
+
 def _dos_figure(points, x, path):
     """rho(E - mu) per site for each x at the largest size (Fig. 3 analogue)."""
     plt = pyplot()
@@ -301,7 +326,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m analysis.localization", description=__doc__.splitlines()[0])
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv)")
     ap.add_argument("--x", default="J", choices=["J", "W"], help="scanned parameter (in units of t)")
-    ap.add_argument("--out", help="directory for localization.csv, ln_g.png, r_mean.png, dos.png")
+    ap.add_argument("--out", help="directory for localization.csv, ln_g.png, r_mean.png, flow.png, dos.png")
     ap.add_argument("--window", type=float, nargs=2, metavar=("LO", "HI"),
                     help="x range of the crossing fits (default: every scanned x)")
     ap.add_argument("--by", metavar="KEY",
@@ -324,6 +349,10 @@ def main(argv=None):
     print(f"{'size':>10} {a.x + '/t':>7} {'R':>4} {'flag':>4} {'<ln g>':>8} {'err':>6} {'<r>':>7} {'err':>6}")
     for s, xv, n, u, g, ge, r, re in res.rows():
         print(f"{'x'.join(map(str, s)):>10} {xv:7.3g} {n:4d} {u:4d} {g:8.3f} {ge:6.3f} {r:7.4f} {re:6.4f}")
+    print("scaling flow of <ln g> (beta = d<ln g>/d ln L; > 0: grows with L, < 0: falls):")
+    for f in scaling_flow(res.tables["ln_g"]):
+        print(f"  {'x'.join(map(str, f.a)):>10} -> {'x'.join(map(str, f.b)):<10} {a.x}/t = {f.x:<6.3g} "
+              f"<ln g> = {f.y_mid:7.3f} +- {f.y_err:.3f}  beta = {f.beta:7.3f} +- {f.beta_err:.3f}")
     for d in DIAGNOSTICS:
         for c in res.crossings[d]:
             print(f"crossing of {d:>4} {'x'.join(map(str, c.a))} / {'x'.join(map(str, c.b))}: "

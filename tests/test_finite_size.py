@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from analysis.finite_size import (Crossing, crossing, crossing_extrapolation, estimate, joint_crossing_bootstrap,
-                                   SizeData, mean_err, pair_crossings, size_table, systematic_spread)
+                                   SizeData, mean_err, pair_crossings, scaling_flow, size_table,
+                                   systematic_spread)
 from analysis.scaling_fit import _model, scaling_fit
 
 
@@ -25,6 +26,24 @@ def synthetic(xc=16.0, sizes=(6, 8, 10, 12), n_real=300, noise=0.3, drift=0.0, s
             points.append(SimpleNamespace(params={"L": [L] * 3, "W": x, "t": 1.0},
                                           realizations=list(range(n_real)), records=recs))
     return size_table(points, lambda r: r["y"], "W", lambda r: r["ok"])
+
+
+def test_scaling_flow_is_the_slope_in_ln_L():
+    """synthetic(): y_L(x) = -(x - x_c) L/10 (+ noise), so d<y>/d ln L between L_a and L_b is
+    -(x - x_c)(L_b - L_a) / (10 ln(L_b / L_a)): zero at x_c, positive below it; its
+    error is the two sizes' standard errors in quadrature over ln(L_b / L_a)."""
+    tab = synthetic(noise=0.0)
+    flow = scaling_flow(tab)
+    assert [(f.a[0], f.b[0]) for f in flow[::7]] == [(6, 8), (8, 10), (10, 12)]
+    for f in flow:
+        La, Lb = f.a[0], f.b[0]
+        exact = -(f.x - 16.0) * (Lb - La) / (10 * np.log(Lb / La))
+        assert f.beta == pytest.approx(exact, abs=5 * f.beta_err + 1e-12)
+        (ma, ea, _), (mb, eb, _) = mean_err(tab[f.a].Y), mean_err(tab[f.b].Y)
+        j = list(tab[f.a].x).index(f.x)
+        assert f.beta_err == pytest.approx(np.hypot(ea[j], eb[j]) / np.log(Lb / La))
+        assert f.y_mid == pytest.approx(0.5 * (ma[j] + mb[j]))
+    assert all(f.beta > 0 for f in flow if f.x < 15) and all(f.beta < 0 for f in flow if f.x > 17)
 
 
 def test_size_table_layout():
