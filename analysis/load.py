@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from simglass.results import being_written, read_consistent, read_group, task_groups
 
-__all__ = ["Point", "load_points", "lattice_key", "task_table"]
+__all__ = ["Point", "load_points", "lattice_key", "task_table", "columns"]
 
 
 def lattice_key(params) -> tuple:
@@ -65,10 +65,14 @@ def task_table(path):
     """The completed tasks of a results file as a pandas DataFrame: one row per task,
     the model parameters as columns (the scanned ones first, then the fixed ones, so
     that tables of several files can be concatenated; L as a string such as "8x8x8",
-    other lists as strings), ``N`` (sites, an integer: sort and group sizes by it),
-    then ``realization``, ``point`` and every scalar of the engine's record (arrays and
-    subgroups are left out; read them with :func:`load_points`).  Works on the file of
-    a running or killed job (completed tasks only).
+    other lists as strings, unset ones None), ``N`` (sites, an integer: sort and group
+    sizes by it), then ``realization``, ``point`` and every scalar number or flag of the
+    engine's record (arrays and strings are left out; read arrays with
+    :func:`load_points`).  A record entry named like a model parameter replaces it
+    (``n_particles``: the N_f the task used).  What each column means, with its unit:
+    :func:`columns`, or the engine's record table on the engines page (both from the
+    engine's ``OUTPUTS``).  Works on the file of a running or killed job (completed
+    tasks only).
 
     Parameters
     ----------
@@ -122,3 +126,33 @@ def task_table(path):
                     row[k] = a.item()
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def columns(engine: str) -> dict:
+    """What the columns of :func:`task_table` mean for a results file of ``engine``:
+    column name -> "meaning [unit]" (unit omitted for flags and parameters): the model
+    parameters (simglass.jobfile.MODEL_OPTIONS; in the table the scanned ones come
+    first), ``N``, ``realization``, ``point``, then the scalar entries of the engine's
+    record (its ``OUTPUTS``, simglass.engines.outputs).  Options decide whether some
+    entries are stored (the engines page says when); a column is present when its entry
+    is.
+
+    Raises simglass.options.InputError for an unknown engine.
+
+    Examples
+    --------
+    >>> cols = columns("hartree")
+    >>> cols["ln_g_mean"]
+    '<ln g> over the array g: the typical conductance of the realisation (NaN without a twisted direction) [1]'
+    >>> list(cols)[:3]
+    ['L', 'periodic', 't']
+    """
+    from simglass.engines import outputs
+    from simglass.jobfile import MODEL_OPTIONS
+    out = {k: f"model parameter: {o.help}" for k, o in MODEL_OPTIONS.items()}
+    out.update(N="number of sites, the product of L", realization="realisation index r (the job's seed and r fix the disorder)",
+               point="index of the parameter point in the scan (its order)")
+    for k, o in outputs(engine).items():
+        if o.column:
+            out[k] = o.meaning + (f" [{o.unit}]" if o.unit else "")
+    return out

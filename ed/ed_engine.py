@@ -1,18 +1,7 @@
 """Engine ``ed``: many-body ground states (QuSpin) and Hartree on the same realisation.
 
-Record: ``energy`` (E0 at N_f), ``energy_plus`` / ``energy_minus`` (N_f ± 1; NaN when
-outside 0..N), ``charge_gap`` = E(N_f+1) + E(N_f-1) - 2 E(N_f), ``addition`` =
-E(N_f+1) - E(N_f), ``removal`` = E(N_f) - E(N_f-1), ``density`` (averaged over a
-degenerate ground-state manifold), ``dimension``, ``residual`` (max ||H psi - E psi||),
-``converged`` (every eigen-solve of the task met its tolerance), ``degeneracy`` and
-``degenerate`` (ed.exact_ground_state, relative tolerance 1e-8);
-with ``dos = true`` the tunnelling DOS ``tdos`` per site on ``tdos_omega`` (relative to
-mu = (E(N+1) - E(N-1))/2, Lorentzian ``dos_eta``; ed.spectral);
-with ``chi = true`` the static response ``chi`` = -∂<n_i>/∂eps_j (central differences,
-``chi_step``; NaN for a degenerate ground state, where it diverges as T -> 0+); with ``hartree = true`` the Hartree solution of the same model:
-``hartree_energy``, ``hartree_density``, ``hartree_gap`` (single-particle gap at mu),
-``hartree_converged``, ``hartree_stable``, and ``hartree_expectation`` = <Phi_H|H|Phi_H> = E_H +
-½ Σ_{i≠j} V_ij |rho_ij|² (exchange included; >= E0 for an integer-occupied determinant).
+The record is declared in ``OUTPUTS``; the engines page of the documentation and
+``simglass engines ed`` print it.
 """
 
 from __future__ import annotations
@@ -20,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from simglass.options import Option, default_of
+from simglass.outputs import Output
 
 from .exact import density_response, exact_ground_state
 from .hartree import START_KINDS, hartree_solve
@@ -43,6 +33,41 @@ OPTIONS = {
     "dos_points": Option(int, 401, lambda x: x >= 2, ">= 2", "DOS frequency points"),
     "max_memory_gb": Option(float, default_of(exact_ground_state, "max_memory_gb"), lambda x: x > 0, "> 0",
                             "refuse larger sectors"),
+}
+
+
+# the record of one task (simglass.outputs): every key run() returns, and only those
+OUTPUTS = {
+    "energy": Output("()", "energy", "E0, the many-body ground-state energy at N_f (ed.exact_ground_state)"),
+    "density": Output("(N,)", "1", "<n_i> of the ground state (averaged over a degenerate ground-state "
+                      "manifold)"),
+    "dimension": Output("()", "count", "dimension of the N_f sector", "int"),
+    "residual": Output("()", "energy", "max ||H psi - E psi|| of the ground state(s)"),
+    "converged": Output("()", "", "every eigen-solve of the task met its tolerance", "bool"),
+    "degeneracy": Output("()", "count", "ground-state degeneracy (relative tolerance 1e-8)", "int"),
+    "degenerate": Output("()", "", "degeneracy > 1", "bool"),
+    "energy_plus": Output("()", "energy", "E0 at N_f + 1 (NaN outside 0..N)", when="pm1"),
+    "energy_minus": Output("()", "energy", "E0 at N_f - 1 (NaN outside 0..N)", when="pm1"),
+    "addition": Output("()", "energy", "E(N_f + 1) - E(N_f)", when="pm1"),
+    "removal": Output("()", "energy", "E(N_f) - E(N_f - 1)", when="pm1"),
+    "charge_gap": Output("()", "energy", "E(N_f + 1) + E(N_f - 1) - 2 E(N_f)", when="pm1"),
+    "chi": Output("(N, N)", "1/energy", "static density response -∂<n_i>/∂eps_j by central differences "
+                  "(step chi_step); NaN for a degenerate ground state, where it diverges as T -> 0+",
+                  when="chi"),
+    "tdos": Output("(dos_points,)", "1/energy", "tunnelling DOS per site on tdos_omega: Lanczos continued "
+                   "fractions, Lorentzian broadening dos_eta (ed.spectral)", when="dos, 0 < N_f < N"),
+    "tdos_omega": Output("(dos_points,)", "energy", "frequencies ω - μ of tdos on [-dos_max, dos_max], "
+                         "μ = (E(N_f + 1) - E(N_f - 1))/2", when="dos, 0 < N_f < N"),
+    "hartree_energy": Output("()", "energy", "E_H of the Hartree solution of the same model (ed.hartree)",
+                             when="hartree, 0 < N_f < N"),
+    "hartree_density": Output("(N,)", "1", "its density <n_i>", when="hartree, 0 < N_f < N"),
+    "hartree_gap": Output("()", "energy", "its single-particle gap at μ", when="hartree, 0 < N_f < N"),
+    "hartree_converged": Output("()", "", "the Hartree solution converged", "bool", "hartree, 0 < N_f < N"),
+    "hartree_stable": Output("()", "", "it is a local minimum of E_H (not a saddle point)", "bool",
+                             "hartree, 0 < N_f < N"),
+    "hartree_expectation": Output("()", "energy", "<Phi_H|H|Phi_H> = E_H + ½ Σ_{i≠j} V_ij |rho_ij|² "
+                                  "(exchange included): a variational upper bound on E0",
+                                  when="hartree, 0 < N_f < N"),
 }
 
 

@@ -1,42 +1,9 @@
 """Engine ``hartree``: self-consistent Hartree–Anderson solution per realisation.
 
-Record (energies in the job's units, levels relative to nothing unless said):
-
-* ``energy`` (E_H), ``energy_per_site``, ``mu``, ``gap`` (E_{N_f} - E_{N_f-1}),
-  ``levels`` (all), ``density``, ``fields`` (Hartree fields eps_i - Σ_j V_ij <n_j> - mu),
-  ``converged``, ``iterations`` (diagonalisations), ``response_products`` (χ⁰ or
-  orbital-Hessian products, each 0.05-0.15 of a diagonalisation at N = 512),
-  ``residual``, ``stability`` (lowest eigenvalue of the gap-scaled Hessian of E_H: < 0
-  at a saddle point, ed.response),
-  ``stable``, ``degenerate``, ``start`` (which start gave the kept solution, "continued"
-  with ``continue_along``) and ``starts_energy`` / ``starts_converged`` /
-  ``starts_stability`` of every start;
-* ``chain_iterations`` (with ``continue_along``: diagonalisations of the solutions at
-  the earlier values, recomputed in this task, each counting the start it kept; else 0)
-  and ``chain_sound`` (all of them converged and stable); the task's cost grows with its
-  position on the axis;
-* ``ipr``: Σ_i |psi_a(i)|⁴ of every level;
-* ``r``: adjacent-gap ratios r_k = min(s_k, s_{k+1}) / max(s_k, s_{k+1}) of the
-  K = max(8, round(r_fraction N)) levels centred on the Fermi index N_f, and ``r_mean``;
-* ``g``: Thouless conductances |∂²E_n/∂θ²| / Δ of the ``g_window`` levels below and above
-  μ, shape (directions, 2 g_window), for a boundary twist θ along each periodic direction
-  of extent >= 3, with the Hartree potential frozen (second-order perturbation theory,
-  ed.curvature); ``ln_g_mean`` = <ln g> over that array (the typical value of the
-  realisation) and ``level_spacing`` Δ (the mean spacing in the window without the one
-  across μ); ``ln_g_mean_4`` and ``ln_g_mean_16``: the same with 4 and 16 levels per
-  side (the fixed-count reading at three window sizes);
-* energy-resolved curvatures (the mobility edge, analysis.mobility_edge):
-  ``g_energy_levels`` (K,) E_n - μ of every level with |E_n - μ| <= ``g_energy_max``,
-  and ``g_energy_curvature`` (directions, K) their ∂²E_n/∂θ² (g_n needs the local mean
-  level spacing Δ(E), which the analysis takes from the disorder-averaged DOS);
-* ``r_below`` / ``r_above``: gap ratios of the g_window + 1 levels below and above μ
-  (none uses the spacing across μ, which self-consistency enlarges), and their means
-  ``r_below_mean`` / ``r_above_mean``;
-* ``dos_hist``: counts of levels - mu in ``dos_bins`` bins on [-dos_max, dos_max]
-  (``dos_edges``), and ``phi_hist`` of the Hartree fields on the same bins.
-
-An unconverged solution is stored with ``converged = 0`` and a saddle point with
-``stable = 0``; the analyses count both per point and never average them silently.
+The record (energies in the job's units) is declared in ``OUTPUTS``; the engines page of
+the documentation and ``simglass engines hartree`` print it.  An unconverged solution
+is stored with ``converged = 0`` and a saddle point with ``stable = 0``; the analyses
+count both per point and never average them silently.
 """
 
 from __future__ import annotations
@@ -45,6 +12,7 @@ import numpy as np
 
 from simglass.jobfile import sites_and_particles
 from simglass.options import Option, default_of
+from simglass.outputs import Output
 
 from .curvature import fermi_window, level_curvatures, spacing_ratios, thouless_g, window_gap_ratios
 from .hartree import SOLVER_OPTIONS, START_KINDS, hartree_solve
@@ -74,6 +42,66 @@ OPTIONS = {
                            "energy-resolved <ln g> (g_energy_levels, g_energy_curvature); 0: none"),
     "dos_max": Option(float, 10.0, _pos, "> 0", "DOS / P(phi) histogram range"),
     "dos_bins": Option(int, 200, _pos, ">= 1", "DOS / P(phi) histogram bins"),
+}
+
+_G = "twisted directions: the periodic directions of extent >= 3 (none at t = 0)"
+
+# the record of one task (simglass.outputs): every key run() returns, and only those
+OUTPUTS = {
+    "energy": Output("()", "energy", "E_H = Σ_{a occ} E_a + ½ Σ_{i≠j} V_ij <n_i><n_j> of the kept solution "
+                     "(ed.hartree)"),
+    "energy_per_site": Output("()", "energy", "energy / N"),
+    "mu": Output("()", "energy", "midpoint of the highest occupied and the lowest empty level"),
+    "gap": Output("()", "energy", "single-particle gap at μ: E_{N_f} - E_{N_f - 1} (levels counted from 0)"),
+    "levels": Output("(N,)", "energy", "all Hartree levels E_a, ascending (not relative to μ)"),
+    "density": Output("(N,)", "1", "<n_i>, the self-consistent density"),
+    "fields": Output("(N,)", "energy", "Hartree fields eps_i - Σ_j V_ij <n_j> - μ"),
+    "converged": Output("()", "", "max_i |Δn_i| <= tol reached", "bool"),
+    "iterations": Output("()", "count", "diagonalisations of the kept solution (warm-up included)", "int"),
+    "response_products": Output("()", "count", "applications of the static response χ⁰ or of the orbital "
+                                "Hessian (each 0.05-0.15 of a diagonalisation at N = 512)", "int"),
+    "residual": Output("()", "1", "max_i |Δn_i| of the last iteration"),
+    "stability": Output("()", "1", "lowest eigenvalue of the gap-scaled Hessian of E_H in the occupied–empty "
+                        "rotations (ed.response.hessian_min): >= 0 at a local minimum, < 0 at a saddle "
+                        "point, NaN when not checked"),
+    "stable": Output("()", "", "stability >= -1e-6 (True at t = 0 and J = 0; False when unconverged)", "bool"),
+    "degenerate": Output("()", "", "a degenerate shell at the Fermi level, occupied equally (fractional "
+                         "occupations)", "bool"),
+    "start": Output("()", "", 'the start that gave the kept solution ("classical", "random", "uniform"; '
+                    '"continued" with continue_along); a string attribute of the task group', "str"),
+    "chain_iterations": Output("()", "count", "with continue_along: diagonalisations of the solutions at "
+                               "the earlier values of the scanned key, recomputed in this task (the task's "
+                               "cost grows with its position on the axis); else 0", "int"),
+    "chain_sound": Output("()", "", "all those earlier solutions converged and stable (True without "
+                          "continue_along)", "bool"),
+    "starts_energy": Output("(starts,)", "energy", "E_H of every start tried"),
+    "starts_converged": Output("(starts,)", "", "converged, per start", "bool"),
+    "starts_stability": Output("(starts,)", "1", "stability, per start"),
+    "ipr": Output("(N,)", "1", "inverse participation ratio Σ_i |psi_a(i)|⁴ of every level"),
+    "r": Output("(≤ K - 2,)", "1", "adjacent-gap ratios r_k = min(s_k, s_{k+1}) / max(s_k, s_{k+1}) of the "
+                "K = max(8, round(r_fraction N)) levels centred on the Fermi index N_f (ratios of degenerate pairs left out)"),
+    "r_mean": Output("()", "1", "mean of r"),
+    "g": Output("(directions, 2 g_window)", "1", "Thouless conductances g = |∂²E_n/∂θ²| / Δ of the "
+                "g_window levels below and above μ, for a boundary twist θ along each direction, the "
+                "Hartree potential frozen (second-order perturbation theory, ed.curvature); " + _G),
+    "ln_g_mean": Output("()", "1", "<ln g> over the array g: the typical conductance of the realisation "
+                        "(NaN without a twisted direction)"),
+    **{f"ln_g_mean_{k}": Output("()", "1", f"the same with {k} levels per side of μ")
+       for k in FIXED_WINDOWS},
+    "level_spacing": Output("()", "energy", "Δ of g: the mean level spacing in the window, without the "
+                            "spacing across μ"),
+    "g_energy_levels": Output("(K,)", "energy", "E_n - μ of every level with |E_n - μ| <= g_energy_max "
+                              "(for the mobility edge, analysis.mobility_edge)"),
+    "g_energy_curvature": Output("(directions, K)", "energy", "∂²E_n/∂θ² of those levels (g_n needs the "
+                                 "local mean spacing Δ(E), taken from the disorder-averaged DOS)"),
+    "r_below": Output("(≤ g_window - 1,)", "1", "gap ratios of the g_window + 1 levels below μ (the spacing "
+                      "across μ, which self-consistency enlarges, left out)"),
+    "r_above": Output("(≤ g_window - 1,)", "1", "the same above μ"),
+    "r_below_mean": Output("()", "1", "mean of r_below"),
+    "r_above_mean": Output("()", "1", "mean of r_above"),
+    "dos_hist": Output("(dos_bins,)", "count", "histogram of levels - μ on dos_edges", "int"),
+    "phi_hist": Output("(dos_bins,)", "count", "histogram of the Hartree fields on dos_edges", "int"),
+    "dos_edges": Output("(dos_bins + 1,)", "energy", "dos_bins equal bins on [-dos_max, dos_max]"),
 }
 
 

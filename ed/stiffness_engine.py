@@ -1,13 +1,9 @@
 """Engine ``stiffness``: charge stiffness of ED and Hartree on the same realisation from
-twisted boundaries (ed.stiffness; issue 8).
+twisted boundaries (ed.stiffness).
 
-Record: ``D_ed`` and ``D_ed_err`` (many-body ground state, finite-difference error),
-``D_ed_phase`` (phase sensitivity, ed.stiffness), ``E0``; with ``hartree = true`` ``hartree_converged``, ``hartree_stable``, ``D_hartree_frozen`` (+ ``_err``,
-Hartree potential of θ = 0 kept), ``D_hartree`` (+ ``_err``, re-converged at each θ;
-NaN error if a twisted solution did not converge), ``D_hartree_phase``,
-``D_hartree_frozen_phase``, ``thouless`` (Edwards–Thouless g of
-the Hartree levels near μ), ``hartree_energy``; ``direction`` and ``h`` used.
-D in units of t, D = (L_a²/2N) ∂²E0/∂θ².
+D = (L_a²/2N) ∂²E0/∂θ² (energy units of the job) along the twisted direction a; the
+record is declared in ``OUTPUTS`` (the engines page of the documentation and ``simglass
+engines stiffness`` print it).
 """
 
 from __future__ import annotations
@@ -15,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from simglass.options import Option, default_of
+from simglass.outputs import Output
 
 from .exact import exact_ground_state
 from .hartree import START_KINDS, hartree_solve
@@ -37,6 +34,38 @@ OPTIONS = {
     "thouless_fraction": Option(float, 0.25, lambda x: 0 < x <= 1, "in (0, 1]",
                                 "fraction of levels nearest mu for the Thouless number"),
     "max_memory_gb": Option(float, default_of(exact_ground_state, "max_memory_gb"), lambda x: x > 0, "> 0", "refuse larger ED sectors"),
+}
+
+
+_H = "hartree, t > 0"
+_HS = "hartree, t > 0, the solution converged and stable"   # saddle points are recorded, not used
+
+# the record of one task (simglass.outputs): every key run() returns, and only those
+OUTPUTS = {
+    "direction": Output("()", "", "the twisted lattice direction a (0-based)", "int"),
+    "h": Output("()", "1", "twist step (total phase, rad) of the finite differences"),
+    "D_ed": Output("()", "energy", "many-body stiffness (L_a²/2N) ∂²E0/∂θ² (Richardson extrapolation from "
+                   "θ = 0, h, 2h; ed.stiffness)", when="ed"),
+    "D_ed_err": Output("()", "energy", "its finite-difference error estimate", when="ed"),
+    "D_ed_phase": Output("()", "energy", "phase sensitivity (L_a²/2N) |E0(π/2) - E0(0)| (>= 0; its logarithm "
+                         "is the quantity to average over disorder)", when="ed"),
+    "E0": Output("()", "energy", "many-body ground-state energy at θ = 0", when="ed"),
+    "ed_residual": Output("()", "energy", "max ||H psi - E psi|| of the eigen-solves", when="ed"),
+    "ed_converged": Output("()", "", "every eigen-solve met its tolerance", "bool", "ed"),
+    "hartree_converged": Output("()", "", "the Hartree solution at θ = 0 converged", "bool", _H),
+    "hartree_stable": Output("()", "", "it is a local minimum of E_H (not a saddle point)", "bool", _H),
+    "hartree_energy": Output("()", "energy", "E_H at θ = 0", when=_H),
+    "D_hartree_frozen": Output("()", "energy", "Hartree stiffness with the potential of θ = 0 kept (the N_f "
+                               "lowest levels of h(θ) summed)", when=_HS),
+    "D_hartree_frozen_err": Output("()", "energy", "its finite-difference error estimate", when=_HS),
+    "D_hartree_frozen_phase": Output("()", "energy", "its phase sensitivity", when=_HS),
+    "thouless": Output("()", "1", "Edwards–Thouless g = <|ε_n(π) - ε_n(0)|> / Δ of the thouless_fraction of "
+                       "Hartree levels nearest μ (at least 4), potential frozen", when=_HS),
+    "D_hartree": Output("()", "energy", "Hartree stiffness re-converged at each θ (from E_H(θ))",
+                        when=_HS + ", reconverge"),
+    "D_hartree_err": Output("()", "energy", "its error estimate (NaN if a twisted solution did not converge)",
+                            when=_HS + ", reconverge"),
+    "D_hartree_phase": Output("()", "energy", "its phase sensitivity", when=_HS + ", reconverge"),
 }
 
 

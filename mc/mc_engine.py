@@ -1,27 +1,8 @@
 """Engine ``mc``: ground states and the local-field distribution at t = 0.
 
-Per task (one realisation): ``mc.ground_state`` with the job's options, then
-
-* ``energy``, ``energy_per_site``, ``C_sk`` = ⅛ Σ_{i≠j} V_ij (so (energy - C_sk)/N is
-  the SK energy per site of the compensated half-filled model, docs/conventions.md),
-  ``mu``, ``occupation``, ``pair_stable``, ``min_pair_delta``, ``restarts_hit``;
-* ``phi``: phi_i - mu of every site of the final state (Eq. 15), and ``phi_hist``:
-  counts in ``phi_bins`` equal bins on [-phi_max, phi_max] (``phi_edges``), in the
-  energy units of the job (J);
-* with ``method = "pt"``: ``temperatures``, per-temperature ``acceptance`` and
-  adjacent-pair ``exchange`` rates (averaged over restarts); replica overlaps
-  ``q`` = (1/N) Σ s_i^a s_i^b (s = 2n - 1) between the coldest replicas of restarts
-  0 and 1, sampled every ``overlap_every`` sweeps in the second half of the run;
-  equilibration diagnostic ``energy_halves``: mean coldest energy per site in the
-  first and second half of that measurement window, per restart;
-* ``restart_energies`` (restarts,): the lowest quenched state of each independent
-  restart, and ``restart_q``: the overlaps q_ab = (1/N) Σ s_i^a s_i^b of those states for
-  the pairs a < b (restarts (restarts - 1)/2 values): P(q) of the low-lying states;
-* with ``modes`` = k > 0: ``mode_eigenvalues`` (k,), the largest eigenvalues of V (energy
-  units of the job), and ``mode_weights`` (k,), ω_k = (u_k·s)²/N of the final state on their
-  eigenvectors u_k (Σ over all N eigenvectors = 1): condensation onto the collective
-  modes of cavity couplings (issue 19; rotation-invariant, unlike overlaps with the
-  individual mode functions, which V does not determine).
+Per task (one realisation): ``mc.ground_state`` with the job's options; the record is
+declared in ``OUTPUTS`` (the engines page of the documentation and ``simglass engines
+mc`` print it).
 """
 
 from __future__ import annotations
@@ -30,6 +11,7 @@ import numpy as np
 
 from simglass.jobfile import sites_and_particles
 from simglass.options import Option, default_of
+from simglass.outputs import Output
 
 from .ground_state import METHODS, ground_state
 
@@ -53,6 +35,48 @@ OPTIONS = {
     "overlap_every": Option(int, 10, _pos, ">= 1", "sweeps between overlap samples"),
     "modes": Option(int, 0, lambda x: x >= 0, ">= 0",
                     "largest eigenvectors of V the final state is projected on (0: none)"),
+}
+
+
+# the record of one task (simglass.outputs): every key run() returns, and only those
+OUTPUTS = {
+    "energy": Output("()", "energy", "E = Σ_i eps_i n_i - ½ Σ_{i≠j} V_ij n_i n_j of the lowest state found "
+                     "(canonical, without -μ N_f)"),
+    "energy_per_site": Output("()", "energy", "energy / N"),
+    "C_sk": Output("()", "energy", "⅛ Σ_{i≠j} V_ij: (energy - C_sk)/N is the SK energy per site of the "
+                   "compensated half-filled model (docs/conventions.md)"),
+    "mu": Output("()", "energy", "canonical chemical potential of the state (docs/conventions.md)"),
+    "occupation": Output("(N,)", "1", "n_i = 0 or 1 of the lowest state found", "int"),
+    "phi": Output("(N,)", "energy", "local fields phi_i - μ of every site of that state (Eq. 15)"),
+    "phi_hist": Output("(phi_bins,)", "count", "histogram of phi on phi_edges", "int"),
+    "phi_edges": Output("(phi_bins + 1,)", "energy", "bin edges of phi_hist: phi_bins equal bins on "
+                        "[-phi_max, phi_max]"),
+    "pair_stable": Output("()", "", "no pair move (a particle moved to an empty site) lowers the energy "
+                          "(checked exhaustively)", "bool"),
+    "min_pair_delta": Output("()", "energy", "smallest pair-move ΔE of the state (>= 0 if pair-stable)"),
+    "restarts_hit": Output("()", "count", "candidates (2 per restart) that reached the lowest energy: "
+                           "1 means one restart found it once", "int"),
+    "temperatures": Output("(replicas,)", "energy", "the PT temperature ladder (method pt), the "
+                           "annealing schedule, shape (sweeps,) (method anneal), or empty (tabu, quench)"),
+    "restart_energies": Output("(restarts,)", "energy", "the lowest quenched state of each independent "
+                               "restart"),
+    "restart_q": Output("(restarts (restarts - 1)/2,)", "1", "overlaps q_ab = (1/N) Σ_i s_i^a s_i^b "
+                        "(s = 2n - 1) of the restarts' states for the pairs a < b: P(q) of the low-lying "
+                        "states"),
+    "mode_eigenvalues": Output("(min(modes, N),)", "energy", "the largest eigenvalues of V, descending", when="modes > 0"),
+    "mode_weights": Output("(min(modes, N),)", "1", "ω_k = (u_k·s)²/N of the final state on the eigenvectors u_k of "
+                           "mode_eigenvalues (the sum over all N eigenvectors is 1): condensation onto the "
+                           "collective modes of cavity couplings", when="modes > 0"),
+    "acceptance": Output("(replicas,)", "1", "accepted / proposed moves per temperature, averaged over "
+                         "restarts", when='method = "pt"'),
+    "exchange": Output("(replicas - 1,)", "1", "accepted / attempted swaps per adjacent pair of "
+                       "temperatures, averaged over restarts", when='method = "pt"'),
+    "energy_halves": Output("(restarts, 2)", "energy", "equilibration check: mean energy per site of the "
+                            "coldest replica in the first and second half of the measurement window "
+                            "(the second half of the sweeps), per restart", when='method = "pt"'),
+    "q": Output("(samples,)", "1", "overlaps q = (1/N) Σ_i s_i^a s_i^b between the coldest replicas of "
+                "restarts 0 and 1, sampled every overlap_every sweeps in the second half of the run",
+                when='method = "pt", restarts >= 2'),
 }
 
 

@@ -105,7 +105,16 @@ def _engines(args) -> int:
             print("    " + "  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
         if e["flags"]:
             print("  flags: " + ", ".join(f"{k} (sound: {v})" for k, v in e["flags"].items()))
+        if args.name:     # the stored record: dataset, shape, type, unit, when stored, meaning
+            print("  record per task (columns of analysis.load.task_table marked *):")
+            rows = [[("* " if o["column"] else "  ") + o["name"], o["shape"], o["kind"], o["unit"] or "-",
+                     o["when"], o["meaning"]] for o in e["outputs"]]
+            widths = [max(len(r[i]) for r in rows) for i in range(5)]
+            for r in rows:
+                print("    " + "  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5])
         print()
+    if not args.name:
+        print("simglass engines NAME also lists what each task of NAME stores")
     return 0
 
 
@@ -145,9 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("results", help="HDF5 results file")
     a.add_argument("--out", help="directory for CSV tables and figures")
     a.set_defaults(func=_analyze)
-    e = sub.add_parser("engines", help="list the engines and their [options] (defaults, allowed values)",
+    e = sub.add_parser("engines", help="list the engines, their [options] and (with NAME) what a task stores",
                        description="The engines of simglass with every option of their [options] table: "
-                       "type, default, allowed values and meaning (the same tables as docs/engines.md).")
+                       "type, default, allowed values and meaning; with NAME also the record each task "
+                       "stores: dataset, shape, type, unit, when it is stored and meaning (the same tables "
+                       "as the documentation's engines page).")
     e.add_argument("name", nargs="*", help="only these engines")
     e.set_defaults(func=_engines)
     v = sub.add_parser("validate", help="mean-field theory against simulation: run the jobs, write the report",

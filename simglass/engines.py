@@ -6,8 +6,12 @@ An engine is a module with
 * ``OPTIONS``: dict name -> :class:`simglass.options.Option` (its [options] table); an
   option added later must default to the behaviour before it (results files written
   without it resume, simglass.results);
+* ``OUTPUTS``: dict name -> :class:`simglass.outputs.Output` (shape, unit, meaning, the
+  options under which it is stored): the record ``run`` returns, every key and only
+  those (tests/test_docs.py runs every engine to check it); the engines page, ``simglass
+  engines`` and :func:`analysis.load.columns` are printed from it;
 * ``run(model, rng, **options) -> dict``: a pure function of the model, a numpy
-  Generator and the options, returning datasets (arrays, numbers, nested dicts);
+  Generator and the options, returning datasets (arrays, numbers, strings);
 * optionally, for an option ``continue_along`` (a scanned key), ``run(model, rng, chain,
   **options)``: ``chain`` holds the models of the same realisation at the earlier values
   of that key (simglass.tasks.run_task), to continue a solution along the scan;
@@ -30,7 +34,7 @@ import importlib
 
 from .options import InputError
 
-__all__ = ["ENGINES", "get_engine", "describe", "options_markdown"]
+__all__ = ["ENGINES", "get_engine", "outputs", "describe", "options_markdown"]
 
 ENGINES = {
     "disorder": "simglass.disorder_engine",
@@ -51,6 +55,18 @@ def get_engine(name: str):
     return importlib.import_module(ENGINES[name])
 
 
+def outputs(name: str) -> dict:
+    """The record one task of engine ``name`` stores: dataset name -> Output
+    (simglass.outputs), the engine's ``OUTPUTS`` and, for an engine with a lattice,
+    ``COMMON_OUTPUTS`` (``n_particles``, added by simglass.tasks.run_task).
+
+    Raises InputError for an unknown engine."""
+    from .outputs import COMMON_OUTPUTS
+    eng = get_engine(name)
+    common = {} if getattr(eng, "LATTICE_FREE", False) else COMMON_OUTPUTS
+    return {**eng.OUTPUTS, **{k: v for k, v in common.items() if k not in eng.OUTPUTS}}
+
+
 def _fmt_default(opt):
     from .options import REQUIRED
     if opt.default is REQUIRED:
@@ -67,34 +83,60 @@ def _fmt_default(opt):
 
 
 def describe() -> list[dict]:
-    """Every engine with its module, one-line summary and options, read from the engine
-    modules' declarations (OPTIONS): ``simglass engines`` and the docs' options tables
-    are printed from this, so they cannot drift from the code."""
+    """Every engine with its module, one-line summary, options and stored record, read
+    from the engine modules' declarations (OPTIONS, OUTPUTS): ``simglass engines`` and
+    the docs' engines page are printed from this, so they cannot drift from the code.
+
+    Returns a list of dicts with keys name, module, summary, options (dicts: name, type,
+    default, allowed, help), outputs (dicts: name, shape, kind, unit, when, meaning,
+    column), flags and lattice_free."""
     out = []
     for name, module in ENGINES.items():
         eng = get_engine(name)
         opts = [{"name": k, "type": o.kind.__name__ + (" or list" if o.many else ""), "default": _fmt_default(o),
                  "allowed": o.allowed or "any", "help": o.help} for k, o in eng.OPTIONS.items()]
+        outs = [{"name": k, "shape": o.shape, "kind": o.kind, "unit": o.unit, "when": o.when or "always",
+                 "meaning": o.meaning, "column": o.column} for k, o in outputs(name).items()]
         out.append({"name": name, "module": module, "summary": (eng.__doc__ or "").strip().split("\n\n")[0]
-                    .replace("\n", " "), "options": opts, "flags": dict(getattr(eng, "FLAGS", {})),
+                    .replace("\n", " "), "options": opts, "outputs": outs, "flags": dict(getattr(eng, "FLAGS", {})),
                     "lattice_free": bool(getattr(eng, "LATTICE_FREE", False))})
     return out
 
 
+def _row(cells) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+
 def options_markdown() -> str:
-    """The engines and their [options] tables as Markdown (docs/engines.md is built from it)."""
-    lines = ["# Engines and their options", "",
-             "Generated from the engines' option declarations (`OPTIONS` in each engine module) "
-             "when the documentation is built; `simglass engines` prints the same. Units: energies "
-             "and temperatures in the unit of t, J and W (docs/conventions.md).", ""]
+    """The engines, their [options] tables and their stored records as Markdown (the
+    documentation's engines page, docs/_generated/engines.md, is built from it)."""
+    lines = ["# Engines: options and stored records", "",
+             "Generated from the engines' declarations (`OPTIONS` and `OUTPUTS` in each engine module) "
+             "when the documentation is built; `simglass engines NAME` prints the same. Units: energies "
+             "and temperatures in the unit of t, J and W ([conventions](../conventions.md)).", "",
+             "**Stored records.** Each completed task stores one record in its group of the results file "
+             "(HDF5): every entry is a dataset of the group, except strings, which are attributes of the "
+             "group. The shapes use N (sites), the values of the engine's options (e.g. `phi_bins`) "
+             "and the symbols their meaning defines. `analysis.load.task_table` makes one column of "
+             "each scalar number or flag (\"column\" below); arrays are read with "
+             "`analysis.load.load_points` ([Analysing a results file in Python]"
+             "(../tutorials/python_analysis.md)). "
+             "Every engine with a lattice also stores `n_particles` (N_f, an integer). The unit "
+             "\"energy\" is the job's energy unit; \"1\" is dimensionless.", ""]
     for e in describe():
         lines += [f"## `{e['name']}`", "", f"Module `{e['module']}`. {e['summary']}", ""]
         if e["flags"]:
             lines += ["Flags counted by `simglass info`: " + ", ".join(
                 f"`{k}` (sound: {str(v).lower()})" for k, v in e["flags"].items()) + ".", ""]
-        lines += ["| option | type | default | allowed | meaning |", "|---|---|---|---|---|"]
+        lines += [f"### `{e['name']}` options", "",
+                  "| option | type | default | allowed | meaning |", "|---|---|---|---|---|"]
         for o in e["options"]:
-            row = [f"`{o['name']}`", o["type"], f"`{o['default']}`", o["allowed"], o["help"]]
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
+            lines.append(_row([f"`{o['name']}`", o["type"], f"`{o['default']}`", o["allowed"], o["help"]]))
+        lines += ["", f"### `{e['name']}` record (per task)", "",
+                  "| dataset | shape | type | unit | stored | in task_table | meaning |",
+                  "|---|---|---|---|---|---|---|"]
+        for o in e["outputs"]:
+            lines.append(_row([f"`{o['name']}`", o["shape"], o["kind"], o["unit"] or "–", o["when"],
+                               "column" if o["column"] else "–", o["meaning"]]))
         lines.append("")
     return "\n".join(lines)

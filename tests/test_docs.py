@@ -36,11 +36,93 @@ def test_site_builds_without_warnings(tmp_path):
 def test_every_engine_option_is_in_the_generated_tables():
     md = options_markdown()
     for name in ENGINES:
-        assert f"## `{name}`" in md
-        section = md.split(f"## `{name}`")[1].split("\n## ")[0]
+        assert f"\n## `{name}`\n" in md
+        section = md.split(f"\n## `{name}`\n")[1].split("\n## ")[0]
         for key in get_engine(name).OPTIONS:
             assert f"| `{key}` |" in section, (name, key)
     assert {e["name"] for e in describe()} == set(ENGINES)
+
+
+# per engine a tiny job (model, options) that switches on every optional entry of its record
+FULL_RECORD = {
+    "disorder": ("L = [3, 3]\ndensity = 0.5", "n_configs = 2"),
+    "mc": ("L = [8]\ndensity = 0.5", 'method = "pt"\nsweeps = 4\nreplicas = 2\nrestarts = 2\noverlap_every = 1\n'
+           "modes = 2"),
+    "hartree": ("L = [4, 4]\nt = 1.0\ndensity = 0.5", 'starts = ["uniform"]'),
+    "ed": ("L = [2, 3]\nt = 1.0\ndensity = 0.5", 'hartree_starts = ["uniform"]\nchi = true\ndos = true\n'
+           "dos_points = 5"),
+    "stiffness": ("L = [2, 3]\nt = 1.0\ndensity = 0.5", 'hartree_starts = ["uniform"]'),
+    "saddle": ("t = 1.0\ndensity = 0.3", "n_q = 4\nn_k = 4\nn_omega = 8\nresponse = true\ntemperatures = [0.5]\n"
+               "glass = [1.5]\nomega0 = [2.0]"),
+}
+_KIND = {"float": "f", "int": "iu", "bool": "b"}
+
+
+@pytest.fixture
+def one_numba_thread():
+    """Tiny models in one thread: numba's parallel loops on a loaded machine cost more in
+    waiting than they save."""
+    import numba
+    n = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(n)
+
+
+@pytest.mark.parametrize("name", sorted(ENGINES))
+def test_every_stored_dataset_is_documented(name, monkeypatch, one_numba_thread):
+    """Each engine's record (run on a tiny job with every optional entry switched on) is
+    exactly what its OUTPUTS declares (the engines page and `simglass engines NAME` are
+    printed from it), with the declared number of axes and type."""
+    import numpy as np
+
+    from simglass.engines import outputs
+    from simglass.jobfile import parse_job
+    from simglass.tasks import run_task
+    assert set(FULL_RECORD) == set(ENGINES)
+    if name == "saddle":   # the T > 0 tables cost 20 s; this test checks names and shapes, not numbers
+        from simglass.meanfield import saddle
+        table = saddle.bubble_table_infinite
+        monkeypatch.setattr(saddle, "bubble_table_infinite", lambda *a, T=0.0, **k: table(*a, **k))
+    model, options = FULL_RECORD[name]
+    job = parse_job(f'engine = "{name}"\nseed = 1\n[model]\n{model}\n[options]\n{options}\n')
+    record = run_task(job, job.tasks()[0])
+    declared = outputs(name)
+    assert set(record) - set(declared) == set(), f"{name} stores datasets its OUTPUTS does not declare"
+    assert set(declared) - set(record) == set(), f"{name}: OUTPUTS declares datasets the tiny job did not store"
+    for key, out in declared.items():
+        value = record[key]
+        if out.kind == "str":
+            assert isinstance(value, str), (name, key)
+            continue
+        a = np.asarray(value)
+        assert a.ndim == out.ndim, (name, key, out.shape, a.shape)
+        assert a.dtype.kind in _KIND[out.kind], (name, key, out.kind, a.dtype)
+
+
+def test_every_stored_dataset_is_on_the_engines_page():
+    from analysis.load import columns
+    from simglass.engines import outputs
+    md = options_markdown()
+    for name in ENGINES:
+        record = md.split(f"### `{name}` record (per task)")[1].split("\n## ")[0]
+        cols = columns(name)
+        for key, out in outputs(name).items():
+            assert f"| `{key}` | {out.shape} |" in record, (name, key)
+            if out.column:      # an array named like a model parameter (density) leaves its column
+                assert cols[key].startswith(out.meaning), (name, key)
+
+
+def test_task_table_columns_are_documented(tmp_path):
+    """Every column task_table gives for a results file is explained by columns()."""
+    from analysis.load import columns, task_table
+    from simglass.jobfile import parse_job
+    from simglass.runner import run_job
+    job = parse_job('engine = "mc"\nrealizations = 2\n[model]\nL = [8]\ndensity = 0.5\n[scan]\nJ = [1.0]\n'
+                    "[options]\nsweeps = 4\nreplicas = 2\n")
+    run_job(job, output=str(tmp_path / "r.h5"), progress=False)
+    df = task_table(tmp_path / "r.h5")
+    assert len(df) == 2 and set(df.columns) == set(columns("mc"))
 
 
 def test_engines_command_lists_every_option():
@@ -51,6 +133,11 @@ def test_engines_command_lists_every_option():
         assert r.stdout.count(f"{name}  (") == 1
         for key in get_engine(name).OPTIONS:
             assert f"    {key} " in r.stdout, (name, key)
+    r = run_cli("engines", "hartree")
+    assert r.returncode == 0 and "record per task" in r.stdout, r.stderr
+    from simglass.engines import outputs
+    for key, out in outputs("hartree").items():
+        assert f"{'*' if out.column else ' '} {key} " in r.stdout, key
 
 
 @pytest.mark.parametrize("module", DOCTEST_MODULES)
@@ -92,3 +179,40 @@ def test_job_file_template_parses_as_pasted():
         block.append(line)
     job = parse_job(textwrap.dedent("\n".join(block)))
     assert job.engine == "mc" and job.scan == {"J": [0.5, 1.0]}
+
+
+def _first_job():
+    return (ROOT / "docs" / "tutorials" / "first_job.md").read_text()
+
+
+def test_first_tutorial_explains_every_column_of_alpha_csv():
+    import re
+
+    from analysis.coulomb_gap import ALPHA_CSV_COLUMNS
+    section = _first_job().split("### The table `alpha.csv`")[1].split("\n#")[0]
+    named = {name for line in section.splitlines() if line.startswith("* `")
+             for name in re.findall(r"`(\w+)`", line.split(":")[0])}
+    assert named == set(ALPHA_CSV_COLUMNS)
+
+
+def test_first_tutorial_job_runs_and_says_why_small_sizes_have_no_fit(tmp_path, capsys):
+    """The tutorial's job file as pasted parses; at the small sizes it names, reduced to a
+    few sweeps, the analysis prints the sentence the tutorial quotes (and draws it)."""
+    import re
+
+    from analysis import coulomb_gap
+    from simglass.jobfile import parse_job
+    from simglass.runner import run_job
+    text = _first_job()
+    block = re.search(r"```toml\n(.*?)```", text, re.S).group(1)
+    job = parse_job(block)
+    assert job.engine == "mc" and job.scan == {"L": [[256], [384], [512], [1024]]} and job.realizations == 16
+    small = block
+    for key, value in (("L", "[[64], [128]]"), ("realizations", "2"), ("sweeps", "10")):
+        small, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", small)
+        assert n == 1, key
+    run_job(parse_job(small), output=str(tmp_path / "gap.h5"), progress=False)
+    assert coulomb_gap.main([str(tmp_path / "gap.h5"), "--out", str(tmp_path / "gap")]) == 0
+    quoted = re.search(r"\n    (no alpha\|phi\| \+ b\|phi\|\^3 fit .*)\n", text).group(1)
+    assert quoted in capsys.readouterr().out
+    assert (tmp_path / "gap" / "coulomb_gap.png").exists() and (tmp_path / "gap" / "alpha.csv").exists()

@@ -4,19 +4,8 @@ density response at the transition (Eq. 47), the glass (q_EA > 0) and the retard
 couplings of Eq. 11.  No lattice, no disorder (LATTICE_FREE): one realisation per point
 is enough (the result is deterministic).
 
-Record: ``Jc`` (with the rule n_q, n_k, n_omega), ``Jc_err`` = |J_c(n_q + 4) - J_c(n_q)|
-(the quadrature error estimate, not a bound: the momentum rule converges
-non-monotonically, docs/validation.md §8; ``Jc`` is the n_q + 4 value), ``lam_c`` (λ at
-(1 - 1e-5) J_c), ``mass_c`` (the Ω = 0 mass s0 = 2λ - J² D(0) at J_c) and ``mass_pole``
-(-1/max_q [-Π⁰(0, q)], the smallest mass the table allows), ``Jc_Q`` (the closed-form
-approximation of Eqs. 45-46 at the default prototypical Q,
-meanfield.saddle.closed_form_critical_coupling).  With ``response = true``: ``omega``,
-``D_c`` (D(Ω) at (1 - 1e-5) J_c), ``D_free`` (at 0.01 J_c) and ``D_c_coarse`` (D_c on the n_q rule).  With ``temperatures``:
-``T``, ``Jc_T`` (rule n_q_T, Matsubara sums, meanfield.saddle.frequency_nodes) and
-``Jc_T_err`` = |J_c(n_q_T) - J_c(n_q_T - 4)|.  With ``glass``: ``J_glass`` and the
-Edwards–Anderson parameter ``q_EA`` there (meanfield.saddle.glass_solution, same table
-as ``Jc``).  With ``omega0``: ``omega0`` and ``Jc_retarded``, J_c = J(0) with the
-retarded J(Ω) of Eq. 11 (same table).  Units of t.
+The record (units of t) is declared in ``OUTPUTS``; the engines page of the
+documentation and ``simglass engines saddle`` print it.
 """
 
 from __future__ import annotations
@@ -26,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from simglass.options import Option
+from simglass.outputs import Output
 
 LATTICE_FREE = True
 
@@ -45,6 +35,36 @@ OPTIONS = {
     "omega0": Option(float, None, lambda x: x > 0, "> 0 (units of t)",
                      "photon frequencies ω0/t of the retarded couplings of Eq. 11 at which J_c "
                      "is also computed", many=True),
+}
+
+
+# the record of one task (simglass.outputs): every key run_params() returns, and only those
+OUTPUTS = {
+    "Jc": Output("()", "t", "critical coupling J_c/t of the Fermi liquid (Eq. 43) on the momentum rule "
+                 "n_q + 4 (with n_k, n_omega)"),
+    "Jc_err": Output("()", "t", "|J_c(n_q + 4) - J_c(n_q)|: the quadrature error estimate, not a bound (the "
+                     "momentum rule converges non-monotonically, docs/validation.md)"),
+    "lam_c": Output("()", "t", "λ at (1 - 1e-5) J_c"),
+    "mass_c": Output("()", "t", "the Ω = 0 mass s0 = 2λ - J² D(0) at J_c"),
+    "mass_pole": Output("()", "t", "-1/max_q [-Π⁰(0, q)], the smallest mass the table allows"),
+    "Jc_Q": Output("()", "t", "the closed-form approximation of Eqs. 45-46 at the default prototypical Q "
+                   "(meanfield.saddle.closed_form_critical_coupling)"),
+    "omega": Output("(n_omega + 1,)", "t", "frequency nodes Ω of D_c, D_free, D_c_coarse", when="response"),
+    "D_c": Output("(n_omega + 1,)", "1/t", "D(Ω) at (1 - 1e-5) J_c (Eq. 47)", when="response"),
+    "D_free": Output("(n_omega + 1,)", "1/t", "D(Ω) at 0.01 J_c", when="response"),
+    "D_c_coarse": Output("(n_omega + 1,)", "1/t", "D_c on the n_q rule (the rule dependence of the Eq. 47 "
+                         "exponent)", when="response"),
+    "T": Output("(temperatures,)", "t", "the temperatures T/t", when="temperatures"),
+    "Jc_T": Output("(temperatures,)", "t", "J_c/t at each T (rule n_q_T, Matsubara sums, "
+                   "meanfield.saddle.frequency_nodes)", when="temperatures"),
+    "Jc_T_err": Output("(temperatures,)", "t", "|J_c(n_q_T) - J_c(n_q_T - 4)|", when="temperatures"),
+    "J_glass": Output("(glass,)", "t", "the couplings J/t in the glass (the option's J/J_c times J_c)",
+                      when="glass"),
+    "q_EA": Output("(glass,)", "1", "Edwards–Anderson parameter there (Eq. 40; "
+                   "meanfield.saddle.glass_solution, same table as Jc)", when="glass"),
+    "omega0": Output("(omega0,)", "t", "photon frequencies ω0/t", when="omega0"),
+    "Jc_retarded": Output("(omega0,)", "t", "J_c = J(0) with the retarded J(Ω) of Eq. 11 (same table as Jc)",
+                          when="omega0"),
 }
 
 
