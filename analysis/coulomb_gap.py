@@ -38,13 +38,16 @@ from .reference import ALPHA_THEORY, SK_FIELD_SLOPE
 from .stats import bootstrap, mean_sem, weighted_line
 
 __all__ = ["AlphaFit", "AlphaExtrapolation", "fit_alpha", "fit_alpha_counts", "absphi_counts", "energies",
-           "alpha_windows", "extrapolate", "analyze", "ALPHA_THEORY"]
+           "alpha_windows", "extrapolate", "analyze", "min_size", "ALPHA_THEORY"]
 
 C_LO, X_HI, N_FIT_BINS = 2.0, 0.3, 8
 WINDOW_C_LO = (1.0, 2.0, 3.0)
 WINDOW_X_HI = (0.2, 0.3, 0.4, 0.5)
 MIN_SPAN = 2.0                    # window scan: x_hi >= MIN_SPAN * x_lo (α and b need a range)
 FINE_BIN, FINE_MAX = 0.005, 0.5   # grid of the |phi|/J counts kept in compact tables
+# the columns of alpha.csv (explained in docs/tutorials/first_job.md; tests/test_docs.py keeps the two equal)
+ALPHA_CSV_COLUMNS = ("N", "realizations", "curvature", "c_lo", "x_lo", "x_hi", "alpha", "alpha_err", "b", "b_err",
+                     "chi2_dof")
 
 
 @dataclass
@@ -200,6 +203,39 @@ def _fits(sizes, c_lo, x_hi, curvature, n_boot=1000, min_span=1.0):
     return out
 
 
+def min_size(c_lo: float = C_LO, x_hi: float = X_HI, span: float = MIN_SPAN) -> int:
+    """The smallest number of sites N whose window [c_lo/sqrt(N), x_hi] spans more than a
+    factor ``span`` (N > (span c_lo / x_hi)²): the smallest size with a curvature fit
+    on that window (span = MIN_SPAN), or with any fit (span = 1).  178 for the central
+    window (C_LO, X_HI).
+
+    Raises ValueError unless c_lo, x_hi and span are > 0."""
+    if not (c_lo > 0 and x_hi > 0 and span > 0):
+        raise ValueError(f"c_lo, x_hi and span must be > 0, got {c_lo!r}, {x_hi!r}, {span!r}")
+    return int(np.floor((span * c_lo / x_hi) ** 2)) + 1
+
+
+def _notes(sizes, windows, plain=False) -> list[str]:
+    """Why the figure's slope panel (and the printed summary) lacks a fit or the N -> ∞
+    extrapolation at these sizes: one sentence per missing piece, none when complete
+    (``plain``: ASCII, for the terminal)."""
+    root, ge, inf, law = (("sqrt(N)", ">=", "-> infinity", "alpha|phi| + b|phi|^3") if plain else
+                          ("√N", "≥", "→ ∞", "α|φ| + b|φ|³"))
+    fitted = [N for N, _, counts, _, _ in sizes if len(counts) >= 2]
+    if not fitted:
+        return ["no size has 2 or more realisations: nothing to fit"]
+    central = windows.get((C_LO, X_HI), [])
+    n_min = min_size()
+    if not central:
+        used = " (the slope panel and the extrapolation use it)" if plain else ""
+        return [f"no {law} fit on the central window [{C_LO:g}/{root}, {X_HI:g}] J{used}: it needs x_hi {ge} "
+                f"{MIN_SPAN:g} x_lo, i.e. N {ge} {n_min} (sizes here: N = {', '.join(map(str, fitted))})"]
+    if len(central) < 3:
+        return [f"no N {inf} extrapolation: it needs 3 or more sizes with N {ge} {n_min} "
+                f"(here: N = {', '.join(str(f.N) for f in central)})"]
+    return []
+
+
 def alpha_windows(paths, c_values=WINDOW_C_LO, x_hi_values=WINDOW_X_HI, n_boot=500) -> dict:
     """{(c_lo, x_hi): [AlphaFit per size]} of the curvature fit on every window that
     spans a factor MIN_SPAN or more at that size."""
@@ -259,8 +295,12 @@ def analyze(paths, out: str | None = None, c_lo: float = C_LO, x_hi: float = X_H
             curvature: bool = False):
     """alpha per system size on one window (list of AlphaFit; sizes with c_lo/sqrt(N) >= x_hi
     have no fit window and are left out).  ``paths``: one or more results files (.h5) or
-    compact tables (.csv) of engine mc.  With ``out``, alpha.csv (every window, curvature
-    fits, and this window's fits) and coulomb_gap.png."""
+    compact tables (.csv) of engine mc.  With ``out``, alpha.csv (columns
+    ALPHA_CSV_COLUMNS: first this window's fits, then the curvature fits of every window
+    of the scan) and coulomb_gap.png, whose slope panel says why a fit or the N -> ∞
+    extrapolation is missing (N < min_size(), fewer than 3 such sizes).
+
+    Raises InputError or ValueError for inputs that are not mc results or compact tables."""
     sizes = _by_size(paths)
     fits = _fits(sizes, c_lo, x_hi, curvature)
     if out is not None and sizes:
@@ -280,7 +320,7 @@ def _write(out, sizes, fits, c_lo, windows, ext):
     """alpha.csv (this window's fits and every window's curvature fits) and coulomb_gap.png."""
     out.mkdir(parents=True, exist_ok=True)
     with written(out / "alpha.csv") as fh:
-        fh.write("N,realizations,curvature,c_lo,x_lo,x_hi,alpha,alpha_err,b,b_err,chi2_dof\n")
+        fh.write(",".join(ALPHA_CSV_COLUMNS) + "\n")
         rows = [(c_lo, f) for f in fits] + [(c, f) for (c, _), fs in windows.items() for f in fs]
         for c, f in rows:
             fh.write(f"{f.N},{f.realizations},{int(f.curvature)},{c:g},{f.x_lo:.4g},{f.x_hi:.4g},"
@@ -322,8 +362,18 @@ def _figure(sizes, windows, ext, path):
                     label=f"N → ∞: {a0:.3f} ± {ext.stat:.3f} ± {ext.sys:.3f}")
     a2.axhline(ALPHA_THEORY, color="k", ls="--", label="Eq. 14: 1.24")
     a2.axhspan(4 * 0.30, 4 * SK_FIELD_SLOPE, color="0.9", label="SK literature 4 × (0.30–0.31)")
+    notes = _notes(sizes, windows)
+    if notes:     # say in the panel why no fit (or no extrapolation) is drawn
+        import textwrap
+        text = "\n\n".join(textwrap.fill(n.replace(" ≥ ", "\u00a0≥\u00a0").replace("N, ", "N,\u00a0"), 52) for n in notes)
+        a2.text(0.5, 0.04, text, transform=a2.transAxes, ha="center", va="bottom", fontsize=8,
+                bbox={"boxstyle": "round", "fc": "white", "ec": "0.6"})
     a2.set_xlabel(r"$1/\sqrt{N}$")
     a2.set_ylabel(r"$\alpha$")
+    if not central:
+        a2.set_ylim(0.8, 1.6)
+        if sizes:
+            a2.set_xlim(right=1.1 * min(N for N, *_ in sizes) ** -0.5)
     a2.set_xlim(left=-0.002)
     a2.set_title("Coulomb-gap slope")
     a2.legend(fontsize=7)
@@ -337,6 +387,9 @@ def main(argv=None):
     ap.add_argument("--c-lo", type=float, default=C_LO, help="window start c_lo/sqrt(N) (units of J)")
     ap.add_argument("--x-hi", type=float, default=X_HI, help="window end (units of J)")
     a = ap.parse_args(argv)
+    if not (a.x_hi > 0 and a.c_lo >= 0):
+        print(f"error: the window needs --c-lo >= 0 and --x-hi > 0, got {a.c_lo:g} and {a.x_hi:g}", file=sys.stderr)
+        return 2
     from simglass.options import InputError
     try:
         sizes = _by_size(a.results)          # read once; every fit below uses these
@@ -344,7 +397,7 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 2
     fits = _fits(sizes, a.c_lo, a.x_hi, False)
-    curved = _fits(sizes, a.c_lo, a.x_hi, True)
+    curved = _fits(sizes, a.c_lo, a.x_hi, True, min_span=MIN_SPAN)   # as in the figure and alpha.csv
     windows = _windows(sizes)
     ext = _extrapolated(windows)
     if a.out and sizes:
@@ -356,16 +409,29 @@ def main(argv=None):
         tail = f"   {g.alpha:9.4f} {g.alpha_err:7.4f} {g.b:7.3f} {g.chi2_dof:8.2f}" if g else ""
         print(f"{f.N:6d} {f.realizations:4d} {f.alpha:8.4f} {f.alpha_err:7.4f} "
               f"{f.x_lo:6.3f}-{f.x_hi:5.3f} {f.chi2_dof:8.2f}{tail}")
+    unfitted = [N for N, _, counts, _, _ in sizes if len(counts) >= 2 and not any(f.N == N for f in fits)]
+    if unfitted:
+        print(f"no fit for N = {', '.join(map(str, unfitted))}: the window [{a.c_lo:g}/sqrt(N), {a.x_hi:g}] J "
+              f"is empty below N = {min_size(a.c_lo, a.x_hi, 1)}")
+    few = [N for N, _, counts, _, _ in sizes if len(counts) < 2]
+    if few:
+        print(f"no fit for N = {', '.join(map(str, few))}: it needs 2 or more realisations")
+    lacking = [f.N for f in fits if not any(g.N == f.N for g in curved)]
+    if lacking and (a.c_lo, a.x_hi) != (C_LO, X_HI):    # on the central window: _notes below says it
+        print(f"alpha(+b): the alpha|phi| + b|phi|^3 fit needs x_hi >= {MIN_SPAN:g} x_lo, i.e. N >= "
+              f"{min_size(a.c_lo, a.x_hi)} on this window; not fitted for N = {', '.join(map(str, lacking))}")
     print("energy per site of the states found: " + ", ".join(
         f"N = {N}: {m:.5f} +- {e:.5f} J" for N, _, m, e in _energies(sizes)))
-    if ext is None:
-        print("no extrapolation: it needs 3+ sizes on the central window")
-    else:
+    for note in _notes(sizes, windows, plain=True):
+        print(note)
+    if ext is not None:
         print("alpha_inf (alpha + b|phi|^3 fits, alpha(N) = alpha_inf + a/sqrt(N)) per window:")
         for (c, x), (a0, err, chi2, Ns) in sorted(ext.per_window.items()):
             print(f"  [{c:g}/sqrt(N), {x:g}]: {a0:.4f} +- {err:.4f}  chi2/dof {chi2:.2f}  N = {Ns}")
+        form = (f"without N = {ext.sizes[0]}: {ext.sys_form:.4f}" if len(ext.sizes) >= 4
+                else "the finite-size form is not tested: that needs 4 or more sizes")
         print(f"alpha_inf = {ext.alpha_inf:.4f} +- {ext.stat:.4f} (stat) +- {ext.sys:.4f} (sys: windows "
-              f"{ext.sys_window:.4f}, without N = {ext.sizes[0]}: {ext.sys_form:.4f})")
+              f"{ext.sys_window:.4f}, {form})")
     print(f"theory (Eq. 14): alpha = {ALPHA_THEORY:.2f}; SK literature 4 x (0.30-0.31) = 1.20-1.24")
     return 0
 

@@ -109,6 +109,8 @@ def test_mc_engine_end_to_end(tmp_path):
     assert r.returncode == 0, r.stderr
     a = run_cli("analyze", out, "--out", tmp_path / "an")
     assert a.returncode == 0 and "extrapolated" in a.stdout, a.stdout + a.stderr  # compensated: SK too
+    # no size reaches N = 178: the output (and the figure's slope panel) says why no fit is drawn
+    assert "no alpha|phi| + b|phi|^3 fit on the central window" in a.stdout and "N >= 178" in a.stdout
     assert (tmp_path / "an" / "coulomb_gap.png").exists() and (tmp_path / "an" / "sk_energy.png").exists()
     fits = coulomb_gap.analyze(out, tmp_path / "fig")
     assert [f.N for f in fits] == [64, 100]  # N = 24: window empty
@@ -132,6 +134,17 @@ def test_mc_engine_end_to_end(tmp_path):
     rows_t = sk_energy.sizes_and_energies(tmp_path / "mc.csv")
     assert np.allclose(np.array(rows_t), np.array(rows), rtol=1e-7)
     assert [f.N for f in coulomb_gap.analyze(tmp_path / "mc.csv")] == [64, 100]
+
+
+def test_min_size_of_a_fit_window():
+    """The central window [2/sqrt(N), 0.3] spans a factor 2 from N = 178 on, and is not
+    empty from N = 45 on (the sizes the figure and the printed notes name)."""
+    assert coulomb_gap.min_size() == 178 and coulomb_gap.min_size(span=1) == 45
+    for c, x in [(1.0, 0.2), (3.0, 0.5)]:
+        n = coulomb_gap.min_size(c, x)
+        assert c / np.sqrt(n) * coulomb_gap.MIN_SPAN < x <= c / np.sqrt(n - 1) * coulomb_gap.MIN_SPAN
+    with pytest.raises(ValueError):
+        coulomb_gap.min_size(0.0)
 
 
 def test_mc_engine_rejects_t(tmp_path):
