@@ -35,6 +35,7 @@ def load_points(path, engine: str | None = None) -> tuple[object, list[Point]]:
     def read(f, job):
         if engine is not None and job.engine != engine:
             raise InputError(f"{path}: results of engine {job.engine!r}, expected {engine!r}")
+        derived = _derived(job.engine)
         by_point = defaultdict(list)
         writing = being_written(path)
         for _, g in sorted(task_groups(f, path), key=lambda x: x[0]):   # unreadable groups are pending
@@ -46,6 +47,9 @@ def load_points(path, engine: str | None = None) -> tuple[object, list[Point]]:
                 if writing:          # read_consistent reads the file again
                     raise
                 continue             # left damaged by a killed writer: not counted
+            for key, (source, fn) in derived.items():
+                if key not in rec and source in rec:
+                    rec[key] = fn(rec[source])
             by_point[int(g.attrs["point"])].append((int(g.attrs["realization"]), rec))
         return job, by_point
     # a read that meets the file half written by a running job is retried (read_consistent)
@@ -55,6 +59,12 @@ def load_points(path, engine: str | None = None) -> tuple[object, list[Point]]:
         recs = sorted(by_point.get(p, []), key=lambda x: x[0])
         points.append(Point(p, params, [r for r, _ in recs], [x for _, x in recs]))
     return job, points
+
+
+def _derived(engine: str) -> dict:
+    """The engine's DERIVED entries (simglass.engines), {} for an unknown engine."""
+    from simglass.engines import ENGINES, get_engine
+    return dict(getattr(get_engine(engine), "DERIVED", {})) if engine in ENGINES else {}
 
 
 def describe(params: dict, keys) -> str:

@@ -55,6 +55,9 @@ OUTPUTS = {
     "gap": Output("()", "energy", "single-particle gap at μ: E_{N_f} - E_{N_f - 1} (levels counted from 0)"),
     "levels": Output("(N,)", "energy", "all Hartree levels E_a, ascending (not relative to μ)"),
     "density": Output("(N,)", "1", "<n_i>, the self-consistent density"),
+    "glass_order": Output("()", "1", "q = (1/N) Σ_i (<n_i> - n)² / (n(1 - n)), n the mean density: 0 in the "
+                          "uniform Fermi liquid, 1 in a 0/1 state (glass_order); computed from density "
+                          "when reading files written before it was stored"),
     "fields": Output("(N,)", "energy", "Hartree fields eps_i - Σ_j V_ij <n_j> - μ"),
     "converged": Output("()", "", "max_i |Δn_i| <= tol reached", "bool"),
     "iterations": Output("()", "count", "diagonalisations of the kept solution (warm-up included)", "int"),
@@ -170,6 +173,7 @@ def run(model, rng, chain=(), *, starts, tol, max_iter, method, smearing, warmup
         "gap": h.gap,
         "levels": h.levels,
         "density": h.density,
+        "glass_order": glass_order(h.density),
         "fields": h.fields,
         "converged": h.converged,
         "iterations": h.iterations,
@@ -201,6 +205,20 @@ def run(model, rng, chain=(), *, starts, tol, max_iter, method, smearing, warmup
         "phi_hist": np.histogram(h.fields, bins=edges)[0],
         "dos_edges": edges,
     }
+
+
+def glass_order(density) -> float:
+    """The glass (charge) order q = (1/N) Σ_i (<n_i> - n)² / (n(1 - n)) of a density (N,)
+    with mean n (0 < n < 1): 0 for the uniform state, 1 for a 0/1 (classical) state;
+    the same normalisation as the overlap of the thermal Monte Carlo (docs/conventions.md)."""
+    d = np.asarray(density, dtype=float)
+    n = d.mean()
+    return float(((d - n) ** 2).mean() / (n * (1.0 - n)))
+
+
+# record entries added after files were written: name -> (the entry it is computed from,
+# the function); analysis.load fills them in when a task of an older file lacks them
+DERIVED = {"glass_order": ("density", glass_order)}
 
 
 def _solve(model, rng, starts, density, warmup, solver):

@@ -21,6 +21,9 @@ An engine is a module with
   whose tasks need more than the machine has is refused before anything is written;
 * optionally ``FLAGS``: dict dataset name -> the value a sound result has (for example
   ``converged: True``); ``simglass info`` counts, per point, the tasks flagged otherwise;
+* optionally ``DERIVED``: dict name -> (source entry, function) for record entries added
+  after results files were written: analysis.load computes them from the source entry
+  for tasks that lack them;
 * or, for an engine without lattice and disorder (``LATTICE_FREE = True``, e.g. the
   infinite-lattice saddle point), ``run_params(params, rng, **options)`` instead of
   ``run``; its jobs need no L.

@@ -5,6 +5,7 @@ bit-identical."""
 
 import inspect
 
+import numpy as np
 import pytest
 
 from simglass.engines import ENGINES, get_engine
@@ -58,6 +59,28 @@ def test_tiny_job_record_roundtrip(name, tmp_path):
         assert "n_particles" in rec
     for flag in getattr(get_engine(name), "FLAGS", {}):
         assert flag in rec, f"{name}: FLAGS names {flag!r}, not in the record"
+    derived = getattr(get_engine(name), "DERIVED", {})
+    if derived:                 # a file written before these entries existed reads the same
+        import h5py
+        with h5py.File(tmp_path / "t.h5", "a") as f:
+            groups = list(f["tasks"].values())
+            assert groups, "task groups not found"
+            for g in groups:
+                for key in derived:
+                    del g[key]
+        _, old = load_points(tmp_path / "t.h5", engine=name)
+        for key, (source, _) in derived.items():
+            assert key in rec and source in rec
+            assert old[0].records[0][key] == pytest.approx(rec[key], rel=1e-12, abs=1e-15), key
+
+
+def test_glass_order_of_uniform_and_classical_states():
+    from ed.hartree_engine import glass_order
+    assert glass_order(np.full(64, 0.3)) == pytest.approx(0.0, abs=1e-15)
+    occ = np.zeros(64)
+    occ[:16] = 1.0
+    assert glass_order(occ) == pytest.approx(1.0)
+    assert glass_order(0.25 + 0.5 * (occ - 0.25)) == pytest.approx(0.25)
 
 
 def test_adapter_modules_are_named_after_their_engines():
