@@ -8,7 +8,10 @@ import numpy as np
 
 from .state import State
 
-__all__ = ["geometric_ladder", "parallel_tempering", "PTResult", "check_temperatures"]
+__all__ = ["geometric_ladder", "temperature_ladder", "parallel_tempering", "PTResult", "check_temperatures",
+           "swap_adjacent", "LADDERS"]
+
+LADDERS = ("geometric", "linear", "inverse")
 
 
 def check_temperatures(temps) -> np.ndarray:
@@ -41,6 +44,44 @@ def geometric_ladder(T_min: float, T_max: float, n: int) -> np.ndarray:
     if T_max <= T_min:
         raise ValueError(f"T_max must exceed T_min, got T_min={T_min}, T_max={T_max}")
     return np.geomspace(T_min, T_max, n)
+
+
+def temperature_ladder(T_min: float, T_max: float, n: int, kind: str = "geometric") -> np.ndarray:
+    """n temperatures from T_min to T_max, increasing (energy units of V): ``kind``
+    "geometric" (constant ratio, ``geometric_ladder``), "linear" (equal steps in T) or
+    "inverse" (equal steps in 1/T).
+
+    Raises ValueError naming the argument for an unknown ``kind`` and as
+    ``geometric_ladder`` for the temperatures and n.
+    """
+    if kind not in LADDERS:
+        raise ValueError(f"ladder must be one of {LADDERS}, got {kind!r}")
+    temps = geometric_ladder(T_min, T_max, n)      # checks T_min, T_max and n
+    if n == 1 or kind == "geometric":
+        return temps
+    if kind == "linear":
+        return np.linspace(T_min, T_max, n)
+    return 1.0 / np.linspace(1.0 / T_min, 1.0 / T_max, n)
+
+
+def swap_adjacent(betas, energies, at, parity, rng, tried, accepted):
+    """One round of replica-exchange attempts between the adjacent temperatures k, k + 1
+    for k = parity, parity + 2, ... (Metropolis on the exchange of the two replicas'
+    temperatures: accepted with probability min(1, exp[(β_k - β_k+1)(E_a - E_b)])).
+
+    betas : (R,) inverse temperatures; energies : (R,) energy of each *replica* (index =
+    replica, not temperature); at : (R,) int, at[k] = replica at temperature k, permuted
+    in place; tried, accepted : (R - 1,) counters per adjacent pair, incremented in place.
+    A random number is drawn only when the swap would raise the weight's exponent
+    (x < 0), so runs are reproducible from the generator ``rng``.
+    """
+    for k in range(parity, len(betas) - 1, 2):
+        a, b = at[k], at[k + 1]
+        x = (betas[k] - betas[k + 1]) * (energies[a] - energies[b])
+        tried[k] += 1
+        if x >= 0 or rng.random() < np.exp(x):
+            at[k], at[k + 1] = b, a
+            accepted[k] += 1
 
 
 @dataclass
@@ -81,13 +122,7 @@ def parallel_tempering(model, rng, temperatures, sweeps: int, init=None, moves="
     for s in range(sweeps):
         for k in range(R):
             acc[k] += reps[at[k]].sweep(betas[k], rng)
-        for k in range(s % 2, R - 1, 2):
-            a, b = at[k], at[k + 1]
-            x = (betas[k] - betas[k + 1]) * (reps[a].E - reps[b].E)
-            ex_try[k] += 1
-            if x >= 0 or rng.random() < np.exp(x):
-                at[k], at[k + 1] = b, a
-                ex_acc[k] += 1
+        swap_adjacent(betas, [r.E for r in reps], at, s % 2, rng, ex_try, ex_acc)
         for k in range(R):
             e = reps[at[k]].E
             energies[s, k] = e

@@ -1,0 +1,166 @@
+"""Thermal Monte Carlo (issue 35, mc.thermal): parallel tempering with two independent
+chains against exact Boltzmann averages by enumeration, detailed balance of the pair
+moves and of the replica swaps by the stationary distribution, and the equilibration
+flag."""
+
+import numpy as np
+import pytest
+
+from mc.thermal import EQUILIBRATION_SIGMA, overlap, thermal, window_edges
+from test_mc import enumerate_energies, random_model
+
+
+def exact_averages(model, temps):
+    """Boltzmann averages at each T by enumeration of the N_f sector: (⟨E⟩, ⟨E²⟩, ⟨q²⟩,
+    ⟨q⁴⟩) for two independent replicas, each (len(temps),).  ⟨q^k⟩ = Σ_ab p_a p_b q_ab^k
+    over all pairs of states; ⟨q²⟩ is checked against the two-point formula
+    (1/N²) Σ_ij ⟨δn_i δn_j⟩² / (n(1 - n))²."""
+    N, nf = model.n_sites, model.n_particles
+    n = nf / N
+    occ, E = enumerate_energies(model, nf)
+    dn = occ - n
+    Q = dn @ dn.T / (N * n * (1 - n))
+    out = []
+    for T in temps:
+        p = np.exp(-(E - E.min()) / T)
+        p /= p.sum()
+        q2 = p @ Q ** 2 @ p
+        corr = np.einsum("s,si,sj->ij", p, dn, dn)
+        assert q2 == pytest.approx(np.sum(corr ** 2) / (N * n * (1 - n)) ** 2, rel=1e-10)
+        out.append((p @ E, p @ E ** 2, q2, p @ Q ** 4 @ p))
+    return np.array(out).T
+
+
+@pytest.mark.parametrize("N,seed,density,W,comp,temps,sweeps", [
+    (12, 5, 0.5, 0.0, True, [0.2, 0.35, 0.6, 1.0], 40000),     # SK-like: n = ½, compensated
+    (12, 8, 1 / 3, 0.5, False, [0.3, 0.6, 1.0], 30000),        # n = 1/3: δn normalisation of q
+])
+def test_averages_equal_exhaustive_enumeration(N, seed, density, W, comp, temps, sweeps):
+    m = random_model(N, seed, density=density, W=W, compensate=comp)
+    exact = exact_averages(m, temps)
+    r = thermal(m, seed=seed, temperatures=temps, sweeps=sweeps)
+    est = np.array([r.energy, r.energy2, r.q2, r.q4])
+    err = np.array([r.energy_err, r.energy2_err, r.q2_err, r.q4_err])
+    assert np.all(err > 0)
+    z = np.abs(est - exact) / err
+    assert np.all(z < 4.0), np.c_[est.ravel(), exact.ravel(), z.ravel()]
+    assert np.allclose(r.specific_heat, (r.energy2 - r.energy ** 2) / np.asarray(temps) ** 2)
+    M = sweeps - sweeps // 2
+    assert r.measurements == M and np.all(r.q_hist.sum(axis=1) == M)
+    assert r.round_trips.shape == (2,) and np.all(r.round_trips > 0)
+    assert r.acceptance.shape == (2, len(temps)) and r.exchange.shape == (2, len(temps) - 1)
+    for chain in r.states:
+        for st in chain:
+            assert st.drift() < 1e-10 and st.occ.sum() == m.n_particles
+
+
+def _index(occ):
+    """{occupation as an integer: row of enumerate_energies}."""
+    keys = (occ.astype(np.int64) << np.arange(occ.shape[1])).sum(axis=1)
+    return {int(k): i for i, k in enumerate(keys)}
+
+
+def _key(st):
+    return int((st.occ.astype(np.int64) << np.arange(st.occ.size)).sum())
+
+
+def _chi2(counts, expected, lump=5.0):
+    """Pearson chi² of counts against expected counts; cells expected below ``lump`` are
+    merged into one.  Returns (chi², degrees of freedom)."""
+    counts, expected = np.ravel(counts), np.ravel(expected)
+    small = expected < lump
+    c = np.append(counts[~small], counts[small].sum())
+    e = np.append(expected[~small], expected[small].sum())
+    keep = e > 0
+    return float(np.sum((c[keep] - e[keep]) ** 2 / e[keep])), int(keep.sum() - 1)
+
+
+def test_detailed_balance_single_temperature():
+    """N = 6, N_f = 3 at T = 0.5 J: the visit histogram of both chains is exp(-E/T)/Z
+    (chi² over the 20 states; sweeps of N proposals are nearly independent, so chi²/dof
+    stays near 1; the bound 3 allows an autocorrelation time of about 2)."""
+    m = random_model(6, 11, W=0.4)
+    occ, E = enumerate_energies(m, m.n_particles)
+    idx = _index(occ)
+    T, sweeps = 0.5, 30000
+    counts = np.zeros(len(E))
+
+    def visit(s, a, b):
+        if s >= 200:
+            counts[idx[_key(a[0])]] += 1
+            counts[idx[_key(b[0])]] += 1
+    thermal(m, seed=2, temperatures=[T], sweeps=sweeps, callback=visit)
+    p = np.exp(-(E - E.min()) / T)
+    p /= p.sum()
+    chi2, dof = _chi2(counts, p * counts.sum())
+    assert chi2 < 3 * dof, (chi2, dof)
+
+
+def test_detailed_balance_with_swaps():
+    """Two temperatures with replica swaps: the joint distribution of the states at
+    (T_0, T_1) in each chain is the product of the two Boltzmann distributions (chi²
+    over the 400 pairs of states, cells expected below 5 merged)."""
+    m = random_model(6, 11, W=0.4)
+    occ, E = enumerate_energies(m, m.n_particles)
+    idx = _index(occ)
+    temps, sweeps = [0.4, 0.9], 40000
+    counts = np.zeros((len(E), len(E)))
+
+    def visit(s, a, b):
+        if s >= 200:
+            for ch in (a, b):
+                counts[idx[_key(ch[0])], idx[_key(ch[1])]] += 1
+    r = thermal(m, seed=3, temperatures=temps, sweeps=sweeps, callback=visit)
+    assert np.all(r.exchange > 0.2)          # the swaps take part
+    p = [np.exp(-(E - E.min()) / T) for T in temps]
+    p = [x / x.sum() for x in p]
+    chi2, dof = _chi2(counts, np.outer(p[0], p[1]) * counts.sum())
+    assert chi2 < 3 * dof, (chi2, dof)
+    for k, axis in ((0, 1), (1, 0)):         # and each temperature's marginal
+        chi2, dof = _chi2(counts.sum(axis=axis), p[k] * counts.sum())
+        assert chi2 < 3 * dof, (k, chi2, dof)
+
+
+def test_equilibration_flag():
+    """A glassy compensated N = 64 instance far below T_c = J/4, run for 64 sweeps from
+    random states, is flagged; a long run at high T is not."""
+    m = random_model(64, 1, compensate=True)
+    short = thermal(m, seed=1, temperatures=[0.08, 0.12, 0.18], sweeps=64)
+    assert not short.equilibrated and short.equilibration_z > EQUILIBRATION_SIGMA
+    assert short.window_energy.shape == (3, 3)     # windows [32, 64), [16, 32), [8, 16)
+    long = thermal(m, seed=1, temperatures=[1.0, 1.5], sweeps=4000)
+    assert long.equilibrated and long.equilibration_z <= EQUILIBRATION_SIGMA
+    assert np.array_equal(window_edges(4000), [4000, 2000, 1000, 500, 250, 125, 62, 31, 15, 7])
+
+
+def test_overlap_and_histograms():
+    rng = np.random.default_rng(0)
+    a = np.zeros((5, 10), np.int8)
+    b = np.zeros((5, 10), np.int8)
+    for x in (a, b):
+        for row in x:
+            row[rng.choice(10, 5, replace=False)] = 1
+    s = lambda o: 2.0 * o - 1.0  # noqa: E731
+    assert np.allclose(overlap(a, b, 5), (s(a) * s(b)).mean(axis=1))     # n = ½: the SK overlap
+    assert np.allclose(overlap(a, a, 5), 1.0)
+    m = random_model(10, 4, density=0.3, W=0.5)
+    r = thermal(m, seed=0, temperatures=[0.3, 1.0], sweeps=200, q_bins=7, phi_bins=5, phi_max=50.0)
+    assert r.q_hist.shape == (2, 7) and r.q_edges.shape == (8,)
+    assert np.all(r.phi_hist.sum(axis=1) == 2 * 10 * r.measurements)      # every field in range
+    # mu(T) of the final states is a midpoint of sorted fields
+    st = r.states[0][0]
+    assert m.chemical_potential(st.occ) == pytest.approx(0.5 * np.sort(st.phi)[2:4].sum())
+
+
+@pytest.mark.parametrize("kw,match", [
+    (dict(sweeps=15), "sweeps must be an integer >= 16"),
+    (dict(q_bins=0), "q_bins"),
+    (dict(phi_bins=0), "phi_bins"),
+    (dict(phi_max=np.inf), "phi_max"),
+    (dict(temperatures=[0.5, 0.2]), "increase"),
+])
+def test_bad_arguments(kw, match):
+    m = random_model(8, 1)
+    args = dict(temperatures=[0.5], sweeps=32) | kw
+    with pytest.raises(ValueError, match=match):
+        thermal(m, seed=0, **args)
