@@ -25,6 +25,11 @@ def _mc(path, job, args):
     return code
 
 
+def _thermal(path, job, args):
+    from . import thermal
+    return thermal.main(args)
+
+
 def _hartree(path, job, args):
     from . import localization
     return localization.main(args + ["--x", "W" if "W" in job.scan else "J"])
@@ -46,7 +51,7 @@ def _saddle(path, job, args):
 
 
 # engine -> analysis: (results path, Job, CLI arguments [path, --out DIR]) -> exit code
-ANALYSES = {"disorder": _disorder, "mc": _mc, "hartree": _hartree, "ed": _ed, "stiffness": _stiffness,
+ANALYSES = {"disorder": _disorder, "mc": _mc, "thermal": _thermal, "hartree": _hartree, "ed": _ed, "stiffness": _stiffness,
             "saddle": _saddle}
 
 

@@ -18,6 +18,12 @@ ALPHA_THEORY = 4 * SK_FIELD_SLOPE
 E_PARISI_SK = -0.7631667
 E_INF_THEORY = E_PARISI_SK / 4
 
+# SK spin-glass transition T_c = J_SK (Sherrington & Kirkpatrick 1975), in units of J of the
+# compensated half-filled model (J_SK = J/4); above it the exact paramagnetic energy per site
+# is e(T) = -J_SK²/(2T) (docs/conventions.md, "Thermal Monte Carlo").
+J_SK_PER_J = 0.25
+TC_SK = J_SK_PER_J
+
 # 3D Anderson transition, box disorder of full width W (Slevin & Ohtsuki 2018), Eq. 17;
 # Gaussian disorder: W_c = 21.29 with variance W²/12, i.e. standard deviation 6.15 t.
 W_C_BOX = 16.54
@@ -33,5 +39,5 @@ R_POISSON, R_GOE, R_CRIT = 0.3863, 0.5307, 0.516
 # Hopfield model at T = 0: retrieval below M/N ≈ 0.138 (Amit, Gutfreund, Sompolinsky)
 HOPFIELD_ALPHA_C = 0.138
 
-__all__ = ["SK_FIELD_SLOPE", "ALPHA_THEORY", "E_PARISI_SK", "E_INF_THEORY", "W_C_BOX", "SIGMA_C_GAUSSIAN",
-           "JC_LOC_EQ18", "R_POISSON", "R_GOE", "R_CRIT", "HOPFIELD_ALPHA_C"]
+__all__ = ["SK_FIELD_SLOPE", "ALPHA_THEORY", "E_PARISI_SK", "E_INF_THEORY", "J_SK_PER_J", "TC_SK", "W_C_BOX",
+           "SIGMA_C_GAUSSIAN", "JC_LOC_EQ18", "R_POISSON", "R_GOE", "R_CRIT", "HOPFIELD_ALPHA_C"]

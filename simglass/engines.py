@@ -42,6 +42,7 @@ __all__ = ["ENGINES", "get_engine", "outputs", "describe", "options_markdown"]
 ENGINES = {
     "disorder": "simglass.disorder_engine",
     "mc": "mc.mc_engine",
+    "thermal": "mc.thermal_engine",
     "hartree": "ed.hartree_engine",
     "ed": "ed.ed_engine",
     "stiffness": "ed.stiffness_engine",

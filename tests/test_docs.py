@@ -48,6 +48,7 @@ FULL_RECORD = {
     "disorder": ("L = [3, 3]\ndensity = 0.5", "n_configs = 2"),
     "mc": ("L = [8]\ndensity = 0.5", 'method = "pt"\nsweeps = 4\nreplicas = 2\nrestarts = 2\noverlap_every = 1\n'
            "modes = 2"),
+    "thermal": ("L = [8]\ndensity = 0.5", "sweeps = 32\nreplicas = 3\nq_bins = 8\nphi_bins = 8"),
     "hartree": ("L = [4, 4]\nt = 1.0\ndensity = 0.5", 'starts = ["uniform"]'),
     "ed": ("L = [2, 3]\nt = 1.0\ndensity = 0.5", 'hartree_starts = ["uniform"]\nchi = true\ndos = true\n'
            "dos_points = 5"),

@@ -14,6 +14,7 @@ from simglass.options import REQUIRED
 TINY = {
     "disorder": ("L = [3, 3]", "n_configs = 2"),
     "mc": ("L = [8]", "sweeps = 4\nreplicas = 2\nrestarts = 1"),
+    "thermal": ("L = [8]", "sweeps = 32\nreplicas = 2"),
     "hartree": ("L = [4, 4]\nt = 1.0", 'starts = ["uniform"]'),
     "ed": ("L = [2, 3]\nt = 1.0", 'hartree_starts = ["uniform"]'),
     "stiffness": ("L = [2, 3]\nt = 1.0", 'hartree_starts = ["uniform"]\nreconverge = false'),

@@ -11,7 +11,7 @@ from simglass.engines import ENGINES, get_engine
 from simglass.jobfile import MODEL_OPTIONS, parse_job
 from simglass.options import InputError
 
-BASE = {"disorder": "", "mc": "", "hartree": "t = 1.0\n", "ed": "t = 1.0\n", "stiffness": "t = 1.0\n",
+BASE = {"disorder": "", "mc": "", "thermal": "", "hartree": "t = 1.0\n", "ed": "t = 1.0\n", "stiffness": "t = 1.0\n",
         "saddle": "t = 1.0\ndensity = 0.3\n"}
 
 

@@ -164,3 +164,78 @@ def test_bad_arguments(kw, match):
     args = dict(temperatures=[0.5], sweeps=32) | kw
     with pytest.raises(ValueError, match=match):
         thermal(m, seed=0, **args)
+
+
+# ---- engine `thermal` and analysis.thermal ----------------------------------------------
+
+def _job(tmp_path, sweeps, L="[[12], [16]]", realizations=3):
+    from simglass.jobfile import parse_job
+    return parse_job(f'engine = "thermal"\nseed = 3\nrealizations = {realizations}\noutput = "{tmp_path}/t.h5"\n'
+                     "[model]\nt = 0.0\nJ = 1.0\nW = 0.0\ndensity = 0.5\ncompensate = true\n"
+                     f"[scan]\nL = {L}\n[options]\nsweeps = {sweeps}\nreplicas = 3\nT_min = 0.3\nT_max = 0.8\n"
+                     "q_bins = 12\nphi_bins = 20\n")
+
+
+def test_engine_record_info_and_analysis(tmp_path, capsys):
+    """A tiny compensated job: the record holds the ladder and the SK constant, `simglass
+    info` counts the tasks that are not equilibrated, analysis.thermal averages only the
+    others and writes its tables and figures; `simglass analyze` dispatches to it."""
+    from analysis import thermal as an
+    from analysis.load import task_table
+    from conftest import run_cli
+    from simglass.runner import run_job
+    job = _job(tmp_path, 300)
+    run_job(job, output=str(tmp_path / "t.h5"), progress=False)
+    df = task_table(tmp_path / "t.h5")
+    assert len(df) == 6 and set(df["measurements"]) == {150}
+    good = int(df["equilibrated"].astype(bool).sum())
+    r = run_cli("info", tmp_path / "t.h5")
+    assert r.returncode == 0 and "flagged: done tasks with equilibrated != True" in r.stdout
+    assert r.stdout.splitlines()[-2].split()[-1] == str(6 - good)      # the "all" row's flagged count
+    sizes, crossings = an.analyze(tmp_path / "t.h5", n_boot=20)
+    assert sum(s.realizations for s in sizes) == good
+    for s in sizes:
+        assert s.sk and np.allclose(s.T, np.geomspace(0.3, 0.8, 3)) and s.e.shape == (3,)
+        assert np.allclose(np.sum(s.p_q * np.diff(s.q_edges), axis=1), 1.0)
+        assert np.all(s.chi > 0.5)       # N ⟨q²⟩ = N/(N - 1) for uncorrelated states at fixed N_f, more below
+    assert an.main([str(tmp_path / "t.h5"), "--out", str(tmp_path / "out"), "--n-boot", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "SK with J_SK = J/4" in out and "e_para" in out
+    for f in ("thermal.csv", "binder_crossings.csv", "binder_energy.png", "p_q_phi.png"):
+        assert (tmp_path / "out" / f).exists(), f
+    r = run_cli("analyze", tmp_path / "t.h5", "--out", tmp_path / "out2")
+    assert r.returncode == 0 and (tmp_path / "out2" / "thermal.csv").exists(), r.stderr
+
+
+def test_short_runs_are_flagged_and_left_out(tmp_path, capsys):
+    """sweeps = 16 leaves one logarithmic window: no equilibration test is possible, every
+    task is flagged, and the analysis has nothing to average."""
+    from analysis import thermal as an
+    from conftest import run_cli
+    from simglass.runner import run_job
+    run_job(_job(tmp_path, 16, L="[[8]]", realizations=2), output=str(tmp_path / "t.h5"), progress=False)
+    r = run_cli("info", tmp_path / "t.h5")
+    assert "2 (equilibrated 2)" in r.stdout, r.stdout
+    assert an.main([str(tmp_path / "t.h5")]) == 0
+    assert "no equilibrated task" in capsys.readouterr().out
+
+
+def test_binder_crossing_of_known_curves():
+    """g_a = 0.5 - (T - 0.25), g_b = 0.5 - 2 (T - 0.25): they cross at T = 0.25 (q² = 1,
+    q⁴ = 3 - 2g in every realisation, so the bootstrap spread is 0)."""
+    from analysis.thermal import SizeThermal, binder, binder_crossing, paramagnetic_energy
+    T = np.array([0.1, 0.2, 0.3, 0.4])
+
+    def size(N, slope):
+        g = 0.5 - slope * (T - 0.25)
+        q2 = np.ones((4, T.size))
+        z = np.zeros(T.size)
+        return SizeThermal(N, "s", True, 4, 0, T, z, z, z, z, g, z, z, z, z, z, z, z, q2, (3 - 2 * g) * q2)
+    a, b = size(16, 1.0), size(32, 2.0)
+    assert np.allclose(binder(a.q2, a.q4), a.g)
+    c = binder_crossing(a, b, n_boot=10)
+    assert c.T == pytest.approx(0.25) and c.err == pytest.approx(0.0) and c.found == 1.0
+    assert paramagnetic_energy(0.5) == pytest.approx(-1 / 16)          # -J_SK²/(2T), J_SK = 1/4
+    b.T = T + 0.01
+    with pytest.raises(ValueError, match="temperature ladders"):
+        binder_crossing(a, b)

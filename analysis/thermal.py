@@ -1,0 +1,291 @@
+"""Thermal observables of the t = 0 model from ``thermal`` results (issue 35).
+
+Per parameter series (the points that differ only in the lattice size) and size N, over
+the equilibrated tasks (``equilibrated``; the others are counted as flagged and left
+out), disorder averages [·] with bootstrap errors over realisations, per temperature T:
+
+* e(T) = [⟨E⟩ - C_sk]/(N J) (C_sk = ⅛ Σ_{i≠j} V_ij; for the compensated n = ½, W = 0
+  model the SK energy per site, exact paramagnetic line e = -J_SK²/(2T J) = -J/(32 T)
+  above T_c = J_SK = J/4, docs/conventions.md);
+* the specific heat per site c = [⟨E²⟩ - ⟨E⟩²]/(N T²);
+* the Binder cumulant g = ½(3 - [⟨q⁴⟩]/[⟨q²⟩]²) and χ_SG = N [⟨q²⟩];
+* P(q) and P(φ - μ(T)) (normalised densities, realisations averaged).
+
+Binder crossings of successive sizes a < b: d(T) = g_b(T) - g_a(T) is > 0 in the glass
+(g → 1) and < 0 in the paramagnet (g → 0); the crossing is the lowest T where d changes
+sign from > 0 to <= 0 with increasing T, linearly interpolated between the ladder's
+temperatures (NaN if none).  Error: bootstrap, realisations of each size resampled
+independently; ``found`` is the fraction of resamples with a crossing.  At the sizes one
+can equilibrate, SK's finite-size corrections are large: crossings away from J/4 are to
+be reported with their numbers, not tuned.
+
+    python -m analysis.thermal results/thermal_sk.h5 --out results/thermal_sk
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .files import written
+from .load import describe, lattice_key, load_points
+from .plotting import pyplot, save
+from .reference import J_SK_PER_J, TC_SK
+from .stats import bootstrap
+
+__all__ = ["SizeThermal", "BinderCrossing", "size_averages", "binder", "binder_crossing", "paramagnetic_energy",
+           "analyze", "main"]
+
+N_BOOT = 500
+
+
+@dataclass
+class SizeThermal:
+    """Disorder averages of one size of one series.  R = temperatures; T and energies in
+    units of J (T/J); errors are bootstrap standard deviations over realisations (NaN
+    with fewer than 2).
+
+    N : sites; series : description of the series' fixed parameters; sk : the series is
+        the compensated n = ½, W = 0 model (SK with J_SK = J/4)
+    realizations : equilibrated tasks used; flagged : tasks left out (not equilibrated)
+    T : (R,) T/J
+    e, e_err : (R,) [⟨E⟩ - C_sk]/(N J)
+    c, c_err : (R,) [⟨E²⟩ - ⟨E⟩²]/(N T²)
+    g, g_err : (R,) Binder cumulant ½(3 - [⟨q⁴⟩]/[⟨q²⟩]²)
+    chi, chi_err : (R,) χ_SG = N [⟨q²⟩]
+    q_edges : (q_bins + 1,); p_q : (R, q_bins) P(q), each row integrating to 1
+    phi_edges : (phi_bins + 1,) φ/J; p_phi : (R, phi_bins) P(φ - μ) per unit φ/J, the
+        fraction inside [-phi_max, phi_max] integrating to that fraction
+    q2, q4 : (realizations, R) per-realisation ⟨q²⟩ and ⟨q⁴⟩ (for the crossings)
+    """
+    N: int
+    series: str
+    sk: bool
+    realizations: int
+    flagged: int
+    T: np.ndarray
+    e: np.ndarray
+    e_err: np.ndarray
+    c: np.ndarray
+    c_err: np.ndarray
+    g: np.ndarray
+    g_err: np.ndarray
+    chi: np.ndarray
+    chi_err: np.ndarray
+    q_edges: np.ndarray
+    p_q: np.ndarray
+    phi_edges: np.ndarray
+    p_phi: np.ndarray
+    q2: np.ndarray
+    q4: np.ndarray
+
+
+@dataclass
+class BinderCrossing:
+    """Crossing of g(T) of sizes a < b of one series: T/J, its bootstrap error, and the
+    fraction of bootstrap resamples with a crossing."""
+    series: str
+    a: int
+    b: int
+    T: float
+    err: float
+    found: float
+
+
+def paramagnetic_energy(T):
+    """Exact paramagnetic energy per site of the compensated n = ½, W = 0 model above T_c,
+    e = -J_SK²/(2T) in units of J with J_SK = J/4, T in units of J: -1/(32 T/J)
+    (docs/conventions.md).  Shape of T."""
+    return -J_SK_PER_J ** 2 / (2 * np.asarray(T, float))
+
+
+def binder(q2, q4):
+    """g = ½(3 - [q4]/[q2]²) of per-realisation ⟨q²⟩, ⟨q⁴⟩ arrays (realisations, R),
+    averaged over axis 0.  Returns (R,)."""
+    return 0.5 * (3.0 - np.mean(q4, axis=0) / np.mean(q2, axis=0) ** 2)
+
+
+def _is_sk(params) -> bool:
+    return bool(params.get("compensate")) and params.get("density") == 0.5 and params.get("W", 0) == 0
+
+
+def size_averages(path, n_boot: int = N_BOOT, seed: int = 0) -> list[SizeThermal]:
+    """SizeThermal of every point of a ``thermal`` results file with at least one
+    equilibrated task, ordered by series, then N.
+
+    Raises simglass.options.InputError for a file that is not a results file of engine
+    thermal."""
+    job, points = load_points(path, engine="thermal")
+    fixed = [k for k in job.scan if k != "L"] + [k for k in job.model if k not in job.scan]
+    out = []
+    for p in points:
+        N = int(np.prod(lattice_key(p.params)))
+        J = float(p.params["J"])
+        good = [r for r in p.records if bool(r["equilibrated"])]
+        if not good:
+            continue
+        T = np.asarray(good[0]["temperatures"], float)
+        E = np.array([(r["energy"] - r["C_sk"]) / (N * J) for r in good])
+        C = np.array([(r["energy2"] - r["energy"] ** 2) / (N * T ** 2) for r in good])
+        q2 = np.array([r["q2"] for r in good])
+        q4 = np.array([r["q4"] for r in good])
+        e, e_err = bootstrap(lambda s: s.mean(axis=0), E, n_boot, seed)
+        c, c_err = bootstrap(lambda s: s.mean(axis=0), C, n_boot, seed)
+        qq = np.stack([q2, q4], axis=1)
+        g, g_err = bootstrap(lambda s: binder(s[:, 0], s[:, 1]), qq, n_boot, seed)
+        chi, chi_err = bootstrap(lambda s: N * s.mean(axis=0), q2, n_boot, seed)
+        q_edges = np.asarray(good[0]["q_edges"], float)
+        hq = np.mean([r["q_hist"] / r["q_hist"].sum(axis=1, keepdims=True) for r in good], axis=0)
+        phi_edges = np.asarray(good[0]["phi_edges"], float) / J
+        hp = np.mean([r["phi_hist"] / (2 * N * r["measurements"]) for r in good], axis=0)
+        nan = lambda x: np.full(T.size, np.nan) if np.ndim(x) == 0 else x  # noqa: E731  (bootstrap of 1)
+        out.append(SizeThermal(N=N, series=describe(p.params, fixed), sk=_is_sk(p.params), realizations=len(good),
+                               flagged=len(p.records) - len(good), T=T / J, e=e, e_err=nan(e_err), c=c,
+                               c_err=nan(c_err), g=g, g_err=nan(g_err), chi=chi, chi_err=nan(chi_err),
+                               q_edges=q_edges, p_q=hq / np.diff(q_edges), phi_edges=phi_edges,
+                               p_phi=hp / np.diff(phi_edges), q2=q2, q4=q4))
+    return sorted(out, key=lambda s: (s.series, s.N))
+
+
+def _first_crossing(T, d):
+    """Lowest T where d changes from > 0 to <= 0, linearly interpolated; NaN if none."""
+    k = np.flatnonzero((d[:-1] > 0) & (d[1:] <= 0))
+    if k.size == 0:
+        return np.nan
+    k = k[0]
+    return float(T[k] + d[k] * (T[k + 1] - T[k]) / (d[k] - d[k + 1]))
+
+
+def binder_crossing(a: SizeThermal, b: SizeThermal, n_boot: int = N_BOOT, seed: int = 0) -> BinderCrossing:
+    """Crossing of g_a(T) and g_b(T) (module docstring), bootstrap over realisations of
+    each size independently.  Raises ValueError if the two ladders differ."""
+    if a.T.shape != b.T.shape or not np.allclose(a.T, b.T):
+        raise ValueError(f"N = {a.N} and N = {b.N} have different temperature ladders; the crossing needs one")
+    T0 = _first_crossing(a.T, binder(b.q2, b.q4) - binder(a.q2, a.q4))
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        ia, ib = rng.integers(0, len(a.q2), len(a.q2)), rng.integers(0, len(b.q2), len(b.q2))
+        boots.append(_first_crossing(a.T, binder(b.q2[ib], b.q4[ib]) - binder(a.q2[ia], a.q4[ia])))
+    boots = np.array(boots)
+    ok = np.isfinite(boots)
+    err = float(boots[ok].std(ddof=1)) if ok.sum() > 1 else np.nan
+    return BinderCrossing(a.series, a.N, b.N, T0, err, float(ok.mean()))
+
+
+def analyze(path, n_boot: int = N_BOOT, seed: int = 0):
+    """(sizes, crossings): ``size_averages`` and the Binder crossings of successive
+    sizes of each series."""
+    sizes = size_averages(path, n_boot, seed)
+    crossings = []
+    for s0, s1 in zip(sizes[:-1], sizes[1:]):
+        if s0.series == s1.series and s0.realizations >= 2 and s1.realizations >= 2:
+            crossings.append(binder_crossing(s0, s1, n_boot, seed))
+    return sizes, crossings
+
+
+def _figures(sizes, out: Path):
+    plt = pyplot()
+    series = sorted({s.series for s in sizes})
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for s in sizes:
+        lab = f"N = {s.N}" + (f" ({s.series})" if len(series) > 1 else "")
+        axes[0].errorbar(s.T, s.g, yerr=s.g_err, fmt="o-", ms=3, capsize=2, label=lab)
+        axes[1].errorbar(s.T, s.e, yerr=s.e_err, fmt="o-", ms=3, capsize=2, label=lab)
+    if any(s.sk for s in sizes):
+        axes[0].axvline(TC_SK, color="k", ls=":", label="T_c = J/4 (SK)")
+        T = np.linspace(TC_SK, max(s.T.max() for s in sizes), 100)
+        axes[1].plot(T, paramagnetic_energy(T), "k--", label=r"$-J_{SK}^2/(2T)$ (SK paramagnet)")
+        axes[1].axvline(TC_SK, color="k", ls=":")
+    axes[0].set_xlabel("T/J")
+    axes[0].set_ylabel(r"Binder $g = \frac{1}{2}(3 - [\langle q^4\rangle]/[\langle q^2\rangle]^2)$")
+    axes[1].set_xlabel("T/J")
+    axes[1].set_ylabel(r"$e = [\langle E\rangle - C]/(NJ)$")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    save(fig, out / "binder_energy.png")
+    big = [s for s in sizes if s.N == max(x.N for x in sizes if x.series == s.series)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for s in big:
+        picks = np.unique(np.linspace(0, s.T.size - 1, min(4, s.T.size)).round().astype(int))
+        qc = 0.5 * (s.q_edges[:-1] + s.q_edges[1:])
+        pc = 0.5 * (s.phi_edges[:-1] + s.phi_edges[1:])
+        for k in picks:
+            axes[0].plot(qc, s.p_q[k], "-", label=f"N = {s.N}, T/J = {s.T[k]:.3g}")
+            axes[1].plot(pc, s.p_phi[k], "-", label=f"N = {s.N}, T/J = {s.T[k]:.3g}")
+    axes[0].set_xlabel("q")
+    axes[0].set_ylabel("P(q)")
+    axes[1].set_xlabel(r"$(\phi - \mu(T))/J$")
+    axes[1].set_ylabel(r"$P(\phi)\,J$")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    save(fig, out / "p_q_phi.png")
+
+
+def _write_tables(sizes, crossings, out: Path):
+    with written(out / "thermal.csv") as fh:
+        fh.write("series,N,realizations,flagged,T_over_J,e,e_err,e_paramagnet,c,c_err,g,g_err,chi_sg,chi_sg_err\n")
+        for s in sizes:
+            for k in range(s.T.size):
+                para = paramagnetic_energy(s.T[k]) if s.sk else np.nan
+                fh.write(f'"{s.series}",{s.N},{s.realizations},{s.flagged},{s.T[k]:.6g},{s.e[k]:.6g},{s.e_err[k]:.3g},'
+                         f"{para:.6g},{s.c[k]:.6g},{s.c_err[k]:.3g},{s.g[k]:.6g},{s.g_err[k]:.3g},{s.chi[k]:.6g},"
+                         f"{s.chi_err[k]:.3g}\n")
+    with written(out / "binder_crossings.csv") as fh:
+        fh.write("series,N_a,N_b,T_over_J,err,found\n")
+        for c in crossings:
+            fh.write(f'"{c.series}",{c.a},{c.b},{c.T:.6g},{c.err:.3g},{c.found:.3g}\n')
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m analysis.thermal", description=__doc__.splitlines()[0])
+    ap.add_argument("results", help="results file (.h5) of engine thermal")
+    ap.add_argument("--out", help="directory for thermal.csv, binder_crossings.csv, binder_energy.png, p_q_phi.png")
+    ap.add_argument("--n-boot", type=int, default=N_BOOT, help=f"bootstrap resamples (default {N_BOOT})")
+    a = ap.parse_args(argv)
+    from simglass.options import InputError
+    if a.n_boot < 2:
+        print(f"error: --n-boot must be >= 2, got {a.n_boot}", file=sys.stderr)
+        return 2
+    try:
+        sizes, crossings = analyze(a.results, a.n_boot)
+    except (InputError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if not sizes:
+        print(f"{a.results}: no equilibrated task: nothing to average (`simglass info` counts the flagged ones)")
+        return 0
+    for series in dict.fromkeys(s.series for s in sizes):
+        group = [s for s in sizes if s.series == series]
+        print(f"series {series}" + ("  (compensated n = 1/2, W = 0: SK with J_SK = J/4)" if group[0].sk else ""))
+        print(f"{'N':>5} {'R':>3} {'flag':>4} {'T/J':>7} {'e':>9} {'err':>8} {'e_para':>9} {'dev/err':>7} "
+              f"{'c':>7} {'g':>7} {'err':>6} {'chi_SG':>8} {'err':>7}")
+        for s in group:
+            for k in range(s.T.size):
+                para = paramagnetic_energy(s.T[k]) if s.sk and s.T[k] > TC_SK else np.nan
+                dev = (s.e[k] - para) / s.e_err[k] if np.isfinite(para) else np.nan
+                print(f"{s.N:5d} {s.realizations:3d} {s.flagged:4d} {s.T[k]:7.4f} {s.e[k]:9.5f} {s.e_err[k]:8.5f} "
+                      f"{para:9.5f} {dev:7.2f} {s.c[k]:7.4f} {s.g[k]:7.4f} {s.g_err[k]:6.4f} {s.chi[k]:8.3f} "
+                      f"{s.chi_err[k]:7.3f}")
+        for c in crossings:
+            if c.series == series:
+                ref = f"  (SK: T_c = {TC_SK:g} J)" if group[0].sk else ""
+                print(f"Binder crossing N = {c.a}/{c.b}: T/J = {c.T:.4f} +- {c.err:.4f} "
+                      f"(crossing in {c.found:.0%} of {a.n_boot} resamples){ref}")
+        if len(group) > 1 and not any(c.series == series for c in crossings):
+            print("no Binder crossing: sizes with fewer than 2 equilibrated realisations")
+    if a.out:
+        out = Path(a.out)
+        out.mkdir(parents=True, exist_ok=True)
+        _write_tables(sizes, crossings, out)
+        _figures(sizes, out)
+    return 0
+
+
+if __name__ == "__main__":
+    from analysis.files import run_command
+    sys.exit(run_command(main))
