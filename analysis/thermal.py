@@ -2,7 +2,10 @@
 
 Per parameter series (the points that differ only in the lattice size) and size N, over
 the equilibrated tasks (``equilibrated``; the others are counted as flagged and left
-out), disorder averages [·] with bootstrap errors over realisations, per temperature T:
+out; with ``--z-max Z`` instead the tasks with ``equilibration_z`` <= Z, since the stored
+3σ-at-every-temperature test flags equilibrated runs with many temperatures now and then,
+mc.thermal), disorder averages [·] with bootstrap errors over realisations, per
+temperature T:
 
 * e(T) = [⟨E⟩ - C_sk]/(N J) (C_sk = ⅛ Σ_{i≠j} V_ij; for the compensated n = ½, W = 0
   model the SK energy per site, exact paramagnetic line e = -J_SK²/(2T J) = -J/(32 T)
@@ -113,9 +116,10 @@ def _is_sk(params) -> bool:
     return bool(params.get("compensate")) and params.get("density") == 0.5 and params.get("W", 0) == 0
 
 
-def size_averages(path, n_boot: int = N_BOOT, seed: int = 0) -> list[SizeThermal]:
+def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None = None) -> list[SizeThermal]:
     """SizeThermal of every point of a ``thermal`` results file with at least one
-    equilibrated task, ordered by series, then N.
+    equilibrated task, ordered by series, then N.  A task counts as equilibrated by its
+    stored flag ``equilibrated``, or, with ``z_max``, when ``equilibration_z`` <= z_max.
 
     Raises simglass.options.InputError for a file that is not a results file of engine
     thermal."""
@@ -125,7 +129,8 @@ def size_averages(path, n_boot: int = N_BOOT, seed: int = 0) -> list[SizeThermal
     for p in points:
         N = int(np.prod(lattice_key(p.params)))
         J = float(p.params["J"])
-        good = [r for r in p.records if bool(r["equilibrated"])]
+        good = [r for r in p.records if (bool(r["equilibrated"]) if z_max is None
+                                         else float(r["equilibration_z"]) <= z_max)]
         if not good:
             continue
         T = np.asarray(good[0]["temperatures"], float)
@@ -177,10 +182,10 @@ def binder_crossing(a: SizeThermal, b: SizeThermal, n_boot: int = N_BOOT, seed: 
     return BinderCrossing(a.series, a.N, b.N, T0, err, float(ok.mean()))
 
 
-def analyze(path, n_boot: int = N_BOOT, seed: int = 0):
+def analyze(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None = None):
     """(sizes, crossings): ``size_averages`` and the Binder crossings of successive
     sizes of each series."""
-    sizes = size_averages(path, n_boot, seed)
+    sizes = size_averages(path, n_boot, seed, z_max)
     crossings = []
     for s0, s1 in zip(sizes[:-1], sizes[1:]):
         if s0.series == s1.series and s0.realizations >= 2 and s1.realizations >= 2:
@@ -246,13 +251,18 @@ def main(argv=None):
     ap.add_argument("results", help="results file (.h5) of engine thermal")
     ap.add_argument("--out", help="directory for thermal.csv, binder_crossings.csv, binder_energy.png, p_q_phi.png")
     ap.add_argument("--n-boot", type=int, default=N_BOOT, help=f"bootstrap resamples (default {N_BOOT})")
+    ap.add_argument("--z-max", type=float, default=None,
+                    help="use the tasks with equilibration_z <= Z instead of the stored flag 'equilibrated'")
     a = ap.parse_args(argv)
     from simglass.options import InputError
     if a.n_boot < 2:
         print(f"error: --n-boot must be >= 2, got {a.n_boot}", file=sys.stderr)
         return 2
+    if a.z_max is not None and not (np.isfinite(a.z_max) and a.z_max > 0):
+        print(f"error: --z-max must be finite and > 0, got {a.z_max}", file=sys.stderr)
+        return 2
     try:
-        sizes, crossings = analyze(a.results, a.n_boot)
+        sizes, crossings = analyze(a.results, a.n_boot, z_max=a.z_max)
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -261,7 +271,8 @@ def main(argv=None):
         return 0
     for series in dict.fromkeys(s.series for s in sizes):
         group = [s for s in sizes if s.series == series]
-        print(f"series {series}" + ("  (compensated n = 1/2, W = 0: SK with J_SK = J/4)" if group[0].sk else ""))
+        print(("tasks used: equilibration_z <= " + f"{a.z_max:g}; " if a.z_max is not None else "")
+              + f"series {series}" + ("  (compensated n = 1/2, W = 0: SK with J_SK = J/4)" if group[0].sk else ""))
         print(f"{'N':>5} {'R':>3} {'flag':>4} {'T/J':>7} {'e':>9} {'err':>8} {'e_para':>9} {'dev/err':>7} "
               f"{'c':>7} {'g':>7} {'err':>6} {'chi_SG':>8} {'err':>7}")
         for s in group:

@@ -194,6 +194,8 @@ def test_engine_record_info_and_analysis(tmp_path, capsys):
     assert r.stdout.splitlines()[-2].split()[-1] == str(6 - good)      # the "all" row's flagged count
     sizes, crossings = an.analyze(tmp_path / "t.h5", n_boot=20)
     assert sum(s.realizations for s in sizes) == good
+    loose = an.size_averages(tmp_path / "t.h5", n_boot=5, z_max=1e6)          # every task: z is finite
+    assert sum(s.realizations for s in loose) == 6
     for s in sizes:
         assert s.sk and np.allclose(s.T, np.geomspace(0.3, 0.8, 3)) and s.e.shape == (3,)
         assert np.allclose(np.sum(s.p_q * np.diff(s.q_edges), axis=1), 1.0)
@@ -218,6 +220,8 @@ def test_short_runs_are_flagged_and_left_out(tmp_path, capsys):
     assert "2 (equilibrated 2)" in r.stdout, r.stdout
     assert an.main([str(tmp_path / "t.h5")]) == 0
     assert "no equilibrated task" in capsys.readouterr().out
+    assert an.main([str(tmp_path / "t.h5"), "--z-max", "-1"]) == 2              # bad input: one line
+    assert "--z-max must be finite and > 0" in capsys.readouterr().err
 
 
 def test_binder_crossing_of_known_curves():
