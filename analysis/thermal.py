@@ -116,6 +116,23 @@ def _is_sk(params) -> bool:
     return bool(params.get("compensate")) and params.get("density") == 0.5 and params.get("W", 0) == 0
 
 
+def _q_density(records, N):
+    """(edges, P(q) (R, bins)) of the records' q histograms averaged over realisations,
+    with bins merged so that a bin is at least as wide as the spacing N/(N_f (N - N_f))
+    of the possible values of q (finer bins alternate between full and empty)."""
+    edges = np.asarray(records[0]["q_edges"], float)
+    nf = int(records[0]["n_particles"])
+    k = max(1, int(np.ceil(N / (nf * (N - nf)) / (edges[1] - edges[0]) - 1e-9)))
+    h = np.mean([r["q_hist"] / r["q_hist"].sum(axis=1, keepdims=True) for r in records], axis=0)
+    B = h.shape[1]
+    G = max(B // k, 1)
+    groups = np.minimum(np.arange(B) // k, G - 1)       # leftover bins join the last group
+    merged = np.zeros((h.shape[0], G))
+    np.add.at(merged.T, groups, h.T)
+    edges = np.append(edges[np.arange(G) * k], edges[-1])
+    return edges, merged / np.diff(edges)
+
+
 def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None = None) -> list[SizeThermal]:
     """SizeThermal of every point of a ``thermal`` results file with at least one
     equilibrated task, ordered by series, then N.  A task counts as equilibrated by its
@@ -143,15 +160,14 @@ def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None
         qq = np.stack([q2, q4], axis=1)
         g, g_err = bootstrap(lambda s: binder(s[:, 0], s[:, 1]), qq, n_boot, seed)
         chi, chi_err = bootstrap(lambda s: N * s.mean(axis=0), q2, n_boot, seed)
-        q_edges = np.asarray(good[0]["q_edges"], float)
-        hq = np.mean([r["q_hist"] / r["q_hist"].sum(axis=1, keepdims=True) for r in good], axis=0)
+        q_edges, hq = _q_density(good, N)
         phi_edges = np.asarray(good[0]["phi_edges"], float) / J
         hp = np.mean([r["phi_hist"] / (2 * N * r["measurements"]) for r in good], axis=0)
         nan = lambda x: np.full(T.size, np.nan) if np.ndim(x) == 0 else x  # noqa: E731  (bootstrap of 1)
         out.append(SizeThermal(N=N, series=describe(p.params, fixed), sk=_is_sk(p.params), realizations=len(good),
                                flagged=len(p.records) - len(good), T=T / J, e=e, e_err=nan(e_err), c=c,
                                c_err=nan(c_err), g=g, g_err=nan(g_err), chi=chi, chi_err=nan(chi_err),
-                               q_edges=q_edges, p_q=hq / np.diff(q_edges), phi_edges=phi_edges,
+                               q_edges=q_edges, p_q=hq, phi_edges=phi_edges,
                                p_phi=hp / np.diff(phi_edges), q2=q2, q4=q4))
     return sorted(out, key=lambda s: (s.series, s.N))
 

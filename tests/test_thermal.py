@@ -199,6 +199,7 @@ def test_engine_record_info_and_analysis(tmp_path, capsys):
     for s in sizes:
         assert s.sk and np.allclose(s.T, np.geomspace(0.3, 0.8, 3)) and s.e.shape == (3,)
         assert np.allclose(np.sum(s.p_q * np.diff(s.q_edges), axis=1), 1.0)
+        assert s.q_edges.size == 7      # 12 bins of 1/6 merged in pairs: q takes values 1/3 (N = 12), 1/4 apart
         assert np.all(s.chi > 0.5)       # N ⟨q²⟩ = N/(N - 1) for uncorrelated states at fixed N_f, more below
     assert an.main([str(tmp_path / "t.h5"), "--out", str(tmp_path / "out"), "--n-boot", "20"]) == 0
     out = capsys.readouterr().out
