@@ -2,9 +2,8 @@
 
 Per parameter series (the points that differ only in the lattice size) and size N, over
 the equilibrated tasks (``equilibrated``; the others are counted as flagged and left
-out; with ``--z-max Z`` instead the tasks with ``equilibration_z`` <= Z, since the stored
-3σ-at-every-temperature test flags equilibrated runs with many temperatures now and then,
-mc.thermal), disorder averages [·] with bootstrap errors over realisations, per
+out; with ``--z-max Z`` instead the tasks with ``equilibration_z`` <= Z, another
+threshold than the stored test's, mc.thermal.equilibration_threshold), disorder averages [·] with bootstrap errors over realisations, per
 temperature T:
 
 * e(T) = [⟨E⟩ - C_sk]/(N J) (C_sk = ⅛ Σ_{i≠j} V_ij; for the compensated n = ½, W = 0

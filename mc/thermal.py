@@ -20,16 +20,16 @@ Equilibration (logarithmic binning): E (the mean of the two chains) and q² are 
 at every sweep and averaged over the windows [S/2, S), [S/4, S/2), [S/8, S/4), … (as
 long as a window holds at least WINDOW_BLOCKS sweeps), each with the standard error from
 WINDOW_BLOCKS blocks of the window.  The run counts as equilibrated when, at every
-temperature, the means of E and of q² of the last two windows agree within
-EQUILIBRATION_SIGMA combined standard errors.  The test is a heuristic with a sizeable
-false-alarm rate: 2R comparisons at ~1 % each (a 3σ difference with errors from 8
-blocks, Student-like tails), more where the blocks are not much longer than the
-autocorrelation time.  In a test of jobs/thermal_sk.toml reduced to N = 32, 64, 6
-realisations, 4096 sweeps and 12 temperatures, 4 of 12 tasks were flagged with
-equilibration_z 3.2-4.7 at scattered temperatures, although every chain made 200-500
-round trips.  ``equilibration_z`` (the largest deviation) is stored so that an analysis
-can apply another threshold (``python -m analysis.thermal --z-max``); leaving flagged
-tasks out may bias averages towards realisations with small fluctuations.
+temperature, the means of E and of q² of the last two windows agree: the largest
+|difference| / combined standard error over the 2R comparisons (``equilibration_z``)
+stays below ``equilibration_threshold(R)``, the two-sided Student-t quantile (2
+(WINDOW_BLOCKS - 1) degrees of freedom: errors from WINDOW_BLOCKS blocks) at which an
+equilibrated run is flagged with probability EQUILIBRATION_FALSE_ALARM over all 2R
+comparisons (Bonferroni).  A fixed 3σ per comparison flagged 4 of 12 equilibrated
+tasks of a small SK test (2R = 24 comparisons; z 3.2-4.7 at scattered temperatures
+while every chain made 200-500 round trips).  Blocks not much longer than the
+autocorrelation time still raise the false-alarm rate.  ``equilibration_z`` is stored, so
+that an analysis can apply another threshold (``python -m analysis.thermal --z-max``).
 """
 
 from __future__ import annotations
@@ -44,12 +44,21 @@ from .ground_state import check_model
 from .parallel_tempering import check_temperatures, swap_adjacent
 from .state import State
 
-__all__ = ["ThermalResult", "thermal", "overlap", "window_edges", "WINDOW_BLOCKS", "EQUILIBRATION_SIGMA",
-           "MIN_SWEEPS"]
+__all__ = ["ThermalResult", "thermal", "overlap", "window_edges", "WINDOW_BLOCKS", "EQUILIBRATION_FALSE_ALARM",
+           "equilibration_threshold", "MIN_SWEEPS"]
 
 WINDOW_BLOCKS = 8            # blocks per logarithmic window (standard errors)
-EQUILIBRATION_SIGMA = 3.0    # last two windows must agree within this many combined errors
+EQUILIBRATION_FALSE_ALARM = 0.01   # probability that an equilibrated run is flagged
 MIN_SWEEPS = 2 * WINDOW_BLOCKS
+
+
+def equilibration_threshold(n_temperatures: int) -> float:
+    """The largest equilibration_z of an equilibrated run (module docstring): the
+    two-sided Student-t quantile with 2 (WINDOW_BLOCKS - 1) degrees of freedom at
+    probability EQUILIBRATION_FALSE_ALARM / (2 n_temperatures) per comparison."""
+    from scipy.stats import t
+    p = EQUILIBRATION_FALSE_ALARM / (2 * max(int(n_temperatures), 1))
+    return float(t.ppf(1.0 - p / 2.0, 2 * (WINDOW_BLOCKS - 1)))
 
 
 def window_edges(sweeps: int) -> np.ndarray:
@@ -112,7 +121,7 @@ class ThermalResult:
         window of E (mean of the chains) and of q², with block standard errors
     equilibration_z : max over temperatures and {E, q²} of |mean_0 - mean_1| / sqrt(err_0²
         + err_1²) of windows 0 and 1 (NaN if W < 2)
-    equilibrated : equilibration_z <= EQUILIBRATION_SIGMA (False if W < 2)
+    equilibrated : equilibration_z <= equilibration_threshold(R) (False if W < 2)
     states : the final States, states[c][k] = chain c at temperature k
     """
     temperatures: np.ndarray
@@ -255,7 +264,7 @@ def thermal(model, seed=None, *, rng=None, temperatures, sweeps: int, q_bins: in
     M = S - start
     if W >= 2:
         z = max(float(_z(wmean[i, 0], werr[i, 0], wmean[i, 1], werr[i, 1]).max()) for i in (0, 2))
-        ok = bool(z <= EQUILIBRATION_SIGMA)
+        ok = bool(z <= equilibration_threshold(R))
     else:
         z, ok = np.nan, False
     e, e2 = wmean[0, 0], wmean[1, 0]

@@ -16,7 +16,7 @@ from simglass.options import Option
 from simglass.outputs import Output
 
 from .parallel_tempering import LADDERS, temperature_ladder
-from .thermal import EQUILIBRATION_SIGMA, MIN_SWEEPS, WINDOW_BLOCKS, thermal
+from .thermal import EQUILIBRATION_FALSE_ALARM, MIN_SWEEPS, WINDOW_BLOCKS, thermal
 
 _pos = lambda x: x > 0  # noqa: E731
 
@@ -81,8 +81,9 @@ OUTPUTS = {
     "window_q2_err": Output(_W, "1", f"its standard error from {WINDOW_BLOCKS} blocks of the window"),
     "equilibration_z": Output("()", "1", "largest |difference| / combined standard error of the window-0 and "
                               "window-1 means of E and q² over the temperatures (NaN with one window)"),
-    "equilibrated": Output("()", "", f"equilibration_z <= {EQUILIBRATION_SIGMA:g}: the last two logarithmic "
-                           "windows agree at every temperature (a heuristic test: mc.thermal)", "bool"),
+    "equilibrated": Output("()", "", "equilibration_z <= mc.thermal.equilibration_threshold(replicas) (a "
+                           f"Student-t quantile at a {EQUILIBRATION_FALSE_ALARM:g} false-alarm rate per task): the "
+                           "last two logarithmic windows agree at every temperature", "bool"),
 }
 
 

@@ -6,7 +6,7 @@ flag."""
 import numpy as np
 import pytest
 
-from mc.thermal import EQUILIBRATION_SIGMA, overlap, thermal, window_edges
+from mc.thermal import equilibration_threshold, overlap, thermal, window_edges
 from test_mc import enumerate_energies, random_model
 
 
@@ -122,14 +122,15 @@ def test_detailed_balance_with_swaps():
 
 
 def test_equilibration_flag():
-    """A glassy compensated N = 64 instance far below T_c = J/4, run for 64 sweeps from
-    random states, is flagged; a long run at high T is not."""
-    m = random_model(64, 1, compensate=True)
-    short = thermal(m, seed=1, temperatures=[0.08, 0.12, 0.18], sweeps=64)
-    assert not short.equilibrated and short.equilibration_z > EQUILIBRATION_SIGMA
+    """A glassy compensated N = 128 instance far below T_c = J/4, run for 64 sweeps from
+    random states, is flagged (z = 5.4 against the threshold 3.9); a long run at high T
+    of N = 64 is not."""
+    short = thermal(random_model(128, 1, compensate=True), seed=1, temperatures=[0.08, 0.12, 0.18], sweeps=64)
+    assert not short.equilibrated and short.equilibration_z > equilibration_threshold(3)
     assert short.window_energy.shape == (3, 3)     # windows [32, 64), [16, 32), [8, 16)
-    long = thermal(m, seed=1, temperatures=[1.0, 1.5], sweeps=4000)
-    assert long.equilibrated and long.equilibration_z <= EQUILIBRATION_SIGMA
+    long = thermal(random_model(64, 1, compensate=True), seed=1, temperatures=[1.0, 1.5], sweeps=4000)
+    assert long.equilibrated and long.equilibration_z <= equilibration_threshold(2)
+    assert 4.0 < equilibration_threshold(24) < 6.0 and equilibration_threshold(2) < equilibration_threshold(24)
     assert np.array_equal(window_edges(4000), [4000, 2000, 1000, 500, 250, 125, 62, 31, 15, 7])
 
 
