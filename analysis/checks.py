@@ -28,6 +28,7 @@ the two in quadrature.  A crossing fit that found none gives "no crossing".
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -351,6 +352,66 @@ def _density_trend_row(row, paths):
                    f"error is scaled by √(χ²/dof) = {scale:.1f}; the verdict tests the mean slope, not "
                    "the power law" if scale > 1 else ""))
     return row
+
+
+# --- the phase diagram of Fig. 2 (W̃ = 0 axis) from the committed tables -----------------
+
+def phase_diagram_rows(data) -> list[Row]:
+    """Two indicator rows of Fig. 2 from the committed tables under ``data``: whether a
+    metallic glass shows at n = ½ (the largest d⟨ln g⟩/d ln L of the largest pair of
+    sizes above the onset of glass order, analysis.finite_size.scaling_flow), and the
+    bracket of n*, where the Hartree first-order step ends (analysis.phase_diagram.
+    subcritical_order, n_star).  The paper draws both (Figs. 1, 2) without numbers."""
+    from .compact import load_any, read_table, short_commits
+    from .finite_size import scaling_flow, size_table
+    from .localization import usable
+    from .phase_diagram import FL_TABLE, GLASS_ONSET_HALF, n_star, read_fl_branch, subcritical_order
+    rows = []
+    met = Row("metallic_glass_half", "largest β = d⟨ln g⟩/d ln L of the largest pair of sizes above the "
+              f"glass onset (J/t ≥ {GLASS_ONSET_HALF:g}), n = ½, W̃ = 0 (β > 0: a metallic glass at these "
+              "sizes)", "Fig. 2", None, kind="indicator")
+    w0 = sorted(Path(data).glob("fermi_level_w0_L*.csv.gz"))
+    if not w0:
+        rows.append(_missing(met, "no committed table under data/"))
+    else:
+        _, points = load_any(w0, "hartree")
+        flow = scaling_flow(size_table(points, lambda rec: rec.get("ln_g_mean", np.nan), "J", usable))
+        last = flow[-1].b if flow else None
+        glass = [f for f in flow if f.b == last and f.x >= GLASS_ONSET_HALF]
+        if not glass:
+            rows.append(_missing(met, "no pair of sizes with a common J above the onset"))
+        else:
+            top = max(glass, key=lambda f: f.beta)
+            met.value = top.beta
+            met.set_errors(top.beta_err, 0.0, "none: a difference of two sizes' means (the maximum over J "
+                                              "is biased upward)")
+            met.sizes = f"L = {top.a[0]} → {top.b[0]}"
+            met.note = (f"largest at J/t = {top.x:g}; β at J/t = "
+                        + ", ".join(f"{f.x:g}: {f.beta:+.2f}({100 * f.beta_err:.0f})" for f in glass)
+                        + "; from " + "; ".join(f"{p.name} (commit {short_commits(read_table(p)[0])})" for p in w0))
+            rows.append(met.judge())
+    ns = Row("n_star_hartree", "n* where the first-order Hartree step ends: the glass branch exists below the "
+             "Fermi liquid's spinodal (q > 0) up to n*, closed shells of 10³", "Fig. 2", None, kind="indicator")
+    fo = sorted(Path(data).glob("first_order_w0_*.csv.gz")) + sorted(Path(data).glob("fermi_level_w0_L10*.csv.gz"))
+    fl = Path(data) / FL_TABLE.name
+    if not fo or not fl.exists():
+        rows.append(_missing(ns, "no committed first-order tables or Fermi-liquid branch table under data/"))
+        return rows
+    sub = subcritical_order(fo, read_fl_branch(fl))
+    lo, hi = n_star(sub)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        rows.append(_missing(ns, f"the densities computed do not bracket n* (first order up to {lo}, "
+                                 f"continuous from {hi})"))
+        return rows
+    ns.value = 0.5 * (lo + hi)
+    ns.set_errors(0.0, 0.5 * (hi - lo), f"the bracket between the densities computed ({lo:.3f}, {hi:.3f})")
+    ns.sizes = "L = 10"
+    ns.realizations = ", ".join(str(k) for *_, k in sub)
+    ns.note = ("q of the glass branch at the largest J below each realisation's spinodal: "
+               + ", ".join(f"n = {n:.3f}: {q:.3f}({1000 * qe:.0f}) at {x:.2f} J_s" for _, n, x, q, qe, *_ in sub)
+               + "; one size, and the J grid limits how close to J_s the branch is seen")
+    rows.append(ns.judge())
+    return rows
 
 
 def anderson(path) -> Row:

@@ -36,7 +36,7 @@ __all__ = ["HARTREE_KEYS", "MC_KEYS", "KEYS", "export", "read_table", "load_any"
 
 HARTREE_KEYS = ("converged", "stable", "stability", "residual", "iterations", "response_products",
                 "energy_per_site", "gap", "level_spacing", "ln_g_mean", "ln_g_mean_4", "ln_g_mean_16",
-                "r_mean", "r_below_mean", "r_above_mean")
+                "r_mean", "r_below_mean", "r_above_mean", "glass_order")
 MC_KEYS = ("energy", "C_sk", "mu", "pair_stable", "min_pair_delta", "restarts_hit")
 KEYS = {"hartree": HARTREE_KEYS, "mc": MC_KEYS}   # default keys per engine
 PARAMS = ("L", "J", "W", "t", "density")           # first columns; other scalar parameters follow

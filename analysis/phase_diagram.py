@@ -27,7 +27,9 @@ import csv
 from pathlib import Path
 
 import numpy as np
+
 from .files import written
+from .stats import mean_sem
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 DENSITIES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.45, 0.5)
@@ -35,6 +37,7 @@ LOC_UNCOMPENSATED = {0.05: "low_density_lng_005.csv.gz", 0.1: "low_density_lng_0
                      0.2: ["low_density_lng_020.csv.gz", "low_density_lng_020b.csv.gz"]}
 LOC_W0_HALF = "fermi_level_w0_L*.csv.gz"
 LOC_W0_WINDOW = (3.25, 5.0)   # above the onset of glass order (docs/validation.md §4d)
+GLASS_ONSET_HALF = 3.0   # J/t from which the L = 10 glass branch at n = ½ is ordered (docs/validation.md §11)
 
 
 def theory_lines(densities=DENSITIES, n_q=12):
@@ -126,6 +129,93 @@ def first_order_points(paths, seed=3101):
     return out
 
 
+FL_TABLE = DATA / "fl_branch_w0_L10.csv"   # J_s and Σ V (J = 1) per realisation of the clusters below
+SUBCRITICAL_Q = 0.01     # glass order q (glass_order) above which a solution is not the uniform state
+
+
+def fl_branch_table(keys, seed=3101, path=FL_TABLE):
+    """Write, for each (L, N_f, realisations) of ``keys``, the Fermi-liquid branch of every
+    realisation: its spinodal J_s/t (simglass.meanfield.spinodal.spinodal_samples) and
+    Σ_ij V_ij at J = 1 (for uniform_energy_per_site), as a CSV table (L, n_particles,
+    realization, J_s, V1_sum) under data/: the report reads it instead of regenerating
+    the couplings."""
+    from simglass import Lattice, sample_disorder
+    from simglass.meanfield.spinodal import spinodal_samples
+    with written(path, newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["L", "n_particles", "realization", "J_s", "V1_sum"])
+        for L, nf, reals in keys:
+            reals = sorted(reals)
+            js = spinodal_samples(L, nf, reals, seed=seed)
+            lat = Lattice((L,) * 3)
+            for r, j in zip(reals, js):
+                v1 = sample_disorder(lat, J=1.0, seed=seed, realization=int(r)).V.sum()
+                w.writerow([L, nf, r, repr(float(j)), repr(float(v1))])
+
+
+def read_fl_branch(path=FL_TABLE) -> dict:
+    """{(L, N_f, realization): (J_s, V1_sum)} of a fl_branch_table."""
+    with open(path, newline="") as fh:
+        return {(int(r["L"]), int(r["n_particles"]), int(r["realization"])): (float(r["J_s"]), float(r["V1_sum"]))
+                for r in csv.DictReader(fh)}
+
+
+def subcritical_order(paths, fl: dict):
+    """Whether the Hartree glass branch (the classical start, W̃ = 0 production) exists
+    below the Fermi liquid's own spinodal: per density (closed shells, realisations in
+    ``fl``), the glass order q (glass_order) and e_glass - e_FL per site of each
+    realisation at the largest scanned J below its J_s(r).  A continuous transition has
+    only the uniform state there (q = 0: the glass minimum bifurcates from it at J_s);
+    a first-order one has a glass minimum with q > 0 before the uniform state becomes
+    unstable.  Returns [(L, n, J/J_s median, q mean, q sem, fraction with q >
+    SUBCRITICAL_Q, (e_glass - e_FL) mean, sem, realisations)], realisations without a
+    scanned J below J_s(r) left out."""
+    from .compact import load_any
+    _, points = load_any(paths, "hartree")
+    rows = {}
+    for p in points:
+        if not p.records or not p.params.get("compensate") or p.params.get("W", 0) != 0:
+            continue
+        Ls = tuple(p.params["L"])
+        for r, rec in zip(p.realizations, p.records):
+            nf = _n_particles(p, rec)
+            key = (Ls[0], nf, int(r))
+            if len(set(Ls)) != 1 or key not in fl or "glass_order" not in rec:
+                continue
+            js, v1 = fl[key]
+            J = p.params["J"]
+            if J < js:
+                e = rec["energy_per_site"] - uniform_energy_per_site(Ls[0], nf, J, v1, p.params.get("t", 1.0))
+                best = rows.setdefault((Ls[0], nf), {}).get(r)
+                if best is None or J > best[0]:
+                    rows[(Ls[0], nf)][r] = (J, J / js, float(rec["glass_order"]), e)
+    out = []
+    for (L, nf), by_r in sorted(rows.items(), key=lambda x: x[0][1] / x[0][0] ** 3):
+        x, q, e = (np.array([v[i] for v in by_r.values()]) for i in (1, 2, 3))
+        (qm, qe), (em, ee) = mean_sem(q), mean_sem(e)
+        out.append((L, nf / L ** 3, float(np.median(x)), float(qm), float(qe),
+                    float(np.mean(q > SUBCRITICAL_Q)), float(em), float(ee), len(by_r)))
+    return out
+
+
+def _n_particles(point, rec) -> int:
+    """N_f of a task: its record's, else the job's (older tables lack the column)."""
+    from simglass.jobfile import sites_and_particles
+    return int(rec["n_particles"]) if "n_particles" in rec else sites_and_particles(point.params)[1]
+
+
+def n_star(sub) -> tuple:
+    """The bracket (n_lo, n_hi) of the density n* where the first-order step ends: n_lo
+    the highest density whose glass branch exists below the spinodal (q mean above
+    SUBCRITICAL_Q by more than 2 standard errors, in most realisations), n_hi the lowest
+    density above it where it does not; NaN where the densities computed do not bracket."""
+    first = [n for _, n, _, q, e, frac, *_ in sub if q - 2 * (e if np.isfinite(e) else 0) > SUBCRITICAL_Q
+             and frac > 0.5]
+    lo = max(first) if first else np.nan
+    cont = [n for _, n, _, q, e, frac, *_ in sub if n > (lo if np.isfinite(lo) else -1) and q <= SUBCRITICAL_Q]
+    return lo, (min(cont) if cont else np.nan)
+
+
 def localisation_points(n_boot=200):
     """[(n, J_c,loc, error, pair, axis)] from the committed tables (module docstring)."""
     from .localization import analyze
@@ -184,6 +274,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, help="directory for phase_diagram.csv and phase_diagram.png")
     ap.add_argument("--n-q", type=int, default=12, help="momentum rule of the infinite-lattice lines")
     ap.add_argument("--realizations", type=int, default=8, help="realisations per cluster J_s point")
+    ap.add_argument("--fl-table", action="store_true",
+                    help=f"recompute {FL_TABLE.relative_to(DATA.parent)} (J_s and sum V of every realisation "
+                         "of the first-order tables; a few minutes) before the analysis")
     a = ap.parse_args(argv)
     if a.n_q < 4 or a.realizations < 2:
         ap.error("--n-q must be >= 4 and --realizations >= 2")
@@ -194,6 +287,15 @@ def main(argv=None) -> int:
     loc = localisation_points()
     fo = first_order_points(sorted(DATA.glob("first_order_w0_*.csv.gz")) + sorted(DATA.glob(LOC_W0_HALF)))
     fo = [x for x in fo if np.isfinite(x[2][1])]
+    fo_paths = sorted(DATA.glob("first_order_w0_*.csv.gz")) + sorted(DATA.glob("fermi_level_w0_L10*.csv.gz"))
+    if a.fl_table:
+        from .compact import load_any
+        keys = {}
+        for p in load_any(fo_paths, "hartree")[1]:
+            if p.records and tuple(p.params["L"]) == (10, 10, 10):
+                keys.setdefault(_n_particles(p, p.records[0]), set()).update(p.realizations)
+        fl_branch_table([(10, nf, r) for nf, r in sorted(keys.items())])
+    sub = subcritical_order(fo_paths, read_fl_branch()) if FL_TABLE.exists() else []
     with written(out / "phase_diagram.csv", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["curve", "L", "n", "J_over_t", "error", "note"])
@@ -220,6 +322,14 @@ def main(argv=None) -> int:
               f"below from {j_below}")
         for J, m, e in table:
             print(f"   J/t = {J:5.2f}: <e_glass - e_FL> = {m:+.5f} +- {e:.5f}")
+    print("glass branch at the largest J below each realisation's own spinodal J_s(r) (q: glass_order):")
+    for L, n, x, q, qe, frac, e, ee, k in sub:
+        print(f"   L = {L}, n = {n:.4f}: J/J_s = {x:.3f} (median), q = {q:.4f} +- {qe:.4f}, "
+              f"q > {SUBCRITICAL_Q} in {100 * frac:.0f} % of {k}, <e_glass - e_FL> = {e:+.6f} +- {ee:.6f}")
+    if sub:
+        lo, hi = n_star(sub)
+        print(f"n*: the glass branch exists below the spinodal (first order) up to n = {lo:.3f}, not at "
+              f"n = {hi:.3f}: n* in ({lo:.3f}, {hi:.3f})")
     print(f"wrote {out / 'phase_diagram.csv'} and {out / 'phase_diagram.png'}")
     return 0
 

@@ -139,7 +139,8 @@ def table_rows(paths: dict, out: Path) -> list:
     rows = [checks.alpha(p("coulomb_gap")), checks.sk_energy(p("sk_energy")),
             checks.hartree_shift(p("disorder"))]
     loc, wj = checks.localization(p("localization"))
-    rows += [wj, checks.anderson(p("anderson")), loc] + checks.production(PRODUCTION) + [
+    rows += [wj, checks.anderson(p("anderson")), loc] + checks.production(PRODUCTION) + \
+        checks.phase_diagram_rows(DATA) + [
              checks.stiffness_drop(p("stiffness")),
              checks.low_density(p("low_density")),
              checks.sum_rule(), checks.sum_rule_infinite()] + checks.saddle_rows(p("saddle"))

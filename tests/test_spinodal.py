@@ -123,3 +123,24 @@ def test_first_order_points_on_the_committed_table():
     [(L, n, (j_eq, j_below), rows)] = first_order_points([table])
     assert (L, n, j_eq, j_below) == (10, 0.5, 2.75, 3.0)
     assert all(abs(m) < 1e-5 for J, m, _ in rows if J <= 2.75)
+
+
+def test_glass_branch_below_the_spinodal_on_the_committed_tables():
+    """The committed L = 10 tables with data/fl_branch_w0_L10.csv (each realisation's own
+    J_s): at n = 0.099 and 0.177 the glass branch is ordered (q > 0.3) below J_s, the
+    first-order step; at n = ½ every realisation is uniform (q = 0) below its J_s, and
+    the report's two Fig. 2 rows are computed."""
+    from pathlib import Path
+
+    from analysis.checks import phase_diagram_rows
+    from analysis.phase_diagram import DATA, n_star, read_fl_branch, subcritical_order
+    tables = sorted(DATA.glob("first_order_w0_*.csv.gz")) + sorted(DATA.glob("fermi_level_w0_L10*.csv.gz"))
+    sub = {round(n, 3): (x, q, k) for _, n, x, q, _, _, _, _, k in subcritical_order(tables, read_fl_branch())}
+    assert set(sub) == {0.099, 0.177, 0.32, 0.5}
+    assert all(x < 1 for x, _, _ in sub.values())
+    assert sub[0.099][1] > 0.3 and sub[0.177][1] > 0.3
+    assert sub[0.5][1] < 1e-6 and sub[0.5][2] >= 50
+    assert n_star(subcritical_order(tables, read_fl_branch())) == (0.32, 0.5)
+    rows = {r.key: r for r in phase_diagram_rows(Path(DATA))}
+    assert rows["n_star_hartree"].value == pytest.approx(0.41) and rows["n_star_hartree"].verdict == "indicator"
+    assert np.isfinite(rows["metallic_glass_half"].value)
