@@ -141,7 +141,7 @@ def _analyze(points, x, out, window, n_boot) -> Localization:
                 fh.write(f"{'x'.join(map(str, s))},{xv:.6g},{n},{u},{g:.6f},{ge:.6f},{r:.6f},{re:.6f}\n")
         for d in DIAGNOSTICS:
             _figure(res, d, out / ("ln_g.png" if d == "ln_g" else "r_mean.png"))
-        _flow_figure(scaling_flow(tables["ln_g"]), x, out / "flow.png")
+        _flow_figure(_in_window(scaling_flow(tables["ln_g"]), window), x, out / "flow.png")
         _dos_figure(points, x, out / "dos.png")
     return res
 
@@ -270,6 +270,11 @@ def _figure(res, d, path):
     save(fig, path)
 
 
+def _in_window(flow, window):
+    """The flow points with x inside ``window`` = (lo, hi) (all for None)."""
+    return [f for f in flow if window is None or window[0] <= f.x <= window[1]]
+
+
 def _flow_figure(flow, x, path):
     """beta = d<ln g>/d ln L against <ln g> for every pair of successive sizes (scaling_flow)."""
     if not flow:
@@ -328,7 +333,8 @@ def main(argv=None):
     ap.add_argument("--x", default="J", choices=["J", "W"], help="scanned parameter (in units of t)")
     ap.add_argument("--out", help="directory for localization.csv, ln_g.png, r_mean.png, flow.png, dos.png")
     ap.add_argument("--window", type=float, nargs=2, metavar=("LO", "HI"),
-                    help="x range of the crossing fits (default: every scanned x)")
+                    help="x range of the crossing fits and of the printed and drawn scaling flow "
+                         "(default: every scanned x)")
     ap.add_argument("--by", metavar="KEY",
                     help="analyse each value of this scanned model parameter separately (e.g. density) "
                          "on the sizes common to all, and fit x_c against it as a power law (Eq. 19)")
@@ -350,7 +356,7 @@ def main(argv=None):
     for s, xv, n, u, g, ge, r, re in res.rows():
         print(f"{'x'.join(map(str, s)):>10} {xv:7.3g} {n:4d} {u:4d} {g:8.3f} {ge:6.3f} {r:7.4f} {re:6.4f}")
     print("scaling flow of <ln g> (beta = d<ln g>/d ln L; > 0: grows with L, < 0: falls):")
-    for f in scaling_flow(res.tables["ln_g"]):
+    for f in _in_window(scaling_flow(res.tables["ln_g"]), a.window):
         print(f"  {'x'.join(map(str, f.a)):>10} -> {'x'.join(map(str, f.b)):<10} {a.x}/t = {f.x:<6.3g} "
               f"<ln g> = {f.y_mid:7.3f} +- {f.y_err:.3f}  beta = {f.beta:7.3f} +- {f.beta_err:.3f}")
     for d in DIAGNOSTICS:
