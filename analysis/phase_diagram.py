@@ -32,7 +32,7 @@ from .files import written
 from .stats import mean_sem
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-DENSITIES = (0.05, 0.1, 0.2, 0.3, 0.4, 0.45, 0.5)
+DENSITIES = (0.05, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 LOC_UNCOMPENSATED = {0.05: "low_density_lng_005.csv.gz", 0.1: "low_density_lng_010.csv.gz",
                      0.2: ["low_density_lng_020.csv.gz", "low_density_lng_020b.csv.gz"]}
 LOC_W0_HALF = "fermi_level_w0_L*.csv.gz"
@@ -239,7 +239,7 @@ def _pair(pair) -> str:
     return "/".join(str(s[0]) for s in pair)
 
 
-def figure(lines, spin, loc, path, first_order=()):
+def figure(lines, spin, loc, path, first_order=(), n_star_bracket=None):
     from .plotting import pyplot, save
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
@@ -261,6 +261,9 @@ def figure(lines, spin, loc, path, first_order=()):
         if np.isfinite(j_eq) and np.isfinite(j_below):
             ax.plot([n, n], [j_eq, j_below], color="purple", lw=4, alpha=0.6,
                     label=f"Hartree glass branch leaves the Fermi liquid, {L}³" if k == 0 else None)
+    if n_star_bracket is not None and all(np.isfinite(n_star_bracket)):
+        ax.axvspan(*n_star_bracket, color="gold", alpha=0.25,
+                   label="n*: Hartree step first order below, continuous above (10³)")
     ax.set_yscale("log")
     ax.set_xlabel("density n")
     ax.set_ylabel("J/t")
@@ -309,7 +312,7 @@ def main(argv=None) -> int:
         for L, n, (j_eq, j_below), _ in fo:
             w.writerow(["glass_branch_equal_up_to", L, f"{n:.4f}", j_eq, "", "W~ = 0"])
             w.writerow(["glass_branch_below_from", L, f"{n:.4f}", j_below, "", "W~ = 0"])
-    figure(lines, spin, loc, out / "phase_diagram.png", fo)
+    figure(lines, spin, loc, out / "phase_diagram.png", fo, n_star(sub) if sub else None)
     print("     n    J_s(inf)  J_c,met(inf)  J_c,met/J_s")
     for n, (js, jc) in sorted(lines.items()):
         print(f"{n:6.3f}  {js:9.4f}  {jc:12.4f}  {jc / js:10.3f}")
