@@ -81,14 +81,20 @@ OUTPUTS = {
 
 
 def check_point(params, options):
+    check_classical_point("mc", params, options, ladder=True)
+
+
+def check_classical_point(engine, params, options, ladder):
+    """The parameter checks of the t = 0 engines (mc, thermal): 0 < N_f < N, t = 0 and,
+    with ``ladder``, T_max > T_min.  Raises ValueError naming the parameter."""
     N, nf = sites_and_particles(params)
     if not 0 < nf < N:
-        raise ValueError(f"L = {params['L']}: N = {N} sites with N_f = {nf} particles; engine 'mc' needs "
+        raise ValueError(f"L = {params['L']}: N = {N} sites with N_f = {nf} particles; engine {engine!r} needs "
                          "0 < N_f < N (pair moves need an occupied and an empty site)")
     if params["t"] != 0:
-        raise ValueError(f"t = {params['t']}: engine 'mc' is the classical t = 0 limit; "
+        raise ValueError(f"t = {params['t']}: engine {engine!r} is the classical t = 0 limit; "
                          "allowed: t = 0")
-    if not options["T_max"] > options["T_min"]:
+    if ladder and not options["T_max"] > options["T_min"]:
         raise ValueError(f"options.T_max = {options['T_max']} must exceed T_min = {options['T_min']}")
 
 

@@ -16,6 +16,7 @@ from simglass.options import Option
 from simglass.outputs import Output
 
 from .parallel_tempering import LADDERS, temperature_ladder
+from .mc_engine import check_classical_point
 from .thermal import EQUILIBRATION_FALSE_ALARM, MIN_SWEEPS, WINDOW_BLOCKS, thermal
 
 _pos = lambda x: x > 0  # noqa: E731
@@ -88,14 +89,7 @@ OUTPUTS = {
 
 
 def check_point(params, options):
-    N, nf = sites_and_particles(params)
-    if not 0 < nf < N:
-        raise ValueError(f"L = {params['L']}: N = {N} sites with N_f = {nf} particles; engine 'thermal' needs "
-                         "0 < N_f < N (pair moves need an occupied and an empty site)")
-    if params["t"] != 0:
-        raise ValueError(f"t = {params['t']}: engine 'thermal' is the classical t = 0 limit; allowed: t = 0")
-    if options["replicas"] > 1 and not options["T_max"] > options["T_min"]:
-        raise ValueError(f"options.T_max = {options['T_max']} must exceed T_min = {options['T_min']}")
+    check_classical_point("thermal", params, options, ladder=options["replicas"] > 1)
 
 
 def memory_gb(params, options):
