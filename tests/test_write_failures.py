@@ -161,19 +161,7 @@ def test_atomic_output_keeps_the_old_file_and_leaves_no_part(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["table.csv"]
 
 
-CHAIN_JOB = """
-engine = "mc"
-seed = 1
-realizations = 6
-[model]
-L = [64]
-[scan]
-J = [1.0, 2.0]
-[options]
-sweeps = 8
-replicas = 2
-restarts = 1
-"""
+CHAIN_JOB = JOB.replace("L = [6, 6]", "L = [64]").replace("realizations = 30", "realizations = 6")   # compact: chains
 
 
 @pytest.fixture(scope="module")
