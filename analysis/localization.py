@@ -355,6 +355,14 @@ def main(argv=None):
     print(f"{'size':>10} {a.x + '/t':>7} {'R':>4} {'flag':>4} {'<ln g>':>8} {'err':>6} {'<r>':>7} {'err':>6}")
     for s, xv, n, u, g, ge, r, re in res.rows():
         print(f"{'x'.join(map(str, s)):>10} {xv:7.3g} {n:4d} {u:4d} {g:8.3f} {ge:6.3f} {r:7.4f} {re:6.4f}")
+    q = size_table(points, lambda rec: rec.get("glass_order", np.nan), a.x, usable)
+    if any(np.isfinite(d.Y).any() for d in q.values()):
+        print("glass order q = (1/N) sum (<n_i> - n)^2 / (n(1 - n)) (the self-generated disorder; compare sizes "
+              "at equal q):")
+        for s, d in q.items():
+            m, e, _ = d.mean_err()
+            print(f"  {'x'.join(map(str, s)):>10} " + "  ".join(f"{xv:g}: {mv:.4f}({1e4 * ev:.0f})"
+                                                            for xv, mv, ev in zip(d.x, m, e) if np.isfinite(mv)))
     print("scaling flow of <ln g> (beta = d<ln g>/d ln L; > 0: grows with L, < 0: falls):")
     for f in _in_window(scaling_flow(res.tables["ln_g"]), a.window):
         print(f"  {'x'.join(map(str, f.a)):>10} -> {'x'.join(map(str, f.b)):<10} {a.x}/t = {f.x:<6.3g} "
