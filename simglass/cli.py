@@ -43,8 +43,8 @@ def _info(args) -> int:
     from .results import read_consistent, task_groups
 
     def gather(f, job):
-        a = {k: f.attrs[k] for k in ("engine", "simglass_version", "git_commit", "created", "options")
-             if k in f.attrs}
+        a = {k: f.attrs[k] for k in ("engine", "simglass_version", "git_commit", "created", "options",
+                                     "couplings_file") if k in f.attrs}
         flags = getattr(get_engine(a["engine"]), "FLAGS", {})
         rows = defaultdict(lambda: [0, 0, 0.0, Counter()])
         for _, g in task_groups(f, args.results):    # unreadable groups are pending
@@ -63,6 +63,9 @@ def _info(args) -> int:
           f"commit {a['git_commit'][:12]}, created {a['created']}")
     if "options" in a:
         print(f"options used: {a['options']}")
+    if "couplings_file" in a:
+        c = json.loads(a["couplings_file"])
+        print(f"couplings file: {c['path']} ({c['size']} bytes, SHA-256 {c['sha256']})")
     points = job.points()
     keys = list(job.scan)
     head = ["point"] + keys + ["done", "failed", "pending", "wall [s]"]

@@ -15,7 +15,7 @@ import numpy as np
 
 from .lattice import Lattice
 
-__all__ = ["Disorder", "sample_disorder", "disorder_seed", "engine_seed"]
+__all__ = ["Disorder", "sample_disorder", "onsite_energies", "disorder_seed", "engine_seed"]
 
 COUPLINGS = ("gaussian", "cavity")
 ONSITE = ("gaussian", "box")
@@ -57,6 +57,48 @@ def _check_nonneg(name, x):
     if not np.isfinite(x) or x < 0:
         raise ValueError(f"{name} must be finite and >= 0, got {x!r}")
     return float(x)
+
+
+def _draw_onsite(rng, N, W, onsite):
+    if onsite == "gaussian":
+        return W * rng.standard_normal(N)
+    return W * (rng.random(N) - 0.5)
+
+
+def onsite_energies(n_sites: int, W: float = 0.0, *, seed: int = 0, realization: int = 0,
+                    onsite: str = "gaussian") -> np.ndarray:
+    """Onsite energies eps_i alone, for couplings that do not come from this sampler
+    (``couplings = "file"`` in a job, simglass.couplings_file).
+
+    Drawn from the realisation's own stream ``disorder_seed(seed, realization)`` with no
+    couplings drawn before them, so they differ from the eps of :func:`sample_disorder`
+    with the same seed; like those, they are the same standard normals (or uniforms)
+    scaled by W at every parameter point.
+
+    Parameters
+    ----------
+    n_sites : int >= 1
+    W : float >= 0
+        Gaussian standard deviation, or full box width for ``onsite="box"`` (energy).
+    seed, realization : int >= 0
+    onsite : "gaussian" or "box"
+
+    Returns
+    -------
+    (n_sites,) float array.
+
+    Raises
+    ------
+    TypeError or ValueError naming the argument, as :func:`sample_disorder`.
+    """
+    W = _check_nonneg("W", W)
+    for name, x in (("n_sites", n_sites), ("seed", seed), ("realization", realization)):
+        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < (1 if name == "n_sites" else 0):
+            raise ValueError(f"{name} must be an integer >= {1 if name == 'n_sites' else 0}, got {x!r}")
+    if onsite not in ONSITE:
+        raise ValueError(f"onsite must be one of {ONSITE}, got {onsite!r}")
+    rng = np.random.default_rng(disorder_seed(int(seed), int(realization)))
+    return _draw_onsite(rng, int(n_sites), W, onsite)
 
 
 def sample_disorder(lattice: Lattice, J: float = 1.0, W: float = 0.0, *, seed: int = 0,
@@ -125,10 +167,7 @@ def sample_disorder(lattice: Lattice, J: float = 1.0, W: float = 0.0, *, seed: i
         V = (g @ g.T) * (J / np.sqrt(N * n_modes))
         np.fill_diagonal(V, 0.0)
         V = 0.5 * (V + V.T)  # exact symmetry despite BLAS rounding
-    if onsite == "gaussian":
-        eps = W * rng.standard_normal(N)
-    else:
-        eps = W * (rng.random(N) - 0.5)
+    eps = _draw_onsite(rng, N, W, onsite)
     if compensate:
         eps = eps + float(density) * V.sum(axis=1)
     return Disorder(V=V, eps=eps, J=J, W=W, seed=int(seed), realization=int(realization))

@@ -49,9 +49,11 @@ MODEL_OPTIONS = {
                       "filling n; N_f = ⌊n N + ½⌋ (simglass.particle_number)"),
     "n_particles": Option(int, None, _pos, ">= 0 and <= N", "number of fermions N_f"),
     "compensate": Option(bool, False, help="eps_i += n Σ_j V_ij"),
-    "couplings": Option(str, "gaussian", lambda x: x in ("gaussian", "cavity"),
-                        "'gaussian' or 'cavity'", "coupling ensemble"),
+    "couplings": Option(str, "gaussian", lambda x: x in ("gaussian", "cavity", "file"),
+                        "'gaussian', 'cavity' or 'file'", "coupling ensemble, or 'file' (couplings_file)"),
     "n_modes": Option(int, None, lambda x: x >= 1, ">= 1", "cavity modes M"),
+    "couplings_file": Option(str, None, lambda x: x != "", "a path (HDF5)",
+                             "HDF5 file with V (and eps) for couplings = 'file'; relative to the job file"),
 }
 
 TOP_OPTIONS = {
@@ -87,6 +89,7 @@ class Job:
     text: str = ""         # the job file as written
     description: str = ""
     source: dict = field(default_factory=dict)
+    couplings: object = None   # simglass.couplings_file.CouplingsSource of couplings = "file", once checked
 
     @property
     def identity(self) -> str:
@@ -180,10 +183,50 @@ def _check_point(params: dict, where: str):
         raise InputError(f"{where}: couplings = 'cavity' needs n_modes (>= 1)")
     if params["couplings"] != "cavity" and params["n_modes"] is not None:
         raise InputError(f"{where}.n_modes: only allowed with couplings = 'cavity'")
+    if params["couplings"] == "file" and params["couplings_file"] is None:
+        raise InputError(f"{where}: couplings = 'file' needs couplings_file = \"path.h5\" (docs/jobs.md)")
+    if params["couplings"] != "file" and params["couplings_file"] is not None:
+        raise InputError(f"{where}.couplings_file: only allowed with couplings = 'file'")
 
 
-def parse_job(text: str, name: str = "job") -> Job:
-    """Parse and validate the text of a job file; raises InputError."""
+def _check_file_keys(model_in: dict, scan: dict, engine, name: str):
+    """Keys that make no sense with couplings = "file" (docs/jobs.md "Couplings from a
+    file"): J (V is used as it is), a scanned couplings or couplings_file, and an engine
+    without a lattice."""
+    if "couplings_file" in scan:
+        raise InputError("[scan] couplings_file: cannot be scanned; one couplings file per job "
+                         "(write one job file per couplings file)")
+    if "file" in scan.get("couplings", []):
+        raise InputError("[scan] couplings: 'file' cannot be scanned; set couplings = 'file' in [model]")
+    if model_in.get("couplings") != "file":
+        return
+    for key in ("J",):
+        if key in model_in or key in scan:
+            table = "model" if key in model_in else "scan"
+            raise InputError(f"{table}.J: not allowed with couplings = 'file': the file's V is used as it "
+                             "is (J scales nothing; scale V in the file, or write one file per scale)")
+    if getattr(engine, "LATTICE_FREE", False):
+        raise InputError(f"model.couplings = 'file': engine {name!r} has no lattice and no couplings")
+
+
+def _check_file_and_eps(job: Job):
+    """With the file checked: W, onsite and compensate only where eps is drawn."""
+    if not job.couplings.has_eps:
+        return
+    for key in ("W", "onsite", "compensate"):
+        if key in job.source.get("model", {}) or key in job.scan:
+            table = "model" if key in job.source.get("model", {}) else "scan"
+            raise InputError(f"{table}.{key}: not allowed: couplings_file {job.couplings.path!r} holds eps, "
+                             "which is used as it is (remove eps from the file to draw it from W and onsite)")
+
+
+def parse_job(text: str, name: str = "job", base_dir=None) -> Job:
+    """Parse and validate the text of a job file; raises InputError.
+
+    With ``couplings = "file"``, the couplings file (relative paths: relative to
+    ``base_dir``) is checked and described in ``job.couplings`` only when ``base_dir`` is
+    given (:func:`load_job` gives the job file's directory); without it the job's keys
+    are checked but not the file (reading a results file needs no couplings file)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -222,6 +265,7 @@ def parse_job(text: str, name: str = "job") -> Job:
     model = validate_section("model", spec, model_in)
     for k in scan:
         model.pop(k)
+    _check_file_keys(model_in, scan, engine, top["engine"])
     options = validate_section("options", engine.OPTIONS, tables.get("options", {}))
     axis = options.get("continue_along", "none")
     if axis != "none" and len(scan.get(axis, ())) < 2:
@@ -249,6 +293,13 @@ def parse_job(text: str, name: str = "job") -> Job:
         if need > memory:
             raise InputError(f"{where}: L = {params['L']} needs about {need:.3g} GiB per task (engine "
                              f"{job.engine!r}), more than this machine's {memory:.3g} GiB")
+    if base_dir is not None and model.get("couplings") == "file":
+        from . import couplings_file
+        lattices = [p["L"] if isinstance(p["L"], list) else [p["L"]] for p in job.points()]
+        job.couplings = couplings_file.inspect(couplings_file.resolve(model["couplings_file"], base_dir),
+                                               lattices=lattices, realizations=job.realizations,
+                                               memory_gb=memory)
+        _check_file_and_eps(job)
     return job
 
 
@@ -256,7 +307,9 @@ def load_job(path) -> Job:
     """Read and check a job file (format: docs/jobs.md); returns the Job.
 
     Raises InputError (one line naming the key) for a missing or unreadable file and for
-    any invalid content (``parse_job``)."""
+    any invalid content (``parse_job``), including a couplings file (``couplings =
+    "file"``, resolved relative to the job file's directory) that does not fit the job
+    (simglass.couplings_file.inspect)."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -264,4 +317,4 @@ def load_job(path) -> Job:
         raise InputError(f"job file {str(path)!r} not found") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
         raise InputError(f"job file {str(path)!r} cannot be read: {e}") from None
-    return parse_job(text, name=str(path))
+    return parse_job(text, name=str(path), base_dir=path.parent)

@@ -5,7 +5,8 @@ Layout::
     /                 attrs: format, simglass_version, git_commit, created, engine,
                              job_toml (the job file), job_identity (canonical JSON),
                              options (JSON: the engine options used, defaults
-                             filled in), n_tasks
+                             filled in), n_tasks, couplings_file (JSON: path, size
+                             and SHA-256 of a job's couplings = "file"; only then)
     /tasks/<name>     one group per task, name p<point:04d>_r<realisation:05d>
                       attrs: point, realization, seed, params (JSON), status
                              ("done" | "failed"), wall_time [s], traceback (failed)
@@ -166,6 +167,11 @@ class ResultsFile:
                                  f"job gives now (stored, now): {diff}; resuming would mix them. Use the "
                                  "stored options (set them explicitly if a default changed), choose another "
                                  "output, or pass --overwrite")
+            diff = _couplings_difference(f, job)
+            if diff:
+                f.close()
+                raise InputError(f"output {str(self.path)!r} {diff}; resuming would mix two models. Restore "
+                                 "the file, choose another output, or pass --overwrite")
             if _damaged(f):
                 f.close()
                 f = _salvage(self.path)
@@ -202,6 +208,8 @@ class ResultsFile:
         a["job_identity"] = job.identity
         a["options"] = json.dumps(options_used(job), sort_keys=True)
         a["n_tasks"] = len(job.tasks())
+        if job.couplings is not None:
+            a["couplings_file"] = json.dumps(job.couplings.provenance(), sort_keys=True)
         self.f.create_group("tasks")
         self.f.flush()
 
@@ -368,6 +376,24 @@ def _job_difference(f, job: Job) -> str | None:
     except (InputError, KeyError):
         return None if f.attrs.get("job_identity") == job.identity else "its job file no longer parses"
     return job.first_difference(stored)
+
+
+def _couplings_difference(f, job: Job) -> str | None:
+    """How the couplings file of ``job`` differs from the one the open results file ``f``
+    was computed from (its attribute ``couplings_file``: path, size, SHA-256), or None."""
+    stored = f.attrs.get("couplings_file")
+    if job.couplings is None and stored is None:
+        return None
+    if job.couplings is None:
+        return "was computed from a couplings file, and this job reads none"
+    if stored is None:
+        return (f"was computed without a couplings file, and this job reads {job.couplings.path!r}")
+    was = json.loads(stored)
+    if was["sha256"] != job.couplings.sha256:
+        return (f"was computed from couplings file {was['path']!r} ({was['size']} bytes, SHA-256 "
+                f"{was['sha256'][:16]}...), and couplings file {job.couplings.path!r} now has "
+                f"{job.couplings.size} bytes, SHA-256 {job.couplings.sha256[:16]}...: it changed")
+    return None
 
 
 def _hold_reserve(path: Path):
