@@ -16,6 +16,7 @@ from simglass.outputs import Output
 
 from .curvature import fermi_window, level_curvatures, spacing_ratios, thouless_g, window_gap_ratios
 from .hartree import SOLVER_OPTIONS, START_KINDS, hartree_solve
+from .hartree_thermal import hartree_thermal_solve
 
 _pos = lambda x: x > 0  # noqa: E731
 FIXED_WINDOWS = (4, 16)   # levels per side of the extra fixed-count <ln g> (ln_g_mean_4, _16)
@@ -28,6 +29,10 @@ OPTIONS = {
                      f"one or more of {START_KINDS}", "starting densities; the lowest converged E_H is kept",
                      many=True),
     **SOLVER_OPTIONS,   # tol, max_iter, method, smearing, warmup, classical_sweeps (ed.hartree)
+    "T": Option(float, 0.0, lambda x: x >= 0, ">= 0",
+                "temperature (energy units, k_B = 1): 0 is the T = 0 solver (method, smearing, warmup); "
+                "T > 0 solves the Hartree equations with Fermi-Dirac occupations at T by Anderson mixing "
+                "(ed.hartree_thermal; method, smearing and warmup unused), keeping the lowest free energy"),
     "continue_along": Option(str, "none", lambda x: x in ("none", "J", "t", "W"), 'one of "none", "J", "t", "W"',
                              "continue each realisation's solution along this scanned key: the "
                              "solution at the previous value (in the scan list's order) is the "
@@ -47,11 +52,19 @@ OPTIONS = {
 _G = "twisted directions: the periodic directions of extent >= 3 (none at t = 0)"
 
 # the record of one task (simglass.outputs): every key run() returns, and only those
+_HOT = "T > 0"
 OUTPUTS = {
     "energy": Output("()", "energy", "E_H = Σ_{a occ} E_a + ½ Σ_{i≠j} V_ij <n_i><n_j> of the kept solution "
-                     "(ed.hartree)"),
+                     "(ed.hartree); at T > 0 the internal energy Σ_a f_a E_a + ½ Σ_{i≠j} V_ij <n_i><n_j> "
+                     "(ed.hartree_thermal)"),
     "energy_per_site": Output("()", "energy", "energy / N"),
-    "mu": Output("()", "energy", "midpoint of the highest occupied and the lowest empty level"),
+    "free_energy": Output("()", "energy", "F = energy - T entropy, the mean-field (Mermin) free energy that "
+                          "the T > 0 solution minimises (ed.hartree_thermal)", when=_HOT),
+    "entropy": Output("()", "1", "S = -Σ_a [f_a ln f_a + (1 - f_a) ln(1 - f_a)] of the Fermi occupations "
+                      "(k_B = 1)", when=_HOT),
+    "temperature": Output("()", "energy", "the option T", when=_HOT),
+    "mu": Output("()", "energy", "midpoint of the highest occupied and the lowest empty level; at T > 0 the "
+                 "Fermi-Dirac μ with Σ_a f_a = N_f"),
     "gap": Output("()", "energy", "single-particle gap at μ: E_{N_f} - E_{N_f - 1} (levels counted from 0)"),
     "levels": Output("(N,)", "energy", "all Hartree levels E_a, ascending (not relative to μ)"),
     "density": Output("(N,)", "1", "<n_i>, the self-consistent density"),
@@ -62,14 +75,17 @@ OUTPUTS = {
     "converged": Output("()", "", "max_i |Δn_i| <= tol reached", "bool"),
     "iterations": Output("()", "count", "diagonalisations of the kept solution (warm-up included)", "int"),
     "response_products": Output("()", "count", "applications of the static response χ⁰ or of the orbital "
-                                "Hessian (each 0.05-0.15 of a diagonalisation at N = 512)", "int"),
+                                "Hessian (each 0.05-0.15 of a diagonalisation at N = 512); at T > 0 of the "
+                                "stability operator K (two N³ products each)", "int"),
     "residual": Output("()", "1", "max_i |Δn_i| of the last iteration"),
     "stability": Output("()", "1", "lowest eigenvalue of the gap-scaled Hessian of E_H in the occupied–empty "
                         "rotations (ed.response.hessian_min): >= 0 at a local minimum, < 0 at a saddle "
-                        "point, NaN when not checked"),
-    "stable": Output("()", "", "stability >= -1e-6 (True at t = 0 and J = 0; False when unconverged)", "bool"),
+                        "point, NaN when not checked; at T > 0 1 - λ_max of (-χ⁰_T)^½ V (-χ⁰_T)^½ on the "
+                        "N_f-conserving density changes (ed.hartree_thermal.thermal_stability)"),
+    "stable": Output("()", "", "stability >= -1e-6 (True at t = 0 and J = 0 when T = 0; False when "
+                     "unconverged)", "bool"),
     "degenerate": Output("()", "", "a degenerate shell at the Fermi level, occupied equally (fractional "
-                         "occupations)", "bool"),
+                         "occupations); always False at T > 0", "bool"),
     "start": Output("()", "", 'the start that gave the kept solution ("classical", "random", "uniform"; '
                     '"continued" with continue_along); a string attribute of the task group', "str"),
     "chain_iterations": Output("()", "count", "with continue_along: diagonalisations of the solutions at "
@@ -77,7 +93,7 @@ OUTPUTS = {
                                "cost grows with its position on the axis); else 0", "int"),
     "chain_sound": Output("()", "", "all those earlier solutions converged and stable (True without "
                           "continue_along)", "bool"),
-    "starts_energy": Output("(starts,)", "energy", "E_H of every start tried"),
+    "starts_energy": Output("(starts,)", "energy", "E_H of every start tried (at T > 0 the free energy F)"),
     "starts_converged": Output("(starts,)", "", "converged, per start", "bool"),
     "starts_stability": Output("(starts,)", "1", "stability, per start"),
     "ipr": Output("(N,)", "1", "inverse participation ratio Σ_i |psi_a(i)|⁴ of every level"),
@@ -139,15 +155,18 @@ def memory_gb(params, options):
     return 12 * 8 * N ** 2 / 2 ** 30
 
 
-def run(model, rng, chain=(), *, starts, tol, max_iter, method, smearing, warmup, classical_sweeps,
+def run(model, rng, chain=(), *, starts, tol, max_iter, method, smearing, warmup, classical_sweeps, T,
         continue_along, r_fraction, g_window, g_energy_max, dos_max, dos_bins):
     solver = dict(tol=tol, max_iter=max_iter, method=method, smearing=smearing, classical_sweeps=classical_sweeps)
+    if T > 0:
+        solver = dict(tol=tol, max_iter=max_iter, classical_sweeps=classical_sweeps, T=T)
     density, chain_its, chain_ok = None, 0, True
     for m in chain:             # continue_along: the earlier values of the scanned key, in order
         c = _solve(m, rng, starts, density, warmup, solver)
         density, chain_its, chain_ok = c.density, chain_its + c.iterations, chain_ok and c.converged and c.stable
     continued = density is not None
     h = _solve(model, rng, starts, density, warmup, solver)
+    thermal = {"free_energy": h.free_energy, "entropy": h.entropy, "temperature": T} if T > 0 else {}
     N, nf = model.n_sites, model.n_particles
     r = gap_ratios(h.levels, nf, max(8, int(round(r_fraction * N))))
     edges = np.linspace(-dos_max, dos_max, dos_bins + 1)
@@ -169,6 +188,7 @@ def run(model, rng, chain=(), *, starts, tol, max_iter, method, smearing, warmup
     return {
         "energy": h.energy,
         "energy_per_site": h.energy / N,
+        **thermal,
         "mu": h.mu,
         "gap": h.gap,
         "levels": h.levels,
@@ -223,7 +243,13 @@ DERIVED = {"glass_order": ("density", glass_order)}
 
 def _solve(model, rng, starts, density, warmup, solver):
     """hartree_solve from ``starts`` (density None) or, continuing a scan, from
-    ``density`` alone without warm-up."""
+    ``density`` alone without warm-up; hartree_thermal_solve when ``solver`` has T."""
+    if "T" in solver:
+        solver = dict(solver)
+        T = solver.pop("T")
+        if density is None:
+            return hartree_thermal_solve(model, T, rng=rng, starts=tuple(starts), **solver)
+        return hartree_thermal_solve(model, T, rng=rng, starts=(), init_density=density, **solver)
     if density is None:
         return hartree_solve(model, rng=rng, starts=tuple(starts), warmup=warmup, **solver)
     return hartree_solve(model, rng=rng, starts=(), init_density=density, warmup=0, **solver)

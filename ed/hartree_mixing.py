@@ -19,13 +19,19 @@ import numpy as np
 
 from .hartree import aufbau, energy_scale, finish, shifted
 
-def fermi_occupations(levels, n_particles, T):
-    """Fermi-Dirac occupations at temperature T > 0 with mu fixed by Σ f = n_particles."""
+def fermi_level(levels, n_particles, T):
+    """The chemical potential μ (energy units) with Σ_a f(E_a - μ) = n_particles, f the
+    Fermi function at temperature T > 0 (bisection by brentq to 1e-14 (1 + T))."""
     from scipy.optimize import brentq
 
     def excess(mu):
         return (0.5 * (1 - np.tanh((levels - mu) / (2 * T)))).sum() - n_particles
-    mu = brentq(excess, levels[0] - 40 * T - 1, levels[-1] + 40 * T + 1, xtol=1e-14 * (1 + T))
+    return brentq(excess, levels[0] - 40 * T - 1, levels[-1] + 40 * T + 1, xtol=1e-14 * (1 + T))
+
+
+def fermi_occupations(levels, n_particles, T):
+    """Fermi-Dirac occupations at temperature T > 0 with mu fixed by Σ f = n_particles."""
+    mu = fermi_level(levels, n_particles, T)
     return 0.5 * (1 - np.tanh((levels - mu) / (2 * T)))
 
 
@@ -78,9 +84,16 @@ def smearing_schedule(T0, scale, factor=0.3, T_last=1e-4):
 
 
 def mixing_solve(model, h0, n0, tol, max_iter, beta=0.5, history=8, patience=5, beta_min=0.02,
-                 smearing=0.0, stage_iter=60, stage_tol=1e-6):
+                 smearing=0.0, stage_iter=60, stage_tol=1e-6, temperature=0.0):
     """Mix the density from ``n0`` to self-consistency (module docstring); h0 is the dense
-    -t A + diag eps.  Returns a HartreeResult (``finish``)."""
+    -t A + diag eps.  Returns a HartreeResult (``finish``).
+
+    ``temperature`` > 0 (energy units): solve the equations at that fixed temperature
+    instead (Fermi occupations, ed.hartree_thermal), one stage without annealing
+    (``smearing`` is then ignored); the result's ``occupations`` are the Fermi functions,
+    its ``energy`` the internal energy Σ f E + ½ n·V·n, its ``mu`` and ``gap`` are the
+    aufbau ones of ``finish`` (ed.hartree_thermal replaces μ).  At t = 0 the levels are
+    the fields and the same mixing solves the mean-field equations at T."""
     nf = model.n_particles
     scale = energy_scale(model)
     deg_tol = 1e-10 * scale
@@ -91,7 +104,12 @@ def mixing_solve(model, h0, n0, tol, max_iter, beta=0.5, history=8, patience=5, 
     x = np.array(n0, dtype=float)
     it, res = 0, np.inf
     beta0 = beta
-    for T in (smearing_schedule(smearing, scale) if not static else [0.0]):
+    if temperature > 0:
+        temps = [temperature]
+    else:
+        temps = smearing_schedule(smearing, scale) if not static else [0.0]
+    for T in temps:
+        final = T == temperature       # the last stage: converge to tol
         xs, fs, norms, beta, k = [], [], [], beta0, 0
         while True:
             h = shifted(h0, -(model.V @ x))
@@ -108,9 +126,9 @@ def mixing_solve(model, h0, n0, tol, max_iter, beta=0.5, history=8, patience=5, 
             if static:
                 x, res = n_out, 0.0
                 break
-            if res <= (tol if T == 0 else stage_tol) or it >= max_iter or (T > 0 and k >= stage_iter):
+            if res <= (tol if final else stage_tol) or it >= max_iter or (not final and k >= stage_iter):
                 break
-            if classical:
+            if classical and T == 0:
                 x = _classical_step(x, n_out, h.diagonal())
                 continue
             norms.append(res)

@@ -14,8 +14,8 @@ import pytest
 from simglass.engines import ENGINES, describe, get_engine, options_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCTEST_MODULES = ["simglass.lattice", "simglass.model", "ed.hartree", "ed.exact", "mc.ground_state",
-                   "analysis.load"]
+DOCTEST_MODULES = ["simglass.lattice", "simglass.model", "ed.hartree", "ed.hartree_thermal", "ed.exact",
+                   "mc.ground_state", "analysis.load"]
 
 
 def test_site_builds_without_warnings(tmp_path):
@@ -49,7 +49,7 @@ FULL_RECORD = {
     "mc": ("L = [8]\ndensity = 0.5", 'method = "pt"\nsweeps = 4\nreplicas = 2\nrestarts = 2\noverlap_every = 1\n'
            "modes = 2"),
     "thermal": ("L = [8]\ndensity = 0.5", "sweeps = 32\nreplicas = 3\nq_bins = 8\nphi_bins = 8"),
-    "hartree": ("L = [4, 4]\nt = 1.0\ndensity = 0.5", 'starts = ["uniform"]'),
+    "hartree": ("L = [4, 4]\nt = 1.0\ndensity = 0.5", 'starts = ["uniform"]\nT = 0.1'),   # T > 0: free_energy, ...
     "ed": ("L = [2, 3]\nt = 1.0\ndensity = 0.5", 'hartree_starts = ["uniform"]\nchi = true\ndos = true\n'
            "dos_points = 5"),
     "stiffness": ("L = [2, 3]\nt = 1.0\ndensity = 0.5", 'hartree_starts = ["uniform"]'),

@@ -1,0 +1,148 @@
+"""Hartree at T > 0 (ed.hartree_thermal, issue 35): the T -> 0 limit against the T = 0
+solver, the high-temperature expansion, the self-consistency and the stationarity of the
+free energy, the stability against a dense computation, and the engine's record."""
+
+import numpy as np
+import pytest
+
+import ed
+import ed.hartree_thermal as ht
+from ed.hartree import bare_hamiltonian
+from simglass import Lattice, Model, sample_disorder
+
+
+def _model(J=2.0, W=1.0, seed=3, L=(3, 3, 3), compensate=False):
+    lat = Lattice(L)
+    d = sample_disorder(lat, J=J, W=W, seed=seed)
+    m = Model(lat, 1.0, d.V, d.eps, density=0.5)
+    if compensate:               # eps_i += n Σ_j V_ij with n = N_f/N: the uniform density is a solution at W = 0
+        m = Model(lat, 1.0, d.V, d.eps + m.n_particles / m.n_sites * d.V.sum(axis=1), density=0.5)
+    return m
+
+
+def test_low_temperature_is_the_zero_temperature_solution():
+    m = _model(J=1.5)
+    h = ed.hartree_solve(m, seed=1, starts=("uniform",))
+    assert h.converged and h.gap > 0.2          # gapped: e^{-gap/T} negligible at T = 1e-3
+    r = ht.hartree_thermal_solve(m, 1e-3, seed=1, starts=("uniform",))
+    assert r.converged and r.stable
+    assert np.abs(r.density - h.density).max() < 1e-4
+    assert r.free_energy == pytest.approx(h.energy, abs=1e-8 * abs(h.energy))
+    assert r.entropy < 1e-10 and r.energy == pytest.approx(r.free_energy, abs=1e-10)
+    # the stability is the same quantity as the T = 0 orbital Hessian's 1 - λ_max
+    assert r.stability == pytest.approx(h.stability, abs=1e-5)
+    assert h.levels[m.n_particles - 1] < r.mu < h.levels[m.n_particles]
+
+
+def test_high_temperature_expansion():
+    """n_i = n - n(1 - n)/T (h_ii - mean h), h_ii = eps_i - Σ_j V_ij n, and
+    F = -T N s(n) + n Tr h + ½ n² Σ V - n(1 - n)/(2T) [Tr h² - (Tr h)²/N] with h the
+    Hartree matrix of the uniform density: both to O(1/T²)."""
+    m = _model(J=2.0)
+    N, n = m.n_sites, m.n_particles / m.n_sites
+    h = bare_hamiltonian(m) - np.diag(m.V @ np.full(N, n))
+    hd, tr = np.diag(h), np.trace(h)
+    s = -(n * np.log(n) + (1 - n) * np.log(1 - n))
+    errs = []
+    for T in (20.0, 40.0):
+        r = ht.hartree_thermal_solve(m, T, starts=("uniform",))
+        assert r.converged and r.stable
+        dn = np.abs(r.density - (n - n * (1 - n) / T * (hd - hd.mean()))).max()
+        F = -T * N * s + n * tr + 0.5 * n * n * m.V.sum() - n * (1 - n) / (2 * T) * (np.trace(h @ h) - tr ** 2 / N)
+        dF = abs(r.free_energy - F)
+        assert dn < 1.0 / T ** 2 and dF < 5.0 / T ** 2
+        errs.append((dn, dF))
+    assert 3.0 < errs[0][0] / errs[1][0] < 5.0     # the density error falls as 1/T²
+    assert 3.0 < errs[0][1] / errs[1][1] < 8.0     # F: 1/T² with a 1/T³ correction
+
+
+def test_self_consistent_and_stationary():
+    m, T = _model(J=3.0), 0.2
+    r = ht.hartree_thermal_solve(m, T, starts=("uniform",), tol=1e-12)
+    assert r.converged and r.residual <= 1e-12
+    h0 = bare_hamiltonian(m)
+    st = ht.thermal_state(m, h0, r.density, T)
+    assert np.abs(st["density"] - r.density).max() < 1e-11          # n = n[h[n]]
+    assert st["free_energy"] == pytest.approx(r.free_energy, abs=1e-9)
+    assert np.sum(r.occupations) == pytest.approx(m.n_particles, abs=1e-10)
+    rng = np.random.default_rng(0)
+    d = rng.standard_normal(m.n_sites)
+    d -= d.mean()                                # keeps N_f
+    d /= np.abs(d).max()
+
+    def F(x):
+        return ht.thermal_state(m, h0, x, T)["free_energy"]
+
+    def slope(x, e):
+        return (F(x + e * d) - F(x - e * d)) / (2 * e)
+    e = 1e-4
+    assert abs(slope(r.density, e)) < 1e-6                # stationary at the solution
+    curv = (F(r.density + e * d) + F(r.density - e * d) - 2 * F(r.density)) / e ** 2
+    assert abs(slope(r.density + 0.02 * d, e)) > 0.005 * abs(curv)   # not elsewhere
+
+
+def _dense_lambda_max(m, r):
+    """λ_max of V against (-χ⁰_T)⁻¹ on Σ δn = 0, from the dense χ⁰_T."""
+    import scipy.linalg as sl
+    chi = ht.static_response(r.levels, r.orbitals, r.mu, r.temperature)
+    N = m.n_sites
+    B = sl.null_space(np.ones((1, N)))                 # orthonormal basis of Σ δn = 0
+    hess_kin = B.T @ np.linalg.inv(-chi) @ B
+    return sl.eigh(B.T @ m.V @ B, hess_kin, eigvals_only=True)[-1]
+
+
+@pytest.mark.parametrize("J, T, stable", [(2.0, 0.3, True), (20.0, 0.3, False)])
+def test_stability_against_dense_hessian(J, T, stable):
+    m = _model(J=J, W=0.0, compensate=True, seed=5)       # W = 0: the uniform density solves it at every J
+    r = ht.hartree_thermal_solve(m, T, starts=("uniform",))
+    assert r.converged and r.glass_order < 1e-12
+    lam = _dense_lambda_max(m, r)
+    assert r.stability == pytest.approx(1.0 - lam, abs=1e-6)
+    assert r.stable is stable
+
+
+def test_static_response_is_the_density_derivative():
+    """χ⁰_T w = dn/dv at fixed μ, by central differences."""
+    m = _model(J=2.0, L=(2, 2, 3))
+    r = ht.hartree_thermal_solve(m, 0.3, starts=("uniform",))
+    chi = ht.static_response(r.levels, r.orbitals, r.mu, r.temperature)
+    h = bare_hamiltonian(m) - np.diag(m.V @ r.density)
+    w = np.random.default_rng(1).standard_normal(m.n_sites)
+
+    def n_of(v):
+        E, psi = np.linalg.eigh(h + np.diag(v))
+        return np.abs(psi) ** 2 @ (1 / (np.exp((E - r.mu) / r.temperature) + 1))
+    e = 1e-5
+    assert np.allclose((n_of(e * w) - n_of(-e * w)) / (2 * e), chi @ w, atol=1e-7)
+    assert np.all(np.linalg.eigvalsh(-chi) > 0)
+
+
+@pytest.mark.parametrize("T", [0.0, -0.1, float("nan"), float("inf"), True])
+def test_bad_temperature(T):
+    with pytest.raises(ValueError, match="^T must be a finite number > 0"):
+        ht.hartree_thermal_solve(_model(L=(2, 2)), T)
+
+
+def test_classical_start_keeps_the_lowest_free_energy():
+    m, T = _model(J=4.0, W=0.0, compensate=True, seed=2), 0.1
+    r = ht.hartree_thermal_solve(m, T, seed=1, starts=("uniform", "classical", "random"))
+    conv = [s for s in r.starts if s[2]]
+    assert conv and r.converged
+    assert r.free_energy == pytest.approx(min(s[1] for s in conv if np.isnan(s[4]) or s[4] >= -1e-6))
+    assert r.free_energy == pytest.approx(r.energy - T * r.entropy)
+
+
+def test_engine_record_at_finite_temperature():
+    from simglass.jobfile import parse_job
+    from simglass.tasks import run_task
+    text = ('engine = "hartree"\nseed = 1\n[model]\nL = [4, 4]\nt = 1.0\ndensity = 0.5\nJ = 2.0\n'
+            '[options]\nstarts = ["uniform"]\n')
+    cold = parse_job(text)
+    hot = parse_job(text + "T = 0.2\n")
+    rec0, rec = run_task(cold, cold.tasks()[0]), run_task(hot, hot.tasks()[0])
+    assert "free_energy" not in rec0 and "temperature" not in rec0
+    assert set(rec) - set(rec0) == {"free_energy", "entropy", "temperature"}
+    assert rec["temperature"] == 0.2 and rec["converged"] and rec["stable"]
+    assert rec["free_energy"] == pytest.approx(rec["energy"] - 0.2 * rec["entropy"])
+    assert rec["free_energy"] < rec0["energy"]        # F(T) < E_H(0) (the T = 0 state is a trial state)
+    assert np.sum(rec["density"]) == pytest.approx(8, abs=1e-8)
