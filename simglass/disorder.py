@@ -85,7 +85,8 @@ def onsite_energies(n_sites: int, W: float = 0.0, *, seed: int = 0, realization:
 
     Returns
     -------
-    (n_sites,) float array.
+    eps : ndarray
+        Shape (n_sites,), float64, energy.
 
     Raises
     ------

@@ -249,3 +249,35 @@ def test_built_in_sampler_unchanged():
     rng = np.random.default_rng(np.random.SeedSequence(3, spawn_key=(2,)))
     rng.standard_normal(N * (N - 1) // 2)
     np.testing.assert_array_equal(d.eps, 0.5 * (rng.random(N) - 0.5))
+
+
+def test_tutorial_runs_at_a_tiny_size(tmp_path):
+    """docs/tutorials/own_couplings.md: the example script writes a file the tutorial's
+    job files (as pasted, at L = 3 and a few sweeps) run on, and `simglass analyze` and
+    `simglass info` read their results."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "tutorials" / "own_couplings.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    r = subprocess.run([sys.executable, str(root / "examples" / "cavity_couplings.py"), "--L", "3", "--modes", "3",
+                        "--realizations", "2", "--out", str(tmp_path / "cavity.h5")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    with h5py.File(tmp_path / "cavity.h5", "r") as f:
+        V = f["V"][()]
+        assert V.shape == (2, 9, 9) and list(f.attrs["L"]) == [3, 3]
+    assert np.array_equal(V, V.transpose(0, 2, 1)) and not V[:, range(9), range(9)].any()
+    for name, block in zip(["cavity_hartree", "cavity_mc"], blocks):
+        small = block.replace("L = [6, 6]", "L = [3, 3]").replace("realizations = 8", "realizations = 2")
+        small = small.replace("sweeps = 400", "sweeps = 20\nreplicas = 3\nrestarts = 1").replace("modes = 6", "modes = 3")
+        assert small.count("[3, 3]") == 1 and "realizations = 2" in small
+        (tmp_path / f"{name}.toml").write_text(small)
+        out = tmp_path / "results" / f"{name}.h5"
+        r = run_cli("run", tmp_path / f"{name}.toml", "--quiet", cwd=tmp_path)
+        assert r.returncode == 0 and out.exists(), r.stderr
+        r = run_cli("analyze", out, "--out", tmp_path / name, cwd=tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "cavity.h5" in run_cli("info", out).stdout
