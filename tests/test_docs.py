@@ -26,7 +26,7 @@ def test_site_builds_without_warnings(tmp_path):
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     for page in ["index", "install", "conventions", "jobs", "api", "validation", "_generated/engines",
-                 "tutorials/first_job", "tutorials/python_analysis", "tutorials/mpi_and_slurm",
+                 "tutorials/first_job", "tutorials/python_analysis", "tutorials/mpi_and_slurm", "tutorials/own_couplings",
                  "tutorials/validation_report"]:
         assert (tmp_path / "html" / f"{page}.html").exists(), page
     api = (tmp_path / "html" / "api.html").read_text()
