@@ -177,8 +177,9 @@ def thermal_stability(levels, orbitals, mu, T, V, tol=1e-6, maxiter=1000, rng=No
 
     Returns
     -------
-    (stability, products): a float (NaN for complex orbitals: not checked) and the
-    number of applications of K.
+    (stability, products, mode): a float (NaN for complex orbitals: not checked), the
+    number of applications of K, and the density change (N,) of the softest direction,
+    δn = C Y, normalised to max |δn| = 1 (None when not checked).
 
     Raises
     ------
@@ -186,7 +187,7 @@ def thermal_stability(levels, orbitals, mu, T, V, tol=1e-6, maxiter=1000, rng=No
     """
     psi = np.asarray(orbitals)
     if np.iscomplexobj(psi):
-        return float("nan"), 0
+        return float("nan"), 0, None
     N = psi.shape[0]
     s = np.sqrt(pair_weights(levels, mu, T))
     c = np.diag(np.diag(s)).ravel()
@@ -201,18 +202,20 @@ def thermal_stability(levels, orbitals, mu, T, V, tol=1e-6, maxiter=1000, rng=No
         return out - c * (c @ out)
     if N * N <= 3:
         dense = np.column_stack([K(e) for e in np.eye(N * N)])
-        lam = np.linalg.eigvalsh(0.5 * (dense + dense.T))[-1]
+        w, y = np.linalg.eigh(0.5 * (dense + dense.T))
     else:
         v0 = (np.random.default_rng(0) if rng is None else rng).standard_normal(N * N)
-        lam = eigsh(LinearOperator((N * N, N * N), matvec=K, dtype=float), k=1, which="LA", tol=tol,
-                    maxiter=maxiter, ncv=min(N * N, 20), v0=v0, return_eigenvectors=False)[-1]
-    return float(1.0 - lam), count[0]
+        w, y = eigsh(LinearOperator((N * N, N * N), matvec=K, dtype=float), k=1, which="LA", tol=tol,
+                     maxiter=maxiter, ncv=min(N * N, 20), v0=v0)
+    y = y[:, -1] - c * (c @ y[:, -1])
+    dn = np.einsum("ka,ka->k", psi @ (s * y.reshape(N, N)), psi)
+    return float(1.0 - w[-1]), count[0], dn / max(np.abs(dn).max(), 1e-300)
 
 
 def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",), init_density=None,
-                          tol: float = 1e-8, max_iter: int = 500, history: int = 8, beta: float = 0.5,
+                          tol: float = 1e-8, max_iter: int = 500, history: int = 20, beta: float = 0.3,
                           patience: int = 5, beta_min: float = 0.02, classical_sweeps: int = 300,
-                          stability_tol: float = 1e-6) -> ThermalHartreeResult:
+                          stability_tol: float = 1e-6, escapes: int = 3, push: float = 0.3) -> ThermalHartreeResult:
     """Solve the Hartree equations at temperature T > 0 from each start and keep the best
     solution: converged and stable before converged before unconverged; then the lowest
     free energy F (the lowest residual among unconverged ones).
@@ -227,10 +230,16 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
     init_density : (N,) explicit start, tried first, labelled "given".
     tol : convergence threshold on max_i |n_out - n_in|.
     max_iter : diagonalisations per start.
-    history, beta, patience, beta_min : Anderson mixing (ed.hartree_mixing.mixing_solve).
+    history, beta, patience, beta_min : Anderson mixing (ed.hartree_mixing.mixing_solve);
+        a longer history and a smaller beta than at T = 0 (8, 0.5) converged more of the
+        W~ = 0, L = 6 tasks near the glass onset (J/t = 3-4, T/t = 0.05-0.2).
     classical_sweeps : parallel-tempering sweeps of the classical start.
     stability_tol : a converged solution with stability below -stability_tol is a
         saddle point of F (``stable = False``).
+    escapes, push : from a converged saddle point, up to ``escapes`` restarts from its
+        density pushed by ± ``push`` along the softest mode (thermal_stability's mode,
+        max |δn| = 1); a restart is kept when it converges to a lower F.  All within
+        ``max_iter`` diagonalisations per start.
 
     Returns
     -------
@@ -263,9 +272,11 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
     for name, x in given.items():
         SOLVER_OPTIONS[name].convert(name, int(x) if isinstance(x, np.integer) else
                                      float(x) if isinstance(x, np.floating) else x)
-    for name, x in (("history", history), ("patience", patience)):
-        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {x!r}")
+    if isinstance(push, bool) or not (np.isfinite(push) and push > 0):
+        raise ValueError(f"push must be a finite number > 0, got {push!r}")
+    for name, x, lo in (("history", history, 1), ("patience", patience, 1), ("escapes", escapes, 0)):
+        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {x!r}")
     if not 0 < beta <= 1:
         raise ValueError(f"beta must lie in (0, 1], got {beta!r}")
     if not 0 < beta_min <= beta:
@@ -290,17 +301,36 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
     todo += [(s, None) for s in starts]
     h0 = bare_hamiltonian(model)
     best, tried = None, []
+
+    def solve(x, budget):
+        m = mixing_solve(model, h0, x, tol, budget, beta, history, patience, beta_min, temperature=T)
+        r = _result(model, m, T, glass_order)
+        mode = None
+        if r.converged and not np.iscomplexobj(r.orbitals):
+            r.stability, r.response_products, mode = thermal_stability(r.levels, r.orbitals, r.mu, T, model.V,
+                                                                        rng=rng)
+            r.stable = bool(r.stability >= -stability_tol)
+        return r, mode
     with numpy_blas_only():
         for label, n0 in todo:
             if n0 is None:
                 n0 = _start_density(model, label, rng, classical_sweeps)
-            m = mixing_solve(model, h0, n0, tol, max_iter, beta, history, patience, beta_min,
-                             temperature=T)
-            r = _result(model, m, T, glass_order)
-            if r.converged and not np.iscomplexobj(r.orbitals):
-                r.stability, r.response_products = thermal_stability(r.levels, r.orbitals, r.mu, T, model.V,
-                                                                     rng=rng)
-                r.stable = bool(r.stability >= -stability_tol)
+            r, mode = solve(n0, max_iter)
+            its, prods = r.iterations, r.response_products
+            for _ in range(escapes):        # from a saddle point: push along the softest mode
+                if not r.converged or r.stable or mode is None or its >= max_iter:
+                    break
+                for sign in (1.0, -1.0):
+                    if its >= max_iter:
+                        break
+                    r2, mode2 = solve(np.clip(r.density + sign * push * mode, 0.0, 1.0), max_iter - its)
+                    its, prods = its + r2.iterations, prods + r2.response_products
+                    if r2.converged and r2.free_energy < r.free_energy:
+                        r, mode = r2, mode2
+                        break
+                else:
+                    break
+            r.iterations, r.response_products = its, prods
             r.start = label
             tried.append((label, r.free_energy, r.converged, r.iterations, r.stability))
             if best is None or _rank(r) < _rank(best):
