@@ -38,17 +38,23 @@ HARTREE_KEYS = ("converged", "stable", "stability", "residual", "iterations", "r
                 "energy_per_site", "gap", "level_spacing", "ln_g_mean", "ln_g_mean_4", "ln_g_mean_16",
                 "r_mean", "r_below_mean", "r_above_mean", "glass_order")
 MC_KEYS = ("energy", "C_sk", "mu", "pair_stable", "min_pair_delta", "restarts_hit")
-KEYS = {"hartree": HARTREE_KEYS, "mc": MC_KEYS}   # default keys per engine
+THERMAL_KEYS = ("C_sk", "measurements", "equilibration_z", "equilibrated")
+THERMAL_PER_T = ("temperatures", "energy", "energy2", "q2", "q4")   # per temperature: columns NAME_k
+KEYS = {"hartree": HARTREE_KEYS, "mc": MC_KEYS, "thermal": THERMAL_KEYS}   # default keys per engine
 PARAMS = ("L", "J", "W", "t", "density")           # first columns; other scalar parameters follow
 
 
 def _derived(engine, rec, params, counts=True):
     """Columns computed from a record's arrays: engine mc, the |phi|/J counts (unless
     ``counts`` is False); engine hartree, the curvatures binned in |E - mu|
-    (analysis.level_bins) when the record has them."""
+    (analysis.level_bins) when the record has them; engine thermal, THERMAL_PER_T at
+    each temperature k as columns NAME_k (the histograms P(q), P(phi) stay in the
+    results file)."""
     if engine == "hartree" and "g_energy_levels" in rec:
         from .level_bins import columns
         return columns(rec)
+    if engine == "thermal":     # the per-temperature averages, one column per temperature
+        return {f"{name}_{k}": _scalar(v) for name in THERMAL_PER_T for k, v in enumerate(rec[name])}
     if engine != "mc" or not counts:
         return {}
     from .coulomb_gap import absphi_counts

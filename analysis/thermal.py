@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import written
-from .load import describe, lattice_key, load_points
+from .load import describe, lattice_key
 from .plotting import pyplot, save
 from .reference import J_SK_PER_J, TC_SK
 from .stats import bootstrap
@@ -62,6 +62,7 @@ class SizeThermal:
     q_edges : (q_bins + 1,); p_q : (R, q_bins) P(q), each row integrating to 1
     phi_edges : (phi_bins + 1,) φ/J; p_phi : (R, phi_bins) P(φ - μ) per unit φ/J, the
         fraction inside [-phi_max, phi_max] integrating to that fraction
+        (the four None from a compact table, which keeps no histograms)
     q2, q4 : (realizations, R) per-realisation ⟨q²⟩ and ⟨q⁴⟩ (for the crossings)
     """
     N: int
@@ -133,16 +134,22 @@ def _q_density(records, N):
 
 
 def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None = None) -> list[SizeThermal]:
-    """SizeThermal of every point of a ``thermal`` results file with at least one
-    equilibrated task, ordered by series, then N.  A task counts as equilibrated by its
+    """SizeThermal of every point of ``thermal`` results files or compact tables
+    (analysis.compact; one path or a list) with at least one equilibrated task,
+    ordered by series, then N.  A task counts as equilibrated by its
     stored flag ``equilibrated``, or, with ``z_max``, when ``equilibration_z`` <= z_max.
 
     Raises simglass.options.InputError for a file that is not a results file of engine
     thermal."""
-    job, points = load_points(path, engine="thermal")
-    fixed = [k for k in job.scan if k != "L"] + [k for k in job.model if k not in job.scan]
+    from .compact import load_any
+    _, points = load_any(path, "thermal")
     out = []
     for p in points:
+        if not p.records:
+            continue
+        fixed = [k for k in p.params if k != "L"]
+        for r in p.records:
+            _arrays_from_columns(r)
         N = int(np.prod(lattice_key(p.params)))
         J = float(p.params["J"])
         good = [r for r in p.records if (bool(r["equilibrated"]) if z_max is None
@@ -159,16 +166,32 @@ def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None
         qq = np.stack([q2, q4], axis=1)
         g, g_err = bootstrap(lambda s: binder(s[:, 0], s[:, 1]), qq, n_boot, seed)
         chi, chi_err = bootstrap(lambda s: N * s.mean(axis=0), q2, n_boot, seed)
-        q_edges, hq = _q_density(good, N)
-        phi_edges = np.asarray(good[0]["phi_edges"], float) / J
-        hp = np.mean([r["phi_hist"] / (2 * N * r["measurements"]) for r in good], axis=0)
+        q_edges = hq = phi_edges = hp = None        # compact tables keep no histograms
+        if "q_hist" in good[0]:
+            q_edges, hq = _q_density(good, N)
+            phi_edges = np.asarray(good[0]["phi_edges"], float) / J
+            hp = np.mean([r["phi_hist"] / (2 * N * r["measurements"]) for r in good], axis=0) / np.diff(phi_edges)
         nan = lambda x: np.full(T.size, np.nan) if np.ndim(x) == 0 else x  # noqa: E731  (bootstrap of 1)
         out.append(SizeThermal(N=N, series=describe(p.params, fixed), sk=_is_sk(p.params), realizations=len(good),
                                flagged=len(p.records) - len(good), T=T / J, e=e, e_err=nan(e_err), c=c,
                                c_err=nan(c_err), g=g, g_err=nan(g_err), chi=chi, chi_err=nan(chi_err),
                                q_edges=q_edges, p_q=hq, phi_edges=phi_edges,
-                               p_phi=hp / np.diff(phi_edges), q2=q2, q4=q4))
+                               p_phi=hp, q2=q2, q4=q4))
     return sorted(out, key=lambda s: (s.series, s.N))
+
+
+def _arrays_from_columns(rec):
+    """A compact-table record (analysis.compact: columns NAME_k per temperature) gets the
+    arrays of a results file's record back, in place."""
+    from .compact import THERMAL_PER_T
+    for name in THERMAL_PER_T:
+        if f"{name}_0" in rec and not isinstance(rec.get(name), np.ndarray):
+            k = 0
+            vals = []
+            while f"{name}_{k}" in rec:
+                vals.append(rec[f"{name}_{k}"])
+                k += 1
+            rec[name] = np.array(vals, dtype=float)
 
 
 def _first_crossing(T, d):
@@ -228,7 +251,9 @@ def _figures(sizes, out: Path):
     for ax in axes:
         ax.legend(fontsize=7)
     save(fig, out / "binder_energy.png")
-    big = [s for s in sizes if s.N == max(x.N for x in sizes if x.series == s.series)]
+    big = [s for s in sizes if s.N == max(x.N for x in sizes if x.series == s.series) and s.p_q is not None]
+    if not big:
+        return
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for s in big:
         picks = np.unique(np.linspace(0, s.T.size - 1, min(4, s.T.size)).round().astype(int))
@@ -263,7 +288,7 @@ def _write_tables(sizes, crossings, out: Path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m analysis.thermal", description=__doc__.splitlines()[0])
-    ap.add_argument("results", help="results file (.h5) of engine thermal")
+    ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv.gz) of engine thermal")
     ap.add_argument("--out", help="directory for thermal.csv, binder_crossings.csv, binder_energy.png, p_q_phi.png")
     ap.add_argument("--n-boot", type=int, default=N_BOOT, help=f"bootstrap resamples (default {N_BOOT})")
     ap.add_argument("--z-max", type=float, default=None,
@@ -282,7 +307,7 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 2
     if not sizes:
-        print(f"{a.results}: no equilibrated task: nothing to average (`simglass info` counts the flagged ones)")
+        print(f"{', '.join(a.results)}: no equilibrated task: nothing to average (`simglass info` counts the flagged ones)")
         return 0
     for series in dict.fromkeys(s.series for s in sizes):
         group = [s for s in sizes if s.series == series]

@@ -209,6 +209,16 @@ def test_engine_record_info_and_analysis(tmp_path, capsys):
         assert (tmp_path / "out" / f).exists(), f
     r = run_cli("analyze", tmp_path / "t.h5", "--out", tmp_path / "out2")
     assert r.returncode == 0 and (tmp_path / "out2" / "thermal.csv").exists(), r.stderr
+    # the compact table (committed data) gives the same averages, without the histograms
+    from analysis.compact import export
+    export([tmp_path / "t.h5"], tmp_path / "t.csv.gz", "job.toml")
+    table = an.size_averages(tmp_path / "t.csv.gz", n_boot=20)
+    for a, b in zip(sizes, table):
+        assert (a.N, a.realizations) == (b.N, b.realizations) and b.p_q is None
+        for name in ("T", "e", "c", "g", "chi", "q2", "q4"):
+            assert np.allclose(getattr(a, name), getattr(b, name), rtol=1e-6, atol=1e-6), name   # 8 digits stored
+    assert an.main([str(tmp_path / "t.csv.gz"), "--out", str(tmp_path / "out3"), "--n-boot", "20"]) == 0
+    assert (tmp_path / "out3" / "binder_energy.png").exists()
 
 
 def test_short_runs_are_flagged_and_left_out(tmp_path, capsys):
