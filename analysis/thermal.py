@@ -40,7 +40,7 @@ from .reference import J_SK_PER_J, TC_SK
 from .stats import bootstrap
 
 __all__ = ["SizeThermal", "BinderCrossing", "size_averages", "binder", "binder_crossing", "paramagnetic_energy",
-           "analyze", "main"]
+           "paramagnet_limit", "analyze", "main"]
 
 N_BOOT = 500
 
@@ -220,6 +220,26 @@ def binder_crossing(a: SizeThermal, b: SizeThermal, n_boot: int = N_BOOT, seed: 
     return BinderCrossing(a.series, a.N, b.N, T0, err, float(ok.mean()))
 
 
+def paramagnet_limit(sizes, sizes_used=3):
+    """[(T/J, e_∞, err, e_para, chi²/dof)] for every T above T_c = J/4 of an SK series: the
+    weighted straight line e_N(T) = e_∞(T) + a(T)/N through the ``sizes_used`` largest
+    sizes (the high-temperature expansion's finite-N term is +J_SK²/(2 T N), with
+    corrections of higher order in 1/T and 1/N), against the exact paramagnet
+    e = -J_SK²/(2T).  Empty unless ``sizes`` (SizeThermal of one series) is SK with
+    at least two sizes."""
+    from .stats import weighted_line
+    sk = sorted((s for s in sizes if s.sk), key=lambda s: s.N)[-sizes_used:]
+    if len(sk) < 2 or any(s.T.shape != sk[0].T.shape or not np.allclose(s.T, sk[0].T) for s in sk):
+        return []
+    out = []
+    for k, T in enumerate(sk[0].T):
+        if T <= TC_SK:
+            continue
+        a, _, cov, chi2 = weighted_line([1.0 / s.N for s in sk], [s.e[k] for s in sk], [s.e_err[k] for s in sk])
+        out.append((float(T), a, float(np.sqrt(cov[0, 0])), float(paramagnetic_energy(T)), chi2))
+    return out
+
+
 def analyze(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None = None):
     """(sizes, crossings): ``size_averages`` and the Binder crossings of successive
     sizes of each series."""
@@ -322,6 +342,14 @@ def main(argv=None):
                 print(f"{s.N:5d} {s.realizations:3d} {s.flagged:4d} {s.T[k]:7.4f} {s.e[k]:9.5f} {s.e_err[k]:8.5f} "
                       f"{para:9.5f} {dev:7.2f} {s.c[k]:7.4f} {s.g[k]:7.4f} {s.g_err[k]:6.4f} {s.chi[k]:8.3f} "
                       f"{s.chi_err[k]:7.3f}")
+        limit = paramagnet_limit(group)
+        if limit:
+            print("e(T) above T_c extrapolated as e_inf + a/N over N = "
+                  + ", ".join(str(x.N) for x in sorted(group, key=lambda x: x.N)[-3:])
+                  + " against the paramagnet -J_SK^2/(2T):")
+            for T, e0, err, para, chi2 in limit:
+                print(f"   T/J = {T:.4f}: e_inf = {e0:.5f} +- {err:.5f}, exact {para:.5f} "
+                      f"({(e0 - para) / err:+.1f} sigma; chi2/dof {chi2:.2f})")
         for c in crossings:
             if c.series == series:
                 ref = f"  (SK: T_c = {TC_SK:g} J)" if group[0].sk else ""

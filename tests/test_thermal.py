@@ -255,3 +255,20 @@ def test_binder_crossing_of_known_curves():
     b.T = T + 0.01
     with pytest.raises(ValueError, match="temperature ladders"):
         binder_crossing(a, b)
+
+
+def test_paramagnet_limit_recovers_the_line():
+    """e_N(T) = -J_SK²/(2T) + J_SK²/(2TN) (the high-temperature expansion's finite-N term)
+    on three sizes: the 1/N extrapolation gives the paramagnet back above T_c only."""
+    from analysis.thermal import SizeThermal, paramagnet_limit, paramagnetic_energy
+    T = np.array([0.2, 0.3, 0.5])
+    sizes = []
+    for N in (64, 128, 256):
+        e = paramagnetic_energy(T) * (1 - 1 / N)
+        z = np.zeros(3)
+        sizes.append(SizeThermal(N, "sk", True, 10, 0, T, e, z + 1e-4, z, z, z, z, z, z, None, None, None, None,
+                                 None, None))
+    lim = paramagnet_limit(sizes)
+    assert [round(x[0], 3) for x in lim] == [0.3, 0.5]
+    for T_, e0, err, para, chi2 in lim:
+        assert e0 == pytest.approx(para, abs=1e-9) and chi2 < 1e-12
