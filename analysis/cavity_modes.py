@@ -288,7 +288,8 @@ def _figure(pts, sizes, loads, path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m analysis.cavity_modes", description=__doc__.splitlines()[0])
+    from simglass.cli import terminal_text
+    ap = argparse.ArgumentParser(prog="python -m analysis.cavity_modes", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="mc (t = 0) or hartree (t > 0) results files: cavity "
                                                "couplings and the Gaussian limit")
     ap.add_argument("--out", help="directory for cavity_modes.csv and cavity_modes.png")

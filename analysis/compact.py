@@ -214,7 +214,8 @@ def load_any(paths, engine):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m analysis.compact", description=__doc__.splitlines()[0])
+    from simglass.cli import terminal_text
+    ap = argparse.ArgumentParser(prog="python -m analysis.compact", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="results files (.h5) of one job or of its pieces")
     ap.add_argument("--job", required=True, help="the job file(s) that produced them, recorded in the header")
     ap.add_argument("--out", required=True, help="CSV table to write")

@@ -381,7 +381,8 @@ def _figure(sizes, windows, ext, path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m analysis.coulomb_gap", description=__doc__.splitlines()[0])
+    from simglass.cli import terminal_text
+    ap = argparse.ArgumentParser(prog="python -m analysis.coulomb_gap", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv) of engine mc")
     ap.add_argument("--out", help="directory for alpha.csv and coulomb_gap.png")
     ap.add_argument("--c-lo", type=float, default=C_LO, help="window start c_lo/sqrt(N) (units of J)")

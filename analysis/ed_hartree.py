@@ -136,7 +136,8 @@ def onset_figure(onset, path, theory=None, level=1.0):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m analysis.ed_hartree", description=__doc__.splitlines()[0])
+    from simglass.cli import terminal_text
+    ap = argparse.ArgumentParser(prog="python -m analysis.ed_hartree", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results")
     ap.add_argument("--out")
     a = ap.parse_args(argv)

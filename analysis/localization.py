@@ -328,7 +328,8 @@ def _dos_figure(points, x, path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m analysis.localization", description=__doc__.splitlines()[0])
+    from simglass.cli import terminal_text
+    ap = argparse.ArgumentParser(prog="python -m analysis.localization", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv)")
     ap.add_argument("--x", default="J", choices=["J", "W"], help="scanned parameter (in units of t)")
     ap.add_argument("--out", help="directory for localization.csv, ln_g.png, r_mean.png, flow.png, dos.png")

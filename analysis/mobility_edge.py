@@ -199,7 +199,8 @@ def _dos_figure(res, path, x_dos):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m analysis.mobility_edge", description=__doc__.splitlines()[0])
+    from simglass.cli import terminal_text
+    ap = argparse.ArgumentParser(prog="python -m analysis.mobility_edge", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="hartree results files (.h5) or compact tables (.csv[.gz])")
     ap.add_argument("--x", default="J", choices=["J", "W"], help="scanned parameter (in units of t)")
     ap.add_argument("--out", help="directory for mobility_edge.csv, mobility_edge.png, dos_near_mu.png")

@@ -146,7 +146,8 @@ def local_exponents(rows):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m analysis.phase_boundary", description=__doc__.splitlines()[0])
+    from simglass.cli import terminal_text
+    ap = argparse.ArgumentParser(prog="python -m analysis.phase_boundary", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results")
     ap.add_argument("--out", help="directory for phase_boundary.csv/png and response.png")
     ap.add_argument("--n-fit", type=float, default=N_FIT, help="largest density of the exponent fit")

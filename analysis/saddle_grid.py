@@ -43,7 +43,8 @@ def figure(jc, curves, density, t, L, path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m analysis.saddle_grid", description=__doc__.splitlines()[0])
+    from simglass.cli import terminal_text
+    ap = argparse.ArgumentParser(prog="python -m analysis.saddle_grid", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("--L", type=int, default=6)
     ap.add_argument("--density", type=float, default=4 / 9)
     ap.add_argument("--t", type=float, default=1.0)

@@ -293,7 +293,8 @@ def figure(rows, e_inf, err, slope, path, converged=None):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m analysis.sk_energy", description=__doc__.splitlines()[0])
+    from simglass.cli import terminal_text
+    ap = argparse.ArgumentParser(prog="python -m analysis.sk_energy", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv) of engine mc")
     ap.add_argument("--out", help="directory for sk_energy.png and sk_energy.csv")
     ap.add_argument("--budget", nargs="+", default=None,

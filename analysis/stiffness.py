@@ -215,7 +215,8 @@ def thouless_report(path, out=None):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m analysis.stiffness", description=__doc__.splitlines()[0])
+    from simglass.cli import terminal_text
+    ap = argparse.ArgumentParser(prog="python -m analysis.stiffness", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results")
     ap.add_argument("--out", help="directory for stiffness.csv and stiffness.png")
     ap.add_argument("--factor", type=float, default=FACTOR, help="drop factor F from the free value")

@@ -307,7 +307,8 @@ def _write_tables(sizes, crossings, out: Path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m analysis.thermal", description=__doc__.splitlines()[0])
+    from simglass.cli import terminal_text
+    ap = argparse.ArgumentParser(prog="python -m analysis.thermal", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv.gz) of engine thermal")
     ap.add_argument("--out", help="directory for thermal.csv, binder_crossings.csv, binder_energy.png, p_q_phi.png")
     ap.add_argument("--n-boot", type=int, default=N_BOOT, help=f"bootstrap resamples (default {N_BOOT})")

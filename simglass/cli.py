@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 from collections import Counter, defaultdict
@@ -93,6 +94,12 @@ def _info(args) -> int:
     return 0
 
 
+def terminal_text(text: str) -> str:
+    """Docstring text for the terminal: reStructuredText literals and roles
+    (``x``, :func:`x`) as plain x."""
+    return re.sub(r"``(.+?)``|(?::[\w:]+:)?`([^`]+)`", lambda m: m.group(1) or m.group(2), text)
+
+
 def _engines(args) -> int:
     from .engines import ENGINES, describe
     unknown = [n for n in args.name or [] if n not in ENGINES]
@@ -101,7 +108,7 @@ def _engines(args) -> int:
     for e in describe():
         if args.name and e["name"] not in args.name:
             continue
-        print(f"{e['name']}  ({e['module']})\n  {e['summary']}")
+        print(f"{e['name']}  ({e['module']})\n  {terminal_text(e['summary'])}")
         rows = [[o["name"], o["type"], o["default"], o["allowed"], o["help"]] for o in e["options"]]
         widths = [max(len(r[i]) for r in rows) for i in range(4)] if rows else []
         for r in rows:
@@ -135,7 +142,7 @@ def _validate(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="simglass", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="simglass", description=terminal_text(__doc__.splitlines()[0]))
     p.add_argument("--version", action="version", version=f"simglass {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run or resume a job file (serially, or under mpiexec)",

@@ -164,6 +164,13 @@ def test_help_texts_name_no_file_users_do_not_have():
         assert text.strip(), who
         for private in ("DESIGN.md", "PHYSICS.md", "STYLE.md", "../shared"):
             assert private not in text, (who, private)
+        assert "``" not in text and ":func:`" not in text, (who, "reStructuredText markup in the terminal")
+
+
+def test_engines_command_prints_no_rst_markup():
+    from conftest import run_cli
+    r = run_cli("engines", *ENGINES)
+    assert r.returncode == 0 and "``" not in r.stdout, r.stdout
 
 
 def test_job_file_template_parses_as_pasted():
