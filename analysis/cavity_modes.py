@@ -277,7 +277,8 @@ def _figure(pts, sizes, loads, path):
     a2.set_title("Weight on the leading mode of V (dashed: Gaussian)")
     a3.axhline(ALPHA_THEORY, color="k", ls="--", label="Eq. 14: 1.24")
     a3.set_ylabel(r"$\alpha$ ($\alpha|\phi| + b|\phi|^3$ on $[2/\sqrt{N}, 0.3J]$)")
-    a3.set_title("Coulomb-gap slope (bands: Gaussian ensemble)")
+    a3.set_title("Coulomb-gap slope" + (" (bands: Gaussian ensemble)" if any(
+        np.isfinite(c.alpha) for c in pts if not np.isfinite(c.M)) else ""))
     a4.set_ylabel(r"$\langle |q| \rangle$ between restarts")
     a4.set_title("Overlap of independent low-lying states")
     for a in (a1, a2, a3, a4):

@@ -81,7 +81,14 @@ class Estimate:
     sys: float
     error: float
     pair: tuple       # the two sizes of the crossing
-    note: str
+    note: str         # the systematic error's origin, or why there is no crossing
+
+    def line(self, x: str) -> str:
+        """One line for the terminal: value, errors and note, or "no crossing: WHY"."""
+        if not np.isfinite(self.x):
+            return f"no crossing: {self.note}"
+        return (f"{x}/t = {self.x:.3f} +- {self.stat:.3f} (stat) +- {self.sys:.3f} (sys) = "
+                f"{self.x:.3f} +- {self.error:.3f}; {self.note}")
 
 
 def size_table(points, value, x, usable, size=None):
@@ -198,14 +205,19 @@ def scaling_flow(table) -> list:
     return out
 
 
-def estimate(crossings) -> Estimate:
+def estimate(crossings, n_sizes=None) -> Estimate:
     """x_c from the crossing of the largest pair; statistical error its bootstrap
     deviation; systematic error the drift from the next smaller pair and the shift of
     the root when the fit uses only the 4 x nearest it (the curvature of d(x)), in
-    quadrature (the drift is NaN with only one pair: the note says so)."""
+    quadrature (the drift is NaN with only one pair: the note says so).  Without a
+    crossing x is NaN and the note says why (``n_sizes``: the number of sizes, for it)."""
     if not crossings:
-        return Estimate(np.nan, np.nan, np.nan, np.nan, (), "fewer than two sizes")
+        why = {0: "no size", 1: "one size"}.get(n_sizes, "fewer than two sizes")
+        return Estimate(np.nan, np.nan, np.nan, np.nan, (), why)
     last = crossings[-1]
+    if not np.isfinite(last.x):
+        return Estimate(np.nan, np.nan, np.nan, np.nan, (last.a, last.b),
+                        f"the {_name(last)} curves do not cross in the scanned range")
     shift = last.window_shift if np.isfinite(last.window_shift) else 0.0
     if len(crossings) > 1 and np.isfinite(crossings[-2].x) and np.isfinite(last.x):
         drift = abs(last.x - crossings[-2].x)

@@ -131,7 +131,7 @@ def _analyze(points, x, out, window, n_boot) -> Localization:
     for d, (key, _) in DIAGNOSTICS.items():
         tables[d] = size_table(points, lambda rec, key=key: rec.get(key, np.nan), x, usable)
         crossings[d] = pair_crossings(tables[d], n_boot=n_boot, window=window)
-    res = Localization(x, tables, crossings, estimate(crossings["ln_g"]), points)
+    res = Localization(x, tables, crossings, estimate(crossings["ln_g"], len(tables["ln_g"])), points)
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
@@ -258,14 +258,14 @@ def _figure(res, d, path):
     if d == "r":
         ax.axhline(R_POISSON, color="gray", ls=":", label="Poisson 0.386")
         ax.axhline(R_GOE, color="gray", ls="--", label="GOE 0.531")
-    for c in res.crossings[d]:
-        if np.isfinite(c.x):
-            w = c.err if np.isfinite(c.err) else 0.0
-            ax.axvspan(c.x - w, c.x + w, color="C3", alpha=0.12)
+    bands = [c for c in res.crossings[d] if np.isfinite(c.x)]
+    for c in bands:
+        w = c.err if np.isfinite(c.err) else 0.0
+        ax.axvspan(c.x - w, c.x + w, color="C3", alpha=0.12)
     ax.set_xlabel(f"{res.x}/t")
     ax.set_ylabel(DIAGNOSTICS[d][1])
-    ax.set_title(("Thouless conductance" if d == "ln_g" else "Level statistics")
-                 + " near μ (bands: crossings ± 1σ)", fontsize=10)
+    ax.set_title(("Thouless conductance" if d == "ln_g" else "Level statistics") + " near μ"
+                 + (" (bands: crossings ± 1σ)" if bands else " (no crossing)"), fontsize=10)
     ax.legend(fontsize=8)
     save(fig, path)
 
@@ -373,8 +373,7 @@ def main(argv=None):
             print(f"crossing of {d:>4} {'x'.join(map(str, c.a))} / {'x'.join(map(str, c.b))}: "
                   f"{a.x}/t = {c.x:.3f} +- {c.err:.3f} (found in {100 * c.found:.0f} % of bootstrap samples)")
     e = res.estimate
-    print(f"estimate (<ln g>, largest pair): {a.x}/t = {e.x:.3f} +- {e.stat:.3f} (stat) "
-          f"+- {e.sys:.3f} (sys) = {e.x:.3f} +- {e.error:.3f}; {e.note}")
+    print(f"estimate (<ln g>, largest pair): {e.line(a.x)}")
     if a.limit:
         lim = limit_estimate(res.tables["ln_g"], e.x if np.isfinite(e.x) else float(np.median(
             next(iter(res.tables["ln_g"].values())).x)))
@@ -411,8 +410,7 @@ def _main_by(a):
             print(f"  crossing of <ln g> {'x'.join(map(str, c.a))} / {'x'.join(map(str, c.b))}: {a.x}/t = "
                   f"{c.x:.3f} +- {c.err:.3f} (found in {100 * c.found:.0f} % of bootstrap samples)")
         e = res.estimate
-        print(f"  estimate: {a.x}/t = {e.x:.3f} +- {e.stat:.3f} (stat) +- {e.sys:.3f} (sys) = "
-              f"{e.x:.3f} +- {e.error:.3f}; {e.note}")
+        print(f"  estimate: {e.line(a.x)}")
     b, stat, sys_, chi2, pts = trend(groups)
     print(f"power law {a.x}_c/t ~ {a.by}^b over {len(pts)} values with a crossing of the largest pair: "
           + (f"b = {b:.3f} +- {stat:.3f} (stat) +- {sys_:.3f} (sys: the next smaller pair's crossings) "

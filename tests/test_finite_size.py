@@ -348,3 +348,8 @@ def test_limit_estimate_brackets_the_critical_point_of_drifting_crossings():
     assert abs(lim.spread.x - XC) < 3 * lim.spread.error and lim.spread.error < 0.5
     last = pair_crossings(tab, n_boot=20)[-1]
     assert abs(last.x - XC) > 3 * last.err
+
+
+def test_estimate_without_crossing_says_why():
+    assert estimate([], 1).line("J") == "no crossing: one size"
+    assert "nan" not in estimate([]).line("J")
