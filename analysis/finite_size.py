@@ -93,7 +93,8 @@ class Estimate:
 
 def size_table(points, value, x, usable, size=None):
     """{size: SizeData} from analysis.load points: ``value(rec)`` of the records with
-    ``usable(rec)``, others counted as flagged; x = params[x] / t (t = 1 when t = 0).
+    ``usable(rec)``, others counted as flagged (a usable record with a NaN value, e.g.
+    ln g at t = 0, is NaN in Y but not flagged); x = params[x] / t (t = 1 when t = 0).
     Points may come from several inputs (pieces of a scan run with different seeds):
     a realisation is identified by (``point.source``, index), source 0 when unset.
     ``size(params)``: the size key, default analysis.load.lattice_key."""
@@ -105,7 +106,7 @@ def size_table(points, value, x, usable, size=None):
         d = raw.setdefault(size(p.params), {}).setdefault(xv, {})
         src = getattr(p, "source", 0)
         for r, rec in zip(p.realizations, p.records):
-            d[(src, r)] = value(rec) if usable(rec) else np.nan
+            d[(src, r)] = (value(rec), True) if usable(rec) else (np.nan, False)
     out = {}
     for s, by_x in raw.items():
         xs = np.array(sorted(by_x))
@@ -114,9 +115,9 @@ def size_table(points, value, x, usable, size=None):
         flagged = np.zeros(xs.size, int)
         pos = {r: i for i, r in enumerate(reals)}
         for j, xv in enumerate(xs):
-            for r, v in by_x[xv].items():
+            for r, (v, ok) in by_x[xv].items():
                 Y[pos[r], j] = v
-                flagged[j] += not np.isfinite(v)
+                flagged[j] += not ok
         out[s] = SizeData(s, xs, Y, flagged)
     return dict(sorted(out.items(), key=lambda kv: np.prod(kv[0])))
 

@@ -37,9 +37,12 @@ DIAGNOSTICS = {"ln_g": ("ln_g_mean", r"$\langle \ln g\rangle$ (Thouless, levels 
 
 
 def usable(rec) -> bool:
-    """A converged solution that is not a saddle point (files from before the stability
-    check have no ``stable`` and count as stable)."""
-    return bool(rec["converged"]) and bool(rec.get("stable", True))
+    """A task that ``simglass info`` does not flag: every ``FLAGS`` dataset of the hartree
+    engine (converged, stable, not degenerate) at its sound value (simglass.engines.unsound;
+    files from before the stability check have no ``stable`` and count as stable)."""
+    from ed.hartree_engine import FLAGS
+    from simglass.engines import unsound
+    return not unsound(FLAGS, rec.get)
 
 
 @dataclass

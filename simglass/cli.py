@@ -40,7 +40,7 @@ def _run(args) -> int:
 
 
 def _info(args) -> int:
-    from .engines import get_engine
+    from .engines import get_engine, unsound
     from .results import read_consistent, task_groups
 
     def gather(f, job):
@@ -51,7 +51,7 @@ def _info(args) -> int:
         for _, g in task_groups(f, args.results):    # unreadable groups are pending
             st, p = g.attrs.get("status"), int(g.attrs["point"])
             if st == "done":
-                bad = [k for k, good in flags.items() if k in g and bool(g[k][()]) != good]
+                bad = unsound(flags, lambda k: g[k][()] if k in g else None)
                 rows[p][0] += 1
                 rows[p][3].update(bad + (["any"] if bad else []))
             elif st == "failed":

@@ -71,6 +71,14 @@ def outputs(name: str) -> dict:
     return {**eng.OUTPUTS, **{k: v for k, v in common.items() if k not in eng.OUTPUTS}}
 
 
+def unsound(flags: dict, get) -> list[str]:
+    """The flags of a done task that differ from a sound result: ``flags`` is an engine's
+    ``FLAGS`` (dataset -> sound value), ``get(name)`` the stored value or None when the
+    dataset is absent (absent counts as sound).  The one definition of a flagged task,
+    used by ``simglass info`` and by the analyses."""
+    return [k for k, good in flags.items() if (v := get(k)) is not None and bool(v) != good]
+
+
 def _fmt_default(opt):
     from .options import REQUIRED
     if opt.default is REQUIRED:
