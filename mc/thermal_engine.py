@@ -1,4 +1,4 @@
-"""Engine ``thermal``: equilibrium thermal averages at t = 0 by parallel tempering with two independent replica chains (issue 35).
+"""Engine ``thermal``: equilibrium thermal averages at t = 0 by parallel tempering with two independent replica chains.
 
 Per task (one realisation): ``mc.thermal`` over a ladder of ``replicas`` temperatures
 in [T_min, T_max] (canonical pair moves at fixed N_f); per temperature ⟨E⟩, ⟨E²⟩, the
