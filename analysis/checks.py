@@ -35,6 +35,7 @@ import numpy as np
 from .reference import ALPHA_THEORY, E_INF_THEORY, HOPFIELD_ALPHA_C, JC_LOC_EQ18, W_C_BOX
 N_SIGMA = 3.0
 ESTIMATE_FACTOR = 2.0
+GLASS_ORDER_TOL = 0.1    # sizes compared at equal glass order: q within 10 % (phase_diagram_rows)
 KINDS = ("identity", "prediction", "estimate", "bound", "indicator")
 VERDICTS = ("agrees", "differs", "not settled", "indicator", "no crossing", "no error bar", "not run")
 
@@ -368,16 +369,19 @@ def phase_diagram_rows(data) -> list[Row]:
     from .phase_diagram import FL_TABLE, GLASS_ONSET_HALF, n_star, read_fl_branch, subcritical_order
     rows = []
     met = Row("metallic_glass_half", "largest β = d⟨ln g⟩/d ln L of the largest pair of sizes above the "
-              f"glass onset (J/t ≥ {GLASS_ONSET_HALF:g}), n = ½, W̃ = 0 (β > 0: a metallic glass at these "
-              "sizes)", "Fig. 2", None, kind="indicator")
+              f"glass onset (J/t ≥ {GLASS_ONSET_HALF:g}, where both sizes have the same glass order q within "
+              f"{100 * GLASS_ORDER_TOL:.0f} %), n = ½, W̃ = 0 (β > 0: a metallic glass at these sizes)", "Fig. 2",
+              None, kind="indicator")
     w0 = sorted(Path(data).glob("fermi_level_w0_L*.csv.gz"))
     if not w0:
         rows.append(_missing(met, "no committed table under data/"))
     else:
         _, points = load_any(w0, "hartree")
         flow = scaling_flow(size_table(points, lambda rec: rec.get("ln_g_mean", np.nan), "J", usable))
+        q = {k: dict(zip(d.x, d.mean_err()[0]))
+             for k, d in size_table(points, lambda rec: rec.get("glass_order", np.nan), "J", usable).items()}
         last = flow[-1].b if flow else None
-        glass = [f for f in flow if f.b == last and f.x >= GLASS_ONSET_HALF]
+        glass = [f for f in flow if f.b == last and f.x >= GLASS_ONSET_HALF and _equal_order(q, f)]
         if not glass:
             rows.append(_missing(met, "no pair of sizes with a common J above the onset"))
         else:
@@ -412,6 +416,14 @@ def phase_diagram_rows(data) -> list[Row]:
                + "; one size, and the J grid limits how close to J_s the branch is seen")
     rows.append(ns.judge())
     return rows
+
+
+def _equal_order(q, f, tol=GLASS_ORDER_TOL):
+    """Whether the two sizes of a flow point have the same glass order q within ``tol``
+    (relative): only then do they see the same self-generated disorder (at n = ½ the
+    closed shell of L = 10 lowers q near the glass onset).  True where q is not stored."""
+    qa, qb = q.get(f.a, {}).get(f.x, np.nan), q.get(f.b, {}).get(f.x, np.nan)
+    return not (np.isfinite(qa) and np.isfinite(qb)) or abs(qa - qb) <= tol * 0.5 * (qa + qb)
 
 
 def anderson(path) -> Row:
