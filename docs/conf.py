@@ -3,6 +3,7 @@ docs/_build/html, not committed).  Stack: Sphinx with autodoc + napoleon (numpy-
 docstrings, part of Sphinx) and MyST (the Markdown pages that are also read on GitHub).
 The engine options tables are generated here from the engines' declarations."""
 
+import re
 import sys
 from pathlib import Path
 
@@ -25,23 +26,34 @@ exclude_patterns = ["_build", "figures/README*"]
 myst_heading_anchors = 3
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
+napoleon_custom_sections = ["Raises"]   # written as prose ("ValueError for ..."), not as a type list
 autodoc_member_order = "bysource"
 autodoc_default_options = {"members": True}
 html_theme = "alabaster"
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]    # wrap long code lines
 html_title = f"simglass {__version__}"
 suppress_warnings = ["myst.xref_missing"]   # links to repository files (jobs/, data/) outside the site
 nitpicky = False
 
 
+_LITERAL = re.compile(r"(``.+?``)")
+
+
+def _escape(text):
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*").replace("_ ", "\\_ ")
+
+
 def _plain_text_docstrings(app, what, name, obj, options, lines):
     """The docstrings are written as plain text with formulas (|x|, a*b, Σ_i): escape the
-    characters reStructuredText would read as substitutions or emphasis."""
+    characters reStructuredText would read as substitutions or emphasis, outside inline
+    literals (``**options`` stays as written)."""
     for k, line in enumerate(lines):
         body = line.lstrip()
         lead = line[:len(line) - len(body)]
         bullet = "* " if body.startswith("* ") else ""     # keep list bullets
-        body = body[len(bullet):].replace("\\", "\\\\").replace("|", "\\|").replace("*", "\\*")
-        lines[k] = lead + bullet + body.replace("_ ", "\\_ ")
+        parts = _LITERAL.split(body[len(bullet):])
+        lines[k] = lead + bullet + "".join(p if i % 2 else _escape(p) for i, p in enumerate(parts))
 
 
 def setup(app):

@@ -12,9 +12,10 @@ An engine is a module with
   engines`` and :func:`analysis.load.columns` are printed from it;
 * ``run(model, rng, **options) -> dict``: a pure function of the model, a numpy
   Generator and the options, returning datasets (arrays, numbers, strings);
-* optionally, for an option ``continue_along`` (a scanned key), ``run(model, rng, chain,
-  **options)``: ``chain`` holds the models of the same realisation at the earlier values
-  of that key (simglass.tasks.run_task), to continue a solution along the scan;
+* optionally, for an option ``continue_along`` (a scanned key),
+  ``run(model, rng, chain, **options)``: ``chain`` holds the models of the same
+  realisation at the earlier values of that key (simglass.tasks.run_task), to continue a
+  solution along the scan;
 * optionally ``check_point(params, options)``, raising ValueError for a parameter
   point it cannot run (checked before any task starts);
 * optionally ``memory_gb(params, options)``: the memory one task needs (GiB); a job
