@@ -153,6 +153,29 @@ def _start_density(model, kind, rng, classical_sweeps):
     return gs.occupation.astype(float)
 
 
+def start_list(model, starts, init_density=None) -> list:
+    """[(label, density or None)] of the starts of a Hartree solve: ``init_density``
+    first (labelled "given"), then each of ``starts`` (START_KINDS).
+
+    Raises ValueError for an unknown start, no start at all, or an init_density that is
+    not a finite array of shape (N,)."""
+    if isinstance(starts, str):
+        starts = (starts,)
+    for s in starts:
+        if s not in START_KINDS:
+            raise ValueError(f"starts: {s!r} is not one of {START_KINDS}")
+    if not starts and init_density is None:
+        raise ValueError("give at least one start (starts or init_density)")
+    todo = []
+    if init_density is not None:
+        init_density = np.asarray(init_density, dtype=float)
+        N = model.n_sites
+        if init_density.shape != (N,) or not np.all(np.isfinite(init_density)):
+            raise ValueError(f"init_density must be a finite array of shape ({N},)")
+        todo.append(("given", init_density))
+    return todo + [(s, None) for s in starts]
+
+
 def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_density=None,
                   tol: float = 1e-8, max_iter: int = 500, method: str = "trust",
                   history: int = 8, newton_below: float = 0.1, beta: float = 0.5,
@@ -229,22 +252,8 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
         raise ValueError(f"beta must lie in (0, 1], got {beta!r}")
     if not 0 < beta_min <= beta:
         raise ValueError(f"beta_min must lie in (0, beta], got {beta_min!r}")
-    if isinstance(starts, str):
-        starts = (starts,)
-    for s in starts:
-        if s not in START_KINDS:
-            raise ValueError(f"starts: {s!r} is not one of {START_KINDS}")
-    if not starts and init_density is None:
-        raise ValueError("give at least one start (starts or init_density)")
-    N = model.n_sites
+    todo = start_list(model, starts, init_density)
     rng = generator(seed, rng)
-    todo = []
-    if init_density is not None:
-        init_density = np.asarray(init_density, dtype=float)
-        if init_density.shape != (N,) or not np.all(np.isfinite(init_density)):
-            raise ValueError(f"init_density must be a finite array of shape ({N},)")
-        todo.append(("given", init_density))
-    todo += [(s, None) for s in starts]
     h0 = bare_hamiltonian(model)
     with numpy_blas_only():
         return _best_of_starts(model, h0, todo, rng, tol, max_iter, method, history, newton_below, beta,

@@ -47,7 +47,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 from simglass.blas import numpy_blas_only
 from simglass.options import generator
 
-from .hartree import SOLVER_OPTIONS, START_KINDS, _start_density, bare_hamiltonian, shifted
+from .hartree import SOLVER_OPTIONS, _start_density, bare_hamiltonian, shifted, start_list
 
 __all__ = ["ThermalHartreeResult", "hartree_thermal_solve", "thermal_state", "fermi_entropy", "pair_weights",
            "static_response", "thermal_stability", "check_temperature"]
@@ -283,22 +283,8 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
         raise ValueError(f"beta_min must lie in (0, beta], got {beta_min!r}")
     if isinstance(stability_tol, bool) or not (np.isfinite(stability_tol) and stability_tol >= 0):
         raise ValueError(f"stability_tol must be a finite number >= 0, got {stability_tol!r}")
-    if isinstance(starts, str):
-        starts = (starts,)
-    for s in starts:
-        if s not in START_KINDS:
-            raise ValueError(f"starts: {s!r} is not one of {START_KINDS}")
-    if not starts and init_density is None:
-        raise ValueError("give at least one start (starts or init_density)")
-    N = model.n_sites
+    todo = start_list(model, starts, init_density)
     rng = generator(seed, rng)
-    todo = []
-    if init_density is not None:
-        init_density = np.asarray(init_density, dtype=float)
-        if init_density.shape != (N,) or not np.all(np.isfinite(init_density)):
-            raise ValueError(f"init_density must be a finite array of shape ({N},)")
-        todo.append(("given", init_density))
-    todo += [(s, None) for s in starts]
     h0 = bare_hamiltonian(model)
     best, tried = None, []
 

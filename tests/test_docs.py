@@ -3,6 +3,7 @@ hold every engine option (generated from the declarations), the docstring exampl
 and no command-line help names a file that users do not have."""
 
 import doctest
+import re
 import importlib
 import shutil
 import subprocess
@@ -160,10 +161,12 @@ def _help_texts():
 
 
 def test_help_texts_name_no_file_users_do_not_have():
+    pages = {p.name for p in ROOT.rglob("*.md") if ".venv" not in p.parts and "_build" not in p.parts}
     for who, text in _help_texts():
         assert text.strip(), who
-        for private in ("DESIGN.md", "PHYSICS.md", "STYLE.md", "../shared"):
-            assert private not in text, (who, private)
+        for name in re.findall(r"\b(?:docs/[\w./-]+|[A-Z_]+)\.md\b", text):   # every cited page exists here
+            assert Path(name).name in pages, (who, name)
+        assert "../" not in text, (who, "a path outside the repository")
         assert "``" not in text and ":func:`" not in text, (who, "reStructuredText markup in the terminal")
 
 
