@@ -1,6 +1,7 @@
 """``simglass analyze``: the analyses of each engine, applied to a results file (also a
 partial one of a running or killed job).  ``ANALYSES`` maps every engine of
-simglass.engines.ENGINES to its analysis (tests/test_runner.py checks they match)."""
+simglass.engines.ENGINES to its analysis (tests/test_runner.py checks they match); an
+engine from another package gets the per-point means of its record (``_means``)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,35 @@ def _saddle(path, job, args):
     return phase_boundary.main(args)
 
 
+def _means(path, job, args):
+    """An engine without an analysis here (a plugin, simglass.engines.plugins): per
+    parameter point, the disorder average and its standard error of every scalar of the
+    record (analysis.load.task_table), on stdout and, with --out, in <results stem>_means.csv."""
+    import pandas as pd
+    from simglass.engines import origin
+    from .files import write_text
+    from .load import task_table
+    from .stats import mean_sem
+    df = task_table(path)
+    skip = set(job.scan) | set(job.model) | {"N", "realization", "point"}
+    rows = []
+    for _, grp in df.groupby("point", sort=True):
+        row = {**{k: grp[k].iloc[0] for k in job.scan}, "realizations": len(grp)}
+        for c in (c for c in df.columns if c not in skip):
+            row[c], row[f"{c}_sem"] = (float(x) for x in mean_sem(grp[c].astype(float)))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    print(f"{path}: engine {job.engine} ({origin(job.engine)}): mean and standard error over realisations")
+    print(table.to_string(index=False))
+    if "--out" in args:
+        out = Path(args[args.index("--out") + 1])
+        out.mkdir(parents=True, exist_ok=True)
+        write_text(out / f"{Path(path).stem}_means.csv", table.to_csv(index=False))
+    return 0
+
+
 # engine -> analysis: (results path, Job, CLI arguments [path, --out DIR]) -> exit code
+# (an engine not listed, a plugin, gets _means)
 ANALYSES = {"disorder": _disorder, "mc": _mc, "thermal": _thermal, "hartree": _hartree, "ed": _ed, "stiffness": _stiffness,
             "saddle": _saddle}
 
@@ -84,4 +113,4 @@ def analyze(path, out=None) -> int:
                                       "tracebacks" if c["failed"] else ""), file=sys.stderr)
         return 1
     args = [str(path)] + (["--out", str(Path(out))] if out else [])
-    return ANALYSES[job.engine](path, job, args)
+    return ANALYSES.get(job.engine, _means)(path, job, args)

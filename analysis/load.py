@@ -63,8 +63,8 @@ def load_points(path, engine: str | None = None) -> tuple[object, list[Point]]:
 
 def _derived(engine: str) -> dict:
     """The engine's DERIVED entries (simglass.engines), {} for an unknown engine."""
-    from simglass.engines import ENGINES, get_engine
-    return dict(getattr(get_engine(engine), "DERIVED", {})) if engine in ENGINES else {}
+    from simglass.engines import get_engine, names
+    return dict(getattr(get_engine(engine), "DERIVED", {})) if engine in names() else {}
 
 
 def describe(params: dict, keys) -> str:

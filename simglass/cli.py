@@ -101,14 +101,24 @@ def terminal_text(text: str) -> str:
 
 
 def _engines(args) -> int:
-    from .engines import ENGINES, describe
-    unknown = [n for n in args.name or [] if n not in ENGINES]
+    from .engines import ENGINES, describe, get_engine, names
+    from .plugins import found
+    unknown = [n for n in args.name or [] if n not in names()]
     if unknown:
-        raise InputError(f"unknown engine {unknown[0]!r}; engines: {', '.join(sorted(ENGINES))}")
-    for e in describe():
-        if args.name and e["name"] not in args.name:
-            continue
-        print(f"{e['name']}  ({e['module']})\n  {terminal_text(e['summary'])}")
+        raise InputError(f"unknown engine {unknown[0]!r}; engines: {', '.join(sorted(names()))}")
+    usable, broken = [], [p.error for n, p in found().items() if n in ENGINES and not args.name]
+    for name in args.name or names():   # a plugin that cannot be used: one line, the others listed
+        try:
+            get_engine(name)
+            usable.append(name)
+        except InputError as e:
+            if args.name:
+                raise
+            broken.append(str(e))
+    for line in broken:
+        print(f"simglass: warning: {line}", file=sys.stderr, flush=True)
+    for e in describe(usable):
+        print(f"{e['name']}  ({e['module']}, {e['origin']})\n  {terminal_text(e['summary'])}")
         rows = [[o["name"], o["type"], o["default"], o["allowed"], o["help"]] for o in e["options"]]
         widths = [max(len(r[i]) for r in rows) for i in range(4)] if rows else []
         for r in rows:
@@ -165,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", help="directory for CSV tables and figures")
     a.set_defaults(func=_analyze)
     e = sub.add_parser("engines", help="list the engines, their [options] and (with NAME) what a task stores",
-                       description="The engines of simglass with every option of their [options] table: "
+                       description="The engines (built in, and plugins of other packages) with every option of their [options] table: "
                        "type, default, allowed values and meaning; with NAME also the record each task "
                        "stores: dataset, shape, type, unit, when it is stored and meaning (the same tables "
                        "as the documentation's engines page).")

@@ -30,15 +30,16 @@ An engine is a module with
   ``run``; its jobs need no L.
 
 Engines never read job files or write files.
+
+Other packages add engines through the entry-point group ``simglass.engines``
+(simglass.plugins; docs/writing_an_engine.md).
 """
 
 from __future__ import annotations
 
 import importlib
 
-from .options import InputError
-
-__all__ = ["ENGINES", "get_engine", "outputs", "describe", "options_markdown"]
+__all__ = ["ENGINES", "names", "get_engine", "origin", "outputs", "describe", "options_markdown"]
 
 ENGINES = {
     "disorder": "simglass.disorder_engine",
@@ -51,13 +52,33 @@ ENGINES = {
 }
 
 
-def get_engine(name: str):
-    """The engine module registered as ``name`` (``ENGINES``), imported on first use.
+def names() -> list[str]:
+    """Every engine name: the built-in ones (``ENGINES``), then those of other packages
+    (simglass.plugins.found, also those that cannot be used), sorted."""
+    from .plugins import found
+    return list(ENGINES) + sorted(set(found()) - set(ENGINES))
 
-    Raises InputError for an unknown name, listing the engines."""
-    if name not in ENGINES:
-        raise InputError(f"engine = {name!r}: unknown engine; allowed: " + ", ".join(sorted(ENGINES)))
-    return importlib.import_module(ENGINES[name])
+
+def get_engine(name: str):
+    """The engine module registered as ``name`` (``ENGINES``, else a plugin:
+    simglass.plugins.load), imported on first use.
+
+    Raises InputError for an unknown name, listing the engines, and for a plugin that
+    cannot be used (one line naming it, its module and package, and why)."""
+    if name in ENGINES:
+        return importlib.import_module(ENGINES[name])
+    from .plugins import load
+    return load(name)
+
+
+def origin(name: str) -> str:
+    """Where engine ``name`` comes from: "built in", or "plugin of package P V".  Raises
+    KeyError for an unknown engine."""
+    from .plugins import found
+    if name in ENGINES:
+        return "built in"
+    p = found()[name]
+    return f"plugin of package {p.package} {p.version}"
 
 
 def outputs(name: str) -> dict:
@@ -95,22 +116,24 @@ def _fmt_default(opt):
     return f"{opt.default:g}" if isinstance(opt.default, float) else str(opt.default)
 
 
-def describe() -> list[dict]:
-    """Every engine with its module, one-line summary, options and stored record, read
-    from the engine modules' declarations (OPTIONS, OUTPUTS): ``simglass engines`` and
-    the docs' engines page are printed from this, so they cannot drift from the code.
+def describe(engines=None) -> list[dict]:
+    """The engines ``engines`` (default: the built-in ones, ``ENGINES``) with their module,
+    origin, one-line summary, options and stored record, read from the engine modules'
+    declarations (OPTIONS, OUTPUTS): ``simglass engines`` and the docs' engines page are
+    printed from this, so they cannot drift from the code.
 
-    Returns a list of dicts with keys name, module, summary, options (dicts: name, type,
-    default, allowed, help), outputs (dicts: name, shape, kind, unit, when, meaning,
-    column), flags and lattice_free."""
+    Returns a list of dicts with keys name, module, origin (:func:`origin`), summary,
+    options (dicts: name, type, default, allowed, help), outputs (dicts: name, shape,
+    kind, unit, when, meaning, column), flags and lattice_free.  Raises InputError for
+    an unknown engine or a plugin that cannot be used (:func:`get_engine`)."""
     out = []
-    for name, module in ENGINES.items():
+    for name in ENGINES if engines is None else engines:
         eng = get_engine(name)
         opts = [{"name": k, "type": o.kind.__name__ + (" or list" if o.many else ""), "default": _fmt_default(o),
                  "allowed": o.allowed or "any", "help": o.help} for k, o in eng.OPTIONS.items()]
         outs = [{"name": k, "shape": o.shape, "kind": o.kind, "unit": o.unit, "when": o.when or "always",
                  "meaning": o.meaning, "column": o.column} for k, o in outputs(name).items()]
-        out.append({"name": name, "module": module, "summary": (eng.__doc__ or "").strip().split("\n\n")[0]
+        out.append({"name": name, "module": eng.__name__, "origin": origin(name), "summary": (eng.__doc__ or "").strip().split("\n\n")[0]
                     .replace("\n", " "), "options": opts, "outputs": outs, "flags": dict(getattr(eng, "FLAGS", {})),
                     "lattice_free": bool(getattr(eng, "LATTICE_FREE", False))})
     return out
@@ -135,7 +158,8 @@ def options_markdown() -> str:
              "`analysis.load.load_points` ([Analysing a results file in Python]"
              "(../tutorials/python_analysis.md)). "
              "Every engine with a lattice also stores `n_particles` (N_f, an integer). The unit "
-             "\"energy\" is the job's energy unit; \"1\" is dimensionless.", ""]
+             "\"energy\" is the job's energy unit; \"1\" is dimensionless. Engines of other packages "
+             "are listed by `simglass engines` ([Writing an engine](../writing_an_engine.md)).", ""]
     for e in describe():
         lines += [f"## `{e['name']}`", "", f"Module `{e['module']}`. {e['summary']}", ""]
         if e["flags"]:

@@ -28,7 +28,7 @@ def test_site_builds_without_warnings(tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     for page in ["index", "install", "conventions", "jobs", "api", "validation", "_generated/engines",
                  "tutorials/first_job", "tutorials/python_analysis", "tutorials/mpi_and_slurm", "tutorials/own_couplings",
-                 "tutorials/validation_report"]:
+                 "tutorials/validation_report", "writing_an_engine"]:
         assert (tmp_path / "html" / f"{page}.html").exists(), page
     api = (tmp_path / "html" / "api.html").read_text()
     assert "hartree_solve" in api and "exact_ground_state" in api and "task_table" in api
