@@ -4,6 +4,7 @@ with data, the HTML rendered in headless Chromium, and broken results files."""
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -91,6 +92,130 @@ def test_report_numbers_equal_analyze(report, tmp_path):
           for r in csv.reader(list(open(tmp_path / "sk" / "sk_energy.csv"))[1:])]
     sk = [r for r in sk if not r[4] < 0.5]     # sizes whose lowest state repeats (analysis.sk_energy)
     assert s["sk_energy"]["value"] == pytest.approx(extrapolate(sk)[0], rel=1e-12)
+
+
+
+# --- the summary table of docs/validation.md against the report ---------------------------
+
+VALIDATION_MD = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
+NUM = r"[−+-]?\d+(?:\.\d+)?(?:e[−+-]?\d+)?"
+# Each row of the summary table, by its link text: the report row (summary.json key) it
+# reports, or None where the number is not a report row (the reason beside it), and the
+# report numbers it prints, as templates that must appear in the row: {field} is a
+# number that must equal the report's at the precision printed.  Rows with templates
+# are computed by `simglass validate` from the committed tables under data/ (or in
+# process), so the test's tiny run gives the production numbers; the other rows come
+# from the validation jobs, and only their report row's existence is checked.
+SUMMARY_ROWS = {
+    "Coulomb-gap slope α, N → ∞, t = 0 (§1a)": (
+        "alpha_production", ["| {value} ± {error} ({error_stat}, {error_sys}) |", "| {theory} (Eq. 14) |",
+                             "| {deviation}σ;"]),
+    "SK ground-state energy e∞ = (E − C)/(NJ) (§2a)": (
+        "sk_energy_production", ["| {value} ± {error} ({error_stat}, {error_sys}) |", "| {theory} (Parisi) |",
+                                 "| {deviation}σ;", "N = {size_first}–{size_last} fitted"]),
+    "Anderson W_c/t at J = 0, box disorder (§3a)": (
+        "anderson_wc_production", ["| {value} ± {error} ({error_stat}, {error_sys}) |", "| {theory} (Eq. 17) |",
+                                   "| {deviation}σ;", "L = {size_first}/{size_last} crossing"]),
+    "(J/t)_c,loc, n = ½, W̃ = Jn axis, L → ∞ (§4d)": (
+        "jc_loc_production", ["| {value} ± {error} ({error_stat}, {error_sys}) |", "| ≈ {theory} (Eq. 18) |",
+                              "(ratio {ratio})", "the L = {size_first}/{size_last} crossing, {largest} ± {largest_err}"]),
+    "(J/t)_c,loc, n = ½, W̃ = 0 axis (§4d)": (
+        "metallic_glass_half", ["β({size_first} → {size_last}) above the glass onset: {value} ± {error} at "
+                                "J/t = {at_J}"]),
+    "Exponent b of (J/t)_c,loc ∝ n^b (§4b)": (
+        "low_density_production", ["| {value} ± {error} ({error_stat}, {error_sys}) |", "| {theory} (Eq. 19) |",
+                                   "| {deviation}σ ", "χ²/dof {chi2}:"]),
+    "J_c,met(n)/t, saddle point, infinite lattice (§6)": (None, "the saddle job's table (§6), not a report row"),
+    "Low-density exponent of J_c,met (§6)": ("met_glass_exponent", []),
+    "Exponent of D(0) − D(Ω) at J_c (§6)": ("sqrt_omega", []),
+    "Free-fermion sum rule, infinite lattice (§6)": (
+        "sum_rule_infinite", ["| {value} ± {error} ({error_stat}, {error_sys}) |", "| {theory} (Eq. 41) |",
+                              "identity, {deviation}σ |"]),
+    "ED − Hartree energy (E0 − E_H)/(Nt), J/t = 4, 20 sites (§5)": (None, "the ED job of §5, not a report row"),
+    "ED glass instability of the 2×2×2 cluster, J/t (§9)": (
+        "eq42_cluster", ["| {theory} (saddle point, Eqs. 42–43) |"]),    # the theory is computed in process
+    "ED stiffness drop to 1/10 of free, 2×2×4, J/t (§7)": ("jc_loc_ed", []),
+    "Cavity modes: E/(NJ) for M/N → ∞, N = 1024 (§10)": ("cavity_energy_limit", []),
+    "W_J = 1/P(φ = ±t) of the Hartree fields (§9)": ("w_j", []),
+    "Hartree-shift variance ⟨h_i²⟩/J² (§9)": ("hartree_shift", []),
+    "SK energy above T_c, thermal Monte Carlo, N → ∞ (§12)": (None, "the thermal job of §12, not a report row"),
+    "SK T_c from Binder crossings (§12)": (None, "the thermal job of §12, not a report row"),
+    "Phase diagram, W̃ = 0 axis (§11)": ("n_star_hartree", ["= {value} ± {error}, the bracket ({lo}, {hi})"]),
+}
+# numbers of a report row beyond its value, errors, theory and deviation: (field, pattern, row entry)
+NOTE_NUMBERS = [("ratio", rf"ratio to the estimate ({NUM})", "note"),
+                ("largest", rf"largest pair ({NUM}) ±", "note"),
+                ("largest_err", rf"largest pair {NUM} ± ({NUM})", "note"),
+                ("chi2", rf"power-law fit χ²/dof ({NUM})", "note"),
+                ("at_J", rf"largest at J/t = ({NUM})", "note"),
+                ("lo", rf"\(({NUM}), {NUM}\)$", "sys_source"),
+                ("hi", rf"\({NUM}, ({NUM})\)$", "sys_source")]
+
+
+def _summary_table():
+    """{link text: (row text, verdict cell)} of the summary table of docs/validation.md."""
+    text = VALIDATION_MD.read_text().split("\n## Summary\n", 1)[1]
+    lines = [x for x in text.lstrip("\n").split("\n\n")[0].splitlines() if x.startswith("| [")]
+    rows = {}
+    for line in lines:
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        label = re.fullmatch(r"\[(.+)\]\(#[\w-]+\)", cells[0]).group(1)
+        assert label not in rows, f"two summary rows named {label!r}"
+        rows[label] = (line, cells[3])
+    return rows
+
+
+def _report_numbers(r) -> dict:
+    f = {k: r[k] for k in ("value", "error", "error_stat", "error_sys", "theory", "deviation") if r[k] is not None}
+    for name, pattern, entry in NOTE_NUMBERS:
+        m = re.search(pattern, r[entry])
+        if m:
+            f[name] = float(m.group(1).replace("−", "-"))
+    sizes = [int(x) for x in re.findall(r"(\d+)(?:x\d+)*", r["sizes"].split(", n = ")[0])]
+    if sizes:
+        f["size_first"], f["size_last"] = sizes[0], sizes[-1]
+    return f
+
+
+def _as_printed(text: str, x: float) -> bool:
+    """Whether ``x`` rounds to the number ``text`` at the precision it is printed with."""
+    m = re.fullmatch(r"[-+]?\d+(?:\.(\d+))?(?:e([-+]?\d+))?", text.replace("−", "-"))
+    assert m, text
+    place = 10.0 ** (int(m.group(2) or 0) - len(m.group(1) or ""))
+    return abs(float(text.replace("−", "-")) - x) <= 0.5 * place * (1 + 1e-9) + 1e-12 * abs(x)
+
+
+def test_summary_table_of_the_validation_page_equals_the_report(report):
+    """docs/validation.md opens with a summary table of the current numbers.  Every row
+    names the report row it reports (or why it has none; a renamed or dropped report row
+    fails here), and the rows the report computes from the committed tables print the
+    report's numbers at the precision shown, with the report's verdict."""
+    from analysis.checks import VERDICTS
+    rows = {r["key"]: r for r in json.loads((report / "summary.json").read_text())["rows"]}
+    table = _summary_table()
+    assert set(table) == set(SUMMARY_ROWS), ("summary rows without an entry in SUMMARY_ROWS (or entries "
+                                             "without a row)", set(table) ^ set(SUMMARY_ROWS))
+    for label, (key, templates) in SUMMARY_ROWS.items():
+        line, verdict = table[label]
+        if key is None:
+            continue
+        assert key in rows, f"summary row {label!r}: no report row {key!r}"
+        r = rows[key]
+        if not templates:
+            continue
+        numbers = _report_numbers(r)
+        for template in templates:
+            parts = re.split(r"\{(\w+)\}", template)
+            pattern = "".join(re.escape(p) if i % 2 == 0 else f"({NUM})" for i, p in enumerate(parts))
+            m = re.search(pattern, line)
+            assert m, f"summary row {label!r} does not print {template!r}"
+            for field, printed in zip(parts[1::2], m.groups()):
+                assert field in numbers, (f"summary row {label!r} prints {field}, which the report row {key!r} does "
+                                          f"not have ({r['verdict']}: {r['note']})")
+                assert _as_printed(printed, numbers[field]), \
+                    f"summary row {label!r}: {field} printed {printed}, the report has {numbers[field]!r}"
+        if verdict in VERDICTS:
+            assert verdict == r["verdict"], (label, verdict, r["verdict"])
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed")
