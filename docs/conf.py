@@ -24,6 +24,7 @@ extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphin
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 exclude_patterns = ["_build", "figures/README*"]
 myst_heading_anchors = 3
+myst_enable_extensions = ["dollarmath", "amsmath"]   # $...$ and $$...$$ as math (MathJax)
 napoleon_numpy_docstring = True
 napoleon_google_docstring = False
 napoleon_custom_sections = ["Raises"]   # written as prose ("ValueError for ..."), not as a type list
