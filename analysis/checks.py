@@ -366,7 +366,8 @@ def phase_diagram_rows(data) -> list[Row]:
     from .compact import load_any, read_table, short_commits
     from .finite_size import scaling_flow, size_table
     from .localization import usable
-    from .phase_diagram import FL_TABLE, GLASS_ONSET_HALF, n_star, read_fl_branch, subcritical_order
+    from .phase_diagram import (FL_TABLE, GLASS_ONSET_HALF, first_order_tables, n_star_brackets, read_fl_branch,
+                                 subcritical_order)
     rows = []
     met = Row("metallic_glass_half", "largest β = d⟨ln g⟩/d ln L of the largest pair of sizes above the "
               f"glass onset (J/t ≥ {GLASS_ONSET_HALF:g}, where both sizes have the same glass order q within "
@@ -395,27 +396,79 @@ def phase_diagram_rows(data) -> list[Row]:
                         + "; from " + "; ".join(f"{p.name} (commit {short_commits(read_table(p)[0])})" for p in w0))
             rows.append(met.judge())
     ns = Row("n_star_hartree", "n* where the first-order Hartree step ends: the glass branch exists below the "
-             "Fermi liquid's spinodal (q > 0) up to n*, closed shells of 10³", "Fig. 2", None, kind="indicator")
-    fo = sorted(Path(data).glob("first_order_w0_*.csv.gz")) + sorted(Path(data).glob("fermi_level_w0_L10*.csv.gz"))
+             "Fermi liquid's spinodal (q > 0) up to n*, closed shells of the largest cluster", "Fig. 2", None,
+             kind="indicator")
+    fo = first_order_tables(data)
     fl = Path(data) / FL_TABLE.name
     if not fo or not fl.exists():
         rows.append(_missing(ns, "no committed first-order tables or Fermi-liquid branch table under data/"))
         return rows
     sub = subcritical_order(fo, read_fl_branch(fl))
-    lo, hi = n_star(sub)
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        rows.append(_missing(ns, f"the densities computed do not bracket n* (first order up to {lo}, "
-                                 f"continuous from {hi})"))
+    brackets = n_star_brackets(sub)
+    found = {L: b for L, b in brackets.items() if np.isfinite(b[0]) and np.isfinite(b[1])}
+    if not found:
+        rows.append(_missing(ns, "the densities computed do not bracket n* at any size ("
+                                 + "; ".join(f"{L}³: first order up to {lo}, continuous from {hi}"
+                                             for L, (lo, hi) in brackets.items()) + ")"))
         return rows
+    L = max(found)
+    lo, hi = found[L]
     ns.value = 0.5 * (lo + hi)
-    ns.set_errors(0.0, 0.5 * (hi - lo), f"the bracket between the densities computed ({lo:.3f}, {hi:.3f})")
-    ns.sizes = "L = 10"
-    ns.realizations = ", ".join(str(k) for *_, k in sub)
+    ns.set_errors(0.0, 0.5 * (hi - lo), f"the bracket between the densities computed on {L}³ ({lo:.3f}, {hi:.3f})")
+    ns.sizes = f"L = {L}"
+    ns.realizations = ", ".join(str(k) for L_, *_, k in sub if L_ == L)
+    others = [f"{L_}³: ({a:.3f}, {b:.3f})" for L_, (a, b) in brackets.items() if L_ != L]
     ns.note = ("q of the glass branch at the largest J below each realisation's spinodal: "
-               + ", ".join(f"n = {n:.3f}: {q:.3f}({1000 * qe:.0f}) at {x:.2f} J_s" for _, n, x, q, qe, *_ in sub)
-               + "; one size, and the J grid limits how close to J_s the branch is seen")
+               + ", ".join(f"n = {n:.3f}: {q:.3f}({1000 * qe:.0f}) at {x:.2f} J_s" for L_, n, x, q, qe, *_ in sub
+                           if L_ == L)
+               + ("; bracket on the other sizes " + ", ".join(others) if others else "; one size")
+               + "; the J grid limits how close to J_s the branch is seen")
     rows.append(ns.judge())
     return rows
+
+
+def thermal_rows(data) -> list[Row]:
+    """Two rows of the thermal Monte Carlo (engine thermal) on the SK case of the model
+    (compensated, n = ½, W = 0, t = 0: J_SK = J/4) from the committed table
+    data/thermal_sk_small.csv.gz (analysis.thermal): the energy per site above T_c
+    extrapolated in 1/N against the exact paramagnet -J_SK²/(2T), at the highest T
+    (the others in the note), and the Binder crossing of the largest pair of sizes against
+    T_c = J/4 (an indicator: small sizes)."""
+    from .compact import read_table, short_commits
+    from .thermal import TC_SK, analyze, paramagnet_limit
+    energy = Row("sk_paramagnet_energy", "SK energy per site above T_c, thermal Monte Carlo, N → ∞ (a + b/N over "
+                 "the three largest sizes), at the highest T", "SK paramagnet", None, section=THERMAL)
+    tc = Row("sk_tc_binder", "SK T_c/J from the Binder-cumulant crossing of the largest pair of sizes",
+             "SK (J_SK = J/4)", TC_SK, kind="indicator", section=THERMAL)
+    path = Path(data) / "thermal_sk_small.csv.gz"
+    if not path.exists():
+        return [_missing(energy, f"no committed table {path.name}"), _missing(tc, f"no committed table {path.name}")]
+    sizes, crossings = analyze(path)
+    three, two = paramagnet_limit(sizes), paramagnet_limit(sizes, sizes_used=2)
+    source = f"from {path.name} (commit {short_commits(read_table(path)[0])})"
+    if three:
+        T, e, err, exact, chi2 = three[-1]
+        energy.value, energy.theory = e, exact
+        energy.set_errors(err, abs(e - two[-1][1]), "the extrapolation: three against the two largest sizes")
+        energy.sizes = "N = " + ", ".join(str(s.N) for s in sorted(sizes, key=lambda s: s.N)[-3:])
+        energy.realizations = ", ".join(str(s.realizations) for s in sorted(sizes, key=lambda s: s.N)[-3:])
+        energy.note = (f"at T/J = {T:g}, χ²/dof {chi2:.2f}; (e∞ − exact)/error at every T above T_c: "
+                       + ", ".join(f"{t:.3f}: {(a - x) / er:+.1f}" for t, a, er, x, _ in three) + "; " + source)
+        energy.judge()
+    else:
+        _missing(energy, f"{path.name}: fewer than two SK sizes with the same temperatures")
+    if crossings:
+        c = max(crossings, key=lambda c: c.b)
+        tc.value = c.T
+        tc.set_errors(c.err, 0.0, "none: a bootstrap over realisations at one pair of sizes; the drift with N "
+                                  "is in the note")
+        tc.sizes = f"N = {c.a}/{c.b}"
+        tc.note = ("crossings " + ", ".join(f"N = {x.a}/{x.b}: {x.T:.3f} ± {x.err:.3f}" for x in crossings)
+                   + "; small sizes, no T_c is quoted; " + source)
+        tc.judge()
+    else:
+        _missing(tc, f"{path.name}: no pair of sizes with a Binder crossing")
+    return [energy, tc]
 
 
 def _equal_order(q, f, tol=GLASS_ORDER_TOL):
@@ -658,6 +711,7 @@ def eq42_cluster(path) -> Row:
 # --- beyond the paper: finite numbers of cavity modes (issue 19) ------------------------
 
 BEYOND = "Beyond the paper: finite numbers of cavity modes (t = 0)"
+THERMAL = "Beyond the paper: thermal Monte Carlo, the SK case (t = 0)"
 LIMIT_MIN_LOAD = 1.0   # loads M/N >= this enter the M -> infinity extrapolation
 
 

@@ -129,7 +129,7 @@ def first_order_points(paths, seed=3101):
     return out
 
 
-FL_TABLE = DATA / "fl_branch_w0_L10.csv"   # J_s and Σ V (J = 1) per realisation of the clusters below
+FL_TABLE = DATA / "fl_branch_w0.csv"   # J_s and Σ V (J = 1) per realisation of the clusters below
 SUBCRITICAL_Q = 0.01     # glass order q (glass_order) above which a solution is not the uniform state
 
 
@@ -138,19 +138,34 @@ def fl_branch_table(keys, seed=3101, path=FL_TABLE):
     realisation: its spinodal J_s/t (simglass.meanfield.spinodal.spinodal_samples) and
     Σ_ij V_ij at J = 1 (for uniform_energy_per_site), as a CSV table (L, n_particles,
     realization, J_s, V1_sum) under data/: the report reads it instead of regenerating
-    the couplings."""
+    the couplings.  Rows already in the table at ``path`` are kept, not recomputed (the
+    couplings of a realisation depend only on L, ``seed`` and its index); rows of keys
+    no longer asked for are dropped."""
     from simglass import Lattice, sample_disorder
     from simglass.meanfield.spinodal import spinodal_samples
+    have = read_fl_branch(path) if Path(path).exists() else {}
+    rows = []
+    for L, nf, reals in keys:
+        reals = sorted(int(r) for r in reals)
+        todo = [r for r in reals if (L, nf, r) not in have]
+        js = dict(zip(todo, spinodal_samples(L, nf, todo, seed=seed))) if todo else {}
+        lat = Lattice((L,) * 3)
+        for r in reals:
+            if r in js:
+                v1 = sample_disorder(lat, J=1.0, seed=seed, realization=r).V.sum()
+                have[(L, nf, r)] = (float(js[r]), float(v1))
+            rows.append([L, nf, r, repr(have[(L, nf, r)][0]), repr(have[(L, nf, r)][1])])
     with written(path, newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["L", "n_particles", "realization", "J_s", "V1_sum"])
-        for L, nf, reals in keys:
-            reals = sorted(reals)
-            js = spinodal_samples(L, nf, reals, seed=seed)
-            lat = Lattice((L,) * 3)
-            for r, j in zip(reals, js):
-                v1 = sample_disorder(lat, J=1.0, seed=seed, realization=int(r)).V.sum()
-                w.writerow([L, nf, r, repr(float(j)), repr(float(v1))])
+        w.writerows(rows)
+
+
+def first_order_tables(data=DATA) -> list:
+    """The committed tables of the first-order question under ``data``: the
+    first_order_w0_* scans and the n = ½ production at L = 10 (a closed shell)."""
+    data = Path(data)
+    return sorted(data.glob("first_order_w0_*.csv.gz")) + sorted(data.glob("fermi_level_w0_L10*.csv.gz"))
 
 
 def read_fl_branch(path=FL_TABLE) -> dict:
@@ -204,16 +219,24 @@ def _n_particles(point, rec) -> int:
     return int(rec["n_particles"]) if "n_particles" in rec else sites_and_particles(point.params)[1]
 
 
-def n_star(sub) -> tuple:
-    """The bracket (n_lo, n_hi) of the density n* where the first-order step ends: n_lo
-    the highest density whose glass branch exists below the spinodal (q mean above
-    SUBCRITICAL_Q by more than 2 standard errors, in most realisations), n_hi the lowest
-    density above it where it does not; NaN where the densities computed do not bracket."""
+def n_star(sub, L: int) -> tuple:
+    """The bracket (n_lo, n_hi) of the density n* where the first-order step ends on the
+    L³ clusters, from the rows of :func:`subcritical_order` of that size: n_lo the highest
+    density whose glass branch exists below the spinodal (q mean above SUBCRITICAL_Q by
+    more than 2 standard errors, in most realisations), n_hi the lowest density above it
+    where it does not (q mean at most SUBCRITICAL_Q); NaN where the densities computed do
+    not bracket."""
+    sub = [row for row in sub if row[0] == L]
     first = [n for _, n, _, q, e, frac, *_ in sub if q - 2 * (e if np.isfinite(e) else 0) > SUBCRITICAL_Q
              and frac > 0.5]
     lo = max(first) if first else np.nan
     cont = [n for _, n, _, q, e, frac, *_ in sub if n > (lo if np.isfinite(lo) else -1) and q <= SUBCRITICAL_Q]
     return lo, (min(cont) if cont else np.nan)
+
+
+def n_star_brackets(sub) -> dict:
+    """{L: (n_lo, n_hi)} of :func:`n_star` for every cluster size in ``sub``."""
+    return {L: n_star(sub, L) for L in sorted({row[0] for row in sub})}
 
 
 def localisation_points(n_boot=200):
@@ -239,10 +262,10 @@ def _pair(pair) -> str:
     return "/".join(str(s[0]) for s in pair)
 
 
-def figure(lines, spin, loc, path, first_order=(), n_star_bracket=None):
+def figure(lines, spin, loc, path, first_order=(), brackets=None):
     from .plotting import pyplot, save
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    fig, ax = plt.subplots(figsize=(9.6, 4.8))
     n = np.array(sorted(lines))
     ax.plot(n, [lines[x][1] for x in n], "k-o", ms=3, label=r"$J_{c,\mathrm{met}}$ saddle point (FL $\to$ metallic glass)")
     ax.plot(n, [lines[x][0] for x in n], "b--s", ms=3, label=r"$J_s$ Hartree spinodal, $N\to\infty$ (no constraint)")
@@ -257,18 +280,21 @@ def figure(lines, spin, loc, path, first_order=(), n_star_bracket=None):
                         mfc="none" if axis != "W~ = 0" else col,
                         label=r"$J_{c,\mathrm{loc}}$ Hartree $\langle\ln g\rangle$ crossing, "
                               + (r"$\tilde W = 0$" if axis == "W~ = 0" else r"$\tilde W = Jn$ (other axis)"))
-    for k, (L, n, (j_eq, j_below), _) in enumerate(first_order):
+    labelled = set()
+    for L, n, (j_eq, j_below), _ in first_order:
         if np.isfinite(j_eq) and np.isfinite(j_below):
-            ax.plot([n, n], [j_eq, j_below], color="purple", lw=4, alpha=0.6,
-                    label=f"Hartree glass branch leaves the Fermi liquid, {L}³" if k == 0 else None)
-    if n_star_bracket is not None and all(np.isfinite(n_star_bracket)):
-        ax.axvspan(*n_star_bracket, color="gold", alpha=0.25,
-                   label="n*: Hartree step first order below, continuous above (10³)")
+            ax.plot([n, n], [j_eq, j_below], color="purple" if L == 10 else "violet", lw=4, alpha=0.6,
+                    label=None if L in labelled else f"Hartree glass branch leaves the Fermi liquid, {L}³")
+            labelled.add(L)
+    for k, (L, (lo, hi)) in enumerate(sorted((brackets or {}).items(), reverse=True)):
+        if np.isfinite(lo) and np.isfinite(hi):
+            ax.axvspan(lo, hi, ymin=0.5 * k, ymax=0.5 * (k + 1), color="gold" if k == 0 else "khaki", alpha=0.3,
+                       label=f"n*: Hartree step first order below, continuous above ({L}³)")
     ax.set_yscale("log")
     ax.set_xlabel("density n")
     ax.set_ylabel("J/t")
     ax.set_title("Fig. 2 from simulation: glass lines and localisation (largest pairs of sizes)", fontsize=9)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     save(fig, path)
 
 
@@ -278,8 +304,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n-q", type=int, default=12, help="momentum rule of the infinite-lattice lines")
     ap.add_argument("--realizations", type=int, default=8, help="realisations per cluster J_s point")
     ap.add_argument("--fl-table", action="store_true",
-                    help=f"recompute {FL_TABLE.relative_to(DATA.parent)} (J_s and sum V of every realisation "
-                         "of the first-order tables; a few minutes) before the analysis")
+                    help=f"update {FL_TABLE.relative_to(DATA.parent)} (J_s and sum V of every realisation "
+                         "of the first-order tables; rows already there are kept) before the analysis")
     a = ap.parse_args(argv)
     if a.n_q < 4 or a.realizations < 2:
         ap.error("--n-q must be >= 4 and --realizations >= 2")
@@ -290,14 +316,15 @@ def main(argv=None) -> int:
     loc = localisation_points()
     fo = first_order_points(sorted(DATA.glob("first_order_w0_*.csv.gz")) + sorted(DATA.glob(LOC_W0_HALF)))
     fo = [x for x in fo if np.isfinite(x[2][1])]
-    fo_paths = sorted(DATA.glob("first_order_w0_*.csv.gz")) + sorted(DATA.glob("fermi_level_w0_L10*.csv.gz"))
+    fo_paths = first_order_tables(DATA)
     if a.fl_table:
         from .compact import load_any
         keys = {}
         for p in load_any(fo_paths, "hartree")[1]:
-            if p.records and tuple(p.params["L"]) == (10, 10, 10):
-                keys.setdefault(_n_particles(p, p.records[0]), set()).update(p.realizations)
-        fl_branch_table([(10, nf, r) for nf, r in sorted(keys.items())])
+            Ls = tuple(p.params["L"])
+            if p.records and len(set(Ls)) == 1 and _n_particles(p, p.records[0]) in closed_shells(Ls[0]):
+                keys.setdefault((Ls[0], _n_particles(p, p.records[0])), set()).update(p.realizations)
+        fl_branch_table([(L, nf, r) for (L, nf), r in sorted(keys.items())])
     sub = subcritical_order(fo_paths, read_fl_branch()) if FL_TABLE.exists() else []
     with written(out / "phase_diagram.csv", newline="") as fh:
         w = csv.writer(fh)
@@ -312,7 +339,7 @@ def main(argv=None) -> int:
         for L, n, (j_eq, j_below), _ in fo:
             w.writerow(["glass_branch_equal_up_to", L, f"{n:.4f}", j_eq, "", "W~ = 0"])
             w.writerow(["glass_branch_below_from", L, f"{n:.4f}", j_below, "", "W~ = 0"])
-    figure(lines, spin, loc, out / "phase_diagram.png", fo, n_star(sub) if sub else None)
+    figure(lines, spin, loc, out / "phase_diagram.png", fo, n_star_brackets(sub))
     print("     n    J_s(inf)  J_c,met(inf)  J_c,met/J_s")
     for n, (js, jc) in sorted(lines.items()):
         print(f"{n:6.3f}  {js:9.4f}  {jc:12.4f}  {jc / js:10.3f}")
@@ -329,10 +356,9 @@ def main(argv=None) -> int:
     for L, n, x, q, qe, frac, e, ee, k in sub:
         print(f"   L = {L}, n = {n:.4f}: J/J_s = {x:.3f} (median), q = {q:.4f} +- {qe:.4f}, "
               f"q > {SUBCRITICAL_Q} in {100 * frac:.0f} % of {k}, <e_glass - e_FL> = {e:+.6f} +- {ee:.6f}")
-    if sub:
-        lo, hi = n_star(sub)
-        print(f"n*: the glass branch exists below the spinodal (first order) up to n = {lo:.3f}, not at "
-              f"n = {hi:.3f}: n* in ({lo:.3f}, {hi:.3f})")
+    for L, (lo, hi) in n_star_brackets(sub).items():
+        print(f"n* on {L}³: the glass branch exists below the spinodal (first order) up to n = {lo:.3f}, "
+              f"not at n = {hi:.3f}: n* in ({lo:.3f}, {hi:.3f})")
     print(f"wrote {out / 'phase_diagram.csv'} and {out / 'phase_diagram.png'}")
     return 0
 

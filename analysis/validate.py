@@ -145,6 +145,7 @@ def table_rows(paths: dict, out: Path) -> list:
              checks.low_density(p("low_density")),
              checks.sum_rule(), checks.sum_rule_infinite()] + checks.saddle_rows(p("saddle"))
     rows += checks.cavity_rows([p("cavity_modes"), p("cavity_gaussian")], out / "cavity")
+    rows += checks.thermal_rows(DATA)
     eq42 = checks.eq42_cluster(p("ed"))
     rows.append(eq42)
     if p("ed") is not None:

@@ -3,6 +3,8 @@ the uniform state is a Hartree solution of the compensated model at closed shell
 stability from the orbital Hessian (ed.response) equals 1 − J λ_max(A V₁ A); the N → ∞
 edge (Pastur) against random-matrix numerics; J_s is the saddle point's Ω = 0 fold with
 λ = 0 (the saddle code's own root finder)."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -125,22 +127,28 @@ def test_first_order_points_on_the_committed_table():
     assert all(abs(m) < 1e-5 for J, m, _ in rows if J <= 2.75)
 
 
-def test_glass_branch_below_the_spinodal_on_the_committed_tables():
-    """The committed L = 10 tables with data/fl_branch_w0_L10.csv (each realisation's own
-    J_s): at n = 0.099 and 0.177 the glass branch is ordered (q > 0.3) below J_s, the
-    first-order step; at n = ½ every realisation is uniform (q = 0) below its J_s, and
-    the report's two Fig. 2 rows are computed."""
-    from pathlib import Path
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
+
+def test_glass_branch_below_the_spinodal_on_the_committed_tables():
+    """The committed L = 8 and 10 tables with data/fl_branch_w0.csv (each realisation's own
+    J_s): at n ≈ 0.1 and 0.17 the glass branch is ordered (q > 0.3) below J_s on both
+    sizes, the first-order step; at n = ½ (L = 10) every realisation is uniform (q = 0)
+    below its J_s; n* is bracketed per size, and the report's two Fig. 2 rows are
+    computed from the largest size's bracket."""
     from analysis.checks import phase_diagram_rows
-    from analysis.phase_diagram import DATA, n_star, read_fl_branch, subcritical_order
-    tables = sorted(DATA.glob("first_order_w0_*.csv.gz")) + sorted(DATA.glob("fermi_level_w0_L10*.csv.gz"))
-    sub = {round(n, 3): (x, q, k) for _, n, x, q, _, _, _, _, k in subcritical_order(tables, read_fl_branch())}
-    assert set(sub) == {0.099, 0.177, 0.32, 0.5}
-    assert all(x < 1 for x, _, _ in sub.values())
-    assert sub[0.099][1] > 0.3 and sub[0.177][1] > 0.3
-    assert sub[0.5][1] < 1e-6 and sub[0.5][2] >= 50
-    assert n_star(subcritical_order(tables, read_fl_branch())) == (0.32, 0.5)
-    rows = {r.key: r for r in phase_diagram_rows(Path(DATA))}
-    assert rows["n_star_hartree"].value == pytest.approx(0.41) and rows["n_star_hartree"].verdict == "indicator"
+    from analysis.phase_diagram import first_order_tables, n_star, n_star_brackets, read_fl_branch, subcritical_order
+    sub = subcritical_order(first_order_tables(), read_fl_branch())
+    by = {(L, round(n, 3)): (x, q, k) for L, n, x, q, _, _, _, _, k in sub}
+    assert {(10, 0.099), (10, 0.177), (10, 0.32), (10, 0.5), (8, 0.111), (8, 0.17)} <= set(by)
+    assert all(x < 1 for x, _, _ in by.values())
+    assert all(by[key][1] > 0.3 for key in ((10, 0.099), (10, 0.177), (8, 0.111), (8, 0.17)))
+    assert by[(10, 0.5)][1] < 1e-6 and by[(10, 0.5)][2] >= 50
+    brackets = n_star_brackets(sub)
+    assert set(brackets) == {8, 10} and brackets[10] == n_star(sub, 10)
+    lo, hi = brackets[10]
+    assert 0.3 < lo < hi <= 0.5
+    rows = {r.key: r for r in phase_diagram_rows(Path(DATA_DIR))}
+    assert rows["n_star_hartree"].value == pytest.approx(0.5 * (lo + hi))
+    assert rows["n_star_hartree"].verdict == "indicator" and "8³" in rows["n_star_hartree"].note
     assert np.isfinite(rows["metallic_glass_half"].value)

@@ -40,7 +40,7 @@ def test_every_file_is_written(report):
     for role in ROLES:
         assert (report / f"{role}.h5").exists()
     s = json.loads((report / "summary.json").read_text())
-    assert len(s["rows"]) == 23   # 21 + the two rows of Fig. 2 (checks.phase_diagram_rows)
+    assert len(s["rows"]) == 25   # 21 + the two rows of Fig. 2 (checks.phase_diagram_rows) + two thermal rows
     from analysis.checks import KINDS, VERDICTS
     assert {r["verdict"] for r in s["rows"]} <= set(VERDICTS)
     for r in s["rows"]:
@@ -138,8 +138,10 @@ SUMMARY_ROWS = {
     "Cavity modes: E/(NJ) for M/N → ∞, N = 1024 (§10)": ("cavity_energy_limit", []),
     "W_J = 1/P(φ = ±t) of the Hartree fields (§9)": ("w_j", []),
     "Hartree-shift variance ⟨h_i²⟩/J² (§9)": ("hartree_shift", []),
-    "SK energy above T_c, thermal Monte Carlo, N → ∞ (§12)": (None, "the thermal job of §12, not a report row"),
-    "SK T_c from Binder crossings (§12)": (None, "the thermal job of §12, not a report row"),
+    "SK energy above T_c, thermal Monte Carlo, N → ∞ (§12)": (
+        "sk_paramagnet_energy", ["| {value} ± {error} ({error_stat}, {error_sys}) at", "= {theory} |",
+                                 "| {deviation}σ;"]),
+    "SK T_c from Binder crossings (§12)": ("sk_tc_binder", ["| {value} ± {error} (N = "]),
     "Phase diagram, W̃ = 0 axis (§11)": ("n_star_hartree", ["= {value} ± {error}, the bracket ({lo}, {hi})"]),
 }
 # numbers of a report row beyond its value, errors, theory and deviation: (field, pattern, row entry)
