@@ -1,8 +1,9 @@
 """Runs the tasks of a job serially or over MPI ranks, writing one HDF5 file.
 
 Under ``mpiexec -n K`` rank 0 is the master: it hands out task indices on request
-(dynamic load balancing), writes every result as it arrives and shows progress; ranks
-1..K-1 compute.  The master sleeps while it waits, so K = cores + 1 is the natural
+(dynamic load balancing), keeps every result as it arrives, writes them in batches
+(simglass.column_layout: when a batch is full or old, also while it waits) and shows
+progress; ranks 1..K-1 compute.  The master sleeps while it waits, so K = cores + 1 is the natural
 choice.  The runner knows nothing about physics: a task is run by
 :func:`simglass.tasks.run_task`.
 """
@@ -107,8 +108,9 @@ class _Progress:
 
 
 def run_job(job: Job, output: str | None = None, overwrite: bool = False, progress: bool = True,
-            comm=None) -> RunSummary:
+            comm=None, layout: str = "columns") -> RunSummary:
     """Run (or resume) every task of ``job``; see the module docstring for MPI.
+    ``layout``: of a new results file (simglass.results.ResultsFile).
 
     Raises InputError for a job or an output that cannot run (before anything is written);
     exceptions inside a task are stored with the task (status failed) and do not stop
@@ -130,7 +132,7 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
             raise RunStopped("stopped by rank 0")
         return RunSummary(total=len(tasks))
     try:
-        results = ResultsFile(output, job, overwrite=overwrite)
+        results = ResultsFile(output, job, overwrite=overwrite, layout=layout)
     except (InputError, WriteFailed) as e:
         if comm is not None:
             for r in range(1, comm.Get_size()):
@@ -141,8 +143,8 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
     summary = RunSummary(total=len(tasks))
     bar = None
     try:
-        done = results.done()
-        pending = [t for t in tasks if t.name not in done]
+        done = results.done_mask()
+        pending = [t for t in tasks if not done[t.index]]
         summary.skipped = len(tasks) - len(pending)
         bar = _Progress(len(tasks), summary.skipped, progress)
 
@@ -158,7 +160,7 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
             for task in pending:
                 store(task, *_execute(job, task), 0)
         else:
-            _master(tasks, pending, comm, store)
+            _master(tasks, pending, comm, store, results.flush_due)
     finally:
         if bar is not None:
             bar.close()
@@ -167,7 +169,7 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
     return summary
 
 
-def _master(tasks, pending, comm, store):
+def _master(tasks, pending, comm, store, flush_due):
     from mpi4py import MPI
     queue = [t.index for t in pending]
     n_workers = comm.Get_size() - 1
@@ -184,6 +186,11 @@ def _master(tasks, pending, comm, store):
         # poll and sleep instead of a blocking receive: MPICH busy-waits in recv,
         # which would steal a core from the workers
         while not comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_RESULT, status=status):
+            if stopped is None:
+                try:
+                    flush_due()   # a batch grown old while the workers compute
+                except WriteFailed as e:
+                    stopped = e
             time.sleep(0.002)
         src = status.Get_source()
         index, record, error, wall = comm.recv(source=src, tag=TAG_RESULT)
