@@ -147,6 +147,13 @@ def open_read(path, locking=False, pad=False) -> tuple[h5py.File, str]:
         return h5py.File(_Padded(path, eof), "r"), "short"
     if "already open for write" not in msg:
         raise OSError(msg)
+    try:
+        return h5py.File(path, "r", locking=locking, swmr=True, libver="latest"), "left_open"
+    except OSError as e:
+        eof = _stored_eof(path) if "truncated file" in str(e) else None
+        if eof is None or not pad:
+            raise
+    os.truncate(path, eof)   # a stopped writer's flags and a short end: only the writer pads
     return h5py.File(path, "r", locking=locking, swmr=True, libver="latest"), "left_open"
 
 
@@ -439,7 +446,8 @@ class ColumnTasks:
             g = self.f["columns"][key]
             if spec.ragged:
                 shape, start = g["shape"][:self._n], g["start"][:self._n]
-                end = int(max((start[r] + np.prod(shape[r]) for r in rows if shape[r][0] >= 0), default=0))
+                size = np.where(shape[rows, 0] >= 0, np.prod(np.maximum(shape[rows], 0), axis=1), 0)
+                end = int((start[rows] + size).max())
                 cols[key] = (spec, g["values"][:end], shape, start)
             else:
                 cols[key] = (spec, g["values"][:self._n], g["present"][:self._n], None)
