@@ -179,7 +179,11 @@ class ResultsFile:
                 f = group_layout.salvage(self.path, WriteFailed)
             self.f, self.layout = f, group_layout.GroupWriter(f, job)
             return
-        self.f = column_layout.open_swmr_write(self.path)
+        try:
+            self.f = column_layout.open_swmr_write(self.path)
+        except OSError as e:
+            raise InputError(f"output {str(self.path)!r} cannot be opened for appending ({e}); it holds "
+                             "completed tasks: keep it, and choose another output to start afresh") from None
         self.layout = column_layout.ColumnWriter(self.f, job)
 
     def _rewrite(self, f, attrs, specs) -> int:

@@ -1,7 +1,8 @@
 """Runs the tasks of a job serially or over MPI ranks, writing one HDF5 file.
 
-Under ``mpiexec -n K`` rank 0 is the master: it hands out task indices on request
-(dynamic load balancing), keeps every result as it arrives, writes them in batches
+Under ``mpiexec -n K`` rank 0 is the master: it hands out task indices as workers
+report (dynamic load balancing; each worker holds up to AHEAD tasks, so that the next
+one is waiting when it finishes), keeps every result as it arrives, writes them in batches
 (simglass.column_layout: when a batch is full or old, also while it waits) and shows
 progress; ranks 1..K-1 compute.  The master sleeps while it waits, so K = cores + 1 is the natural
 choice.  The runner knows nothing about physics: a task is run by
@@ -169,20 +170,29 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
     return summary
 
 
+AHEAD = 2   # tasks handed to a worker before it reports: the next one waits in its inbox
+
+
 def _master(tasks, pending, comm, store, flush_due):
+    """Hand out the pending tasks one index at a time, AHEAD per worker at most (a worker
+    finds its next task waiting instead of asking and waiting for rank 0), store each
+    result as it arrives, and tell each worker to stop once it holds no task."""
+    from collections import deque
+
     from mpi4py import MPI
-    queue = [t.index for t in pending]
-    n_workers = comm.Get_size() - 1
-    busy = 0
+    queue = deque(t.index for t in pending)
+    held = {r: 0 for r in range(1, comm.Get_size())}   # tasks handed to each worker, not yet reported
     status = MPI.Status()
-    for r in range(1, n_workers + 1):  # first round of work
-        if queue:
-            comm.send(queue.pop(0), dest=r, tag=TAG_WORK)
-            busy += 1
-        else:
+    for _ in range(AHEAD):   # first rounds of work, one task per worker at a time
+        for r in held:
+            if queue:
+                comm.send(queue.popleft(), dest=r, tag=TAG_WORK)
+                held[r] += 1
+    for r, n in held.items():
+        if n == 0:
             comm.send(None, dest=r, tag=TAG_WORK)
     stopped = None   # a WriteFailed: hand out no more work, let the busy ranks finish, re-raise
-    while busy:
+    while any(held.values()):
         # poll and sleep instead of a blocking receive: MPICH busy-waits in recv,
         # which would steal a core from the workers
         while not comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_RESULT, status=status):
@@ -194,11 +204,11 @@ def _master(tasks, pending, comm, store, flush_due):
             time.sleep(0.002)
         src = status.Get_source()
         index, record, error, wall = comm.recv(source=src, tag=TAG_RESULT)
-        busy -= 1
+        held[src] -= 1
         if queue and stopped is None:
-            comm.send(queue.pop(0), dest=src, tag=TAG_WORK)
-            busy += 1
-        else:
+            comm.send(queue.popleft(), dest=src, tag=TAG_WORK)
+            held[src] += 1
+        elif held[src] == 0:
             comm.send(None, dest=src, tag=TAG_WORK)
         if stopped is None:
             try:
