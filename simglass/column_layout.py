@@ -25,7 +25,8 @@ A task's point and realisation follow from its index (simglass.jobfile.Job.tasks
 parameters and seed from the job stored in the root attributes.
 
 Writing.  Rows are appended in batches: a batch is written when it holds BATCH_TASKS
-tasks or when BATCH_SECONDS have passed since its first task began.  A batch is written
+tasks (or BATCH_BYTES of record data) or when BATCH_SECONDS have passed since its first
+task began.  A batch is written
 in two flushes: first the rows (datasets extended and filled), then /n_rows, /done and
 /row.  Readers take only rows below /n_rows and map entries that point below it, so the
 file read at any moment, or after a kill, is the state after some whole batch.
@@ -58,6 +59,7 @@ from h5py import h5f, h5p
 FORMAT = "simglass-results-2"
 BATCH_TASKS = 1000     # a batch is written when it holds this many tasks ...
 BATCH_SECONDS = 1.0    # ... or when its first task began this long ago [s]
+BATCH_BYTES = 64 << 20   # ... or when its arrays hold this many bytes (memory of rank 0)
 CHUNK_ROWS = 4096      # rows per chunk of the row-aligned datasets (fewer for a job of fewer tasks)
 COPY_ELEMENTS = 1 << 22
 _DTYPE = {"float": np.float64, "int": np.int64, "bool": np.bool_, "str": np.uint8}
@@ -239,6 +241,7 @@ class ColumnWriter:
         self.ends = _ends(f, self.n)
         self.batch = []
         self.started = None   # time.monotonic() at which the batch's first task began
+        self.bytes = 0        # of the batch's record entries
         # every dataset stays open while writing: HDF5 writes a dataset's cached chunks when
         # it is released, and h5py drops an error there (a full disk) instead of raising it
         self._open = {}
@@ -263,6 +266,8 @@ class ColumnWriter:
                 error = f"could not store the engine's record: {e}"
         if not self.batch:
             self.started = time.monotonic() - wall_time
+            self.bytes = 0
+        self.bytes += sum(a.nbytes for a in entry.values())
         self.batch.append((task.index, 1 if error is None else 2, wall_time, rank, entry,
                            None if error is None else np.frombuffer(error.encode(), np.uint8)))
 
@@ -292,7 +297,7 @@ class ColumnWriter:
         return out
 
     def due(self) -> bool:
-        return bool(self.batch) and (len(self.batch) >= BATCH_TASKS
+        return bool(self.batch) and (len(self.batch) >= BATCH_TASKS or self.bytes >= BATCH_BYTES
                                      or time.monotonic() - self.started >= BATCH_SECONDS)
 
     def _ragged(self, name, pieces):

@@ -1,4 +1,4 @@
-"""One HDF5 file per job (docs/jobs.md "Results").
+"""One HDF5 file per job (docs/jobs.md "Results layout").
 
 Root attributes (both layouts): format, simglass_version, git_commit, created, engine,
 job_toml (the job file), job_identity (canonical JSON), options (JSON: the engine
