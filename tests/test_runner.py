@@ -141,11 +141,18 @@ def test_sigkill_and_resume(tmp_path):
     p.wait()
     n_before = _count_done(out)
     assert 3 <= n_before < 24, n_before
+    # the killed SWMR writer leaves HDF5's "open for writing" flags: only an SWMR read
+    # opens the file, which the readers do by themselves (docs/jobs.md "Results layout")
+    with pytest.raises(OSError, match="already open for write"):
+        h5py.File(out, "r", locking=False)
+    h5py.File(out, "r", locking=False, swmr=True, libver="latest").close()
     a = run_cli("analyze", out)  # the partial file of a killed job can be analysed
     assert a.returncode == 0 and f" {n_before} " in a.stdout, a.stdout + a.stderr
     r = run_cli("run", job, "--output", out, "--quiet")
     assert r.returncode == 0, r.stderr
     assert f"{n_before} already done" in r.stdout
+    assert f"left open by a stopped writer: its {n_before} completed tasks were copied" in r.stderr
+    h5py.File(out, "r").close()   # a normal file again
     assert f"{24 - n_before} tasks done" in r.stdout
     ref = run_cli("run", job, "--output", tmp_path / "ref.h5", "--quiet")
     assert ref.returncode == 0
