@@ -87,15 +87,12 @@ ANALYSES = {"disorder": _disorder, "mc": _mc, "thermal": _thermal, "hartree": _h
 def status_counts(path) -> dict:
     """{"done": .., "failed": .., "pending": ..} of a results file (pending: tasks not
     stored, or being written)."""
-    from simglass.results import read_consistent, task_groups
+    from simglass.results import read_consistent, stored_tasks
 
     def read(f, job):
-        c = {"done": 0, "failed": 0}
-        for _, g in task_groups(f, path):
-            st = g.attrs.get("status")
-            if st in c:
-                c[st] += 1
-        c["pending"] = len(job.tasks()) - c["done"] - c["failed"]
+        st = stored_tasks(f, job, path).status
+        c = {"done": int((st == 1).sum()), "failed": int((st == 2).sum())}
+        c["pending"] = len(st) - c["done"] - c["failed"]
         return c
     return read_consistent(path, read)
 

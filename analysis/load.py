@@ -6,7 +6,9 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 
-from simglass.results import being_written, read_consistent, read_group, task_groups
+import numpy as np
+
+from simglass.results import read_consistent, stored_tasks
 
 __all__ = ["Point", "load_points", "lattice_key", "task_table", "columns"]
 
@@ -37,20 +39,13 @@ def load_points(path, engine: str | None = None) -> tuple[object, list[Point]]:
             raise InputError(f"{path}: results of engine {job.engine!r}, expected {engine!r}")
         derived = _derived(job.engine)
         by_point = defaultdict(list)
-        writing = being_written(path)
-        for _, g in sorted(task_groups(f, path), key=lambda x: x[0]):   # unreadable groups are pending
-            if g.attrs.get("status") != "done":
-                continue
-            try:
-                rec = read_group(g)
-            except (RuntimeError, OSError, KeyError):
-                if writing:          # read_consistent reads the file again
-                    raise
-                continue             # left damaged by a killed writer: not counted
+        n_points = len(job.points())
+        tasks = stored_tasks(f, job, path)     # tasks being written are pending
+        for i, rec in tasks.records(np.flatnonzero(tasks.status == 1)):
             for key, (source, fn) in derived.items():
                 if key not in rec and source in rec:
                     rec[key] = fn(rec[source])
-            by_point[int(g.attrs["point"])].append((int(g.attrs["realization"]), rec))
+            by_point[i % n_points].append((i // n_points, rec))
         return job, by_point
     # a read that meets the file half written by a running job is retried (read_consistent)
     job, by_point = read_consistent(path, read)
@@ -115,27 +110,70 @@ def task_table(path):
     1.0            0            5
     1.0            1            5
     """
-    import numpy as np
     import pandas as pd
-    job, points = load_points(path)
+    job, n, point, realization, cols = read_consistent(path, _scalar_columns)
+    points = job.points()
     keys = list(job.scan) + [k for k in job.model if k not in job.scan]
-    rows = []
 
     def cell(k, v):
         if k == "L":
             return "x".join(map(str, lattice_key({"L": v})))
         return ",".join(map(str, v)) if isinstance(v, (list, tuple)) else v
-    for p in points:
-        base = {k: cell(k, p.params.get(k)) for k in keys}
-        base["N"] = int(np.prod(lattice_key(p.params))) if "L" in p.params else None
-        for r, rec in zip(p.realizations, p.records):
-            row = dict(base, realization=r, point=p.index)
-            for k, v in rec.items():
-                a = np.asarray(v) if not isinstance(v, (dict, str, bytes)) else None
+    data = {}
+    for k in keys:
+        per_point = np.empty(len(points), object)
+        per_point[:] = [cell(k, p.get(k)) for p in points]
+        data[k] = _column_of(per_point[point])
+    sizes = [int(np.prod(lattice_key(p))) if "L" in p else None for p in points]
+    data["N"] = _column_of(np.array(sizes, object)[point])
+    data["realization"] = realization
+    data["point"] = point
+    for k in sorted(cols):
+        values, present = cols[k]
+        if present.all():
+            data[k] = values
+        else:   # missing entries are NaN, as in a table built from records
+            data[k] = pd.Series(values, dtype=object).where(present, np.nan).infer_objects()
+    return pd.DataFrame(data, index=pd.RangeIndex(n))
+
+
+def _column_of(values: np.ndarray):
+    """An object array of cells as a pandas column of the cells' own type."""
+    import pandas as pd
+    return pd.Series(values, dtype=object).infer_objects().to_numpy() if len(values) else values
+
+
+def _scalar_columns(f, job, path=None):
+    """(job, rows, point, realization, {key: (values, present)}) of the done tasks of an open
+    results file, in task_table's row order (by point, then realisation); the scalar entries
+    of the records and the DERIVED ones that are missing (files written before them)."""
+    tasks = stored_tasks(f, job, path if path is not None else f.filename)
+    n_points = len(job.points())
+    done = np.flatnonzero(tasks.status == 1)
+    point, realization = done % n_points, done // n_points
+    order = np.lexsort((realization, point))
+    done, point, realization = done[order], point[order], realization[order]
+    cols = {k: (v[done], p[done]) for k, (v, p) in tasks.columns().items()}
+    derived = {k: d for k, d in _derived(job.engine).items() if k not in cols or not cols[k][1].all()}
+    if derived:
+        # a key stored by some tasks only, or derived from an array: the records say
+        found = defaultdict(dict)
+        for i, rec in tasks.records(done):
+            for key, (source, fn) in derived.items():
+                if key not in rec and source in rec:
+                    rec[key] = fn(rec[source])
+                v = rec.get(key)
+                a = np.asarray(v) if v is not None and not isinstance(v, (dict, str, bytes)) else None
                 if a is not None and a.ndim == 0 and a.dtype.kind in "biuf":
-                    row[k] = a.item()
-            rows.append(row)
-    return pd.DataFrame(rows)
+                    found[key][i] = a.item()
+        pos = {int(i): j for j, i in enumerate(done)}
+        for key, d in found.items():
+            vals = np.array(list(d.values()))
+            values, present = np.zeros(len(done), vals.dtype), np.zeros(len(done), bool)
+            at = np.array([pos[i] for i in d], np.int64)
+            values[at], present[at] = vals, True
+            cols[key] = (values, present)
+    return job, len(done), point, realization, cols
 
 
 def columns(engine: str) -> dict:

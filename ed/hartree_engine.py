@@ -87,7 +87,7 @@ OUTPUTS = {
     "degenerate": Output("()", "", "a degenerate shell at the Fermi level, occupied equally (fractional "
                          "occupations); always False at T > 0", "bool"),
     "start": Output("()", "", 'the start that gave the kept solution ("classical", "random", "uniform"; '
-                    '"continued" with continue_along); a string attribute of the task group', "str"),
+                    '"continued" with continue_along); a string', "str"),
     "chain_iterations": Output("()", "count", "with continue_along: diagonalisations of the solutions at "
                                "the earlier values of the scanned key, recomputed in this task (the task's "
                                "cost grows with its position on the axis); else 0", "int"),

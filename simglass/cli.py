@@ -41,22 +41,29 @@ def _run(args) -> int:
 
 def _info(args) -> int:
     from .engines import get_engine, unsound
-    from .results import read_consistent, task_groups
+    import numpy as np
+
+    from .results import read_consistent, stored_tasks
 
     def gather(f, job):
         a = {k: f.attrs[k] for k in ("engine", "simglass_version", "git_commit", "created", "options",
                                      "couplings_file") if k in f.attrs}
         flags = getattr(get_engine(a["engine"]), "FLAGS", {})
+        tasks = stored_tasks(f, job, args.results)    # tasks being written are pending
+        n_points = len(job.points())
+        point = np.arange(tasks.n_tasks) % n_points
         rows = defaultdict(lambda: [0, 0, 0.0, Counter()])
-        for _, g in task_groups(f, args.results):    # unreadable groups are pending
-            st, p = g.attrs.get("status"), int(g.attrs["point"])
-            if st == "done":
-                bad = unsound(flags, lambda k: g[k][()] if k in g else None)
-                rows[p][0] += 1
-                rows[p][3].update(bad + (["any"] if bad else []))
-            elif st == "failed":
-                rows[p][1] += 1
-            rows[p][2] += float(g.attrs.get("wall_time", 0.0))
+        for p, d, fl, w in zip(range(n_points),
+                               np.bincount(point, tasks.status == 1, n_points),
+                               np.bincount(point, tasks.status == 2, n_points),
+                               np.bincount(point, tasks.wall_time, n_points)):
+            if d or fl:
+                rows[p][:3] = [int(d), int(fl), float(w)]
+        if flags:
+            cols = tasks.columns()
+            for i in np.flatnonzero(tasks.status == 1):
+                bad = unsound(flags, lambda k: cols[k][0][i] if k in cols and cols[k][1][i] else None)
+                rows[int(point[i])][3].update(bad + (["any"] if bad else []))
         return job, a, flags, rows
     # a read that meets the file half written by a running job is retried (read_consistent)
     job, a, flags, rows = read_consistent(args.results, gather)

@@ -30,7 +30,6 @@ import numpy as np
 __all__ = ["problems", "check_declarations", "check_tiny_job", "check_engine"]
 
 _KIND = {"float": "f", "int": "iu", "bool": "b"}     # Output.kind -> numpy dtype kinds
-_TASK_ATTRS = {"point", "realization", "seed", "params", "wall_time", "rank", "status"}   # not the record
 
 
 def problems(eng) -> list[str]:
@@ -116,7 +115,7 @@ def check_tiny_job(name: str, model: str, options: str, workdir, env: dict | Non
         for t in first), f"engine {name!r}: a rerun of the same job is not bit-identical"
     _, points = load_points(files[0], engine=name)
     assert len(points) == 1 and len(points[0].records) == 1, f"engine {name!r}: the task is not stored as done"
-    rec = {**points[0].records[0], **next(iter(first.values()))}   # the datasets and the strings (attributes)
+    rec = dict(points[0].records[0])   # numbers, arrays and strings (simglass.results.StoredTasks.record)
     declared = outputs(name)
     assert set(rec) <= set(declared), \
         f"engine {name!r}: stores {sorted(set(rec) - set(declared))}, not declared in OUTPUTS"
@@ -148,14 +147,17 @@ def check_engine(name: str, model: str, options: str, workdir, env: dict | None 
 
 
 def _contents(path) -> dict:
-    """{task: {entry: value}} of a results file: datasets, string attributes, status, params."""
-    import h5py
+    """{task index: {entry: value, "@status": 1 done | 2 failed}} of a results file of
+    either layout, read through simglass.results (the records, string entries included)."""
+    from .results import read_results, stored_tasks
+    f, job = read_results(path)
     out = {}
-    with h5py.File(path, "r") as f:
-        for task, g in f["tasks"].items():
-            d = {k: v[()] for k, v in g.items() if isinstance(v, h5py.Dataset)}
-            d.update({k: v for k, v in g.attrs.items() if k not in _TASK_ATTRS})
-            out[task] = d
+    with f:
+        tasks = stored_tasks(f, job, path)
+        for i in np.flatnonzero(tasks.status > 0):
+            d = dict(tasks.record(int(i))) if tasks.status[i] == 1 else {}
+            d["@status"] = int(tasks.status[i])
+            out[int(i)] = d
     return out
 
 
@@ -169,9 +171,13 @@ def _check_derived(name, derived, path, rec):
     import h5py
     from analysis.load import load_points
     with h5py.File(path, "a") as f:
-        for g in f["tasks"].values():
+        if "tasks" in f:                  # the group layout (simglass.group_layout)
+            for g in f["tasks"].values():
+                for key in derived:
+                    del g[key]
+        else:                             # the columns (simglass.column_layout)
             for key in derived:
-                del g[key]
+                del f["columns"][key]
     _, old = load_points(path, engine=name)
     for key, (source, _) in derived.items():
         assert key in rec and source in rec, f"engine {name!r}: DERIVED {key!r} or its source not in the record"

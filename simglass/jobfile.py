@@ -143,7 +143,7 @@ class Job:
 
 
 DEFAULT_DENSITY = 0.5
-MAX_TASKS = 10 ** 7   # one HDF5 group per task: beyond this, split the job
+MAX_TASKS = 10 ** 7   # the runner keeps every task in memory (simglass.runner): beyond this, split the job
 
 
 def sites_and_particles(params: dict) -> tuple[int, int]:
@@ -278,8 +278,7 @@ def parse_job(text: str, name: str = "job", base_dir=None) -> Job:
     n_points = math.prod(len(v) for v in scan.values())
     if n_points * job.realizations > MAX_TASKS:
         raise InputError(f"{n_points} points x realizations = {job.realizations} = "
-                         f"{n_points * job.realizations} tasks: at most {MAX_TASKS} per job (one results group "
-                         "per task); split it into several jobs with different seeds")
+                         f"{n_points * job.realizations} tasks: at most {MAX_TASKS} per job; split it into several jobs with different seeds")
     memory = machine_memory_gb()
     for p, params in enumerate(job.points()):
         where = "model" if not scan else f"scan point {p}"

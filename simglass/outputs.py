@@ -7,8 +7,11 @@ column descriptions (:func:`analysis.load.columns`) are built from them, and
 tests/test_docs.py runs every engine on a tiny job and fails if it stores a dataset
 that its ``OUTPUTS`` does not declare (or declares one it does not store).
 
-How a record is stored (simglass.results): every entry becomes an HDF5 dataset of the
-task group, except strings, which become attributes of the group.  ``task_table`` makes a
+How a record is stored (simglass.results): every entry is a column of the results file,
+created from these declarations when the file is made (simglass.column_layout: scalars
+as 1-D columns, arrays and strings as ragged data with per-task shapes); an entry an
+engine does not declare fails its task.  Files of the earlier group layout hold every
+entry as a dataset of the task's group, strings as attributes of the group.  ``task_table`` makes a
 column of every scalar number or boolean (``Output.column``); arrays are read with
 ``analysis.load.load_points``.
 """
@@ -38,8 +41,8 @@ class Output:
     meaning : str
         What it is, with its definition or the function that computes it.
     kind : str
-        One of KINDS, the stored type ("bool" datasets hold numpy booleans; a "str" is
-        stored as an attribute of the task group, not as a dataset).
+        One of KINDS, the stored type (float64, int64, numpy booleans, or a string stored
+        as UTF-8 bytes).
     when : str
         The options under which it is stored ("": always).
 

@@ -1,30 +1,28 @@
-"""One HDF5 file per job (docs/jobs.md "Results").
+"""One HDF5 file per job (docs/jobs.md "Results layout").
 
-Layout::
+Root attributes (both layouts): format, simglass_version, git_commit, created, engine,
+job_toml (the job file), job_identity (canonical JSON), options (JSON: the engine
+options used, defaults filled in), n_tasks, couplings_file (JSON: path, size and
+SHA-256 of a job's couplings = "file"; only then).
 
-    /                 attrs: format, simglass_version, git_commit, created, engine,
-                             job_toml (the job file), job_identity (canonical JSON),
-                             options (JSON: the engine options used, defaults
-                             filled in), n_tasks, couplings_file (JSON: path, size
-                             and SHA-256 of a job's couplings = "file"; only then)
-    /tasks/<name>     one group per task, name p<point:04d>_r<realisation:05d>
-                      attrs: point, realization, seed, params (JSON), status
-                             ("done" | "failed"), wall_time [s], traceback (failed)
-                      datasets: the engine's record (nested dicts are subgroups)
-
-A task's ``status`` attribute is written last and the file is flushed after every
-task, so a group without status (a kill during the write) counts as not done and is
-rewritten on resume.
+New files have the columnar layout, format "simglass-results-2"
+(simglass.column_layout: one row per task in chunked columns, appended in batches in
+HDF5's SWMR mode; a kill -9 loses the tasks in flight and the batch not yet written,
+at most column_layout.BATCH_SECONDS of work).  Files of format "simglass-results-1"
+(simglass.group_layout: one group per task, flushed after each), written by earlier
+versions, are read, and resumed in their own layout.  Readers go through
+:func:`read_results` and :func:`stored_tasks`, which serve both.
 
 A write that fails (disk full, quota, I/O error, file-size limit) stops the run with
 :class:`WriteFailed`, one line naming the task, the file and the cause.  The writer
 keeps a reserve file ``<output>.reserve`` (up to 4 MiB, a quarter of the free space at
 most) on the same filesystem: on a failure it is deleted and the file flushed again
-without the failed task, so a full disk leaves a consistent file.  Where that flush
-fails too (an I/O error), the next run finds task groups it cannot read and salvages:
-every completed task that reads back whole is copied into a fresh file, which replaces
-the damaged one (kept as ``<output>.damaged``).  Either way only the tasks that were not
-stored are computed again.
+without the failed task (batch), so a full disk leaves a consistent file.  Where that
+flush fails too (an I/O error), the next run finds a file it cannot append to as it
+is: it copies every completed task that reads back whole into a fresh file, which
+replaces the old one (columnar: the committed rows; group layout: the old file is
+kept as ``<output>.damaged``).  Either way only the tasks that were not stored are
+computed again.
 
 One writer per file, whatever HDF5's own locking does (``HDF5_USE_FILE_LOCKING=FALSE``
 is common on clusters): the writer holds an exclusive ``flock`` on the sidecar file
@@ -32,7 +30,7 @@ is common on clusters): the writer holds an exclusive ``flock`` on the sidecar f
 the output until it closes it.  A second writer, or ``--overwrite`` of a file being
 written, is refused with that name; the OS releases the lock when the writer dies, so a
 killed job resumes without cleaning up.  Readers (``simglass info``, the analyses) take
-no lock and see the completed tasks.
+no lock and see the completed tasks (columnar: the batches written).
 """
 
 from __future__ import annotations
@@ -44,20 +42,23 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import h5py
-import numpy as np
 
 from . import __version__
+from . import column_layout, group_layout
+from .group_layout import read_group
 from .jobfile import Job, Task, parse_job
 from .options import InputError
 
-__all__ = ["ResultsFile", "WriteFailed", "read_results", "read_consistent", "task_groups", "being_written",
-           "FORMAT"]
+__all__ = ["ResultsFile", "WriteFailed", "read_results", "read_consistent", "stored_tasks", "StoredTasks",
+           "task_groups", "read_group", "being_written", "FORMAT", "FORMATS"]
 
-FORMAT = "simglass-results-1"
+FORMAT = column_layout.FORMAT                       # written for new files
+FORMATS = (group_layout.FORMAT, column_layout.FORMAT)   # read
 RESERVE_BYTES = 4 << 20   # the most the writer's reserve file holds back (module docstring)
 _WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}   # the storage failed, not the input
 
@@ -90,116 +91,145 @@ def git_commit() -> str:
         return "unknown"
 
 
-def _write_record(group: h5py.Group, record: dict):
-    for key, value in record.items():
-        if isinstance(value, dict):
-            _write_record(group.create_group(key), value)
-        elif isinstance(value, str):
-            group.attrs[key] = value
-        else:
-            arr = np.asarray(value)
-            if arr.dtype == object:
-                raise TypeError(f"engine output {key!r} is not numeric: {type(value).__name__}")
-            group.create_dataset(key, data=arr)
-
-
-def read_group(group: h5py.Group) -> dict:
-    """A task group (or subgroup) as a dict of numpy arrays / numbers / strings."""
-    out = {}
-    for key, item in group.items():
-        out[key] = read_group(item) if isinstance(item, h5py.Group) else item[()]
-    return out
-
 
 class ResultsFile:
-    """The results file of one job, opened by the writing process only."""
+    """The results file of one job, opened by the writing process only.  ``layout``:
+    "columns" (format simglass-results-2) or "groups" (simglass-results-1, for tests and
+    benchmarks) for a new file; an existing file keeps its own."""
 
-    def __init__(self, path, job: Job, overwrite: bool = False):
+    def __init__(self, path, job: Job, overwrite: bool = False, layout: str = "columns"):
         self.path = Path(path)
         self.job = job
+        if layout not in ("columns", "groups"):
+            raise ValueError(f"layout = {layout!r}: 'columns' or 'groups'")
         if self.path.is_dir():
             raise InputError(f"output {str(self.path)!r} is a directory; give a file name")
         self._lock = _acquire_writer_lock(self.path)
         self._reserve = self.path.with_name(self.path.name + ".reserve")
         self.failed = None   # the WriteFailed that stopped this writer, if any
+        self.f = None
         try:
-            self._open(job, overwrite)
+            self._open(job, overwrite, layout)
             _hold_reserve(self._reserve)
             _quiet_h5py_release()
         except BaseException:
+            if self.f is not None:
+                self.f.close()
             self._lock.close()
             raise
 
-    def _open(self, job, overwrite):
+    def _check(self, f, job):
+        """InputError if the open existing file ``f`` cannot be resumed by ``job``."""
+        if f.attrs.get("format") not in FORMATS:
+            raise InputError(f"output {str(self.path)!r} is not a simglass results file; "
+                             "choose another output or pass --overwrite")
+        diff = _job_difference(f, job)
+        if diff:
+            raise InputError(f"output {str(self.path)!r} was written by a different job ({diff}, "
+                             "there = the file, here = this job file); pass --overwrite to replace "
+                             "it, or choose another output")
+        used = f.attrs.get("options")
+        # an option the file does not name was added to the engine later: new options
+        # default to the earlier behaviour, so only the options it names must agree
+        now = options_used(job)
+        diff = {k: (v, now.get(k, "(no longer an option)")) for k, v in json.loads(used).items()
+                if now.get(k, object()) != v} if used is not None else {}
+        if diff:
+            raise InputError(f"output {str(self.path)!r} was run with other engine options than this "
+                             f"job gives now (stored, now): {diff}; resuming would mix them. Use the "
+                             "stored options (set them explicitly if a default changed), choose another "
+                             "output, or pass --overwrite")
+        diff = _couplings_difference(f, job)
+        if diff:
+            raise InputError(f"output {str(self.path)!r} {diff}; resuming would mix two models. Restore "
+                             "the file, choose another output, or pass --overwrite")
+
+    def _open(self, job, overwrite, layout):
         if self.path.exists() and overwrite:
             self.path.unlink()
-        if self.path.exists():
-            try:
-                f = h5py.File(self.path, "a")
-            except OSError as e:
-                with open(self.path, "rb") as fh:
-                    hdf5 = fh.read(8) == b"\x89HDF\r\n\x1a\n"
-                if hdf5:   # an HDF5 file that cannot be opened: perhaps damaged by a failed write
-                    raise InputError(f"output {str(self.path)!r} is an HDF5 file that cannot be opened for "
-                                     f"appending ({e}); it may hold completed tasks: keep it, and choose "
-                                     "another output (or move it away) to start afresh") from None
-                raise InputError(f"output {str(self.path)!r} exists but is not a readable HDF5 "
-                                 f"file ({e}); move it away or pass --overwrite") from None
-            if f.attrs.get("format") != FORMAT:
+        if not self.path.exists():
+            return self._create(job, layout)
+        try:
+            f, state = column_layout.open_read(self.path, locking=True, pad=True)
+        except OSError as e:
+            with open(self.path, "rb") as fh:
+                hdf5 = fh.read(8) == b"\x89HDF\r\n\x1a\n"
+            if hdf5:   # an HDF5 file that cannot be opened: perhaps damaged by a failed write
+                raise InputError(f"output {str(self.path)!r} is an HDF5 file that cannot be opened for "
+                                 f"appending ({e}); it may hold completed tasks: keep it, and choose "
+                                 "another output (or move it away) to start afresh") from None
+            raise InputError(f"output {str(self.path)!r} exists but is not a readable HDF5 "
+                             f"file ({e}); move it away or pass --overwrite") from None
+        with f:
+            self._check(f, job)
+            fmt = f.attrs["format"]
+            if fmt == column_layout.FORMAT:
+                specs = column_layout.file_specs(f)
+                missing = {k: v for k, v in column_layout.specs_of(_outputs(job)).items() if k not in specs}
+                if state != "closed" or missing:   # a stopped writer's file, or columns declared since
+                    kept = self._rewrite(f, dict(f.attrs), {**specs, **missing})
+                    if state != "closed":
+                        print(f"simglass: {str(self.path)!r} was left open by a stopped writer: its {kept} "
+                              "completed tasks were copied into a fresh file, the others will run",
+                              file=sys.stderr, flush=True)
+        if fmt == group_layout.FORMAT:
+            f = h5py.File(self.path, "a")
+            if group_layout.damaged(f):
                 f.close()
-                raise InputError(f"output {str(self.path)!r} is not a simglass results file; "
-                                 "choose another output or pass --overwrite")
-            diff = _job_difference(f, job)
-            if diff:
-                f.close()
-                raise InputError(f"output {str(self.path)!r} was written by a different job ({diff}, "
-                                 "there = the file, here = this job file); pass --overwrite to replace "
-                                 "it, or choose another output")
-            used = f.attrs.get("options")
-            # an option the file does not name was added to the engine later: new options
-            # default to the earlier behaviour, so only the options it names must agree
-            now = options_used(job)
-            diff = {k: (v, now.get(k, "(no longer an option)")) for k, v in json.loads(used).items()
-                    if now.get(k, object()) != v} if used is not None else {}
-            if diff:
-                f.close()
-                raise InputError(f"output {str(self.path)!r} was run with other engine options than this "
-                                 f"job gives now (stored, now): {diff}; resuming would mix them. Use the "
-                                 "stored options (set them explicitly if a default changed), choose another "
-                                 "output, or pass --overwrite")
-            diff = _couplings_difference(f, job)
-            if diff:
-                f.close()
-                raise InputError(f"output {str(self.path)!r} {diff}; resuming would mix two models. Restore "
-                                 "the file, choose another output, or pass --overwrite")
-            if _damaged(f):
-                f.close()
-                f = _salvage(self.path)
-            self.f = f
-        else:
-            try:
-                self.f = h5py.File(self.path, "w-")
-            except OSError as e:
-                if e.errno in _WRITE_ERRNOS:
-                    _release(self.path)
-                    raise WriteFailed(f"output {str(self.path)!r} cannot be written: "
-                                      f"{write_error_cause(e)}; nothing was stored") from None
-                raise InputError(f"output {str(self.path)!r} cannot be created: {e}") from None
-            try:
-                self._write_header(job)
-            except (OSError, RuntimeError, ValueError) as e:   # a full disk before the first task
-                _quiet_h5py_release()
-                try:
-                    self.f.close()
-                except Exception:
-                    pass
-                _release(self.path)
-                raise WriteFailed(f"output {str(self.path)!r} cannot be written: {write_error_cause(e)}; "
-                                  "nothing was stored") from None
+                f = group_layout.salvage(self.path, WriteFailed)
+            self.f, self.layout = f, group_layout.GroupWriter(f, job)
+            return
+        try:
+            self.f = column_layout.open_swmr_write(self.path)
+        except OSError as e:
+            raise InputError(f"output {str(self.path)!r} cannot be opened for appending ({e}); it holds "
+                             "completed tasks: keep it, and choose another output to start afresh") from None
+        self.layout = column_layout.ColumnWriter(self.f, job)
 
-    def _write_header(self, job):
+    def _rewrite(self, f, attrs, specs) -> int:
+        """column_layout.rewrite, failing with one line (WriteFailed) and no part file left."""
+        try:
+            return column_layout.rewrite(f, self.path, attrs, specs)
+        except (OSError, RuntimeError, ValueError, KeyError) as e:
+            _release(self.path.with_name(self.path.name + ".part"))
+            raise WriteFailed(f"copying the results file {str(self.path)!r} into a fresh one failed: "
+                              f"{write_error_cause(e)}; it is left as it is") from None
+
+    def _create(self, job, layout):
+        """A new file: the group layout in place; the columnar one under ``<output>.part``,
+        renamed once it is in SWMR mode (simglass.column_layout)."""
+        target = self.path if layout == "groups" else self.path.with_name(self.path.name + ".part")
+        try:
+            self.f = h5py.File(target, "w" if layout == "columns" else "w-",
+                               **({"libver": "latest"} if layout == "columns" else {}))
+        except OSError as e:
+            if e.errno in _WRITE_ERRNOS:
+                _release(target)
+                raise WriteFailed(f"output {str(self.path)!r} cannot be written: "
+                                  f"{write_error_cause(e)}; nothing was stored") from None
+            raise InputError(f"output {str(self.path)!r} cannot be created: {e}") from None
+        try:
+            self._write_header(job, layout)
+            if layout == "columns":
+                self.f.swmr_mode = True
+                os.replace(target, self.path)
+                self.layout = column_layout.ColumnWriter(self.f, job)
+            else:
+                self.layout = group_layout.GroupWriter(self.f, job)
+        except (OSError, RuntimeError, ValueError) as e:   # a full disk before the first task
+            _quiet_h5py_release()
+            try:
+                self.f.close()
+            except Exception:
+                pass
+            self.f = None
+            _release(target)
+            raise WriteFailed(f"output {str(self.path)!r} cannot be written: {write_error_cause(e)}; "
+                              "nothing was stored") from None
+
+    def _write_header(self, job, layout):
         a = self.f.attrs
-        a["format"] = FORMAT
+        a["format"] = FORMAT if layout == "columns" else group_layout.FORMAT
         a["simglass_version"] = __version__
         a["git_commit"] = git_commit()
         a["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -210,101 +240,140 @@ class ResultsFile:
         a["n_tasks"] = len(job.tasks())
         if job.couplings is not None:
             a["couplings_file"] = json.dumps(job.couplings.provenance(), sort_keys=True)
-        self.f.create_group("tasks")
+        if layout == "columns":
+            column_layout.create(self.f, len(job.tasks()), column_layout.specs_of(_outputs(job)))
+            a["batch_tasks"] = column_layout.BATCH_TASKS
+            a["batch_seconds"] = column_layout.BATCH_SECONDS
+        else:
+            group_layout.GroupWriter.create(self.f)
         self.f.flush()
+
+    def done_mask(self):
+        """(n_tasks,) numpy bool array: True for the tasks completed successfully."""
+        return self.layout.done_mask()
 
     def done(self) -> set[str]:
         """Names of the tasks completed successfully."""
-        g = self.f["tasks"]
-        return {k for k in g if g[k].attrs.get("status") == "done"}
+        mask = self.done_mask()
+        return {t.name for t in self.job.tasks() if mask[t.index]}
 
-    def _stop(self, task: Task, e: BaseException):
+    def _stop(self, tasks, e: BaseException):
         """A write failed: give back the reserve, flush the file again without the failed
-        task (so that it is consistent on disk), and raise WriteFailed."""
+        tasks (so that it is consistent on disk), and raise WriteFailed."""
+        what = f"task {tasks[0].name}" if len(tasks) == 1 else \
+            f"tasks {tasks[0].name} .. {tasks[-1].name} ({len(tasks)} in one batch)"
         self.failed = WriteFailed(
-            f"storing task {task.name} in {str(self.path)!r} failed: {write_error_cause(e)}. "
+            f"storing {what} in {str(self.path)!r} failed: {write_error_cause(e)}. "
             f"The tasks stored before it are kept; fix the cause (free space, quota) and rerun "
             "the same command to resume")
         _release(self._reserve)
         try:
-            if task.name in self.f["tasks"]:
-                del self.f["tasks"][task.name]
+            if isinstance(self.layout, group_layout.GroupWriter):
+                self.layout.drop(tasks[0])
+            else:
+                self.layout.drop()
             self.f.flush()
-        except Exception:   # the next run salvages the completed tasks (module docstring)
+        except Exception:   # the next run copies the completed tasks (module docstring)
             self.failed.consistent = False
         raise self.failed from None
 
-    def _new_group(self, task: Task) -> h5py.Group:
-        g = self.f["tasks"]
-        if task.name in g:
-            del g[task.name]  # a failed or half-written earlier attempt
-        grp = g.create_group(task.name)
-        grp.attrs["point"] = task.point
-        grp.attrs["realization"] = task.realization
-        grp.attrs["seed"] = self.job.seed
-        grp.attrs["params"] = json.dumps(task.params, sort_keys=True)
-        return grp
-
     def write(self, task: Task, record: dict | None, wall_time: float, error: str | None = None,
               rank: int = 0):
-        """Store one task (status "done", or "failed" with ``error``) and flush.  Raises
-        WriteFailed when the file cannot be written (module docstring)."""
+        """Store one task (status "done", or "failed" with ``error``): at once in the group
+        layout, with the next batch in the columnar one (written when due: :meth:`flush_due`).
+        Raises WriteFailed when the file cannot be written (module docstring)."""
         if self.failed is not None:
             raise self.failed
-        try:
-            self._write(task, record, wall_time, error, rank)
-        except (OSError, RuntimeError, KeyError, ValueError) as e:   # h5py's forms of a failed write
-            self._stop(task, e)
-
-    def _write(self, task, record, wall_time, error, rank):
-        grp = self._new_group(task)
-        grp.attrs["wall_time"] = wall_time
-        grp.attrs["rank"] = rank
-        if error is None:
+        if isinstance(self.layout, group_layout.GroupWriter):
             try:
-                _write_record(grp, record)
-            except (TypeError, ValueError) as e:
-                error = f"could not store the engine's record: {e}"
-        if error is not None:
-            for k in list(grp):
-                del grp[k]
-            grp.attrs["traceback"] = error
-            grp.attrs["status"] = "failed"
-        else:
-            grp.attrs["status"] = "done"
-        self.f.flush()
+                self.layout.write(task, record, wall_time, error, rank)
+            except (OSError, RuntimeError, KeyError, ValueError) as e:   # h5py's forms of a failed write
+                self._stop([task], e)
+            return
+        self.layout.add(task, record, wall_time, error, rank)
+        self.flush_due()
+
+    def flush_due(self):
+        """Write the pending batch if it is due (full, or old: simglass.column_layout)."""
+        if self.failed is None and isinstance(self.layout, column_layout.ColumnWriter) and self.layout.due():
+            self.flush()
+
+    def flush(self):
+        """Write the pending batch now.  Raises WriteFailed as :meth:`write`."""
+        if self.failed is not None:
+            raise self.failed
+        if not isinstance(self.layout, column_layout.ColumnWriter) or not self.layout.batch:
+            return
+        try:
+            self.layout.flush()
+        except (OSError, RuntimeError, KeyError, ValueError) as e:
+            tasks = self.job.tasks()
+            self._stop([tasks[b[0]] for b in self.layout.batch], e)
 
     def close(self):
-        try:   # after a failed write too: closing writes what HDF5 still can, so that the next
-            self.f.close()   # run finds a file to open (and salvage); its errors are dropped
-        except Exception:
+        """Write the pending batch and close (also after a failed write: closing writes what
+        HDF5 still can, so that the next run finds a file to open; its errors are dropped).
+        Raises WriteFailed when the pending batch cannot be written."""
+        try:
             if self.failed is None:
-                raise
+                self.flush()
         finally:
-            _release(self._reserve)
-            self._lock.close()  # releases the flock
+            try:
+                self.f.close()
+            except Exception:
+                if self.failed is None:
+                    raise
+            finally:
+                _release(self._reserve)
+                self._lock.close()  # releases the flock
+
+
+def _outputs(job) -> dict:
+    from .engines import outputs
+    return outputs(job.engine)
 
 
 READ_RETRY_S = 10.0
 
 
+class StoredTasks:
+    """What a results file holds, by task index (0 .. n_tasks - 1, the order of
+    Job.tasks()), in either layout: made by :func:`stored_tasks`.
+
+    Attributes
+    ----------
+    n_tasks : int
+    status : (n_tasks,) int8 array, 0 pending (not stored, or being written), 1 done, 2 failed
+    wall_time : (n_tasks,) float array [s] (0 where pending)
+    rank : (n_tasks,) int array, the MPI rank that ran the task (-1 where pending)
+
+    Methods
+    -------
+    record(i) : dict, the record of done task i (numpy arrays / numbers / strings)
+    records(indices) : iterator of (i, record) over done tasks
+    traceback(i) : str, the error of failed task i
+    columns() : {key: (values, present)}, every scalar number or flag of the records as
+        (n_tasks,) arrays (present False where a task is not done or lacks the entry)
+    """
+
+
+def stored_tasks(f, job, path):
+    """The tasks stored in the open results file ``f`` of ``job`` (from
+    :func:`read_results`), as a :class:`StoredTasks`.  A task a running job is writing
+    counts as pending.  Raises OSError, RuntimeError or KeyError (h5py's) when the file
+    changes under the read: :func:`read_consistent` then reads it again."""
+    n_tasks = len(job.points()) * job.realizations
+    if f.attrs.get("format") == group_layout.FORMAT:
+        return group_layout.GroupTasks(f, n_tasks, len(job.points()), being_written(path))
+    return column_layout.ColumnTasks(f, n_tasks)
+
+
 def task_groups(f, path):
-    """(name, group) of the task groups of an open results file that can be read and
-    carry their attributes.  A group that cannot be read (a link not resolved yet, no
-    attributes yet, or metadata a killed writer left half written) is skipped: it is
-    pending, and a resumed run writes it again.  While a writer holds the lock, such an
-    HDF5 error is raised instead, so that :func:`read_consistent` reads again."""
-    writing = being_written(path)
-    for name in list(f["tasks"]):
-        try:
-            g = f["tasks"].get(name)
-            if not isinstance(g, h5py.Group) or "point" not in g.attrs:
-                continue
-        except (RuntimeError, OSError, KeyError):
-            if writing:
-                raise
-            continue
-        yield name, g
+    """(name, group) of the readable task groups of an open group-layout results file
+    (simglass.group_layout.task_groups); nothing for a columnar file."""
+    if "tasks" not in f:
+        return iter(())
+    return group_layout.task_groups(f, being_written(path))
 
 
 def read_consistent(path, read):
@@ -426,7 +495,6 @@ def _quiet_h5py_release():
     """When a write fails, h5py's objects report the failed write again each time one is
     released (during the write and at exit): drop those reports in the writing process,
     the failure is reported once, by WriteFailed.  Installed once."""
-    import sys
     unraisable, excepthook = sys.unraisablehook, sys.excepthook
     if getattr(excepthook, "simglass_quiet", False):
         return
@@ -453,86 +521,15 @@ def _quiet_h5py_release():
     sys.unraisablehook, sys.excepthook = quiet_unraisable, quiet_excepthook
 
 
-def _damaged(f) -> bool:
-    """True if a task group of the open file cannot be opened or has unreadable
-    attributes: the trace of a write that failed half way (module docstring)."""
-    try:
-        for name in list(f["tasks"]):
-            f["tasks"][name].attrs.get("status")
-    except (OSError, RuntimeError, KeyError, ValueError):
-        return True
-    return False
-
-
-def _readable(g: h5py.Group) -> bool:
-    try:
-        g.visititems(lambda k, v: v[()] if isinstance(v, h5py.Dataset) else None)
-        dict(g.attrs)
-        return True
-    except (OSError, RuntimeError, KeyError, ValueError):
-        return False
-
-
-def _salvage(path: Path):
-    """Copy the root attributes and every completed task that reads back whole into a
-    fresh file, keep the damaged one as ``<path>.damaged`` and put the fresh one in its
-    place; returns it open for appending.  Prints one line saying what was kept."""
-    import sys
-    new = path.with_name(path.name + ".salvage")
-    damaged = path.with_name(path.name + ".damaged")
-    k = 1
-    while damaged.exists():   # an earlier salvage's file is kept too
-        damaged, k = path.with_name(f"{path.name}.damaged{k}"), k + 1
-    kept = lost = 0
-    try:
-        kept, lost = _copy_readable(path, new)
-        os.link(path, damaged)   # the damaged file stays under its new name ...
-        os.replace(new, path)    # ... and the output is replaced in one step
-    except (OSError, RuntimeError, ValueError) as e:
-        _release(new)
-        raise WriteFailed(f"salvaging the damaged results file {str(path)!r} failed: {write_error_cause(e)}; "
-                          "it is left as it is") from None
-    print(f"simglass: {str(path)!r} was damaged by a failed write: kept the {kept} completed tasks "
-          f"that read back whole, {lost} others will run again (the damaged file is kept as "
-          f"{str(damaged)!r})", file=sys.stderr, flush=True)
-    return h5py.File(path, "a")
-
-
-def _copy_readable(path: Path, new: Path) -> tuple[int, int]:
-    """Copy the root attributes and the completed tasks that read back whole from the
-    results file ``path`` into a new file ``new``; returns (kept, lost)."""
-    kept = lost = 0
-    with h5py.File(path, "r") as old, h5py.File(new, "w") as out:
-        for k, v in old.attrs.items():
-            out.attrs[k] = v
-        dst = out.create_group("tasks")
-        names = []
-        try:
-            names = list(old["tasks"])
-        except (OSError, RuntimeError, KeyError):
-            pass
-        for name in names:
-            try:
-                g = old["tasks"][name]
-                ok = g.attrs.get("status") == "done" and _readable(g)
-            except (OSError, RuntimeError, KeyError, ValueError):
-                ok = False
-            if ok:
-                old.copy(g, dst, name=name)
-                kept += 1
-            else:
-                lost += 1
-    return kept, lost
-
-
 def options_used(job: Job) -> dict:
     """The engine options of ``job`` with defaults filled in, as JSON-compatible values."""
     return json.loads(json.dumps(job.options, sort_keys=True, default=list))
 
 
 def read_results(path):
-    """Open a results file for reading; returns (h5py.File, Job).  Raises InputError for
-    a missing file, a file from another program or format version."""
+    """Open a results file for reading; returns (h5py.File, Job).  A file that a running
+    or killed writer holds in SWMR mode is opened for SWMR reading (its written batches).
+    Raises InputError for a missing file, a file from another program or format version."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"results file {str(path)!r} not found")
@@ -540,7 +537,7 @@ def read_results(path):
     while True:
         try:
             # no file lock: a running job's file can be read (its completed tasks are flushed)
-            f = h5py.File(path, "r", locking=False)
+            f, _ = column_layout.open_read(path, pad=False)
             break
         except OSError as e:
             # the writer may be between extending the file and flushing its superblock
@@ -550,12 +547,14 @@ def read_results(path):
                 continue
             raise InputError(f"results file {str(path)!r} cannot be opened as HDF5: {e}") from None
     fmt = f.attrs.get("format")
-    if fmt != FORMAT:
+    if fmt not in FORMATS:
         f.close()
-        raise InputError(f"results file {str(path)!r} has format {fmt!r}; this simglass reads {FORMAT!r}")
-    if "tasks" not in f:
+        raise InputError(f"results file {str(path)!r} has format {fmt!r}; this simglass reads "
+                         + " and ".join(map(repr, FORMATS)))
+    group = "tasks" if fmt == group_layout.FORMAT else "rows"
+    if group not in f:
         f.close()
-        raise InputError(f"results file {str(path)!r} has no 'tasks' group (damaged?)")
+        raise InputError(f"results file {str(path)!r} has no {group!r} group (damaged?)")
     job = parse_job(f.attrs["job_toml"], name=os.fspath(path))
     if "options" in f.attrs:  # the options the tasks ran with, not today's defaults
         job.options = json.loads(f.attrs["options"])

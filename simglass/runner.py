@@ -1,8 +1,10 @@
 """Runs the tasks of a job serially or over MPI ranks, writing one HDF5 file.
 
-Under ``mpiexec -n K`` rank 0 is the master: it hands out task indices on request
-(dynamic load balancing), writes every result as it arrives and shows progress; ranks
-1..K-1 compute.  The master sleeps while it waits, so K = cores + 1 is the natural
+Under ``mpiexec -n K`` rank 0 is the master: it hands out task indices as workers
+report (dynamic load balancing; each worker holds up to AHEAD tasks, so that the next
+one is waiting when it finishes), keeps every result as it arrives, writes them in batches
+(simglass.column_layout: when a batch is full or old, also while it waits) and shows
+progress; ranks 1..K-1 compute.  The master sleeps while it waits, so K = cores + 1 is the natural
 choice.  The runner knows nothing about physics: a task is run by
 :func:`simglass.tasks.run_task`.
 """
@@ -107,8 +109,9 @@ class _Progress:
 
 
 def run_job(job: Job, output: str | None = None, overwrite: bool = False, progress: bool = True,
-            comm=None) -> RunSummary:
+            comm=None, layout: str = "columns") -> RunSummary:
     """Run (or resume) every task of ``job``; see the module docstring for MPI.
+    ``layout``: of a new results file (simglass.results.ResultsFile).
 
     Raises InputError for a job or an output that cannot run (before anything is written);
     exceptions inside a task are stored with the task (status failed) and do not stop
@@ -130,7 +133,7 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
             raise RunStopped("stopped by rank 0")
         return RunSummary(total=len(tasks))
     try:
-        results = ResultsFile(output, job, overwrite=overwrite)
+        results = ResultsFile(output, job, overwrite=overwrite, layout=layout)
     except (InputError, WriteFailed) as e:
         if comm is not None:
             for r in range(1, comm.Get_size()):
@@ -141,8 +144,8 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
     summary = RunSummary(total=len(tasks))
     bar = None
     try:
-        done = results.done()
-        pending = [t for t in tasks if t.name not in done]
+        done = results.done_mask()
+        pending = [t for t in tasks if not done[t.index]]
         summary.skipped = len(tasks) - len(pending)
         bar = _Progress(len(tasks), summary.skipped, progress)
 
@@ -158,7 +161,7 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
             for task in pending:
                 store(task, *_execute(job, task), 0)
         else:
-            _master(tasks, pending, comm, store)
+            _master(tasks, pending, comm, store, results.flush_due)
     finally:
         if bar is not None:
             bar.close()
@@ -167,31 +170,45 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
     return summary
 
 
-def _master(tasks, pending, comm, store):
+AHEAD = 2   # tasks handed to a worker before it reports: the next one waits in its inbox
+
+
+def _master(tasks, pending, comm, store, flush_due):
+    """Hand out the pending tasks one index at a time, AHEAD per worker at most (a worker
+    finds its next task waiting instead of asking and waiting for rank 0), store each
+    result as it arrives, and tell each worker to stop once it holds no task."""
+    from collections import deque
+
     from mpi4py import MPI
-    queue = [t.index for t in pending]
-    n_workers = comm.Get_size() - 1
-    busy = 0
+    queue = deque(t.index for t in pending)
+    held = {r: 0 for r in range(1, comm.Get_size())}   # tasks handed to each worker, not yet reported
     status = MPI.Status()
-    for r in range(1, n_workers + 1):  # first round of work
-        if queue:
-            comm.send(queue.pop(0), dest=r, tag=TAG_WORK)
-            busy += 1
-        else:
+    for _ in range(AHEAD):   # first rounds of work, one task per worker at a time
+        for r in held:
+            if queue:
+                comm.send(queue.popleft(), dest=r, tag=TAG_WORK)
+                held[r] += 1
+    for r, n in held.items():
+        if n == 0:
             comm.send(None, dest=r, tag=TAG_WORK)
     stopped = None   # a WriteFailed: hand out no more work, let the busy ranks finish, re-raise
-    while busy:
+    while any(held.values()):
         # poll and sleep instead of a blocking receive: MPICH busy-waits in recv,
         # which would steal a core from the workers
         while not comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_RESULT, status=status):
+            if stopped is None:
+                try:
+                    flush_due()   # a batch grown old while the workers compute
+                except WriteFailed as e:
+                    stopped = e
             time.sleep(0.002)
         src = status.Get_source()
         index, record, error, wall = comm.recv(source=src, tag=TAG_RESULT)
-        busy -= 1
+        held[src] -= 1
         if queue and stopped is None:
-            comm.send(queue.pop(0), dest=src, tag=TAG_WORK)
-            busy += 1
-        else:
+            comm.send(queue.popleft(), dest=src, tag=TAG_WORK)
+            held[src] += 1
+        elif held[src] == 0:
             comm.send(None, dest=src, tag=TAG_WORK)
         if stopped is None:
             try:

@@ -1,9 +1,9 @@
+import contextlib
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
@@ -25,22 +25,45 @@ def simglass_cmd(*args):
     return [str(BIN / "simglass"), *map(str, args)]
 
 
+def simglass_cmd_batches_of(n, *args):
+    """simglass_cmd with the columnar writer's batches cut at ``n`` tasks (and no age
+    bound): a small job then writes several batches (simglass.column_layout)."""
+    code = ("import sys; from simglass import column_layout as c; c.BATCH_TASKS = %d; "
+            "c.BATCH_SECONDS = 1e9; from simglass.cli import main; sys.exit(main(sys.argv[1:]))" % n)
+    return [sys.executable, "-c", code, *map(str, args)]
+
+
 def run_cli(*args, cwd=None, **kw):
     env = dict(os.environ)
     return subprocess.run(simglass_cmd(*args), cwd=cwd, capture_output=True, text=True, env=env, **kw)
 
 
 def task_datasets(path):
-    """{task: {dataset path: value}} of a results file, for equality checks."""
+    """{task name: {record entry: value, "@status": "done" | "failed", "@params": JSON}} of
+    a results file of either layout, read through simglass.results, for equality checks."""
+    import json
+
+    from simglass.results import read_results, stored_tasks
+    f, job = read_results(path)
     out = {}
-    with h5py.File(path, "r") as f:
-        for name, g in f["tasks"].items():
-            d = {}
-            g.visititems(lambda k, v: d.__setitem__(k, v[()]) if isinstance(v, h5py.Dataset) else None)
-            d["@status"] = g.attrs["status"]
-            d["@params"] = g.attrs["params"]
-            out[name] = d
+    with f:
+        tasks = stored_tasks(f, job, path)
+        every = job.tasks()
+        for i in np.flatnonzero(tasks.status > 0):
+            d = dict(tasks.record(int(i))) if tasks.status[i] == 1 else {}
+            d["@status"] = "done" if tasks.status[i] == 1 else "failed"
+            d["@params"] = json.dumps(every[i].params, sort_keys=True)
+            out[every[i].name] = d
     return out
+
+
+@contextlib.contextmanager
+def stored(path):
+    """(job, StoredTasks) of a results file (simglass.results.stored_tasks), open in the block."""
+    from simglass.results import read_results, stored_tasks
+    f, job = read_results(path)
+    with f:
+        yield job, stored_tasks(f, job, path)
 
 
 def assert_same_results(a, b):
@@ -73,7 +96,9 @@ n_configs = 3000
 def count_done(path):
     """Completed tasks of a results file that may be being written (0 if unreadable)."""
     try:
-        with h5py.File(path, "r", locking=False) as f:
-            return sum(g.attrs.get("status") == "done" for g in f["tasks"].values())
+        from simglass.results import read_results, stored_tasks
+        f, job = read_results(path)
+        with f:
+            return int((stored_tasks(f, job, path).status == 1).sum())
     except Exception:
         return 0

@@ -52,8 +52,8 @@ def run(tmp_path, text, name="j"):
 
 
 def energies(path):
-    with h5py.File(path, "r") as f:
-        return {k: float(g["energy"][()]) for k, g in f["tasks"].items()}
+    from conftest import task_datasets
+    return {k: float(d["energy"]) for k, d in task_datasets(path).items()}
 
 
 HARTREE = "starts = [\"random\"]\nwarmup = 2\n"

@@ -102,14 +102,13 @@ def test_particle_number_rounds_halves_up():
 
 
 def test_tasks_store_their_particle_number(tmp_path):
-    import h5py
     from conftest import run_cli
     job = tmp_path / "j.toml"
     job.write_text('engine = "mc"\nrealizations = 1\n[model]\nL = [5]\ndensity = 0.5\n'
                    '[options]\nsweeps = 4\nreplicas = 2\nrestarts = 1\n')
     assert run_cli("run", job, "--output", tmp_path / "j.h5", "--quiet").returncode == 0
-    with h5py.File(tmp_path / "j.h5", "r") as f:
-        assert f["tasks/p0000_r00000/n_particles"][()] == 3
+    from conftest import task_datasets
+    assert task_datasets(tmp_path / "j.h5")["p0000_r00000"]["n_particles"] == 3
 
 
 @pytest.mark.parametrize("engine,L,what", [

@@ -264,12 +264,12 @@ def test_bad_results_files(tmp_path, capsys):
         f.attrs["format"] = "simglass-results-0"
     shutil.copy(src, no_tasks)
     with h5py.File(no_tasks, "r+") as f:
-        del f["tasks"]
+        del f["rows"]
     capsys.readouterr()
     assert cli(["analyze", str(bad_version)]) == 2
     assert "format 'simglass-results-0'" in capsys.readouterr().err
     assert cli(["analyze", str(no_tasks)]) == 2
-    assert "no 'tasks' group" in capsys.readouterr().err
+    assert "no 'rows' group" in capsys.readouterr().err
     assert cli(["validate", "--jobs", str(tmp_path / "nowhere"), "--out", str(tmp_path / "v")]) == 2
     assert "not a directory" in capsys.readouterr().err
     np.testing.assert_equal(src.exists(), True)

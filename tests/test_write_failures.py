@@ -1,4 +1,5 @@
-"""A write that fails must not cost the tasks already written (docs/jobs.md "Running
+"""A write that fails must not cost the tasks already written (the batches written before
+it, in batches of 4 tasks here) (docs/jobs.md "Running
 safely"): disk full, a file-size limit (standing in for an I/O error: the file cannot be
 flushed again) and an error injected at the write call, serially and under mpiexec.
 Each stops with one line and exit code 1; resuming recomputes only the tasks that were
@@ -10,7 +11,7 @@ import subprocess
 import h5py
 import pytest
 
-from conftest import BIN, assert_same_results, count_done, run_cli, simglass_cmd
+from conftest import BIN, assert_same_results, count_done, run_cli, simglass_cmd, simglass_cmd_batches_of, task_datasets
 
 JOB = """
 engine = "mc"
@@ -67,7 +68,7 @@ def test_file_size_limit_then_resume_salvages(job, tmp_path):
     """The limit stays while the writer flushes again, so the file is left damaged: the
     next run salvages the completed tasks and computes the others."""
     out = tmp_path / "limited.h5"
-    r = subprocess.run(simglass_cmd("run", job, "--output", out, "--quiet"), capture_output=True,
+    r = subprocess.run(simglass_cmd_batches_of(4, "run", job, "--output", out, "--quiet"), capture_output=True,
                        text=True, timeout=300, preexec_fn=_limit_file_size(200_000))
     _one_line_failure(r, "File too large (errno 27)")
     info = run_cli("info", out)
@@ -91,39 +92,41 @@ def small_fs(tmp_path):
 def test_disk_full_then_resume(job, tmp_path, small_fs, ranks):
     launcher = [str(BIN / "mpiexec"), "-n", str(ranks)] if ranks else []
     out = small_fs / "full.h5"
-    r = subprocess.run([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet")],
+    r = subprocess.run([*launcher, *simglass_cmd_batches_of(4, "run", job, "--output", out, "--quiet")],
                        capture_output=True, text=True, timeout=300)
     _one_line_failure(r, "No space left on device (errno 28)")
-    with h5py.File(out, "r") as f:   # consistent as it stands: every task group reads back
-        for g in f["tasks"].values():
-            assert g.attrs["status"] == "done"
-            g.visititems(lambda k, v: v[()] if isinstance(v, h5py.Dataset) else None)
+    stored = task_datasets(out)   # consistent as it stands: every stored task reads back
+    assert stored and all(d["@status"] == "done" for d in stored.values())
     subprocess.run(["mount", "-o", "remount,size=4m", str(small_fs)], check=True)
     _resume_equals_reference(job, out, tmp_path, launcher)
     assert not (small_fs / "full.h5.damaged").exists()
 
 
 def test_injected_write_error_in_process(job, tmp_path, monkeypatch):
-    """An I/O error raised by h5py at the flush after a task: WriteFailed naming the
-    task and the cause, the file readable, and the run resumable."""
-    from simglass import results
+    """An I/O error raised by h5py at the flush of a batch: WriteFailed naming the batch's
+    tasks and the cause, the batches before it kept, the file readable, and the run
+    resumable."""
+    from simglass import column_layout, results
     from simglass.jobfile import load_job
     from simglass.runner import run_job
+    monkeypatch.setattr(column_layout, "BATCH_TASKS", 4)
+    monkeypatch.setattr(column_layout, "BATCH_SECONDS", 1e9)
     calls = {"n": 0}
     flush = h5py.File.flush
 
     def failing_flush(self):
         calls["n"] += 1
-        if calls["n"] == 11:   # the tenth task's flush (the first is the new file's)
+        if calls["n"] == 8:   # the fourth batch's rows (the first flush is the new file's, two per batch)
             raise RuntimeError("Unable to flush file (file write failed: errno = 5, "
                                "error message = 'Input/output error')")
         flush(self)
     monkeypatch.setattr(h5py.File, "flush", failing_flush)
     out = tmp_path / "eio.h5"
-    with pytest.raises(results.WriteFailed, match=r"p0001_r00004 .*Input/output error \(errno 5\)"):
+    with pytest.raises(results.WriteFailed,
+                       match=r"tasks p0000_r00006 \.\. p0001_r00007 \(4 in one batch\) .*Input/output error \(errno 5\)"):
         run_job(load_job(job), output=str(out), progress=False)
     monkeypatch.setattr(h5py.File, "flush", flush)
-    assert count_done(out) == 9
+    assert count_done(out) == 12
     _resume_equals_reference(job, out, tmp_path)
 
 
