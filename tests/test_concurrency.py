@@ -10,6 +10,7 @@ import time
 
 from conftest import BIN, SLOW_JOB, count_done as _count_done, run_cli, simglass_cmd
 
+SLOW_TASKS = 60
 SMALL = """
 engine = "disorder"
 seed = 3
@@ -25,7 +26,9 @@ def _start_slow_writer(tmp_path, monkeypatch):
     """(job file, output, the running `simglass run` of SLOW_JOB) without HDF5 file locking."""
     monkeypatch.setenv("HDF5_USE_FILE_LOCKING", "FALSE")
     job = tmp_path / "slow.toml"
-    job.write_text(SLOW_JOB)
+    # 60 tasks (about 6 s): the first batch is committed after about 1 s
+    # (simglass.column_layout), and the job must still run while the test acts on it
+    job.write_text(SLOW_JOB.replace("realizations = 24", f"realizations = {SLOW_TASKS}"))
     out = tmp_path / "slow.h5"
     return job, out, subprocess.Popen(simglass_cmd("run", job, "--output", out, "--quiet"),
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -46,9 +49,9 @@ def test_one_writer_per_file_without_hdf5_locking(tmp_path, monkeypatch):
     finally:
         so, se = first.communicate(timeout=600)
     assert first.returncode == 0, se
-    assert _count_done(out) == 24          # the file survived, complete
+    assert _count_done(out) == SLOW_TASKS          # the file survived, complete
     r = run_cli("run", job, "--output", out, "--quiet", timeout=120)  # the lock is released
-    assert r.returncode == 0 and "24 already done" in r.stdout, r.stderr
+    assert r.returncode == 0 and f"{SLOW_TASKS} already done" in r.stdout, r.stderr
 
 
 def _mpiexec(n, args, timeout=120, env=None):
@@ -123,7 +126,7 @@ def test_killed_several_times_at_random_moments_resumes_to_identical_data(tmp_pa
     job = tmp_path / "slow.toml"
     # 60 tasks: a kill lands after the first committed batch (about 1 s of tasks,
     # simglass.column_layout), so three kills must not reach the end of the job
-    job.write_text(SLOW_JOB.replace("realizations = 24", "realizations = 60"))
+    job.write_text(SLOW_JOB.replace("realizations = 24", f"realizations = {SLOW_TASKS}"))
     out = tmp_path / "killed.h5"
     rnd = random.Random(17)
     for _ in range(3):
@@ -137,7 +140,7 @@ def test_killed_several_times_at_random_moments_resumes_to_identical_data(tmp_pa
         p.send_signal(signal.SIGKILL)
         p.wait()
         assert run_cli("info", out).returncode == 0     # readable after every kill
-    assert _count_done(out) < 60
+    assert _count_done(out) < SLOW_TASKS
     r = run_cli("run", job, "--output", out, "--quiet")
     assert r.returncode == 0, r.stderr
     ref = tmp_path / "ref.h5"
@@ -161,7 +164,7 @@ def test_reading_while_the_job_writes_never_fails(tmp_path, monkeypatch):
         while writer.poll() is None and time.time() - t0 < 300:
             seen_writer |= being_written(out)
             _, points = load_points(out)           # raises InputError if the open fails
-            assert sum(len(p.records) for p in points) <= 24
+            assert sum(len(p.records) for p in points) <= SLOW_TASKS
             reads += 1
     finally:
         writer.communicate(timeout=600)
