@@ -217,7 +217,16 @@ class Terminated(BaseException):
         self.signum = signum
 
 
+def _stop_message(sig) -> str:
+    how = "interrupted" if sig == signal.SIGINT else f"stopped by {signal.Signals(sig).name}"
+    return f"simglass: {how}; completed tasks are saved, rerun the same command to resume"
+
+
 def _raise_terminated(signum, frame):
+    """Rank 0 says at once that the run stops: under mpiexec the workers leave on the same
+    signal, and the launcher may kill rank 0 while it still writes its last batch."""
+    if _is_rank0():
+        print(_stop_message(signum), file=sys.stderr, flush=True)
     raise Terminated(signum)
 
 
@@ -246,10 +255,8 @@ def main(argv=None) -> int:
         return 2
     except (KeyboardInterrupt, Terminated) as e:   # Ctrl-C, or a batch system's SIGTERM
         sig = e.signum if isinstance(e, Terminated) else signal.SIGINT
-        if _is_rank0():
-            how = "interrupted" if sig == signal.SIGINT else f"stopped by {signal.Signals(sig).name}"
-            print(f"simglass: {how}; completed tasks are saved, rerun the same command to resume",
-                  file=sys.stderr, flush=True)
+        if _is_rank0() and not isinstance(e, Terminated):   # Terminated: said by _raise_terminated
+            print(_stop_message(sig), file=sys.stderr, flush=True)
         if _under_mpi():   # MPI_Finalize would wait for ranks that are gone: leave at once
             from .runner import leave_after_signal
             leave_after_signal(128 + sig)
