@@ -109,7 +109,7 @@ def check_tiny_job(name: str, model: str, options: str, workdir, env: dict | Non
         r = subprocess.run([sys.executable, "-m", "simglass.cli", "run", str(job), "--output", str(out), "--quiet"],
                            capture_output=True, text=True, env=os.environ if env is None else env)
         assert r.returncode == 0, f"engine {name!r}: the tiny job failed (exit {r.returncode}): {r.stderr}"
-    first, again = _contents(files[0]), _contents(files[1])
+    first, again = task_contents(files[0]), task_contents(files[1])
     assert first.keys() == again.keys() and all(
         first[t].keys() == again[t].keys() and all(_same_bits(first[t][k], again[t][k]) for k in first[t])
         for t in first), f"engine {name!r}: a rerun of the same job is not bit-identical"
@@ -146,18 +146,23 @@ def check_engine(name: str, model: str, options: str, workdir, env: dict | None 
     return check_tiny_job(name, model, options, workdir, env)
 
 
-def _contents(path) -> dict:
-    """{task index: {entry: value, "@status": 1 done | 2 failed}} of a results file of
-    either layout, read through simglass.results (the records, string entries included)."""
+def task_contents(path) -> dict:
+    """{task name: {record entry: value, "@status": "done" | "failed", "@params": JSON}} of
+    a results file of either layout, read through simglass.results, for equality checks
+    (also the tests' reader, tests/conftest.py)."""
+    import json
+
     from .results import read_results, stored_tasks
     f, job = read_results(path)
     out = {}
     with f:
         tasks = stored_tasks(f, job, path)
+        every = job.tasks()
         for i in np.flatnonzero(tasks.status > 0):
             d = dict(tasks.record(int(i))) if tasks.status[i] == 1 else {}
-            d["@status"] = int(tasks.status[i])
-            out[int(i)] = d
+            d["@status"] = "done" if tasks.status[i] == 1 else "failed"
+            d["@params"] = json.dumps(every[i].params, sort_keys=True)
+            out[every[i].name] = d
     return out
 
 

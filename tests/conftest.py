@@ -39,22 +39,10 @@ def run_cli(*args, cwd=None, **kw):
 
 
 def task_datasets(path):
-    """{task name: {record entry: value, "@status": "done" | "failed", "@params": JSON}} of
-    a results file of either layout, read through simglass.results, for equality checks."""
-    import json
-
-    from simglass.results import read_results, stored_tasks
-    f, job = read_results(path)
-    out = {}
-    with f:
-        tasks = stored_tasks(f, job, path)
-        every = job.tasks()
-        for i in np.flatnonzero(tasks.status > 0):
-            d = dict(tasks.record(int(i))) if tasks.status[i] == 1 else {}
-            d["@status"] = "done" if tasks.status[i] == 1 else "failed"
-            d["@params"] = json.dumps(every[i].params, sort_keys=True)
-            out[every[i].name] = d
-    return out
+    """{task name: {record entry: value, "@status", "@params"}} of a results file of either
+    layout (simglass.contract.task_contents), for equality checks."""
+    from simglass.contract import task_contents
+    return task_contents(path)
 
 
 @contextlib.contextmanager
