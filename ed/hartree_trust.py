@@ -41,6 +41,7 @@ import numpy as np
 from scipy.linalg import cholesky, solve_triangular
 
 from .hartree import aufbau, energy_scale, finish, shifted
+from .hartree_descent import newton_finish
 
 __all__ = ["trust_solve", "hessian_product", "rotate"]
 
@@ -82,7 +83,8 @@ def rotate(Y, Z, k, occupied=True, empty=True):
     return Yk, Zk
 
 
-def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=None, max_cg=50):
+def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=None, max_cg=50,
+                newton_at=1e-3):
     """Solve the Hartree equations from the start density ``n0`` (module docstring):
     the aufbau determinant of h[n0] is the first point.
 
@@ -92,7 +94,11 @@ def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=
     n0 : (N,) start density; tol : max |Δn| of the verification; max_outer : trust-region
     steps (each at most ``max_cg`` + 1 Hessian products and a few dense products of
     N × N × N/2); max_diag : diagonalisations, >= 2 (the start and at least one
-    verification; default max_outer + 1); radius : first trust radius (default
+    verification; default max_outer + 1); newton_at : max |g| / energy scale below
+    which, after an interior step, the local phase is handed to
+    ed.hartree_descent.newton_finish (its diagonalisations counted here; if it does not
+    converge the search goes on from its own point and tries again below 1/100 of that
+    |g|); 0: never; radius : first trust radius (default
     ¼ √(energy scale)), in the variables y = κ √(F_vv,aa - F_oo,ii) (units √energy);
     gtol : max |g| at which to verify (default 0.1 tol × energy scale, lowered when the
     verification needs it); max_cg : CG iterations per step.
@@ -128,6 +134,8 @@ def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=
     p = _Point(psi[:, :nf].copy(), psi[:, nf:].copy(), hop, eps, V)
     model_of = None                     # the Newton model of p (kept while p does not move)
     verify = True                       # False right after a failed verification of p
+    newton_at *= scale
+    interior = False                    # the last accepted step was inside the radius
     for _ in range(max_outer):
         if model_of is not p:
             Foo, Fvv, g = p.blocks(hop, eps)
@@ -137,6 +145,13 @@ def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=
             f32 = [a.astype(np.float32) for a in (p.Y, p.Z, Foo, Fvv, s)]
             gs = g * s
             model_of = p
+        if interior and np.abs(g).max() <= newton_at and diags < max_diag:
+            r = newton_finish(model, h0, p.n, tol, max_diag - diags)
+            diags, products = diags + r.iterations, products + r.response_products
+            if r.converged or diags >= max_diag:
+                r.iterations, r.response_products = diags, products
+                return r
+            newton_at = 0.01 * np.abs(g).max()
         if verify and np.abs(g).max() <= gtol:            # verify by one diagonalisation
             levels, psi = np.linalg.eigh(shifted(h0, -p.Vn))
             diags += 1
@@ -150,6 +165,7 @@ def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=
 
         def hess(y):                                      # H in the variables y = κ / s
             return hessian_product(*f32[:4], V4, y * f32[4]) * f32[4]
+        radius_used = radius
         y, used = _steihaug(hess, gs.astype(np.float32), radius, max_cg)
         y = y.astype(float)
         products += used + 1
@@ -170,6 +186,7 @@ def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=
         if accept:                  # the empty orbitals only for an accepted step
             trial.Z = rotate(p.Y, p.Z, k, occupied=False)[1]
             p, verify = trial, True
+            interior = np.linalg.norm(y) < 0.99 * radius_used
     else:
         levels, psi = np.linalg.eigh(shifted(h0, -p.Vn))
         diags += 1
