@@ -16,14 +16,17 @@ Reported per (L, J/t) and method:
 
     .venv/bin/python benchmarks/hartree.py [--L 8 10] [--J 2 3 4 5 6 8] [--realizations 20]
                                            [--methods trust newton mixing] [--warmup 10] [--csv PATH]
-                                           [--threads 1 0] [--shared-pools]
+                                           [--threads 1 0] [--shared-pools] [--previous] [--compensate]
 
 ``--threads``: run everything once per BLAS thread count given (0: the default, one per
 core), each in units of one eigh at that thread count, and print the median wall time
 per solution at each count against the first.  ``--shared-pools``: also time the trust
 solver with scipy's BLAS pool left at the default threads (without
 simglass.blas.numpy_blas_only, as before that fix), on the same realisations
-("trust-shared").
+("trust-shared").  ``--previous``: also the trust solver without the explicit response of
+ed.response.chi0_dense (no Newton finish, Lanczos stability check), last, so that the
+paired energies compare the two.  ``--compensate``: compensated couplings, the W̃ = 0 axis
+of the localisation production (jobs/fermi_level_w0_*.toml).
 """
 
 import argparse
@@ -70,15 +73,15 @@ def unit_costs(lat, t_eigh):
     return t_start / t_eigh, (time.perf_counter() - t0) / 10 / t_eigh
 
 
-def solve_pair(lat, J, r, t_eigh, warmup=10, methods=METHODS):
-    d = sample_disorder(lat, J=J, seed=2026, realization=r)
+def solve_pair(lat, J, r, t_eigh, warmup=10, methods=METHODS, compensate=False):
+    d = sample_disorder(lat, J=J, seed=2026, realization=r, compensate=compensate, density=0.5)
     m = Model(lat, 1.0, d.V, d.eps, density=0.5)
     row = {"L": lat.shape[0], "J": J, "realization": r}
     for meth in methods:
-        shared = meth == "trust-shared"
+        variant = {"trust-shared": shared_pools, "trust-lanczos": lanczos_only}.get(meth)
         t0 = time.perf_counter()
-        with shared_pools() if shared else contextlib.nullcontext():
-            h = ed.hartree_solve(m, seed=r, method="trust" if shared else meth,
+        with variant() if variant else contextlib.nullcontext():
+            h = ed.hartree_solve(m, seed=r, method="trust" if variant else meth,
                                  **({"warmup": warmup} if meth != "mixing" else {}))
         row[f"{meth}_wall"] = time.perf_counter() - t0
         row.update({f"{meth}_time": (time.perf_counter() - t0) / t_eigh,
@@ -98,6 +101,23 @@ def shared_pools():
         yield
     finally:
         H.numpy_blas_only = keep
+
+
+@contextlib.contextmanager
+def lanczos_only():
+    """The trust solver as it was before the explicit response (ed.response.chi0_dense):
+    no Newton finish (newton_at = 0) and the stability check by Lanczos alone (margin 0)."""
+    import functools
+
+    import ed.hartree_trust as T
+    import ed.response as R
+    keep = T.trust_solve, R.hessian_min
+    T.trust_solve = functools.partial(keep[0], newton_at=0.0)
+    R.hessian_min = functools.partial(keep[1], margin=0.0)
+    try:
+        yield
+    finally:
+        T.trust_solve, R.hessian_min = keep
 
 
 def summary(rows, methods=METHODS):
@@ -131,7 +151,7 @@ def run_size(L, a, methods, threads):
           f"{c_start:.1f} eighs; one response product = {c_prod:.3f} eighs", flush=True)
     rows = []
     for J in a.J:
-        block = [dict(solve_pair(lat, J, r, t_eigh, a.warmup, methods), threads=threads)
+        block = [dict(solve_pair(lat, J, r, t_eigh, a.warmup, methods, a.compensate), threads=threads)
                  for r in range(a.realizations)]
         rows += block
         lines, dE = summary(block, methods)
@@ -156,9 +176,15 @@ def main():
                     help="BLAS thread counts to run at (0: the default, one per core)")
     ap.add_argument("--shared-pools", action="store_true",
                     help="also time trust with scipy's BLAS pool threaded (before simglass.blas)")
+    ap.add_argument("--previous", action="store_true",
+                    help="also time trust without the explicit response (no Newton finish, Lanczos "
+                         "stability check: the solver before it), last, so that energies pair against it")
+    ap.add_argument("--compensate", action="store_true",
+                    help="compensated couplings (the W~ = 0 axis of the production scans)")
     a = ap.parse_args()
     from threadpoolctl import threadpool_limits
-    methods = list(a.methods) + (["trust-shared"] if a.shared_pools else [])
+    methods = (list(a.methods) + (["trust-shared"] if a.shared_pools else [])
+               + (["trust-lanczos"] if a.previous else []))
     rows = []
     for nt in a.threads:
         with threadpool_limits(nt) if nt else contextlib.nullcontext():

@@ -127,7 +127,7 @@ def _descend(cur, verts_n, verts_T, V):
     return c @ Ns, float(c @ Ts)
 
 
-def newton_finish(model, h0, x, tol, max_diag, contraction=1.0, max_krylov=20):
+def newton_finish(model, h0, x, tol, max_diag, contraction=1.0, max_krylov=20, max_step=0.3):
     """Newton on the density from x near a solution (the local phase of ed.hartree_trust):
     (1 + χ⁰ V) δ = F(x) - x by GMRES with exact χ⁰ products (ed.response.Response),
     preconditioned by the LU factors of 1 - G̃ V, G̃ = ed.response.chi0_dense of the first
@@ -137,9 +137,11 @@ def newton_finish(model, h0, x, tol, max_diag, contraction=1.0, max_krylov=20):
 
     Returns a HartreeResult (ed.hartree.finish of the last diagonalisation, its
     ``iterations`` the diagonalisations, ``response_products`` the χ⁰ products), not
-    converged when h[x] has no gap at μ, a step does not reduce max |F(x) - x| by the
-    factor ``contraction``, or ``max_diag`` diagonalisations are used: the caller then
-    goes on from its own point.
+    converged when h[x] has no gap at μ, a step would change a density by more than
+    ``max_step`` (1 - G V nearly singular: not yet the local phase; no diagonalisation is
+    spent on it), a step does not reduce max |F(x) - x| by the factor ``contraction``,
+    or ``max_diag`` diagonalisations are used: the caller then goes on from its own
+    point.
     """
     from scipy.linalg import lu_factor, lu_solve
     nf, V = model.n_particles, model.V
@@ -156,6 +158,8 @@ def newton_finish(model, h0, x, tol, max_diag, contraction=1.0, max_krylov=20):
         M = LinearOperator((x.size, x.size), matvec=lambda v: lu_solve(lu, v), dtype=float)
         delta, _ = gmres(A, n_out - x, rtol=min(1e-2, res), atol=0.0, restart=max_krylov, maxiter=1, M=M)
         products += R.products
+        if np.abs(delta).max() > max_step:     # 1 - G V nearly singular: not the local phase
+            break
         x_new = x + delta
         E_new, psi_new = np.linalg.eigh(shifted(h0, -(V @ x_new)))
         diags += 1
