@@ -137,9 +137,9 @@ def newton_finish(model, h0, x, tol, max_diag, contraction=1.0, max_krylov=20, m
 
     Returns a HartreeResult (ed.hartree.finish of the last diagonalisation, its
     ``iterations`` the diagonalisations, ``response_products`` the χ⁰ products), not
-    converged when h[x] has no gap at μ, a step would change a density by more than
-    ``max_step`` (1 - G V nearly singular: not yet the local phase; no diagonalisation is
-    spent on it), a step does not reduce max |F(x) - x| by the factor ``contraction``,
+    converged when h[x] has no gap at μ, a step (first the preconditioner's own, then
+    GMRES's) would change a density by more than ``max_step`` (1 - G V nearly singular:
+    not yet the local phase; no diagonalisation is spent on it), a step does not reduce max |F(x) - x| by the factor ``contraction``,
     or ``max_diag`` diagonalisations are used: the caller then goes on from its own
     point.
     """
@@ -153,6 +153,8 @@ def newton_finish(model, h0, x, tol, max_diag, contraction=1.0, max_krylov=20, m
     while res > tol and diags < max_diag and E[nf] - E[nf - 1] > deg_tol:
         if lu is None:
             lu = lu_factor(np.eye(x.size) - chi0_dense(E, psi, nf) @ V)
+        if np.abs(lu_solve(lu, n_out - x)).max() > max_step:
+            break                               # the preconditioner's step: O(N²), no products
         R = Response(E, psi, nf, deg_tol)
         A = LinearOperator((x.size, x.size), matvec=lambda v: v + R.chi0(V @ v), dtype=float)
         M = LinearOperator((x.size, x.size), matvec=lambda v: lu_solve(lu, v), dtype=float)
