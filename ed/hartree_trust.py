@@ -33,6 +33,12 @@ solution: its aufbau density must equal n to ``tol``.  If it does not (gtol too 
 gtol is lowered and the search goes on; a minimum over determinants that violates the
 aufbau principle, or ``max_outer`` steps, is returned unconverged (the caller falls
 back to ed.hartree_descent).  Diagonalisations: the start and each verification.
+
+The local phase goes to Newton on the density (ed.hartree_descent.newton_finish, with
+the explicit response of ed.response.chi0_dense as its preconditioner) once an accepted
+step lies inside the radius and max |g| <= ``newton_at`` × energy scale: near a solution
+the orbital Hessian's soft modes (eigenvalues down to 1e-2 of the level gaps) cost the
+conjugate gradients 20-50 products per step, the preconditioned Newton 1-3.
 """
 
 from __future__ import annotations
