@@ -236,6 +236,16 @@ def _stop_on_batch_signals():
         signal.signal(sig, _raise_terminated)
 
 
+def _done_with_batch_signals():
+    """After a complete `run` or `validate` nothing is left to lose: a SIGTERM or SIGHUP
+    that arrives during the exit (MPI_Finalize waits for every rank; a batch system's
+    time limit can fall there) is ignored, so that the run ends as it finished, exit 0,
+    instead of an exception in the interpreter's shutdown or a killed rank."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is _raise_terminated:
+            signal.signal(sig, signal.SIG_IGN)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     try:
@@ -243,7 +253,9 @@ def main(argv=None) -> int:
     except SystemExit as e:  # argparse prints its own one-line usage error
         return int(e.code) if e.code is not None else 0
     try:
-        return args.func(args)
+        code = args.func(args)
+        _done_with_batch_signals()
+        return code
     except BrokenPipeError:   # output piped to a reader that stopped (| head): quietly, as C tools do
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())   # the interpreter's final flush must not fail again

@@ -192,6 +192,34 @@ def test_sigterm_one_line_and_resume(tmp_path, ranks):
     assert_same_results(out, tmp_path / "ref.h5")
 
 
+@pytest.mark.parametrize("ranks", [0, 3])
+def test_sigterm_after_a_complete_run_is_ignored(tmp_path, ranks):
+    """A SIGTERM that arrives after the run is complete, during the exit (MPI_Finalize
+    waits for every rank; a batch system's time limit can fall there): the run ends as it
+    finished, exit 0, no line and no launcher noise.  The exit is held open for 3 s after
+    simglass.cli.main returns, so that the signal lands there every time."""
+    import sys
+    job = write(tmp_path, SMALL)
+    out = tmp_path / "done.h5"
+    code = ("import sys, time; from simglass.cli import main; c = main(sys.argv[1:]); "
+            "print('returned', flush=True); time.sleep(3); sys.exit(c)")
+    launcher = [str(BIN / "mpiexec"), "-n", str(ranks)] if ranks else []
+    p = subprocess.Popen([*launcher, sys.executable, "-c", code, "run", str(job), "--output", str(out), "--quiet"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    while sum(x.startswith("returned") for x in seen) < max(ranks, 1):     # every rank past main
+        line = p.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+    assert sum(x.startswith("returned") for x in seen) == max(ranks, 1), seen
+    p.send_signal(signal.SIGTERM)
+    rest, err = p.communicate(timeout=60)
+    assert p.returncode == 0, (p.returncode, err)
+    assert err.strip() == "", err
+    assert "12 tasks done" in "".join(seen), seen
+
+
 def test_failed_task_recorded(tmp_path, monkeypatch):
     """A task that raises is stored with its traceback; the others complete; exit 1."""
     from simglass import disorder_engine
