@@ -48,7 +48,9 @@ class HartreeResult:
     converged, iterations (diagonalisations), residual (max |Δn|), start (label);
     response_products : applications of the static response χ⁰ or of the orbital
     Hessian (each 0.05-0.15 of a diagonalisation at N = 512, benchmarks/hartree.py:
-    trust-region CG, Newton steps and the stability check);
+    trust-region CG, Newton steps and a Lanczos stability check); the dense response
+    of ed.response.chi0_dense (about one diagonalisation, in the Newton finish and the
+    stability check) is not counted;
     stability : lowest eigenvalue of the Hessian of E_H in the occupied–empty rotations,
     scaled by the level gaps (ed.response.hessian_min): >= 0 at a local minimum, < 0 at
     a saddle point, NaN when not checked (unconverged, t = 0, complex orbitals);

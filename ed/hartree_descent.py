@@ -37,7 +37,7 @@ from scipy.optimize import minimize
 from scipy.sparse.linalg import LinearOperator, gmres
 
 from .hartree import aufbau, energy_scale, finish, shifted
-from .response import Response, chi0_dense
+from .response import Response, chi0_dense, softest_mode
 
 __all__ = ["descent_solve", "newton_finish"]
 
@@ -127,7 +127,8 @@ def _descend(cur, verts_n, verts_T, V):
     return c @ Ns, float(c @ Ts)
 
 
-def newton_finish(model, h0, x, tol, max_diag, contraction=1.0, max_krylov=20, max_step=0.3):
+def newton_finish(model, h0, x, tol, max_diag, contraction=1.0, max_krylov=20, max_step=0.3,
+                  curvature=1e-3):
     """Newton on the density from x near a solution (the local phase of ed.hartree_trust):
     (1 + χ⁰ V) δ = F(x) - x by GMRES with exact χ⁰ products (ed.response.Response),
     preconditioned by the LU factors of 1 - G̃ V, G̃ = ed.response.chi0_dense of the first
@@ -137,7 +138,10 @@ def newton_finish(model, h0, x, tol, max_diag, contraction=1.0, max_krylov=20, m
 
     Returns a HartreeResult (ed.hartree.finish of the last diagonalisation, its
     ``iterations`` the diagonalisations, ``response_products`` the χ⁰ products), not
-    converged when h[x] has no gap at μ, a step (first the preconditioner's own, then
+    converged when h[x] has no gap at μ, λ_max(G̃ V) >= 1 - ``curvature`` at the start
+    (the orbital Hessian there has a negative or nearly zero eigenvalue: Newton would go
+    to the nearest stationary point, possibly a saddle point, where the trust region
+    follows the negative curvature downhill), a step (first the preconditioner's own, then
     GMRES's) would change a density by more than ``max_step`` (1 - G V nearly singular:
     not yet the local phase; no diagonalisation is spent on it), a step does not reduce max |F(x) - x| by the factor ``contraction``,
     or ``max_diag`` diagonalisations are used: the caller then goes on from its own
@@ -152,22 +156,25 @@ def newton_finish(model, h0, x, tol, max_diag, contraction=1.0, max_krylov=20, m
     res, diags, products, lu = float(np.abs(n_out - x).max()), 1, 0, None
     while res > tol and diags < max_diag and E[nf] - E[nf - 1] > deg_tol:
         if lu is None:
-            lu = lu_factor(np.eye(x.size) - chi0_dense(E, psi, nf) @ V)
-        if np.abs(lu_solve(lu, n_out - x)).max() > max_step:
+            G = chi0_dense(E, psi, nf)
+            if not softest_mode(G, V)[0] < 1.0 - curvature:
+                break        # not inside a minimum's basin: Newton would go to a saddle point
+            lu = lu_factor(np.eye(x.size) - G @ V)
+        if not np.abs(lu_solve(lu, n_out - x)).max() <= max_step:
             break                               # the preconditioner's step: O(N²), no products
         R = Response(E, psi, nf, deg_tol)
         A = LinearOperator((x.size, x.size), matvec=lambda v: v + R.chi0(V @ v), dtype=float)
         M = LinearOperator((x.size, x.size), matvec=lambda v: lu_solve(lu, v), dtype=float)
         delta, _ = gmres(A, n_out - x, rtol=min(1e-2, res), atol=0.0, restart=max_krylov, maxiter=1, M=M)
         products += R.products
-        if np.abs(delta).max() > max_step:     # 1 - G V nearly singular: not the local phase
+        if not np.abs(delta).max() <= max_step:     # 1 - G V nearly singular (or NaN)
             break
         x_new = x + delta
         E_new, psi_new = np.linalg.eigh(shifted(h0, -(V @ x_new)))
         diags += 1
         n_new, occ_new, deg_new = aufbau(E_new, psi_new, nf, deg_tol)
         res_new = float(np.abs(n_new - x_new).max())
-        if res_new > contraction * res and res_new > tol:
+        if not (res_new <= contraction * res or res_new <= tol):
             break
         x, E, psi, n_out, occ, deg, res = x_new, E_new, psi_new, n_new, occ_new, deg_new, res_new
     r = finish(model, x, E, psi, occ, deg, res, tol, diags)

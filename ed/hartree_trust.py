@@ -32,7 +32,8 @@ The search stops when max |g| <= gtol; one diagonalisation of h[n] then verifies
 solution: its aufbau density must equal n to ``tol``.  If it does not (gtol too loose)
 gtol is lowered and the search goes on; a minimum over determinants that violates the
 aufbau principle, or ``max_outer`` steps, is returned unconverged (the caller falls
-back to ed.hartree_descent).  Diagonalisations: the start and each verification.
+back to ed.hartree_descent).  Diagonalisations: the start, each verification and those
+of the Newton finish below.
 
 The local phase goes to Newton on the density (ed.hartree_descent.newton_finish, with
 the explicit response of ed.response.chi0_dense as its preconditioner) once an accepted
@@ -111,8 +112,9 @@ def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=
 
     Returns
     -------
-    HartreeResult (ed.hartree.finish of the last verification) with ``iterations`` the
-    diagonalisations and ``response_products`` the Hessian products; ``converged`` False
+    HartreeResult (ed.hartree.finish of the last verification, or newton_finish's result
+    when it converged) with ``iterations`` the diagonalisations and ``response_products``
+    the Hessian and χ⁰ products; ``converged`` False
     when the verification failed: max_outer or max_diag reached, or an aufbau density of
     h[n] that differs from n by more than 1e-3 (a minimum over determinants that is not
     an aufbau solution).
@@ -151,7 +153,7 @@ def trust_solve(model, h0, n0, tol, max_outer, max_diag=None, radius=None, gtol=
             f32 = [a.astype(np.float32) for a in (p.Y, p.Z, Foo, Fvv, s)]
             gs = g * s
             model_of = p
-        if interior and np.abs(g).max() <= newton_at and diags < max_diag:
+        if interior and newton_at > 0 and np.abs(g).max() <= newton_at and diags < max_diag:
             r = newton_finish(model, h0, p.n, tol, max_diag - diags)
             diags, products = diags + r.iterations, products + r.response_products
             if r.converged or diags >= max_diag:

@@ -22,10 +22,12 @@ every eigenvalue of -χ⁰ V is at most 1, the static dielectric condition); a s
 point has λ_max(K) > 1.  ``hessian_min`` returns 1 - λ_max(K), the lowest eigenvalue
 of the Hessian in the metric Δ (dimensionless).  The nonzero eigenvalues of K are those
 of the N × N matrix G V, G = -χ⁰ = C Cᵀ, so λ_max(K) is found from ``chi0_dense``, an
-approximation G̃ with (1 - ε) G ≼ G̃ ≼ (1 + ε) G (``exp_sum``, ε = 6e-5; about one eigh
-of h at N = 1000), by Arnoldi on G̃ V at O(N²) per product; only when 1 - λ_max lies
-within ``margin`` of 0, where the sign needs more than G̃, is it found by Lanczos on K
-itself (its products cost about 0.1 eigh each at N = 1000).
+approximation G̃ with (1 - ε) G ≼ G̃ ≼ (1 + ε) G on the range of G (``exp_sum``,
+ε = EXP_SUM_ERROR = 7e-5, plus single-precision rounding; about one eigh of h at
+N = 1000), by Arnoldi on G̃ V at O(N²) per product.  Lanczos on K itself (its products
+cost about 0.1 eigh each at N = 1000) is used where G̃ does not decide: 1 - λ_max
+within ``margin`` of 0, a tolerance below 1e-4, a degenerate Fermi shell, or fewer
+than 64 level pairs.
 
 Exponential sum.  1/z ≈ Σ_q w_q exp(-s_q z) on [a, b] with w_q > 0, fitted in relative
 error by non-negative least squares on fixed exponents (3 per decade of b/a): with
@@ -47,9 +49,10 @@ from functools import lru_cache
 import numpy as np
 from scipy.sparse.linalg import LinearOperator, eigs, eigsh
 
-__all__ = ["Response", "hessian_min", "chi0_dense", "exp_sum"]
+__all__ = ["Response", "hessian_min", "chi0_dense", "exp_sum", "softest_mode"]
 
-EXP_SUM_ERROR = 6e-5     # max relative error of exp_sum's 1/z (3 exponents per decade)
+EXP_SUM_ERROR = 7e-5     # max relative error of exp_sum's 1/z (3 exponents per decade;
+                         # tests/test_hartree.py checks every fit of 1-10 decades)
 
 
 class Response:
@@ -104,20 +107,27 @@ def _unit_exp_sum(decades):
 
 def exp_sum(a, b):
     """(s, w): 1/z ≈ Σ_q w_q exp(-s_q z) for a <= z <= b (0 < a <= b), all w_q > 0, max
-    relative error EXP_SUM_ERROR (module docstring); 13-27 terms for b/a = 10-10⁶."""
+    relative error EXP_SUM_ERROR (module docstring); 12-27 terms for b/a = 10-10⁶."""
     if not 0 < a <= b:
         raise ValueError(f"exp_sum needs 0 < a <= b, got a={a!r}, b={b!r}")
-    s, w = _unit_exp_sum(max(1, int(np.ceil(np.log10(b / a) + 1e-9))))
+    s, w = _unit_exp_sum(max(1, int(np.ceil(np.log10(b / a) - 1e-9))))
     return s / a, w / a
 
 
 def chi0_dense(levels, orbitals, n_particles):
-    """G̃ ≈ -χ⁰ (N, N), float64, within (1 ± EXP_SUM_ERROR) G in the Loewner order, for
-    real orbitals with a gap E_{N_f} > E_{N_f - 1} (module docstring; single-precision
-    products, so add ~1e-6 relative rounding).  Raises ValueError without a gap."""
+    """G̃ ≈ -χ⁰ (N, N), float64, within (1 ± EXP_SUM_ERROR) G in the Loewner order on the
+    range of G, for real orbitals (N, N) with a gap E_{N_f} > E_{N_f - 1} (module
+    docstring; single-precision products add ~1e-6 relative rounding, and G̃'s value on
+    G's null vector, the uniform density change, is rounding, not exactly 0).
+
+    Raises ValueError for complex orbitals, n_particles outside 1 .. N - 1, or no gap."""
     from scipy.linalg.blas import ssyrk
     nf = int(n_particles)
     E = np.asarray(levels, dtype=float)
+    if np.iscomplexobj(orbitals):
+        raise ValueError("chi0_dense needs real orbitals (an untwisted h)")
+    if not 0 < nf < E.size:
+        raise ValueError(f"chi0_dense needs n_particles in 1 .. {E.size - 1}, got {n_particles!r}")
     gap = E[nf] - E[nf - 1]
     if not gap > 0:
         raise ValueError("chi0_dense needs a gap at the Fermi level")
@@ -128,7 +138,7 @@ def chi0_dense(levels, orbitals, n_particles):
     for sq, wq in zip(s, w):
         # a level whose factor is below 1e-7 is left out of the term: then s_q Δ > 32 for
         # each of its pairs (Δ = E_a - E_i), whose share w_q exp(-s_q Δ) < 32 e^-32 (w_q/s_q)/Δ
-        # is below 1e-11 of 1/Δ (w_q/s_q < 30); the large-s terms shrink to the levels
+        # is below 1.2e-11 of 1/Δ (w_q/s_q < 30); the large-s terms shrink to the levels
         # near μ, and subnormal numbers (slow arithmetic) stay out of the products
         fo, fv = np.exp(-0.5 * sq * (mu - E[:nf])), np.exp(-0.5 * sq * (E[nf:] - mu))
         io, iv = fo > 1e-7, fv > 1e-7
@@ -152,11 +162,13 @@ def hessian_min(response, V, tol=1e-4, maxiter=500, rng=None, margin=1e-3):
     rng : numpy Generator for ARPACK's start vector (default: a fixed one, seed 0). The
         start vector is always given, so the same inputs give the same result (without
         it ARPACK draws its own, different on every call).
-    margin : with a gap at μ and tol >= 1e-4, 1 - λ_max(G̃ V) from ``chi0_dense`` is
-        returned when its modulus exceeds ``margin`` (its error is below 1e-4 λ_max);
-        otherwise Lanczos on K (tolerance ``tol``), started from the rotation of G̃'s
-        softest mode (from a random vector with a degenerate Fermi shell).  0 always
-        uses Lanczos from a random vector.
+    margin : with a gap at μ (no level pair left out), at least 64 level pairs and
+        tol >= 1e-4, 1 - λ_max(G̃ V) from ``chi0_dense`` is returned when its modulus
+        exceeds ``margin`` (its error is below 1e-4 λ_max); otherwise Lanczos on K
+        (tolerance ``tol``), started from the rotation of G̃'s softest mode when G̃ was
+        built, else from a random vector (``rng``).  0 always uses Lanczos from a random
+        vector.  The random start is drawn in every case, so that the generator's state
+        afterwards does not depend on the path.
 
     Returns
     -------
@@ -177,7 +189,7 @@ def hessian_min(response, V, tol=1e-4, maxiter=500, rng=None, margin=1e-3):
         dense = np.column_stack([K(e) for e in np.eye(s.size)])
         w, y = np.linalg.eigh(0.5 * (dense + dense.T))
     else:
-        v0 = None
+        v0 = (np.random.default_rng(0) if rng is None else rng).standard_normal(s.size)
         if margin > 0 and np.all(response.inv_gap > 0) and s.size >= 64:
             # G̃'s eigenvalue is within ~1e-4 λ_max (EXP_SUM_ERROR and single precision):
             # returned for tol >= 1e-4, a start for Lanczos below
@@ -185,8 +197,6 @@ def hessian_min(response, V, tol=1e-4, maxiter=500, rng=None, margin=1e-3):
             if abs(1.0 - lam) > margin and tol >= 1e-4:
                 return float(1.0 - lam), x / max(np.abs(x).max(), 1e-300)
             v0 = (response._ov(V @ x) * s).ravel()      # Cᵀ V x: the softest rotation of G̃
-        if v0 is None:
-            v0 = (np.random.default_rng(0) if rng is None else rng).standard_normal(s.size)
         w, y = eigsh(LinearOperator((s.size, s.size), matvec=K, dtype=float), k=1, which="LA",
                      tol=tol, maxiter=maxiter, ncv=min(s.size, 20), v0=v0)
     dn = response._site(y[:, -1].reshape(s.shape) * s)
@@ -195,10 +205,16 @@ def hessian_min(response, V, tol=1e-4, maxiter=500, rng=None, margin=1e-3):
 
 def _dense_softest(response, V):
     """(λ_max(G̃ V), its eigenvector (N,)) with G̃ = chi0_dense of the response's h: the
-    softest density mode.  G̃ V has a real spectrum (similar to G̃^½ V G̃^½)."""
+    softest density mode (softest_mode)."""
     levels = np.concatenate([response.levels_occ, response.levels_emp])
     orbitals = np.hstack([response.occ, response.emp])
-    G = chi0_dense(levels, orbitals, response.occ.shape[1])
+    return softest_mode(chi0_dense(levels, orbitals, response.occ.shape[1]), V)
+
+
+def softest_mode(G, V):
+    """(λ_max(G V), its eigenvector (N,), real) for G (N, N) positive semidefinite and V
+    (N, N) symmetric, by Arnoldi (ARPACK, fixed start, tol 1e-10): G V has a real
+    spectrum (similar to G^½ V G^½)."""
     N = G.shape[0]
     op = LinearOperator((N, N), matvec=lambda x: G @ (V @ x), dtype=float)
     v0 = np.ones(N) + np.linspace(-0.5, 0.5, N)

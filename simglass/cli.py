@@ -240,7 +240,8 @@ def _done_with_batch_signals():
     """After a complete `run` or `validate` nothing is left to lose: a SIGTERM or SIGHUP
     that arrives during the exit (MPI_Finalize waits for every rank; a batch system's
     time limit can fall there) is ignored, so that the run ends as it finished, exit 0,
-    instead of an exception in the interpreter's shutdown or a killed rank."""
+    instead of an exception in the interpreter's shutdown or a killed rank.  Only for
+    the command line: a program that calls main() keeps its own signal handling."""
     for sig in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(sig) is _raise_terminated:
             signal.signal(sig, signal.SIG_IGN)
@@ -254,7 +255,8 @@ def main(argv=None) -> int:
         return int(e.code) if e.code is not None else 0
     try:
         code = args.func(args)
-        _done_with_batch_signals()
+        if argv is None:       # the command line (not main() called as a function)
+            _done_with_batch_signals()
         return code
     except BrokenPipeError:   # output piped to a reader that stopped (| head): quietly, as C tools do
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -450,13 +450,15 @@ def test_steihaug_step():
     assert np.linalg.norm(y) == pytest.approx(0.5) and y[2] < 0
 
 
-@pytest.mark.parametrize("a,b", [(1.0, 10.0), (0.01, 30.0), (1e-4, 40.0), (0.3, 0.3)])
+@pytest.mark.parametrize("a,b", [(1.0, 10.0), (0.01, 30.0), (1e-4, 40.0), (0.3, 0.3), (1.0, 50.0), (0.1, 20.0)]
+                         + [(1.0, 10.0 ** d) for d in range(2, 11)])
 def test_exp_sum_relative_error(a, b):
     """ed.response.exp_sum: 1/z ≈ Σ w exp(-s z) with positive weights, within
-    EXP_SUM_ERROR of 1/z everywhere on [a, b] (direct evaluation on a fine grid)."""
+    EXP_SUM_ERROR of 1/z everywhere on [a, b] (direct evaluation on a fine grid; the
+    last cases cover the whole interval of every fit from 2 to 10 decades)."""
     from ed.response import EXP_SUM_ERROR, exp_sum
     s, w = exp_sum(a, b)
-    z = np.geomspace(a, b, 20001)
+    z = np.geomspace(a, b, 40001)
     assert np.all(w > 0)
     assert np.abs(np.exp(-np.outer(z, s)) @ w * z - 1).max() <= EXP_SUM_ERROR
 
@@ -479,8 +481,10 @@ def test_dense_response_against_its_columns():
     G = -np.column_stack([R.chi0(e) for e in np.eye(N)])
     Gd = chi0_dense(h.levels, h.orbitals, nf)
     assert np.abs(Gd - G).max() <= 1e-4 * np.abs(G).max()
-    X = np.random.default_rng(0).standard_normal((N, 20))
-    ratio = np.einsum("ij,ij->j", X, Gd @ X) / np.einsum("ij,ij->j", X, G @ X)
+    g, U = np.linalg.eigh(G)                 # the generalised eigenvalues of (G̃, G) on G's range
+    keep = g > 1e-6 * g.max()
+    A = U[:, keep] / np.sqrt(g[keep])
+    ratio = np.linalg.eigvalsh(A.T @ Gd @ A)
     assert np.abs(ratio - 1).max() <= 1e-4
 
 
@@ -493,7 +497,9 @@ def test_stability_from_the_dense_response_against_lanczos(L, J, seed):
     m = w0_model(L, J, seed)
     h = ed.hartree_solve(m, seed=seed, starts=("random",))
     nf = m.n_particles
-    dense, mode = hessian_min(Response(h.levels, h.orbitals, nf, 1e-10), m.V)
+    R = Response(h.levels, h.orbitals, nf, 1e-10)
+    dense, mode = hessian_min(R, m.V)
+    assert R.products == 0                   # the dense path: no product of the orbital Hessian
     exact, mode0 = hessian_min(Response(h.levels, h.orbitals, nf, 1e-10), m.V, tol=1e-10, margin=0)
     assert dense == pytest.approx(exact, abs=1e-4)
     assert h.stability == pytest.approx(exact, abs=1e-4)
@@ -537,3 +543,16 @@ def test_solutions_from_random_starts_verified(J):
             lam, _ = hessian_min(Response(h.levels, h.orbitals, m.n_particles, 1e-10), m.V,
                                  tol=1e-10, margin=0)
             assert h.stable == (lam >= -1e-6) and h.stability == pytest.approx(lam, abs=1e-4)
+
+
+def test_newton_finish_does_not_go_to_a_saddle_point():
+    """Near the uniform saddle point of mattis_model (above its instability), Newton on
+    the density would converge back to the saddle: newton_finish sees λ_max(G̃ V) > 1 and
+    returns unconverged without a step, so that the trust region goes downhill."""
+    from ed.hartree import bare_hamiltonian
+    from ed.hartree_descent import newton_finish
+    m0, e = mattis_model(1.0)
+    m, _ = mattis_model(1.5 / staggered_response(m0, e))
+    x = np.full(m.n_sites, 7 / 64) + 1e-3 * e / 2
+    r = newton_finish(m, bare_hamiltonian(m), x, 1e-8, max_diag=20)
+    assert not r.converged and r.iterations == 1 and r.response_products == 0

@@ -201,23 +201,39 @@ def test_sigterm_after_a_complete_run_is_ignored(tmp_path, ranks):
     import sys
     job = write(tmp_path, SMALL)
     out = tmp_path / "done.h5"
-    code = ("import sys, time; from simglass.cli import main; c = main(sys.argv[1:]); "
+    code = ("import sys, time; from simglass.cli import main; c = main(); "      # as the console script
             "print('returned', flush=True); time.sleep(3); sys.exit(c)")
     launcher = [str(BIN / "mpiexec"), "-n", str(ranks)] if ranks else []
     p = subprocess.Popen([*launcher, sys.executable, "-c", code, "run", str(job), "--output", str(out), "--quiet"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    seen = []
-    while sum(x.startswith("returned") for x in seen) < max(ranks, 1):     # every rank past main
-        line = p.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
+    import select
+    seen, deadline = [], time.time() + 120
+    while sum(x.startswith("returned") for x in seen) < max(ranks, 1) and time.time() < deadline:
+        if select.select([p.stdout], [], [], 1.0)[0]:      # every rank past main
+            line = p.stdout.readline()
+            if not line:
+                break
+            seen.append(line)
+    if sum(x.startswith("returned") for x in seen) < max(ranks, 1):
+        p.kill()
     assert sum(x.startswith("returned") for x in seen) == max(ranks, 1), seen
     p.send_signal(signal.SIGTERM)
     rest, err = p.communicate(timeout=60)
     assert p.returncode == 0, (p.returncode, err)
     assert err.strip() == "", err
     assert "12 tasks done" in "".join(seen), seen
+
+
+def test_main_as_a_function_keeps_the_callers_signal_handling(tmp_path):
+    """main() called from a program (argv given) leaves SIGTERM and SIGHUP to it after
+    the run, as they were before the call (the run itself installs its own)."""
+    from simglass.cli import main
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
+    assert main(["run", str(write(tmp_path, SMALL)), "--output", str(tmp_path / "a.h5"), "--quiet"]) == 0
+    assert signal.getsignal(signal.SIGTERM) is not signal.SIG_IGN
+    assert signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN
+    signal.signal(signal.SIGTERM, before[0])
+    signal.signal(signal.SIGHUP, before[1])
 
 
 def test_failed_task_recorded(tmp_path, monkeypatch):
