@@ -28,6 +28,35 @@ n_configs = 4
 """
 
 
+# what a rerun of OLD's job by later code may change: the Hartree solver's work counters
+# (its path to the same solution), and numbers within the accuracy that the solver
+# promises (densities to tol = 1e-8; the stability eigenvalue to the 1e-4 of its check)
+SOLVER_WORK = {"iterations", "response_products"}
+STABILITY = {"stability", "starts_stability"}
+
+
+def assert_same_up_to_the_solver(a, b):
+    """assert_same_results for a file of earlier code against a rerun of its job: the
+    same tasks, entries, status, parameters, strings and integers; floats within 1e-8
+    (1e-4 for the stability eigenvalue); the solver's work counters not compared."""
+    da, db = task_datasets(a), task_datasets(b)
+    assert sorted(da) == sorted(db)
+    for name in da:
+        assert sorted(da[name]) == sorted(db[name]), name
+        for k in set(da[name]) - SOLVER_WORK:
+            _assert_close(da[name][k], db[name][k], k, name)
+
+
+def _assert_close(x, y, k, where=""):
+    """Floats within 1e-8 (1e-4 for the stability eigenvalue), anything else equal."""
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.kind == "f" and y.dtype.kind == "f" and k != "@params":
+        assert x.shape == y.shape, (where, k)
+        np.testing.assert_allclose(x, y, rtol=0, atol=1e-4 if k in STABILITY else 1e-8, err_msg=f"{where} {k}")
+    else:
+        assert np.array_equal(x, y), (where, k)
+
+
 def _job_of(path, tmp_path):
     from simglass.results import read_results
     f, _ = read_results(path)
@@ -40,7 +69,8 @@ def _job_of(path, tmp_path):
 
 def test_file_of_the_group_layout_reads_as_a_new_run(tmp_path):
     """A file written by the previous version (group layout) and a fresh run of its job
-    (columnar) give the same records, task table and `simglass info`; resuming the old
+    (columnar) give the same records (up to the solver's accuracy and work counters:
+    the Hartree solver changed since), task table and `simglass info`; resuming the old
     file keeps its layout."""
     from analysis.load import load_points, task_table
     job = _job_of(OLD, tmp_path)
@@ -48,16 +78,18 @@ def test_file_of_the_group_layout_reads_as_a_new_run(tmp_path):
     assert run_cli("run", job, "--output", new, "--quiet").returncode == 0
     with h5py.File(new, "r") as f:
         assert f.attrs["format"] == "simglass-results-2"
-    assert_same_results(OLD, new)
+    assert_same_up_to_the_solver(OLD, new)
     (_, old_points), (_, new_points) = load_points(OLD), load_points(new)
     for a, b in zip(old_points, new_points):
         assert a.realizations == b.realizations
         for ra, rb in zip(a.records, b.records):
             assert sorted(ra) == sorted(rb)
             assert ra["start"] == rb["start"] and isinstance(rb["start"], str)
-            for k in ra:
-                np.testing.assert_array_equal(ra[k], rb[k], err_msg=k)
-    pd.testing.assert_frame_equal(task_table(OLD), task_table(new))
+            for k in set(ra) - SOLVER_WORK:
+                _assert_close(ra[k], rb[k], k)
+    drop = [c for c in task_table(new).columns if c in SOLVER_WORK]
+    pd.testing.assert_frame_equal(task_table(OLD).drop(columns=drop), task_table(new).drop(columns=drop),
+                                  check_exact=False, rtol=0, atol=1e-4)
     info_old, info_new = run_cli("info", OLD), run_cli("info", new)
     assert info_old.returncode == 0 and info_new.returncode == 0
     def counts(out):   # the table of `simglass info` without the wall times
@@ -71,7 +103,7 @@ def test_file_of_the_group_layout_reads_as_a_new_run(tmp_path):
     assert r.returncode == 0 and "1 tasks done, 3 already done" in r.stdout, r.stderr
     with h5py.File(copy, "r") as f:
         assert f.attrs["format"] == "simglass-results-1" and "p0001_r00001" in f["tasks"]
-    assert_same_results(copy, new)
+    assert_same_up_to_the_solver(copy, new)
 
 
 def test_both_layouts_store_the_same_numbers_and_tables(tmp_path):
