@@ -133,8 +133,9 @@ def newton_finish(model, h0, x, tol, max_diag, contraction=1.0, max_krylov=20, m
     (1 + χ⁰ V) δ = F(x) - x by GMRES with exact χ⁰ products (ed.response.Response),
     preconditioned by the LU factors of 1 - G̃ V, G̃ = ed.response.chi0_dense of the first
     diagonalisation (kept for the later steps), and x <- x + δ.  The preconditioner
-    leaves GMRES 1-3 products per step where the unpreconditioned orbital Hessian took
-    10-50 (soft modes); the steps converge quadratically.
+    leaves GMRES a few products per step (tests/test_hartree.py bounds them by 8) where
+    the unpreconditioned orbital Hessian needed many on its soft modes; the steps
+    converge quadratically.
 
     Returns a HartreeResult (ed.hartree.finish of the last diagonalisation, its
     ``iterations`` the diagonalisations, ``response_products`` the χ⁰ products), not

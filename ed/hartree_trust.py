@@ -39,7 +39,8 @@ The local phase goes to Newton on the density (ed.hartree_descent.newton_finish,
 the explicit response of ed.response.chi0_dense as its preconditioner) once an accepted
 step lies inside the radius and max |g| <= ``newton_at`` × energy scale: near a solution
 the orbital Hessian's soft modes (eigenvalues down to 1e-2 of the level gaps) cost the
-conjugate gradients 20-50 products per step, the preconditioned Newton 1-3.
+conjugate gradients many products per step, the preconditioned Newton few
+(benchmarks/hartree.py --previous counts both).
 """
 
 from __future__ import annotations

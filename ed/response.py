@@ -23,8 +23,7 @@ point has λ_max(K) > 1.  ``hessian_min`` returns 1 - λ_max(K), the lowest eige
 of the Hessian in the metric Δ (dimensionless).  The nonzero eigenvalues of K are those
 of the N × N matrix G V, G = -χ⁰ = C Cᵀ, so λ_max(K) is found from ``chi0_dense``, an
 approximation G̃ with (1 - ε) G ≼ G̃ ≼ (1 + ε) G on the range of G (``exp_sum``,
-ε = EXP_SUM_ERROR = 7e-5, plus single-precision rounding; about one eigh of h at
-N = 1000), by Arnoldi on G̃ V at O(N²) per product.  Lanczos on K itself (its products
+ε = EXP_SUM_ERROR = 7e-5, plus single-precision rounding), by Arnoldi on G̃ V at O(N²) per product.  Lanczos on K itself (its products
 cost about 0.1 eigh each at N = 1000) is used where G̃ does not decide: 1 - λ_max
 within ``margin`` of 0, a tolerance below 1e-4, a degenerate Fermi shell, or fewer
 than 64 level pairs.
