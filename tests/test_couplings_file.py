@@ -139,6 +139,17 @@ def _bad_file(kind, path):
     if kind == "eps nan":
         write(path, V, eps=np.full(N, np.inf))
         return "eps holds values that are not finite"
+    if kind == "g shape":
+        write(path, V, g=np.ones((3, N + 1, 2)))
+        return r"g has shape \(3, 7, 2\); allowed: \(6, M\) or \(3, 6, M\), V's R, M >= 1 modes"
+    if kind == "g stack":
+        write(path, V[0], g=np.ones((3, N, 2)))
+        return r"g has shape \(3, 6, 2\); allowed: \(6, M\) \(V is one \(N, N\)\)"
+    if kind == "g nan":
+        g = np.ones((3, N, 2))
+        g[1, 0, 0] = np.nan
+        write(path, V, g=g)
+        return "g holds values that are not finite"
     if kind == "stack":
         write(path, V[:1])
         return r"realizations = 2 but the file's V holds 1 realisations.*realizations <= 1"
@@ -146,7 +157,7 @@ def _bad_file(kind, path):
 
 
 KINDS = ["missing", "not hdf5", "no V", "shape", "L", "asymmetric", "diagonal", "nan", "complex", "eps shape",
-         "eps nan", "stack"]
+         "eps nan", "g shape", "g stack", "g nan", "stack"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
