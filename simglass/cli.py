@@ -48,7 +48,7 @@ def _info(args) -> int:
 
     def gather(f, job):
         a = {k: f.attrs[k] for k in ("engine", "simglass_version", "git_commit", "created", "options",
-                                     *FILE_KEYS) if k in f.attrs}
+                                     "engine_package", *FILE_KEYS) if k in f.attrs}
         flags = getattr(get_engine(a["engine"]), "FLAGS", {})
         tasks = stored_tasks(f, job, args.results)    # tasks being written are pending
         n_points = len(job.points())
@@ -70,6 +70,9 @@ def _info(args) -> int:
     job, a, flags, rows = read_consistent(args.results, gather)
     print(f"{args.results}: engine {a['engine']}, simglass {a['simglass_version']}, "
           f"commit {a['git_commit'][:12]}, created {a['created']}")
+    if "engine_package" in a:   # an engine from another package (simglass.plugins.package_of)
+        p = json.loads(a["engine_package"])
+        print(f"engine package: {p['name']} {p['version']} (module {p['module']})")
     if "options" in a:
         print(f"options used: {a['options']}")
     for key in FILE_KEYS:     # couplings_file, onsite_file: the files the job read

@@ -4,7 +4,15 @@ Root attributes (both layouts): format, simglass_version, git_commit, created, e
 job_toml (the job file), job_identity (canonical JSON), options (JSON: the engine
 options used, defaults filled in), n_tasks, couplings_file and onsite_file (JSON:
 path, size and SHA-256 of a job's couplings = "file", onsite = "file"; only then;
-couplings_file also n_modes, M, when the file holds mode functions g).
+couplings_file also n_modes, M, when the file holds mode functions g), engine_package
+(JSON: name, version and module of the package an engine from another package comes
+from, simglass.plugins.package_of; only then).
+
+The attributes describe the run that created the file.  A resume by another version of
+simglass, or of an engine's package, is allowed (what the tasks compute is checked: the
+job, the engine options, the input files); the file keeps the versions it was created
+with, and a resume by another version of the engine's package says so in one warning
+line on stderr (simglass's own version and commit are not compared).
 
 New files have the columnar layout, format "simglass-results-2"
 (simglass.column_layout: one row per task in chunked columns, appended in batches in
@@ -54,6 +62,7 @@ from . import column_layout, group_layout
 from .group_layout import read_group
 from .jobfile import Job, Task, parse_job
 from .options import InputError
+from .plugins import package_of
 
 __all__ = ["ResultsFile", "WriteFailed", "read_results", "read_consistent", "stored_tasks", "StoredTasks",
            "task_groups", "read_group", "being_written", "FORMAT", "FORMATS"]
@@ -144,6 +153,9 @@ class ResultsFile:
         if diff:
             raise InputError(f"output {str(self.path)!r} {diff}; resuming would mix two models. Restore "
                              "the file, choose another output, or pass --overwrite")
+        change = _engine_package_change(f, job)
+        if change:
+            print(f"simglass: warning: output {str(self.path)!r} {change}", file=sys.stderr, flush=True)
 
     def _open(self, job, overwrite, layout):
         if self.path.exists() and overwrite:
@@ -239,6 +251,9 @@ class ResultsFile:
         a["job_identity"] = job.identity
         a["options"] = json.dumps(options_used(job), sort_keys=True)
         a["n_tasks"] = len(job.tasks())
+        package = package_of(job.engine)
+        if package is not None:     # an engine from another package: which release ran
+            a["engine_package"] = json.dumps(package, sort_keys=True)
         for key, source in job.files().items():   # couplings_file, onsite_file
             a[key] = json.dumps(source.provenance(), sort_keys=True)
         if layout == "columns":
@@ -469,6 +484,22 @@ def _files_difference(f, job: Job) -> str | None:
                     f"{was['sha256'][:16]}...), and {what} {now.path!r} now has "
                     f"{now.size} bytes, SHA-256 {now.sha256[:16]}...: it changed")
     return None
+
+
+def _engine_package_change(f, job: Job) -> str | None:
+    """How the package of ``job``'s engine differs in name or version from the one the
+    open results file ``f`` was created with (its attribute ``engine_package``), or None
+    (also for a file that records none)."""
+    stored = f.attrs.get("engine_package")
+    if stored is None:
+        return None
+    was, now = json.loads(stored), package_of(job.engine)
+    if now is None or (was["name"], was["version"]) == (now["name"], now["version"]):
+        return None
+    other = now["version"] if now["name"] == was["name"] else f"package {now['name']} {now['version']}"
+    return (f"was created with engine {job.engine!r} of package {was['name']} {was['version']} and is resumed "
+            f"with {other}: the tasks of this run come from {now['version']}, the file records "
+            f"{was['version']} only")
 
 
 def _hold_reserve(path: Path):
