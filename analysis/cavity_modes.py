@@ -24,6 +24,16 @@ Per size N and number of modes M (load M/N), disorder averages over realisations
 The condensation load x_c(N) is where ⟨ω₁⟩ falls through ½ (interpolated in log M/N,
 bootstrap error): below it the state lies mostly on the leading collective mode.  Loads are M/N; the Gaussian ensemble is the limit M/N → ∞.
 
+Couplings from a file (``couplings = "file"``, docs/jobs.md "Couplings from a file") are
+analysed in the same way when the file held the mode functions g_iℓ (the dataset ``g``,
+shape (N, M) or (R, N, M)): the results file then records M (its attribute
+``couplings_file``, key ``n_modes``), which is all the analysis takes from them; the
+weights are still those on the eigenvectors of V.  E/(NJ) and the fit window of α are in
+the file's energy unit (J = 1 in the stored parameters): comparisons with the built-in
+ensembles need the file's V in their convention, V = J/√(NM) Σ_ℓ g_iℓ g_jℓ with
+Σ_i g_iℓ² ≈ N.  Results of a file without ``g`` are refused (:class:`NoModes`): M is
+not known.
+
 From ``hartree`` results (t > 0, ``hartree_points``), per J/t and M: the Hartree density
 of states at μ (levels within ±1 bin of μ, per site and unit energy), W_J = 1/P(φ = ±t)
 of the Hartree fields (Eq. 16, analysis.localization.w_j) and the typical Thouless
@@ -41,6 +51,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simglass.options import InputError
+
 from .files import written
 from .coulomb_gap import C_LO, X_HI, fit_alpha
 from .load import lattice_key, load_points
@@ -48,9 +60,48 @@ from .plotting import pyplot, save
 from .reference import ALPHA_THEORY, HOPFIELD_ALPHA_C
 from .stats import first_crossing, mean_sem
 
-__all__ = ["CavityPoint", "HartreePoint", "points", "hartree_points", "condensation_load", "analyze"]
+__all__ = ["CavityPoint", "HartreePoint", "NoModes", "points", "hartree_points", "condensation_load", "analyze",
+           "file_modes", "n_modes"]
 
 OMEGA_LEVEL = 0.5
+
+
+class NoModes(InputError):
+    """Results of couplings from a file that held no mode functions g: M is unknown."""
+
+
+def file_modes(path) -> int | None:
+    """M of the mode functions g the couplings file of results file ``path`` held when
+    the job ran (recorded in its attribute ``couplings_file``), or None: no couplings
+    file, or one without g."""
+    import json
+    from simglass.results import read_results
+    f, _ = read_results(path)
+    with f:
+        stored = f.attrs.get("couplings_file")
+    return None if stored is None else json.loads(stored).get("n_modes")
+
+
+def _file_modes_of(path, pts):
+    """file_modes(path), read only where a point's couplings come from a file."""
+    return file_modes(path) if any(p.params.get("couplings") == "file" for p in pts) else None
+
+
+def n_modes(path, params, M_file=None) -> float:
+    """The number of modes M of a parameter point of results file ``path``: ``n_modes``
+    of built-in cavity couplings, inf for the Gaussian ensemble, M of the mode functions
+    of a couplings file (``M_file``, :func:`file_modes` of ``path``).  Raises
+    :class:`NoModes` (one line) for a couplings file without mode functions."""
+    if params.get("couplings") == "cavity":
+        return float(params["n_modes"])
+    if params.get("couplings") != "file":
+        return np.inf
+    M = file_modes(path) if M_file is None else M_file
+    if M is None:
+        raise NoModes(f"{path}: its couplings file held no mode functions g, and the cavity-mode analysis needs "
+                      "their number M: write them into the couplings file as the dataset g, shape (N, M) or "
+                      "(R, N, M), and run the job into a new results file (docs/jobs.md, 'Couplings from a file')")
+    return float(M)
 
 
 @dataclass
@@ -84,19 +135,21 @@ class CavityPoint:
 
 def points(paths) -> list[CavityPoint]:
     """CavityPoints of the mc results files ``paths`` (one or more), sorted by N then M.
-    Raises InputError for a file of another engine."""
+    Raises InputError for a file of another engine, :class:`NoModes` for couplings from
+    a file without mode functions."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     out = []
     for path in paths:
         _, pts = load_points(path, engine="mc")
+        M_file = _file_modes_of(path, pts)
         for p in pts:
             recs = p.records
             if len(recs) < 2:
                 continue
             N = int(np.prod(lattice_key(p.params)))
             J = float(p.params["J"])
-            M = float(p.params["n_modes"]) if p.params.get("couplings") == "cavity" else np.inf
+            M = n_modes(path, p.params, M_file)
             e, ee = mean_sem([r["energy"] / (N * J) for r in recs])
             w = np.array([r["mode_weights"][0] if "mode_weights" in r else np.nan for r in recs])
             k = int(min(M, N))
@@ -143,18 +196,20 @@ def _engine(path):
 
 
 def hartree_points(paths) -> list[HartreePoint]:
-    """HartreePoints of the hartree results files ``paths``, sorted by J then M."""
+    """HartreePoints of the hartree results files ``paths``, sorted by J then M.  Raises
+    as :func:`points`."""
     from .localization import usable, w_j
     out = []
     for path in ([paths] if isinstance(paths, (str, Path)) else paths):
         _, pts = load_points(path, engine="hartree")
+        M_file = _file_modes_of(path, pts)
         for p in pts:
             recs = [r for r in p.records if usable(r)]
             if len(recs) < 2:
                 continue
             N = int(np.prod(lattice_key(p.params)))
             t = float(p.params["t"])
-            M = float(p.params["n_modes"]) if p.params.get("couplings") == "cavity" else np.inf
+            M = n_modes(path, p.params, M_file)
             edges = recs[0]["dos_edges"]
             k = np.searchsorted(edges, 0.0)           # bins [k-1, k] touch mu = 0
             width = edges[k + 1] - edges[k - 1]
@@ -268,7 +323,8 @@ def _figure(pts, sizes, loads, path):
         xc = loads[N][0]
         if np.isfinite(xc):
             a2.axvline(xc, color=col, ls=":", lw=0.8)
-    a1.set_yscale("log")
+    if all(c.e < 0 for c in pts):
+        a1.set_yscale("log")
     a1.set_ylabel(r"$-E/(NJ)$")
     a1.set_title("Ground-state energy per site (dashed: Gaussian ensemble)")
     a2.axhline(OMEGA_LEVEL, color="k", lw=0.5)
@@ -281,8 +337,11 @@ def _figure(pts, sizes, loads, path):
         np.isfinite(c.alpha) for c in pts if not np.isfinite(c.M)) else ""))
     a4.set_ylabel(r"$\langle |q| \rangle$ between restarts")
     a4.set_title("Overlap of independent low-lying states")
+    x = [c.load for c in pts if np.isfinite(c.M)]
     for a in (a1, a2, a3, a4):
         a.set_xscale("log")
+        if not np.all(np.isfinite(a.dataLim.intervalx)):   # no finite value in the panel (α below N = 45)
+            a.set_xlim(*((min(x) / 2, max(x) * 2) if x else (1e-2, 10.0)))
         a.set_xlabel("load M/N")
         a.legend(fontsize=7)
     save(fig, path)
@@ -309,8 +368,14 @@ def main(argv=None):
               f"{(np.nanmean(c.kappa) if np.any(np.isfinite(c.kappa)) else np.nan):7.3f} "
               f"{c.alpha:7.3f} {c.alpha_err:6.3f} {c.q_abs:6.3f}")
     for N, (x, e) in loads.items():
-        print(f"N = {N}: <omega1> falls through {OMEGA_LEVEL} at M/N = {x:.4g} +- {e:.2g} "
-              f"(M = {x * N:.3g})")
+        if np.isfinite(x):
+            print(f"N = {N}: <omega1> falls through {OMEGA_LEVEL} at M/N = {x:.4g} +- {e:.2g} "
+                  f"(M = {x * N:.3g})")
+        else:
+            k = len({c.M for c in pts if c.N == N and np.isfinite(c.M)})
+            print(f"N = {N}: {k} load{'' if k == 1 else 's'} M/N: the crossing of <omega1> = {OMEGA_LEVEL} "
+                  "needs 2 or more" if k < 2 else
+                  f"N = {N}: <omega1> does not fall through {OMEGA_LEVEL} between the {k} loads M/N given")
     hp = hartree_points([p for p in a.results if _engine(p) == "hartree"])
     if hp:
         print(f"{'N':>5} {'J/t':>5} {'M':>6} {'M/N':>8} {'R':>3} {'flag':>4} {'DOS(mu)':>8} {'err':>7} "

@@ -717,7 +717,9 @@ LIMIT_MIN_LOAD = 1.0   # loads M/N >= this enter the M -> infinity extrapolation
 
 def cavity_rows(paths, out=None) -> list[Row]:
     """Rows of analysis.cavity_modes for the results files ``paths`` (cavity couplings
-    and the Gaussian limit; None entries are skipped): the condensation load against the
+    and the Gaussian limit, or couplings from a file with its mode functions; None
+    entries are skipped; a file without them leaves the rows missing, saying so
+    (analysis.cavity_modes.NoModes)): the condensation load against the
     Hopfield retrieval limit (indicator), and, at the largest N, E/N and alpha
     extrapolated to M -> infinity (y = y_inf + c √(N/M) over loads M/N >= LIMIT_MIN_LOAD:
     the spectrum of V is the semicircle of the Gaussian ensemble shifted and skewed at
@@ -733,8 +735,11 @@ def cavity_rows(paths, out=None) -> list[Row]:
     paths = [p for p in (paths or []) if p is not None]
     if not paths:
         return [_missing(r, "no mc results with cavity couplings") for r in rows]
-    from .cavity_modes import analyze
-    pts, loads = analyze(paths, out)
+    from .cavity_modes import NoModes, analyze
+    try:
+        pts, loads = analyze(paths, out)
+    except NoModes as e:
+        return [_missing(r, str(e)) for r in rows]
     cav = [c for c in pts if np.isfinite(c.M)]
     if not cav:
         return [_missing(r, "no mc results with cavity couplings") for r in rows]

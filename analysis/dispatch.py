@@ -21,8 +21,9 @@ def _mc(path, job, args):
     compensated = job.model.get("compensate") or any(job.scan.get("compensate", []))
     if compensated:
         code = max(code, sk_energy.main(args))
-    if job.model.get("couplings") == "cavity" or "cavity" in job.scan.get("couplings", []):
-        code = max(code, cavity_modes.main(args))
+    cavity = job.model.get("couplings") == "cavity" or "cavity" in job.scan.get("couplings", [])
+    if cavity or job.model.get("couplings") == "file" and cavity_modes.file_modes(path) is not None:
+        code = max(code, cavity_modes.main(args))    # a couplings file with its mode functions g
     return code
 
 

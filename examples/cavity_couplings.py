@@ -16,7 +16,9 @@ fields gives the couplings of that ensemble's convention (docs/conventions.md),
 
 with M modes: the Hamiltonian's -½ Σ V_ij n_i n_j is the attractive cavity-mediated
 interaction.  Each realisation r draws new z_i (the atoms' positions along the axis), so
-the file holds a stack V[r] of shape (R, N, N) and the lattice L = [L, L].
+the file holds a stack V[r] of shape (R, N, N), the mode functions g[r] of shape
+(R, N, M) (for analysis.cavity_modes, which takes M from them) and the lattice
+L = [L, L].
 
     python examples/cavity_couplings.py --L 6 --modes 6 --realizations 8 --out cavity.h5
 """
@@ -60,17 +62,18 @@ def mode_functions(L: int, M: int, waist: float, rng) -> np.ndarray:
 
 
 def cavity_couplings(L: int, M: int, R: int, J: float = 1.0, waist: float | None = None, seed: int = 0):
-    """The stack V (R, N, N) of R realisations, N = L², in the energy unit of J."""
+    """(V, g) of R realisations, N = L²: the stack V (R, N, N) in the energy unit of J
+    and the mode functions g (R, N, M) it was made from."""
     N = L * L
     waist = L / 2.0 if waist is None else waist
     rng = np.random.default_rng(seed)
-    V = np.empty((R, N, N))
+    V, g = np.empty((R, N, N)), np.empty((R, N, M))
     for r in range(R):
-        g = mode_functions(L, M, waist, rng)
-        V[r] = (g @ g.T) * (J / math.sqrt(N * M))
+        g[r] = mode_functions(L, M, waist, rng)
+        V[r] = (g[r] @ g[r].T) * (J / math.sqrt(N * M))
         np.fill_diagonal(V[r], 0.0)
         V[r] = 0.5 * (V[r] + V[r].T)     # exactly symmetric despite rounding
-    return V
+    return V, g
 
 
 def main(argv=None) -> int:
@@ -83,12 +86,13 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="cavity.h5", help="couplings file to write")
     a = p.parse_args(argv)
-    V = cavity_couplings(a.L, a.modes, a.realizations, a.J, a.waist, a.seed)
+    V, g = cavity_couplings(a.L, a.modes, a.realizations, a.J, a.waist, a.seed)
     with h5py.File(a.out, "w") as f:
         f["V"] = V
+        f["g"] = g
         f.attrs["L"] = [a.L, a.L]
         f.attrs["description"] = f"Hermite-Gauss cavity couplings, M = {a.modes}, J = {a.J}, seed {a.seed}"
-    print(f"{a.out}: V of shape {V.shape} (L = [{a.L}, {a.L}], M = {a.modes}), "
+    print(f"{a.out}: V of shape {V.shape}, g of shape {g.shape} (L = [{a.L}, {a.L}], M = {a.modes}), "
           f"N x var(V_ij) = {V.shape[1] * V[:, ~np.eye(V.shape[1], dtype=bool)].var():.3f} J²")
     return 0
 

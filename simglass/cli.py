@@ -43,11 +43,12 @@ def _info(args) -> int:
     from .engines import get_engine, unsound
     import numpy as np
 
+    from .couplings_file import FILE_KEYS
     from .results import read_consistent, stored_tasks
 
     def gather(f, job):
         a = {k: f.attrs[k] for k in ("engine", "simglass_version", "git_commit", "created", "options",
-                                     "couplings_file") if k in f.attrs}
+                                     "engine_package", *FILE_KEYS) if k in f.attrs}
         flags = getattr(get_engine(a["engine"]), "FLAGS", {})
         tasks = stored_tasks(f, job, args.results)    # tasks being written are pending
         n_points = len(job.points())
@@ -69,11 +70,16 @@ def _info(args) -> int:
     job, a, flags, rows = read_consistent(args.results, gather)
     print(f"{args.results}: engine {a['engine']}, simglass {a['simglass_version']}, "
           f"commit {a['git_commit'][:12]}, created {a['created']}")
+    if "engine_package" in a:   # an engine from another package (simglass.plugins.package_of)
+        p = json.loads(a["engine_package"])
+        print(f"engine package: {p['name']} {p['version']} (module {p['module']})")
     if "options" in a:
         print(f"options used: {a['options']}")
-    if "couplings_file" in a:
-        c = json.loads(a["couplings_file"])
-        print(f"couplings file: {c['path']} ({c['size']} bytes, SHA-256 {c['sha256']})")
+    for key in FILE_KEYS:     # couplings_file, onsite_file: the files the job read
+        if key in a:
+            c = json.loads(a[key])
+            modes = f", {c['n_modes']} mode functions g" if "n_modes" in c else ""
+            print(f"{key.replace('_', ' ')}: {c['path']} ({c['size']} bytes, SHA-256 {c['sha256']}{modes})")
     points = job.points()
     keys = list(job.scan)
     head = ["point"] + keys + ["done", "failed", "pending", "wall [s]"]

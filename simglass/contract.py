@@ -8,7 +8,8 @@ package, must satisfy, as checks that tests call.
 * :func:`check_tiny_job`: a tiny job runs through ``simglass run`` twice with
   bit-identical results, its record is read back by ``analysis.load.load_points`` and is
   what OUTPUTS declares (names, number of axes, types; FLAGS and DERIVED entries
-  included), and ``simglass info`` summarises the file.
+  included), and ``simglass info`` summarises the file (for an engine from another
+  package, with that package's name and version, recorded in the file).
 
 tests/test_engines.py runs :func:`check_engine` on every built-in engine; a plugin's own
 tests run it on its engine (docs/writing_an_engine.md).  The checks raise
@@ -89,8 +90,9 @@ def check_declarations(name: str):
 
 def check_tiny_job(name: str, model: str, options: str, workdir, env: dict | None = None) -> dict:
     """Run a tiny job of engine ``name`` twice through ``simglass run`` in subprocesses
-    (environment ``env``, default this one's) and check its results file; returns the
-    record of its one task.
+    (environment ``env``, default this one's) and check its results file (bit-identical
+    reruns, the record against OUTPUTS, ``simglass info``, which shows the package and
+    version of an engine from another package); returns the record of its one task.
 
     ``model`` and ``options`` are the lines of the job's [model] and [options] tables
     (TOML), e.g. ``"L = [8]"`` and ``"sweeps = 4"``, for one task that takes a second or
@@ -99,6 +101,7 @@ def check_tiny_job(name: str, model: str, options: str, workdir, env: dict | Non
     from analysis.load import load_points
     from .cli import main
     from .engines import get_engine, outputs
+    from .plugins import package_of
     workdir = Path(workdir)
     eng = get_engine(name)
     dens = "" if "density" in model else "density = 0.5\n"
@@ -137,6 +140,9 @@ def check_tiny_job(name: str, model: str, options: str, workdir, env: dict | Non
     with contextlib.redirect_stdout(buf):
         code = main(["info", str(files[0])])
     assert code == 0 and f"engine {name}," in buf.getvalue(), f"engine {name!r}: simglass info failed: {buf.getvalue()}"
+    package = package_of(name)       # an engine from another package: its release is recorded and shown
+    assert package is None or f"engine package: {package['name']} {package['version']}" in buf.getvalue(), \
+        f"engine {name!r}: simglass info does not show its package {package}: {buf.getvalue()}"
     return rec
 
 

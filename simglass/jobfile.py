@@ -43,8 +43,8 @@ MODEL_OPTIONS = {
     "t": Option(float, 0.0, _pos, ">= 0", "hopping amplitude"),
     "J": Option(float, 1.0, _pos, ">= 0", "coupling scale, Var V_ij = J^2/N"),
     "W": Option(float, 0.0, _pos, ">= 0", "onsite disorder (Gaussian std, or box width)"),
-    "onsite": Option(str, "gaussian", lambda x: x in ("gaussian", "box"),
-                     "'gaussian' or 'box'", "onsite distribution"),
+    "onsite": Option(str, "gaussian", lambda x: x in ("gaussian", "box", "file"),
+                     "'gaussian', 'box' or 'file'", "onsite distribution, or 'file' (onsite_file)"),
     "density": Option(float, None, lambda x: 0 < x < 1, "in the open interval (0, 1)",
                       "filling n; N_f = ⌊n N + ½⌋ (simglass.particle_number)"),
     "n_particles": Option(int, None, _pos, ">= 0 and <= N", "number of fermions N_f"),
@@ -54,6 +54,8 @@ MODEL_OPTIONS = {
     "n_modes": Option(int, None, lambda x: x >= 1, ">= 1", "cavity modes M"),
     "couplings_file": Option(str, None, lambda x: x != "", "a path (HDF5)",
                              "HDF5 file with V (and eps) for couplings = 'file'; relative to the job file"),
+    "onsite_file": Option(str, None, lambda x: x != "", "a path (HDF5)",
+                          "HDF5 file with eps for onsite = 'file'; relative to the job file"),
 }
 
 TOP_OPTIONS = {
@@ -90,6 +92,12 @@ class Job:
     description: str = ""
     source: dict = field(default_factory=dict)
     couplings: object = None   # simglass.couplings_file.CouplingsSource of couplings = "file", once checked
+    onsite_source: object = None   # the same of onsite = "file" (the onsite file), once checked
+
+    def files(self) -> dict:
+        """{[model] key: checked file} of the files the job reads ("couplings_file",
+        "onsite_file": simglass.couplings_file.CouplingsSource), once checked."""
+        return {s.key: s for s in (self.couplings, self.onsite_source) if s is not None}
 
     @property
     def identity(self) -> str:
@@ -187,17 +195,30 @@ def _check_point(params: dict, where: str):
         raise InputError(f"{where}: couplings = 'file' needs couplings_file = \"path.h5\" (docs/jobs.md)")
     if params["couplings"] != "file" and params["couplings_file"] is not None:
         raise InputError(f"{where}.couplings_file: only allowed with couplings = 'file'")
+    if params["onsite"] == "file" and params["onsite_file"] is None:
+        raise InputError(f"{where}: onsite = 'file' needs onsite_file = \"path.h5\" (docs/jobs.md)")
+    if params["onsite"] != "file" and params["onsite_file"] is not None:
+        raise InputError(f"{where}.onsite_file: only allowed with onsite = 'file'")
 
 
 def _check_file_keys(model_in: dict, scan: dict, engine, name: str):
-    """Keys that make no sense with couplings = "file" (docs/jobs.md "Couplings from a
-    file"): J (V is used as it is), a scanned couplings or couplings_file, and an engine
-    without a lattice."""
-    if "couplings_file" in scan:
-        raise InputError("[scan] couplings_file: cannot be scanned; one couplings file per job "
-                         "(write one job file per couplings file)")
-    if "file" in scan.get("couplings", []):
-        raise InputError("[scan] couplings: 'file' cannot be scanned; set couplings = 'file' in [model]")
+    """Keys that make no sense with couplings = "file" or onsite = "file" (docs/jobs.md
+    "Couplings from a file"): J (V is used as it is), W (eps is used as it is), a
+    scanned couplings, couplings_file, onsite or onsite_file, and an engine without a
+    lattice."""
+    for key in ("couplings", "onsite"):
+        if f"{key}_file" in scan:
+            raise InputError(f"[scan] {key}_file: cannot be scanned; one {key} file per job "
+                             f"(write one job file per {key} file)")
+        if "file" in scan.get(key, []):
+            raise InputError(f"[scan] {key}: 'file' cannot be scanned; set {key} = 'file' in [model]")
+    if model_in.get("onsite") == "file":
+        if "W" in model_in or "W" in scan:
+            table = "model" if "W" in model_in else "scan"
+            raise InputError(f"{table}.W: not allowed with onsite = 'file': the file's eps is used as it is "
+                             "(W scales nothing; scale eps in the file, or write one file per scale)")
+        if getattr(engine, "LATTICE_FREE", False):
+            raise InputError(f"model.onsite = 'file': engine {name!r} has no lattice and no onsite energies")
     if model_in.get("couplings") != "file":
         return
     for key in ("J",):
@@ -210,9 +231,14 @@ def _check_file_keys(model_in: dict, scan: dict, engine, name: str):
 
 
 def _check_file_and_eps(job: Job):
-    """With the file checked: W, onsite and compensate only where eps is drawn."""
+    """With the couplings file checked: eps given once (the couplings file or the onsite
+    file), and W, onsite and compensate only where eps is not the couplings file's."""
     if not job.couplings.has_eps:
         return
+    if job.model.get("onsite") == "file":
+        raise InputError(f"model.onsite_file: not allowed: couplings_file {job.couplings.path!r} holds eps "
+                         "already; give the onsite energies once (remove eps from that file, or "
+                         "onsite = 'file' and onsite_file from the job)")
     for key in ("W", "onsite", "compensate"):
         if key in job.source.get("model", {}) or key in job.scan:
             table = "model" if key in job.source.get("model", {}) else "scan"
@@ -223,10 +249,11 @@ def _check_file_and_eps(job: Job):
 def parse_job(text: str, name: str = "job", base_dir=None) -> Job:
     """Parse and validate the text of a job file; raises InputError.
 
-    With ``couplings = "file"``, the couplings file (relative paths: relative to
-    ``base_dir``) is checked and described in ``job.couplings`` only when ``base_dir`` is
-    given (:func:`load_job` gives the job file's directory); without it the job's keys
-    are checked but not the file (reading a results file needs no couplings file)."""
+    With ``couplings = "file"`` (``onsite = "file"``), the couplings file (onsite file;
+    relative paths: relative to ``base_dir``) is checked and described in
+    ``job.couplings`` (``job.onsite_source``) only when ``base_dir`` is given
+    (:func:`load_job` gives the job file's directory); without it the job's keys are
+    checked but not the files (reading a results file needs neither)."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -292,14 +319,25 @@ def parse_job(text: str, name: str = "job", base_dir=None) -> Job:
         if need > memory:
             raise InputError(f"{where}: L = {params['L']} needs about {need:.3g} GiB per task (engine "
                              f"{job.engine!r}), more than this machine's {memory:.3g} GiB")
-    if base_dir is not None and model.get("couplings") == "file":
-        from . import couplings_file
-        lattices = [p["L"] if isinstance(p["L"], list) else [p["L"]] for p in job.points()]
-        job.couplings = couplings_file.inspect(couplings_file.resolve(model["couplings_file"], base_dir),
+    if base_dir is not None:
+        _check_files(job, base_dir, memory)
+    return job
+
+
+def _check_files(job: Job, base_dir, memory: float):
+    """Check the couplings file and the onsite file of ``job`` (those it names), relative
+    to ``base_dir``, and keep them described in ``job.couplings``, ``job.onsite_source``."""
+    from . import couplings_file
+    lattices = [p["L"] if isinstance(p["L"], list) else [p["L"]] for p in job.points()]
+    if job.model.get("couplings") == "file":
+        job.couplings = couplings_file.inspect(couplings_file.resolve(job.model["couplings_file"], base_dir),
                                                lattices=lattices, realizations=job.realizations,
                                                memory_gb=memory)
         _check_file_and_eps(job)
-    return job
+    if job.model.get("onsite") == "file":
+        job.onsite_source = couplings_file.inspect_onsite(
+            couplings_file.resolve(job.model["onsite_file"], base_dir), lattices=lattices,
+            realizations=job.realizations)
 
 
 def load_job(path) -> Job:
@@ -307,8 +345,9 @@ def load_job(path) -> Job:
 
     Raises InputError (one line naming the key) for a missing or unreadable file and for
     any invalid content (``parse_job``), including a couplings file (``couplings =
-    "file"``, resolved relative to the job file's directory) that does not fit the job
-    (simglass.couplings_file.inspect)."""
+    "file"``) or an onsite file (``onsite = "file"``), resolved relative to the job
+    file's directory, that does not fit the job (simglass.couplings_file.inspect,
+    inspect_onsite), and eps given by both."""
     path = Path(path)
     try:
         text = path.read_text()

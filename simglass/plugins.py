@@ -21,7 +21,7 @@ from functools import cache
 
 from .options import InputError
 
-__all__ = ["ENTRY_POINTS", "Plugin", "found", "load"]
+__all__ = ["ENTRY_POINTS", "Plugin", "found", "load", "package_of"]
 
 ENTRY_POINTS = "simglass.engines"
 
@@ -86,3 +86,13 @@ def load(name: str):
     if bad:
         raise InputError(f"{p.where()}: {bad[0]}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""))
     return eng
+
+
+def package_of(name: str) -> dict | None:
+    """{"name", "version", "module"} of the package engine ``name`` comes from (its
+    distribution's metadata, importlib.metadata), what a results file records as
+    ``engine_package``; None for a built-in engine (simglass's own version and commit
+    say which one ran) or an unknown name."""
+    from .engines import ENGINES
+    p = None if name in ENGINES else found().get(name)
+    return None if p is None else {"name": p.package, "version": p.version, "module": p.module}

@@ -2,8 +2,17 @@
 
 Root attributes (both layouts): format, simglass_version, git_commit, created, engine,
 job_toml (the job file), job_identity (canonical JSON), options (JSON: the engine
-options used, defaults filled in), n_tasks, couplings_file (JSON: path, size and
-SHA-256 of a job's couplings = "file"; only then).
+options used, defaults filled in), n_tasks, couplings_file and onsite_file (JSON:
+path, size and SHA-256 of a job's couplings = "file", onsite = "file"; only then;
+couplings_file also n_modes, M, when the file holds mode functions g), engine_package
+(JSON: name, version and module of the package an engine from another package comes
+from, simglass.plugins.package_of; only then).
+
+The attributes describe the run that created the file.  A resume by another version of
+simglass, or of an engine's package, is allowed (what the tasks compute is checked: the
+job, the engine options, the input files); the file keeps the versions it was created
+with, and a resume by another version of the engine's package says so in one warning
+line on stderr (simglass's own version and commit are not compared).
 
 New files have the columnar layout, format "simglass-results-2"
 (simglass.column_layout: one row per task in chunked columns, appended in batches in
@@ -53,6 +62,7 @@ from . import column_layout, group_layout
 from .group_layout import read_group
 from .jobfile import Job, Task, parse_job
 from .options import InputError
+from .plugins import package_of
 
 __all__ = ["ResultsFile", "WriteFailed", "read_results", "read_consistent", "stored_tasks", "StoredTasks",
            "task_groups", "read_group", "being_written", "FORMAT", "FORMATS"]
@@ -139,10 +149,13 @@ class ResultsFile:
                              f"job gives now (stored, now): {diff}; resuming would mix them. Use the "
                              "stored options (set them explicitly if a default changed), choose another "
                              "output, or pass --overwrite")
-        diff = _couplings_difference(f, job)
+        diff = _files_difference(f, job)
         if diff:
             raise InputError(f"output {str(self.path)!r} {diff}; resuming would mix two models. Restore "
                              "the file, choose another output, or pass --overwrite")
+        change = _engine_package_change(f, job)
+        if change:
+            print(f"simglass: warning: output {str(self.path)!r} {change}", file=sys.stderr, flush=True)
 
     def _open(self, job, overwrite, layout):
         if self.path.exists() and overwrite:
@@ -238,8 +251,11 @@ class ResultsFile:
         a["job_identity"] = job.identity
         a["options"] = json.dumps(options_used(job), sort_keys=True)
         a["n_tasks"] = len(job.tasks())
-        if job.couplings is not None:
-            a["couplings_file"] = json.dumps(job.couplings.provenance(), sort_keys=True)
+        package = package_of(job.engine)
+        if package is not None:     # an engine from another package: which release ran
+            a["engine_package"] = json.dumps(package, sort_keys=True)
+        for key, source in job.files().items():   # couplings_file, onsite_file
+            a[key] = json.dumps(source.provenance(), sort_keys=True)
         if layout == "columns":
             column_layout.create(self.f, len(job.tasks()), column_layout.specs_of(_outputs(job)))
             a["batch_tasks"] = column_layout.BATCH_TASKS
@@ -447,22 +463,43 @@ def _job_difference(f, job: Job) -> str | None:
     return job.first_difference(stored)
 
 
-def _couplings_difference(f, job: Job) -> str | None:
-    """How the couplings file of ``job`` differs from the one the open results file ``f``
-    was computed from (its attribute ``couplings_file``: path, size, SHA-256), or None."""
-    stored = f.attrs.get("couplings_file")
-    if job.couplings is None and stored is None:
-        return None
-    if job.couplings is None:
-        return "was computed from a couplings file, and this job reads none"
-    if stored is None:
-        return (f"was computed without a couplings file, and this job reads {job.couplings.path!r}")
-    was = json.loads(stored)
-    if was["sha256"] != job.couplings.sha256:
-        return (f"was computed from couplings file {was['path']!r} ({was['size']} bytes, SHA-256 "
-                f"{was['sha256'][:16]}...), and couplings file {job.couplings.path!r} now has "
-                f"{job.couplings.size} bytes, SHA-256 {job.couplings.sha256[:16]}...: it changed")
+def _files_difference(f, job: Job) -> str | None:
+    """How a file ``job`` reads (couplings file, onsite file) differs from the one the
+    open results file ``f`` was computed from (its attributes ``couplings_file``,
+    ``onsite_file``: path, size, SHA-256), or None."""
+    from .couplings_file import FILE_KEYS
+    files = job.files()
+    for key in FILE_KEYS:
+        what = key.replace("_", " ")       # "couplings file", "onsite file"
+        stored, now = f.attrs.get(key), files.get(key)
+        if stored is None and now is None:
+            continue
+        if now is None:
+            return f"was computed from {what} {json.loads(stored)['path']!r}, and this job reads none"
+        if stored is None:
+            return f"was computed without any {what}, and this job reads {what} {now.path!r}"
+        was = json.loads(stored)
+        if was["sha256"] != now.sha256:
+            return (f"was computed from {what} {was['path']!r} ({was['size']} bytes, SHA-256 "
+                    f"{was['sha256'][:16]}...), and {what} {now.path!r} now has "
+                    f"{now.size} bytes, SHA-256 {now.sha256[:16]}...: it changed")
     return None
+
+
+def _engine_package_change(f, job: Job) -> str | None:
+    """How the package of ``job``'s engine differs in name or version from the one the
+    open results file ``f`` was created with (its attribute ``engine_package``), or None
+    (also for a file that records none)."""
+    stored = f.attrs.get("engine_package")
+    if stored is None:
+        return None
+    was, now = json.loads(stored), package_of(job.engine)
+    if now is None or (was["name"], was["version"]) == (now["name"], now["version"]):
+        return None
+    other = now["version"] if now["name"] == was["name"] else f"package {now['name']} {now['version']}"
+    return (f"was created with engine {job.engine!r} of package {was['name']} {was['version']} and is resumed "
+            f"with {other}: the tasks of this run come from {now['version']}, the file records "
+            f"{was['version']} only")
 
 
 def _hold_reserve(path: Path):

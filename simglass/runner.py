@@ -120,9 +120,10 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
     in flight are lost.
     """
     output = output or job.output
-    if job.model.get("couplings") == "file" and job.couplings is None:
-        raise InputError("couplings = 'file': the couplings file has not been checked; load the job with "
-                         "simglass.jobfile.load_job (or parse_job with base_dir)")
+    for key in ("couplings", "onsite"):
+        if job.model.get(key) == "file" and f"{key}_file" not in job.files():
+            raise InputError(f"{key} = 'file': the {key} file has not been checked; load the job with "
+                             "simglass.jobfile.load_job (or parse_job with base_dir)")
     tasks = job.tasks()
     rank = comm.Get_rank() if comm is not None else 0
     t0 = time.perf_counter()

@@ -15,16 +15,21 @@ __all__ = ["build_model", "run_task"]
 
 
 
-def build_model(params: dict, seed: int, realization: int, couplings=None) -> Model:
+def build_model(params: dict, seed: int, realization: int, couplings=None, onsite_source=None) -> Model:
     """The model of one parameter point and realisation: the disorder of realisation
     `realization` of root seed `seed` (simglass.disorder.sample_disorder), or with
     ``params["couplings"] == "file"`` the V (and eps) of that realisation in the checked
-    couplings file ``couplings`` (a simglass.couplings_file.CouplingsSource, ``Job.couplings``);
-    eps the file does not hold is drawn by simglass.disorder.onsite_energies from W and
-    onsite, shifted by n Σ_j V_ij with ``compensate``.
+    couplings file ``couplings`` (a simglass.couplings_file.CouplingsSource, ``Job.couplings``).
 
-    Raises ValueError for couplings = "file" without ``couplings``, RuntimeError when
-    the file changed since it was checked."""
+    The onsite energies: the couplings file's eps, used as it is; else with
+    ``params["onsite"] == "file"`` eps of that realisation in the checked onsite file
+    ``onsite_source`` (``Job.onsite_source``), else drawn from W and onsite (by
+    sample_disorder, or simglass.disorder.onsite_energies for file couplings); the latter
+    two shifted by n Σ_j V_ij with ``compensate``.  The built-in sampler draws V (and
+    its unused onsite numbers) the same way whether eps comes from a file or not.
+
+    Raises ValueError for couplings = "file" (onsite = "file") without ``couplings``
+    (``onsite_source``), RuntimeError when a file changed since it was checked."""
     lat = Lattice(params["L"], periodic=params["periodic"])
     n_particles = params["n_particles"]
     density = params["density"]
@@ -32,22 +37,27 @@ def build_model(params: dict, seed: int, realization: int, couplings=None) -> Mo
         density = DEFAULT_DENSITY
     if n_particles is None:
         n_particles = particle_number(density, lat.n_sites)
-    if params.get("couplings") == "file":
-        if couplings is None:
-            raise ValueError("couplings = 'file': pass the checked file (Job.couplings: load the job with "
+    for key, source in (("couplings", couplings), ("onsite", onsite_source)):
+        if params.get(key) == "file" and source is None:
+            attr = "couplings" if key == "couplings" else "onsite_source"
+            raise ValueError(f"{key} = 'file': pass the checked file (Job.{attr}: load the job with "
                              "simglass.jobfile.load_job, or parse_job with base_dir)")
+    eps_file = read_realization(onsite_source, realization)[1] if params.get("onsite") == "file" else None
+    if params.get("couplings") == "file":
         V, eps = read_realization(couplings, realization)
         if eps is None:
-            eps = onsite_energies(lat.n_sites, params["W"], seed=seed, realization=realization,
-                                  onsite=params["onsite"])
+            eps = eps_file if eps_file is not None else onsite_energies(
+                lat.n_sites, params["W"], seed=seed, realization=realization, onsite=params["onsite"])
             if params["compensate"]:
                 eps = eps + (n_particles / lat.n_sites) * V.sum(axis=1)
         return Model(lat, t=params["t"], V=V, eps=eps, n_particles=n_particles)
+    onsite = params["onsite"] if eps_file is None else "gaussian"   # W = 0 with a file: eps is the shift only
     dis = sample_disorder(lat, J=params["J"], W=params["W"], seed=seed, realization=realization,
                           compensate=params["compensate"], density=n_particles / lat.n_sites,
                           couplings=params["couplings"], n_modes=params["n_modes"],
-                          onsite=params["onsite"])
-    return Model(lat, t=params["t"], V=dis.V, eps=dis.eps, n_particles=n_particles)
+                          onsite=onsite)
+    eps = dis.eps if eps_file is None else eps_file + dis.eps
+    return Model(lat, t=params["t"], V=dis.V, eps=eps, n_particles=n_particles)
 
 
 def run_task(job: Job, task: Task) -> dict:
@@ -61,12 +71,13 @@ def run_task(job: Job, task: Task) -> dict:
     rng = np.random.default_rng(engine_seed(job.seed, task.realization))
     if getattr(engine, "LATTICE_FREE", False):  # no lattice, no disorder: the parameters only
         return engine.run_params(task.params, rng, **job.options)
-    model = build_model(task.params, job.seed, task.realization, job.couplings)
+    model = build_model(task.params, job.seed, task.realization, job.couplings, job.onsite_source)
     axis = job.options.get("continue_along", "none")
     if axis != "none":      # the same realisation at the earlier values of the scanned axis
         keys = list(job.scan)
         pos = np.unravel_index(task.point, [len(job.scan[k]) for k in keys])[keys.index(axis)]
-        chain = (build_model({**task.params, axis: v}, job.seed, task.realization, job.couplings)   # one at a time
+        chain = (build_model({**task.params, axis: v}, job.seed, task.realization, job.couplings,
+                              job.onsite_source)   # one at a time
                  for v in job.scan[axis][:pos])
         return _with_n_particles(engine.run(model, rng, chain=chain, **job.options), model)
     return _with_n_particles(engine.run(model, rng, **job.options), model)

@@ -139,6 +139,17 @@ def _bad_file(kind, path):
     if kind == "eps nan":
         write(path, V, eps=np.full(N, np.inf))
         return "eps holds values that are not finite"
+    if kind == "g shape":
+        write(path, V, g=np.ones((3, N + 1, 2)))
+        return r"g has shape \(3, 7, 2\); allowed: \(6, M\) or \(3, 6, M\), V's R, M >= 1 modes"
+    if kind == "g stack":
+        write(path, V[0], g=np.ones((3, N, 2)))
+        return r"g has shape \(3, 6, 2\); allowed: \(6, M\) \(V is one \(N, N\)\)"
+    if kind == "g nan":
+        g = np.ones((3, N, 2))
+        g[1, 0, 0] = np.nan
+        write(path, V, g=g)
+        return "g holds values that are not finite"
     if kind == "stack":
         write(path, V[:1])
         return r"realizations = 2 but the file's V holds 1 realisations.*realizations <= 1"
@@ -146,7 +157,7 @@ def _bad_file(kind, path):
 
 
 KINDS = ["missing", "not hdf5", "no V", "shape", "L", "asymmetric", "diagonal", "nan", "complex", "eps shape",
-         "eps nan", "stack"]
+         "eps nan", "g shape", "g stack", "g nan", "stack"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -252,9 +263,10 @@ def test_built_in_sampler_unchanged():
 
 
 def test_tutorial_runs_at_a_tiny_size(tmp_path):
-    """docs/tutorials/own_couplings.md: the example script writes a file the tutorial's
-    job files (as pasted, at L = 3 and a few sweeps) run on, and `simglass analyze` and
-    `simglass info` read their results."""
+    """docs/tutorials/own_couplings.md: the example script writes a file (V and the mode
+    functions g) the tutorial's job files (as pasted, at L = 3 and a few sweeps) run on,
+    `simglass analyze` (with the cavity-mode analysis for mc) and `simglass info` read
+    their results, and analysis.cavity_modes reads both."""
     import re
     import subprocess
     import sys
@@ -268,7 +280,10 @@ def test_tutorial_runs_at_a_tiny_size(tmp_path):
     assert r.returncode == 0, r.stderr
     with h5py.File(tmp_path / "cavity.h5", "r") as f:
         V = f["V"][()]
-        assert V.shape == (2, 9, 9) and list(f.attrs["L"]) == [3, 3]
+        assert V.shape == (2, 9, 9) and list(f.attrs["L"]) == [3, 3] and f["g"].shape == (2, 9, 3)
+        g = f["g"][()]
+    off = ~np.eye(9, dtype=bool)
+    np.testing.assert_allclose(V[:, off], np.einsum("ril,rjl->rij", g, g)[:, off] / np.sqrt(9 * 3), rtol=1e-12)
     assert np.array_equal(V, V.transpose(0, 2, 1)) and not V[:, range(9), range(9)].any()
     for name, block in zip(["cavity_hartree", "cavity_mc"], blocks):
         small = block.replace("L = [6, 6]", "L = [3, 3]").replace("realizations = 8", "realizations = 2")
@@ -280,4 +295,45 @@ def test_tutorial_runs_at_a_tiny_size(tmp_path):
         assert r.returncode == 0 and out.exists(), r.stderr
         r = run_cli("analyze", out, "--out", tmp_path / name, cwd=tmp_path)
         assert r.returncode == 0, r.stdout + r.stderr
-        assert "cavity.h5" in run_cli("info", out).stdout
+        assert ("1 load M/N" in r.stdout) == (name == "cavity_mc"), r.stdout    # the cavity-mode table
+    info = run_cli("info", out).stdout        # of the mc job
+    assert "cavity.h5 (" in info and "3 mode functions g" in info
+    assert (tmp_path / "cavity_mc" / "cavity_modes.csv").read_text().splitlines()[1].startswith("9,3,0.33333,2,")
+    from analysis import cavity_modes      # the tutorial's command reads the Hartree file too
+    hp = cavity_modes.hartree_points(tmp_path / "results" / "cavity_hartree.h5")
+    assert hp and all((h.N, h.M) == (9, 3.0) for h in hp)
+
+
+def test_cavity_analysis_takes_M_from_the_mode_functions(tmp_path, capsys):
+    """analysis.cavity_modes on couplings from a file: with the mode functions g in the
+    file the results record M, and the analysis treats the point as M modes, not as the
+    Gaussian limit; without g it refuses in one line (exit 2 from its command) and the
+    report's cavity rows say what is missing."""
+    import json
+    from analysis import cavity_modes, checks
+    from simglass.runner import run_job
+    g = np.random.default_rng(3).standard_normal((2, N, 2))
+    V = np.einsum("ril,rjl->rij", g, g) / np.sqrt(N * 2)
+    V[:, range(N), range(N)] = 0.0
+    text = job_text("mc", options=MC.replace("restarts = 1", "restarts = 2") + "modes = 2\n")
+    out = {}
+    for name, extra in (("with_g", {"g": g}), ("without_g", {})):
+        (tmp_path / name).mkdir()
+        write(tmp_path / name / "c.h5", V, **extra)
+        (tmp_path / name / "j.toml").write_text(text)
+        out[name] = tmp_path / name / "j.h5"
+        run_job(load_job(tmp_path / name / "j.toml"), output=str(out[name]), progress=False)
+    with h5py.File(out["with_g"], "r") as f:
+        assert json.loads(f.attrs["couplings_file"])["n_modes"] == 2
+    assert cavity_modes.file_modes(out["with_g"]) == 2 and cavity_modes.file_modes(out["without_g"]) is None
+    (p,) = cavity_modes.points([out["with_g"]])
+    assert (p.N, p.M, p.realizations) == (N, 2.0, 2) and p.load == pytest.approx(1 / 3)
+    assert np.all((p.omega1 > 0) & (p.omega1 <= p.omega_M + 1e-12)) and np.all(np.isfinite(p.kappa))
+    with pytest.raises(cavity_modes.NoModes, match=r"j\.h5: its couplings file held no mode functions g") as e:
+        cavity_modes.points([out["without_g"]])
+    assert "\n" not in str(e.value)
+    assert cavity_modes.main([str(out["without_g"])]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "dataset g, shape (N, M) or (R, N, M)" in err
+    rows = checks.cavity_rows([out["without_g"]])
+    assert all(r.value is None and "no mode functions g" in r.note for r in rows)

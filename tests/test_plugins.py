@@ -119,3 +119,41 @@ def test_a_broken_plugin_is_refused_in_one_line(plugin_env, name, why):
     with pytest.raises(InputError, match=why):
         parse_job(f'engine = "{name}"\n[model]\nL = [4]\n')
     assert engines.get_engine("mc").__name__ == "mc.mc_engine"     # the built-in keeps its name
+
+
+def test_the_plugin_version_is_recorded_shown_and_a_resume_by_another_warns(plugin_env, tmp_path):
+    """The results file records the package and version of a plugin engine, `simglass
+    info` shows them; a resume by another version of the package runs, with one warning
+    line, and the file keeps the version it was created with (as for simglass's own)."""
+    import h5py
+    import json
+    from simglass.jobfile import parse_job
+    from simglass.runner import run_job
+    job = parse_job('engine = "greedy"\nrealizations = 2\n[model]\nL = [8]\ndensity = 0.5\n[options]\nmax_moves = 50\n')
+    out = tmp_path / "g.h5"
+    run_job(job, output=str(out), progress=False)
+    want = {"name": "simglass-greedy", "version": "0.1", "module": "simglass_greedy.greedy_engine"}
+    with h5py.File(out, "r") as f:
+        assert json.loads(f.attrs["engine_package"]) == want
+    code, text, _ = cli("info", out)
+    assert code == 0 and "engine package: simglass-greedy 0.1 (module simglass_greedy.greedy_engine)" in text
+
+    site = tmp_path / "site"                     # simglass-greedy 0.1 -> 0.2
+    (site / "simglass_greedy-0.1.dist-info").rename(site / "simglass_greedy-0.2.dist-info")
+    meta = site / "simglass_greedy-0.2.dist-info" / "METADATA"
+    meta.write_text(meta.read_text().replace("Version: 0.1", "Version: 0.2"))
+    importlib.invalidate_caches()
+    plugins.found.cache_clear()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        s = run_job(job, output=str(out), progress=False)
+    assert s.skipped == 2
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("simglass: warning: output") and \
+        "engine 'greedy' of package simglass-greedy 0.1 and is resumed with 0.2" in lines[0], err.getvalue()
+    with h5py.File(out, "r") as f:
+        assert json.loads(f.attrs["engine_package"])["version"] == "0.1"
+    with contextlib.redirect_stderr(err := io.StringIO()):     # a built-in engine records no package
+        run_job(parse_job('engine = "disorder"\n[model]\nL = [3]\n'), output=str(tmp_path / "d.h5"), progress=False)
+    with h5py.File(tmp_path / "d.h5", "r") as f:
+        assert "engine_package" not in f.attrs and not err.getvalue()
