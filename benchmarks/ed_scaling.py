@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-import ed
-from ed.exact import _basis
+from simglass import ed
+from simglass.ed.exact import _basis
 from simglass import Lattice, Model, sample_disorder
 
 
@@ -37,9 +37,9 @@ def quspin_generic(model):
 
 
 def breakdown(model):
-    from ed.exact import diagonal_energies
-    from ed.fock import hopping_operator, sector_states
-    from ed.lanczos import lanczos_ground_state
+    from simglass.ed.exact import diagonal_energies
+    from simglass.ed.fock import hopping_operator, sector_states
+    from simglass.ed.lanczos import lanczos_ground_state
     N = model.n_sites
     t0 = time.perf_counter()
     states = sector_states(N, model.n_particles)

@@ -15,8 +15,8 @@ import time
 
 import numpy as np
 
-import mc
-from mc.state import State
+from simglass import mc
+from simglass.mc.state import State
 from simglass import Lattice, Model, sample_disorder
 
 

@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-import ed
+from simglass import ed
 from simglass import Lattice, Model, sample_disorder
 
 METHODS = ("trust", "newton", "mixing")
@@ -55,8 +55,8 @@ def eigh_time(N, repeats=3):
 
 def unit_costs(lat, t_eigh):
     """The classical start (mc, default sweeps) and one χ⁰ product, in eighs, at J/t = 4."""
-    from ed.hartree import _start_density, hartree_hamiltonian
-    from ed.response import Response
+    from simglass.ed.hartree import _start_density, hartree_hamiltonian
+    from simglass.ed.response import Response
     d = sample_disorder(lat, J=4.0, seed=2026, realization=0)
     m = Model(lat, 1.0, d.V, d.eps, density=0.5)
     _start_density(m, "classical", np.random.default_rng(0), 300)    # numba's cache loaded
@@ -94,7 +94,7 @@ def solve_pair(lat, J, r, t_eigh, warmup=10, methods=METHODS, compensate=False):
 @contextlib.contextmanager
 def shared_pools():
     """hartree_solve without simglass.blas.numpy_blas_only (both BLAS pools threaded)."""
-    import ed.hartree as H
+    import simglass.ed.hartree as H
     keep = H.numpy_blas_only
     H.numpy_blas_only = contextlib.nullcontext
     try:
@@ -109,8 +109,8 @@ def lanczos_only():
     no Newton finish (newton_at = 0) and the stability check by Lanczos alone (margin 0)."""
     import functools
 
-    import ed.hartree_trust as T
-    import ed.response as R
+    import simglass.ed.hartree_trust as T
+    import simglass.ed.response as R
     keep = T.trust_solve, R.hessian_min
     T.trust_solve = functools.partial(keep[0], newton_at=0.0)
     R.hessian_min = functools.partial(keep[1], margin=0.0)

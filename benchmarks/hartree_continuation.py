@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-import ed
+from simglass import ed
 from simglass import Lattice, Model, sample_disorder
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])

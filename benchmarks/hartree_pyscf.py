@@ -21,8 +21,8 @@ import time
 
 import numpy as np
 
-import ed
-from ed.hartree import _start_density, aufbau, bare_hamiltonian, hartree_hamiltonian
+from simglass import ed
+from simglass.ed.hartree import _start_density, aufbau, bare_hamiltonian, hartree_hamiltonian
 from simglass import Lattice, Model, sample_disorder
 
 from hartree import eigh_time

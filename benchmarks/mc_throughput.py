@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
-import mc
-from mc import kernels
+from simglass import mc
+from simglass.mc import kernels
 from simglass import Lattice, Model, sample_disorder
 
 

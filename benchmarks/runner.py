@@ -73,7 +73,7 @@ def mpi_rates(a):
 
 def measure(n, layout, kind, d: Path) -> dict:
     """One row: run, bytes per task, resume and task_table times."""
-    from analysis.load import task_table
+    from simglass.analysis.load import task_table
     job = parse_job(JOB.format(n=n))
     out = d / f"{layout}_{kind}_{n}.h5"
     for p in (out, out.with_name(out.name + ".lock")):

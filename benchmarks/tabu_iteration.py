@@ -3,7 +3,7 @@ ratios in one run: the O(N) field update of one pair move (mc.kernels._move, two
 V read, N fields written), which every pair-move search pays per move.  Compensated
 n = ½ instances; no restarts from the best state (stall longer than the run), so the
 ratio is that of the iteration itself.  ``--reference PATH`` also times a second
-kernels module (e.g. an older mc/kernels.py from git show) on the same runs and checks
+kernels module (e.g. an older simglass/mc/kernels.py from git show) on the same runs and checks
 that it ends in the same state.
 
     .venv/bin/python benchmarks/tabu_iteration.py [--N 512 1024 2048] [--sweeps 20] [--repeat 5]
@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from mc import kernels
+from simglass.mc import kernels
 from simglass import Lattice, sample_disorder
 from simglass.jit import njit
 

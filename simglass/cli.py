@@ -152,12 +152,12 @@ def _engines(args) -> int:
 
 
 def _analyze(args) -> int:
-    from analysis.dispatch import analyze
+    from simglass.analysis.dispatch import analyze
     return analyze(args.results, args.out)
 
 
 def _validate(args) -> int:
-    from analysis.validate import validate
+    from simglass.analysis.validate import validate
     _stop_on_batch_signals()
     from .runner import mpi_world
     return validate("full" if args.full else "quick", out=args.out, jobs_dir=args.jobs,

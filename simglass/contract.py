@@ -98,7 +98,7 @@ def check_tiny_job(name: str, model: str, options: str, workdir, env: dict | Non
     (TOML), e.g. ``"L = [8]"`` and ``"sweeps = 4"``, for one task that takes a second or
     less; ``density = 0.5`` is added unless ``model`` sets density.  ``workdir``: a
     directory for the job and results files (pytest's tmp_path)."""
-    from analysis.load import load_points
+    from simglass.analysis.load import load_points
     from .cli import main
     from .engines import get_engine, outputs
     from .plugins import package_of
@@ -180,7 +180,7 @@ def _same_bits(a, b) -> bool:
 def _check_derived(name, derived, path, rec):
     """A file written before the DERIVED entries existed (they are deleted) reads the same."""
     import h5py
-    from analysis.load import load_points
+    from simglass.analysis.load import load_points
     with h5py.File(path, "a") as f:
         if "tasks" in f:                  # the group layout (simglass.group_layout)
             for g in f["tasks"].values():

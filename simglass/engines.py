@@ -43,11 +43,11 @@ __all__ = ["ENGINES", "names", "get_engine", "origin", "outputs", "describe", "o
 
 ENGINES = {
     "disorder": "simglass.disorder_engine",
-    "mc": "mc.mc_engine",
-    "thermal": "mc.thermal_engine",
-    "hartree": "ed.hartree_engine",
-    "ed": "ed.ed_engine",
-    "stiffness": "ed.stiffness_engine",
+    "mc": "simglass.mc.mc_engine",
+    "thermal": "simglass.mc.thermal_engine",
+    "hartree": "simglass.ed.hartree_engine",
+    "ed": "simglass.ed.ed_engine",
+    "stiffness": "simglass.ed.stiffness_engine",
     "saddle": "simglass.meanfield.saddle_engine",
 }
 

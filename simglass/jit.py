@@ -14,8 +14,9 @@ report:
 Here the cache treats an entry it cannot read or write as a miss (the function is
 compiled again and the entry rewritten, with one warning), runs without a cache where
 numba has no directory to write one (a read-only install: one warning), and adds to the key a hash
-of every ``.py`` file of the function's top-level package, so that any change in the
-package's sources invalidates its cached machine code.  Use exactly as numba's::
+of every ``.py`` file of the function's package (``simglass.ed`` for a function of
+``simglass.ed.fock``, ``simglass`` for one of ``simglass.lattice``), so that any change in
+the package's sources invalidates its cached machine code.  Use exactly as numba's::
 
     from simglass.jit import njit
 
@@ -39,8 +40,8 @@ __all__ = ["njit", "package_source_hash"]
 
 @functools.lru_cache(maxsize=None)
 def package_source_hash(package: str) -> str:
-    """sha256 over the paths and contents of every .py file of the top-level package
-    ``package`` ('' for a module outside any package: its own file)."""
+    """sha256 over the paths and contents of every .py file of the package ``package``
+    (and its subpackages; '' for a module outside any package: its own file)."""
     mod = sys.modules.get(package)
     if mod is None or getattr(mod, "__file__", None) is None:
         return ""
@@ -53,12 +54,19 @@ def package_source_hash(package: str) -> str:
     return h.hexdigest()
 
 
+def cache_package(module: str) -> str:
+    """The package whose sources key a function's cache: the first two levels of its
+    module's name (simglass.ed.fock -> simglass.ed), the top level for a module directly
+    in it (simglass.lattice -> simglass)."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if len(parts) > 2 else parts[0]
+
+
 class SafeFunctionCache(FunctionCache):
     """numba's FunctionCache: unreadable entries are misses, keys include the package sources."""
 
     def _package(self) -> str:
-        name = getattr(self._py_func, "__module__", "") or ""
-        return name.partition(".")[0]
+        return cache_package(getattr(self._py_func, "__module__", "") or "")
 
     def _index_key(self, sig, codegen):
         return super()._index_key(sig, codegen) + (package_source_hash(self._package()),)
@@ -109,7 +117,7 @@ def njit(*args, cache: bool = False, **kwargs):
             try:
                 dispatcher._cache = SafeFunctionCache(dispatcher.py_func)
             except RuntimeError:   # numba: "cannot cache function ...: no locator available"
-                _warn_no_cache((func.__module__ or "").partition(".")[0])
+                _warn_no_cache(cache_package(func.__module__ or ""))
         return dispatcher
     if args and callable(args[0]) and len(args) == 1:
         return wrap(args[0])

@@ -3,7 +3,7 @@ and the engine -> runner -> HDF5 -> analysis chain end to end."""
 import numpy as np
 import pytest
 
-from analysis import coulomb_gap, sk_energy
+from simglass.analysis import coulomb_gap, sk_energy
 from conftest import run_cli
 
 
@@ -117,14 +117,14 @@ def test_mc_engine_end_to_end(tmp_path):
     assert (tmp_path / "fig" / "coulomb_gap.png").stat().st_size > 10000
     rows = sk_energy.sizes_and_energies(out)
     assert len(rows) == 3 and all(-0.5 < m < 0 and 0 <= rep <= 1 for _, _, m, _, rep in rows)
-    from analysis.load import load_points
+    from simglass.analysis.load import load_points
     _, pts = load_points(out)
     rec = pts[0].records[0]
     assert rec["pair_stable"] and rec["phi_hist"].sum() == 24
     assert rec["q"].ndim == 1 and np.all(np.abs(rec["q"]) <= 1)
     assert rec["acceptance"].shape == (6,) and rec["exchange"].shape == (5,)
     # the compact table (data/) holds what both analyses need: same energies, same counts
-    from analysis.compact import export, read_table
+    from simglass.analysis.compact import export, read_table
     assert export([out], tmp_path / "mc.csv", "mc.toml", commit="abc") == 12
     header, tpts = read_table(tmp_path / "mc.csv")
     assert header["dims"] == "1" and header["engine"] == "mc"
@@ -253,7 +253,7 @@ def test_sk_budget_levels_admit_converged_sizes_only(tmp_path):
     with pytest.raises(ValueError, match="lone.csv against .*main.csv: no size and realisation"):
         sk_energy.budget_levels([main], [lone])
     # the report's production row: a refused budget table gives "not run" with the reason
-    from analysis.checks import production
+    from simglass.analysis.checks import production
     row = {r.key: r for r in production({"sk_energy": [main], "sk_energy_budget": [other]})}["sk_energy_production"]
     assert row.verdict == "not run" and "different disorder" in row.note
     row = {r.key: r for r in production({"sk_energy": [main], "sk_energy_budget": [lv1, lv2]})}["sk_energy_production"]

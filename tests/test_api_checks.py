@@ -4,8 +4,8 @@ couplings, a t > 0 model handed to the classical Monte Carlo, unusable seeds."""
 import numpy as np
 import pytest
 
-import ed
-import mc
+from simglass import ed
+from simglass import mc
 from simglass import Lattice, Model, sample_disorder
 from simglass import meanfield
 
@@ -30,16 +30,16 @@ CASES = [
     ("sample_disorder", lambda: sample_disorder(LAT, J=1.0, seed=-1), "seed"),
     ("sample_disorder", lambda: sample_disorder(LAT, J=float("nan"), seed=1), "J"),
     ("sample_disorder", lambda: sample_disorder(LAT, J=1.0, W=-1.0, seed=1), "W"),
-    ("mc.ground_state", lambda: mc.ground_state(_model(t=1.0), seed=1), "t"),
+    ("simglass.mc.ground_state", lambda: mc.ground_state(_model(t=1.0), seed=1), "t"),
     ("mc.metropolis", lambda: mc.metropolis(_model(t=1.0), np.random.default_rng(1), 0.5, 2), "t"),
     ("mc.anneal", lambda: mc.anneal(_model(t=1.0), np.random.default_rng(1), [1.0, 0.5]), "t"),
     ("mc.metropolis", lambda: mc.metropolis(_model(t=0.0), np.random.default_rng(1), -0.5, 2), "T"),
-    ("mc.ground_state", lambda: mc.ground_state(_model(t=0.0), seed=-1), "seed"),
-    ("mc.ground_state", lambda: mc.ground_state(_model(t=0.0), seed=1.5), "seed"),
-    ("mc.ground_state", lambda: mc.ground_state(_model(t=0.0), rng=3), "rng"),
-    ("mc.ground_state", lambda: mc.ground_state(_model(t=0.0), seed=1, sweeps=0), "sweeps"),
-    ("mc.ground_state", lambda: mc.ground_state(_model(t=0.0), seed=1, method="nosuch"), "method"),
-    ("mc.ground_state", lambda: mc.ground_state("model", seed=1), "model"),
+    ("simglass.mc.ground_state", lambda: mc.ground_state(_model(t=0.0), seed=-1), "seed"),
+    ("simglass.mc.ground_state", lambda: mc.ground_state(_model(t=0.0), seed=1.5), "seed"),
+    ("simglass.mc.ground_state", lambda: mc.ground_state(_model(t=0.0), rng=3), "rng"),
+    ("simglass.mc.ground_state", lambda: mc.ground_state(_model(t=0.0), seed=1, sweeps=0), "sweeps"),
+    ("simglass.mc.ground_state", lambda: mc.ground_state(_model(t=0.0), seed=1, method="nosuch"), "method"),
+    ("simglass.mc.ground_state", lambda: mc.ground_state("model", seed=1), "model"),
     ("ed.hartree_solve", lambda: ed.hartree_solve(_model(), seed=-1), "seed"),
     ("ed.hartree_solve", lambda: ed.hartree_solve(_model(), rng="x"), "rng"),
     ("ed.hartree_solve", lambda: ed.hartree_solve(_model(), seed=1, tol=-1.0), "tol"),

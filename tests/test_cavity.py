@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-import mc
+from simglass import mc
 from simglass import Lattice, Model, sample_disorder
 
 
@@ -101,7 +101,7 @@ def test_single_mode_ground_state_is_an_extreme_block():
 def test_mode_weights_of_the_engine():
     """mc.mc_engine.mode_weights: eigenvalues descending; weights of s on the eigenvectors
     sum to 1 over a complete set; at M = 1 the block state lies mostly on the one mode."""
-    from mc.mc_engine import mode_weights
+    from simglass.mc.mc_engine import mode_weights
     m = _model(60, 1, seed=4)
     occ = mc.ground_state(m, seed=1, method="tabu", sweeps=20).occupation
     lam, w = mode_weights(m.V, occ, 60)
@@ -114,7 +114,7 @@ def test_mode_weights_of_the_engine():
 def test_single_mode_weight_is_two_over_pi():
     """M = 1: the ground state s = ±sign(g - median) lies on the leading eigenvector of V
     (≈ g/|g|) with weight ω₁ = (Σ|g_i|)²/(N Σ g_i²) → (E|g|)²/E g² = 2/π for N → ∞."""
-    from mc.mc_engine import mode_weights
+    from simglass.mc.mc_engine import mode_weights
     m = _model(1000, 1, seed=11)
     occ = mc.ground_state(m, seed=1, method="tabu", sweeps=10, restarts=1).occupation
     lam, w = mode_weights(m.V, occ, 2)
@@ -162,7 +162,7 @@ def test_cavity_analysis_end_to_end(tmp_path):
     """Jobs -> results -> analysis.cavity_modes (mc and hartree, cavity and Gaussian):
     tables, figures, the M = 1 weight near 2/π, the Gaussian points at M = inf, the
     condensation load between the scanned loads, restart overlaps in [0, 1]."""
-    from analysis import cavity_modes
+    from simglass.analysis import cavity_modes
     from conftest import run_cli
     files = []
     for name, text in (("cav", TINY_MC.format(coupling='couplings = "cavity"', modes="n_modes = [1, 4, 16, 32, 64]")),

@@ -5,7 +5,7 @@ zero systematic error says why."""
 import numpy as np
 import pytest
 
-from analysis.checks import ESTIMATE_FACTOR, KINDS, N_SIGMA, Row
+from simglass.analysis.checks import ESTIMATE_FACTOR, KINDS, N_SIGMA, Row
 
 
 def _row(kind, value, theory=1.0, stat=0.1, sys=0.0, source="test"):

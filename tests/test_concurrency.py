@@ -153,7 +153,7 @@ def test_reading_while_the_job_writes_never_fails(tmp_path, monkeypatch):
     flushes task after task; an open that lands between the writer extending the file and
     writing its superblock fails in HDF5 ("truncated file") and is retried while the writer
     holds its lock (simglass.results.read_results).  Many reads during a run all succeed."""
-    from analysis.load import load_points
+    from simglass.analysis.load import load_points
     from simglass.results import being_written
     _, out, writer = _start_slow_writer(tmp_path, monkeypatch)
     t0 = time.time()

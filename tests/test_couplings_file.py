@@ -61,8 +61,8 @@ MC = "sweeps = 30\nreplicas = 3\nrestarts = 1\n"
 
 
 def test_hartree_run_on_a_file_matches_the_api(tmp_path):
-    import ed
-    from ed.hartree_engine import OPTIONS
+    from simglass import ed
+    from simglass.ed.hartree_engine import OPTIONS
     from simglass.options import defaults
     V = couplings()
     eps = np.random.default_rng(9).standard_normal((3, N)) * 0.3
@@ -82,7 +82,7 @@ def test_hartree_run_on_a_file_matches_the_api(tmp_path):
 
 def test_mc_run_on_a_file_matches_the_api(tmp_path):
     """One V for every realisation, eps drawn from W: the disorder comes from eps only."""
-    import mc
+    from simglass import mc
     V = couplings(R=1)[0]
     write(tmp_path / "c.h5", V)
     r = run(tmp_path, job_text("mc", realizations=2, model="W = 0.5\n", options=MC))
@@ -299,7 +299,7 @@ def test_tutorial_runs_at_a_tiny_size(tmp_path):
     info = run_cli("info", out).stdout        # of the mc job
     assert "cavity.h5 (" in info and "3 mode functions g" in info
     assert (tmp_path / "cavity_mc" / "cavity_modes.csv").read_text().splitlines()[1].startswith("9,3,0.33333,2,")
-    from analysis import cavity_modes      # the tutorial's command reads the Hartree file too
+    from simglass.analysis import cavity_modes      # the tutorial's command reads the Hartree file too
     hp = cavity_modes.hartree_points(tmp_path / "results" / "cavity_hartree.h5")
     assert hp and all((h.N, h.M) == (9, 3.0) for h in hp)
 
@@ -310,7 +310,7 @@ def test_cavity_analysis_takes_M_from_the_mode_functions(tmp_path, capsys):
     Gaussian limit; without g it refuses in one line (exit 2 from its command) and the
     report's cavity rows say what is missing."""
     import json
-    from analysis import cavity_modes, checks
+    from simglass.analysis import cavity_modes, checks
     from simglass.runner import run_job
     g = np.random.default_rng(3).standard_normal((2, N, 2))
     V = np.einsum("ril,rjl->rij", g, g) / np.sqrt(N * 2)

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-import ed.hartree_engine as engine
-from ed.curvature import fermi_window, level_curvatures, thouless_g, window_gap_ratios
-from ed.hartree import hartree_hamiltonian, hartree_solve
+import simglass.ed.hartree_engine as engine
+from simglass.ed.curvature import fermi_window, level_curvatures, thouless_g, window_gap_ratios
+from simglass.ed.hartree import hartree_hamiltonian, hartree_solve
 from simglass import Lattice, Model, sample_disorder
 
 

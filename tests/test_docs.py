@@ -15,8 +15,8 @@ import pytest
 from simglass.engines import ENGINES, describe, get_engine, options_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCTEST_MODULES = ["simglass.lattice", "simglass.model", "ed.hartree", "ed.hartree_thermal", "ed.exact",
-                   "mc.ground_state", "analysis.load"]
+DOCTEST_MODULES = ["simglass.lattice", "simglass.model", "simglass.ed.hartree", "simglass.ed.hartree_thermal", "simglass.ed.exact",
+                   "simglass.mc.ground_state", "simglass.analysis.load"]
 
 
 def test_site_builds_without_warnings(tmp_path):
@@ -114,7 +114,7 @@ def test_every_stored_dataset_is_documented(name, monkeypatch, one_numba_thread)
 
 
 def test_every_stored_dataset_is_on_the_engines_page():
-    from analysis.load import columns
+    from simglass.analysis.load import columns
     from simglass.engines import outputs
     md = options_markdown()
     for name in ENGINES:
@@ -128,7 +128,7 @@ def test_every_stored_dataset_is_on_the_engines_page():
 
 def test_task_table_columns_are_documented(tmp_path):
     """Every column task_table gives for a results file is explained by columns()."""
-    from analysis.load import columns, task_table
+    from simglass.analysis.load import columns, task_table
     from simglass.jobfile import parse_job
     from simglass.runner import run_job
     job = parse_job('engine = "mc"\nrealizations = 2\n[model]\nL = [8]\ndensity = 0.5\n[scan]\nJ = [1.0]\n'
@@ -210,7 +210,7 @@ def _first_job():
 def test_first_tutorial_explains_every_column_of_alpha_csv():
     import re
 
-    from analysis.coulomb_gap import ALPHA_CSV_COLUMNS
+    from simglass.analysis.coulomb_gap import ALPHA_CSV_COLUMNS
     section = _first_job().split("### The table `alpha.csv`")[1].split("\n#")[0]
     named = {name for line in section.splitlines() if line.startswith("* `")
              for name in re.findall(r"`(\w+)`", line.split(":")[0])}
@@ -222,7 +222,7 @@ def test_first_tutorial_job_runs_and_says_why_small_sizes_have_no_fit(tmp_path, 
     few sweeps, the analysis prints the sentence the tutorial quotes (and draws it)."""
     import re
 
-    from analysis import coulomb_gap
+    from simglass.analysis import coulomb_gap
     from simglass.jobfile import parse_job
     from simglass.runner import run_job
     text = _first_job()

@@ -45,7 +45,7 @@ def test_tiny_job_record_roundtrip(name, tmp_path):
 
 
 def test_glass_order_of_uniform_and_classical_states():
-    from ed.hartree_engine import glass_order
+    from simglass.ed.hartree_engine import glass_order
     assert glass_order(np.full(64, 0.3)) == pytest.approx(0.0, abs=1e-15)
     occ = np.zeros(64)
     occ[:16] = 1.0

@@ -5,9 +5,9 @@ import itertools
 import numpy as np
 import pytest
 
-import ed
+from simglass import ed
 from conftest import textbook_chi0
-from ed.exact import density_response
+from simglass.ed.exact import density_response
 from simglass import Lattice, Model, sample_disorder
 
 
@@ -119,7 +119,7 @@ def test_bad_input_before_allocation():
 
 
 def test_ed_engine_end_to_end(tmp_path):
-    from analysis import ed_hartree
+    from simglass.analysis import ed_hartree
     from conftest import run_cli
     job = tmp_path / "ed.toml"
     job.write_text('engine = "ed"\nseed = 2\nrealizations = 2\n[model]\nt = 1.0\nL = [2, 2, 2]\n'
@@ -129,7 +129,7 @@ def test_ed_engine_end_to_end(tmp_path):
     assert r.returncode == 0, r.stderr
     rows = ed_hartree.table(out)
     assert len(rows) == 2 and all(row[3] == 2 for row in rows)
-    from analysis.load import load_points
+    from simglass.analysis.load import load_points
     _, pts = load_points(out)
     for p in pts:
         for rec in p.records:  # variational principle for the Hartree determinant
@@ -145,8 +145,8 @@ def test_ed_engine_end_to_end(tmp_path):
 @pytest.mark.parametrize("shape,periodic,nf", [((2, 2, 3), True, 6), ((3, 4), False, 5), ((2, 3, 3), True, 9),
                                                ((7,), True, 4), ((2, 2, 2), True, 1)])
 def test_fast_path_equals_quspin(shape, periodic, nf):
-    from ed.exact import _basis, hopping_matrix
-    from ed.fock import hopping_csr, sector_states
+    from simglass.ed.exact import _basis, hopping_matrix
+    from simglass.ed.fock import hopping_csr, sector_states
     lat = Lattice(shape, periodic=periodic)
     N = lat.n_sites
     b = _basis(N, nf)
@@ -164,7 +164,7 @@ def test_fast_path_equals_quspin(shape, periodic, nf):
 def test_tunnelling_dos_free_fermions_and_sum_rule():
     """J = 0: the continued fractions reproduce Lorentzians at the single-particle
     levels exactly; every site carries addition + removal weight 1."""
-    from ed.spectral import tunnelling_dos
+    from simglass.ed.spectral import tunnelling_dos
     m = make((2, 2, 3), J=0.0, W=1.0, seed=2)
     w, eta = np.linspace(-6, 6, 301), 0.1
     rho, mu, wts = tunnelling_dos(m, w, eta)
@@ -179,7 +179,7 @@ def test_tunnelling_dos_t0_poles():
     """t = 0: adding a particle on empty site i costs exactly its local field phi_i
     (relative to E0), removing one from occupied i gains phi_i: the DOS is a sum of
     Lorentzians at the fields of the classical ground state."""
-    from ed.spectral import tunnelling_dos
+    from simglass.ed.spectral import tunnelling_dos
     m = make((2, 2, 2), t=0.0, J=1.0, W=0.3, seed=4)
     g = ed.exact_ground_state(m)
     occ = np.round(g.density)
@@ -194,7 +194,7 @@ def test_tunnelling_dos_t0_poles():
 def test_lanczos_against_eigsh(memory_gb):
     import scipy.sparse as sp
     from scipy.sparse.linalg import eigsh
-    from ed.lanczos import lanczos_ground_state
+    from simglass.ed.lanczos import lanczos_ground_state
     A = sp.random(3000, 3000, density=0.002, random_state=1)
     H = ((A + A.T) + sp.diags(np.random.default_rng(2).standard_normal(3000))).tocsr()
     E, psi, *_ = lanczos_ground_state(H, np.ones(3000), memory_gb=memory_gb)
@@ -205,8 +205,8 @@ def test_lanczos_against_eigsh(memory_gb):
 
 @pytest.mark.parametrize("shape,nf", [((2, 2, 3), 6), ((3, 4), 5), ((2, 2, 2), 1)])
 def test_matrix_free_and_compact_products_equal_quspin(shape, nf):
-    from ed.exact import diagonal_energies, sector_hamiltonian
-    from ed.fock import hopping_operator, matfree_matvec
+    from simglass.ed.exact import diagonal_energies, sector_hamiltonian
+    from simglass.ed.fock import hopping_operator, matfree_matvec
     lat = Lattice(shape)
     d = sample_disorder(lat, J=2.0, W=0.3, seed=nf)
     m = Model(lat, 0.8, d.V, d.eps, n_particles=nf)
@@ -277,7 +277,7 @@ def test_manifold_search_finds_the_dense_degeneracy():
 def test_unconverged_lanczos_is_flagged():
     """Issue 17: a starved Lanczos (8 steps, no restart) on 2x2x3 returns converged =
     False with its residual, and the converged solve agrees with the dense one."""
-    from ed.lanczos import lanczos_ground_state
+    from simglass.ed.lanczos import lanczos_ground_state
     from simglass import Lattice, Model, sample_disorder
     lat = Lattice((2, 2, 3))
     d = sample_disorder(lat, J=1.0, seed=2)

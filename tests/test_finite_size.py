@@ -5,10 +5,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from analysis.finite_size import (Crossing, crossing, crossing_extrapolation, estimate, joint_crossing_bootstrap,
+from simglass.analysis.finite_size import (Crossing, crossing, crossing_extrapolation, estimate, joint_crossing_bootstrap,
                                    SizeData, mean_err, pair_crossings, scaling_flow, size_table,
                                    systematic_spread)
-from analysis.scaling_fit import _model, scaling_fit
+from simglass.analysis.scaling_fit import _model, scaling_fit
 
 
 def synthetic(xc=16.0, sizes=(6, 8, 10, 12), n_real=300, noise=0.3, drift=0.0, seed=0):
@@ -106,8 +106,8 @@ def test_parallel_curves_have_no_crossing():
 def test_compact_table_round_trip(tmp_path):
     """A hartree results file exported to a compact table gives the same localisation
     analysis as the file itself."""
-    from analysis import localization
-    from analysis.compact import export
+    from simglass.analysis import localization
+    from simglass.analysis.compact import export
     from conftest import run_cli
     job = tmp_path / "a.toml"
     job.write_text('engine = "hartree"\nseed = 3\nrealizations = 5\n[model]\nt = 1.0\nJ = 0.0\n'
@@ -130,7 +130,7 @@ def test_compact_table_round_trip(tmp_path):
     assert gzip.decompress(first) == (tmp_path / "a.csv").read_bytes()
     c = localization.analyze(tmp_path / "a.csv.gz", x="W", n_boot=20)
     assert c.rows() == b.rows()
-    from analysis.checks import production
+    from simglass.analysis.checks import production
     rows = {r.key: r for r in production({"anderson": [tmp_path / "a.csv"], "localization": [tmp_path / "none.csv"]})}
     assert "commit abc" in rows["anderson_wc_production"].note
     assert rows["anderson_wc_production"].realizations.startswith("5-5 per point")
@@ -146,7 +146,7 @@ def test_first_crossing_rising_falling_and_bootstrap():
     """analysis.stats.first_crossing: linear means cross the level where the line does;
     identical realisations give a zero bootstrap spread; no crossing gives NaN; a row
     with no finite entry is -inf (a falling curve reaches it at that x)."""
-    from analysis.stats import first_crossing
+    from simglass.analysis.stats import first_crossing
     x = np.array([0.0, 1.0, 2.0, 3.0])
     S = np.repeat((2.0 * x - 3.0)[:, None], 5, axis=1)          # mean 2x - 3: crosses 0 at 1.5
     v, e = first_crossing(x, S, 0.0)
@@ -168,12 +168,12 @@ def test_first_crossing_rising_falling_and_bootstrap():
 
 
 def test_lattice_key_accepts_int_and_list():
-    from analysis.load import lattice_key
+    from simglass.analysis.load import lattice_key
     assert lattice_key({"L": 8}) == (8,) and lattice_key({"L": [4, 4, 4]}) == (4, 4, 4)
 
 
 def test_weighted_line_recovers_a_line_and_its_covariance():
-    from analysis.stats import weighted_line
+    from simglass.analysis.stats import weighted_line
     x = np.array([0.0, 1.0, 2.0, 3.0])
     a, b, cov, chi2 = weighted_line(x, 1.0 + 2.0 * x, np.full(4, 0.1))
     assert (a, b) == pytest.approx((1.0, 2.0)) and chi2 == pytest.approx(0.0, abs=1e-20)
@@ -190,7 +190,7 @@ def test_analysis_by_density_recovers_a_power_law(tmp_path):
     with crossings at J_c(n) = 3.5 (n / 0.5)^(-1/2), one density with an extra size that
     the others lack: each group uses the common sizes (largest pair 8/10) and the power
     law recovers the exponent -1/2 within its error."""
-    from analysis import localization
+    from simglass.analysis import localization
     rng = np.random.default_rng(1)
     lines = ["# job: synthetic; commit: none; engine: hartree; dims: 3",
              "L,J,W,t,density,realization,converged,stable,ln_g_mean,r_mean"]
@@ -212,7 +212,7 @@ def test_analysis_by_density_recovers_a_power_law(tmp_path):
     assert len(pts) == 2 and abs(b + 0.5) < 4 * np.hypot(stat, sys_) and stat < 0.1 and sys_ < 0.1
     with pytest.raises(ValueError, match="no W_x"):
         localization.analyze_by(path, "W_x", "J")
-    from analysis.checks import production
+    from simglass.analysis.checks import production
     row = {r.key: r for r in production({"low_density_lng": [path]})}["low_density_production"]
     assert row.value == pytest.approx(b) and row.error_sys == pytest.approx(sys_) and row.verdict == "agrees"
     assert "n = 0.1, 0.5" in row.sizes and "commit none" in row.note
@@ -339,7 +339,7 @@ def test_limit_estimate_brackets_the_critical_point_of_drifting_crossings():
     """analysis.localization.limit_estimate on drifting synthetic data: every choice is
     evaluated, the primary is the corrected fit, and x_c lies within 3 combined errors,
     although the largest pair's crossing alone misses it."""
-    from analysis.localization import limit_estimate
+    from simglass.analysis.localization import limit_estimate
     tab = {s: SizeData(s, d.x, d.Y, np.zeros(d.x.size, int)) for s, d in scaling_data(DRIFTING).items()}
     lim = limit_estimate(tab, 16.0, n_boot=20)
     labels = [c[0] for c in lim.choices]

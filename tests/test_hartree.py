@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-import ed
+from simglass import ed
 from conftest import textbook_chi0
-from ed.hartree import hartree_hamiltonian
+from simglass.ed.hartree import hartree_hamiltonian
 from simglass import Lattice, Model, sample_disorder
 
 
@@ -196,7 +196,7 @@ def rotation_energy(m, psi, nf, kappa):
 def test_hessian_against_finite_differences():
     """ed.response.hessian_min (Lanczos on the response operator) against the Hessian of
     E_H built by finite differences of exact orbital rotations, on 2x2x3."""
-    from ed.response import Response, hessian_min
+    from simglass.ed.response import Response, hessian_min
     m = make(shape=(2, 2, 3), J=3.0, W=0.5, seed=4)
     h = ed.hartree_solve(m, seed=1, starts=("classical", "uniform"), tol=1e-12)
     assert h.converged
@@ -225,7 +225,7 @@ def test_hessian_against_finite_differences():
 
 def test_response_against_finite_differences():
     """χ⁰ w from the eigenpairs against the aufbau density of h + diag(±s w)."""
-    from ed.response import Response
+    from simglass.ed.response import Response
     m = make(J=2.0, seed=3)
     h = ed.hartree_solve(m, seed=1)
     H = hartree_hamiltonian(m, h.density)
@@ -286,7 +286,7 @@ def test_trust_region_model_against_exact_rotations():
     Hessian product Hκ against central finite differences of E_H along exact rotations
     exp(A) (rotation_energy, independent of the solver's Cholesky retraction), and the
     retraction itself: orthonormal, mutually orthogonal, same E_H to second order."""
-    from ed.hartree_trust import _Point, hessian_product, rotate
+    from simglass.ed.hartree_trust import _Point, hessian_product, rotate
     m = make(shape=(2, 2, 3), J=3.0, W=0.5, seed=4)
     nf, N = m.n_particles, m.n_sites
     rng = np.random.default_rng(5)
@@ -316,8 +316,8 @@ def test_trust_solution_verified_and_unconverged_flagged():
     """trust_solve from random starts converges to a solution that passes the independent
     check, the same one as the descent solver from the same start (J/t = 2: one
     minimum); cut short (one step) it reports converged False with its residual."""
-    from ed.hartree import bare_hamiltonian
-    from ed.hartree_trust import trust_solve
+    from simglass.ed.hartree import bare_hamiltonian
+    from simglass.ed.hartree_trust import trust_solve
     m = make(J=2.0, seed=3)
     h0 = bare_hamiltonian(m)
     rng = np.random.default_rng(0)
@@ -413,7 +413,7 @@ def test_continue_along_needs_a_scanned_key():
 def test_trust_falls_back_to_the_descent_within_the_budget(monkeypatch):
     """When the trust region does not verify, the descent continues from its density;
     diagonalisations of both are counted and stay within max_iter."""
-    import ed.hartree_trust as T
+    import simglass.ed.hartree_trust as T
     orig = T.trust_solve
 
     def failing(*a, **k):
@@ -433,7 +433,7 @@ def test_trust_falls_back_to_the_descent_within_the_budget(monkeypatch):
 def test_steihaug_step():
     """The truncated CG step: the Newton step inside a large region, the boundary of a
     small one, and the boundary along negative curvature."""
-    from ed.hartree_trust import _steihaug
+    from simglass.ed.hartree_trust import _steihaug
     rng = np.random.default_rng(1)
     A = rng.standard_normal((6, 6))
     H = A @ A.T + np.eye(6)
@@ -456,7 +456,7 @@ def test_exp_sum_relative_error(a, b):
     """ed.response.exp_sum: 1/z ≈ Σ w exp(-s z) with positive weights, within
     EXP_SUM_ERROR of 1/z everywhere on [a, b] (direct evaluation on a fine grid; the
     last cases cover the whole interval of every fit from 2 to 10 decades)."""
-    from ed.response import EXP_SUM_ERROR, exp_sum
+    from simglass.ed.response import EXP_SUM_ERROR, exp_sum
     s, w = exp_sum(a, b)
     z = np.geomspace(a, b, 40001)
     assert np.all(w > 0)
@@ -473,7 +473,7 @@ def test_dense_response_against_its_columns():
     """ed.response.chi0_dense against -χ⁰ built column by column from Response.chi0 (the
     sum over pairs), at a Hartree solution with a small gap at μ: elementwise within
     1e-4 of max |χ⁰|, and its Loewner bound: x·G̃x / x·Gx within 1e-4 of 1."""
-    from ed.response import Response, chi0_dense
+    from simglass.ed.response import Response, chi0_dense
     m = w0_model(6, 3.5, 1)
     h = ed.hartree_solve(m, seed=1)
     nf, N = m.n_particles, m.n_sites
@@ -493,7 +493,7 @@ def test_stability_from_the_dense_response_against_lanczos(L, J, seed):
     """hessian_min's default path (Arnoldi on G̃ V) against Lanczos on the orbital
     Hessian to 1e-10, at solutions from random starts: the same lowest eigenvalue within
     1e-4, and the same softest density mode."""
-    from ed.response import Response, hessian_min
+    from simglass.ed.response import Response, hessian_min
     m = w0_model(L, J, seed)
     h = ed.hartree_solve(m, seed=seed, starts=("random",))
     nf = m.n_particles
@@ -513,8 +513,8 @@ def test_newton_finish_returns_to_the_solution(L, J, seed):
     number kept): back to the same solution, verified independently, in at most 6
     diagonalisations, with the preconditioned GMRES using at most 8 χ⁰ products per
     step."""
-    from ed.hartree import bare_hamiltonian
-    from ed.hartree_descent import newton_finish
+    from simglass.ed.hartree import bare_hamiltonian
+    from simglass.ed.hartree_descent import newton_finish
     m = w0_model(L, J, seed)
     h = ed.hartree_solve(m, seed=seed, starts=("random",))
     kick = np.random.default_rng(seed).standard_normal(m.n_sites)
@@ -533,7 +533,7 @@ def test_solutions_from_random_starts_verified(J):
     W̃ = 0 axis at L = 4-6 from random starts: converged to 1e-8, verified independently
     (rebuilt h, aufbau, same density, E_H from its definition), and its stability flag
     agrees with Lanczos on the orbital Hessian."""
-    from ed.response import Response, hessian_min
+    from simglass.ed.response import Response, hessian_min
     for L in (4, 5, 6):
         for seed in range(3):
             m = w0_model(L, J, 100 + seed)
@@ -549,8 +549,8 @@ def test_newton_finish_does_not_go_to_a_saddle_point():
     """Near the uniform saddle point of mattis_model (above its instability), Newton on
     the density would converge back to the saddle: newton_finish sees λ_max(G̃ V) > 1 and
     returns unconverged without a step, so that the trust region goes downhill."""
-    from ed.hartree import bare_hamiltonian
-    from ed.hartree_descent import newton_finish
+    from simglass.ed.hartree import bare_hamiltonian
+    from simglass.ed.hartree_descent import newton_finish
     m0, e = mattis_model(1.0)
     m, _ = mattis_model(1.5 / staggered_response(m0, e))
     x = np.full(m.n_sites, 7 / 64) + 1e-3 * e / 2

@@ -5,9 +5,9 @@ free energy, the stability against a dense computation, and the engine's record.
 import numpy as np
 import pytest
 
-import ed
-import ed.hartree_thermal as ht
-from ed.hartree import bare_hamiltonian
+from simglass import ed
+import simglass.ed.hartree_thermal as ht
+from simglass.ed.hartree import bare_hamiltonian
 from simglass import Lattice, Model, sample_disorder
 
 

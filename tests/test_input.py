@@ -59,8 +59,8 @@ def test_every_float_option_is_finite_unless_declared():
 
 
 def test_python_api_refuses_non_finite_numbers():
-    import ed
-    import mc
+    from simglass import ed
+    from simglass import mc
     from simglass import Lattice, Model, sample_disorder
     lat = Lattice((2, 2, 2))
     d = sample_disorder(lat, J=1.0, W=0.5, seed=1)

@@ -72,7 +72,7 @@ def test_file_of_the_group_layout_reads_as_a_new_run(tmp_path):
     (columnar) give the same records (up to the solver's accuracy and work counters:
     the Hartree solver changed since), task table and `simglass info`; resuming the old
     file keeps its layout."""
-    from analysis.load import load_points, task_table
+    from simglass.analysis.load import load_points, task_table
     job = _job_of(OLD, tmp_path)
     new = tmp_path / "new.h5"
     assert run_cli("run", job, "--output", new, "--quiet").returncode == 0
@@ -107,7 +107,7 @@ def test_file_of_the_group_layout_reads_as_a_new_run(tmp_path):
 
 
 def test_both_layouts_store_the_same_numbers_and_tables(tmp_path):
-    from analysis.load import task_table
+    from simglass.analysis.load import task_table
     from simglass.jobfile import parse_job
     from simglass.runner import run_job
     job = parse_job(SMALL)
@@ -120,7 +120,7 @@ def test_both_layouts_store_the_same_numbers_and_tables(tmp_path):
 def test_a_task_stored_twice_is_read_once(tmp_path):
     """A failed task that a resumed run completes has two rows; the done map and the row
     index name the second, and readers see the task once, done."""
-    from analysis.load import load_points, task_table
+    from simglass.analysis.load import load_points, task_table
     from simglass.jobfile import parse_job
     from simglass.results import ResultsFile
     job = parse_job(SMALL)
@@ -217,7 +217,7 @@ def test_batches_are_written_when_full_or_old(tmp_path, monkeypatch):
 
 def test_task_table_reads_columns_whole(tmp_path, monkeypatch):
     """task_table of a columnar file reads each column once (no per-task reads)."""
-    from analysis.load import task_table
+    from simglass.analysis.load import task_table
     from simglass.column_layout import ColumnTasks
     from simglass.jobfile import parse_job
     from simglass.runner import run_job

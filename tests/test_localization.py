@@ -1,7 +1,7 @@
 """Hartree engine through the runner, and the localisation analysis."""
 import numpy as np
 
-from analysis import localization
+from simglass.analysis import localization
 from conftest import run_cli
 
 ANDERSON = """
@@ -39,7 +39,7 @@ def test_anderson_limits_through_runner(tmp_path):
     assert g1 > -2 and g2 < -5                     # metal: g ~ 1; deep insulator: g << 1
     for f in ("ln_g.png", "r_mean.png", "dos.png", "localization.csv"):
         assert (tmp_path / "fig" / f).exists()
-    from analysis.load import load_points
+    from simglass.analysis.load import load_points
     _, pts = load_points(out)
     (_, N, _, ipr5, _, nipr5), (_, _, _, ipr40, _, _) = localization.ipr_table(pts, "W")
     assert 1.5 < nipr5 < 6 and ipr40 > 0.3  # extended: IPR ~ 3/N; localised: O(1)
@@ -67,7 +67,7 @@ def test_hartree_engine_record(tmp_path):
     out = tmp_path / "h.h5"
     r = run_cli("run", job, "--output", out, "--quiet")
     assert r.returncode == 0, r.stderr
-    from analysis.load import load_points
+    from simglass.analysis.load import load_points
     _, pts = load_points(out, engine="hartree")
     for p in pts:
         for rec in p.records:

@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-import mc
-from mc import kernels
+from simglass import mc
+from simglass.mc import kernels
 from simglass import Lattice, Model, sample_disorder
 
 

@@ -43,7 +43,7 @@ def test_eq42_free_cluster_equals_grid_lowest_order():
     """Eq. 42 on a periodic 4^3 cluster of free fermions (closed shell N_f = 7):
     (J²/N) Σ_ij chi0_ij² from the real-space eigenstates equals J² (1/N) Σ_q [-Π⁰(0,q)]²
     of the bubble on the same grid (Parseval), the lowest-order form of Eq. 43."""
-    from analysis.ed_hartree import glass_susceptibility
+    from simglass.analysis.ed_hartree import glass_susceptibility
     from simglass import Lattice, Model
     from simglass.meanfield import bubble_grid
     lat = Lattice((4, 4, 4))
@@ -115,8 +115,8 @@ def test_critical_coupling_rises_with_temperature(tmp_path):
                    'n_omega = 8\ntemperatures = [0.1, 0.3]\nglass = [1.5]\nomega0 = [2.0]\n')
     r = run_cli("run", job, "--output", tmp_path / "t.h5", "--quiet")
     assert r.returncode == 0, r.stderr
-    from analysis.load import load_points
-    from analysis.phase_boundary import thermal
+    from simglass.analysis.load import load_points
+    from simglass.analysis.phase_boundary import thermal
     (n, j0, T, jc, err), = thermal(load_points(tmp_path / "t.h5", engine="saddle")[1])
     assert list(T) == [0.1, 0.3] and j0 < jc[0] < jc[1]
     r = run_cli("analyze", tmp_path / "t.h5", "--out", tmp_path / "out")

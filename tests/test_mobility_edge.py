@@ -5,9 +5,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import ed.hartree_engine as engine
-from analysis.level_bins import EDGES, binned, columns
-from analysis.mobility_edge import from_points
+import simglass.ed.hartree_engine as engine
+from simglass.analysis.level_bins import EDGES, binned, columns
+from simglass.analysis.mobility_edge import from_points
 from simglass import Lattice, Model, sample_disorder
 
 

@@ -53,7 +53,7 @@ def cli():
 
 
 def mc_energy(V, eps, rz):
-    import mc
+    from simglass import mc
     m = Model(Lattice(L), 0.0, V, eps, density=0.5)
     return mc.ground_state(m, rng=np.random.default_rng(engine_seed(0, rz)), sweeps=30, replicas=3,
                            restarts=1).energy

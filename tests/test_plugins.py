@@ -87,7 +87,7 @@ def test_example_plugin_is_found_listed_run_resumed_and_analysed(plugin_env, tmp
 
     code, out, err = cli("engines")
     assert code == 0 and "greedy  (simglass_greedy.greedy_engine, plugin of package simglass-greedy 0.1)" in out
-    assert "mc  (mc.mc_engine, built in)" in out and "max_moves" in out
+    assert "mc  (simglass.mc.mc_engine, built in)" in out and "max_moves" in out
     lines = err.strip().splitlines()      # one line per broken plugin, each naming it and its package
     assert len(lines) == 3 and all(ln.startswith("simglass: warning: plugin '") and "simglass-broken" in ln
                                    for ln in lines), err
@@ -118,7 +118,7 @@ def test_a_broken_plugin_is_refused_in_one_line(plugin_env, name, why):
     assert f"plugin {name!r} (module simglass_broken.{name} of package simglass-broken 0.0)" in err
     with pytest.raises(InputError, match=why):
         parse_job(f'engine = "{name}"\n[model]\nL = [4]\n')
-    assert engines.get_engine("mc").__name__ == "mc.mc_engine"     # the built-in keeps its name
+    assert engines.get_engine("mc").__name__ == "simglass.mc.mc_engine"     # the built-in keeps its name
 
 
 def test_the_plugin_version_is_recorded_shown_and_a_resume_by_another_warns(plugin_env, tmp_path):

@@ -345,7 +345,7 @@ def test_half_written_task_groups_are_skipped(tmp_path):
     r = run_cli("info", out)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
-    from analysis.load import load_points
+    from simglass.analysis.load import load_points
     _, points = load_points(out)
     assert sum(len(p.records) for p in points) == 12
 
@@ -414,7 +414,7 @@ def test_options_used_are_stored_and_checked_on_resume(tmp_path):
 
 
 def test_every_engine_has_an_analysis():
-    from analysis.dispatch import ANALYSES
+    from simglass.analysis.dispatch import ANALYSES
     from simglass.engines import ENGINES
     assert set(ANALYSES) == set(ENGINES)
 
@@ -423,8 +423,8 @@ def test_results_file_written_before_the_changes_reads_the_same(tmp_path):
     """Issue 22: a results file written by the code of commit 7a1cfd3 (no stored options,
     no n_particles records) is read, described and analysed by today's code with the
     numbers that code gave (its analysis printed the two fits below)."""
-    from analysis.coulomb_gap import analyze
-    from analysis.load import task_table
+    from simglass.analysis.coulomb_gap import analyze
+    from simglass.analysis.load import task_table
     old = Path(__file__).parent / "data" / "mc_written_by_7a1cfd3.h5"
     fits = analyze(old)
     assert [(f.N, f.realizations) for f in fits] == [(64, 6), (96, 6)]
@@ -521,7 +521,7 @@ def test_resume_of_an_edited_job_names_the_difference(tmp_path):
 def test_task_table_has_every_model_parameter_and_N(tmp_path):
     """Fixed model parameters are columns too (tables of several files concatenate), and
     N sorts sizes numerically."""
-    from analysis.load import task_table
+    from simglass.analysis.load import task_table
     job = write(tmp_path, SMALL)
     assert run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet").returncode == 0
     df = task_table(tmp_path / "a.h5")

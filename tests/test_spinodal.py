@@ -29,7 +29,7 @@ def _bubble(L, nf):
 def test_uniform_state_is_a_hartree_solution(J):
     """Compensated couplings, W = 0, closed shell: the Hartree field of the uniform density
     vanishes, and its lowest N_f orbitals give back the uniform density, at any J."""
-    from ed.hartree import hartree_hamiltonian
+    from simglass.ed.hartree import hartree_hamiltonian
     L, nf = 4, _closed_shell(4, 0.3)
     lat = Lattice((L, L, L))
     d = sample_disorder(lat, J=J, W=0.0, seed=2, compensate=True, density=nf / lat.n_sites)
@@ -43,7 +43,7 @@ def test_uniform_state_is_a_hartree_solution(J):
 def test_stability_of_the_uniform_state_against_the_orbital_hessian():
     """ed.response.hessian_min (the Hartree solver's stability check, orbital space) at the
     uniform state against 1 − J λ_max(A V₁ A) (density space), on both sides of J_s."""
-    from ed.response import Response, hessian_min
+    from simglass.ed.response import Response, hessian_min
     L, nf = 4, _closed_shell(4, 0.3)
     lat = Lattice((L, L, L))
     A = response_root(L, nf)
@@ -93,7 +93,7 @@ def test_bad_input():
 
 def test_phase_diagram_cluster_points():
     """analysis.phase_diagram's cluster J_s: closed shells only, one point per density."""
-    from analysis.phase_diagram import closed_shells, spinodal_points
+    from simglass.analysis.phase_diagram import closed_shells, spinodal_points
     assert 33 not in closed_shells(4) and 7 in closed_shells(4)
     pts = spinodal_points(sizes=(4,), densities=(0.1, 0.3, 0.35), realizations=2)   # 0.3: no shell near
     assert [round(p[1], 3) for p in pts] == [round(k / 64, 3) for k in (7, 22)]
@@ -104,8 +104,8 @@ def test_phase_diagram_cluster_points():
 def test_uniform_branch_energy_equals_the_solver(J):
     """analysis.phase_diagram.uniform_energy_per_site (the Fermi-liquid branch of J_1st)
     against ed.hartree_solve from the uniform start, below J_s (closed shell)."""
-    import ed
-    from analysis.phase_diagram import uniform_energy_per_site
+    from simglass import ed
+    from simglass.analysis.phase_diagram import uniform_energy_per_site
     L, nf = 4, 22
     lat = Lattice((L, L, L))
     d = sample_disorder(lat, J=J, W=0.0, seed=3101, realization=2, compensate=True, density=nf / 64)
@@ -120,7 +120,7 @@ def test_first_order_points_on_the_committed_table():
     ends in the uniform state up to J/t = 2.75 and lies below it from 3.0."""
     from pathlib import Path
 
-    from analysis.phase_diagram import first_order_points
+    from simglass.analysis.phase_diagram import first_order_points
     table = Path(__file__).resolve().parents[1] / "data" / "first_order_w0_L10.csv.gz"
     [(L, n, (j_eq, j_below), rows)] = first_order_points([table])
     assert (L, n, j_eq, j_below) == (10, 0.5, 2.75, 3.0)
@@ -136,8 +136,8 @@ def test_glass_branch_below_the_spinodal_on_the_committed_tables():
     sizes, the first-order step; at n = ½ (L = 10) every realisation is uniform (q = 0)
     below its J_s; n* is bracketed per size, and the report's two Fig. 2 rows are
     computed from the largest size's bracket."""
-    from analysis.checks import phase_diagram_rows
-    from analysis.phase_diagram import first_order_tables, n_star, n_star_brackets, read_fl_branch, subcritical_order
+    from simglass.analysis.checks import phase_diagram_rows
+    from simglass.analysis.phase_diagram import first_order_tables, n_star, n_star_brackets, read_fl_branch, subcritical_order
     sub = subcritical_order(first_order_tables(), read_fl_branch())
     by = {(L, round(n, 3)): (x, q, k) for L, n, x, q, _, _, _, _, k in sub}
     assert {(10, 0.099), (10, 0.177), (10, 0.32), (10, 0.5), (8, 0.111), (8, 0.17)} <= set(by)

@@ -5,7 +5,7 @@ determinant, QuSpin against the fast path, self-consistency of twisted Hartree, 
 import numpy as np
 import pytest
 
-import ed
+from simglass import ed
 from conftest import run_cli
 from simglass import Lattice, Model, sample_disorder
 
@@ -77,7 +77,7 @@ def test_gauge_invariance_and_quspin():
         e1 = np.linalg.eigvalsh(spread.hopping_matrix().toarray())
         e2 = np.linalg.eigvalsh(boundary.hopping_matrix().toarray())
         np.testing.assert_allclose(e1, e2, atol=1e-12)
-    from ed.exact import sector_hamiltonian
+    from simglass.ed.exact import sector_hamiltonian
     mt = m.with_twist((0, 0.7, 0.2))
     _, Hf = sector_hamiltonian(mt, 5, "fast")
     _, Hq = sector_hamiltonian(mt, 5, "quspin")
@@ -93,7 +93,7 @@ def test_ed_at_J0_is_the_slater_determinant():
 
 
 def test_twisted_hartree_is_self_consistent():
-    from ed.hartree import aufbau, hartree_hamiltonian
+    from simglass.ed.hartree import aufbau, hartree_hamiltonian
     lat = Lattice((4, 4, 4))
     d = sample_disorder(lat, J=2.0, seed=7)
     m = Model(lat, 1.0, d.V, d.eps, density=0.5).with_twist((0.8, 0, 0.3))
@@ -136,7 +136,7 @@ def test_stiffness_job_rejects_untwistable_cluster(tmp_path):
 def test_free_phase_sensitivity_of_the_analysis_matches_ed():
     """analysis.stiffness normalises by the free D_φ from the single-particle spectrum;
     the many-body ED of the same free cluster gives the same number."""
-    from analysis.stiffness import free_phase_sensitivity
+    from simglass.analysis.stiffness import free_phase_sensitivity
     for shape, nf in [((2, 2, 4), 8), ((2, 2, 3), 6)]:
         s = ed.ed_stiffness(_free(shape, nf))
         assert s.D_phase == pytest.approx(free_phase_sensitivity(shape, nf), abs=1e-9)

@@ -6,7 +6,7 @@ flag."""
 import numpy as np
 import pytest
 
-from mc.thermal import equilibration_threshold, overlap, thermal, window_edges
+from simglass.mc.thermal import equilibration_threshold, overlap, thermal, window_edges
 from test_mc import enumerate_energies, random_model
 
 
@@ -181,8 +181,8 @@ def test_engine_record_info_and_analysis(tmp_path, capsys):
     """A tiny compensated job: the record holds the ladder and the SK constant, `simglass
     info` counts the tasks that are not equilibrated, analysis.thermal averages only the
     others and writes its tables and figures; `simglass analyze` dispatches to it."""
-    from analysis import thermal as an
-    from analysis.load import task_table
+    from simglass.analysis import thermal as an
+    from simglass.analysis.load import task_table
     from conftest import run_cli
     from simglass.runner import run_job
     job = _job(tmp_path, 300)
@@ -210,7 +210,7 @@ def test_engine_record_info_and_analysis(tmp_path, capsys):
     r = run_cli("analyze", tmp_path / "t.h5", "--out", tmp_path / "out2")
     assert r.returncode == 0 and (tmp_path / "out2" / "thermal.csv").exists(), r.stderr
     # the compact table (committed data) gives the same averages, without the histograms
-    from analysis.compact import export
+    from simglass.analysis.compact import export
     export([tmp_path / "t.h5"], tmp_path / "t.csv.gz", "job.toml")
     table = an.size_averages(tmp_path / "t.csv.gz", n_boot=20)
     for a, b in zip(sizes, table):
@@ -224,7 +224,7 @@ def test_engine_record_info_and_analysis(tmp_path, capsys):
 def test_short_runs_are_flagged_and_left_out(tmp_path, capsys):
     """sweeps = 16 leaves one logarithmic window: no equilibration test is possible, every
     task is flagged, and the analysis has nothing to average."""
-    from analysis import thermal as an
+    from simglass.analysis import thermal as an
     from conftest import run_cli
     from simglass.runner import run_job
     run_job(_job(tmp_path, 16, L="[[8]]", realizations=2), output=str(tmp_path / "t.h5"), progress=False)
@@ -239,7 +239,7 @@ def test_short_runs_are_flagged_and_left_out(tmp_path, capsys):
 def test_binder_crossing_of_known_curves():
     """g_a = 0.5 - (T - 0.25), g_b = 0.5 - 2 (T - 0.25): they cross at T = 0.25 (q² = 1,
     q⁴ = 3 - 2g in every realisation, so the bootstrap spread is 0)."""
-    from analysis.thermal import SizeThermal, binder, binder_crossing, paramagnetic_energy
+    from simglass.analysis.thermal import SizeThermal, binder, binder_crossing, paramagnetic_energy
     T = np.array([0.1, 0.2, 0.3, 0.4])
 
     def size(N, slope):
@@ -260,7 +260,7 @@ def test_binder_crossing_of_known_curves():
 def test_paramagnet_limit_recovers_the_line():
     """e_N(T) = -J_SK²/(2T) + J_SK²/(2TN) (the high-temperature expansion's finite-N term)
     on three sizes: the 1/N extrapolation gives the paramagnet back above T_c only."""
-    from analysis.thermal import SizeThermal, paramagnet_limit, paramagnetic_energy
+    from simglass.analysis.thermal import SizeThermal, paramagnet_limit, paramagnetic_energy
     T = np.array([0.2, 0.3, 0.5])
     sizes = []
     for N in (64, 128, 256):

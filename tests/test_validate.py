@@ -41,7 +41,7 @@ def test_every_file_is_written(report):
         assert (report / f"{role}.h5").exists()
     s = json.loads((report / "summary.json").read_text())
     assert len(s["rows"]) == 25   # 21 + the two rows of Fig. 2 (checks.phase_diagram_rows) + two thermal rows
-    from analysis.checks import KINDS, VERDICTS
+    from simglass.analysis.checks import KINDS, VERDICTS
     assert {r["verdict"] for r in s["rows"]} <= set(VERDICTS)
     for r in s["rows"]:
         assert r["kind"] in KINDS
@@ -87,7 +87,7 @@ def test_report_numbers_equal_analyze(report, tmp_path):
     assert s["alpha"]["value"] == pytest.approx(float(big["alpha"]), rel=1e-5)
     assert s["alpha"]["error"] == pytest.approx(float(big["alpha_err"]), rel=1e-2)
     assert cli(["analyze", str(report / "sk_energy.h5"), "--out", str(tmp_path / "sk")]) == 0
-    from analysis.sk_energy import extrapolate
+    from simglass.analysis.sk_energy import extrapolate
     sk = [(int(r[0]), int(r[1]), float(r[2]), float(r[3]), float(r[4]))
           for r in csv.reader(list(open(tmp_path / "sk" / "sk_energy.csv"))[1:])]
     sk = [r for r in sk if not r[4] < 0.5]     # sizes whose lowest state repeats (analysis.sk_energy)
@@ -192,7 +192,7 @@ def test_summary_table_of_the_validation_page_equals_the_report(report):
     names the report row it reports (or why it has none; a renamed or dropped report row
     fails here), and the rows the report computes from the committed tables print the
     report's numbers at the precision shown, with the report's verdict."""
-    from analysis.checks import VERDICTS
+    from simglass.analysis.checks import VERDICTS
     rows = {r["key"]: r for r in json.loads((report / "summary.json").read_text())["rows"]}
     table = _summary_table()
     assert set(table) == set(SUMMARY_ROWS), ("summary rows without an entry in SUMMARY_ROWS (or entries "

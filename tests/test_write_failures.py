@@ -150,7 +150,7 @@ def test_disk_full_before_the_first_task(job, small_fs):
 def test_atomic_output_keeps_the_old_file_and_leaves_no_part(tmp_path):
     """A write that fails (here: the body raises, and a file that cannot be created)
     leaves the previous file intact and no temporary file behind."""
-    from analysis.files import write_text, written
+    from simglass.analysis.files import write_text, written
     from simglass.results import WriteFailed
     target = tmp_path / "table.csv"
     write_text(target, "old\n")
@@ -190,7 +190,7 @@ def test_outputs_on_a_full_disk_fail_in_one_line(tmp_path, command, chain_result
     if command == "analyze":
         cmd = simglass_cmd("analyze", results, "--out", out)
     else:
-        cmd = [sys.executable, "-m", "analysis.compact", str(results), "--job", str(job), "--out",
+        cmd = [sys.executable, "-m", "simglass.analysis.compact", str(results), "--job", str(job), "--out",
                str(out / "table.csv")]
     full = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=root)
     assert full.returncode == 0, full.stderr

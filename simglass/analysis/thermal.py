@@ -21,7 +21,7 @@ independently; ``found`` is the fraction of resamples with a crossing.  At the s
 can equilibrate, SK's finite-size corrections are large: crossings away from J/4 are to
 be reported with their numbers, not tuned.
 
-    python -m analysis.thermal results/thermal_sk.h5 --out results/thermal_sk
+    python -m simglass.analysis.thermal results/thermal_sk.h5 --out results/thermal_sk
 """
 
 from __future__ import annotations
@@ -308,7 +308,7 @@ def _write_tables(sizes, crossings, out: Path):
 
 def main(argv=None):
     from simglass.cli import terminal_text
-    ap = argparse.ArgumentParser(prog="python -m analysis.thermal", description=terminal_text(__doc__.splitlines()[0]))
+    ap = argparse.ArgumentParser(prog="python -m simglass.analysis.thermal", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv.gz) of engine thermal")
     ap.add_argument("--out", help="directory for thermal.csv, binder_crossings.csv, binder_energy.png, p_q_phi.png")
     ap.add_argument("--n-boot", type=int, default=N_BOOT, help=f"bootstrap resamples (default {N_BOOT})")
@@ -367,5 +367,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from analysis.files import run_command
+    from simglass.analysis.files import run_command
     sys.exit(run_command(main))

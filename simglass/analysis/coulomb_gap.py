@@ -1,4 +1,4 @@
-"""Coulomb gap of the t = 0 glass from ``mc`` results (Eq. 14; reference values in analysis/reference.py).
+"""Coulomb gap of the t = 0 glass from ``mc`` results (Eq. 14; reference values in simglass/analysis/reference.py).
 
 P(phi) is the disorder average of (1/N) Σ_i δ(phi - phi_i), phi relative to mu.  Its
 low-field form P(phi) = alpha |phi| / J² + b |phi|³ / J⁴ is fitted, per system size, by
@@ -20,7 +20,7 @@ weighted fit alpha(N) = alpha_inf + a/sqrt(N) over the sizes; the largest change
 central value over the windows is the systematic error, and so is the change of
 alpha_inf when the smallest size is left out (the finite-size form).
 
-    python -m analysis.coulomb_gap results/coulomb_gap.h5 [more.h5 | data/x.csv ...] --out results/coulomb_gap
+    python -m simglass.analysis.coulomb_gap results/coulomb_gap.h5 [more.h5 | data/x.csv ...] --out results/coulomb_gap
 """
 
 from __future__ import annotations
@@ -382,7 +382,7 @@ def _figure(sizes, windows, ext, path):
 
 def main(argv=None):
     from simglass.cli import terminal_text
-    ap = argparse.ArgumentParser(prog="python -m analysis.coulomb_gap", description=terminal_text(__doc__.splitlines()[0]))
+    ap = argparse.ArgumentParser(prog="python -m simglass.analysis.coulomb_gap", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv) of engine mc")
     ap.add_argument("--out", help="directory for alpha.csv and coulomb_gap.png")
     ap.add_argument("--c-lo", type=float, default=C_LO, help="window start c_lo/sqrt(N) (units of J)")
@@ -438,5 +438,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from analysis.files import run_command
+    from simglass.analysis.files import run_command
     sys.exit(run_command(main))

@@ -11,7 +11,7 @@ value (J = W = 0 on the same cluster, computed here from the single-particle spe
 by linear interpolation of ln between scanned J; its error is a bootstrap over
 realisations.
 
-    python -m analysis.stiffness results/stiffness.h5 --out DIR [--factor 10]
+    python -m simglass.analysis.stiffness results/stiffness.h5 --out DIR [--factor 10]
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ def thouless_report(path, out=None):
 
 def main(argv=None):
     from simglass.cli import terminal_text
-    ap = argparse.ArgumentParser(prog="python -m analysis.stiffness", description=terminal_text(__doc__.splitlines()[0]))
+    ap = argparse.ArgumentParser(prog="python -m simglass.analysis.stiffness", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results")
     ap.add_argument("--out", help="directory for stiffness.csv and stiffness.png")
     ap.add_argument("--factor", type=float, default=FACTOR, help="drop factor F from the free value")
@@ -263,5 +263,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from analysis.files import run_command
+    from simglass.analysis.files import run_command
     sys.exit(run_command(main))

@@ -29,7 +29,7 @@ comparisons (Bonferroni).  A fixed 3σ per comparison flagged 4 of 12 equilibrat
 tasks of a small SK test (2R = 24 comparisons; z 3.2-4.7 at scattered temperatures
 while every chain made 200-500 round trips).  Blocks not much longer than the
 autocorrelation time still raise the false-alarm rate.  ``equilibration_z`` is stored, so
-that an analysis can apply another threshold (``python -m analysis.thermal --z-max``).
+that an analysis can apply another threshold (``python -m simglass.analysis.thermal --z-max``).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ around μ (``ln_g_mean_4``, ``ln_g_mean``, ``ln_g_mean_16``: 4, 8, 16 per side) 
 energy window that shrinks as 1/(N ρ_H), faster where the pseudogap deepens; its
 crossings are listed beside the energy-resolved ones.
 
-    python -m analysis.mobility_edge data/fermi_level_w0_*.csv.gz --out DIR [--J-dos 3.5]
+    python -m simglass.analysis.mobility_edge data/fermi_level_w0_*.csv.gz --out DIR [--J-dos 3.5]
 """
 
 from __future__ import annotations
@@ -200,7 +200,7 @@ def _dos_figure(res, path, x_dos):
 
 def main(argv=None):
     from simglass.cli import terminal_text
-    ap = argparse.ArgumentParser(prog="python -m analysis.mobility_edge", description=terminal_text(__doc__.splitlines()[0]))
+    ap = argparse.ArgumentParser(prog="python -m simglass.analysis.mobility_edge", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="hartree results files (.h5) or compact tables (.csv[.gz])")
     ap.add_argument("--x", default="J", choices=["J", "W"], help="scanned parameter (in units of t)")
     ap.add_argument("--out", help="directory for mobility_edge.csv, mobility_edge.png, dos_near_mu.png")
@@ -224,5 +224,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from analysis.files import run_command
+    from simglass.analysis.files import run_command
     sys.exit(run_command(main))

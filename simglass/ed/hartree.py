@@ -148,7 +148,7 @@ def _start_density(model, kind, rng, classical_sweeps):
     # "classical": the t = 0 ground state of the same V, eps (mc), when it exists
     if not 0 < nf < N:
         return np.full(N, nf / N)
-    import mc
+    from simglass import mc
     from simglass import Model
     m0 = Model(model.lattice, 0.0, model.V, model.eps, n_particles=nf)
     gs = mc.ground_state(m0, rng=rng, sweeps=classical_sweeps, replicas=8, restarts=1)

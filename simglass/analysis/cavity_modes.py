@@ -39,7 +39,7 @@ of states at μ (levels within ±1 bin of μ, per site and unit energy), W_J = 1
 of the Hartree fields (Eq. 16, analysis.localization.w_j) and the typical Thouless
 conductance ⟨ln g⟩, over converged and stable solutions.
 
-    python -m analysis.cavity_modes results/cavity_modes.h5 results/cavity_modes_gaussian.h5 --out DIR
+    python -m simglass.analysis.cavity_modes results/cavity_modes.h5 results/cavity_modes_gaussian.h5 --out DIR
 """
 
 from __future__ import annotations
@@ -349,7 +349,7 @@ def _figure(pts, sizes, loads, path):
 
 def main(argv=None):
     from simglass.cli import terminal_text
-    ap = argparse.ArgumentParser(prog="python -m analysis.cavity_modes", description=terminal_text(__doc__.splitlines()[0]))
+    ap = argparse.ArgumentParser(prog="python -m simglass.analysis.cavity_modes", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="mc (t = 0) or hartree (t > 0) results files: cavity "
                                                "couplings and the Gaussian limit")
     ap.add_argument("--out", help="directory for cavity_modes.csv and cavity_modes.png")
@@ -387,5 +387,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from analysis.files import run_command
+    from simglass.analysis.files import run_command
     sys.exit(run_command(main))

@@ -3,7 +3,7 @@ D(0) − D(Ω) near the glass instability against the free response (a finite-gr
 analogue of the paper's Fig. 5; on a finite grid every Π⁰(Ω, q) is analytic in Ω², so
 the |Ω|^(1/2) law of Eq. 47 needs the infinite-lattice bubble).
 
-    python -m analysis.saddle_grid --L 6 --density 0.4444444444444444 --out DIR
+    python -m simglass.analysis.saddle_grid --L 6 --density 0.4444444444444444 --out DIR
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def figure(jc, curves, density, t, L, path):
 
 def main(argv=None):
     from simglass.cli import terminal_text
-    ap = argparse.ArgumentParser(prog="python -m analysis.saddle_grid", description=terminal_text(__doc__.splitlines()[0]))
+    ap = argparse.ArgumentParser(prog="python -m simglass.analysis.saddle_grid", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("--L", type=int, default=6)
     ap.add_argument("--density", type=float, default=4 / 9)
     ap.add_argument("--t", type=float, default=1.0)
@@ -63,5 +63,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from analysis.files import run_command
+    from simglass.analysis.files import run_command
     sys.exit(run_command(main))

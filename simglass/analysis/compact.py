@@ -12,7 +12,7 @@ Engine ``mc`` tables also hold the fields as counts of |phi - mu|/J on a fine gr
 ``hartree`` tables the level curvatures binned in |E - mu| (columns n_E{k}, lnc_E{k},
 analysis.level_bins) when the results hold them.
 
-    python -m analysis.compact results/x.h5 [more.h5 ...] --job jobs/x.toml --out data/x.csv [--keys ...]
+    python -m simglass.analysis.compact results/x.h5 [more.h5 ...] --job jobs/x.toml --out data/x.csv [--keys ...]
 
 Values are written with 8 significant digits.  A table whose name ends in .csv.gz is
 written and read gzip-compressed (the same text; large tables stay small in git).
@@ -215,7 +215,7 @@ def load_any(paths, engine):
 
 def main(argv=None):
     from simglass.cli import terminal_text
-    ap = argparse.ArgumentParser(prog="python -m analysis.compact", description=terminal_text(__doc__.splitlines()[0]))
+    ap = argparse.ArgumentParser(prog="python -m simglass.analysis.compact", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="results files (.h5) of one job or of its pieces")
     ap.add_argument("--job", required=True, help="the job file(s) that produced them, recorded in the header")
     ap.add_argument("--out", required=True, help="CSV table to write")
@@ -235,5 +235,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from analysis.files import run_command
+    from simglass.analysis.files import run_command
     sys.exit(run_command(main))

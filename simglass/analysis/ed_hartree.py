@@ -9,7 +9,7 @@ Only converged ED ground states (``converged``) and converged Hartree solutions 
 not saddle points (``hartree_stable``) enter;
 their number is reported.
 
-    python -m analysis.ed_hartree results/ed_vs_hartree.h5 --out DIR
+    python -m simglass.analysis.ed_hartree results/ed_vs_hartree.h5 --out DIR
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ def onset_figure(onset, path, theory=None, level=1.0):
 
 def main(argv=None):
     from simglass.cli import terminal_text
-    ap = argparse.ArgumentParser(prog="python -m analysis.ed_hartree", description=terminal_text(__doc__.splitlines()[0]))
+    ap = argparse.ArgumentParser(prog="python -m simglass.analysis.ed_hartree", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results")
     ap.add_argument("--out")
     a = ap.parse_args(argv)
@@ -167,5 +167,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from analysis.files import run_command
+    from simglass.analysis.files import run_command
     sys.exit(run_command(main))

@@ -1,8 +1,8 @@
 """Localisation from ``hartree`` results against a scanned parameter x (J or W) for each
 lattice size: the typical Thouless conductance <ln g> (primary diagnostic, level
-curvatures under a boundary twist, ed/curvature.py) and the gap ratio <r> (secondary),
+curvatures under a boundary twist, simglass/ed/curvature.py) and the gap ratio <r> (secondary),
 crossings of successive sizes with bootstrap errors and the finite-size drift
-(analysis/finite_size.py), DOS curves, W_J (Eq. 16).
+(simglass/analysis/finite_size.py), DOS curves, W_J (Eq. 16).
 
 A point's value is the mean over converged, stable realisations of the per-realisation
 value (``ln_g_mean``: <ln g> over the window of levels around μ and the twist
@@ -10,8 +10,8 @@ directions; ``r_mean``); its error is the standard error over realisations.  Fla
 realisations (unconverged, or a saddle point of E_H: ``stable`` false) are counted per
 point and left out, never averaged silently.
 
-    python -m analysis.localization results/localization_scan.h5 --x J --out DIR [--limit]
-    python -m analysis.localization data/low_density_lng_*.csv.gz ... --x J --by density   (Eq. 19)
+    python -m simglass.analysis.localization results/localization_scan.h5 --x J --out DIR [--limit]
+    python -m simglass.analysis.localization data/low_density_lng_*.csv.gz ... --x J --by density   (Eq. 19)
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def usable(rec) -> bool:
     """A task that ``simglass info`` does not flag: every ``FLAGS`` dataset of the hartree
     engine (converged, stable, not degenerate) at its sound value (simglass.engines.unsound;
     files from before the stability check have no ``stable`` and count as stable)."""
-    from ed.hartree_engine import FLAGS
+    from simglass.ed.hartree_engine import FLAGS
     from simglass.engines import unsound
     return not unsound(FLAGS, rec.get)
 
@@ -332,7 +332,7 @@ def _dos_figure(points, x, path):
 
 def main(argv=None):
     from simglass.cli import terminal_text
-    ap = argparse.ArgumentParser(prog="python -m analysis.localization", description=terminal_text(__doc__.splitlines()[0]))
+    ap = argparse.ArgumentParser(prog="python -m simglass.analysis.localization", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv)")
     ap.add_argument("--x", default="J", choices=["J", "W"], help="scanned parameter (in units of t)")
     ap.add_argument("--out", help="directory for localization.csv, ln_g.png, r_mean.png, flow.png, dos.png")
@@ -422,5 +422,5 @@ def _main_by(a):
 
 
 if __name__ == "__main__":
-    from analysis.files import run_command
+    from simglass.analysis.files import run_command
     sys.exit(run_command(main))

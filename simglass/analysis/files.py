@@ -6,7 +6,7 @@ target only when complete (``os.replace``, atomic on POSIX): a disk that fills u
 quota, an I/O error or a file-size limit leaves the previous file (or none), never a
 truncated one.  The failure raises simglass.results.WriteFailed naming the file and the
 operating system's reason; ``simglass analyze`` / ``validate`` and every
-``python -m analysis.…`` command (``run_command``) print it as one line and exit with
+``python -m simglass.analysis.…`` command (``run_command``) print it as one line and exit with
 status 1.
 """
 

@@ -19,7 +19,7 @@ lowers the mean by at most BUDGET_TOL standard errors of that mean (|<d>| <= BUD
 sem(e_long)): the search is then converged in its budget at the statistical precision
 (a heuristic criterion, fixed before the longer runs were made).
 
-    python -m analysis.sk_energy results/sk_ground_state.h5 [more.h5 | data/x.csv ...] [--out DIR]
+    python -m simglass.analysis.sk_energy results/sk_ground_state.h5 [more.h5 | data/x.csv ...] [--out DIR]
         [--budget longer.h5 | data/y.csv ...]   (one file per budget, increasing)
         [--sweeps 40 160 ...]   (each level's budget, the x axis of sk_budget.png)
 """
@@ -294,7 +294,7 @@ def figure(rows, e_inf, err, slope, path, converged=None):
 
 def main(argv=None):
     from simglass.cli import terminal_text
-    ap = argparse.ArgumentParser(prog="python -m analysis.sk_energy", description=terminal_text(__doc__.splitlines()[0]))
+    ap = argparse.ArgumentParser(prog="python -m simglass.analysis.sk_energy", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv) of engine mc")
     ap.add_argument("--out", help="directory for sk_energy.png and sk_energy.csv")
     ap.add_argument("--budget", nargs="+", default=None,
@@ -353,5 +353,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from analysis.files import run_command
+    from simglass.analysis.files import run_command
     sys.exit(run_command(main))

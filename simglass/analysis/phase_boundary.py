@@ -10,7 +10,7 @@ response) on the frequency nodes; its exponent is fitted on Ω_lo <= Ω <= Ω_hi
 (Eq. 47: 1/2 at the transition, 1 for the free response).
 
     simglass run jobs/saddle_phase_boundary.toml
-    python -m analysis.phase_boundary results/saddle_phase_boundary.h5 --out DIR
+    python -m simglass.analysis.phase_boundary results/saddle_phase_boundary.h5 --out DIR
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def local_exponents(rows):
 
 def main(argv=None):
     from simglass.cli import terminal_text
-    ap = argparse.ArgumentParser(prog="python -m analysis.phase_boundary", description=terminal_text(__doc__.splitlines()[0]))
+    ap = argparse.ArgumentParser(prog="python -m simglass.analysis.phase_boundary", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results")
     ap.add_argument("--out", help="directory for phase_boundary.csv/png and response.png")
     ap.add_argument("--n-fit", type=float, default=N_FIT, help="largest density of the exponent fit")
@@ -218,5 +218,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from analysis.files import run_command
+    from simglass.analysis.files import run_command
     sys.exit(run_command(main))

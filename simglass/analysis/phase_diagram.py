@@ -11,7 +11,7 @@ density n on the W̃ = 0 axis.
   axis (data/fermi_level_w0_*), n = 0.05, 0.1, 0.2 from uncompensated couplings (W̃ = Jn,
   so not the axis of Fig. 2; marked differently).
 
-    python -m analysis.phase_diagram --out DIR [--n-q 12] [--realizations 8]
+    python -m simglass.analysis.phase_diagram --out DIR [--n-q 12] [--realizations 8]
 
 * where the glass branch of Hartree (classical start) leaves the uniform Fermi liquid,
   per realisation in E_H (``first_order_points``), at sizes where N_f closes a shell
@@ -299,7 +299,7 @@ def figure(lines, spin, loc, path, first_order=(), brackets=None):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m analysis.phase_diagram", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m simglass.analysis.phase_diagram", description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="directory for phase_diagram.csv and phase_diagram.png")
     ap.add_argument("--n-q", type=int, default=12, help="momentum rule of the infinite-lattice lines")
     ap.add_argument("--realizations", type=int, default=8, help="realisations per cluster J_s point")
@@ -364,5 +364,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    from analysis.files import run_command
+    from simglass.analysis.files import run_command
     raise SystemExit(run_command(main))
