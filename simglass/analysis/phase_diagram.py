@@ -31,7 +31,7 @@ import numpy as np
 from .files import written
 from .stats import mean_sem
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 DENSITIES = (0.05, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 LOC_UNCOMPENSATED = {0.05: "low_density_lng_005.csv.gz", 0.1: "low_density_lng_010.csv.gz",
                      0.2: ["low_density_lng_020.csv.gz", "low_density_lng_020b.csv.gz"]}

@@ -22,8 +22,8 @@ from simglass.options import InputError
 from .files import write_text
 from . import checks
 
-JOBS = Path(__file__).resolve().parents[1] / "jobs"
-DATA = Path(__file__).resolve().parents[1] / "data"
+JOBS = Path(__file__).resolve().parents[2] / "jobs"
+DATA = Path(__file__).resolve().parents[2] / "data"
 PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv.gz", DATA / "coulomb_gap_tabu_4096.csv",
                               DATA / "coulomb_gap_tabu_small.csv.gz", DATA / "coulomb_gap_tabu_256.csv.gz"],
               "sk_energy": [DATA / "sk_ground_state_tabu.csv"],
