@@ -4,14 +4,16 @@ lattice at T >= 0 (``bubble``) with its momentum rules (``momentum_rule``: rays 
 convex Fermi surface, ``ray_quadrature``, the tensor ``q_quadrature`` otherwise), the
 T = 0 Fermi-liquid saddle point (``saddle_grid``) and its glass instability on a grid
 (``critical_coupling_grid``) and on the infinite lattice (``critical_coupling``), and the
-glass with q_EA > 0 beyond it (``glass_solution``, defined in ``simglass.meanfield.saddle``)."""
+glass with q_EA > 0 beyond it (``glass_solution``, defined in ``simglass.meanfield.saddle``),
+and D(Ω) exactly at the instability (``fold_response``, Eq. 47)."""
 
 from .bubble import bubble_grid, dispersion, grid_chemical_potential, grid_momenta
 from .infinite import bubble, chemical_potential
 from .saddle import (GlassPoint, bubble_table, bubble_table_infinite, critical_coupling,
-                     critical_coupling_grid, glass_solution, momentum_rule, q_quadrature, ray_quadrature, saddle_grid)
+                     critical_coupling_grid, fold_response, glass_solution, momentum_rule, q_quadrature, ray_quadrature, saddle_grid)
 
 __all__ = ["bubble_grid", "dispersion", "grid_chemical_potential", "grid_momenta",
            "bubble", "chemical_potential", "bubble_table", "bubble_table_infinite", "momentum_rule",
            "q_quadrature", "ray_quadrature",
-           "saddle_grid", "critical_coupling_grid", "critical_coupling", "GlassPoint", "glass_solution"]
+           "saddle_grid", "critical_coupling_grid", "critical_coupling", "GlassPoint", "glass_solution",
+           "fold_response"]

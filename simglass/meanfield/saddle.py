@@ -26,7 +26,8 @@ from scipy.optimize import brentq
 
 from .bubble import bubble_grid, grid_chemical_potential
 
-__all__ = ["SaddleGrid", "saddle_grid", "critical_coupling_grid", "bubble_table", "GlassPoint", "glass_solution"]
+__all__ = ["SaddleGrid", "saddle_grid", "critical_coupling_grid", "bubble_table", "GlassPoint", "glass_solution",
+           "fold_response"]
 
 
 @dataclass
@@ -432,6 +433,44 @@ def bubble_table_infinite(density, t=1.0, n_q=12, n_k=12, n_omega=48, omega_scal
     q, wq = momentum_rule(n_q, mu, t, T)
     c = -bubble(omega, q, density, t, T, mu=mu, n_k=n_k, n_T=n_T)
     return BubbleTable(omega, weights, np.maximum(c, 0.0), density, qweights=wq)
+
+
+def fold_response(density, omega, t=1.0, n_q=12, n_k=12, n_omega=48):
+    """D(Ω) of the Fermi liquid exactly at its glass instability (Eq. 47), on the
+    infinite-lattice rules of ``critical_coupling`` (``momentum_rule(n_q, μ)``, n_k, the
+    n_omega constraint nodes), at the imaginary frequencies ``omega`` (1-D, > 0, units of t).
+
+    At J_c Eq. 38 has a double root at Ω = 0 (the fold, Eq. 43).  With s0 the Ω = 0 mass
+    there and A(Ω) = ∫_q [c_q(0) - c_q(Ω)] / (1 + s0 c_q(0))² the change of the free
+    bubble (c = -Π⁰) weighted at the fold, the expansion of Eq. 38 about the double root
+    gives D(0) - D(Ω) = [2 A(Ω) / F''](1 + O(A^½)), F'' = 2 J⁴ ∫_q c0³/(1 + s0 c0)³: a
+    square root of A, whatever the rule, and A(Ω) ∝ |Ω| (Landau damping) turns it into
+    the Ω^½ of Eq. 47.
+
+    Returns a dict of floats J_c, s0, lam (λ), D0 (D(0)) and arrays (len(omega),) omega,
+    D (D(Ω)), A (A(Ω)), all in units of t (D, A in 1/t).  Raises ValueError for a
+    density outside (0, 1), an omega that is not positive and finite, or where Eq. 38
+    has no root at some Ω (not at the fold of the rule)."""
+    from .infinite import bubble, chemical_potential
+    omega = np.atleast_1d(np.asarray(omega, dtype=float))
+    if not (np.isfinite(density) and 0 < density < 1):
+        raise ValueError(f"density must lie in (0, 1), got {density!r}")
+    if omega.ndim != 1 or omega.size == 0 or not np.all(np.isfinite(omega) & (omega > 0)):
+        raise ValueError("omega must be a non-empty 1-D array of finite frequencies > 0")
+    table = bubble_table_infinite(density, t, n_q, n_k, n_omega)
+    jc = critical_coupling_table(table, t, 1e6 * t, what=f"density {density}, infinite lattice")
+    s0 = fold_mass(jc, table)
+    _, J, lam, D = _fold_point(table, s0)
+    mu = chemical_potential(density, t)
+    q, _ = momentum_rule(n_q, mu, t)
+    c = np.maximum(-bubble(omega, q, density, t, mu=mu, n_k=n_k), 0.0)
+    c0 = table.c[0]
+    Dw = [_solve_D(row, J, lam, table.qmean) for row in c]
+    if any(d is None for d in Dw):
+        raise ValueError(f"Eq. 38 has no root at some Ω at the fold (density {density})")
+    A = np.array([table.qmean((c0 - row) / (1 + s0 * c0) ** 2) for row in c])
+    return {"J_c": float(J), "s0": float(s0), "lam": float(lam), "D0": float(D[0]), "omega": omega,
+            "D": np.array(Dw, dtype=float), "A": A}
 
 
 def critical_coupling(density, t=1.0, n_q=12, n_k=12, n_omega=48, tol=1e-6, J_max=200.0, T=0.0):
