@@ -140,6 +140,20 @@ def figure_response(density, jc, omega, near, free, fits, path):
     save(fig, path)
 
 
+def fold_terms(points):
+    """The terms of the fold at J_c per density (Eqs. 38, 39, 43), sorted by n:
+    [(n, J_c/t, s0/t, λ/t, D(0)·t, I_2·t²)] with the Ω = 0 mass s0 (``mass_c``), λ
+    (``lam_c``, at (1 - 1e-5) J_c), D(0) = (2λ - s0)/J_c² and I_2 = ∫_q c0²/(1 + s0 c0)²
+    = 1/J_c² (the fold condition)."""
+    out = []
+    for p in points:
+        if p.records and "mass_c" in p.records[0] and "lam_c" in p.records[0]:
+            r = p.records[0]
+            jc, s0, lam = float(r["Jc"]), float(r["mass_c"]), float(r["lam_c"])
+            out.append((float(p.params["density"]), jc, s0, lam, (2 * lam - s0) / jc ** 2, 1 / jc ** 2))
+    return sorted(out)
+
+
 def local_exponents(rows):
     return [(a[0], b[0], float(np.log(b[1] / a[1]) / np.log(b[0] / a[0])))
             for a, b in zip(rows[:-1], rows[1:])]
@@ -196,6 +210,16 @@ def main(argv=None):
         if "q_EA" in r:
             print(f"n = {n:g}: q_EA/n(1-n) = " + ", ".join(
                 f"{q / (n * (1 - n)):.4f} at J/J_c = {J / r['Jc']:.3g}" for J, q in zip(r["J_glass"], r["q_EA"])))
+    terms = fold_terms(points)
+    if len(terms) > 1:
+        print("terms of the fold at J_c and their local exponents d ln|x| / d ln n between neighbouring densities:")
+        print(f"{'n':>8} {'J_c/t':>11} {'s0/t':>10} {'lambda/t':>10} {'D(0)t':>10} {'I_2 t^2':>10}")
+        for row in terms:
+            print(f"{row[0]:8.4g} {row[1]:11.5f} {row[2]:10.5f} {row[3]:10.5f} {row[4]:10.5f} {row[5]:10.3e}")
+        for a_, b_ in zip(terms[:-1], terms[1:]):
+            ex = [np.log(abs(y / x)) / np.log(b_[0] / a_[0]) for x, y in zip(a_[1:], b_[1:])]
+            print(f"{a_[0]:g}-{b_[0]:g}: " + ", ".join(f"{k} {e:+.3f}" for k, e in
+                                                    zip(("J_c", "|s0|", "lambda", "D(0)", "I_2"), ex)))
     warm = thermal(points)
     for n, j0, T, jc, err in warm:
         print(f"n = {n:g}: J_c/t = {j0:.5f} at T = 0; " + ", ".join(
