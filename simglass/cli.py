@@ -139,7 +139,7 @@ def _engines(args) -> int:
         if e["flags"]:
             print("  flags: " + ", ".join(f"{k} (sound: {v})" for k, v in e["flags"].items()))
         if args.name:     # the stored record: dataset, shape, type, unit, when stored, meaning
-            print("  record per task (columns of analysis.load.task_table marked *):")
+            print("  record per task (columns of simglass.analysis.load.task_table marked *):")
             rows = [[("* " if o["column"] else "  ") + o["name"], o["shape"], o["kind"], o["unit"] or "-",
                      o["when"], o["meaning"]] for o in e["outputs"]]
             widths = [max(len(r[i]) for r in rows) for i in range(5)]

@@ -6,7 +6,7 @@ package, must satisfy, as checks that tests call.
 * :func:`check_declarations`: also help texts, defaults that pass their own checks and
   no defaults in ``run`` (they live in OPTIONS).
 * :func:`check_tiny_job`: a tiny job runs through ``simglass run`` twice with
-  bit-identical results, its record is read back by ``analysis.load.load_points`` and is
+  bit-identical results, its record is read back by ``simglass.analysis.load.load_points`` and is
   what OUTPUTS declares (names, number of axes, types; FLAGS and DERIVED entries
   included), and ``simglass info`` summarises the file (for an engine from another
   package, with that package's name and version, recorded in the file).

@@ -9,7 +9,7 @@ An engine is a module with
 * ``OUTPUTS``: dict name -> :class:`simglass.outputs.Output` (shape, unit, meaning, the
   options under which it is stored): the record ``run`` returns, every key and only
   those (tests/test_docs.py runs every engine to check it); the engines page, ``simglass
-  engines`` and :func:`analysis.load.columns` are printed from it;
+  engines`` and :func:`simglass.analysis.load.columns` are printed from it;
 * ``run(model, rng, **options) -> dict``: a pure function of the model, a numpy
   Generator and the options, returning datasets (arrays, numbers, strings);
 * optionally, for an option ``continue_along`` (a scanned key),
@@ -23,7 +23,7 @@ An engine is a module with
 * optionally ``FLAGS``: dict dataset name -> the value a sound result has (for example
   ``converged: True``); ``simglass info`` counts, per point, the tasks flagged otherwise;
 * optionally ``DERIVED``: dict name -> (source entry, function) for record entries added
-  after results files were written: analysis.load computes them from the source entry
+  after results files were written: simglass.analysis.load computes them from the source entry
   for tasks that lack them;
 * or, for an engine without lattice and disorder (``LATTICE_FREE = True``, e.g. the
   infinite-lattice saddle point), ``run_params(params, rng, **options)`` instead of
@@ -153,9 +153,9 @@ def options_markdown() -> str:
              "**Stored records.** Each completed task stores one record in its group of the results file "
              "(HDF5): every entry is a dataset of the group, except strings, which are attributes of the "
              "group. The shapes use N (sites), the values of the engine's options (e.g. `phi_bins`) "
-             "and the symbols their meaning defines. `analysis.load.task_table` makes one column of "
+             "and the symbols their meaning defines. `simglass.analysis.load.task_table` makes one column of "
              "each scalar number or flag (\"column\" below); arrays are read with "
-             "`analysis.load.load_points` ([Analysing a results file in Python]"
+             "`simglass.analysis.load.load_points` ([Analysing a results file in Python]"
              "(../tutorials/python_analysis.md)). "
              "Every engine with a lattice also stores `n_particles` (N_f, an integer). The unit "
              "\"energy\" is the job's energy unit; \"1\" is dimensionless. Engines of other packages "

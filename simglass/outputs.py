@@ -2,8 +2,8 @@
 (dataset name -> :class:`Output`), next to its ``OPTIONS``.
 
 These declarations are the one description of the stored records: the engines page of
-the documentation, ``simglass engines NAME`` and :func:`analysis.load.task_table`'s
-column descriptions (:func:`analysis.load.columns`) are built from them, and
+the documentation, ``simglass engines NAME`` and :func:`simglass.analysis.load.task_table`'s
+column descriptions (:func:`simglass.analysis.load.columns`) are built from them, and
 tests/test_docs.py runs every engine on a tiny job and fails if it stores a dataset
 that its ``OUTPUTS`` does not declare (or declares one it does not store).
 
@@ -13,7 +13,7 @@ as 1-D columns, arrays and strings as ragged data with per-task shapes); an entr
 engine does not declare fails its task.  Files of the earlier group layout hold every
 entry as a dataset of the task's group, strings as attributes of the group.  ``task_table`` makes a
 column of every scalar number or boolean (``Output.column``); arrays are read with
-``analysis.load.load_points``.
+``simglass.analysis.load.load_points``.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class Output:
 
     @property
     def column(self) -> bool:
-        """True if :func:`analysis.load.task_table` makes a column of it (a scalar number
+        """True if :func:`simglass.analysis.load.task_table` makes a column of it (a scalar number
         or boolean)."""
         return self.ndim == 0 and self.kind != "str"
 

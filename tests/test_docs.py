@@ -166,9 +166,9 @@ def _help_texts():
         yield f"simglass {sub}", run_cli(sub, "--help").stdout
     for mod in ("localization", "coulomb_gap", "sk_energy", "stiffness", "ed_hartree", "phase_boundary",
                 "compact", "saddle_grid"):
-        r = subprocess.run([sys.executable, "-m", f"analysis.{mod}", "--help"], cwd=ROOT, capture_output=True,
+        r = subprocess.run([sys.executable, "-m", f"simglass.analysis.{mod}", "--help"], cwd=ROOT, capture_output=True,
                            text=True, timeout=120)
-        yield f"analysis.{mod}", r.stdout
+        yield f"simglass.analysis.{mod}", r.stdout
 
 
 def test_help_texts_name_no_file_users_do_not_have():

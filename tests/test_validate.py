@@ -128,8 +128,8 @@ SUMMARY_ROWS = {
     "J_c,met(n)/t, saddle point, infinite lattice (§6)": (None, "the saddle job's table (§6), not a report row"),
     "Low-density exponent of J_c,met (§6)": ("met_glass_exponent", []),
     "Exponent of D(0) − D(Ω) at J_c (§6)": (
-        "sqrt_omega", ["| {value} ± {error} ({error_stat}, {error_sys}), n = 0.3", "| {theory} (Eq. 47) |",
-                       "| +{deviation}σ;"]),    # from the committed fold table
+        "sqrt_omega", ["| {value} ± {error} ({error_stat}, {error_sys}), n = 0.3", "| {theory} (Eq. 47) |"]),
+    # from the committed fold table
     "Free-fermion sum rule, infinite lattice (§6)": (
         "sum_rule_infinite", ["| {value} ± {error} ({error_stat}, {error_sys}) |", "| {theory} (Eq. 41) |",
                               "identity, {deviation}σ |"]),

@@ -13,7 +13,11 @@ Two exponents, because the quadrature cannot follow D(Ω) itself to small Ω:
   two k quadratures agree (the bubble's k integral resolves structure of width Ω only
   above that window), and the apparent exponent b = d ln[D(0) - D]/d ln Ω there.
 
-Eq. 47's ½ is β0 × (the limit of a).  The choices (fixed before the production table was
+Eq. 47's ½ is β0 × (the limit of a).  β0 = ½ follows from the double root on any rule
+(a check that the solver sits on the fold); the Ω dependence is all in a, which the
+quadrature resolves only where the two k rules agree, so the Eq. 47 estimate is
+β0 × a at the smallest resolved Ω, and it is settled only if a no longer moves across
+that window (simglass.analysis.checks.saddle_rows).  The choices (fixed before the production table was
 computed): primary β0 from the finer quadrature, form β0 + c1 A^½ on the 6 smallest-A
 intervals; systematic error half the range over both quadratures, both forms (with and
 without c2 A) and windows of 6 and 10 intervals.
@@ -106,8 +110,9 @@ def curves(rows):
 
 def analyse(rows):
     """The Eq. 47 reading of a table (module docstring): a dict with beta0, beta_stat,
-    beta_sys, the choices' values, the converged Ω window of the free-bubble exponent a
-    and the ranges of a and of the apparent exponent b there."""
+    beta_sys, the choices' values, the converged Ω window of the free-bubble exponent a,
+    the ranges of a and of the apparent exponent b there, and a_low, a at the smallest
+    Ω of that window."""
     cs = curves(rows)
     if len(cs) < 2:
         raise ValueError("the table needs two k quadratures (n_k) for the systematic error and the converged window")
@@ -134,6 +139,7 @@ def analyse(rows):
             "n_k": (coarse, fine), "J_c": cs[fine][3], "omega_converged": (float(window.min()), float(window.max()))
             if window.size else None, "a_range": (float(a_f[k:].min()), float(a_f[k:].max())) if window.size else None,
             "b_range": (float(b_f[k:].min()), float(b_f[k:].max())) if window.size else None,
+            "a_low": float(a_f[k]) if window.size else None,
             "density": rows[0]["density"], "n_q": rows[0]["n_q"]}
 
 
@@ -174,8 +180,9 @@ def report(res) -> str:
     if res["omega_converged"]:
         lo, hi = res["omega_converged"]
         lines.append(f"quadratures agree (|Δa|, |Δb| <= {AGREE}) on {lo:.3g} <= Omega/t <= {hi:.3g}: free-bubble "
-                     f"exponent a = {res['a_range'][0]:.4f}..{res['a_range'][1]:.4f}, apparent exponent b = "
-                     f"{res['b_range'][0]:.4f}..{res['b_range'][1]:.4f}")
+                     f"exponent a = {res['a_range'][0]:.4f}..{res['a_range'][1]:.4f} ({res['a_low']:.4f} at the "
+                     f"smallest Ω), apparent exponent b = {res['b_range'][0]:.4f}..{res['b_range'][1]:.4f}")
+        lines.append(f"Eq. 47 estimate beta0 * a(smallest resolved Ω) = {res['beta0'] * res['a_low']:.4f}")
     else:
         lines.append("the two quadratures agree nowhere on the grid")
     return "\n".join(lines)

@@ -145,7 +145,7 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
     Examples
     --------
     >>> from simglass import Lattice, Model, sample_disorder
-    >>> import ed
+    >>> from simglass import ed
     >>> lat = Lattice((2, 2, 2)); d = sample_disorder(lat, J=2.0, seed=1)
     >>> gs = ed.exact_ground_state(Model(lat, 1.0, d.V, d.eps, density=0.5))
     >>> gs.dimension

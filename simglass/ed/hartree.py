@@ -225,7 +225,7 @@ def hartree_solve(model, seed=None, *, rng=None, starts=("classical",), init_den
     Examples
     --------
     >>> from simglass import Lattice, Model, sample_disorder
-    >>> import ed
+    >>> from simglass import ed
     >>> lat = Lattice((4, 4, 4)); d = sample_disorder(lat, J=2.0, seed=1)
     >>> h = ed.hartree_solve(Model(lat, 1.0, d.V, d.eps, density=0.5), seed=1)
     >>> h.converged, h.residual <= 1e-8, h.stable

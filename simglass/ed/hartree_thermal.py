@@ -253,7 +253,7 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
     Examples
     --------
     >>> from simglass import Lattice, Model, sample_disorder
-    >>> import ed.hartree_thermal as ht
+    >>> import simglass.ed.hartree_thermal as ht
     >>> lat = Lattice((3, 3, 3)); d = sample_disorder(lat, J=1.0, W=1.0, seed=1)
     >>> r = ht.hartree_thermal_solve(Model(lat, 1.0, d.V, d.eps, density=0.5), 0.5, starts=("uniform",))
     >>> r.converged, r.stable, bool(r.free_energy < r.energy)

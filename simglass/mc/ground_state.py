@@ -103,7 +103,7 @@ def ground_state(model, seed=None, *, rng=None, method: str = "pt", sweeps: int 
     Examples
     --------
     >>> from simglass import Lattice, Model, sample_disorder
-    >>> import mc
+    >>> from simglass import mc
     >>> lat = Lattice(16); d = sample_disorder(lat, J=1.0, seed=1)
     >>> gs = mc.ground_state(Model(lat, 0.0, d.V, d.eps, density=0.5), seed=1)
     >>> gs.pair_stable

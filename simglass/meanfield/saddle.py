@@ -443,7 +443,7 @@ def fold_response(density, omega, t=1.0, n_q=12, n_k=12, n_omega=48):
     At J_c Eq. 38 has a double root at Ω = 0 (the fold, Eq. 43).  With s0 the Ω = 0 mass
     there and A(Ω) = ∫_q [c_q(0) - c_q(Ω)] / (1 + s0 c_q(0))² the change of the free
     bubble (c = -Π⁰) weighted at the fold, the expansion of Eq. 38 about the double root
-    gives D(0) - D(Ω) = [2 A(Ω) / F''](1 + O(A^½)), F'' = 2 J⁴ ∫_q c0³/(1 + s0 c0)³: a
+    gives D(0) - D(Ω) = [2 A(Ω) / F'']^½ (1 + O(A^½)), F'' = 2 J⁴ ∫_q c0³/(1 + s0 c0)³: a
     square root of A, whatever the rule, and A(Ω) ∝ |Ω| (Landau damping) turns it into
     the Ω^½ of Eq. 47.
 
