@@ -26,7 +26,7 @@ def test_site_builds_without_warnings(tmp_path):
     r = subprocess.run([sphinx, "-W", "--keep-going", "-q", "-b", "html", "docs", str(tmp_path / "html")],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
-    for page in ["index", "install", "conventions", "jobs", "api", "validation", "_generated/engines",
+    for page in ["index", "install", "conventions", "jobs", "api", "validation", "_generated/engines", "design",
                  "tutorials/first_job", "tutorials/python_analysis", "tutorials/mpi_and_slurm", "tutorials/own_couplings",
                  "tutorials/validation_report", "writing_an_engine"]:
         assert (tmp_path / "html" / f"{page}.html").exists(), page
