@@ -367,14 +367,14 @@ def phase_diagram_rows(data) -> list[Row]:
     from .compact import load_any, read_table, short_commits
     from .finite_size import scaling_flow, size_table
     from .localization import usable
-    from .phase_diagram import (FL_TABLE, GLASS_ONSET_HALF, first_order_tables, n_star_brackets, read_fl_branch,
-                                 subcritical_order)
+    from .phase_diagram import (FL_TABLE, GLASS_ONSET_HALF, first_order_tables, loc_w0_half_tables, n_star_brackets,
+                                 read_fl_branch, subcritical_order)
     rows = []
     met = Row("metallic_glass_half", "largest β = d⟨ln g⟩/d ln L of the largest pair of sizes above the "
               f"glass onset (J/t ≥ {GLASS_ONSET_HALF:g}, where both sizes have the same glass order q within "
               f"{100 * GLASS_ORDER_TOL:.0f} %), n = ½, W̃ = 0 (β > 0: a metallic glass at these sizes)", "Fig. 2",
               None, kind="indicator")
-    w0 = sorted(Path(data).glob("fermi_level_w0_L*.csv.gz"))
+    w0 = loc_w0_half_tables(data)
     if not w0:
         rows.append(_missing(met, "no committed table under data/"))
     else:
