@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -154,11 +154,16 @@ class Limit:
     """The L -> infinity estimate of a crossing point over the analysis choices fixed in
     ``limit_estimate``: ``spread`` (finite_size.Spread: the primary choice's value and
     statistical error, the systematic error half the range over all choices) and
-    ``choices``, (label, x_inf, stat) of each choice that could be evaluated."""
+    ``choices``, (label, x_inf, stat) of each choice that could be evaluated; for the
+    figure (``limit_figure``) the primary scaling fit, the pair crossings and their
+    extrapolations."""
     spread: object
     choices: list
     nu: float = np.nan
     nu_err: float = np.nan
+    primary: object = None
+    crossings: list = field(default_factory=list)
+    extrapolations: list = field(default_factory=list)
 
 
 def limit_estimate(table, x0, n_boot=100, seed=0) -> Limit:
@@ -196,6 +201,7 @@ def limit_estimate(table, x0, n_boot=100, seed=0) -> Limit:
     choices.append((f"scaling fit, n_r = 2, x in {win[0]:.2f}-{win[1]:.2f}", f.x_c, f.x_c_err))
     cs = pair_crossings(table, n_boot=n_boot, seed=seed)
     ok = [c for c in cs if np.isfinite(c.x) and np.isfinite(c.err)]
+    extrapolations = []
     if len(ok) >= 2:
         boots = joint_crossing_bootstrap(table, n_boot=n_boot, seed=seed)
         keep = [i for i, c in enumerate(cs) if np.isfinite(c.x) and np.isfinite(c.err)]
@@ -204,10 +210,55 @@ def limit_estimate(table, x0, n_boot=100, seed=0) -> Limit:
         cov = np.cov(b.T) if len(b) > len(keep) else None
         y = primary.y if np.isfinite(primary.y) else 2.0
         forms = ("power", "poly2") if len(ok) >= 4 else ("power",)
-        for e in crossing_extrapolation(ok, forms=forms, omegas=(1 / primary.nu + y, 1 / primary.nu + 1),
-                                        cov=cov):
+        extrapolations = crossing_extrapolation(ok, forms=forms, omegas=(1 / primary.nu + y, 1 / primary.nu + 1),
+                                                cov=cov)
+        for e in extrapolations:
             choices.append((f"pair crossings, {e.form}", e.x_inf, e.err))
-    return Limit(systematic_spread(choices), choices, primary.nu, primary.nu_err)
+    return Limit(systematic_spread(choices), choices, primary.nu, primary.nu_err, primary, ok, extrapolations)
+
+
+def limit_figure(table, lim, x, path):
+    """Two panels of ``limit_estimate``: the pair crossings against 1/L_eff (L_eff =
+    √(L_a L_b)) with the extrapolations in L and the quoted L -> infinity band; and the
+    data of every size against (x - x_c) L^(1/ν) of the primary scaling fit (the raw
+    collapse: the irrelevant correction is not subtracted)."""
+    plt = pyplot()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.3))
+    s = lim.spread
+    if lim.crossings:
+        Le = np.array([np.sqrt(c.a[0] * c.b[0]) for c in lim.crossings])
+        ax1.errorbar(1 / Le, [c.x for c in lim.crossings], yerr=[c.err for c in lim.crossings], fmt="ko", capsize=3,
+                     label="pair crossings")
+        grid = np.linspace(0, 1.05 / Le.min(), 100)[1:]
+        for k, e in enumerate(lim.extrapolations):
+            Lg = 1 / grid
+            if "b" in e.params:
+                curve = e.x_inf + e.params["a"] / Lg + e.params["b"] / Lg ** 2
+            elif "w" in e.params:
+                curve = e.x_inf + e.params["a"] * Lg ** (-e.params["w"])
+            else:
+                continue
+            ax1.plot(np.concatenate([[0], grid]), np.concatenate([[e.x_inf], curve]), "-", lw=1, color=f"C{k}",
+                     label=f"{e.form}: {e.x_inf:.2f} ± {e.err:.2f}")
+    if np.isfinite(s.x):
+        ax1.axhspan(s.x - s.error, s.x + s.error, color="gray", alpha=0.2,
+                    label=f"L → ∞ estimate {s.x:.2f} ± {s.error:.2f} (stat ⊕ sys)")
+    ax1.set_xlim(left=0)
+    ax1.set_xlabel("1/L_eff, L_eff = √(L_a L_b)")
+    ax1.set_ylabel(f"crossing {x}/t")
+    ax1.set_title("Crossings of ⟨ln g⟩ against size, and their extrapolations", fontsize=9)
+    ax1.legend(fontsize=7)
+    f = lim.primary
+    if f is not None and np.isfinite(f.x_c) and np.isfinite(f.nu):
+        for k, (size, d) in enumerate(table.items()):
+            m, e, _ = d.mean_err()
+            ax2.errorbar((d.x - f.x_c) * size[0] ** (1 / f.nu), m, yerr=e, fmt="o", ms=3, capsize=2, color=f"C{k}",
+                         label=f"L = {size[0]}")
+        ax2.set_xlabel(f"({x} − {x}_c) L^(1/ν), {x}_c = {f.x_c:.2f}, ν = {f.nu:.2f}")
+        ax2.set_ylabel("⟨ln g⟩")
+        ax2.set_title("Raw collapse with the primary scaling fit (irrelevant correction not subtracted)", fontsize=9)
+        ax2.legend(fontsize=7)
+    save(fig, path)
 
 
 def w_j(points):
@@ -382,6 +433,8 @@ def main(argv=None):
             next(iter(res.tables["ln_g"].values())).x)))
         for label, v, err in lim.choices:
             print(f"  L -> inf, {label}: {a.x}/t = {v:.3f} +- {err:.3f}")
+        if a.out:
+            limit_figure(res.tables["ln_g"], lim, a.x, Path(a.out) / "limit.png")
         s = lim.spread
         print(f"L -> inf estimate: {a.x}/t = {s.x:.3f} +- {s.stat:.3f} (stat) +- {s.sys:.3f} (sys: half the "
               f"range over the choices above) = {s.x:.3f} +- {s.error:.3f}; nu = {lim.nu:.2f} +- {lim.nu_err:.2f} "
