@@ -76,3 +76,29 @@ def test_hartree_engine_record(tmp_path):
             assert rec["dos_hist"].sum() == 64 and np.all((rec["r"] >= 0) & (rec["r"] <= 1))
             assert np.isclose(rec["density"].sum(), 32)
     assert localization.w_j(pts)  # W_J computed for both J
+
+
+def test_paired_difference_uses_the_same_realisations(monkeypatch):
+    """localization.paired_difference: the difference of the two values of a scanned key
+    is taken realisation by realisation (a shift common to both cancels), flagged tasks
+    and realisations present at one value only are left out."""
+    from simglass.analysis import compact
+    from simglass.analysis.load import Point
+    rng = np.random.default_rng(1)
+    common = rng.normal(0.0, 1.0, 40)        # realisation-to-realisation spread, shared by both
+    ok = {"converged": True, "stable": True, "degenerate": False}
+    pts = []
+    for k, comp in enumerate((True, False)):
+        recs = [{**ok, "ln_g_mean": c + (0.0 if comp else -0.5) + 1e-3 * rng.normal()} for c in common]
+        reals = list(range(40))
+        if not comp:
+            recs[3] = {**recs[3], "converged": False}          # flagged: left out
+            recs, reals = recs[:-1], reals[:-1]                 # realisation 39 only at compensate = true
+        pts.append(Point(k, {"L": [8, 8, 8], "J": 3.5, "t": 1.0, "compensate": comp}, reals, recs))
+    monkeypatch.setattr(compact, "load_any", lambda path, engine: (None, pts))
+    values, rows = localization.paired_difference("unused", "compensate")
+    assert values == [False, True]
+    (size, x, n, m0, m1, d, e), = rows
+    assert n == 38 and x == 3.5
+    assert abs(d - 0.5) < 1e-3 and e < 1e-3            # paired: the spread of 1 cancels
+    assert abs((m1 - m0) - d) < 1e-12

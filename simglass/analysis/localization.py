@@ -109,6 +109,34 @@ def analyze_by(path, by, x="J", window=None, n_boot=500) -> dict:
             for v, g in sorted(groups.items())}
 
 
+def paired_difference(path, key, x="J", value="ln_g_mean"):
+    """⟨ln g⟩ (``value``) of the two values of the scanned model parameter ``key`` (e.g.
+    compensate) on the same realisations: per lattice size and x, [(size, x, R, mean at
+    the first value, mean at the second, mean paired difference second − first, its
+    standard error)], values in the order sorted(); realisations unflagged at both only.
+    Raises ValueError unless ``key`` takes exactly two values."""
+    from .compact import load_any
+    _, points = load_any(path, "hartree")
+    values = sorted({p.params.get(key) for p in points}, key=repr)
+    if len(values) != 2 or None in values:
+        raise ValueError(f"--paired {key}: needs exactly two values of {key} in the scan, got {values}")
+    by = {}
+    for p in points:
+        k = (lattice_key(p.params), p.params[x] / (p.params["t"] or 1.0))
+        for r, rec in zip(p.realizations, p.records):
+            if usable(rec) and np.isfinite(rec.get(value, np.nan)):
+                by.setdefault(k, {}).setdefault(r, {})[values.index(p.params[key])] = float(rec[value])
+    rows = []
+    for (size, xv), reals in sorted(by.items(), key=lambda kv: (np.prod(kv[0][0]), kv[0][1])):
+        pairs = np.array([[v[0], v[1]] for v in reals.values() if len(v) == 2])
+        if len(pairs) < 2:
+            continue
+        d = pairs[:, 1] - pairs[:, 0]
+        rows.append((size, xv, len(pairs), float(pairs[:, 0].mean()), float(pairs[:, 1].mean()), float(d.mean()),
+                     float(d.std(ddof=1) / np.sqrt(len(d)))))
+    return values, rows
+
+
 def trend(groups):
     """Power law x_c ∝ v^b of the groups' crossings (analyze_by): b from the crossings of
     the largest pair of sizes with their statistical (bootstrap) errors, and the
@@ -393,6 +421,9 @@ def main(argv=None):
     ap.add_argument("--by", metavar="KEY",
                     help="analyse each value of this scanned model parameter separately (e.g. density) "
                          "on the sizes common to all, and fit x_c against it as a power law (Eq. 19)")
+    ap.add_argument("--paired", metavar="KEY",
+                    help="the two values of a scanned model parameter (e.g. compensate) on the same "
+                         "realisations: <ln g> at each and the paired difference (paired_difference)")
     ap.add_argument("--limit", action="store_true",
                     help="also the L -> infinity estimate of the <ln g> crossing: scaling fits with and "
                          "without the irrelevant correction and extrapolated pair crossings, the spread "
@@ -401,6 +432,8 @@ def main(argv=None):
     from simglass.options import InputError
     if a.by:
         return _main_by(a)
+    if a.paired:
+        return _main_paired(a)
     try:
         res = analyze(a.results, a.x, a.out, a.window)
         points = res.points
@@ -445,6 +478,21 @@ def main(argv=None):
     if a.x == "J":
         for s, jt, wj, e, th in w_j(points):
             print(f"W_J {'x'.join(map(str, s))} J/t={jt:g}: 1/P(phi=t) = {wj:.3f} +- {e:.3f} t; Eq. 16 J^2/(1.24 t) = {th:.3f} t")
+    return 0
+
+
+def _main_paired(a):
+    from simglass.options import InputError
+    try:
+        values, rows = paired_difference(a.results, a.paired, a.x)
+    except (InputError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"<ln g> at {a.paired} = {values[0]} and {values[1]} on the same realisations; difference = "
+          f"second - first, standard error over the realisations")
+    for s, xv, n, m0, m1, d, e in rows:
+        print(f"  {'x'.join(map(str, s)):>10} {a.x}/t = {xv:<6.3g} R = {n:<4d} <ln g> {m0:7.3f} and {m1:7.3f}  "
+              f"difference {d:+.3f} +- {e:.3f}")
     return 0
 
 
