@@ -20,7 +20,7 @@ around μ (``ln_g_mean_4``, ``ln_g_mean``, ``ln_g_mean_16``: 4, 8, 16 per side) 
 energy window that shrinks as 1/(N ρ_H), faster where the pseudogap deepens; its
 crossings are listed beside the energy-resolved ones.
 
-    python -m simglass.analysis.mobility_edge data/fermi_level_w0_*.csv.gz --out DIR [--J-dos 3.5]
+    python -m simglass.analysis.mobility_edge data/fermi_level_w0_*.csv.gz --out DIR [--x-dos 3.5]
 """
 
 from __future__ import annotations
@@ -220,6 +220,12 @@ def main(argv=None):
     for m, cs in res.fixed.items():
         for c in cs:
             print(f"fixed {m:2d} levels per side {c.a[0]:>3}/{c.b[0]:<3} {c.x:8.3f} {c.err:6.3f}")
+    lo, hi = EDGES[0], EDGES[1]
+    print(f"Hartree DOS t*rho_H per site, {lo:g} <= |E - mu|/t < {hi:g} (the pseudogap at mu), by size:")
+    for s, d in res.dos[0].items():
+        m, e, _ = d.mean_err()
+        print(f"  L = {'x'.join(map(str, s)):>8}: " + ", ".join(
+            f"{xv:g}: {mv:.4f}({1e4 * ev:.0f})" for xv, mv, ev in zip(d.x, m, e) if np.isfinite(mv)))
     return 0
 
 
