@@ -81,6 +81,30 @@ n_configs = 3000
 """
 
 
+def slow_job(realizations):
+    """SLOW_JOB with ``realizations`` realisations (one task each)."""
+    return SLOW_JOB.replace("realizations = 24", f"realizations = {realizations}")
+
+
+@pytest.fixture(scope="session")
+def slow_reference(tmp_path_factory):
+    """slow_reference(k): the results file of an uninterrupted serial `simglass run` of
+    slow_job(k), run once per session: the file that a killed, stopped or resumed run of
+    the same job must equal (assert_same_results)."""
+    done = {}
+
+    def reference(realizations):
+        if realizations not in done:
+            d = tmp_path_factory.mktemp(f"slow_reference_{realizations}")
+            job = d / "job.toml"
+            job.write_text(slow_job(realizations))
+            r = run_cli("run", job, "--output", d / "ref.h5", "--quiet")
+            assert r.returncode == 0, r.stderr
+            done[realizations] = d / "ref.h5"
+        return done[realizations]
+    return reference
+
+
 def count_done(path):
     """Completed tasks of a results file that may be being written (0 if unreadable)."""
     try:

@@ -10,8 +10,8 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import (BIN, SLOW_JOB as SLOW, assert_same_results, count_done as _count_done, run_cli, simglass_cmd,
-                      stored, task_datasets)
+from conftest import (BIN, assert_same_results, count_done as _count_done, run_cli, simglass_cmd, slow_job, stored,
+                      task_datasets)
 
 SMALL = """
 engine = "disorder"
@@ -129,9 +129,9 @@ def test_reruns_are_bit_identical(tmp_path):
     assert_same_results(outs[0], outs[2])
 
 
-def test_sigkill_and_resume(tmp_path):
-    # 120 tasks: the first batch is committed after about 1 s (about 20 tasks of SLOW)
-    job = write(tmp_path, SLOW.replace("realizations = 24", "realizations = 120"))
+def test_sigkill_and_resume(tmp_path, slow_reference):
+    # 120 tasks: the first batch is committed after about 1 s (about 20 tasks of SLOW_JOB)
+    job = write(tmp_path, slow_job(120))
     out = tmp_path / "killed.h5"
     p = subprocess.Popen(simglass_cmd("run", job, "--output", out, "--quiet"),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -155,19 +155,17 @@ def test_sigkill_and_resume(tmp_path):
     assert f"left open by a stopped writer: its {n_before} completed tasks were copied" in r.stderr
     h5py.File(out, "r").close()   # a normal file again
     assert f"{120 - n_before} tasks done" in r.stdout
-    ref = run_cli("run", job, "--output", tmp_path / "ref.h5", "--quiet")
-    assert ref.returncode == 0
-    assert_same_results(out, tmp_path / "ref.h5")
+    assert_same_results(out, slow_reference(120))    # an uninterrupted run of the same job
 
 
 @pytest.mark.parametrize("ranks", [0, 3])
-def test_sigterm_one_line_and_resume(tmp_path, ranks):
+def test_sigterm_one_line_and_resume(tmp_path, ranks, slow_reference):
     """A batch system's SIGTERM (time limit, scancel): one line saying how to resume,
     once, exit status 143 (128 + 15), no launcher noise; the resumed file equals an
     uninterrupted run."""
     # 120 tasks: the first batch is committed after about 1 s (simglass.column_layout),
     # and under mpiexec 24 tasks take less than that, so the signal came after the run
-    job = write(tmp_path, SLOW.replace("realizations = 24", "realizations = 120"))
+    job = write(tmp_path, slow_job(120))
     out = tmp_path / "term.h5"
     launcher = [str(BIN / "mpiexec"), "-n", str(ranks)] if ranks else []
     p = subprocess.Popen([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet")],
@@ -187,9 +185,7 @@ def test_sigterm_one_line_and_resume(tmp_path, ranks):
     r = subprocess.run([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and f"{n_before} already done" in r.stdout, r.stderr
-    ref = run_cli("run", job, "--output", tmp_path / "ref.h5", "--quiet")
-    assert ref.returncode == 0
-    assert_same_results(out, tmp_path / "ref.h5")
+    assert_same_results(out, slow_reference(120))    # an uninterrupted run of the same job
 
 
 @pytest.mark.parametrize("ranks", [0, 3])
