@@ -34,6 +34,15 @@ def write(tmp_path, text, name="job.toml"):
     return p
 
 
+@pytest.fixture(scope="module")
+def small_results(tmp_path_factory):
+    """The results file of `simglass run` of SMALL, for the tests that only read it."""
+    d = tmp_path_factory.mktemp("small")
+    r = run_cli("run", write(d, SMALL), "--output", d / "a.h5", "--quiet")
+    assert r.returncode == 0, r.stderr
+    return d / "a.h5"
+
+
 def test_serial_run_and_info(tmp_path):
     job = write(tmp_path, SMALL)
     r = run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet")
@@ -71,12 +80,10 @@ def test_tasks_are_realisation_major(tmp_path):
         assert {t.realization for t in block} == {k // n_p}
 
 
-def test_disorder_identical_across_points(tmp_path):
+def test_disorder_identical_across_points(small_results):
     """The disorder of realisation r is the same at every parameter point: V_mean/J is
     equal for J = 0.5 and J = 1.0 (same density)."""
-    job = write(tmp_path, SMALL)
-    run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet")
-    d = task_datasets(tmp_path / "a.h5")
+    d = task_datasets(small_results)
     # points: (J, density) = (0.5, .25), (0.5, .5), (1, .25), (1, .5)
     for r in range(3):
         a, b = d[f"p0000_r{r:05d}"], d[f"p0002_r{r:05d}"]
@@ -84,15 +91,13 @@ def test_disorder_identical_across_points(tmp_path):
         assert a["eps_mean"] == b["eps_mean"]
 
 
-def test_mpi_equals_serial(tmp_path):
+def test_mpi_equals_serial(tmp_path, small_results):
     job = write(tmp_path, SMALL)
-    r1 = run_cli("run", job, "--output", tmp_path / "serial.h5", "--quiet")
-    assert r1.returncode == 0, r1.stderr
     r2 = subprocess.run([str(BIN / "mpiexec"), "-n", "3", *simglass_cmd("run", job, "--output",
                         tmp_path / "mpi.h5", "--quiet")], capture_output=True, text=True, timeout=300)
     assert r2.returncode == 0, r2.stderr
     assert "12 tasks done" in r2.stdout
-    assert_same_results(tmp_path / "serial.h5", tmp_path / "mpi.h5")
+    assert_same_results(small_results, tmp_path / "mpi.h5")     # the serial run's file
     with stored(tmp_path / "mpi.h5") as (_, tasks):
         ranks = set(tasks.rank.tolist())
     assert ranks <= {1, 2} and ranks
@@ -277,17 +282,35 @@ BAD = {
 }
 
 
+def _one_error_line(stderr, needle):
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("simglass: error:"), stderr
+    assert needle in lines[0], lines[0]
+    assert "Traceback" not in stderr
+
+
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_job_files(tmp_path, case):
+def test_bad_job_files(tmp_path, case, capsys):
+    """Each case through simglass.cli.main, the command line's function, in this process
+    (an exception other than the one-line error would fail the test); the command line
+    itself, as a process, in test_bad_job_file_on_the_command_line."""
+    from simglass.cli import main
     text, needle = BAD[case]
+    job = write(tmp_path, text)
+    out = tmp_path / "out.h5"
+    capsys.readouterr()
+    assert main(["run", str(job), "--output", str(out)]) == 2
+    _one_error_line(capsys.readouterr().err, needle)
+    assert not out.exists()
+
+
+def test_bad_job_file_on_the_command_line(tmp_path):
+    text, needle = BAD["unknown key"]
     job = write(tmp_path, text)
     out = tmp_path / "out.h5"
     r = run_cli("run", job, "--output", out)
     assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("simglass: error:"), r.stderr
-    assert needle in lines[0], lines[0]
-    assert "Traceback" not in r.stderr
+    _one_error_line(r.stderr, needle)
     assert not out.exists()
 
 
@@ -459,11 +482,9 @@ def test_unknown_engine_name():
 
 
 @pytest.mark.parametrize("command", ["engines", "info"])
-def test_output_to_a_closed_pipe(tmp_path, command):
+def test_output_to_a_closed_pipe(small_results, command):
     """`simglass info FILE | head`: the reader stops; no BrokenPipeError traceback."""
-    job = write(tmp_path, SMALL)
-    run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet")
-    args = ["info", tmp_path / "a.h5"] if command == "info" else ["engines"]
+    args = ["info", small_results] if command == "info" else ["engines"]
     p = subprocess.Popen(simglass_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     p.stdout.close()   # before the program writes
     err = p.stderr.read()
@@ -514,13 +535,11 @@ def test_resume_of_an_edited_job_names_the_difference(tmp_path):
     assert r.returncode == 2 and "scan order" in r.stderr, r.stderr
 
 
-def test_task_table_has_every_model_parameter_and_N(tmp_path):
+def test_task_table_has_every_model_parameter_and_N(small_results):
     """Fixed model parameters are columns too (tables of several files concatenate), and
     N sorts sizes numerically."""
     from analysis.load import task_table
-    job = write(tmp_path, SMALL)
-    assert run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet").returncode == 0
-    df = task_table(tmp_path / "a.h5")
+    df = task_table(small_results)
     assert list(df.columns[:2]) == ["J", "density"]
     assert {"W", "t", "L", "onsite", "N"} <= set(df.columns)
     assert (df["W"] == 0.5).all() and (df["L"] == "3x3x3").all() and (df["N"] == 27).all()
