@@ -68,6 +68,25 @@ def cli():
     return run_cli
 
 
+@pytest.fixture
+def in_process(capsys):
+    """run_cli's twin for tests of what a command does rather than of the process:
+    simglass.cli.main(args), the console script's function, called in this process.
+    Returns returncode, stdout and stderr as run_cli does; an exception that main does
+    not turn into an exit code propagates (the test fails).  Python warnings go to
+    pytest here, not to stderr: tests that check stderr for warnings use run_cli."""
+    from types import SimpleNamespace
+
+    from simglass.cli import main
+
+    def call(*args):
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+    return call
+
+
 # a disorder job slow enough (about 0.1 s per task) to kill, lock or read while it runs
 SLOW_JOB = """
 engine = "disorder"

@@ -322,38 +322,38 @@ def test_missing_job_file(tmp_path):
     assert r.returncode == 2 and "not found" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_different_job_refused(tmp_path):
+def test_different_job_refused(tmp_path, in_process):
     job = write(tmp_path, SMALL)
     out = tmp_path / "a.h5"
-    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    assert in_process("run", job, "--output", out, "--quiet").returncode == 0
     before = task_datasets(out)
     other = write(tmp_path, SMALL.replace("seed = 3", "seed = 4"), "other.toml")
-    r = run_cli("run", other, "--output", out, "--quiet")
+    r = in_process("run", other, "--output", out, "--quiet")
     assert r.returncode == 2 and "different job" in r.stderr and "--overwrite" in r.stderr
     assert_same_results(out, out)
     assert sorted(task_datasets(out)) == sorted(before)
-    r = run_cli("run", other, "--output", out, "--quiet", "--overwrite")
+    r = in_process("run", other, "--output", out, "--quiet", "--overwrite")
     assert r.returncode == 0
     with h5py.File(out, "r") as f:
         assert "seed = 4" in f.attrs["job_toml"]
 
 
-def test_analyze_bad_file(tmp_path):
-    r = run_cli("analyze", tmp_path / "missing.h5")
+def test_analyze_bad_file(tmp_path, in_process):
+    r = in_process("analyze", tmp_path / "missing.h5")
     assert r.returncode == 2 and "not found" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_info_bad_file(tmp_path):
+def test_info_bad_file(tmp_path, in_process):
     (tmp_path / "x.h5").write_text("not hdf5")
-    r = run_cli("info", tmp_path / "x.h5")
+    r = in_process("info", tmp_path / "x.h5")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     with h5py.File(tmp_path / "y.h5", "w") as f:
         f.attrs["format"] = "other"
-    r = run_cli("info", tmp_path / "y.h5")
+    r = in_process("info", tmp_path / "y.h5")
     assert r.returncode == 2 and "format" in r.stderr
 
 
-def test_half_written_task_groups_are_skipped(tmp_path):
+def test_half_written_task_groups_are_skipped(tmp_path, in_process):
     """A task group that the running job has not finished writing (no attributes yet,
     or a link h5py cannot resolve) is pending for `simglass info` and the analyses,
     not a traceback."""
@@ -364,7 +364,7 @@ def test_half_written_task_groups_are_skipped(tmp_path):
     with h5py.File(out, "a") as f:
         f["tasks"].create_group("zzzz_in_flight")                  # no status, no point
         f["tasks"]["zzzz_dangling"] = h5py.SoftLink("/nowhere")    # reads as None
-    r = run_cli("info", out)
+    r = in_process("info", out)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     from analysis.load import load_points
@@ -372,7 +372,7 @@ def test_half_written_task_groups_are_skipped(tmp_path):
     assert sum(len(p.records) for p in points) == 12
 
 
-def test_info_counts_flagged_results(tmp_path):
+def test_info_counts_flagged_results(tmp_path, in_process):
     """`simglass info` counts, per point, the done tasks whose engine flags (FLAGS of the
     engine: converged, stable, degenerate for hartree) differ from a sound result."""
     job = write(tmp_path, """
@@ -390,14 +390,14 @@ J = [1.0, 2.0]
 starts = ["classical"]
 """)
     out = tmp_path / "h.h5"
-    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    assert in_process("run", job, "--output", out, "--quiet").returncode == 0
     with h5py.File(out, "a") as f:      # the columnar layout (simglass.column_layout)
         n_points = 2
         for (point, r), key, value in (((1, 0), "converged", False), ((1, 2), "stable", False)):
             row = f["row"][r * n_points + point]
             f["columns"][key]["values"][row] = value
         bad = f["columns/degenerate/values"][:].any()
-    r = run_cli("info", out)
+    r = in_process("info", out)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     row = next(x for x in lines if x.split()[:1] == ["1"])
@@ -406,13 +406,13 @@ starts = ["classical"]
     assert "flagged: done tasks with converged != True" in r.stdout
 
 
-def test_options_used_are_stored_and_checked_on_resume(tmp_path):
+def test_options_used_are_stored_and_checked_on_resume(tmp_path, in_process):
     """Issue 22: the results file keeps the engine options the tasks ran with (defaults
     filled in); reading returns those, and a resume under other defaults is refused."""
     import json
     job = write(tmp_path, SMALL.replace("realizations = 3", "realizations = 2"))
     out = tmp_path / "o.h5"
-    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    assert in_process("run", job, "--output", out, "--quiet").returncode == 0
     from simglass.results import read_results
     f, j = read_results(out)
     with f:
@@ -423,15 +423,15 @@ def test_options_used_are_stored_and_checked_on_resume(tmp_path):
     f, j = read_results(out)
     f.close()
     assert j.options == {"n_configs": 4}
-    r = run_cli("run", job, "--output", out, "--quiet")
+    r = in_process("run", job, "--output", out, "--quiet")
     assert r.returncode == 2 and "other engine options" in r.stderr and "n_configs" in r.stderr
-    assert "options used" in run_cli("info", out).stdout
+    assert "options used" in in_process("info", out).stdout
     with h5py.File(out, "a") as f:       # written before an option existed: resumes
         f.attrs["options"] = json.dumps({})
-    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    assert in_process("run", job, "--output", out, "--quiet").returncode == 0
     with h5py.File(out, "a") as f:       # an option that no longer exists: refused, named
         f.attrs["options"] = json.dumps({"n_configs": 8, "old_knob": 1})
-    r = run_cli("run", job, "--output", out, "--quiet")
+    r = in_process("run", job, "--output", out, "--quiet")
     assert r.returncode == 2 and "old_knob" in r.stderr and "no longer an option" in r.stderr
 
 
@@ -441,7 +441,7 @@ def test_every_engine_has_an_analysis():
     assert set(ANALYSES) == set(ENGINES)
 
 
-def test_results_file_written_before_the_changes_reads_the_same(tmp_path):
+def test_results_file_written_before_the_changes_reads_the_same(tmp_path, in_process):
     """Issue 22: a results file written by the code of commit 7a1cfd3 (no stored options,
     no n_particles records) is read, described and analysed by today's code with the
     numbers that code gave (its analysis printed the two fits below)."""
@@ -455,7 +455,7 @@ def test_results_file_written_before_the_changes_reads_the_same(tmp_path):
     assert fits[1].alpha == pytest.approx(1.2187547622405335, rel=1e-12)
     assert fits[1].chi2_dof == pytest.approx(0.7916570335347145, rel=1e-12)
     assert len(task_table(old)) == 12
-    info = run_cli("info", old)
+    info = in_process("info", old)
     assert info.returncode == 0 and "options used" not in info.stdout   # it did not store them
     # resuming it with today's code is allowed (nothing to compare) and runs nothing
     job = tmp_path / "old.toml"
@@ -464,17 +464,17 @@ def test_results_file_written_before_the_changes_reads_the_same(tmp_path):
     with f:
         job.write_text(f.attrs["job_toml"])
     shutil.copy(old, tmp_path / "copy.h5")
-    r = run_cli("run", job, "--output", tmp_path / "copy.h5", "--quiet")
+    r = in_process("run", job, "--output", tmp_path / "copy.h5", "--quiet")
     assert r.returncode == 0 and "12 already done" in r.stdout, r.stderr
 
 
 # ---- command-line edges (issue 33, item 8) --------------------------------------
 
 @pytest.mark.parametrize("overwrite", [False, True])
-def test_output_that_is_a_directory(tmp_path, overwrite):
+def test_output_that_is_a_directory(tmp_path, overwrite, in_process):
     job = write(tmp_path, SMALL)
     (tmp_path / "adir").mkdir()
-    r = run_cli("run", job, "--output", tmp_path / "adir", "--quiet", *(["--overwrite"] if overwrite else []))
+    r = in_process("run", job, "--output", tmp_path / "adir", "--quiet", *(["--overwrite"] if overwrite else []))
     assert r.returncode == 2 and "is a directory" in r.stderr and "Traceback" not in r.stderr
     assert (tmp_path / "adir").is_dir()
 
@@ -517,24 +517,24 @@ def test_analyze_with_nothing_completed(tmp_path):
         assert "Warning" not in r.stderr and "nan" not in r.stdout.lower()
 
 
-def test_resume_of_an_edited_job_names_the_difference(tmp_path):
+def test_resume_of_an_edited_job_names_the_difference(tmp_path, in_process):
     """Resuming compares the normalised jobs: J = 1 and J = 1.0, or a default written
     out, are the same job; a changed value is refused naming the key."""
     job = write(tmp_path, SMALL)
     out = tmp_path / "a.h5"
-    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    assert in_process("run", job, "--output", out, "--quiet").returncode == 0
     same = write(tmp_path, SMALL.replace("J = [0.5, 1.0]", "J = [0.5, 1]").replace("W = 0.5", "W = 0.5\nt = 0.0"),
                  "same.toml")
-    r = run_cli("run", same, "--output", out, "--quiet")
+    r = in_process("run", same, "--output", out, "--quiet")
     assert r.returncode == 0 and "12 already done" in r.stdout, r.stderr
     edited = write(tmp_path, SMALL.replace("W = 0.5", "W = 0.75"), "edited.toml")
-    r = run_cli("run", edited, "--output", out, "--quiet")
+    r = in_process("run", edited, "--output", out, "--quiet")
     assert r.returncode == 2 and "[model] W: 0.5 there, 0.75 here" in r.stderr, r.stderr
     # the same scan in another key order numbers the points differently: another job
     swapped = write(tmp_path, SMALL.replace("J = [0.5, 1.0]\ndensity = [0.25, 0.5]",
                                             "density = [0.25, 0.5]\nJ = [0.5, 1.0]"), "swapped.toml")
     assert swapped.read_text() != SMALL
-    r = run_cli("run", swapped, "--output", out, "--quiet")
+    r = in_process("run", swapped, "--output", out, "--quiet")
     assert r.returncode == 2 and "scan order" in r.stderr, r.stderr
 
 
