@@ -68,6 +68,25 @@ def cli():
     return run_cli
 
 
+@pytest.fixture
+def in_process(capsys):
+    """run_cli's twin for tests of what a command does rather than of the process:
+    simglass.cli.main(args), the console script's function, called in this process.
+    Returns returncode, stdout and stderr as run_cli does; an exception that main does
+    not turn into an exit code propagates (the test fails).  Python warnings go to
+    pytest here, not to stderr: tests that check stderr for warnings use run_cli."""
+    from types import SimpleNamespace
+
+    from simglass.cli import main
+
+    def call(*args):
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out, stderr=err)
+    return call
+
+
 # a disorder job slow enough (about 0.1 s per task) to kill, lock or read while it runs
 SLOW_JOB = """
 engine = "disorder"
@@ -79,6 +98,30 @@ J = 1.0
 [options]
 n_configs = 3000
 """
+
+
+def slow_job(realizations):
+    """SLOW_JOB with ``realizations`` realisations (one task each)."""
+    return SLOW_JOB.replace("realizations = 24", f"realizations = {realizations}")
+
+
+@pytest.fixture(scope="session")
+def slow_reference(tmp_path_factory):
+    """slow_reference(k): the results file of an uninterrupted serial `simglass run` of
+    slow_job(k), run once per session: the file that a killed, stopped or resumed run of
+    the same job must equal (assert_same_results)."""
+    done = {}
+
+    def reference(realizations):
+        if realizations not in done:
+            d = tmp_path_factory.mktemp(f"slow_reference_{realizations}")
+            job = d / "job.toml"
+            job.write_text(slow_job(realizations))
+            r = run_cli("run", job, "--output", d / "ref.h5", "--quiet")
+            assert r.returncode == 0, r.stderr
+            done[realizations] = d / "ref.h5"
+        return done[realizations]
+    return reference
 
 
 def count_done(path):

@@ -14,6 +14,14 @@ def table():
     return bubble_table(N_DENS, 1.0, L, n_omega=48)
 
 
+@pytest.fixture(scope="module")
+def infinite_table():
+    """The infinite-lattice table at n = 0.3 (n_q = 6, n_k = 8, 48 frequency nodes) that
+    the glass and retarded-coupling tests both use (nothing modifies a BubbleTable)."""
+    from simglass.meanfield.saddle import bubble_table_infinite
+    return bubble_table_infinite(0.3, 1.0, n_q=6, n_k=8, n_omega=48)
+
+
 def test_free_limit(table):
     """J = 0: λ = 0 (the free sum rule, Eq. 41) and D(Ω) = (1/N) Σ_q [-Π⁰(Ω, q)]."""
     s = saddle_grid(0.0, table)
@@ -87,10 +95,13 @@ def test_infinite_free_limit():
 
 
 def test_saddle_job_and_analysis(tmp_path):
+    """The engine through `simglass run`, its analysis through `simglass analyze` (the
+    low-density exponent, the phase-boundary and response figures; 48 frequency nodes
+    leave 3 in the Eq. 47 fit window), and two bad inputs."""
     from conftest import run_cli
     job = tmp_path / "s.toml"
     job.write_text('engine = "saddle"\n[model]\nt = 1.0\n[scan]\ndensity = [0.02, 0.05, 0.3]\n'
-                   '[options]\nn_q = 4\nn_k = 4\nn_omega = 96\nresponse = true\n')
+                   '[options]\nn_q = 4\nn_k = 4\nn_omega = 48\nresponse = true\n')
     r = run_cli("run", job, "--output", tmp_path / "s.h5", "--quiet")
     assert r.returncode == 0, r.stderr
     r = run_cli("analyze", tmp_path / "s.h5", "--out", tmp_path / "out")
@@ -146,13 +157,13 @@ def test_closed_form_equals_the_solver_on_one_momentum():
     assert slopes[2] == pytest.approx(0.5, abs=0.02)
 
 
-def test_glass_phase_edwards_anderson_parameter():
+def test_glass_phase_edwards_anderson_parameter(infinite_table):
     """q_EA (Eq. 40) beyond J_c: continuous onset (linear in J - J_c), no Fermi-liquid
     solution there, none of the glass below J_c, and the classical limit q_EA -> n(1 - n)
     as J -> ∞, approached like J^(-1/2) (D(Ω) ≈ min(1/J, -Π⁰(Ω)) at large J, so the
     dynamic part ∫dΩ D shrinks like the width J^(1/2) of that window times 1/J)."""
-    from simglass.meanfield.saddle import bubble_table_infinite, glass_solution
-    tab = bubble_table_infinite(0.3, 1.0, n_q=6, n_k=8, n_omega=48)
+    from simglass.meanfield.saddle import glass_solution
+    tab = infinite_table
     jc = critical_coupling_table(tab, 1.0, 100.0)
     q1, q2 = (glass_solution(r * jc, tab).q_ea for r in (1.001, 1.01))
     assert 0 < q1 < q2 and q2 / q1 == pytest.approx(10, rel=0.05)
@@ -166,13 +177,13 @@ def test_glass_phase_edwards_anderson_parameter():
     assert slope == pytest.approx(-0.5, abs=0.05)
 
 
-def test_retarded_couplings():
+def test_retarded_couplings(infinite_table):
     """J(Ω) = J ω0²/(Ω² + ω0²) (Eq. 11): ω0 -> ∞ is the static solver; at finite ω0 the
     fold line and bisection on the Fermi liquid's existence give the same J_c."""
     import dataclasses
 
-    from simglass.meanfield.saddle import bubble_table_infinite, critical_coupling_bisection
-    tab = bubble_table_infinite(0.3, 1.0, n_q=6, n_k=8, n_omega=48)
+    from simglass.meanfield.saddle import critical_coupling_bisection
+    tab = infinite_table
     static = critical_coupling_table(tab, 1.0, 100.0)
     assert critical_coupling_table(dataclasses.replace(tab, omega0=1e8), 1.0, 100.0) == pytest.approx(
         static, rel=1e-10)

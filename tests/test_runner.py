@@ -10,8 +10,8 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import (BIN, SLOW_JOB as SLOW, assert_same_results, count_done as _count_done, run_cli, simglass_cmd,
-                      stored, task_datasets)
+from conftest import (BIN, assert_same_results, count_done as _count_done, run_cli, simglass_cmd, slow_job, stored,
+                      task_datasets)
 
 SMALL = """
 engine = "disorder"
@@ -32,6 +32,15 @@ def write(tmp_path, text, name="job.toml"):
     p = tmp_path / name
     p.write_text(text)
     return p
+
+
+@pytest.fixture(scope="module")
+def small_results(tmp_path_factory):
+    """The results file of `simglass run` of SMALL, for the tests that only read it."""
+    d = tmp_path_factory.mktemp("small")
+    r = run_cli("run", write(d, SMALL), "--output", d / "a.h5", "--quiet")
+    assert r.returncode == 0, r.stderr
+    return d / "a.h5"
 
 
 def test_serial_run_and_info(tmp_path):
@@ -71,12 +80,10 @@ def test_tasks_are_realisation_major(tmp_path):
         assert {t.realization for t in block} == {k // n_p}
 
 
-def test_disorder_identical_across_points(tmp_path):
+def test_disorder_identical_across_points(small_results):
     """The disorder of realisation r is the same at every parameter point: V_mean/J is
     equal for J = 0.5 and J = 1.0 (same density)."""
-    job = write(tmp_path, SMALL)
-    run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet")
-    d = task_datasets(tmp_path / "a.h5")
+    d = task_datasets(small_results)
     # points: (J, density) = (0.5, .25), (0.5, .5), (1, .25), (1, .5)
     for r in range(3):
         a, b = d[f"p0000_r{r:05d}"], d[f"p0002_r{r:05d}"]
@@ -84,15 +91,13 @@ def test_disorder_identical_across_points(tmp_path):
         assert a["eps_mean"] == b["eps_mean"]
 
 
-def test_mpi_equals_serial(tmp_path):
+def test_mpi_equals_serial(tmp_path, small_results):
     job = write(tmp_path, SMALL)
-    r1 = run_cli("run", job, "--output", tmp_path / "serial.h5", "--quiet")
-    assert r1.returncode == 0, r1.stderr
     r2 = subprocess.run([str(BIN / "mpiexec"), "-n", "3", *simglass_cmd("run", job, "--output",
                         tmp_path / "mpi.h5", "--quiet")], capture_output=True, text=True, timeout=300)
     assert r2.returncode == 0, r2.stderr
     assert "12 tasks done" in r2.stdout
-    assert_same_results(tmp_path / "serial.h5", tmp_path / "mpi.h5")
+    assert_same_results(small_results, tmp_path / "mpi.h5")     # the serial run's file
     with stored(tmp_path / "mpi.h5") as (_, tasks):
         ranks = set(tasks.rank.tolist())
     assert ranks <= {1, 2} and ranks
@@ -129,9 +134,9 @@ def test_reruns_are_bit_identical(tmp_path):
     assert_same_results(outs[0], outs[2])
 
 
-def test_sigkill_and_resume(tmp_path):
-    # 120 tasks: the first batch is committed after about 1 s (about 20 tasks of SLOW)
-    job = write(tmp_path, SLOW.replace("realizations = 24", "realizations = 120"))
+def test_sigkill_and_resume(tmp_path, slow_reference):
+    # 120 tasks: the first batch is committed after about 1 s (about 20 tasks of SLOW_JOB)
+    job = write(tmp_path, slow_job(120))
     out = tmp_path / "killed.h5"
     p = subprocess.Popen(simglass_cmd("run", job, "--output", out, "--quiet"),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -155,19 +160,17 @@ def test_sigkill_and_resume(tmp_path):
     assert f"left open by a stopped writer: its {n_before} completed tasks were copied" in r.stderr
     h5py.File(out, "r").close()   # a normal file again
     assert f"{120 - n_before} tasks done" in r.stdout
-    ref = run_cli("run", job, "--output", tmp_path / "ref.h5", "--quiet")
-    assert ref.returncode == 0
-    assert_same_results(out, tmp_path / "ref.h5")
+    assert_same_results(out, slow_reference(120))    # an uninterrupted run of the same job
 
 
 @pytest.mark.parametrize("ranks", [0, 3])
-def test_sigterm_one_line_and_resume(tmp_path, ranks):
+def test_sigterm_one_line_and_resume(tmp_path, ranks, slow_reference):
     """A batch system's SIGTERM (time limit, scancel): one line saying how to resume,
     once, exit status 143 (128 + 15), no launcher noise; the resumed file equals an
     uninterrupted run."""
     # 120 tasks: the first batch is committed after about 1 s (simglass.column_layout),
     # and under mpiexec 24 tasks take less than that, so the signal came after the run
-    job = write(tmp_path, SLOW.replace("realizations = 24", "realizations = 120"))
+    job = write(tmp_path, slow_job(120))
     out = tmp_path / "term.h5"
     launcher = [str(BIN / "mpiexec"), "-n", str(ranks)] if ranks else []
     p = subprocess.Popen([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet")],
@@ -187,9 +190,7 @@ def test_sigterm_one_line_and_resume(tmp_path, ranks):
     r = subprocess.run([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and f"{n_before} already done" in r.stdout, r.stderr
-    ref = run_cli("run", job, "--output", tmp_path / "ref.h5", "--quiet")
-    assert ref.returncode == 0
-    assert_same_results(out, tmp_path / "ref.h5")
+    assert_same_results(out, slow_reference(120))    # an uninterrupted run of the same job
 
 
 @pytest.mark.parametrize("ranks", [0, 3])
@@ -208,15 +209,18 @@ def test_sigterm_after_a_complete_run_is_ignored(tmp_path, ranks):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     import select
     seen, deadline = [], time.time() + 120
-    while sum(x.startswith("returned") for x in seen) < max(ranks, 1) and time.time() < deadline:
+
+    def returned():   # ranks' lines may interleave in mpiexec's output ("returnedreturned\n")
+        return "".join(seen).count("returned")
+    while returned() < max(ranks, 1) and time.time() < deadline:
         if select.select([p.stdout], [], [], 1.0)[0]:      # every rank past main
             line = p.stdout.readline()
             if not line:
                 break
             seen.append(line)
-    if sum(x.startswith("returned") for x in seen) < max(ranks, 1):
+    if returned() < max(ranks, 1):
         p.kill()
-    assert sum(x.startswith("returned") for x in seen) == max(ranks, 1), seen
+    assert returned() == max(ranks, 1), seen
     p.send_signal(signal.SIGTERM)
     rest, err = p.communicate(timeout=60)
     assert p.returncode == 0, (p.returncode, err)
@@ -281,17 +285,35 @@ BAD = {
 }
 
 
+def _one_error_line(stderr, needle):
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("simglass: error:"), stderr
+    assert needle in lines[0], lines[0]
+    assert "Traceback" not in stderr
+
+
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_job_files(tmp_path, case):
+def test_bad_job_files(tmp_path, case, capsys):
+    """Each case through simglass.cli.main, the command line's function, in this process
+    (an exception other than the one-line error would fail the test); the command line
+    itself, as a process, in test_bad_job_file_on_the_command_line."""
+    from simglass.cli import main
     text, needle = BAD[case]
+    job = write(tmp_path, text)
+    out = tmp_path / "out.h5"
+    capsys.readouterr()
+    assert main(["run", str(job), "--output", str(out)]) == 2
+    _one_error_line(capsys.readouterr().err, needle)
+    assert not out.exists()
+
+
+def test_bad_job_file_on_the_command_line(tmp_path):
+    text, needle = BAD["unknown key"]
     job = write(tmp_path, text)
     out = tmp_path / "out.h5"
     r = run_cli("run", job, "--output", out)
     assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("simglass: error:"), r.stderr
-    assert needle in lines[0], lines[0]
-    assert "Traceback" not in r.stderr
+    _one_error_line(r.stderr, needle)
     assert not out.exists()
 
 
@@ -300,38 +322,38 @@ def test_missing_job_file(tmp_path):
     assert r.returncode == 2 and "not found" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_different_job_refused(tmp_path):
+def test_different_job_refused(tmp_path, in_process):
     job = write(tmp_path, SMALL)
     out = tmp_path / "a.h5"
-    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    assert in_process("run", job, "--output", out, "--quiet").returncode == 0
     before = task_datasets(out)
     other = write(tmp_path, SMALL.replace("seed = 3", "seed = 4"), "other.toml")
-    r = run_cli("run", other, "--output", out, "--quiet")
+    r = in_process("run", other, "--output", out, "--quiet")
     assert r.returncode == 2 and "different job" in r.stderr and "--overwrite" in r.stderr
     assert_same_results(out, out)
     assert sorted(task_datasets(out)) == sorted(before)
-    r = run_cli("run", other, "--output", out, "--quiet", "--overwrite")
+    r = in_process("run", other, "--output", out, "--quiet", "--overwrite")
     assert r.returncode == 0
     with h5py.File(out, "r") as f:
         assert "seed = 4" in f.attrs["job_toml"]
 
 
-def test_analyze_bad_file(tmp_path):
-    r = run_cli("analyze", tmp_path / "missing.h5")
+def test_analyze_bad_file(tmp_path, in_process):
+    r = in_process("analyze", tmp_path / "missing.h5")
     assert r.returncode == 2 and "not found" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_info_bad_file(tmp_path):
+def test_info_bad_file(tmp_path, in_process):
     (tmp_path / "x.h5").write_text("not hdf5")
-    r = run_cli("info", tmp_path / "x.h5")
+    r = in_process("info", tmp_path / "x.h5")
     assert r.returncode == 2 and "Traceback" not in r.stderr
     with h5py.File(tmp_path / "y.h5", "w") as f:
         f.attrs["format"] = "other"
-    r = run_cli("info", tmp_path / "y.h5")
+    r = in_process("info", tmp_path / "y.h5")
     assert r.returncode == 2 and "format" in r.stderr
 
 
-def test_half_written_task_groups_are_skipped(tmp_path):
+def test_half_written_task_groups_are_skipped(tmp_path, in_process):
     """A task group that the running job has not finished writing (no attributes yet,
     or a link h5py cannot resolve) is pending for `simglass info` and the analyses,
     not a traceback."""
@@ -342,7 +364,7 @@ def test_half_written_task_groups_are_skipped(tmp_path):
     with h5py.File(out, "a") as f:
         f["tasks"].create_group("zzzz_in_flight")                  # no status, no point
         f["tasks"]["zzzz_dangling"] = h5py.SoftLink("/nowhere")    # reads as None
-    r = run_cli("info", out)
+    r = in_process("info", out)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     from simglass.analysis.load import load_points
@@ -350,7 +372,7 @@ def test_half_written_task_groups_are_skipped(tmp_path):
     assert sum(len(p.records) for p in points) == 12
 
 
-def test_info_counts_flagged_results(tmp_path):
+def test_info_counts_flagged_results(tmp_path, in_process):
     """`simglass info` counts, per point, the done tasks whose engine flags (FLAGS of the
     engine: converged, stable, degenerate for hartree) differ from a sound result."""
     job = write(tmp_path, """
@@ -368,14 +390,14 @@ J = [1.0, 2.0]
 starts = ["classical"]
 """)
     out = tmp_path / "h.h5"
-    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    assert in_process("run", job, "--output", out, "--quiet").returncode == 0
     with h5py.File(out, "a") as f:      # the columnar layout (simglass.column_layout)
         n_points = 2
         for (point, r), key, value in (((1, 0), "converged", False), ((1, 2), "stable", False)):
             row = f["row"][r * n_points + point]
             f["columns"][key]["values"][row] = value
         bad = f["columns/degenerate/values"][:].any()
-    r = run_cli("info", out)
+    r = in_process("info", out)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     row = next(x for x in lines if x.split()[:1] == ["1"])
@@ -384,13 +406,13 @@ starts = ["classical"]
     assert "flagged: done tasks with converged != True" in r.stdout
 
 
-def test_options_used_are_stored_and_checked_on_resume(tmp_path):
+def test_options_used_are_stored_and_checked_on_resume(tmp_path, in_process):
     """Issue 22: the results file keeps the engine options the tasks ran with (defaults
     filled in); reading returns those, and a resume under other defaults is refused."""
     import json
     job = write(tmp_path, SMALL.replace("realizations = 3", "realizations = 2"))
     out = tmp_path / "o.h5"
-    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    assert in_process("run", job, "--output", out, "--quiet").returncode == 0
     from simglass.results import read_results
     f, j = read_results(out)
     with f:
@@ -401,15 +423,15 @@ def test_options_used_are_stored_and_checked_on_resume(tmp_path):
     f, j = read_results(out)
     f.close()
     assert j.options == {"n_configs": 4}
-    r = run_cli("run", job, "--output", out, "--quiet")
+    r = in_process("run", job, "--output", out, "--quiet")
     assert r.returncode == 2 and "other engine options" in r.stderr and "n_configs" in r.stderr
-    assert "options used" in run_cli("info", out).stdout
+    assert "options used" in in_process("info", out).stdout
     with h5py.File(out, "a") as f:       # written before an option existed: resumes
         f.attrs["options"] = json.dumps({})
-    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    assert in_process("run", job, "--output", out, "--quiet").returncode == 0
     with h5py.File(out, "a") as f:       # an option that no longer exists: refused, named
         f.attrs["options"] = json.dumps({"n_configs": 8, "old_knob": 1})
-    r = run_cli("run", job, "--output", out, "--quiet")
+    r = in_process("run", job, "--output", out, "--quiet")
     assert r.returncode == 2 and "old_knob" in r.stderr and "no longer an option" in r.stderr
 
 
@@ -419,7 +441,7 @@ def test_every_engine_has_an_analysis():
     assert set(ANALYSES) == set(ENGINES)
 
 
-def test_results_file_written_before_the_changes_reads_the_same(tmp_path):
+def test_results_file_written_before_the_changes_reads_the_same(tmp_path, in_process):
     """Issue 22: a results file written by the code of commit 7a1cfd3 (no stored options,
     no n_particles records) is read, described and analysed by today's code with the
     numbers that code gave (its analysis printed the two fits below)."""
@@ -433,7 +455,7 @@ def test_results_file_written_before_the_changes_reads_the_same(tmp_path):
     assert fits[1].alpha == pytest.approx(1.2187547622405335, rel=1e-12)
     assert fits[1].chi2_dof == pytest.approx(0.7916570335347145, rel=1e-12)
     assert len(task_table(old)) == 12
-    info = run_cli("info", old)
+    info = in_process("info", old)
     assert info.returncode == 0 and "options used" not in info.stdout   # it did not store them
     # resuming it with today's code is allowed (nothing to compare) and runs nothing
     job = tmp_path / "old.toml"
@@ -442,17 +464,17 @@ def test_results_file_written_before_the_changes_reads_the_same(tmp_path):
     with f:
         job.write_text(f.attrs["job_toml"])
     shutil.copy(old, tmp_path / "copy.h5")
-    r = run_cli("run", job, "--output", tmp_path / "copy.h5", "--quiet")
+    r = in_process("run", job, "--output", tmp_path / "copy.h5", "--quiet")
     assert r.returncode == 0 and "12 already done" in r.stdout, r.stderr
 
 
 # ---- command-line edges (issue 33, item 8) --------------------------------------
 
 @pytest.mark.parametrize("overwrite", [False, True])
-def test_output_that_is_a_directory(tmp_path, overwrite):
+def test_output_that_is_a_directory(tmp_path, overwrite, in_process):
     job = write(tmp_path, SMALL)
     (tmp_path / "adir").mkdir()
-    r = run_cli("run", job, "--output", tmp_path / "adir", "--quiet", *(["--overwrite"] if overwrite else []))
+    r = in_process("run", job, "--output", tmp_path / "adir", "--quiet", *(["--overwrite"] if overwrite else []))
     assert r.returncode == 2 and "is a directory" in r.stderr and "Traceback" not in r.stderr
     assert (tmp_path / "adir").is_dir()
 
@@ -463,11 +485,9 @@ def test_unknown_engine_name():
 
 
 @pytest.mark.parametrize("command", ["engines", "info"])
-def test_output_to_a_closed_pipe(tmp_path, command):
+def test_output_to_a_closed_pipe(small_results, command):
     """`simglass info FILE | head`: the reader stops; no BrokenPipeError traceback."""
-    job = write(tmp_path, SMALL)
-    run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet")
-    args = ["info", tmp_path / "a.h5"] if command == "info" else ["engines"]
+    args = ["info", small_results] if command == "info" else ["engines"]
     p = subprocess.Popen(simglass_cmd(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     p.stdout.close()   # before the program writes
     err = p.stderr.read()
@@ -497,34 +517,32 @@ def test_analyze_with_nothing_completed(tmp_path):
         assert "Warning" not in r.stderr and "nan" not in r.stdout.lower()
 
 
-def test_resume_of_an_edited_job_names_the_difference(tmp_path):
+def test_resume_of_an_edited_job_names_the_difference(tmp_path, in_process):
     """Resuming compares the normalised jobs: J = 1 and J = 1.0, or a default written
     out, are the same job; a changed value is refused naming the key."""
     job = write(tmp_path, SMALL)
     out = tmp_path / "a.h5"
-    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    assert in_process("run", job, "--output", out, "--quiet").returncode == 0
     same = write(tmp_path, SMALL.replace("J = [0.5, 1.0]", "J = [0.5, 1]").replace("W = 0.5", "W = 0.5\nt = 0.0"),
                  "same.toml")
-    r = run_cli("run", same, "--output", out, "--quiet")
+    r = in_process("run", same, "--output", out, "--quiet")
     assert r.returncode == 0 and "12 already done" in r.stdout, r.stderr
     edited = write(tmp_path, SMALL.replace("W = 0.5", "W = 0.75"), "edited.toml")
-    r = run_cli("run", edited, "--output", out, "--quiet")
+    r = in_process("run", edited, "--output", out, "--quiet")
     assert r.returncode == 2 and "[model] W: 0.5 there, 0.75 here" in r.stderr, r.stderr
     # the same scan in another key order numbers the points differently: another job
     swapped = write(tmp_path, SMALL.replace("J = [0.5, 1.0]\ndensity = [0.25, 0.5]",
                                             "density = [0.25, 0.5]\nJ = [0.5, 1.0]"), "swapped.toml")
     assert swapped.read_text() != SMALL
-    r = run_cli("run", swapped, "--output", out, "--quiet")
+    r = in_process("run", swapped, "--output", out, "--quiet")
     assert r.returncode == 2 and "scan order" in r.stderr, r.stderr
 
 
-def test_task_table_has_every_model_parameter_and_N(tmp_path):
+def test_task_table_has_every_model_parameter_and_N(small_results):
     """Fixed model parameters are columns too (tables of several files concatenate), and
     N sorts sizes numerically."""
     from simglass.analysis.load import task_table
-    job = write(tmp_path, SMALL)
-    assert run_cli("run", job, "--output", tmp_path / "a.h5", "--quiet").returncode == 0
-    df = task_table(tmp_path / "a.h5")
+    df = task_table(small_results)
     assert list(df.columns[:2]) == ["J", "density"]
     assert {"W", "t", "L", "onsite", "N"} <= set(df.columns)
     assert (df["W"] == 0.5).all() and (df["L"] == "3x3x3").all() and (df["N"] == 27).all()

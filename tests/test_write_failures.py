@@ -29,12 +29,22 @@ restarts = 1
 N_TASKS = 60
 
 
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted `simglass run` of JOB, once for the module: the file a resumed run
+    must equal."""
+    d = tmp_path_factory.mktemp("reference")
+    p = d / "job.toml"
+    p.write_text(JOB)
+    ref = run_cli("run", p, "--output", d / "ref.h5", "--quiet")   # also compiles the kernels
+    assert ref.returncode == 0, ref.stderr
+    return d / "ref.h5"
+
+
 @pytest.fixture
-def job(tmp_path):
+def job(tmp_path, reference):
     p = tmp_path / "job.toml"
     p.write_text(JOB)
-    ref = run_cli("run", p, "--output", tmp_path / "ref.h5", "--quiet")   # also compiles the kernels
-    assert ref.returncode == 0, ref.stderr
     return p
 
 
@@ -46,14 +56,14 @@ def _one_line_failure(r, cause):
     assert "Traceback" not in r.stderr
 
 
-def _resume_equals_reference(job, out, tmp_path, launcher=()):
+def _resume_equals_reference(job, out, reference, launcher=()):
     n_kept = count_done(out)
     assert 0 < n_kept < N_TASKS
     r = subprocess.run([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert f"{N_TASKS - n_kept} tasks done, {n_kept} already done" in r.stdout
-    assert_same_results(out, tmp_path / "ref.h5")
+    assert_same_results(out, reference)
     assert not out.with_name(out.name + ".reserve").exists()
 
 
@@ -64,7 +74,7 @@ def _limit_file_size(nbytes):
     return pre
 
 
-def test_file_size_limit_then_resume_salvages(job, tmp_path):
+def test_file_size_limit_then_resume_salvages(job, tmp_path, reference):
     """The limit stays while the writer flushes again, so the file is left damaged: the
     next run salvages the completed tasks and computes the others."""
     out = tmp_path / "limited.h5"
@@ -73,7 +83,7 @@ def test_file_size_limit_then_resume_salvages(job, tmp_path):
     _one_line_failure(r, "File too large (errno 27)")
     info = run_cli("info", out)
     assert info.returncode == 0, info.stderr
-    _resume_equals_reference(job, out, tmp_path)
+    _resume_equals_reference(job, out, reference)
 
 
 @pytest.fixture
@@ -89,7 +99,7 @@ def small_fs(tmp_path):
 
 
 @pytest.mark.parametrize("ranks", [0, 3])
-def test_disk_full_then_resume(job, tmp_path, small_fs, ranks):
+def test_disk_full_then_resume(job, small_fs, ranks, reference):
     launcher = [str(BIN / "mpiexec"), "-n", str(ranks)] if ranks else []
     out = small_fs / "full.h5"
     r = subprocess.run([*launcher, *simglass_cmd_batches_of(4, "run", job, "--output", out, "--quiet")],
@@ -98,11 +108,11 @@ def test_disk_full_then_resume(job, tmp_path, small_fs, ranks):
     stored = task_datasets(out)   # consistent as it stands: every stored task reads back
     assert stored and all(d["@status"] == "done" for d in stored.values())
     subprocess.run(["mount", "-o", "remount,size=4m", str(small_fs)], check=True)
-    _resume_equals_reference(job, out, tmp_path, launcher)
+    _resume_equals_reference(job, out, reference, launcher)
     assert not (small_fs / "full.h5.damaged").exists()
 
 
-def test_injected_write_error_in_process(job, tmp_path, monkeypatch):
+def test_injected_write_error_in_process(job, tmp_path, monkeypatch, reference):
     """An I/O error raised by h5py at the flush of a batch: WriteFailed naming the batch's
     tasks and the cause, the batches before it kept, the file readable, and the run
     resumable."""
@@ -127,7 +137,7 @@ def test_injected_write_error_in_process(job, tmp_path, monkeypatch):
         run_job(load_job(job), output=str(out), progress=False)
     monkeypatch.setattr(h5py.File, "flush", flush)
     assert count_done(out) == 12
-    _resume_equals_reference(job, out, tmp_path)
+    _resume_equals_reference(job, out, reference)
 
 
 def test_disk_full_before_the_first_task(job, small_fs):
