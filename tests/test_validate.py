@@ -21,13 +21,13 @@ ROLES = ["disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed
 
 
 # What the report computes without the jobs' results files: rows from the committed
-# tables under data/ or in process (analysis.validate.table_rows) and the grid saddle
-# point's figure data (analysis.validate.saddle_figure).  Functions of their arguments
+# tables under data/ or in process (simglass.analysis.validate.table_rows) and the grid saddle
+# point's figure data (simglass.analysis.validate.saddle_figure).  Functions of their arguments
 # only, so both `validate` runs of this module (report, and the leftovers test) get the
 # same values: each is computed once, and later calls get a copy.
-JOB_INDEPENDENT = [("analysis.checks", name) for name in
+JOB_INDEPENDENT = [("simglass.analysis.checks", name) for name in
                    ("production", "phase_diagram_rows", "thermal_rows", "sum_rule", "sum_rule_infinite")] + \
-                  [("analysis.saddle_grid", "d_omega")]
+                  [("simglass.analysis.saddle_grid", "d_omega")]
 
 
 @pytest.fixture(scope="module")
