@@ -105,12 +105,15 @@ def slow_job(realizations):
     return SLOW_JOB.replace("realizations = 24", f"realizations = {realizations}")
 
 
-@pytest.fixture(scope="session")
+_SLOW_REFERENCES = {}   # realisations -> results file, shared by every test of one pytest run
+
+
+@pytest.fixture
 def slow_reference(tmp_path_factory):
     """slow_reference(k): the results file of an uninterrupted serial `simglass run` of
-    slow_job(k), run once per session: the file that a killed, stopped or resumed run of
-    the same job must equal (assert_same_results)."""
-    done = {}
+    slow_job(k), run once per pytest run: the file that a killed, stopped or resumed run
+    of the same job must equal (assert_same_results)."""
+    done = _SLOW_REFERENCES
 
     def reference(realizations):
         if realizations not in done:
