@@ -11,11 +11,14 @@ timed.  Public API only (run_job with ``layout``), serially.
     .venv/bin/python benchmarks/runner.py [--tasks 10000 100000] [--old-max 100000]
         [--engine-max 10000] [--dir /tmp]
 
-Under mpiexec (``--mpi``): rank 0's sustained rate with K - 1 workers whose tasks sleep
-``--sleep`` seconds (0: the null task), both layouts; ranks may outnumber the cores, as
-the tasks only sleep.
+Under mpiexec (``--mpi``): rank 0's sustained rate with the workers' tasks sleeping
+``--sleep`` seconds (0: the null task), both layouts, and with the columnar layout for
+each ``--servers`` count (task servers, simglass.runner); ranks may outnumber the cores,
+as the tasks only sleep.  Columns of the printed rows: layout, ranks, servers, task,
+tasks, tasks/s measured, workers / task time, rank 0 CPU per task [µs], rank 0 ceiling.
 
     .venv/bin/mpiexec -n K .venv/bin/python benchmarks/runner.py --mpi --tasks 20000 [--sleep 0.01]
+        [--servers 0 2] [--no-groups]
 """
 
 import argparse
@@ -46,7 +49,7 @@ def _sleeping_task(seconds):
 
 def mpi_rates(a):
     """Under mpiexec: run a job of ``a.tasks[0]`` sleeping tasks with each layout; rank 0
-    prints one table row per layout."""
+    prints one table row per layout and server count."""
     comm = runner.mpi_world()
     if comm is None:
         raise SystemExit("--mpi: run under mpiexec with at least 2 ranks")
@@ -54,20 +57,22 @@ def mpi_rates(a):
     job = parse_job(JOB.format(n=n))
     runner.run_task = _sleeping_task(a.sleep) if a.sleep > 0 else _null_task()
     d = Path(a.dir or tempfile.gettempdir())
-    for layout in ("groups", "columns"):
-        out = d / f"mpi_{layout}_{comm.Get_size()}.h5"
+    runs = ([("groups", 0)] if a.groups else []) + [("columns", s) for s in a.servers]
+    for layout, servers in runs:
+        out = d / f"mpi_{layout}_{comm.Get_size()}_{servers}.h5"
         if comm.Get_rank() == 0 and out.exists():
             out.unlink()
         comm.Barrier()
         t0, c0 = time.perf_counter(), time.process_time()
-        runner.run_job(job, output=str(out), progress=False, comm=comm, layout=layout)
+        runner.run_job(job, output=str(out), progress=False, comm=comm, layout=layout, servers=servers)
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
         if comm.Get_rank() == 0:
-            workers = comm.Get_size() - 1
+            workers = comm.Get_size() - 1 - servers
             ideal = f"{workers / a.sleep:,.0f}" if a.sleep > 0 else "–"
             # rank 0's own CPU time per task bounds what it can serve with a core to itself
-            print(f"| {'group (1)' if layout == 'groups' else 'columnar (2)'} | {comm.Get_size()} | {a.sleep * 1e3:g} ms | "
-                  f"{n:,} | {n / dt:,.0f} | {ideal} | {cpu / n * 1e6:,.0f} | {n / cpu:,.0f} |", flush=True)
+            print(f"| {'group (1)' if layout == 'groups' else 'columnar (2)'} | {comm.Get_size()} | {servers} | "
+                  f"{a.sleep * 1e3:g} ms | {n:,} | {n / dt:,.0f} | {ideal} | {cpu / n * 1e6:,.0f} | "
+                  f"{n / cpu:,.0f} |", flush=True)
             out.unlink()
 
 
@@ -109,11 +114,15 @@ def main(argv=None):
     ap.add_argument("--dir", default=None, help="where the files are written (default: a temporary directory)")
     ap.add_argument("--mpi", action="store_true", help="rank 0's rate under mpiexec (module docstring)")
     ap.add_argument("--sleep", type=float, default=0.0, help="--mpi: seconds each task sleeps")
+    ap.add_argument("--servers", type=int, nargs="+", default=[0],
+                    help="--mpi: task servers of the columnar runs (simglass.runner.serving_ranks)")
+    ap.add_argument("--no-groups", dest="groups", action="store_false",
+                    help="--mpi: no run with the group layout")
     a = ap.parse_args(argv)
     if a.mpi:
         if os.environ.get("PMI_RANK", "0") == "0":
-            print("| layout | ranks | task | tasks | tasks/s | workers / task time | rank 0 CPU per task [µs] | "
-                  "rank 0 ceiling [tasks/s] |\n|---|---|---|---|---|---|---|---|", flush=True)
+            print("| layout | ranks | servers | task | tasks | tasks/s | workers / task time | rank 0 CPU per task [µs] | "
+                  "rank 0 ceiling [tasks/s] |\n|---|---|---|---|---|---|---|---|---|", flush=True)
         return mpi_rates(a)
     d = Path(a.dir or tempfile.mkdtemp(prefix="simglass_bench_"))
     d.mkdir(parents=True, exist_ok=True)

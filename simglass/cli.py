@@ -26,7 +26,7 @@ def _run(args) -> int:
     rank = comm.Get_rank() if comm is not None else 0
     job = load_job(args.job)
     summary = run_job(job, output=args.output, overwrite=args.overwrite,
-                      progress=not args.quiet, comm=comm)
+                      progress=not args.quiet, comm=comm, servers=args.servers)
     if rank != 0:
         return 0
     out = args.output or job.output
@@ -176,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true",
                    help="replace an output file written by a different job")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
+    r.add_argument("--servers", type=_non_negative_int, default=None, metavar="S",
+                   help="under mpiexec: ranks 1..S hand out tasks to the workers and send rank 0 "
+                        "their results in batches (default: none up to 64 workers, then one per "
+                        "65 ranks; 0: rank 0 serves every worker)")
     r.set_defaults(func=_run)
     i = sub.add_parser("info", help="summary table of a results file",
                        description="Tasks done / failed / pending per parameter point and wall time.")
@@ -251,6 +255,16 @@ def _done_with_batch_signals():
     for sig in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(sig) is _raise_terminated:
             signal.signal(sig, signal.SIG_IGN)
+
+
+def _non_negative_int(text):
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}")
+    return n
 
 
 def main(argv=None) -> int:

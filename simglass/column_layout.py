@@ -65,6 +65,10 @@ COPY_ELEMENTS = 1 << 22
 _DTYPE = {"float": np.float64, "int": np.int64, "bool": np.bool_, "str": np.uint8}
 
 
+# scalar types that a column of each kind takes without conversion (ColumnWriter._encode)
+_EXACT = {"float": (float, np.float64), "int": (int, np.int64), "bool": (bool, np.bool_)}
+
+
 class Spec:
     """How one column is stored: ``kind`` (simglass.outputs.KINDS) and ``ndim`` (array
     axes; 1 for a string, which is stored as its bytes)."""
@@ -267,7 +271,7 @@ class ColumnWriter:
         if not self.batch:
             self.started = time.monotonic() - wall_time
             self.bytes = 0
-        self.bytes += sum(a.nbytes for a in entry.values())
+        self.bytes += 8 * len(entry) + sum(a.nbytes for a in entry.values() if type(a) is np.ndarray)
         self.batch.append((task.index, 1 if error is None else 2, wall_time, rank, entry,
                            None if error is None else np.frombuffer(error.encode(), np.uint8)))
 
@@ -278,6 +282,10 @@ class ColumnWriter:
             if spec is None:
                 raise TypeError(f"engine output {key!r} is not declared in the engine's OUTPUTS "
                                 "(simglass.outputs), so the results file has no column for it")
+            if type(value) in _EXACT.get(spec.kind, ()) and spec.ndim == 0 and (     # the common scalars,
+                    spec.kind != "int" or -2**63 <= value < 2**63):                   # stored as they are
+                out[key] = value
+                continue
             if spec.kind == "str":
                 if not isinstance(value, str):
                     raise TypeError(f"engine output {key!r} is declared a string, got {type(value).__name__}")
@@ -288,7 +296,7 @@ class ColumnWriter:
                 raise TypeError(f"engine output {key!r} is not numeric: {type(value).__name__}")
             if a.ndim != spec.ndim:
                 raise ValueError(f"engine output {key!r} has {a.ndim} axes, its OUTPUTS declaration {spec.ndim}")
-            if not np.can_cast(a.dtype, spec.dtype, "same_kind") or (spec.kind == "bool" and a.dtype.kind != "b"):
+            if not np.can_cast(a.dtype, spec.dtype, "safe") or (spec.kind == "bool" and a.dtype.kind != "b"):
                 c = a.astype(spec.dtype)
                 if not np.array_equal(c, a):
                     raise TypeError(f"engine output {key!r} is {a.dtype}, declared {spec.kind}")
@@ -336,12 +344,11 @@ class ColumnWriter:
             if spec.ragged:
                 ends[f"columns/{key}"] = self._ragged(f"columns/{key}", [b[4].get(key) for b in self.batch])
                 continue
+            got = [b[4].get(key) for b in self.batch]
+            present = np.array([v is not None for v in got], np.bool_)
             values = np.zeros(k, spec.dtype)
-            present = np.zeros(k, np.bool_)
-            for j, b in enumerate(self.batch):
-                v = b[4].get(key)
-                if v is not None:
-                    values[j], present[j] = v, True
+            if present.any():
+                values[present] = [v for v in got if v is not None]
             _put(d(f"columns/{key}/values"), n, values)
             _put(d(f"columns/{key}/present"), n, present)
         f.flush()                       # the rows are on disk before anything points to them

@@ -21,6 +21,7 @@ A key given both in [model] and [scan] is an error, as is any unknown key.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -138,6 +139,22 @@ class Job:
             p.update(zip(keys, combo))
             pts.append(p)
         return pts
+
+    @functools.cached_property
+    def _point_list(self) -> list[dict]:
+        return self.points()
+
+    @property
+    def n_tasks(self) -> int:
+        """len(tasks()), without building the list."""
+        return len(self._point_list) * self.realizations
+
+    def task(self, index: int) -> Task:
+        """tasks()[index], without building the list (the runner's workers look up the
+        tasks they are handed one at a time)."""
+        pts = self._point_list
+        r, p = divmod(int(index), len(pts))
+        return Task(int(index), p, r, pts[p])
 
     def tasks(self) -> list[Task]:
         """Every task, realisation-major: realisation 0 of every point, then realisation 1

@@ -250,14 +250,14 @@ class ResultsFile:
         a["job_toml"] = job.text
         a["job_identity"] = job.identity
         a["options"] = json.dumps(options_used(job), sort_keys=True)
-        a["n_tasks"] = len(job.tasks())
+        a["n_tasks"] = job.n_tasks
         package = package_of(job.engine)
         if package is not None:     # an engine from another package: which release ran
             a["engine_package"] = json.dumps(package, sort_keys=True)
         for key, source in job.files().items():   # couplings_file, onsite_file
             a[key] = json.dumps(source.provenance(), sort_keys=True)
         if layout == "columns":
-            column_layout.create(self.f, len(job.tasks()), column_layout.specs_of(_outputs(job)))
+            column_layout.create(self.f, job.n_tasks, column_layout.specs_of(_outputs(job)))
             a["batch_tasks"] = column_layout.BATCH_TASKS
             a["batch_seconds"] = column_layout.BATCH_SECONDS
         else:
@@ -323,8 +323,7 @@ class ResultsFile:
         try:
             self.layout.flush()
         except (OSError, RuntimeError, KeyError, ValueError) as e:
-            tasks = self.job.tasks()
-            self._stop([tasks[b[0]] for b in self.layout.batch], e)
+            self._stop([self.job.task(b[0]) for b in self.layout.batch], e)
 
     def close(self):
         """Write the pending batch and close (also after a failed write: closing writes what

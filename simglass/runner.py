@@ -5,8 +5,17 @@ report (dynamic load balancing; each worker holds up to AHEAD tasks, so that the
 one is waiting when it finishes), keeps every result as it arrives, writes them in batches
 (simglass.column_layout: when a batch is full or old, also while it waits) and shows
 progress; ranks 1..K-1 compute.  The master sleeps while it waits, so K = cores + 1 is the natural
-choice.  The runner knows nothing about physics: a task is run by
-:func:`simglass.tasks.run_task`.
+choice.
+
+With more than FLAT_MAX workers (or ``servers`` > 0) ranks 1..S are task servers
+(serving_ranks): rank 0 hands each server chunks of task indices as it asks for them and
+receives their results in batches (at most SERVER_BATCH results per message, at least
+one message per SERVER_SECONDS), so that rank 0 receives one message per batch instead of
+one per task; each server hands its own workers (every S-th rank above S) one index at a
+time, as the flat master does.  The hand-out stays dynamic; a task's seeds and results
+depend on its index only, not on the ranks.
+
+The runner knows nothing about physics: a task is run by :func:`simglass.tasks.run_task`.
 """
 
 from __future__ import annotations
@@ -17,12 +26,14 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .jobfile import Job
 from .options import InputError
 from .results import ResultsFile, WriteFailed
 from .tasks import run_task
 
-__all__ = ["run_job", "RunSummary", "RunStopped", "mpi_world", "outlive_workers"]
+__all__ = ["run_job", "RunSummary", "RunStopped", "mpi_world", "outlive_workers", "serving_ranks"]
 
 _MPI_ENV = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
 TAG_WORK, TAG_RESULT, TAG_ABORT, TAG_BYE = 1, 2, 3, 4
@@ -109,11 +120,14 @@ class _Progress:
 
 
 def run_job(job: Job, output: str | None = None, overwrite: bool = False, progress: bool = True,
-            comm=None, layout: str = "columns") -> RunSummary:
+            comm=None, layout: str = "columns", servers: int | None = None) -> RunSummary:
     """Run (or resume) every task of ``job``; see the module docstring for MPI.
-    ``layout``: of a new results file (simglass.results.ResultsFile).
+    ``layout``: of a new results file (simglass.results.ResultsFile).  ``servers``: task
+    servers under MPI (serving_ranks; None: automatic, 0: rank 0 serves every worker);
+    ignored serially.
 
-    Raises InputError for a job or an output that cannot run (before anything is written);
+    Raises InputError for a job or an output that cannot run, or a ``servers`` count
+    that leaves a server without workers (before anything is written);
     exceptions inside a task are stored with the task (status failed) and do not stop
     the job.  Raises WriteFailed when a task cannot be stored (disk full, I/O error):
     the tasks stored before it are kept; under MPI every rank ends normally, the tasks
@@ -124,15 +138,18 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
         if job.model.get(key) == "file" and f"{key}_file" not in job.files():
             raise InputError(f"{key} = 'file': the {key} file has not been checked; load the job with "
                              "simglass.jobfile.load_job (or parse_job with base_dir)")
-    tasks = job.tasks()
     rank = comm.Get_rank() if comm is not None else 0
+    n_servers = serving_ranks(comm.Get_size(), servers) if comm is not None else 0
     t0 = time.perf_counter()
     if rank != 0:
-        _worker(job, tasks, comm)
+        if rank <= n_servers:
+            _serve(comm, _served_by(comm.Get_size(), n_servers, rank))
+        else:
+            _worker(job, comm, _server_of(rank, n_servers))
         comm.Barrier()   # every rank ends together: see _master
         if comm.bcast(None, root=0):   # rank 0 stopped the run (bad output, failed write)
             raise RunStopped("stopped by rank 0")
-        return RunSummary(total=len(tasks))
+        return RunSummary(total=job.n_tasks)
     try:
         results = ResultsFile(output, job, overwrite=overwrite, layout=layout)
     except (InputError, WriteFailed) as e:
@@ -142,15 +159,15 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
             comm.Barrier()
             comm.bcast(True, root=0)
         raise e
-    summary = RunSummary(total=len(tasks))
+    summary = RunSummary(total=job.n_tasks)
     bar = None
     try:
-        done = results.done_mask()
-        pending = [t for t in tasks if not done[t.index]]
-        summary.skipped = len(tasks) - len(pending)
-        bar = _Progress(len(tasks), summary.skipped, progress)
+        pending = np.flatnonzero(~results.done_mask()).tolist()    # task indices, in order
+        summary.skipped = job.n_tasks - len(pending)
+        bar = _Progress(job.n_tasks, summary.skipped, progress)
 
-        def store(task, record, error, wall, src):
+        def store(index, record, error, wall, src):
+            task = job.task(index)
             results.write(task, record, wall, error, rank=src)
             if error is None:
                 summary.done += 1
@@ -159,10 +176,12 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
             bar.update(error is not None)
 
         if comm is None:
-            for task in pending:
-                store(task, *_execute(job, task), 0)
+            for index in pending:
+                store(index, *_execute(job, job.task(index)), 0)
+        elif n_servers == 0:
+            _master(pending, comm, store, results.flush_due)
         else:
-            _master(tasks, pending, comm, store, results.flush_due)
+            _top(pending, comm, store, results.flush_due, n_servers)
     finally:
         if bar is not None:
             bar.close()
@@ -174,14 +193,14 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
 AHEAD = 2   # tasks handed to a worker before it reports: the next one waits in its inbox
 
 
-def _master(tasks, pending, comm, store, flush_due):
-    """Hand out the pending tasks one index at a time, AHEAD per worker at most (a worker
+def _master(pending, comm, store, flush_due):
+    """Hand out the ``pending`` task indices one at a time, AHEAD per worker at most (a worker
     finds its next task waiting instead of asking and waiting for rank 0), store each
     result as it arrives, and tell each worker to stop once it holds no task."""
     from collections import deque
 
     from mpi4py import MPI
-    queue = deque(t.index for t in pending)
+    queue = deque(pending)
     held = {r: 0 for r in range(1, comm.Get_size())}   # tasks handed to each worker, not yet reported
     status = MPI.Status()
     for _ in range(AHEAD):   # first rounds of work, one task per worker at a time
@@ -193,17 +212,16 @@ def _master(tasks, pending, comm, store, flush_due):
         if n == 0:
             comm.send(None, dest=r, tag=TAG_WORK)
     stopped = None   # a WriteFailed: hand out no more work, let the busy ranks finish, re-raise
+
+    def idle():
+        nonlocal stopped
+        if stopped is None:
+            try:
+                flush_due()   # a batch grown old while the workers compute
+            except WriteFailed as e:
+                stopped = e
     while any(held.values()):
-        # poll and sleep instead of a blocking receive: MPICH busy-waits in recv,
-        # which would steal a core from the workers
-        while not comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_RESULT, status=status):
-            if stopped is None:
-                try:
-                    flush_due()   # a batch grown old while the workers compute
-                except WriteFailed as e:
-                    stopped = e
-            time.sleep(0.002)
-        src = status.Get_source()
+        src = _wait(comm, status, TAG_RESULT, idle)
         index, record, error, wall = comm.recv(source=src, tag=TAG_RESULT)
         held[src] -= 1
         if queue and stopped is None:
@@ -213,13 +231,170 @@ def _master(tasks, pending, comm, store, flush_due):
             comm.send(None, dest=src, tag=TAG_WORK)
         if stopped is None:
             try:
-                store(tasks[index], record, error, wall, src)
+                store(index, record, error, wall, src)
             except WriteFailed as e:
                 stopped = e
     comm.Barrier()   # every worker has been told to stop and has
     comm.bcast(stopped is not None, root=0)
     if stopped is not None:
         raise stopped
+
+
+FLAT_MAX = 64          # workers that rank 0 serves itself when ``servers`` is automatic
+SERVER_BATCH = 256     # results per message from a task server to rank 0, at most
+SERVER_SECONDS = 0.25  # a server sends what it holds at least this often
+
+
+def serving_ranks(size: int, servers: int | None = None) -> int:
+    """Task servers for an MPI run on ``size`` ranks: ``servers`` when given (0: none,
+    rank 0 serves every worker), else none up to FLAT_MAX workers and one per FLAT_MAX + 1
+    ranks beyond (about 65 workers each).  Raises InputError for a count that is not an
+    integer >= 0 or that leaves a server without a worker (servers > (size - 1) / 2)."""
+    workers = size - 1
+    if servers is None:
+        return 0 if workers <= FLAT_MAX else -(-workers // (FLAT_MAX + 1))
+    if isinstance(servers, bool) or not isinstance(servers, int) or servers < 0:
+        raise InputError(f"servers must be an integer >= 0, got {servers!r}")
+    if servers and workers - servers < servers:
+        raise InputError(f"servers = {servers} needs at least {2 * servers + 1} ranks (each server "
+                         f"serves at least one worker), got {size}")
+    return servers
+
+
+def _server_of(rank, n_servers):
+    """The rank that hands tasks to worker ``rank`` (0 without servers)."""
+    return 0 if n_servers == 0 else 1 + (rank - n_servers - 1) % n_servers
+
+
+def _served_by(size, n_servers, server):
+    return [r for r in range(n_servers + 1, size) if _server_of(r, n_servers) == server]
+
+
+def _wait(comm, status, tag, idle):
+    """Poll for a message with ``tag`` from any rank, calling ``idle()`` between polls
+    and sleeping 2 ms (MPICH busy-waits in a blocking receive, which would take a core
+    from the workers)."""
+    from mpi4py import MPI
+    while not comm.Iprobe(source=MPI.ANY_SOURCE, tag=tag, status=status):
+        idle()
+        time.sleep(0.002)
+    return status.Get_source()
+
+
+def _top(pending, comm, store, flush_due, n_servers):
+    """Rank 0 over task servers: each server gets a first chunk of indices, then a reply
+    to each of its messages (results, how many tasks it wants): a chunk, [] (no more work
+    now) or None (nothing is outstanding there and nothing is left: it stops)."""
+    from collections import deque
+
+    from mpi4py import MPI
+    queue = deque(pending)
+    size = comm.Get_size()
+    outstanding = {}        # tasks handed to each server, results not yet received
+    for s in range(1, n_servers + 1):
+        k = min(len(queue), (AHEAD + 1) * len(_served_by(size, n_servers, s)))
+        chunk = [queue.popleft() for _ in range(k)]
+        comm.send(chunk if chunk else None, dest=s, tag=TAG_WORK)
+        if chunk:
+            outstanding[s] = k
+    status = MPI.Status()
+    stopped = None
+
+    def idle():
+        nonlocal stopped
+        if stopped is None:
+            try:
+                flush_due()
+            except WriteFailed as e:
+                stopped = e
+    while outstanding:
+        s = _wait(comm, status, TAG_RESULT, idle)
+        batch, want = comm.recv(source=s, tag=TAG_RESULT)
+        outstanding[s] -= len(batch)
+        if queue and stopped is None and want > 0:
+            chunk = [queue.popleft() for _ in range(min(want, len(queue)))]
+            outstanding[s] += len(chunk)
+            comm.send(chunk, dest=s, tag=TAG_WORK)
+        elif outstanding[s] == 0:
+            comm.send(None, dest=s, tag=TAG_WORK)
+            del outstanding[s]
+        else:
+            comm.send([], dest=s, tag=TAG_WORK)
+        for index, record, error, wall, src in batch:
+            if stopped is None:
+                try:
+                    store(index, record, error, wall, src)
+                except WriteFailed as e:
+                    stopped = e
+    comm.Barrier()
+    comm.bcast(stopped is not None, root=0)
+    if stopped is not None:
+        raise stopped
+
+
+def _serve(comm, workers):
+    """A task server: hands the indices that rank 0 sends to ``workers`` (AHEAD each at
+    most, as _master), collects their results and sends them to rank 0 in batches (full,
+    SERVER_SECONDS old, or while a worker is idle), asking for as many tasks as keeps each
+    worker's next task waiting; stops its workers when rank 0 sends None."""
+    from collections import deque
+
+    from mpi4py import MPI
+    status = MPI.Status()
+    first = comm.recv(source=0, tag=MPI.ANY_TAG, status=status)
+    if status.Get_tag() == TAG_ABORT:
+        return
+    local = deque(first or [])
+    held = {w: 0 for w in workers}
+    out, since, completed, t0 = [], None, 0, time.monotonic()
+    asked, dry, done = False, first is None, first is None
+
+    def hand_out():
+        for _ in range(AHEAD):
+            for w in held:
+                if local and held[w] < AHEAD:
+                    comm.send(local.popleft(), dest=w, tag=TAG_WORK)
+                    held[w] += 1
+    hand_out()
+    while not done:
+        if not asked:
+            # a reserve beyond what the workers hold: one task each, and what they finish
+            # in SERVER_SECONDS (so that a request, and the results with it, goes to
+            # rank 0 about every SERVER_SECONDS, not after every few tasks)
+            rate = completed / max(time.monotonic() - t0, 1e-3)
+            reserve = len(workers) + min(int(rate * SERVER_SECONDS), SERVER_BATCH)
+            want = 0 if dry else AHEAD * len(workers) + reserve - len(local) - sum(held.values())
+            idle = not local and min(held.values()) == 0
+            if (len(out) >= SERVER_BATCH or (out and (idle or time.monotonic() - since >= SERVER_SECONDS))
+                    or (not dry and want >= max(len(workers), reserve // 2))):
+                comm.send((out, want), dest=0, tag=TAG_RESULT)
+                out, since, asked = [], None, True
+        if not comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
+            time.sleep(0.002)
+            continue
+        src, tag = status.Get_source(), status.Get_tag()
+        msg = comm.recv(source=src, tag=tag)
+        if src == 0:
+            if tag == TAG_ABORT:
+                return
+            asked = False
+            if msg is None:
+                done = True
+            elif not msg:
+                dry = True
+            local.extend(msg or [])
+            hand_out()
+        else:
+            index, record, error, wall = msg
+            held[src] -= 1
+            completed += 1
+            out.append((index, record, error, wall, src))
+            since = since or time.monotonic()
+            if local:
+                comm.send(local.popleft(), dest=src, tag=TAG_WORK)
+                held[src] += 1
+    for w in workers:      # rank 0 sends None only when nothing is outstanding here
+        comm.send(None, dest=w, tag=TAG_WORK)
 
 
 def leave_after_signal(code: int, wait_s: float = 20.0):
@@ -270,12 +445,14 @@ def outlive_workers(grace_s=1.0):
         time.sleep(grace_s)
 
 
-def _worker(job, tasks, comm):
+def _worker(job, comm, server=0):
+    """Compute the tasks that ``server`` (rank 0 or a task server) hands out, until it
+    sends None or rank 0 sends TAG_ABORT."""
     from mpi4py import MPI
     status = MPI.Status()
     while True:
-        index = comm.recv(source=0, tag=MPI.ANY_TAG, status=status)
+        index = comm.recv(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status)
         if status.Get_tag() == TAG_ABORT or index is None:
             return
-        record, error, wall = _execute(job, tasks[index])
-        comm.send((index, record, error, wall), dest=0, tag=TAG_RESULT)
+        record, error, wall = _execute(job, job.task(index))
+        comm.send((index, record, error, wall), dest=server, tag=TAG_RESULT)

@@ -169,6 +169,32 @@ def test_record_entries_not_declared_make_the_task_failed(tmp_path):
         assert "'n_sites' is float64, declared int" in st.traceback(2)
 
 
+def test_scalars_of_every_type_are_stored_exactly(tmp_path):
+    """Python and numpy scalars and 0-d arrays (the common ones go into their columns
+    without conversion) read back as written; a value that the column's type cannot hold
+    (2**63 in an int64 column, which numpy would wrap) fails its task in one line."""
+    from simglass.analysis.load import task_table
+    from simglass.jobfile import parse_job
+    from simglass.results import ResultsFile
+    job = parse_job(SMALL.replace("realizations = 3", "realizations = 4"))
+    t = job.tasks()
+    values = [(9, 0.25), (np.int64(9), np.float64(0.25)), (np.array(9), np.array(0.25)),
+              (np.int32(9), np.float32(0.25)), (np.uint64(9), 1), (-2**63, -1e300)]
+    res = ResultsFile(tmp_path / "s.h5", job)
+    for k, (n, v) in enumerate(values):
+        res.write(t[k], {"n_sites": n, "V_mean": v}, 0.0)
+    res.write(t[len(values)], {"n_sites": 2**63}, 0.0)
+    res.write(t[len(values) + 1], {"n_sites": np.uint64(2**63)}, 0.0)
+    res.close()
+    df = task_table(tmp_path / "s.h5")
+    for k, (n, v) in enumerate(values):
+        row = df[(df["point"] == t[k].point) & (df["realization"] == t[k].realization)].iloc[0]
+        assert row["n_sites"] == int(n) and row["V_mean"] == float(v)
+    with stored(tmp_path / "s.h5") as (_, st):
+        for k in (len(values), len(values) + 1):
+            assert st.status[k] == 2 and "'n_sites' is" in st.traceback(k)
+
+
 def test_columns_declared_later_are_added_on_resume(tmp_path):
     """A file lacking a column of today's OUTPUTS (an output added since) is copied into
     one with that column on resume; its earlier rows do not have the entry."""

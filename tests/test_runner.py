@@ -103,6 +103,45 @@ def test_mpi_equals_serial(tmp_path, small_results):
     assert ranks <= {1, 2} and ranks
 
 
+def test_task_servers_equal_serial(tmp_path, small_results):
+    """Ranks 1..S serve the workers and send rank 0 batches (simglass.runner): the same
+    data as the serial run, computed by the workers only; a resume with nothing left and
+    a job with fewer tasks than the servers could hold end normally."""
+    job = write(tmp_path, SMALL)
+    out = tmp_path / "servers.h5"
+    for k in range(2):
+        r = subprocess.run([str(BIN / "mpiexec"), "-n", "7", *simglass_cmd("run", job, "--output", out,
+                            "--quiet", "--servers", "2")], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert ("12 tasks done" if k == 0 else "0 tasks done, 12 already done") in r.stdout
+    assert_same_results(small_results, out)
+    with stored(out) as (_, tasks):
+        ranks = set(tasks.rank.tolist())
+    assert ranks <= {3, 4, 5, 6} and ranks
+
+
+def test_serving_ranks():
+    from simglass.options import InputError
+    from simglass.runner import FLAT_MAX, serving_ranks
+    assert serving_ranks(FLAT_MAX + 1) == 0                 # rank 0 serves up to FLAT_MAX workers
+    assert serving_ranks(FLAT_MAX + 2) == 1
+    assert serving_ranks(1001) == 16                        # 1,000 workers: about 65 per server
+    assert serving_ranks(7, 2) == 2 and serving_ranks(1001, 0) == 0
+    for size, servers in ((4, 2), (7, -1), (7, 1.5), (7, True)):
+        with pytest.raises(InputError, match="servers"):
+            serving_ranks(size, servers)
+
+
+def test_too_many_servers_is_one_line(tmp_path):
+    job = write(tmp_path, SMALL)
+    r = subprocess.run([str(BIN / "mpiexec"), "-n", "4", *simglass_cmd("run", job, "--output", tmp_path / "x.h5",
+                        "--quiet", "--servers", "2")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2
+    assert [x for x in r.stderr.splitlines() if x.strip()] == [
+        "simglass: error: servers = 2 needs at least 5 ranks (each server serves at least one worker), got 4"]
+    assert not (tmp_path / "x.h5").exists()
+
+
 HARTREE_RERUN = """
 engine = "hartree"
 seed = 11
@@ -163,17 +202,18 @@ def test_sigkill_and_resume(tmp_path, slow_reference):
     assert_same_results(out, slow_reference(120))    # an uninterrupted run of the same job
 
 
-@pytest.mark.parametrize("ranks", [0, 3])
+@pytest.mark.parametrize("ranks", [0, 3, 7])
 def test_sigterm_one_line_and_resume(tmp_path, ranks, slow_reference):
     """A batch system's SIGTERM (time limit, scancel): one line saying how to resume,
     once, exit status 143 (128 + 15), no launcher noise; the resumed file equals an
-    uninterrupted run."""
+    uninterrupted run.  7 ranks: with two task servers (simglass.runner)."""
     # 120 tasks: the first batch is committed after about 1 s (simglass.column_layout),
     # and under mpiexec 24 tasks take less than that, so the signal came after the run
     job = write(tmp_path, slow_job(120))
     out = tmp_path / "term.h5"
     launcher = [str(BIN / "mpiexec"), "-n", str(ranks)] if ranks else []
-    p = subprocess.Popen([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet")],
+    servers = ["--servers", "2"] if ranks == 7 else []
+    p = subprocess.Popen([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet", *servers)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0 = time.time()
     while _count_done(out) < 3 and time.time() - t0 < 120:
@@ -187,7 +227,7 @@ def test_sigterm_one_line_and_resume(tmp_path, ranks, slow_reference):
     assert lines == ["simglass: stopped by SIGTERM; completed tasks are saved, rerun the same command to resume"], err
     n_before = _count_done(out)
     assert 3 <= n_before < 120
-    r = subprocess.run([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet")],
+    r = subprocess.run([*launcher, *simglass_cmd("run", job, "--output", out, "--quiet", *servers)],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and f"{n_before} already done" in r.stdout, r.stderr
     assert_same_results(out, slow_reference(120))    # an uninterrupted run of the same job

@@ -98,11 +98,12 @@ def small_fs(tmp_path):
     subprocess.run(["umount", "-l", str(d)], capture_output=True)
 
 
-@pytest.mark.parametrize("ranks", [0, 3])
-def test_disk_full_then_resume(job, small_fs, ranks, reference):
+@pytest.mark.parametrize("ranks, servers", [(0, ()), (3, ()), (7, ("--servers", "2"))])
+def test_disk_full_then_resume(job, small_fs, ranks, servers, reference):
+    """Serially, under mpiexec, and with task servers (simglass.runner.serving_ranks)."""
     launcher = [str(BIN / "mpiexec"), "-n", str(ranks)] if ranks else []
     out = small_fs / "full.h5"
-    r = subprocess.run([*launcher, *simglass_cmd_batches_of(4, "run", job, "--output", out, "--quiet")],
+    r = subprocess.run([*launcher, *simglass_cmd_batches_of(4, "run", job, "--output", out, "--quiet", *servers)],
                        capture_output=True, text=True, timeout=300)
     _one_line_failure(r, "No space left on device (errno 28)")
     stored = task_datasets(out)   # consistent as it stands: every stored task reads back
