@@ -1,8 +1,9 @@
 """Runs the tasks of a job serially or over MPI ranks, writing one HDF5 file.
 
 Under ``mpiexec -n K`` rank 0 is the master: it hands out task indices as workers
-report (dynamic load balancing; each worker holds up to AHEAD tasks, so that the next
-one is waiting when it finishes), keeps every result as it arrives, writes them in batches
+report (dynamic load balancing; each worker holds up to AHEAD chunks, so that the next
+one is waiting when it finishes; a chunk is one task, or about CHUNK_SECONDS of work
+when tasks are shorter: _Dispatch), keeps every result as it arrives, writes them in batches
 (simglass.column_layout: when a batch is full or old, also while it waits) and shows
 progress; ranks 1..K-1 compute.  The master sleeps while it waits, so K = cores + 1 is the natural
 choice.
@@ -11,8 +12,8 @@ With more than FLAT_MAX workers (or ``servers`` > 0) ranks 1..S are task servers
 (serving_ranks): rank 0 hands each server chunks of task indices as it asks for them and
 receives their results in batches (at most SERVER_BATCH results per message, at least
 one message per SERVER_SECONDS), so that rank 0 receives one message per batch instead of
-one per task; each server hands its own workers (every S-th rank above S) one index at a
-time, as the flat master does.  The hand-out stays dynamic; a task's seeds and results
+one per task; each server hands its own workers (every S-th rank above S) chunks, as
+the flat master does.  The hand-out stays dynamic; a task's seeds and results
 depend on its index only, not on the ranks.
 
 The runner knows nothing about physics: a task is run by :func:`simglass.tasks.run_task`.
@@ -190,27 +191,69 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
     return summary
 
 
-AHEAD = 2   # tasks handed to a worker before it reports: the next one waits in its inbox
+AHEAD = 2             # chunks handed to a worker before it reports: the next one waits in its inbox
+CHUNK_SECONDS = 0.1   # work per chunk once task times are known (one task per chunk before)
+MAX_CHUNK = 256       # tasks per chunk, at most
+
+
+class _Dispatch:
+    """Hands a queue of task indices to ``workers`` in chunks (lists of indices), AHEAD
+    chunks per worker at most, so that a worker finds its next chunk waiting.  A chunk
+    holds one task until task times are known, then about CHUNK_SECONDS of work (at most
+    MAX_CHUNK tasks, and at most 1 / (2 × workers) of the queue, so that the end of a
+    run stays balanced): tasks of a second or more go one at a time, trivial tasks in
+    chunks, so that neither the messages nor rank 0's polling set the pace."""
+
+    def __init__(self, comm, workers, queue=()):
+        from collections import deque
+        self.comm = comm
+        self.held = {w: 0 for w in workers}     # chunks handed out, not yet reported
+        self.queue = deque(queue)
+        self.done, self.wall = 0, 0.0           # tasks reported and their summed wall time
+
+    def _chunk(self):
+        k = 1 if self.done == 0 else int(CHUNK_SECONDS * self.done / max(self.wall, 1e-9))
+        return max(1, min(k, MAX_CHUNK, len(self.queue) // (2 * len(self.held))))
+
+    def _give(self, w):
+        chunk = [self.queue.popleft() for _ in range(min(self._chunk(), len(self.queue)))]
+        self.comm.send(chunk, dest=w, tag=TAG_WORK)
+        self.held[w] += 1
+
+    def fill(self):
+        """Give every worker chunks up to AHEAD, round by round."""
+        for _ in range(AHEAD):
+            for w in self.held:
+                if self.queue and self.held[w] < AHEAD:
+                    self._give(w)
+
+    def reported(self, w, results):
+        """Worker w sent the results of a chunk: give it the next one, if any."""
+        self.held[w] -= 1
+        self.done += len(results)
+        self.wall += sum(r[3] for r in results)
+        if self.queue:
+            self._give(w)
+
+    def stop_idle(self):
+        """Tell every worker that holds no chunk to stop."""
+        for w, n in self.held.items():
+            if n == 0:
+                self.comm.send(None, dest=w, tag=TAG_WORK)
+                self.held[w] = -1               # stopped
+
+    def busy(self):
+        return any(n > 0 for n in self.held.values())
 
 
 def _master(pending, comm, store, flush_due):
-    """Hand out the ``pending`` task indices one at a time, AHEAD per worker at most (a worker
-    finds its next task waiting instead of asking and waiting for rank 0), store each
-    result as it arrives, and tell each worker to stop once it holds no task."""
-    from collections import deque
-
+    """Hand out the ``pending`` task indices in chunks (_Dispatch), store each result as
+    it arrives, and tell each worker to stop once it holds no chunk and none is left."""
     from mpi4py import MPI
-    queue = deque(pending)
-    held = {r: 0 for r in range(1, comm.Get_size())}   # tasks handed to each worker, not yet reported
+    d = _Dispatch(comm, range(1, comm.Get_size()), pending)
+    d.fill()
+    d.stop_idle()
     status = MPI.Status()
-    for _ in range(AHEAD):   # first rounds of work, one task per worker at a time
-        for r in held:
-            if queue:
-                comm.send(queue.popleft(), dest=r, tag=TAG_WORK)
-                held[r] += 1
-    for r, n in held.items():
-        if n == 0:
-            comm.send(None, dest=r, tag=TAG_WORK)
     stopped = None   # a WriteFailed: hand out no more work, let the busy ranks finish, re-raise
 
     def idle():
@@ -220,20 +263,20 @@ def _master(pending, comm, store, flush_due):
                 flush_due()   # a batch grown old while the workers compute
             except WriteFailed as e:
                 stopped = e
-    while any(held.values()):
+    while d.busy():
         src = _wait(comm, status, TAG_RESULT, idle)
-        index, record, error, wall = comm.recv(source=src, tag=TAG_RESULT)
-        held[src] -= 1
-        if queue and stopped is None:
-            comm.send(queue.popleft(), dest=src, tag=TAG_WORK)
-            held[src] += 1
-        elif held[src] == 0:
-            comm.send(None, dest=src, tag=TAG_WORK)
-        if stopped is None:
-            try:
-                store(index, record, error, wall, src)
-            except WriteFailed as e:
-                stopped = e
+        results = comm.recv(source=src, tag=TAG_RESULT)
+        if stopped is not None:
+            d.queue.clear()
+        d.reported(src, results)
+        if not d.queue:
+            d.stop_idle()
+        for index, record, error, wall in results:
+            if stopped is None:
+                try:
+                    store(index, record, error, wall, src)
+                except WriteFailed as e:
+                    stopped = e
     comm.Barrier()   # every worker has been told to stop and has
     comm.bcast(stopped is not None, root=0)
     if stopped is not None:
@@ -333,38 +376,26 @@ def _top(pending, comm, store, flush_due, n_servers):
 
 
 def _serve(comm, workers):
-    """A task server: hands the indices that rank 0 sends to ``workers`` (AHEAD each at
-    most, as _master), collects their results and sends them to rank 0 in batches (full,
-    SERVER_SECONDS old, or while a worker is idle), asking for as many tasks as keeps each
-    worker's next task waiting; stops its workers when rank 0 sends None."""
-    from collections import deque
-
+    """A task server: hands the indices that rank 0 sends to ``workers`` in chunks
+    (_Dispatch, as _master), collects their results and sends them to rank 0 in batches
+    (full, SERVER_SECONDS old, or while a worker is idle), asking for as many tasks as
+    keeps a reserve of one per worker plus what they finish in SERVER_SECONDS; stops its
+    workers when rank 0 sends None."""
     from mpi4py import MPI
     status = MPI.Status()
     first = comm.recv(source=0, tag=MPI.ANY_TAG, status=status)
     if status.Get_tag() == TAG_ABORT:
         return
-    local = deque(first or [])
-    held = {w: 0 for w in workers}
-    out, since, completed, t0 = [], None, 0, time.monotonic()
+    d = _Dispatch(comm, workers, first or [])
+    out, since, t0 = [], None, time.monotonic()
     asked, dry, done = False, first is None, first is None
-
-    def hand_out():
-        for _ in range(AHEAD):
-            for w in held:
-                if local and held[w] < AHEAD:
-                    comm.send(local.popleft(), dest=w, tag=TAG_WORK)
-                    held[w] += 1
-    hand_out()
+    d.fill()
     while not done:
         if not asked:
-            # a reserve beyond what the workers hold: one task each, and what they finish
-            # in SERVER_SECONDS (so that a request, and the results with it, goes to
-            # rank 0 about every SERVER_SECONDS, not after every few tasks)
-            rate = completed / max(time.monotonic() - t0, 1e-3)
+            rate = d.done / max(time.monotonic() - t0, 1e-3)
             reserve = len(workers) + min(int(rate * SERVER_SECONDS), SERVER_BATCH)
-            want = 0 if dry else AHEAD * len(workers) + reserve - len(local) - sum(held.values())
-            idle = not local and min(held.values()) == 0
+            want = 0 if dry else reserve - len(d.queue)
+            idle = not d.queue and min(d.held.values()) == 0
             if (len(out) >= SERVER_BATCH or (out and (idle or time.monotonic() - since >= SERVER_SECONDS))
                     or (not dry and want >= max(len(workers), reserve // 2))):
                 comm.send((out, want), dest=0, tag=TAG_RESULT)
@@ -382,19 +413,13 @@ def _serve(comm, workers):
                 done = True
             elif not msg:
                 dry = True
-            local.extend(msg or [])
-            hand_out()
+            d.queue.extend(msg or [])
+            d.fill()
         else:
-            index, record, error, wall = msg
-            held[src] -= 1
-            completed += 1
-            out.append((index, record, error, wall, src))
+            d.reported(src, msg)
+            out += [(*r, src) for r in msg]
             since = since or time.monotonic()
-            if local:
-                comm.send(local.popleft(), dest=src, tag=TAG_WORK)
-                held[src] += 1
-    for w in workers:      # rank 0 sends None only when nothing is outstanding here
-        comm.send(None, dest=w, tag=TAG_WORK)
+    d.stop_idle()      # rank 0 sends None only when nothing is outstanding here
 
 
 def leave_after_signal(code: int, wait_s: float = 20.0):
@@ -446,13 +471,14 @@ def outlive_workers(grace_s=1.0):
 
 
 def _worker(job, comm, server=0):
-    """Compute the tasks that ``server`` (rank 0 or a task server) hands out, until it
-    sends None or rank 0 sends TAG_ABORT."""
+    """Compute the chunks of tasks that ``server`` (rank 0 or a task server) hands out,
+    sending the results of each chunk in one message, until it sends None or rank 0
+    sends TAG_ABORT."""
     from mpi4py import MPI
     status = MPI.Status()
     while True:
-        index = comm.recv(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status)
-        if status.Get_tag() == TAG_ABORT or index is None:
+        chunk = comm.recv(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status)
+        if status.Get_tag() == TAG_ABORT or chunk is None:
             return
-        record, error, wall = _execute(job, job.task(index))
-        comm.send((index, record, error, wall), dest=server, tag=TAG_RESULT)
+        results = [(index, *_execute(job, job.task(index))) for index in chunk]
+        comm.send(results, dest=server, tag=TAG_RESULT)

@@ -120,6 +120,32 @@ def test_task_servers_equal_serial(tmp_path, small_results):
     assert ranks <= {3, 4, 5, 6} and ranks
 
 
+def test_chunks_follow_task_times():
+    """One task per chunk until task times are known, then about CHUNK_SECONDS of work,
+    at most MAX_CHUNK and at most 1/(2 × workers) of the queue (simglass.runner._Dispatch)."""
+    from simglass.runner import AHEAD, CHUNK_SECONDS, MAX_CHUNK, _Dispatch
+    sent = []
+
+    class Comm:
+        def send(self, obj, dest, tag):
+            sent.append((dest, obj))
+    d = _Dispatch(Comm(), [1, 2], range(100_000))
+    d.fill()
+    assert [len(c) for _, c in sent] == [1] * (2 * AHEAD)
+    d.reported(1, [(0, None, None, CHUNK_SECONDS / 100)])        # 100 tasks in CHUNK_SECONDS
+    assert sent[-1][0] == 1 and len(sent[-1][1]) == 100
+    d.reported(2, [(i, None, None, 1e-9) for i in range(1000)])  # trivial tasks: MAX_CHUNK
+    assert len(sent[-1][1]) == MAX_CHUNK
+    d.reported(1, [(2, None, None, 1e3)])                        # long tasks: one at a time
+    assert len(sent[-1][1]) == 1
+    handed = [i for _, c in sent for i in c]
+    assert sorted(handed) == list(range(len(handed)))            # in order, none twice
+    d.queue = type(d.queue)(range(10))                           # the end: 10 // (2 × 2) tasks
+    d.wall = 1e-9
+    d.reported(2, [(3, None, None, 1e-9)])
+    assert len(sent[-1][1]) == 2
+
+
 def test_serving_ranks():
     from simglass.options import InputError
     from simglass.runner import FLAT_MAX, serving_ranks
