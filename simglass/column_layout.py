@@ -296,9 +296,11 @@ class ColumnWriter:
                 raise TypeError(f"engine output {key!r} is not numeric: {type(value).__name__}")
             if a.ndim != spec.ndim:
                 raise ValueError(f"engine output {key!r} has {a.ndim} axes, its OUTPUTS declaration {spec.ndim}")
-            if not np.can_cast(a.dtype, spec.dtype, "safe") or (spec.kind == "bool" and a.dtype.kind != "b"):
+            # numpy casts within a kind silently; uint64 -> int64 wraps values >= 2**63
+            if (not np.can_cast(a.dtype, spec.dtype, "same_kind") or (spec.kind == "bool" and a.dtype.kind != "b")
+                    or (a.dtype.kind == "u" and spec.kind == "int")):
                 c = a.astype(spec.dtype)
-                if not np.array_equal(c, a):
+                if not np.array_equal(c, a, equal_nan=c.dtype.kind == "f"):
                     raise TypeError(f"engine output {key!r} is {a.dtype}, declared {spec.kind}")
                 a = c
             out[key] = a.astype(spec.dtype, copy=False)

@@ -168,7 +168,7 @@ class Job:
 
 
 DEFAULT_DENSITY = 0.5
-MAX_TASKS = 10 ** 7   # the runner keeps every task in memory (simglass.runner): beyond this, split the job
+MAX_TASKS = 10 ** 7   # the runner and the results file keep per-task lists and maps in memory: beyond this, split the job
 
 
 def sites_and_particles(params: dict) -> tuple[int, int]:

@@ -201,18 +201,20 @@ class _Dispatch:
     chunks per worker at most, so that a worker finds its next chunk waiting.  A chunk
     holds one task until task times are known, then about CHUNK_SECONDS of work (at most
     MAX_CHUNK tasks, and at most 1 / (2 × workers) of the queue, so that the end of a
-    run stays balanced): tasks of a second or more go one at a time, trivial tasks in
-    chunks, so that neither the messages nor rank 0's polling set the pace."""
+    run stays balanced), from a moving average of the task times of the chunks reported
+    (weight 0.3 for the newest): tasks of CHUNK_SECONDS or more go one at a time, trivial
+    tasks in chunks, so that neither the messages nor rank 0's polling set the pace."""
 
     def __init__(self, comm, workers, queue=()):
         from collections import deque
         self.comm = comm
         self.held = {w: 0 for w in workers}     # chunks handed out, not yet reported
         self.queue = deque(queue)
-        self.done, self.wall = 0, 0.0           # tasks reported and their summed wall time
+        self.done = 0                           # tasks reported
+        self.task_time = None                   # moving average over the chunks reported [s]
 
     def _chunk(self):
-        k = 1 if self.done == 0 else int(CHUNK_SECONDS * self.done / max(self.wall, 1e-9))
+        k = 1 if self.task_time is None else int(CHUNK_SECONDS / max(self.task_time, 1e-9))
         return max(1, min(k, MAX_CHUNK, len(self.queue) // (2 * len(self.held))))
 
     def _give(self, w):
@@ -231,7 +233,8 @@ class _Dispatch:
         """Worker w sent the results of a chunk: give it the next one, if any."""
         self.held[w] -= 1
         self.done += len(results)
-        self.wall += sum(r[3] for r in results)
+        mean = sum(r[3] for r in results) / max(len(results), 1)
+        self.task_time = mean if self.task_time is None else 0.7 * self.task_time + 0.3 * mean
         if self.queue:
             self._give(w)
 
@@ -246,41 +249,57 @@ class _Dispatch:
         return any(n > 0 for n in self.held.values())
 
 
+class _Store:
+    """Rank 0's storing, the same with and without task servers: ``put`` stores results
+    (index, record, error, wall, rank) until a write fails (``stopped``: the WriteFailed;
+    then no more work is handed out and the busy ranks finish), ``idle`` writes a batch
+    grown old while the workers compute, ``finish`` ends the run on every rank."""
+
+    def __init__(self, comm, store, flush_due):
+        self.comm, self._store, self._flush_due = comm, store, flush_due
+        self.stopped = None
+
+    def idle(self):
+        if self.stopped is None:
+            try:
+                self._flush_due()
+            except WriteFailed as e:
+                self.stopped = e
+
+    def put(self, results):
+        for r in results:
+            if self.stopped is None:
+                try:
+                    self._store(*r)
+                except WriteFailed as e:
+                    self.stopped = e
+
+    def finish(self):
+        self.comm.Barrier()   # every worker has been told to stop and has
+        self.comm.bcast(self.stopped is not None, root=0)
+        if self.stopped is not None:
+            raise self.stopped
+
+
 def _master(pending, comm, store, flush_due):
     """Hand out the ``pending`` task indices in chunks (_Dispatch), store each result as
     it arrives, and tell each worker to stop once it holds no chunk and none is left."""
     from mpi4py import MPI
+    w = _Store(comm, store, flush_due)
     d = _Dispatch(comm, range(1, comm.Get_size()), pending)
     d.fill()
     d.stop_idle()
     status = MPI.Status()
-    stopped = None   # a WriteFailed: hand out no more work, let the busy ranks finish, re-raise
-
-    def idle():
-        nonlocal stopped
-        if stopped is None:
-            try:
-                flush_due()   # a batch grown old while the workers compute
-            except WriteFailed as e:
-                stopped = e
     while d.busy():
-        src = _wait(comm, status, TAG_RESULT, idle)
+        src = _wait(comm, status, TAG_RESULT, w.idle)
         results = comm.recv(source=src, tag=TAG_RESULT)
-        if stopped is not None:
+        if w.stopped is not None:
             d.queue.clear()
         d.reported(src, results)
         if not d.queue:
             d.stop_idle()
-        for index, record, error, wall in results:
-            if stopped is None:
-                try:
-                    store(index, record, error, wall, src)
-                except WriteFailed as e:
-                    stopped = e
-    comm.Barrier()   # every worker has been told to stop and has
-    comm.bcast(stopped is not None, root=0)
-    if stopped is not None:
-        raise stopped
+        w.put((*r, src) for r in results)
+    w.finish()
 
 
 FLAT_MAX = 64          # workers that rank 0 serves itself when ``servers`` is automatic
@@ -296,12 +315,12 @@ def serving_ranks(size: int, servers: int | None = None) -> int:
     workers = size - 1
     if servers is None:
         return 0 if workers <= FLAT_MAX else -(-workers // (FLAT_MAX + 1))
-    if isinstance(servers, bool) or not isinstance(servers, int) or servers < 0:
+    if isinstance(servers, bool) or not isinstance(servers, (int, np.integer)) or servers < 0:
         raise InputError(f"servers must be an integer >= 0, got {servers!r}")
     if servers and workers - servers < servers:
         raise InputError(f"servers = {servers} needs at least {2 * servers + 1} ranks (each server "
                          f"serves at least one worker), got {size}")
-    return servers
+    return int(servers)
 
 
 def _server_of(rank, n_servers):
@@ -325,15 +344,18 @@ def _wait(comm, status, tag, idle):
 
 
 def _top(pending, comm, store, flush_due, n_servers):
-    """Rank 0 over task servers: each server gets a first chunk of indices, then a reply
-    to each of its messages (results, how many tasks it wants): a chunk, [] (no more work
-    now) or None (nothing is outstanding there and nothing is left: it stops)."""
+    """Rank 0 over task servers: each server gets a first chunk of indices (or None: no
+    work), then a reply to each of its messages (results, how many tasks it wants, how
+    many it dropped): (chunk, "more") while tasks are left here, ([], "dry") once none
+    is, ([], "stop") after a failed write (the server drops its queue and says how many),
+    or None once nothing is left and nothing is outstanding there (it stops)."""
     from collections import deque
 
     from mpi4py import MPI
+    w = _Store(comm, store, flush_due)
     queue = deque(pending)
     size = comm.Get_size()
-    outstanding = {}        # tasks handed to each server, results not yet received
+    outstanding = {}        # tasks handed to each server, neither reported nor dropped
     for s in range(1, n_servers + 1):
         k = min(len(queue), (AHEAD + 1) * len(_served_by(size, n_servers, s)))
         chunk = [queue.popleft() for _ in range(k)]
@@ -341,65 +363,50 @@ def _top(pending, comm, store, flush_due, n_servers):
         if chunk:
             outstanding[s] = k
     status = MPI.Status()
-    stopped = None
-
-    def idle():
-        nonlocal stopped
-        if stopped is None:
-            try:
-                flush_due()
-            except WriteFailed as e:
-                stopped = e
     while outstanding:
-        s = _wait(comm, status, TAG_RESULT, idle)
-        batch, want = comm.recv(source=s, tag=TAG_RESULT)
-        outstanding[s] -= len(batch)
-        if queue and stopped is None and want > 0:
+        s = _wait(comm, status, TAG_RESULT, w.idle)
+        batch, want, dropped = comm.recv(source=s, tag=TAG_RESULT)
+        outstanding[s] -= len(batch) + dropped
+        if w.stopped is not None:
+            queue.clear()
+        if queue and want > 0:
             chunk = [queue.popleft() for _ in range(min(want, len(queue)))]
             outstanding[s] += len(chunk)
-            comm.send(chunk, dest=s, tag=TAG_WORK)
+            comm.send((chunk, "more"), dest=s, tag=TAG_WORK)
         elif outstanding[s] == 0:
             comm.send(None, dest=s, tag=TAG_WORK)
             del outstanding[s]
         else:
-            comm.send([], dest=s, tag=TAG_WORK)
-        for index, record, error, wall, src in batch:
-            if stopped is None:
-                try:
-                    store(index, record, error, wall, src)
-                except WriteFailed as e:
-                    stopped = e
-    comm.Barrier()
-    comm.bcast(stopped is not None, root=0)
-    if stopped is not None:
-        raise stopped
+            comm.send(([], "more" if queue else "dry" if w.stopped is None else "stop"), dest=s, tag=TAG_WORK)
+        w.put(batch)
+    w.finish()
 
 
 def _serve(comm, workers):
     """A task server: hands the indices that rank 0 sends to ``workers`` in chunks
     (_Dispatch, as _master), collects their results and sends them to rank 0 in batches
     (full, SERVER_SECONDS old, or while a worker is idle), asking for as many tasks as
-    keeps a reserve of one per worker plus what they finish in SERVER_SECONDS; stops its
-    workers when rank 0 sends None."""
+    keeps a reserve of one per worker plus what they finish in SERVER_SECONDS; drops its
+    queue when rank 0 says "stop"; stops its workers when rank 0 sends None (_top)."""
     from mpi4py import MPI
     status = MPI.Status()
     first = comm.recv(source=0, tag=MPI.ANY_TAG, status=status)
     if status.Get_tag() == TAG_ABORT:
         return
     d = _Dispatch(comm, workers, first or [])
-    out, since, t0 = [], None, time.monotonic()
+    out, since, t0, dropped = [], None, time.monotonic(), 0
     asked, dry, done = False, first is None, first is None
     d.fill()
     while not done:
         if not asked:
             rate = d.done / max(time.monotonic() - t0, 1e-3)
             reserve = len(workers) + min(int(rate * SERVER_SECONDS), SERVER_BATCH)
-            want = 0 if dry else reserve - len(d.queue)
+            want = 0 if dry else max(reserve - len(d.queue), 0)
             idle = not d.queue and min(d.held.values()) == 0
-            if (len(out) >= SERVER_BATCH or (out and (idle or time.monotonic() - since >= SERVER_SECONDS))
+            if (len(out) >= SERVER_BATCH or dropped or (out and (idle or time.monotonic() - since >= SERVER_SECONDS))
                     or (not dry and want >= max(len(workers), reserve // 2))):
-                comm.send((out, want), dest=0, tag=TAG_RESULT)
-                out, since, asked = [], None, True
+                comm.send((out, want, dropped), dest=0, tag=TAG_RESULT)
+                out, since, asked, dropped = [], None, True, 0
         if not comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
             time.sleep(0.002)
             continue
@@ -411,9 +418,13 @@ def _serve(comm, workers):
             asked = False
             if msg is None:
                 done = True
-            elif not msg:
-                dry = True
-            d.queue.extend(msg or [])
+                continue
+            chunk, state = msg
+            d.queue.extend(chunk)
+            dry = state != "more"
+            if state == "stop":       # rank 0 could not store: run nothing more
+                dropped += len(d.queue)
+                d.queue.clear()
             d.fill()
         else:
             d.reported(src, msg)

@@ -176,10 +176,11 @@ def test_scalars_of_every_type_are_stored_exactly(tmp_path):
     from simglass.analysis.load import task_table
     from simglass.jobfile import parse_job
     from simglass.results import ResultsFile
-    job = parse_job(SMALL.replace("realizations = 3", "realizations = 4"))
+    job = parse_job(SMALL.replace("realizations = 3", "realizations = 5"))
     t = job.tasks()
     values = [(9, 0.25), (np.int64(9), np.float64(0.25)), (np.array(9), np.array(0.25)),
-              (np.int32(9), np.float32(0.25)), (np.uint64(9), 1), (-2**63, -1e300)]
+              (np.int32(9), np.float32(0.25)), (np.uint64(9), 1), (-2**63, -1e300),
+              (np.int16(9), np.longdouble("0.1")), (9, np.longdouble("nan"))]
     res = ResultsFile(tmp_path / "s.h5", job)
     for k, (n, v) in enumerate(values):
         res.write(t[k], {"n_sites": n, "V_mean": v}, 0.0)
@@ -189,7 +190,7 @@ def test_scalars_of_every_type_are_stored_exactly(tmp_path):
     df = task_table(tmp_path / "s.h5")
     for k, (n, v) in enumerate(values):
         row = df[(df["point"] == t[k].point) & (df["realization"] == t[k].realization)].iloc[0]
-        assert row["n_sites"] == int(n) and row["V_mean"] == float(v)
+        assert row["n_sites"] == int(n) and (row["V_mean"] == float(v) or np.isnan(v) and np.isnan(row["V_mean"]))
     with stored(tmp_path / "s.h5") as (_, st):
         for k in (len(values), len(values) + 1):
             assert st.status[k] == 2 and "'n_sites' is" in st.traceback(k)
