@@ -6,7 +6,7 @@ flag."""
 import numpy as np
 import pytest
 
-from simglass.mc.thermal import equilibration_threshold, overlap, thermal, window_edges
+from simglass.mc.thermal import MIN_ROUND_TRIPS, equilibration_threshold, overlap, thermal, window_edges
 from test_mc import enumerate_energies, random_model
 
 
@@ -130,6 +130,13 @@ def test_equilibration_flag():
     assert short.window_energy.shape == (3, 3)     # windows [32, 64), [16, 32), [8, 16)
     long = thermal(random_model(64, 1, compensate=True), seed=1, temperatures=[1.0, 1.5], sweeps=4000)
     assert long.equilibrated and long.equilibration_z <= equilibration_threshold(2)
+    assert long.round_trips.min() >= MIN_ROUND_TRIPS
+    # a run too short for any replica to cross the ladder is flagged whatever its windows
+    # say (the window test alone passed such runs at N = 512 in benchmarks/thermal.py)
+    brief = thermal(random_model(64, 1, compensate=True), seed=3, temperatures=np.geomspace(0.2, 0.6, 12),
+                    sweeps=64)
+    assert brief.equilibration_z <= equilibration_threshold(12)          # the windows agree (z = 2.9)
+    assert brief.round_trips.max() < MIN_ROUND_TRIPS and not brief.equilibrated
     assert 4.0 < equilibration_threshold(24) < 6.0 and equilibration_threshold(2) < equilibration_threshold(24)
     assert np.array_equal(window_edges(4000), [4000, 2000, 1000, 500, 250, 125, 62, 31, 15, 7])
 

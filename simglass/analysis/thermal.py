@@ -133,11 +133,23 @@ def _q_density(records, N):
     return edges, merged / np.diff(edges)
 
 
+def _tripped(r) -> bool:
+    """At least MIN_ROUND_TRIPS per chain, where the record says (round_trips_min) and the
+    ladder has two or more temperatures."""
+    from simglass.mc.thermal import MIN_ROUND_TRIPS
+    trips = r.get("round_trips_min")
+    if trips is None or (isinstance(trips, float) and np.isnan(trips)):
+        return True
+    return np.size(r["temperatures"]) < 2 or int(trips) >= MIN_ROUND_TRIPS
+
+
 def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None = None) -> list[SizeThermal]:
     """SizeThermal of every point of ``thermal`` results files or compact tables
     (analysis.compact; one path or a list) with at least one equilibrated task,
     ordered by series, then N.  A task counts as equilibrated by its
-    stored flag ``equilibrated``, or, with ``z_max``, when ``equilibration_z`` <= z_max.
+    stored flag ``equilibrated``, or, with ``z_max``, when ``equilibration_z`` <= z_max
+    and (where the record has it: files written since it was added) ``round_trips_min``
+    >= simglass.mc.thermal.MIN_ROUND_TRIPS with two or more temperatures.
 
     Raises simglass.options.InputError for a file that is not a results file of engine
     thermal."""
@@ -153,7 +165,7 @@ def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None
         N = int(np.prod(lattice_key(p.params)))
         J = float(p.params["J"])
         good = [r for r in p.records if (bool(r["equilibrated"]) if z_max is None
-                                         else float(r["equilibration_z"]) <= z_max)]
+                                         else float(r["equilibration_z"]) <= z_max and _tripped(r))]
         if not good:
             continue
         T = np.asarray(good[0]["temperatures"], float)

@@ -3,8 +3,9 @@
 Per task (one realisation): ``mc.thermal`` over a ladder of ``replicas`` temperatures
 in [T_min, T_max] (canonical pair moves at fixed N_f); per temperature ⟨E⟩, ⟨E²⟩, the
 specific heat, ⟨q²⟩, ⟨q⁴⟩ and P(q) of the two chains' overlap, P(φ − μ(T)), and the
-equilibration diagnostics.  A task whose logarithmic-binning test fails is flagged
-(``equilibrated``): ``simglass info`` counts it and analysis.thermal leaves it out.
+equilibration diagnostics.  A task whose logarithmic-binning test fails, or whose
+chains made fewer than MIN_ROUND_TRIPS round trips, is flagged (``equilibrated``):
+``simglass info`` counts it and analysis.thermal leaves it out.
 The record is declared in ``OUTPUTS``; conventions in docs/conventions.md ("Thermal
 Monte Carlo").
 """
@@ -17,7 +18,7 @@ from simglass.outputs import Output
 
 from .parallel_tempering import LADDERS, temperature_ladder
 from .mc_engine import check_classical_point
-from .thermal import EQUILIBRATION_FALSE_ALARM, MIN_SWEEPS, WINDOW_BLOCKS, thermal
+from .thermal import EQUILIBRATION_FALSE_ALARM, MIN_ROUND_TRIPS, MIN_SWEEPS, WINDOW_BLOCKS, thermal
 
 _pos = lambda x: x > 0  # noqa: E731
 
@@ -82,9 +83,11 @@ OUTPUTS = {
     "window_q2_err": Output(_W, "1", f"its standard error from {WINDOW_BLOCKS} blocks of the window"),
     "equilibration_z": Output("()", "1", "largest |difference| / combined standard error of the window-0 and "
                               "window-1 means of E and q² over the temperatures (NaN with one window)"),
+    "round_trips_min": Output("()", "count", "the smaller of the two chains' round_trips", "int"),
     "equilibrated": Output("()", "", "equilibration_z <= mc.thermal.equilibration_threshold(replicas) (a "
                            f"Student-t quantile at a {EQUILIBRATION_FALSE_ALARM:g} false-alarm rate per task): the "
-                           "last two logarithmic windows agree at every temperature", "bool"),
+                           "last two logarithmic windows agree at every temperature; and, with two or more "
+                           f"temperatures, round_trips_min >= {MIN_ROUND_TRIPS}", "bool"),
 }
 
 
@@ -104,8 +107,9 @@ def run(model, rng, *, sweeps, replicas, T_min, T_max, ladder, q_bins, phi_bins,
     temps = temperature_ladder(T_min, T_max, replicas, ladder)
     r = thermal(model, rng=rng, temperatures=temps, sweeps=sweeps, q_bins=q_bins, phi_bins=phi_bins,
                 phi_max=phi_max)
-    rec = {k: getattr(r, k) for k in OUTPUTS if k != "C_sk"}
+    rec = {k: getattr(r, k) for k in OUTPUTS if k not in ("C_sk", "round_trips_min")}
     rec["C_sk"] = model.V.sum() / 8.0
     rec["equilibrated"] = bool(r.equilibrated)
+    rec["round_trips_min"] = int(r.round_trips.min())
     rec["equilibration_z"] = float(r.equilibration_z)
     return rec
