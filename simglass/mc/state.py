@@ -60,13 +60,20 @@ class State:
         Returns the number accepted."""
         n = self.n_sites if n_proposals is None else n_proposals
         if self.moves == "pair":
-            ia = rng.integers(0, self.occ_list.size, n)
-            ib = rng.integers(0, self.emp_list.size, n)
-            dE, acc = kernels.pair_sweep(self.V, self.occ, self.phi, self.occ_list, self.emp_list,
-                                         beta, ia, ib, rng.random(n))
+            return self.pair_sweep(beta, rng.integers(0, self.occ_list.size, n),
+                                   rng.integers(0, self.emp_list.size, n), rng.random(n))
         else:
             dE, acc = kernels.flip_sweep(self.V, self.occ, self.phi, self.mu, beta,
                                          rng.integers(0, self.n_sites, n), rng.random(n))
+        self.E += dE
+        return acc
+
+    def pair_sweep(self, beta: float, ia, ib, u) -> int:
+        """Pair moves with the given draws: occupied site occ_list[ia[s]] to empty site
+        emp_list[ib[s]], accepted when u[s] < exp(-beta ΔE) (ia, ib integer arrays with
+        entries in 0 .. N_f - 1 and 0 .. N - N_f - 1, u in [0, 1), all of one length).
+        Returns the number accepted."""
+        dE, acc = kernels.pair_sweep(self.V, self.occ, self.phi, self.occ_list, self.emp_list, beta, ia, ib, u)
         self.E += dE
         return acc
 

@@ -223,8 +223,10 @@ def thermal(model, seed=None, *, rng=None, temperatures, sweeps: int, q_bins: in
     for s in range(S):
         for c in range(2):
             reps, a = chains[c], at[c]
+            # the round's draws at once (one call each instead of three per replica)
+            ia, ib, u = rng.integers(0, nf, (R, N)), rng.integers(0, N - nf, (R, N)), rng.random((R, N))
             for k in range(R):
-                acc[c, k] += reps[a[k]].sweep(betas[k], rng)
+                acc[c, k] += reps[a[k]].pair_sweep(betas[k], ia[k], ib[k], u[k])
             swap_adjacent(betas, [r.E for r in reps], a, s % 2, rng, ex_try[c], ex_acc[c])
             if R > 1:
                 if label[c, a[0]] == 2:
