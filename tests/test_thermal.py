@@ -60,7 +60,9 @@ def test_averages_equal_exhaustive_enumeration(N, seed, density, W, comp, temps,
     err = blocks.std(axis=0, ddof=1) / np.sqrt(64)
     assert np.all(err > 0)
     z = np.abs(blocks.mean(axis=0) - exact) / err
-    assert np.all(z < 4.0), np.c_[est.ravel(), exact.ravel(), z.ravel()]
+    assert np.all(z < 4.0), np.c_[blocks.mean(axis=0).ravel(), exact.ravel(), z.ravel()]
+    own = np.array([r.energy_err, r.energy2_err, r.q2_err, r.q4_err])    # thermal's 8-block errors
+    assert np.all((own > err / 3) & (own < 3 * err))
     assert np.allclose(r.specific_heat, (r.energy2 - r.energy ** 2) / np.asarray(temps) ** 2)
     M = sweeps - sweeps // 2
     assert r.measurements == M and np.all(r.q_hist.sum(axis=1) == M)
@@ -140,10 +142,15 @@ def test_detailed_balance_with_swaps():
 
 def test_equilibration_flag():
     """A glassy compensated N = 128 instance far below T_c = J/4, run for 64 sweeps from
-    random states, is flagged; a long run at high T of N = 64 is not."""
-    short = thermal(random_model(128, 1, compensate=True), seed=1, temperatures=[0.08, 0.12, 0.18], sweeps=64)
-    assert not short.equilibrated
-    assert short.window_energy.shape == (3, 3)     # windows [32, 64), [16, 32), [8, 16)
+    random states at one temperature (no round trips to count), is flagged by the window
+    test (z 4.3-7.0 over seeds 1-7 against 3.3); a long run at high T of N = 64 is not;
+    a short run whose windows happen to agree (seed 3: z = 2.9) is flagged by its round
+    trips."""
+    short = thermal(random_model(128, 1, compensate=True), seed=5, temperatures=[0.08], sweeps=64)
+    assert short.equilibration_z > equilibration_threshold(1) and not short.equilibrated
+    several = thermal(random_model(128, 1, compensate=True), seed=1, temperatures=[0.08, 0.12, 0.18], sweeps=64)
+    assert not several.equilibrated
+    assert short.window_energy.shape == (3, 1)     # windows [32, 64), [16, 32), [8, 16); one temperature
     long = thermal(random_model(64, 1, compensate=True), seed=1, temperatures=[1.0, 1.5], sweeps=4000)
     assert long.equilibrated and long.equilibration_z <= equilibration_threshold(2)
     assert long.round_trips.min() >= MIN_ROUND_TRIPS
@@ -242,6 +249,26 @@ def test_engine_record_info_and_analysis(tmp_path, capsys):
             assert np.allclose(getattr(a, name), getattr(b, name), rtol=1e-6, atol=1e-6), name   # 8 digits stored
     assert an.main([str(tmp_path / "t.csv.gz"), "--out", str(tmp_path / "out3"), "--n-boot", "20"]) == 0
     assert (tmp_path / "out3" / "binder_energy.png").exists()
+
+
+def test_z_max_keeps_the_round_trip_rule(tmp_path):
+    """``--z-max`` replaces the window test's threshold, not the round trips: tasks with
+    fewer than MIN_ROUND_TRIPS per chain stay out, from the results file and from its
+    compact table (which carries round_trips_min)."""
+    from simglass.analysis import thermal as an
+    from simglass.analysis.compact import export
+    from simglass.analysis.load import task_table
+    from simglass.jobfile import parse_job
+    from simglass.runner import run_job
+    job = parse_job('engine = "thermal"\nseed = 4\nrealizations = 4\n[model]\nt = 0.0\nJ = 1.0\nW = 0.0\n'
+                    'density = 0.5\ncompensate = true\n[scan]\nL = [[16]]\n[options]\nsweeps = 32\n'
+                    'replicas = 6\nT_min = 0.3\nT_max = 0.8\nq_bins = 12\nphi_bins = 20\n')
+    run_job(job, output=str(tmp_path / "t.h5"), progress=False)
+    trips = task_table(tmp_path / "t.h5")["round_trips_min"]
+    assert (trips < MIN_ROUND_TRIPS).all()
+    export([tmp_path / "t.h5"], tmp_path / "t.csv.gz", "job.toml")
+    for path in (tmp_path / "t.h5", tmp_path / "t.csv.gz"):
+        assert an.size_averages(path, n_boot=5, z_max=1e6) == []
 
 
 def test_short_runs_are_flagged_and_left_out(tmp_path, capsys):

@@ -3,8 +3,9 @@
 Per parameter series (the points that differ only in the lattice size) and size N, over
 the equilibrated tasks (``equilibrated``; the others are counted as flagged and left
 out; with ``--z-max Z`` instead the tasks with ``equilibration_z`` <= Z, another
-threshold than the stored test's, mc.thermal.equilibration_threshold), disorder averages [·] with bootstrap errors over realisations, per
-temperature T:
+threshold than the stored test's, mc.thermal.equilibration_threshold, and with at least
+mc.thermal.MIN_ROUND_TRIPS round trips per chain where the record or table says),
+disorder averages [·] with bootstrap errors over realisations, per temperature T:
 
 * e(T) = [⟨E⟩ - C_sk]/(N J) (C_sk = ⅛ Σ_{i≠j} V_ij; for the compensated n = ½, W = 0
   model the SK energy per site, exact paramagnetic line e = -J_SK²/(2T J) = -J/(32 T)
@@ -134,10 +135,13 @@ def _q_density(records, N):
 
 
 def _tripped(r) -> bool:
-    """At least MIN_ROUND_TRIPS per chain, where the record says (round_trips_min) and the
-    ladder has two or more temperatures."""
+    """At least MIN_ROUND_TRIPS round trips per chain (``round_trips_min``, or the per-chain
+    ``round_trips`` of files written before it), with two or more temperatures; True for
+    a table written before either was exported (nothing to check)."""
     from simglass.mc.thermal import MIN_ROUND_TRIPS
     trips = r.get("round_trips_min")
+    if trips is None and r.get("round_trips") is not None:
+        trips = np.min(r["round_trips"])
     if trips is None or (isinstance(trips, float) and np.isnan(trips)):
         return True
     return np.size(r["temperatures"]) < 2 or int(trips) >= MIN_ROUND_TRIPS
@@ -325,7 +329,8 @@ def main(argv=None):
     ap.add_argument("--out", help="directory for thermal.csv, binder_crossings.csv, binder_energy.png, p_q_phi.png")
     ap.add_argument("--n-boot", type=int, default=N_BOOT, help=f"bootstrap resamples (default {N_BOOT})")
     ap.add_argument("--z-max", type=float, default=None,
-                    help="use the tasks with equilibration_z <= Z instead of the stored flag 'equilibrated'")
+                    help="use the tasks with equilibration_z <= Z (and at least mc.thermal.MIN_ROUND_TRIPS "
+                         "round trips per chain where stored) instead of the stored flag 'equilibrated'")
     a = ap.parse_args(argv)
     from simglass.options import InputError
     if a.n_boot < 2:

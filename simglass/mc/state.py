@@ -72,7 +72,9 @@ class State:
         """Pair moves with the given draws: occupied site occ_list[ia[s]] to empty site
         emp_list[ib[s]], accepted when u[s] < exp(-beta ΔE) (ia, ib integer arrays with
         entries in 0 .. N_f - 1 and 0 .. N - N_f - 1, u in [0, 1), all of one length).
-        Returns the number accepted."""
+        Returns the number accepted.  Raises ValueError for a state of single flips."""
+        if self.moves != "pair":
+            raise ValueError(f"pair_sweep needs a state of pair moves, this one has moves = {self.moves!r}")
         dE, acc = kernels.pair_sweep(self.V, self.occ, self.phi, self.occ_list, self.emp_list, beta, ia, ib, u)
         self.E += dE
         return acc
