@@ -433,32 +433,50 @@ def _serve(comm, workers):
     d.stop_idle()      # rank 0 sends None only when nothing is outstanding here
 
 
-def leave_after_signal(code: int, wait_s: float = 20.0):
+def leave_after_signal(code: int, wait_s: float = 20.0, worker_wait_s: float = 5.0):
     """End this MPI rank at once after SIGTERM, SIGHUP or Ctrl-C (the launcher signals
     every rank), with exit ``code``, rank 0 last: an MPI launcher kills the ranks still
-    alive when one leaves and prints its "BAD TERMINATION" banner.  Rank 0 tells the
-    workers to stop (a worker waiting for work would not see the signal), then waits up
-    to ``wait_s`` for each worker's goodbye; a worker says goodbye and leaves.  MPICH's
-    launcher, signalled itself, may still kill a rank that is leaving (exit status 9
-    instead of ``code``, and its banner on stdout; docs/jobs.md).  MPI is not
-    finalised: ranks that are gone cannot take part.  Only for the command line."""
+    alive when one leaves and prints its "BAD TERMINATION" banner.  Rank 0 (which has
+    already said that the run stops) tells the other ranks to stop (a worker waiting for
+    work would not see the signal), then waits up to ``wait_s`` for each one's goodbye;
+    another rank says goodbye and leaves once rank 0's stop has come (at most
+    ``worker_wait_s``), so that no rank leaves before rank 0 has handled the signal and
+    said so (on two busy cores with many ranks a worker could otherwise leave, and the
+    launcher kill rank 0, before rank 0 ran at all).  While they wait, all ranks read and
+    drop results still on their way (a rank blocked in sending a large batch could not
+    say goodbye).  MPICH's launcher, signalled itself, may still kill a rank that is
+    leaving (exit status 9 instead of ``code``, and its banner on stdout; docs/jobs.md).
+    MPI is not finalised: ranks that are gone cannot take part.  Only for the command
+    line."""
     MPI = sys.modules.get("mpi4py.MPI")
     if MPI is not None and MPI.Is_initialized() and not MPI.Is_finalized() and MPI.COMM_WORLD.Get_size() > 1:
         comm = MPI.COMM_WORLD
+        status = MPI.Status()
+
+        def wait_for(tag, source, deadline):
+            while time.monotonic() < deadline:
+                if comm.Iprobe(source=source, tag=tag, status=status):
+                    comm.recv(source=status.Get_source(), tag=tag)
+                    return status.Get_source()
+                if comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_RESULT, status=status):
+                    comm.recv(source=status.Get_source(), tag=TAG_RESULT)     # dropped
+                else:
+                    time.sleep(0.01)
+            return None
         if comm.Get_rank() == 0:
             waiting = set(range(1, comm.Get_size()))
             for r in waiting:
                 comm.isend(None, dest=r, tag=TAG_ABORT)
-            status, deadline = MPI.Status(), time.monotonic() + wait_s
-            while waiting and time.monotonic() < deadline:
-                if comm.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_BYE, status=status):
-                    comm.recv(source=status.Get_source(), tag=TAG_BYE)
-                    waiting.discard(status.Get_source())
-                else:
-                    time.sleep(0.01)
+            deadline = time.monotonic() + wait_s
+            while waiting:
+                r = wait_for(TAG_BYE, MPI.ANY_SOURCE, deadline)
+                if r is None:
+                    break
+                waiting.discard(r)
             time.sleep(0.2)   # the launcher forwards rank 0's last line
         else:
             comm.send(None, dest=0, tag=TAG_BYE)
+            wait_for(TAG_ABORT, 0, time.monotonic() + worker_wait_s)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
