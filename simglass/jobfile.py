@@ -162,9 +162,7 @@ class Job:
         thus leaves every point with the same number of realisations, not whole points
         missing.  A task's name and disorder depend on (point, realisation) only, so the
         order does not change what a task computes."""
-        pts = self.points()
-        return [Task(r * len(pts) + p, p, r, params)
-                for r in range(self.realizations) for p, params in enumerate(pts)]
+        return [self.task(i) for i in range(self.n_tasks)]
 
 
 DEFAULT_DENSITY = 0.5
