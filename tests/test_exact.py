@@ -290,3 +290,63 @@ def test_unconverged_lanczos_is_flagged():
     E0 = np.linalg.eigvalsh(H.toarray())[0]
     assert good.converged and good.energy == pytest.approx(E0, abs=1e-9) and good.residual < 1e-5
     assert bad.energy > E0 + 1e-3
+
+
+def test_lanczos_restarts_from_its_ritz_vector():
+    """A Lanczos cut short by max_iter restarts from its Ritz vector until the residual
+    test passes (the restart used to pass a bool as the stopping rule: TypeError)."""
+    import scipy.sparse as sp
+    from simglass.ed.lanczos import lanczos_ground_state
+    from scipy.sparse.linalg import eigsh
+    A = sp.random(3000, 3000, density=0.002, random_state=1)
+    H = ((A + A.T) + sp.diags(np.random.default_rng(2).standard_normal(3000))).tocsr()
+    r = lanczos_ground_state(H, np.ones(3000), max_iter=40, restarts=60)
+    E0 = eigsh(H, k=1, which="SA", tol=1e-14)[0][0]
+    assert r.converged and r.matvecs > 40
+    assert r.energy == pytest.approx(E0, abs=1e-9)
+
+
+def test_locked_lanczos_works_on_the_complement():
+    """With ``lock`` (exact lowest eigenvectors) Lanczos gives the next eigenvalue to its
+    tolerance, a state orthogonal to the locked ones, and lowest_above decides on the
+    right side of it; dense spectrum of a 2x2x3 sector for reference."""
+    from simglass.ed.lanczos import csr_matvec, lanczos_ground_state, lowest_above
+    m = make((2, 2, 3), J=3.0, seed=4)
+    _, H = ed.exact.sector_hamiltonian(m, 6)
+    E, U = np.linalg.eigh(H.toarray())
+    v = np.random.default_rng(1).standard_normal(H.shape[0])
+    r = lanczos_ground_state(H, v)
+    assert abs(r.energy - E[0]) <= 1e-12 * abs(E[0]) * 10
+    for g in (1, 2):
+        Z = U[:, :g]
+        r = lanczos_ground_state(H, v, lock=Z)
+        assert r.converged and abs(r.energy - E[g]) <= 1e-12 * abs(E[g]) * 10
+        assert np.abs(Z.T @ r.state).max() < 1e-10
+        gap = E[g] - E[g - 1]
+        assert lowest_above(csr_matvec(H), v, E[g] - 0.1 * gap, lock=Z)[0] is True
+        assert lowest_above(csr_matvec(H), v, E[g] + 0.1 * gap, lock=Z)[0] is False
+
+
+def test_density_energies_and_site_densities_against_the_bits():
+    from simglass.ed.fock import density_energies, sector_states, site_densities
+    m = make((2, 2, 2), J=3.0, seed=5)
+    N = m.n_sites
+    H, Ntot = fock_hamiltonian(m)
+    states = sector_states(N, 3)
+    # fock_hamiltonian: site 0 is the leftmost Kronecker factor, i.e. bit N-1 of the index
+    np.testing.assert_allclose(density_energies(states, N, m.V, m.eps), np.diag(H)[states.astype(np.int64)],
+                               atol=1e-12)
+    p = np.random.default_rng(0).random(states.size)
+    bits = (states[:, None] >> np.arange(N - 1, -1, -1, dtype=np.uint64)) & np.uint64(1)
+    np.testing.assert_allclose(site_densities(states, N, p), p @ bits.astype(float), rtol=1e-12)
+
+
+def test_blas_one_thread_limits_every_pool_and_restores_them():
+    from threadpoolctl import threadpool_info
+    from simglass.blas import blas_one_thread
+    before = {d["filepath"]: d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"}
+    with blas_one_thread():
+        inside = {d["filepath"]: d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"}
+    after = {d["filepath"]: d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"}
+    assert inside and set(inside.values()) == {1}
+    assert after == before

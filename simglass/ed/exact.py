@@ -6,7 +6,8 @@ sector, on top of QuSpin (``spinless_fermion_basis_general``).
   order).  Sparse matrix from QuSpin.  ``path="fast"`` (default) builds the same
   matrix in the same basis order with numba (``ed.fock``); tests check they agree.
 * Density terms (all-to-all, diagonal): built directly from the occupation bits of the
-  basis states, vectorised in chunks: E_d = Σ eps_i n_i - ½ Σ_{i≠j} V_ij n_i n_j.
+  basis states (a numba loop over the occupied pairs of each state, ``ed.fock``):
+  E_d = Σ eps_i n_i - ½ Σ_{i≠j} V_ij n_i n_j.
   QuSpin stores site i in bit N-1-i of a state's integer.
 * Ground state by Lanczos (``ed.lanczos``: plain Lanczos, Ritz vector from the Krylov
   vectors kept within max_memory_gb or from a second pass, residual checked), or dense ``eigh`` for sectors of at most
@@ -58,19 +59,10 @@ def sector_memory_gb(n_sites: int, n_particles: int, n_bonds: int, bytes_per_ent
     return Ns * (bytes_per_entry * max(n_bonds, 1) / 2 + 8 + 8 * 24 + 16) / 2**30
 
 
-def occupation_bits(states, n_sites, start, stop):
-    """(stop - start, N) uint8 occupations of basis states [start, stop) (site i = bit N-1-i)."""
-    shifts = np.arange(n_sites - 1, -1, -1, dtype=np.uint64)
-    return ((states[start:stop, None].astype(np.uint64) >> shifts) & np.uint64(1)).astype(np.uint8)
-
-
-def diagonal_energies(states, n_sites, V, eps, chunk=1 << 16):
-    """Σ eps_i n_i - ½ Σ_{i≠j} V_ij n_i n_j for every basis state (vectorised, chunked)."""
-    out = np.empty(states.size)
-    for s in range(0, states.size, chunk):
-        occ = occupation_bits(states, n_sites, s, min(s + chunk, states.size)).astype(np.float64)
-        out[s:s + occ.shape[0]] = occ @ eps - 0.5 * np.einsum("si,si->s", occ @ V, occ)
-    return out
+def diagonal_energies(states, n_sites, V, eps):
+    """Σ eps_i n_i - ½ Σ_{i≠j} V_ij n_i n_j for every basis state (``ed.fock.density_energies``)."""
+    from .fock import density_energies
+    return density_energies(states, n_sites, V, eps)
 
 
 def _basis(n_sites, n_particles):
@@ -202,14 +194,13 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
         residual = float(np.linalg.norm(Hd @ Z - Z * E[:g], axis=0).max())
         converged = True
     else:
-        Z, E0, residual, converged, g = _lanczos_manifold(
-            H, Ns, tol, max(max_memory_gb - (need_free if path == "matfree" else need), 0.0),
-            degeneracy_tol if resolve_degeneracy else None)
-    p = (np.abs(Z) ** 2).mean(axis=1)
-    dens = np.zeros(N)
-    for s in range(0, Ns, 1 << 16):
-        occ = occupation_bits(states, N, s, min(s + (1 << 16), Ns))
-        dens += p[s:s + occ.shape[0]] @ occ
+        from simglass.blas import blas_one_thread
+        with blas_one_thread():   # the products are numba's; spinning BLAS threads would slow them
+            Z, E0, residual, converged, g = _lanczos_manifold(
+                H, Ns, tol, max(max_memory_gb - (need_free if path == "matfree" else need), 0.0),
+                degeneracy_tol if resolve_degeneracy else None)
+    from .fock import site_densities
+    dens = site_densities(states, N, (np.abs(Z) ** 2).mean(axis=1))
     return ExactResult(energy=E0, density=dens, n_particles=int(nf), dimension=int(Ns),
                        state=Z[:, 0].copy() if keep_state else None, residual=residual,
                        converged=bool(converged), degeneracy=g if resolve_degeneracy else 0,
@@ -217,14 +208,14 @@ def exact_ground_state(model, n_particles: int | None = None, *, path: str = "fa
 
 
 def _lanczos_manifold(H, Ns, tol, memory_gb, degeneracy_tol):
-    """Ground-state manifold by Lanczos: the ground state, then on
-    P H P + σ (1 - P) (P: projector on the complement of the states found, σ = E0 +
-    max(1, |E0|); ed.lanczos.deflated_operator) a Lanczos run that stops as soon as its
-    lowest Ritz value is decided to lie above E0 + degeneracy_tol max(1, |E0|)
+    """Ground-state manifold by Lanczos: the ground state, then a Lanczos run on H
+    restricted to the complement of the states found (their directions locked out of
+    every Krylov vector, ``lock`` of ed.lanczos) that stops as soon as its lowest Ritz
+    value is decided to lie above E0 + degeneracy_tol max(1, |E0|)
     (ed.lanczos.lowest_above: the gap is established, the manifold complete) or below
     it (then that state is converged and added, and the search repeats).
     Returns (Z (Ns, g), E0, max residual, all converged, g); g = 1 when degeneracy_tol is None."""
-    from .lanczos import csr_matvec, deflated_operator, lanczos_ground_state, lowest_above
+    from .lanczos import csr_matvec, lanczos_ground_state, lowest_above
     complex_h = not callable(H) and np.iscomplexobj(H.data)
     mv = H if callable(H) else csr_matvec(H)
     rng = np.random.default_rng(0)
@@ -236,19 +227,16 @@ def _lanczos_manifold(H, Ns, tol, memory_gb, degeneracy_tol):
     E0, found, residual, converged = r.energy, [r.state], r.residual, r.converged
     if degeneracy_tol is None:
         return r.state[:, None], E0, residual, converged, 1
-    sigma = E0 + max(1.0, abs(E0))
     threshold = E0 + degeneracy_tol * max(1.0, abs(E0))
     while len(found) < Ns:
         Z = np.column_stack(found)
-        deflated = deflated_operator(mv, Z, sigma)
         v = start()
-        v = v - Z @ (Z.conj().T @ v)
-        above, _, _ = lowest_above(deflated, v, threshold)
+        above, _, _ = lowest_above(mv, v, threshold, lock=Z)
         if above is None:
             converged = False   # the gap above the manifold was not established
         if above or above is None:
             break
-        r = lanczos_ground_state(deflated, v, tol=tol, memory_gb=memory_gb)
+        r = lanczos_ground_state(mv, v, tol=tol, memory_gb=memory_gb, lock=Z)
         converged = converged and r.converged
         psi = r.state - Z @ (Z.conj().T @ r.state)
         psi /= np.linalg.norm(psi)

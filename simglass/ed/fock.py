@@ -12,7 +12,8 @@ from numba import prange
 
 from simglass.jit import njit
 
-__all__ = ["sector_states", "signed_hopping", "hopping_csr", "hopping_operator", "matfree_matvec"]
+__all__ = ["sector_states", "signed_hopping", "hopping_csr", "hopping_operator", "matfree_matvec",
+           "density_energies", "site_densities"]
 
 
 @njit(cache=True)
@@ -36,6 +37,53 @@ def sector_states(N: int, nf: int) -> np.ndarray:
     """All N-bit integers with nf set bits, in descending order (QuSpin's order)."""
     from math import comb
     return _states(N, nf, comb(N, nf))
+
+
+@njit(cache=True, parallel=True)
+def _density_energies(states, N, V, eps, out):
+    one = np.uint64(1)
+    for k in prange(states.size):
+        s = states[k]
+        occ = np.empty(N, np.int64)
+        m = 0
+        for i in range(N):
+            if (s >> np.uint64(N - 1 - i)) & one:
+                occ[m] = i
+                m += 1
+        e = 0.0
+        for a in range(m):
+            i = occ[a]
+            e += eps[i]
+            for b in range(a):
+                e -= V[i, occ[b]]
+        out[k] = e
+
+
+def density_energies(states, N, V, eps):
+    """Σ_i eps_i n_i - ½ Σ_{i≠j} V_ij n_i n_j of every basis state (site i = bit N-1-i),
+    the diagonal of H; V is symmetrised, (V + V^T) / 2."""
+    Vs = 0.5 * (np.asarray(V, float) + np.asarray(V, float).T)
+    out = np.empty(states.size)
+    _density_energies(states, N, Vs, np.ascontiguousarray(eps, dtype=float), out)
+    return out
+
+
+@njit(cache=True, parallel=True)
+def _site_densities(states, N, p, out):
+    one = np.uint64(1)
+    for i in prange(N):
+        shift = np.uint64(N - 1 - i)
+        acc = 0.0
+        for k in range(states.size):
+            acc += p[k] * ((states[k] >> shift) & one)
+        out[i] = acc
+
+
+def site_densities(states, N, p):
+    """<n_i> = Σ_k p_k n_i(k) for weights p (Ns,) on the basis states: (N,) array."""
+    out = np.empty(N)
+    _site_densities(states, N, np.ascontiguousarray(p, dtype=float), out)
+    return out
 
 
 @njit(cache=True)

@@ -12,8 +12,7 @@ from numba import prange
 from simglass.jit import njit
 from scipy.linalg import eigh_tridiagonal
 
-__all__ = ["csr_matvec", "lanczos_coefficients", "lanczos_ground_state", "LanczosResult", "deflated_operator",
-           "lowest_above"]
+__all__ = ["csr_matvec", "lanczos_coefficients", "lanczos_ground_state", "LanczosResult", "lowest_above"]
 
 
 class LanczosResult(NamedTuple):
@@ -70,14 +69,68 @@ def _orthogonalise(v, v_prev, w, b):
     return a, np.sqrt(nrm2)
 
 
-def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None, keep_max=0):
+@njit(cache=True, parallel=True)
+def _overlap(z, x):
+    """<z|x> by one threaded reduction."""
+    acc = 0.0 * z[0] * x[0]
+    for k in prange(x.size):
+        acc += np.conj(z[k]) * x[k]
+    return acc
+
+
+@njit(cache=True, parallel=True)
+def _orthogonalise_locked(v, v_prev, w, b, Z, c):
+    """_orthogonalise that also takes out of w its components c = Z^H w along the
+    locked states Z (n, g): overlaps by threaded reductions, one fused update pass.
+    Then the components left are summed (classical Gram-Schmidt loses them when w
+    shrinks a lot, as at an invariant subspace); while they exceed 1e-12 |w| another
+    pass takes them out (at most two more)."""
+    g = Z.shape[1]
+    a = _overlap(v, w).real
+    for j in range(g):
+        c[j] = _overlap(Z[:, j], w)
+    nrm2 = 0.0
+    for k in prange(v.size):
+        x = w[k] - a * v[k] - b * v_prev[k]
+        for j in range(g):
+            x -= Z[k, j] * c[j]
+        w[k] = x
+        nrm2 += (np.conj(x) * x).real
+    for _ in range(2):
+        left = 0.0
+        for j in range(g):
+            c[j] = _overlap(Z[:, j], w)
+            left += abs(c[j]) ** 2
+        if left <= 1e-24 * nrm2:
+            break
+        nrm2 = 0.0
+        for k in prange(v.size):
+            x = w[k]
+            for j in range(g):
+                x -= Z[k, j] * c[j]
+            w[k] = x
+            nrm2 += (np.conj(x) * x).real
+    return a, np.sqrt(nrm2)
+
+
+def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None, keep_max=0, lock=None):
     """Lanczos recurrence from v0 (normalised inside) for at most n_steps steps.
 
     Returns (alpha, beta, |v0|²) with beta[k] coupling steps k and k+1; stops early at
-    an invariant subspace or when ``converged(alpha, beta)`` (asked every step) is true.
+    an invariant subspace or when ``converged(alpha, beta, b)`` (asked every step, b
+    the norm of the next residual vector, i.e. the next beta) is true.
     With ``coeffs`` (a vector in the Krylov basis) returns that vector instead.
     With ``keep`` (a list) the Krylov vectors are appended to it, at most ``keep_max`` of
-    them: beyond that the list is emptied and no more are kept."""
+    them: beyond that the list is emptied and no more are kept.  Kept vectors are rows
+    of (16, n) blocks, so that their memory comes in large pieces (fewer page faults)
+    and ``combine`` sums them block by block.
+    With ``lock`` (an (n, g) array of orthonormal columns, states already found) every
+    Krylov vector, v0 included, is orthogonalised against them: the recurrence of P H P
+    on the complement of the locked states (P = 1 - Z Z^H), fused into the step."""
+    if lock is not None:
+        Z = np.asfortranarray(lock)  # columns contiguous for the overlaps
+        c = np.zeros(Z.shape[1], Z.dtype)
+        v0 = v0 - Z @ (Z.conj().T @ v0)
     norm2 = float(np.vdot(v0, v0).real)
     if norm2 == 0:
         return (np.zeros(0), np.zeros(0), 0.0) if coeffs is None else np.zeros_like(v0)
@@ -87,6 +140,7 @@ def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None
     spare = np.empty_like(v)
     alpha, beta, b = [], [], 0.0
     out = None if coeffs is None else coeffs[0] * v
+    block, used = None, 0
     for k in range(n_steps):
         if keep is not None:
             if len(keep) < keep_max:
@@ -95,21 +149,46 @@ def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None
                 keep.clear()
                 keep = None
         mv(v, w)
-        a, b = _orthogonalise(v, v_prev, w, b)
+        if lock is None:
+            a, b = _orthogonalise(v, v_prev, w, b)
+        else:
+            a, b = _orthogonalise_locked(v, v_prev, w, b, Z, c)
         alpha.append(a)
         if k == n_steps - 1 or b <= 1e-14 * max(1.0, abs(a)):
             break
-        if coeffs is None and converged is not None and converged(alpha, beta):
+        if coeffs is None and converged is not None and converged(alpha, beta, b):
             break
         beta.append(b)
         w /= b
         if keep is None:  # recycle the oldest vector
             v_prev, v, w, spare = v, w, spare, v_prev
         else:
-            v_prev, v, w = v, w, np.empty_like(v)
+            if block is None or used == len(block):
+                block, used = np.empty((16, v.size), v.dtype), 0
+            v_prev, v, w = v, w, block[used]
+            used += 1
         if out is not None:
             out += coeffs[k + 1] * v
     return (np.array(alpha), np.array(beta), norm2) if coeffs is None else out
+
+
+def combine(y, vectors):
+    """Σ_k y[k] vectors[k] for the vectors kept by ``lanczos_coefficients``: each run of
+    consecutive vectors that are the first rows of one of its blocks costs one
+    matrix-vector product."""
+    out = np.zeros_like(vectors[0])
+    k = 0
+    while k < len(vectors):
+        base = vectors[k].base
+        m = 1
+        if base is not None and base.ndim == 2 and np.shares_memory(vectors[k], base[0]):
+            while k + m < len(vectors) and m < len(base) and vectors[k + m].base is base:
+                m += 1
+            out += y[k:k + m] @ base[:m]
+        else:
+            out += y[k] * vectors[k]
+        k += m
+    return out
 
 
 def _lowest(alpha, beta):
@@ -118,15 +197,37 @@ def _lowest(alpha, beta):
     return E[0], Y[:, 0]
 
 
-def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3, memory_gb=2.0) -> LanczosResult:
+def _lowest_two(alpha, beta):
+    """(θ1, θ2, last component of θ1's eigenvector) of the tridiagonal matrix; θ2 = inf
+    for a 1 x 1 matrix."""
+    k = len(alpha)
+    E, Y = eigh_tridiagonal(np.asarray(alpha), np.asarray(beta[:k - 1]),
+                            select="i", select_range=(0, min(1, k - 1)))
+    return E[0], (E[1] if k > 1 else np.inf), Y[-1, 0]
+
+
+def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3, memory_gb=2.0,
+                         lock=None) -> LanczosResult:
     """Lowest eigenpair of the Hermitian H (scipy CSR, or a function mv(x, out=None) -> H x)
     as a :class:`LanczosResult` (unpacks as energy, state, residual, converged, matvecs).
-    The recurrence runs until the lowest Ritz value has changed by less than tol
-    (relative) over the last 10 steps; it is restarted from the Ritz vector (at most
-    ``restarts`` times) while the residual exceeds sqrt(tol) max(1, |E|).  An
-    unconverged result is returned with ``converged = False``, never silently.  The Ritz
-    vector is summed from the Krylov vectors, kept when they fit in ``memory_gb``, else
-    from a second pass of the recurrence.
+
+    The recurrence stops at step k when the lowest Ritz value θ1 is settled to tol
+    (relative to max(1, |E|)) by either test:
+
+    * the Ritz residual r = β_k |y_k| (Paige's estimate of ||H ψ - θ1 ψ||) obeys
+      r <= sqrt(tol) max(1, |E|) and r² / (θ2 - θ1) <= tol max(1, |E|): the quadratic
+      residual bound r² / gap on the error of a Ritz value (Kato–Temple; Parlett, The
+      Symmetric Eigenvalue Problem, ch. 11), with the next Ritz value θ2 for the rest of
+      the spectrum;
+    * or θ1 has changed by less than tol over the last 10 steps (the fallback when the
+      Ritz gap closes, e.g. once a copy of a converged value appears).
+
+    It is restarted from the Ritz vector (at most ``restarts`` times) while the
+    residual, computed explicitly, exceeds sqrt(tol) max(1, |E|).  An unconverged result
+    is returned with ``converged = False``, never silently.  The Ritz vector is summed
+    from the Krylov vectors, kept when they fit in ``memory_gb``, else from a second
+    pass of the recurrence.  With ``lock`` (n, g orthonormal columns) the lowest
+    eigenpair of H on their complement (``lanczos_coefficients``).
 
     Raises ValueError for max_iter < 1, restarts < 0 or tol not finite and > 0.
     """
@@ -146,76 +247,45 @@ def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3, memory_gb=
     keep_max = int(memory_gb * 2**30 // v.nbytes)
     history = []
 
-    def converged(alpha, beta):  # lowest Ritz value moved by < tol over the last 10 steps
-        E = _lowest(alpha, beta)[0]
+    def converged(alpha, beta, b):
+        E, E2, y_last = _lowest_two(alpha, beta)
         history.append(E)
-        return len(history) > 10 and abs(E - history[-11]) <= tol * max(1.0, abs(E))
+        scale = max(1.0, abs(E))
+        r = abs(b * y_last)
+        if r <= np.sqrt(tol) * scale and r * r <= tol * scale * (E2 - E):
+            return True
+        return len(history) > 10 and abs(E - history[-11]) <= tol * scale
 
+    Z = None if lock is None else np.ascontiguousarray(lock)
     for _ in range(restarts + 1):
         history.clear()
         keep = []
-        alpha, beta, _ = lanczos_coefficients(mv, v, max_iter, converged, keep=keep, keep_max=keep_max)
+        alpha, beta, _ = lanczos_coefficients(mv, v, max_iter, converged, keep=keep, keep_max=keep_max,
+                                              lock=Z)
         E, y = _lowest(alpha, beta)
         if len(keep) == len(alpha):
-            psi = np.zeros_like(v)
-            for c, u in zip(y, keep):
-                psi += c * u
+            psi = combine(y, keep)
         else:
-            psi = lanczos_coefficients(mv, v, len(alpha), coeffs=y)
+            psi = lanczos_coefficients(mv, v, len(alpha), coeffs=y, lock=Z)
         del keep
+        if Z is not None:
+            psi -= Z @ (Z.conj().T @ psi)
         psi /= np.linalg.norm(psi)
         h_psi = mv(psi)
+        if Z is not None:
+            h_psi -= Z @ (Z.conj().T @ h_psi)
         E = float(np.vdot(psi, h_psi).real)
         residual = float(np.linalg.norm(h_psi - E * psi))
-        converged = residual <= np.sqrt(tol) * max(1.0, abs(E))
-        if converged:
+        ok = residual <= np.sqrt(tol) * max(1.0, abs(E))
+        if ok:
             break
         v = psi
-    return LanczosResult(E, psi, residual, bool(converged), count[0])
+    return LanczosResult(E, psi, residual, bool(ok), count[0])
 
 
-@njit(cache=True, parallel=True)
-def _overlaps(Z, x, c):
-    """c = Z^H x for Z (n, g), x (n,): g threaded reductions (no BLAS: its spinning
-    threads slow numba's kernels that alternate with it)."""
-    for j in range(Z.shape[1]):
-        c[j] = 0
-        acc = c[j]   # zero of c's type (real or complex), whatever the buffer held
-        for k in prange(x.size):
-            acc += np.conj(Z[k, j]) * x[k]
-        c[j] = acc
-
-
-@njit(cache=True, parallel=True)
-def _subtract(Z, c, x, out):
-    """out = x - Z c, threaded."""
-    for k in prange(x.size):
-        acc = x[k]
-        for j in range(Z.shape[1]):
-            acc -= Z[k, j] * c[j]
-        out[k] = acc
-
-
-def deflated_operator(mv, Z, sigma):
-    """x -> P H P x + sigma (1 - P) x with P = 1 - Z Z^H (Z: (n, g) orthonormal columns,
-    the states found so far): H restricted to their complement, the found states moved
-    up to sigma.  Fused threaded projections; mv(x, out=None) -> H x."""
-    Z = np.ascontiguousarray(Z)
-    c, d = np.zeros(Z.shape[1], Z.dtype), np.zeros(Z.shape[1], Z.dtype)
-    xp = np.empty(Z.shape[0], Z.dtype)
-
-    def op(x, out=None):
-        _overlaps(Z, x, c)
-        _subtract(Z, c, x, xp)
-        y = mv(xp, out)
-        _overlaps(Z, y, d)
-        _subtract(Z, d - sigma * c, y, y)
-        return y
-    return op
-
-
-def lowest_above(mv, v0, threshold, margin=0.05, min_steps=20, max_iter=1000):
-    """Whether the lowest eigenvalue of the Hermitian operator mv lies above
+def lowest_above(mv, v0, threshold, margin=0.05, min_steps=20, max_iter=1000, lock=None):
+    """Whether the lowest eigenvalue of the Hermitian operator mv (on the complement of
+    the orthonormal columns of ``lock``, when given) lies above
     ``threshold``, by Lanczos from v0, stopped as soon as that is decided: the lowest
     Ritz value θ_k (an upper bound that decreases to the eigenvalue) is below the
     threshold (False), or above it and has moved by less than ``margin`` (θ_k -
@@ -224,7 +294,7 @@ def lowest_above(mv, v0, threshold, margin=0.05, min_steps=20, max_iter=1000):
     hist = []
     verdict = [None]
 
-    def decided(alpha, beta):
+    def decided(alpha, beta, b):
         E = _lowest(alpha, beta)[0]
         hist.append(E)
         if E <= threshold:
@@ -232,7 +302,7 @@ def lowest_above(mv, v0, threshold, margin=0.05, min_steps=20, max_iter=1000):
         elif len(hist) > max(10, min_steps - 1) and hist[-11] - E < margin * (E - threshold):
             verdict[0] = True
         return verdict[0] is not None
-    alpha, beta, _ = lanczos_coefficients(mv, v0, max_iter, decided)
+    alpha, beta, _ = lanczos_coefficients(mv, v0, max_iter, decided, lock=lock)
     if verdict[0] is None and len(alpha):   # an invariant subspace: the Ritz value is exact
         E = _lowest(alpha, beta)[0]
         if len(alpha) < max_iter:
