@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from simglass.blas import blas_one_thread
 from simglass.jit import njit
 
 from .exact import exact_ground_state
@@ -80,9 +81,17 @@ def tunnelling_dos(model, omega, eta: float = 0.05, n_lanczos: int = 200):
     Em = exact_ground_state(model, nf - 1, resolve_degeneracy=False).energy
     mu = 0.5 * (Ep - Em)
     z = np.asarray(omega, float) + mu + 1j * eta
+    g = gs.manifold.shape[1]
+    with blas_one_thread():   # numba's threaded products; spinning BLAS threads would slow them
+        rho, weights = _spectral_sums(gs, states, tables, sp_, Hp, sm_, Hm, z, N, n_lanczos)
+    return rho / (N * g), mu, weights / g
+
+
+def _spectral_sums(gs, states, tables, sp_, Hp, sm_, Hm, z, N, n_lanczos):
+    """Σ over the manifold and the sites of the addition and removal spectra on z, and
+    the weights per site (tunnelling_dos)."""
     rho = np.zeros(z.size)
     weights = np.zeros(N)
-    g = gs.manifold.shape[1]
     for psi in gs.manifold.T:
         for i in range(N):
             vp = _apply_site(states, psi, N, i, True, *tables, sp_.size)
@@ -95,4 +104,4 @@ def tunnelling_dos(model, omega, eta: float = 0.05, n_lanczos: int = 200):
                 # G^-(z) = -CF(-z): A^- = -Im G^- / pi = Im CF(-z) / pi
                 rho += continued_fraction(-z, a2 - gs.energy, b2, w2m).imag / np.pi
             weights[i] += w2 + w2m
-    return rho / (N * g), mu, weights / g
+    return rho, weights
