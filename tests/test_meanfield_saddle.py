@@ -191,3 +191,16 @@ def test_retarded_couplings(infinite_table):
     jc = critical_coupling_table(slow, 1.0, 100.0)
     assert jc == pytest.approx(critical_coupling_bisection(slow, 1.0, 100.0, tol=1e-9), rel=1e-8)
     assert abs(jc - static) > 0.1  # retardation matters at ω0 = 2t
+
+
+def test_eq44_row_reads_the_committed_low_density_table():
+    """The report's Eq. 44 row comes from data/saddle_low_density.csv (n = 5e-4 to 0.05),
+    whatever saddle job the report ran, and the table reads like its results file."""
+    from simglass.analysis import checks
+    from simglass.analysis.phase_boundary import N_FIT, low_density_exponent, table
+    rows, resp = table(checks.LOW_DENSITY_TABLE)
+    assert [r[0] for r in rows] == [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05] and resp == []
+    row = checks.saddle_rows(None)[0]
+    assert row.key == "met_glass_exponent" and "saddle_low_density.csv" in row.note
+    assert row.value == pytest.approx(low_density_exponent(rows, N_FIT)[0], rel=1e-12)
+    assert not row.settled and "move away from" in row.note

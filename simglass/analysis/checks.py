@@ -37,6 +37,7 @@ N_SIGMA = 3.0
 ESTIMATE_FACTOR = 2.0
 GLASS_ORDER_TOL = 0.1    # sizes compared at equal glass order: q within 10 % (phase_diagram_rows)
 FOLD_TABLE = Path(__file__).resolve().parents[2] / "data" / "saddle_fold_response.csv"   # analysis.fold_response
+LOW_DENSITY_TABLE = Path(__file__).resolve().parents[2] / "data" / "saddle_low_density.csv"  # jobs/saddle_low_density.toml
 KINDS = ("identity", "prediction", "estimate", "bound", "indicator")
 VERDICTS = ("agrees", "differs", "not settled", "indicator", "no crossing", "no error bar", "not run")
 
@@ -624,13 +625,16 @@ def sum_rule_infinite(density=0.3, t=1.0) -> Row:
     return row.judge()
 
 
-def saddle_rows(path, fold_table=None) -> list[Row]:
-    """Eq. 44 (low-density exponent of the metallic-glass line) from ``saddle`` results
-    (analysis.phase_boundary) and Eq. 47 (exponent of D(0) - D(Ω) at the transition)
-    from the committed fold table (``fold_table``, default FOLD_TABLE:
+def saddle_rows(path, fold_table=None, low_density_table=None) -> list[Row]:
+    """Eq. 44 (low-density exponent of the metallic-glass line) from the committed
+    low-density table (``low_density_table``, default LOW_DENSITY_TABLE: n = 5e-4 to
+    0.05, jobs/saddle_low_density.toml), or without it from the ``saddle`` results at
+    ``path`` (analysis.phase_boundary); Eq. 47 (exponent of D(0) - D(Ω) at the
+    transition) from the committed fold table (``fold_table``, default FOLD_TABLE:
     analysis.fold_response, exactly at J_c, extrapolated to Ω -> 0), or without it the
     window fit of the saddle results at (1 - 1e-5) J_c."""
     fold_table = FOLD_TABLE if fold_table is None else fold_table
+    low_density_table = LOW_DENSITY_TABLE if low_density_table is None else low_density_table
     exp44 = Row("met_glass_exponent", "low-density exponent of (J/t)_c,met (Fermi liquid → glass)",
                 "Eq. 44", -5 / 6)
     exp47 = Row("sqrt_omega", "exponent of D(0) − D(Ω) at the transition (fold exponent × free-bubble exponent)",
@@ -638,8 +642,11 @@ def saddle_rows(path, fold_table=None) -> list[Row]:
     from .phase_boundary import (N_FIT, OMEGA_FIT, RESPONSE_DENSITY, local_exponents, low_density_exponent,
                                  omega_exponent, table)
     rows, resp = table(path) if path is not None else ([], [])
+    source44 = f"the saddle results {Path(path).name}" if path is not None else None
+    if Path(low_density_table).exists():
+        rows, source44 = table(low_density_table)[0], f"{Path(low_density_table).name} (jobs/saddle_low_density.toml)"
     try:
-        if path is None:
+        if source44 is None:
             raise ValueError("no saddle results")
         b, be, chi2, used = low_density_exponent(rows, N_FIT)
         loc = local_exponents([r for r in rows if r[0] <= N_FIT + 1e-12])
@@ -654,10 +661,15 @@ def saddle_rows(path, fold_table=None) -> list[Row]:
         exp44.settled = len(xs) < 2 or abs(xs[1] - xs[0]) <= be
         exp44.sizes = "n = " + ", ".join(f"{n:g}" for n in used)
         exp44.realizations = "deterministic"
-        exp44.note = f"fit χ²/dof {chi2:.0f} (statistical error scaled by its square root)"
+        exp44.note = f"{source44}; fit χ²/dof {chi2:.0f} (statistical error scaled by its square root)"
         if not exp44.settled:
             exp44.note += (f"; the local exponents still drift by {abs(xs[1] - xs[0]):.3f} between the lowest "
-                           f"density intervals: no asymptote reached, the −5/6 law is not tested")
+                           f"density intervals: no asymptote reached")
+            dist = [abs(x - exp44.theory) for x in xs[:3]]   # the three lowest-density intervals
+            if len(dist) == 3 and dist[0] > dist[1] > dist[2]:
+                exp44.note += (f"; over the three lowest-density intervals they move away from "
+                               f"{exp44.theory:.4f} ({xs[2]:.3f} → {xs[1]:.3f} → {xs[0]:.3f} as n falls): "
+                               f"the trend leaves the law rather than approaching it")
         exp44.judge()
     except ValueError as e:
         _missing(exp44, str(e))

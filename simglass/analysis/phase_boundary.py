@@ -11,6 +11,7 @@ response) on the frequency nodes; its exponent is fitted on Ω_lo <= Ω <= Ω_hi
 
     simglass run jobs/saddle_phase_boundary.toml
     python -m simglass.analysis.phase_boundary results/saddle_phase_boundary.h5 --out DIR
+    python -m simglass.analysis.phase_boundary data/saddle_low_density.csv   (the committed Eq. 44 table)
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import written
-from .load import load_points
+from .compact import load_any
 from .stats import power_law_fit
 from .plotting import pyplot, save
 
@@ -34,8 +35,9 @@ RESPONSE_DENSITY = 0.3  # the response figure and the Eq. 47 row use the density
 
 def table(path):
     """(rows [(n, J_c/t, error, closed-form J_c,Q/t)], responses [(n, J_c/t, Ω, D_c, D_free,
-    D_c on the coarser momentum rule or None)]) by density."""
-    job, points = load_points(path, engine="saddle")
+    D_c on the coarser momentum rule or None)]) by density, from a ``saddle`` results file
+    or its compact table (data/saddle_low_density.csv; a table has no responses)."""
+    _, points = load_any(path, engine="saddle")
     rows, resp = [], []
     for p in points:
         if not p.records:
@@ -51,7 +53,7 @@ def table(path):
 
 def thermal(points):
     """[(n, J_c(T = 0)/t, T/t array, J_c(T)/t, error)] for the densities run with the
-    engine option ``temperatures`` (``points`` from load_points)."""
+    engine option ``temperatures`` (``points`` from load_any)."""
     out = [(float(p.params["density"]), float(p.records[0]["Jc"]), np.asarray(p.records[0]["T"]),
             np.asarray(p.records[0]["Jc_T"]), np.asarray(p.records[0]["Jc_T_err"]))
            for p in points if p.records and "Jc_T" in p.records[0]]
@@ -196,7 +198,7 @@ def main(argv=None):
         print(f"D(0) - D(Ω) at n = {n:g}: exponent {fits[-1][0][0]:.3f} ± {fits[-1][0][1]:.3f} at the "
               f"transition (Eq. 47: 0.5), {fits[-1][1][0]:.3f} free (1); fit on {OMEGA_FIT[0]:g} <= Ω/t <= "
               f"{OMEGA_FIT[1]:g} ({fits[-1][0][2]} nodes)")
-    _, points = load_points(a.results, engine="saddle")
+    _, points = load_any(a.results, engine="saddle")
     for p in points:
         if not p.records:
             continue
