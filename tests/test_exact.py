@@ -350,3 +350,25 @@ def test_blas_one_thread_limits_every_pool_and_restores_them():
     after = {d["filepath"]: d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"}
     assert inside and set(inside.values()) == {1}
     assert after == before
+
+
+@pytest.mark.parametrize("keep_max", [1, 5, 17, 40])
+def test_kept_krylov_vectors_stay_within_keep_max(keep_max):
+    """Kept vectors come in blocks, but never more rows than keep_max in all; they are
+    the orthonormal Krylov vectors, and combine sums them like a plain loop."""
+    import scipy.sparse as sp
+    from simglass.ed.lanczos import combine, csr_matvec, lanczos_coefficients
+    A = sp.random(500, 500, density=0.02, random_state=3)
+    H = (A + A.T).tocsr()
+    keep = []
+    alpha, _, _ = lanczos_coefficients(csr_matvec(H), np.ones(500), 30, keep=keep, keep_max=keep_max)
+    if keep_max < len(alpha):
+        assert keep == []
+        return
+    assert len(keep) == len(alpha) == 30
+    blocks = {id(u.base): u.base for u in keep if u.base is not None and u.base.ndim == 2}
+    assert blocks and sum(b.shape[0] for b in blocks.values()) <= keep_max
+    K = np.array(keep)
+    np.testing.assert_allclose(K[:8] @ K[:8].T, np.eye(8), atol=1e-10)
+    y = np.random.default_rng(0).standard_normal(len(keep))
+    np.testing.assert_allclose(combine(y, keep), sum(c * u for c, u in zip(y, keep)), atol=1e-12)

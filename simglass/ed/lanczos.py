@@ -122,8 +122,8 @@ def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None
     With ``coeffs`` (a vector in the Krylov basis) returns that vector instead.
     With ``keep`` (a list) the Krylov vectors are appended to it, at most ``keep_max`` of
     them: beyond that the list is emptied and no more are kept.  Kept vectors are rows
-    of (16, n) blocks, so that their memory comes in large pieces (fewer page faults)
-    and ``combine`` sums them block by block.
+    of blocks of up to 16 (never beyond keep_max), so that their memory comes in large
+    pieces (fewer page faults) and ``combine`` sums them block by block.
     With ``lock`` (an (n, g) array of orthonormal columns, states already found) every
     Krylov vector, v0 included, is orthogonalised against them: the recurrence of P H P
     on the complement of the locked states (P = 1 - Z Z^H), fused into the step."""
@@ -164,7 +164,7 @@ def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None
             v_prev, v, w, spare = v, w, spare, v_prev
         else:
             if block is None or used == len(block):
-                block, used = np.empty((16, v.size), v.dtype), 0
+                block, used = np.empty((max(1, min(16, keep_max - len(keep))), v.size), v.dtype), 0
             v_prev, v, w = v, w, block[used]
             used += 1
         if out is not None:
