@@ -1,5 +1,6 @@
-"""Plain Lanczos (no reorthogonalisation) for ground states and continued fractions, and
-a threaded CSR matrix-vector product.  Loss of orthogonality only adds
+"""Plain Lanczos (no reorthogonalisation among the Krylov vectors; states already found can
+be locked out of them) for ground states and continued fractions, and a threaded CSR
+matrix-vector product.  Loss of orthogonality only adds
 spurious copies of converged eigenvalues; the lowest one converges, and the ground-state
 residual ||H psi - E psi|| is checked, restarting from psi when needed.
 """
@@ -117,8 +118,7 @@ def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None
     """Lanczos recurrence from v0 (normalised inside) for at most n_steps steps.
 
     Returns (alpha, beta, |v0|²) with beta[k] coupling steps k and k+1; stops early at
-    an invariant subspace or when ``converged(alpha, beta, b)`` (asked every step, b
-    the norm of the next residual vector, i.e. the next beta) is true.
+    an invariant subspace or when ``converged(alpha, beta)`` (asked every step) is true.
     With ``coeffs`` (a vector in the Krylov basis) returns that vector instead.
     With ``keep`` (a list) the Krylov vectors are appended to it, at most ``keep_max`` of
     them: beyond that the list is emptied and no more are kept.  Kept vectors are rows
@@ -129,8 +129,9 @@ def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None
     on the complement of the locked states (P = 1 - Z Z^H), fused into the step."""
     if lock is not None:
         Z = np.asfortranarray(lock)  # columns contiguous for the overlaps
-        c = np.zeros(Z.shape[1], Z.dtype)
-        v0 = v0 - Z @ (Z.conj().T @ v0)
+        c = np.zeros(Z.shape[1], np.result_type(Z, v0))
+        for _ in range(2):   # twice: a v0 nearly inside span(Z) keeps no locked part
+            v0 = v0 - Z @ (Z.conj().T @ v0)
     norm2 = float(np.vdot(v0, v0).real)
     if norm2 == 0:
         return (np.zeros(0), np.zeros(0), 0.0) if coeffs is None else np.zeros_like(v0)
@@ -156,7 +157,7 @@ def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None
         alpha.append(a)
         if k == n_steps - 1 or b <= 1e-14 * max(1.0, abs(a)):
             break
-        if coeffs is None and converged is not None and converged(alpha, beta, b):
+        if coeffs is None and converged is not None and converged(alpha, beta):
             break
         beta.append(b)
         w /= b
@@ -174,20 +175,23 @@ def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None
 
 def combine(y, vectors):
     """Σ_k y[k] vectors[k] for the vectors kept by ``lanczos_coefficients``: each run of
-    consecutive vectors that are the first rows of one of its blocks costs one
+    consecutive vectors that are consecutive rows of one of its blocks costs one
     matrix-vector product."""
     out = np.zeros_like(vectors[0])
     k = 0
     while k < len(vectors):
-        base = vectors[k].base
-        m = 1
-        if base is not None and base.ndim == 2 and np.shares_memory(vectors[k], base[0]):
-            while k + m < len(vectors) and m < len(base) and vectors[k + m].base is base:
-                m += 1
-            out += y[k:k + m] @ base[:m]
-        else:
-            out += y[k] * vectors[k]
-        k += m
+        u, base, m = vectors[k], vectors[k].base, 1
+        if base is not None and base.ndim == 2 and base.flags.c_contiguous and u.size == base.shape[1]:
+            start, rem = divmod(u.ctypes.data - base.ctypes.data, u.nbytes)
+            if rem == 0 and 0 <= start < base.shape[0]:
+                while (k + m < len(vectors) and start + m < base.shape[0] and vectors[k + m].base is base
+                       and vectors[k + m].ctypes.data == u.ctypes.data + m * u.nbytes):
+                    m += 1
+                out += y[k:k + m] @ base[start:start + m]
+                k += m
+                continue
+        out += y[k] * u
+        k += 1
     return out
 
 
@@ -197,31 +201,17 @@ def _lowest(alpha, beta):
     return E[0], Y[:, 0]
 
 
-def _lowest_two(alpha, beta):
-    """(θ1, θ2, last component of θ1's eigenvector) of the tridiagonal matrix; θ2 = inf
-    for a 1 x 1 matrix."""
-    k = len(alpha)
-    E, Y = eigh_tridiagonal(np.asarray(alpha), np.asarray(beta[:k - 1]),
-                            select="i", select_range=(0, min(1, k - 1)))
-    return E[0], (E[1] if k > 1 else np.inf), Y[-1, 0]
-
-
 def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3, memory_gb=2.0,
                          lock=None) -> LanczosResult:
     """Lowest eigenpair of the Hermitian H (scipy CSR, or a function mv(x, out=None) -> H x)
     as a :class:`LanczosResult` (unpacks as energy, state, residual, converged, matvecs).
 
-    The recurrence stops at step k when the lowest Ritz value θ1 is settled to tol
-    (relative to max(1, |E|)) by either test:
-
-    * the Ritz residual r = β_k |y_k| (Paige's estimate of ||H ψ - θ1 ψ||) obeys
-      r <= sqrt(tol) max(1, |E|) and r² / (θ2 - θ1) <= tol max(1, |E|): the quadratic
-      residual bound r² / gap on the error of a Ritz value (Kato–Temple; Parlett, The
-      Symmetric Eigenvalue Problem, ch. 11), with the next Ritz value θ2 for the rest of
-      the spectrum;
-    * or θ1 has changed by less than tol over the last 10 steps (the fallback when the
-      Ritz gap closes, e.g. once a copy of a converged value appears).
-
+    The recurrence stops when the lowest Ritz value has changed by less than tol
+    (relative to max(1, |E|)) over the last 10 steps.  A stop on the Ritz residual
+    β_k |y_k| (with the next Ritz value for the gap in the bound r²/gap) would save about
+    7 % of the products, but it stops early, with E off by half the splitting, while a
+    pair of levels close above the lowest is not yet resolved: the next Ritz value then
+    overestimates the gap (tests/test_exact.py::test_ritz_residual_stop_waits_for_a_close_pair).
     It is restarted from the Ritz vector (at most ``restarts`` times) while the
     residual, computed explicitly, exceeds sqrt(tol) max(1, |E|).  An unconverged result
     is returned with ``converged = False``, never silently.  The Ritz vector is summed
@@ -247,16 +237,12 @@ def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3, memory_gb=
     keep_max = int(memory_gb * 2**30 // v.nbytes)
     history = []
 
-    def converged(alpha, beta, b):
-        E, E2, y_last = _lowest_two(alpha, beta)
+    def converged(alpha, beta):  # lowest Ritz value moved by < tol over the last 10 steps
+        E = _lowest(alpha, beta)[0]
         history.append(E)
-        scale = max(1.0, abs(E))
-        r = abs(b * y_last)
-        if r <= np.sqrt(tol) * scale and r * r <= tol * scale * (E2 - E):
-            return True
-        return len(history) > 10 and abs(E - history[-11]) <= tol * scale
+        return len(history) > 10 and abs(E - history[-11]) <= tol * max(1.0, abs(E))
 
-    Z = None if lock is None else np.ascontiguousarray(lock)
+    Z = None if lock is None else np.asfortranarray(lock)
     for _ in range(restarts + 1):
         history.clear()
         keep = []
@@ -294,7 +280,7 @@ def lowest_above(mv, v0, threshold, margin=0.05, min_steps=20, max_iter=1000, lo
     hist = []
     verdict = [None]
 
-    def decided(alpha, beta, b):
+    def decided(alpha, beta):
         E = _lowest(alpha, beta)[0]
         hist.append(E)
         if E <= threshold:
