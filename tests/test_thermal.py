@@ -322,3 +322,24 @@ def test_paramagnet_limit_recovers_the_line():
     assert [round(x[0], 3) for x in lim] == [0.3, 0.5]
     for T_, e0, err, para, chi2 in lim:
         assert e0 == pytest.approx(para, abs=1e-9) and chi2 < 1e-12
+
+
+def test_chi_sg_scaling_recovers_a_known_exponent():
+    """Synthetic SK sizes with χ_SG(T) = N^b h(T) per realisation (noise 5 %): the
+    interpolation at T_c = J/4 and the fit give b back, within its error."""
+    from simglass.analysis.thermal import SizeThermal, chi_sg_scaling
+    rng = np.random.default_rng(1)
+    T = np.geomspace(0.15, 0.6, 16)
+    sizes = []
+    for N in (32, 64, 128, 256, 512):
+        h = 2.0 + 1.0 / T
+        q2 = (N ** (0.3 - 1.0) * h)[None, :] * (1 + 0.05 * rng.standard_normal((60, 1)))
+        nan = np.full(T.size, np.nan)
+        sizes.append(SizeThermal(N=N, series="sk", sk=True, realizations=60, flagged=0, T=T, e=nan, e_err=nan,
+                                 c=nan, c_err=nan, g=nan, g_err=nan, chi=N * q2.mean(axis=0), chi_err=nan,
+                                 q_edges=None, p_q=None, phi_edges=None, p_phi=None, q2=q2, q4=q2 ** 2))
+    fss = chi_sg_scaling(sizes, n_boot=100)
+    assert abs(fss["b"] - 0.3) < 2 * fss["b_err"] and fss["b_err"] < 0.02
+    # interpolation at T_c: h is smooth, so χ(T_c) lies within 3 % of N^b h(T_c) (noise mean and interpolation)
+    for N, c in zip(fss["N"], fss["chi"]):
+        assert c == pytest.approx(N ** 0.3 * (2.0 + 4.0), rel=0.03)

@@ -256,6 +256,52 @@ def paramagnet_limit(sizes, sizes_used=3):
     return out
 
 
+def _at_tc(T, chi, T_c):
+    """χ at T_c, linear in ln T and ln χ between the two ladder temperatures around it
+    (NaN when T_c lies outside the ladder)."""
+    k = np.searchsorted(T, T_c)
+    if k == 0 or k == T.size:
+        return np.nan
+    w = np.log(T_c / T[k - 1]) / np.log(T[k] / T[k - 1])
+    return float(np.exp((1 - w) * np.log(chi[k - 1]) + w * np.log(chi[k])))
+
+
+def chi_sg_scaling(sizes, T_c=TC_SK, n_boot: int = N_BOOT, seed: int = 0):
+    """Finite-size scaling of χ_SG at the SK transition: χ_SG(T_c) ∝ N^(1/3) (mean-field
+    finite-size scaling, γ = 1 with the upper critical dimension's N ~ L^6 and ν = 1/2).
+
+    ``sizes``: SizeThermal of one SK series.  Per size χ_SG(T_c), interpolated in
+    (ln T, ln χ) between the ladder's temperatures around T_c, with a bootstrap error
+    over realisations; the exponent b of the weighted straight line ln χ = a + b ln N
+    over all sizes, and the local exponents between neighbouring sizes (their drift is
+    the finite-size correction).  Returns None with fewer than two sizes, else
+    {"N": [...], "chi": [...], "err": [...], "b": b, "b_err": error, "chi2": chi²/dof,
+    "local": [(N1, N2, b12, err)]}."""
+    from .stats import weighted_line
+    sk = sorted((s for s in sizes if s.sk and s.realizations > 1), key=lambda s: s.N)
+    if len(sk) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    N, chi, err = [], [], []
+    for s in sk:
+        c0 = _at_tc(s.T, s.N * s.q2.mean(axis=0), T_c)
+        boots = [_at_tc(s.T, s.N * s.q2[rng.integers(0, len(s.q2), len(s.q2))].mean(axis=0), T_c)
+                 for _ in range(n_boot)]
+        if not np.isfinite(c0):
+            continue
+        N.append(s.N)
+        chi.append(c0)
+        err.append(float(np.std(boots, ddof=1)))
+    if len(N) < 2:
+        return None
+    lnN, lnc, lne = np.log(N), np.log(chi), np.asarray(err) / np.asarray(chi)
+    _, b, cov, chi2 = weighted_line(lnN, lnc, lne)
+    local = [(N[k], N[k + 1], float((lnc[k + 1] - lnc[k]) / (lnN[k + 1] - lnN[k])),
+              float(np.hypot(lne[k], lne[k + 1]) / (lnN[k + 1] - lnN[k]))) for k in range(len(N) - 1)]
+    return {"N": N, "chi": chi, "err": err, "b": b, "b_err": float(np.sqrt(cov[1, 1] * max(chi2, 1.0))),
+            "chi2": chi2, "local": local}
+
+
 def analyze(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None = None):
     """(sizes, crossings): ``size_averages`` and the Binder crossings of successive
     sizes of each series."""
@@ -368,6 +414,13 @@ def main(argv=None):
             for T, e0, err, para, chi2 in limit:
                 print(f"   T/J = {T:.4f}: e_inf = {e0:.5f} +- {err:.5f}, exact {para:.5f} "
                       f"({(e0 - para) / err:+.1f} sigma; chi2/dof {chi2:.2f})")
+        fss = chi_sg_scaling(group, n_boot=a.n_boot) if group[0].sk else None
+        if fss:
+            print(f"chi_SG at T_c = {TC_SK:g} J: " + ", ".join(
+                f"N = {n}: {c:.3f} +- {e:.3f}" for n, c, e in zip(fss["N"], fss["chi"], fss["err"])))
+            print(f"   exponent of chi_SG(T_c) ~ N^b over all sizes: b = {fss['b']:.3f} +- {fss['b_err']:.3f} "
+                  f"(1/3 for SK; chi2/dof {fss['chi2']:.2f}, error scaled by its root when > 1); local: "
+                  + ", ".join(f"{n1}/{n2}: {x:.3f} +- {e:.3f}" for n1, n2, x, e in fss["local"]))
         for c in crossings:
             if c.series == series:
                 ref = f"  (SK: T_c = {TC_SK:g} J)" if group[0].sk else ""
