@@ -238,8 +238,7 @@ def _lanczos_manifold(H, Ns, tol, memory_gb, degeneracy_tol):
             break
         r = lanczos_ground_state(mv, v, tol=tol, memory_gb=memory_gb, lock=Z)
         converged = converged and r.converged
-        psi = r.state - Z @ (Z.conj().T @ r.state)
-        psi /= np.linalg.norm(psi)
+        psi = r.state   # normalised, orthogonal to Z (lanczos_ground_state with lock)
         h_psi = mv(psi)
         residual = max(residual, float(np.linalg.norm(h_psi - E0 * psi)))
         found.append(psi)

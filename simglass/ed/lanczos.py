@@ -207,11 +207,9 @@ def lanczos_ground_state(H, v0, tol=1e-12, max_iter=1000, restarts=3, memory_gb=
     as a :class:`LanczosResult` (unpacks as energy, state, residual, converged, matvecs).
 
     The recurrence stops when the lowest Ritz value has changed by less than tol
-    (relative to max(1, |E|)) over the last 10 steps.  A stop on the Ritz residual
-    β_k |y_k| (with the next Ritz value for the gap in the bound r²/gap) would save about
-    7 % of the products, but it stops early, with E off by half the splitting, while a
-    pair of levels close above the lowest is not yet resolved: the next Ritz value then
-    overestimates the gap (tests/test_exact.py::test_ritz_residual_stop_waits_for_a_close_pair).
+    (relative to max(1, |E|)) over the last 10 steps (a stop on the Ritz residual ends
+    too early while a close pair above the lowest level is unresolved:
+    tests/test_exact.py::test_ritz_residual_stop_waits_for_a_close_pair).
     It is restarted from the Ritz vector (at most ``restarts`` times) while the
     residual, computed explicitly, exceeds sqrt(tol) max(1, |E|).  An unconverged result
     is returned with ``converged = False``, never silently.  The Ritz vector is summed

@@ -83,25 +83,18 @@ def tunnelling_dos(model, omega, eta: float = 0.05, n_lanczos: int = 200):
     z = np.asarray(omega, float) + mu + 1j * eta
     g = gs.manifold.shape[1]
     with blas_one_thread():   # numba's threaded products; spinning BLAS threads would slow them
-        rho, weights = _spectral_sums(gs, states, tables, sp_, Hp, sm_, Hm, z, N, n_lanczos)
+        rho = np.zeros(z.size)
+        weights = np.zeros(N)
+        for psi in gs.manifold.T:
+            for i in range(N):
+                vp = _apply_site(states, psi, N, i, True, *tables, sp_.size)
+                a, b, w2 = lanczos_coefficients(csr_matvec(Hp), vp, n_lanczos)
+                if w2 > 0:  # addition: poles at E_{N+1} - E0
+                    rho += -continued_fraction(z, a - gs.energy, b, w2).imag / np.pi
+                vm = _apply_site(states, psi, N, i, False, *tables, sm_.size)
+                a2, b2, w2m = lanczos_coefficients(csr_matvec(Hm), vm, n_lanczos)
+                if w2m > 0:  # removal: poles at E0 - E_{N-1}
+                    # G^-(z) = -CF(-z): A^- = -Im G^- / pi = Im CF(-z) / pi
+                    rho += continued_fraction(-z, a2 - gs.energy, b2, w2m).imag / np.pi
+                weights[i] += w2 + w2m
     return rho / (N * g), mu, weights / g
-
-
-def _spectral_sums(gs, states, tables, sp_, Hp, sm_, Hm, z, N, n_lanczos):
-    """Σ over the manifold and the sites of the addition and removal spectra on z, and
-    the weights per site (tunnelling_dos)."""
-    rho = np.zeros(z.size)
-    weights = np.zeros(N)
-    for psi in gs.manifold.T:
-        for i in range(N):
-            vp = _apply_site(states, psi, N, i, True, *tables, sp_.size)
-            a, b, w2 = lanczos_coefficients(csr_matvec(Hp), vp, n_lanczos)
-            if w2 > 0:  # addition: poles at E_{N+1} - E0
-                rho += -continued_fraction(z, a - gs.energy, b, w2).imag / np.pi
-            vm = _apply_site(states, psi, N, i, False, *tables, sm_.size)
-            a2, b2, w2m = lanczos_coefficients(csr_matvec(Hm), vm, n_lanczos)
-            if w2m > 0:  # removal: poles at E0 - E_{N-1}
-                # G^-(z) = -CF(-z): A^- = -Im G^- / pi = Im CF(-z) / pi
-                rho += continued_fraction(-z, a2 - gs.energy, b2, w2m).imag / np.pi
-            weights[i] += w2 + w2m
-    return rho, weights
