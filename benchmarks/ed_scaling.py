@@ -4,7 +4,9 @@ Our path (``ed.exact_ground_state``: basis and compact hopping from ``ed.fock``,
 all-to-all density diagonal built directly from the occupation bits, our Lanczos)
 against QuSpin's own generic path: every density term as a QuSpin "n" / "nn" term,
 ``hamiltonian(...).eigsh``.  Same realisation, same sector; prints both times, the ratio
-and the relative energy difference, and (``--breakdown``) where our time goes.
+and the relative energy difference, and (``--breakdown``) where our time goes, with
+the manifold search run both ways (the two-vector block Lanczos of the stored path,
+and single vectors).
 
     .venv/bin/python benchmarks/ed_scaling.py [--shape 2 3 4] [--repeat 3]
     .venv/bin/python benchmarks/ed_scaling.py --shape 3 3 3 --nf 13 --path matfree --no-peer
@@ -37,30 +39,39 @@ def quspin_generic(model):
 
 
 def breakdown(model):
-    from simglass.ed.exact import diagonal_energies
+    """Build time, then the manifold search as exact_ground_state runs it, once with the
+    two-vector block Lanczos (ed.lanczos.pair_lanczos) and once with single vectors
+    (ground state, then the locked gap test): products and their times, same run."""
+    from simglass.blas import blas_one_thread
+    from simglass.ed.exact import _lanczos_manifold, diagonal_energies
     from simglass.ed.fock import hopping_operator, sector_states
-    from simglass.ed.lanczos import lanczos_ground_state
     N = model.n_sites
     t0 = time.perf_counter()
     states = sector_states(N, model.n_particles)
     mv = hopping_operator(states, diagonal_energies(states, N, model.V, model.eps), N, model.lattice.bonds,
                           model.t)
-    t_build = time.perf_counter() - t0
-    calls = [0, 0.0]
+    print(f"  breakdown: basis + diagonal + hopping ({mv.nnz:,} entries) {time.perf_counter() - t0:.1f} s")
+    for pair in (True, False):
+        calls = {"single": [0, 0.0], "pair": [0, 0.0]}
 
-    def counted(x, out=None):
-        t = time.perf_counter()
-        y = mv(x, out)
-        calls[0] += 1
-        calls[1] += time.perf_counter() - t
-        return y
-    from simglass.blas import blas_one_thread
-    t0 = time.perf_counter()
-    with blas_one_thread():   # as exact_ground_state runs it
-        lanczos_ground_state(counted, np.random.default_rng(0).standard_normal(states.size), memory_gb=8.0)
-    t_lanczos = time.perf_counter() - t0
-    print(f"  breakdown: basis + diagonal + hopping ({mv.nnz:,} entries) {t_build:.1f} s; Lanczos "
-          f"{t_lanczos:.1f} s of which {calls[0]} products {calls[1]:.1f} s ({calls[1] / calls[0]:.3f} s each)")
+        def timed(kind, f):
+            def g(*args):
+                t = time.perf_counter()
+                y = f(*args)
+                calls[kind][0] += 1
+                calls[kind][1] += time.perf_counter() - t
+                return y
+            return g
+        counted = timed("single", mv)
+        counted.pair = timed("pair", mv.pair)
+        t0 = time.perf_counter()
+        with blas_one_thread():   # as exact_ground_state runs it
+            _, E0, _, _, g = _lanczos_manifold(counted, states.size, 1e-12, 8.0, 1e-8, pair=pair)
+        total = time.perf_counter() - t0
+        parts = "; ".join(f"{n} {kind} products {t:.2f} s ({1e3 * t / n:.2f} ms each)"
+                          for kind, (n, t) in calls.items() if n)
+        print(f"  manifold search, {'pairs' if pair else 'single vectors'}: {total:.2f} s, "
+              f"degeneracy {g}, E0 = {E0:.10f}; {parts}")
 
 
 def main():
@@ -69,7 +80,8 @@ def main():
     ap.add_argument("--nf", type=int, help="particles (default: half filling)")
     ap.add_argument("--path", default="fast", choices=["fast", "matfree"])
     ap.add_argument("--no-peer", action="store_true", help="skip QuSpin's generic path")
-    ap.add_argument("--breakdown", action="store_true", help="time our build and products separately")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="time our build and products separately, and the search with pairs against single vectors")
     ap.add_argument("--repeat", type=int, default=1, help="best of this many calls, for both codes")
     a = ap.parse_args()
     lat = Lattice(tuple(a.shape))

@@ -261,17 +261,20 @@ def _degeneracy_cases():
 
 def test_manifold_search_finds_the_dense_degeneracy():
     """The Lanczos manifold search (early-stopped gap test, ed.lanczos.lowest_above)
-    gives the degeneracy of the full spectrum in every case, on the stored and the
-    matrix-free paths."""
+    gives the degeneracy of the full spectrum in every case, and the same manifold (its
+    projector): on the stored path, which starts with the two-vector block Lanczos
+    (ed.lanczos.pair_lanczos), and on the matrix-free path (single vectors)."""
     from simglass import Model
     for lat, V, eps, nf in _degeneracy_cases():
         m = Model(lat, 1.0, V, eps, n_particles=nf)
-        E = np.linalg.eigvalsh(ed.exact.sector_hamiltonian(m, nf)[1].toarray())
+        E, U = np.linalg.eigh(ed.exact.sector_hamiltonian(m, nf)[1].toarray())
         g = int(np.sum(E <= E[0] + 1e-8 * max(1.0, abs(E[0]))))
+        P = U[:, :g] @ U[:, :g].T
         for kw in ({"dense_max": 0}, {"path": "matfree"}):
-            r = ed.exact_ground_state(m, **kw)
+            r = ed.exact_ground_state(m, keep_state=True, **kw)
             assert (r.degeneracy, r.converged) == (g, True), (lat.shape, nf, kw, E[:g + 2])
             assert r.energy == pytest.approx(E[0], abs=1e-9)
+            np.testing.assert_allclose(r.manifold @ r.manifold.T, P, atol=1e-6)
 
 
 def test_unconverged_lanczos_is_flagged():
@@ -399,3 +402,52 @@ def test_combine_follows_the_rows_not_only_the_block():
     vecs = [np.ones(50), block[0], block[2], block[1], block[3]]
     y = np.arange(1.0, 6.0)
     np.testing.assert_allclose(combine(y, vecs), sum(c * u for c, u in zip(y, vecs)), atol=1e-12)
+
+
+def _diagonal_operator(lam):
+    """H = diag(lam) as an mv(x, out=None) with the two-vector form mv.pair(X, Y)."""
+    def mv(x, out=None):
+        return np.multiply(lam, x, out=out)
+    mv.pair = lambda X, Y: np.multiply(lam[:, None], X, out=Y)
+    return mv
+
+
+@pytest.mark.parametrize("split, g", [(1e-6, 1), (3e-7, 1), (5e-10, 2), (0.0, 2)])
+def test_pair_search_resolves_close_and_degenerate_pairs(split, g):
+    """The manifold search that starts with pair_lanczos, on spectra with the two lowest
+    levels split (relative to |E0|) above the degeneracy tolerance 1e-8, within it, or
+    not at all: the same degeneracy as the single-vector search, and E0 to 1e-11 or,
+    for a pair within the tolerance, within the pair's width (the single-vector
+    search can stop on a mixture of the two: E0 off by a quarter of their splitting)."""
+    from simglass.ed.exact import _lanczos_manifold
+    lam = np.linspace(-5, 5, 3000)
+    lam[0], lam[1] = -10.0, -10.0 + 10 * split
+    mv = _diagonal_operator(lam)
+    for pair in (True, False):
+        Z, E0, _, converged, found = _lanczos_manifold(mv, lam.size, 1e-12, 1.0, 1e-8, pair=pair)
+        assert (found, converged) == (g, True), pair
+        assert abs(E0 + 10.0) <= max(1e-11, 10 * split if g == 2 else 0)
+        assert np.abs(Z[2:]).max() < 1e-5      # the manifold lies on the two lowest levels
+
+
+def test_pair_lanczos_decides_the_gap_on_both_sides():
+    """pair_lanczos on a 2x2x3 sector: E0 and its state against the dense spectrum; the
+    second level is found above a threshold set below it and not above one set above
+    it; starved of steps, it decides nothing and says so."""
+    from simglass.ed.fock import hopping_operator, sector_states
+    from simglass.ed.lanczos import pair_lanczos
+    m = make((2, 2, 3), J=3.0, seed=4)
+    E, U = np.linalg.eigh(ed.exact.sector_hamiltonian(m, 6)[1].toarray())
+    states = sector_states(m.n_sites, 6)
+    mv = hopping_operator(states, ed.exact.diagonal_energies(states, m.n_sites, m.V, m.eps), m.n_sites,
+                          m.lattice.bonds, m.t)
+    X0 = np.random.default_rng(1).standard_normal((states.size, 2))
+    rel = (E[1] - E[0]) / max(1.0, abs(E[0]))
+    below = pair_lanczos(mv.pair, mv, X0, 0.5 * rel)
+    assert below.converged and below.above is True
+    assert abs(below.energy - E[0]) <= 1e-11 * abs(E[0]) and abs(abs(U[:, 0] @ below.state) - 1) < 1e-10
+    assert pair_lanczos(mv.pair, mv, X0, 1.5 * rel).above is False
+    starved = pair_lanczos(mv.pair, mv, X0, 0.5 * rel, max_iter=5)
+    assert starved.above is None and not starved.converged
+    with pytest.raises(ValueError, match="two independent columns"):
+        pair_lanczos(mv.pair, mv, np.ones((states.size, 2)), 0.5 * rel)

@@ -13,7 +13,8 @@ from numba import prange
 from simglass.jit import njit
 from scipy.linalg import eigh_tridiagonal
 
-__all__ = ["csr_matvec", "lanczos_coefficients", "lanczos_ground_state", "LanczosResult", "lowest_above"]
+__all__ = ["csr_matvec", "lanczos_coefficients", "lanczos_ground_state", "LanczosResult", "lowest_above",
+           "pair_lanczos"]
 
 
 class LanczosResult(NamedTuple):
@@ -293,3 +294,224 @@ def lowest_above(mv, v0, threshold, margin=0.05, min_steps=20, max_iter=1000, lo
             verdict[0] = bool(E > threshold)
         hist.append(E)
     return verdict[0], (hist[-1] if hist else float("inf")), len(alpha)
+
+
+@njit(cache=True, parallel=True)
+def _pair_project(Q, Qp, W, Bp):
+    """One block step after W = H Q (blocks of two columns, (n, 2)): W -= Qp Bpᵀ, then
+    returns A = Qᵀ W as (A00, A01, A10, A11), in one fused threaded pass."""
+    b00, b01, b10, b11 = Bp[0, 0], Bp[0, 1], Bp[1, 0], Bp[1, 1]
+    a00 = 0.0
+    a01 = 0.0
+    a10 = 0.0
+    a11 = 0.0
+    for r in prange(Q.shape[0]):
+        w0 = W[r, 0] - (Qp[r, 0] * b00 + Qp[r, 1] * b01)
+        w1 = W[r, 1] - (Qp[r, 0] * b10 + Qp[r, 1] * b11)
+        W[r, 0] = w0
+        W[r, 1] = w1
+        a00 += Q[r, 0] * w0
+        a01 += Q[r, 0] * w1
+        a10 += Q[r, 1] * w0
+        a11 += Q[r, 1] * w1
+    return a00, a01, a10, a11
+
+
+@njit(cache=True, parallel=True)
+def _pair_subtract(Q, W, a00, a01, a11):
+    """W -= Q A for A symmetric (2, 2); returns the Gram matrix of W as (G00, G01, G11)."""
+    g00 = 0.0
+    g01 = 0.0
+    g11 = 0.0
+    for r in prange(Q.shape[0]):
+        w0 = W[r, 0] - (Q[r, 0] * a00 + Q[r, 1] * a01)
+        w1 = W[r, 1] - (Q[r, 0] * a01 + Q[r, 1] * a11)
+        W[r, 0] = w0
+        W[r, 1] = w1
+        g00 += w0 * w0
+        g01 += w0 * w1
+        g11 += w1 * w1
+    return g00, g01, g11
+
+
+@njit(cache=True, parallel=True)
+def _pair_normalise(W, r00, r01, r11):
+    """W <- W R⁻¹ for R = [[r00, r01], [0, r11]] (Cholesky QR); returns the Gram matrix of
+    the result (the identity up to rounding unless W's columns were nearly parallel)."""
+    g00 = 0.0
+    g01 = 0.0
+    g11 = 0.0
+    for r in prange(W.shape[0]):
+        q0 = W[r, 0] / r00
+        q1 = (W[r, 1] - r01 * q0) / r11
+        W[r, 0] = q0
+        W[r, 1] = q1
+        g00 += q0 * q0
+        g01 += q0 * q1
+        g11 += q1 * q1
+    return g00, g01, g11
+
+
+def _cholesky2(g00, g01, g11):
+    """R (upper) with RᵀR = [[g00, g01], [g01, g11]], or None when it is numerically
+    singular (the block's two columns nearly parallel, or zero: an invariant subspace)."""
+    if not g00 > 0:
+        return None
+    r00 = np.sqrt(g00)
+    r01 = g01 / r00
+    d = g11 - r01 * r01
+    if not d > 1e-24 * max(g00, g11):
+        return None
+    return r00, r01, np.sqrt(d)
+
+
+def _pair_orthonormalise(W, g):
+    """W <- Q with W = Q R (Q orthonormal columns, R upper triangular 2 × 2), given the
+    Gram matrix g = (G00, G01, G11) of W: Cholesky QR, repeated once when the first pass
+    leaves Q off orthonormal by more than 1e-12; returns R, or None at a breakdown."""
+    R = np.eye(2)
+    for _ in range(2):
+        c = _cholesky2(*g)
+        if c is None:
+            return None
+        R = np.array([[c[0], c[1]], [0.0, c[2]]]) @ R
+        g = _pair_normalise(W, *c)
+        if abs(g[0] - 1) <= 1e-12 and abs(g[1]) <= 1e-12 and abs(g[2] - 1) <= 1e-12:
+            break
+    return R
+
+
+class PairResult(NamedTuple):
+    """Result of ``pair_lanczos``: energy, state (normalised), residual and converged as in
+    LanczosResult; above: the second-lowest eigenvalue lies above the threshold (True),
+    does not (False), or was not decided (None); matvecs: single-vector products (a pair
+    counts two)."""
+    energy: float
+    state: np.ndarray
+    residual: float
+    converged: bool
+    above: bool | None
+    matvecs: int
+
+
+def _pair_recurrence(pair, X0, n_steps, decided=None, coeffs=None, keep=None, keep_max=0):
+    """Block Lanczos with blocks of two columns from X0 (n, 2), real symmetric H
+    (``pair(X, Y)``: Y = H X), for at most n_steps blocks; no reorthogonalisation between
+    blocks.  Returns the block-tridiagonal T_k in the lower band form of
+    scipy.linalg.eig_banded, shape (3, 2k); stops early at a breakdown (an invariant
+    subspace) or when ``decided(band)`` is true (asked every step).  With ``coeffs``
+    (a vector in the Krylov basis) returns Σ_k Q_k coeffs[2k:2k+2] instead.  With
+    ``keep`` (a list) the blocks Q_k are appended, at most ``keep_max`` of them (beyond
+    that the list is emptied and no more are kept)."""
+    W = np.array(X0, dtype=float, order="C")
+    cols = W.T
+    if _pair_orthonormalise(W, (float(cols[0] @ cols[0]), float(cols[0] @ cols[1]),
+                                float(cols[1] @ cols[1]))) is None:
+        raise ValueError("pair_lanczos needs a start block of two independent columns")
+    Q, Qp, Bp = W, np.zeros_like(W), np.zeros((2, 2))
+    W = np.empty_like(Q)
+    band = np.zeros((3, 2 * n_steps))
+    out = None if coeffs is None else Q @ coeffs[:2]
+    m = 0
+    for k in range(n_steps):
+        if keep is not None:
+            if len(keep) < keep_max:
+                keep.append(Q)
+            else:
+                keep.clear()
+                keep = None
+        pair(Q, W)
+        a00, a01, a10, a11 = _pair_project(Q, Qp, W, Bp)
+        a01 = 0.5 * (a01 + a10)
+        g = _pair_subtract(Q, W, a00, a01, a11)
+        band[0, 2 * k], band[0, 2 * k + 1], band[1, 2 * k] = a00, a11, a01
+        m = 2 * k + 2
+        if k == n_steps - 1 or (coeffs is None and decided is not None and decided(band[:, :m])):
+            break
+        R = _pair_orthonormalise(W, g)
+        if R is None:
+            break
+        band[2, 2 * k], band[1, 2 * k + 1], band[2, 2 * k + 1] = R[0, 0], R[0, 1], R[1, 1]
+        Bp = R
+        if keep is None:    # recycle the oldest block
+            Qp, Q, W = Q, W, Qp
+        else:
+            Qp, Q, W = Q, W, np.empty_like(W)
+        if out is not None:
+            out += Q @ coeffs[m:m + 2]
+    return band[:, :m] if coeffs is None else out
+
+
+def _lowest_two(band):
+    from scipy.linalg import eig_banded
+    return eig_banded(band, lower=True, eigvals_only=True, select="i", select_range=(0, 1))
+
+
+def pair_lanczos(pair, mv, X0, threshold, tol=1e-12, max_iter=500, memory_gb=2.0, margin=0.05,
+                 min_steps=20) -> PairResult:
+    """Lowest eigenpair of a real symmetric H, and whether its second-lowest eigenvalue
+    lies above E0 + threshold max(1, |E0|), in one block Lanczos run with blocks of two
+    (``_pair_recurrence``; ``pair(X, Y)``: Y = H X for (n, 2) blocks, ``mv(x, out=None)``:
+    H x, for the residual).  Where the two gathers of a pair cost little more than
+    one (ed.fock.hopping_operator at sizes beyond the cache), this decides the gap for
+    less than the ground state and the gap test of ``lowest_above`` run one after the
+    other (docs/validation.md §8c).
+
+    The run stops when (a) the lowest Ritz value θ1 has changed by less than tol
+    max(1, |θ1|) over the last 10 steps (the rule of ``lanczos_ground_state``), and
+    (b) the second Ritz value θ2 is decided: at or below the threshold (above = False,
+    then it stays so: θ2 is an upper bound of the second eigenvalue), or above it and
+    moved by less than ``margin`` (θ2 - threshold) over the last 10 steps, after at least
+    ``min_steps`` (above = True; the rule of ``lowest_above``).  Without
+    reorthogonalisation a copy of a converged θ1 can appear later as θ2: it reads as
+    above = False, never as a false gap, and the caller then runs the locked search.
+    The Ritz vector is summed from the blocks kept within ``memory_gb`` or from a second
+    pass; converged means residual <= sqrt(tol) max(1, |E|) (no restart here: the
+    caller continues with ``lanczos_ground_state`` from the state).
+
+    Raises ValueError for a start block without two independent columns.
+    """
+    from scipy.linalg import eig_banded
+    X0 = np.asarray(X0, dtype=float)
+    keep_max = int(memory_gb * 2**30 // max(X0.nbytes, 1))
+    h1, h2 = [], []
+    state = {"above": None, "stopped": False}
+
+    def decided(band):
+        t1, t2 = _lowest_two(band)
+        h1.append(t1)
+        h2.append(t2)
+        thr = t1 + threshold * max(1.0, abs(t1))
+        if state["above"] is not False:
+            if t2 <= thr:
+                state["above"] = False
+            elif len(h2) > max(10, min_steps - 1) and h2[-11] - t2 < margin * (t2 - thr):
+                state["above"] = True
+            else:
+                state["above"] = None
+        e0_done = len(h1) > 10 and abs(t1 - h1[-11]) <= tol * max(1.0, abs(t1))
+        state["stopped"] = e0_done and state["above"] is not None
+        return state["stopped"]
+
+    keep = []
+    band = _pair_recurrence(pair, X0, max_iter, decided, keep=keep, keep_max=keep_max)
+    m = band.shape[1]
+    products = m + 1
+    if not state["stopped"]:    # max_iter pairs, or a breakdown: the gap was not decided
+        state["above"] = None
+    w, y = eig_banded(band, lower=True, select="i", select_range=(0, 0))
+    y = y[:, 0]
+    if len(keep) == m // 2:
+        psi = np.zeros(X0.shape[0])
+        for k, Q in enumerate(keep):
+            psi += Q @ y[2 * k:2 * k + 2]
+    else:
+        psi = _pair_recurrence(pair, X0, m // 2, coeffs=y)
+        products += m
+    del keep
+    psi /= np.linalg.norm(psi)
+    h_psi = mv(psi)
+    E = float(psi @ h_psi)
+    residual = float(np.linalg.norm(h_psi - E * psi))
+    ok = residual <= np.sqrt(tol) * max(1.0, abs(E))
+    return PairResult(E, psi, residual, bool(ok), state["above"], products)
