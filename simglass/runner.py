@@ -57,12 +57,36 @@ def mpi_world():
     return comm
 
 
+def numba_follows_omp() -> int | None:
+    """numba's thread count set to OMP_NUM_THREADS when the user set that and not
+    NUMBA_NUM_THREADS (numba reads only its own variable: ``OMP_NUM_THREADS=1 mpiexec
+    -n 3 simglass run`` left each worker with one numba thread per core, so the
+    threaded ED and saddle-point kernels of two workers shared two cores four ways,
+    and ED on small sectors, whose kernels wait for every thread at each step, ran 10-100
+    times slower).  Returns the count set, or None (nothing to follow, or not a
+    positive integer)."""
+    if "NUMBA_NUM_THREADS" in os.environ or "OMP_NUM_THREADS" not in os.environ:
+        return None
+    try:
+        n = int(os.environ.get("OMP_NUM_THREADS", "").split(",")[0])
+    except ValueError:
+        return None
+    if n < 1:
+        return None
+    import numba
+    n = min(n, numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(n)
+    return n
+
+
 def share_cores(comm) -> int | None:
     """Limit this rank's numba and BLAS thread pools to its share of the node's cores:
     the cores this process may use, divided among the node's working ranks (rank 0 only
     hands out tasks and sleeps).  Left alone (None) when the user set any of
-    THREAD_VARS.  Returns the thread count."""
+    THREAD_VARS (then numba follows OMP_NUM_THREADS, numba_follows_omp).  Returns the
+    thread count."""
     if any(v in os.environ for v in THREAD_VARS):
+        numba_follows_omp()
         return None
     from mpi4py import MPI
     node = comm.Split_type(MPI.COMM_TYPE_SHARED)
@@ -141,6 +165,8 @@ def run_job(job: Job, output: str | None = None, overwrite: bool = False, progre
                              "simglass.jobfile.load_job (or parse_job with base_dir)")
     rank = comm.Get_rank() if comm is not None else 0
     n_servers = serving_ranks(comm.Get_size(), servers) if comm is not None else 0
+    if comm is None:
+        numba_follows_omp()
     t0 = time.perf_counter()
     if rank != 0:
         if rank <= n_servers:

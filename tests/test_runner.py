@@ -647,3 +647,45 @@ def test_task_table_has_every_model_parameter_and_N(small_results):
     assert list(df.columns[:2]) == ["J", "density"]
     assert {"W", "t", "L", "onsite", "N"} <= set(df.columns)
     assert (df["W"] == 0.5).all() and (df["L"] == "3x3x3").all() and (df["N"] == 27).all()
+
+
+@pytest.mark.parametrize("env, expected", [({"OMP_NUM_THREADS": "1"}, 1), ({"OMP_NUM_THREADS": "1,1"}, 1),
+                                           ({"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "2"}, None),
+                                           ({}, None), ({"OMP_NUM_THREADS": "x"}, None),
+                                           ({"OMP_NUM_THREADS": "0"}, None)])
+def test_numba_threads_follow_omp_num_threads(monkeypatch, env, expected):
+    """numba reads only NUMBA_NUM_THREADS; the runner makes it follow OMP_NUM_THREADS, the
+    usual way to ask for one thread per rank, unless NUMBA_NUM_THREADS is set.  Before,
+    `OMP_NUM_THREADS=1 mpiexec -n 3 simglass run` left two numba threads per worker."""
+    import numba
+    from simglass.runner import numba_follows_omp
+    before = numba.get_num_threads()
+    for k in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    try:
+        assert numba_follows_omp() == expected
+        assert numba.get_num_threads() == (before if expected is None else expected)
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_serial_run_and_mpi_ranks_follow_omp_num_threads(tmp_path, monkeypatch):
+    """The whole kind: a serial run in this process, and every rank under mpiexec (whose
+    thread share is skipped once OMP_NUM_THREADS is set), run with one numba thread."""
+    import numba
+    from simglass.jobfile import load_job
+    from simglass.runner import run_job, share_cores
+    before = numba.get_num_threads()
+    if before < 2:
+        pytest.skip("one core: nothing to limit")
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    try:
+        run_job(load_job(write(tmp_path, SMALL)), str(tmp_path / "r.h5"), progress=False)
+        assert numba.get_num_threads() == 1
+        numba.set_num_threads(before)
+        assert share_cores(None) is None and numba.get_num_threads() == 1
+    finally:
+        numba.set_num_threads(before)
