@@ -56,6 +56,24 @@ def test_stability_of_the_uniform_state_against_the_orbital_hessian():
         assert stab == pytest.approx(1 - J * lam, abs=1e-7)
 
 
+def test_two_site_directions_are_the_grid_at_half_hopping():
+    """A periodic direction of length 2 has one bond per pair (hopping t), which is the
+    L = 2 grid with t/2: the uniform state's stability on the 2x2x2 cluster at n = ½
+    (orbital Hessian of the cluster's own hopping) against 1 − J λ_max(A V₁ A) with A
+    from response_root(2, 4, t = 0.5), the J_s that analysis.ed_hartree prints."""
+    from simglass.ed.response import Response, hessian_min
+    lat = Lattice((2, 2, 2))
+    A = response_root(2, 4, t=0.5)
+    V1 = sample_disorder(lat, J=1.0, seed=23, realization=3).V
+    lam = np.linalg.eigvalsh(A @ V1 @ A)[-1]
+    assert spinodal_samples(2, 4, [3], seed=23, t=0.5)[0] == pytest.approx(1 / lam, rel=1e-12)
+    h0 = -Model(lat, 1.0, V1, np.zeros(8), n_particles=4).hopping_matrix().toarray()
+    E, psi = np.linalg.eigh(h0)
+    for J in (0.5 / lam, 1.5 / lam):
+        stab, _ = hessian_min(Response(E, psi, 4, 1e-10), J * V1, tol=1e-10, margin=0)
+        assert stab == pytest.approx(1 - J * lam, abs=1e-7)
+
+
 def test_pastur_edge_against_random_matrix_numerics():
     """J_s of the deterministic equivalent on the same grid against the mean of
     1/λ_max over realisations: within 2 % at N = 1000, closer than at N = 216 (the edge

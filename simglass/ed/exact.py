@@ -218,10 +218,11 @@ def _lanczos_manifold(H, Ns, tol, memory_gb, degeneracy_tol, pair=None):
     it (then that state is converged and added, and the search repeats).
     With ``pair`` (default: when H has the two-vector product ``mv.pair``, the stored
     compact hopping of ed.fock.hopping_operator) the ground state and the first gap test
-    are one block Lanczos run with blocks of two (ed.lanczos.pair_lanczos; as fast as the
-    two runs one after the other at 12-20 sites, 1.5 times faster at 24,
-    docs/validation.md §8c); the locked search follows only when it does not find the gap
-    (a degenerate or nearly degenerate ground state), from its ground state.
+    are one block Lanczos run with blocks of two (ed.lanczos.pair_lanczos; 1.0-1.5 times
+    faster than the two runs one after the other at 18-20 sites, 1.6 times at 24,
+    docs/validation.md §8c).  When it does not find the gap (a degenerate or nearly
+    degenerate ground state) its second Ritz vector joins the manifold if it passes the
+    ground state's residual test, and the locked search follows.
     Returns (Z (Ns, g), E0, max residual, all converged, g); g = 1 when degeneracy_tol is None."""
     from .lanczos import csr_matvec, lanczos_ground_state, lowest_above, pair_lanczos
     complex_h = not callable(H) and np.iscomplexobj(H.data)
@@ -246,6 +247,21 @@ def _lanczos_manifold(H, Ns, tol, memory_gb, degeneracy_tol, pair=None):
     if degeneracy_tol is None:
         return r.state[:, None], E0, residual, converged, 1
     threshold = E0 + degeneracy_tol * max(1.0, abs(E0))
+    if getattr(r, "second", None) is not None:
+        # the pair run found a second level within the tolerance: keep its Ritz vector
+        # when it is a converged state of the manifold (the locked search alone can
+        # stall above a cluster of close levels and miss it)
+        psi = r.second - r.state * (r.state @ r.second)
+        psi -= r.state * (r.state @ psi)
+        norm = np.linalg.norm(psi)
+        if norm > 0:
+            psi /= norm
+            h_full = mv(psi)
+            h_psi = h_full - r.state * (r.state @ h_full)
+            e2 = float(psi @ h_psi)
+            if e2 <= threshold and np.linalg.norm(h_psi - e2 * psi) <= np.sqrt(tol) * max(1.0, abs(e2)):
+                found.append(psi)
+                residual = max(residual, float(np.linalg.norm(h_full - E0 * psi)))
     while len(found) < Ns:
         Z = np.column_stack(found)
         v = start()

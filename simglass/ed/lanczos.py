@@ -120,6 +120,8 @@ def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None
 
     Returns (alpha, beta, |v0|²) with beta[k] coupling steps k and k+1; stops early at
     an invariant subspace or when ``converged(alpha, beta)`` (asked every step) is true.
+    ``converged`` sees beta with the coupling to the next vector appended (so that a Ritz
+    residual, beta[k] |y_k|, can be formed).
     With ``coeffs`` (a vector in the Krylov basis) returns that vector instead.
     With ``keep`` (a list) the Krylov vectors are appended to it, at most ``keep_max`` of
     them: beyond that the list is emptied and no more are kept.  Kept vectors are rows
@@ -158,7 +160,7 @@ def lanczos_coefficients(mv, v0, n_steps, converged=None, coeffs=None, keep=None
         alpha.append(a)
         if k == n_steps - 1 or b <= 1e-14 * max(1.0, abs(a)):
             break
-        if coeffs is None and converged is not None and converged(alpha, beta):
+        if coeffs is None and converged is not None and converged(alpha, beta + [b]):
             break
         beta.append(b)
         w /= b
@@ -274,17 +276,20 @@ def lowest_above(mv, v0, threshold, margin=0.05, min_steps=20, max_iter=1000, lo
     ``threshold``, by Lanczos from v0, stopped as soon as that is decided: the lowest
     Ritz value θ_k (an upper bound that decreases to the eigenvalue) is below the
     threshold (False), or above it and has moved by less than ``margin`` (θ_k -
-    threshold) over the last 10 steps, after at least ``min_steps`` (True).  Returns
+    threshold) over the last 10 steps, after at least ``min_steps``, and its Ritz
+    residual is below θ_k - threshold (True; without the residual test a Ritz value
+    that stalls above a cluster of close levels read as a gap).  Returns
     (above, θ_k, steps); above is None when max_iter steps decide neither."""
     hist = []
     verdict = [None]
 
     def decided(alpha, beta):
-        E = _lowest(alpha, beta)[0]
+        E, y = _lowest(alpha, beta)
         hist.append(E)
         if E <= threshold:
             verdict[0] = False
-        elif len(hist) > max(10, min_steps - 1) and hist[-11] - E < margin * (E - threshold):
+        elif (len(hist) > max(10, min_steps - 1) and hist[-11] - E < margin * (E - threshold)
+              and abs(beta[len(alpha) - 1] * y[-1]) <= E - threshold):
             verdict[0] = True
         return verdict[0] is not None
     alpha, beta, _ = lanczos_coefficients(mv, v0, max_iter, decided, lock=lock)
@@ -385,13 +390,15 @@ class PairResult(NamedTuple):
     """Result of ``pair_lanczos``: energy, state (normalised), residual and converged as in
     LanczosResult; above: the second-lowest eigenvalue lies above the threshold (True),
     does not (False), or was not decided (None); matvecs: single-vector products (a pair
-    counts two)."""
+    counts two); second: with above = False, the second Ritz vector (not normalised,
+    not checked: the caller orthogonalises it against ``state`` and tests it)."""
     energy: float
     state: np.ndarray
     residual: float
     converged: bool
     above: bool | None
     matvecs: int
+    second: np.ndarray | None = None
 
 
 def _pair_recurrence(pair, X0, n_steps, decided=None, coeffs=None, keep=None, keep_max=0):
@@ -399,8 +406,11 @@ def _pair_recurrence(pair, X0, n_steps, decided=None, coeffs=None, keep=None, ke
     (``pair(X, Y)``: Y = H X), for at most n_steps blocks; no reorthogonalisation between
     blocks.  Returns the block-tridiagonal T_k in the lower band form of
     scipy.linalg.eig_banded, shape (3, 2k); stops early at a breakdown (an invariant
-    subspace) or when ``decided(band)`` is true (asked every step).  With ``coeffs``
-    (a vector in the Krylov basis) returns Σ_k Q_k coeffs[2k:2k+2] instead.  With
+    subspace) or when ``decided(band, g)`` is true (asked every step; g = (G00, G01, G11),
+    the Gram matrix of the next block before its normalisation, so that the Ritz
+    residual of y is sqrt(y_lastᵀ G y_last) with y_last its last two components).  With
+    ``coeffs`` (Krylov-basis coefficients, shape (2k,) or (2k, p)) returns
+    Σ_k Q_k coeffs[2k:2k+2] instead.  With
     ``keep`` (a list) the blocks Q_k are appended, at most ``keep_max`` of them (beyond
     that the list is emptied and no more are kept)."""
     W = np.array(X0, dtype=float, order="C")
@@ -426,7 +436,7 @@ def _pair_recurrence(pair, X0, n_steps, decided=None, coeffs=None, keep=None, ke
         g = _pair_subtract(Q, W, a00, a01, a11)
         band[0, 2 * k], band[0, 2 * k + 1], band[1, 2 * k] = a00, a11, a01
         m = 2 * k + 2
-        if k == n_steps - 1 or (coeffs is None and decided is not None and decided(band[:, :m])):
+        if k == n_steps - 1 or (coeffs is None and decided is not None and decided(band[:, :m], g)):
             break
         R = _pair_orthonormalise(W, g)
         if R is None:
@@ -440,11 +450,6 @@ def _pair_recurrence(pair, X0, n_steps, decided=None, coeffs=None, keep=None, ke
         if out is not None:
             out += Q @ coeffs[m:m + 2]
     return band[:, :m] if coeffs is None else out
-
-
-def _lowest_two(band):
-    from scipy.linalg import eig_banded
-    return eig_banded(band, lower=True, eigvals_only=True, select="i", select_range=(0, 1))
 
 
 def pair_lanczos(pair, mv, X0, threshold, tol=1e-12, max_iter=500, memory_gb=2.0, margin=0.05,
@@ -462,9 +467,12 @@ def pair_lanczos(pair, mv, X0, threshold, tol=1e-12, max_iter=500, memory_gb=2.0
     (b) the second Ritz value θ2 is decided: at or below the threshold (above = False,
     then it stays so: θ2 is an upper bound of the second eigenvalue), or above it and
     moved by less than ``margin`` (θ2 - threshold) over the last 10 steps, after at least
-    ``min_steps`` (above = True; the rule of ``lowest_above``).  Without
+    ``min_steps``, with its Ritz residual below θ2 - threshold (above = True; the rule of
+    ``lowest_above``).  That is a stagnation test, not a proof: a Ritz value can stall
+    above a cluster of unresolved levels (the residual test makes this rarer).  Without
     reorthogonalisation a copy of a converged θ1 can appear later as θ2: it reads as
-    above = False, never as a false gap, and the caller then runs the locked search.
+    above = False, and the caller then tests the second Ritz vector (``second``) and
+    runs the locked search.
     The Ritz vector is summed from the blocks kept within ``memory_gb`` or from a second
     pass; converged means residual <= sqrt(tol) max(1, |E|) (no restart here: the
     caller continues with ``lanczos_ground_state`` from the state).
@@ -477,15 +485,18 @@ def pair_lanczos(pair, mv, X0, threshold, tol=1e-12, max_iter=500, memory_gb=2.0
     h1, h2 = [], []
     state = {"above": None, "stopped": False}
 
-    def decided(band):
-        t1, t2 = _lowest_two(band)
+    def decided(band, g):
+        (t1, t2), y = eig_banded(band, lower=True, select="i", select_range=(0, 1))
         h1.append(t1)
         h2.append(t2)
         thr = t1 + threshold * max(1.0, abs(t1))
+        y2 = y[-2:, 1]
+        r2 = np.sqrt(max(y2[0] ** 2 * g[0] + 2 * y2[0] * y2[1] * g[1] + y2[1] ** 2 * g[2], 0.0))
         if state["above"] is not False:
             if t2 <= thr:
                 state["above"] = False
-            elif len(h2) > max(10, min_steps - 1) and h2[-11] - t2 < margin * (t2 - thr):
+            elif (len(h2) > max(10, min_steps - 1) and h2[-11] - t2 < margin * (t2 - thr)
+                  and r2 <= t2 - thr):
                 state["above"] = True
             else:
                 state["above"] = None
@@ -499,19 +510,21 @@ def pair_lanczos(pair, mv, X0, threshold, tol=1e-12, max_iter=500, memory_gb=2.0
     products = m + 1
     if not state["stopped"]:    # max_iter pairs, or a breakdown: the gap was not decided
         state["above"] = None
-    w, y = eig_banded(band, lower=True, select="i", select_range=(0, 0))
-    y = y[:, 0]
+    two = state["above"] is False and m >= 4      # the second Ritz vector too
+    w, y = eig_banded(band, lower=True, select="i", select_range=(0, 1 if two else 0))
     if len(keep) == m // 2:
-        psi = np.zeros(X0.shape[0])
+        vecs = np.zeros((X0.shape[0], y.shape[1]))
         for k, Q in enumerate(keep):
-            psi += Q @ y[2 * k:2 * k + 2]
+            vecs += Q @ y[2 * k:2 * k + 2]
     else:
-        psi = _pair_recurrence(pair, X0, m // 2, coeffs=y)
+        vecs = _pair_recurrence(pair, X0, m // 2, coeffs=y)
         products += m
     del keep
+    psi = np.ascontiguousarray(vecs[:, 0])
+    second = np.ascontiguousarray(vecs[:, 1]) if two else None
     psi /= np.linalg.norm(psi)
     h_psi = mv(psi)
     E = float(psi @ h_psi)
     residual = float(np.linalg.norm(h_psi - E * psi))
     ok = residual <= np.sqrt(tol) * max(1.0, abs(E))
-    return PairResult(E, psi, residual, bool(ok), state["above"], products)
+    return PairResult(E, psi, residual, bool(ok), state["above"], products, second)
