@@ -138,6 +138,20 @@ def test_ed_engine_end_to_end(tmp_path):
     ed_hartree.figure(rows, tmp_path / "f.png")
     big = tmp_path / "big.toml"
     big.write_text(job.read_text().replace("L = [2, 2, 2]", "L = [4, 4, 4]"))
+    # Eq. 42 from a results file and from its compact table (a non-cubic cluster: L
+    # written 2x2x3; the column glass_susceptibility) gives the same onset
+    from simglass.analysis.compact import export, read_table
+    chi = tmp_path / "chi.toml"
+    chi.write_text('engine = "ed"\nseed = 2\nrealizations = 3\n[model]\nt = 1.0\nL = [2, 2, 3]\n'
+                   'compensate = true\n[scan]\nJ = [1.0, 3.0, 6.0]\n[options]\nchi = true\nhartree = false\n')
+    r = run_cli("run", chi, "--output", tmp_path / "chi.h5", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert export([tmp_path / "chi.h5"], tmp_path / "chi.csv.gz", "chi.toml") == 9
+    header, pts = read_table(tmp_path / "chi.csv.gz")
+    assert header["engine"] == "ed" and {tuple(p.params["L"]) for p in pts} == {(2, 2, 3)}
+    a, b = ed_hartree.glass_onset(tmp_path / "chi.h5"), ed_hartree.glass_onset(tmp_path / "chi.csv.gz")
+    assert set(a) == set(b) == {(2, 2, 3)}
+    assert a[(2, 2, 3)][0] == pytest.approx(b[(2, 2, 3)][0], rel=1e-6)
     r = run_cli("run", big, "--output", tmp_path / "big.h5")
     assert r.returncode == 2 and "at most 30 sites" in r.stderr
 

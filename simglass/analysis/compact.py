@@ -6,10 +6,12 @@ out of git; the tables keep one row per completed task:
     # job: <job file>; commit: <commit that produced the results>; engine: <engine>; dims: <1 or 3>
     L,<other model parameters>,realization,<scalar keys of the record>
 
-L is the linear extent of a cubic lattice (dims 3) or the length of a chain (dims 1).
+L is the linear extent of a cubic lattice (dims 3) or the length of a chain (dims 1), or
+the extents of another 3D lattice written AxBxC (the small ED clusters, 2x2x3).
 Engine ``mc`` tables also hold the fields as counts of |phi - mu|/J on a fine grid
 (columns absphi_k, analysis.coulomb_gap.absphi_counts), enough to refit alpha; engine
-``hartree`` tables the level curvatures binned in |E - mu| (columns n_E{k}, lnc_E{k},
+``ed`` tables Eq. 42's (J²/N) Σ χ² (column glass_susceptibility) when the response was
+computed; engine ``hartree`` tables the level curvatures binned in |E - mu| (columns n_E{k}, lnc_E{k},
 analysis.level_bins) when the results hold them.
 
     python -m simglass.analysis.compact results/x.h5 [more.h5 ...] --job jobs/x.toml --out data/x.csv [--keys ...]
@@ -39,8 +41,10 @@ HARTREE_KEYS = ("converged", "stable", "stability", "residual", "iterations", "r
                 "r_mean", "r_below_mean", "r_above_mean", "glass_order")
 MC_KEYS = ("energy", "C_sk", "mu", "pair_stable", "min_pair_delta", "restarts_hit")
 THERMAL_KEYS = ("C_sk", "measurements", "equilibration_z", "round_trips_min", "equilibrated")
+ED_KEYS = ("energy", "converged", "degeneracy", "charge_gap", "hartree_energy", "hartree_converged",
+           "hartree_stable", "hartree_expectation")
 THERMAL_PER_T = ("temperatures", "energy", "energy2", "q2", "q4")   # per temperature: columns NAME_k
-KEYS = {"hartree": HARTREE_KEYS, "mc": MC_KEYS, "thermal": THERMAL_KEYS}   # default keys per engine
+KEYS = {"hartree": HARTREE_KEYS, "mc": MC_KEYS, "thermal": THERMAL_KEYS, "ed": ED_KEYS}   # default keys per engine
 PARAMS = ("L", "J", "W", "t", "density")           # first columns; other scalar parameters follow
 
 
@@ -53,6 +57,11 @@ def _derived(engine, rec, params, counts=True):
     if engine == "hartree" and "g_energy_levels" in rec:
         from .level_bins import columns
         return columns(rec)
+    if engine == "ed":          # Eq. 42's (J²/N) Σ χ² when the response was computed
+        if "chi" not in rec:
+            return {}
+        from .ed_hartree import glass_susceptibility
+        return {"glass_susceptibility": _scalar(glass_susceptibility(rec["chi"], params["J"]))}
     if engine == "thermal":     # the per-temperature averages, one column per temperature
         return {f"{name}_{k}": _scalar(v) for name in THERMAL_PER_T for k, v in enumerate(rec[name])}
     if engine != "mc" or not counts:
@@ -67,7 +76,7 @@ def export(paths, out, job_file, keys=None, commit=None, counts=True):
     parameters; returns the number of rows.  ``commit``: default the commits recorded in
     the results files (the code that produced them).  ``counts``: engine mc, keep the
     |phi|/J counts (columns absphi_k; not needed for energies).  Raises ValueError for lattices
-    that are neither cubic nor chains, mixed engines or mixed dimensions."""
+    that are neither 3D nor chains, mixed engines or mixed dimensions."""
     from simglass.results import read_results
     if commit is None:
         found = []
@@ -84,8 +93,8 @@ def export(paths, out, job_file, keys=None, commit=None, counts=True):
             raise ValueError(f"{path}: engine {job.engine!r}, the others are {engine!r}")
         for p in points:
             L = np.atleast_1d(p.params["L"])
-            if L.size not in (1, 3) or np.any(L != L[0]):
-                raise ValueError(f"{path}: compact tables hold cubic L x L x L lattices or chains only, "
+            if L.size not in (1, 3):
+                raise ValueError(f"{path}: compact tables hold 3D lattices or chains only, "
                                  f"got L = {p.params['L']}")
             if dims not in (None, L.size):
                 raise ValueError(f"{path}: lattices of {L.size} and {dims} dimensions in one table")
@@ -93,7 +102,8 @@ def export(paths, out, job_file, keys=None, commit=None, counts=True):
             others = sorted(k for k in p.params if k not in PARAMS and np.ndim(p.params[k]) == 0)
             extra = others if extra is None else extra
             for r, rec in zip(p.realizations, p.records):
-                row = {"L": int(L[0]), "realization": r}
+                row = {"L": int(L[0]) if np.all(L == L[0]) else "x".join(str(int(x)) for x in L),
+                       "realization": r}
                 row.update({k: _scalar(p.params[k]) for k in PARAMS[1:] + tuple(extra) if k in p.params})
                 row.update({k: _scalar(rec.get(k, np.nan)) for k in keys or KEYS.get(engine, ())})
                 row.update(_derived(engine, rec, p.params, counts))
@@ -176,7 +186,8 @@ def read_table(path):
     by_point = {}
     for row in rows:
         params = {k: _value(row[k]) for k in pcols}
-        params["L"] = [int(row["L"])] * dims
+        params["L"] = ([int(x) for x in row["L"].split("x")] if "x" in row["L"]
+                       else [int(row["L"])] * dims)
         key = tuple(sorted((k, str(v)) for k, v in params.items()))
         rec = {k: float(v) for k, v in row.items() if k not in pcols and k not in ("L", "realization")}
         p = by_point.setdefault(key, SimpleNamespace(params=params, realizations=[], records=[]))

@@ -10,6 +10,7 @@ not saddle points (``hartree_stable``) enter;
 their number is reported.
 
     python -m simglass.analysis.ed_hartree results/ed_vs_hartree.h5 --out DIR
+    python -m simglass.analysis.ed_hartree data/ed_glass_w0.csv.gz    # Eq. 42 onsets only
 """
 
 from __future__ import annotations
@@ -41,11 +42,14 @@ def glass_onset(path, level: float = 1.0, n_boot: int = 500, seed: int = 0):
     logarithm between scanned J; error from a bootstrap over realisations (the same
     realisations at every J are resampled together; a realisation whose ground state is
     degenerate at some J, χ = NaN there, is left out).  Needs the engine option chi = true.
+    ``path``: a results file or a compact table (analysis.compact, column
+    glass_susceptibility).
     Returns {cluster: (J_star/t, err, J/t array, mean, sem, realisations)}."""
-    job, points = load_points(path, engine="ed")
+    from .compact import load_any
+    _, points = load_any([path], "ed")
     by_cluster = {}
     for p in points:
-        if p.records and "chi" in p.records[0] and p.params["t"] > 0:
+        if p.records and ("chi" in p.records[0] or "glass_susceptibility" in p.records[0]) and p.params["t"] > 0:
             by_cluster.setdefault(lattice_key(p.params), []).append(p)
     out = {}
     for cl, pts in by_cluster.items():
@@ -55,7 +59,9 @@ def glass_onset(path, level: float = 1.0, n_boot: int = 500, seed: int = 0):
             continue
         x = np.array([p.params["J"] / p.params["t"] for p in pts])
         def chi_sum(rec, J):  # an unconverged ED solve counts as missing, like a degenerate one
-            return glass_susceptibility(rec["chi"], J) if rec.get("converged", True) else np.nan
+            if not rec.get("converged", True):
+                return np.nan
+            return glass_susceptibility(rec["chi"], J) if "chi" in rec else rec["glass_susceptibility"]
         S = np.array([[chi_sum(p.records[p.realizations.index(r)], p.params["J"])
                        for r in common] for p in pts])  # (J, realisations)
         S = S[:, np.all(np.isfinite(S), axis=0)]  # χ is NaN where a ground state is degenerate
@@ -142,8 +148,9 @@ def main(argv=None):
     ap.add_argument("--out")
     a = ap.parse_args(argv)
     from simglass.options import InputError
+    from .compact import is_table
     try:
-        rows = table(a.results)
+        rows = [] if is_table(a.results) else table(a.results)   # a table holds no densities
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
