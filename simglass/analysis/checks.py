@@ -38,6 +38,7 @@ ESTIMATE_FACTOR = 2.0
 GLASS_ORDER_TOL = 0.1    # sizes compared at equal glass order: q within 10 % (phase_diagram_rows)
 FOLD_TABLE = Path(__file__).resolve().parents[2] / "data" / "saddle_fold_response.csv"   # analysis.fold_response
 LOW_DENSITY_TABLE = Path(__file__).resolve().parents[2] / "data" / "saddle_low_density.csv"  # jobs/saddle_low_density.toml
+ED_GLASS_TABLE = Path(__file__).resolve().parents[2] / "data" / "ed_glass_w0.csv.gz"   # jobs/ed_glass.toml
 KINDS = ("identity", "prediction", "estimate", "bound", "indicator")
 VERDICTS = ("agrees", "differs", "not settled", "indicator", "no crossing", "no error bar", "not run")
 
@@ -739,14 +740,21 @@ def saddle_rows(path, fold_table=None, low_density_table=None) -> list[Row]:
     return [exp44, exp47]
 
 
-def eq42_cluster(path) -> Row:
+def eq42_cluster(path, table=None) -> Row:
     """Glass instability of the periodic 2x2x2 cluster: ED's (J²/N) Σ χ_ij² = 1 against
-    the saddle point (Eqs. 38, 39, 43) on the same 2³ momentum grid.  A periodic direction
-    of length 2 has one bond per pair (hopping t), which is the L = 2 grid with t/2."""
+    the saddle point (Eqs. 38, 39, 43) on the same 2³ momentum grid, both on the W̃ = 0
+    axis (compensated couplings).  A periodic direction of length 2 has one bond per
+    pair (hopping t), which is the L = 2 grid with t/2.  From the committed table
+    ``table`` (default ED_GLASS_TABLE, jobs/ed_glass.toml, 200 realisations) when it
+    exists, else from the ``ed`` results at ``path``."""
     row = Row("eq42_cluster", "glass instability of the 2x2x2 cluster: ED (J²/N)Σχ² = 1 vs saddle point",
               "Eqs. 42-43", None)
     from simglass.meanfield import critical_coupling_grid
     row.theory = critical_coupling_grid(0.5, 0.5, 2)  # J_c/t of the cluster with t = 1
+    table = ED_GLASS_TABLE if table is None else table
+    source = "the quick profile's ED job"
+    if Path(table).exists():
+        path, source = table, f"{Path(table).name} (jobs/ed_glass.toml)"
     if path is None:
         return _missing(row, "no ed results with chi = true")
     from .ed_hartree import glass_onset
@@ -759,7 +767,8 @@ def eq42_cluster(path) -> Row:
                    "central-difference step of χ is not varied")
     row.sizes = f"2x2x2, J/t = {x.min():g}-{x.max():g}"
     row.realizations = str(R)
-    row.note = "n = ½, W = 0; ED χ by central differences; saddle on the 2³ grid at t/2"
+    row.note = (f"n = ½, W = 0, compensated couplings (W̃ = 0); ED χ by central differences, from {source}; "
+                "saddle on the 2³ grid at t/2 (N → ∞ theory on the cluster's momenta: no 1/N corrections)")
     return row.judge()
 
 
