@@ -170,3 +170,23 @@ def test_glass_branch_below_the_spinodal_on_the_committed_tables():
     assert rows["n_star_hartree"].value == pytest.approx(0.5 * (lo + hi))
     assert rows["n_star_hartree"].verdict == "indicator" and "8³" in rows["n_star_hartree"].note
     assert np.isfinite(rows["metallic_glass_half"].value)
+
+
+def test_cluster_tables_equal_the_grid():
+    """meanfield.cluster (real space, any periodic cluster) against the grid code: the
+    bubble table of the 4^3 cluster equals saddle.bubble_table row by row; the 2x2x2
+    cluster is the L = 2 grid at t/2 for the saddle point's J_c and the Hartree J_s; an
+    open shell is refused."""
+    from simglass.meanfield import critical_coupling_grid
+    from simglass.meanfield.cluster import cluster_bubble_table, cluster_spinodal_samples
+    from simglass.meanfield.saddle import bubble_table, critical_coupling_table
+    nf = _closed_shell(4, 0.3)
+    a, b = cluster_bubble_table(Lattice((4, 4, 4)), nf, n_omega=24), bubble_table(nf / 64, 1.0, 4, n_omega=24)
+    np.testing.assert_allclose(a.omega, b.omega)
+    np.testing.assert_allclose(a.c, np.sort(b.c, axis=1), atol=1e-12)
+    small = cluster_bubble_table(Lattice((2, 2, 2)), 4, omega_scale=2.0)
+    assert critical_coupling_table(small, 1.0) == pytest.approx(critical_coupling_grid(0.5, 0.5, 2), rel=1e-8)
+    np.testing.assert_allclose(cluster_spinodal_samples(Lattice((2, 2, 2)), 4, range(5), seed=23),
+                               spinodal_samples(2, 4, range(5), seed=23, t=0.5), rtol=1e-10)
+    with pytest.raises(ValueError, match="not a closed shell"):
+        cluster_bubble_table(Lattice((2, 2, 4)), 8)

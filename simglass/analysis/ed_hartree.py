@@ -122,6 +122,37 @@ def figure(rows, path):
     save(fig, path)
 
 
+def cluster_lines(cluster, n_particles, seed=None, realizations=()):
+    """The lines to set beside ED's Eq. 42 onset of a periodic cluster at a closed shell
+    (simglass.meanfield.cluster, t = 1): (J_c of the saddle point on the cluster's own
+    momenta, the mean and standard error of the Hartree spinodal J_s over
+    ``realizations`` of ``seed`` (NaN without a seed), J_0 of Eq. 42 with the free
+    response).  None for an open shell."""
+    from simglass import Lattice
+    from simglass.meanfield.cluster import cluster_bubble_table, cluster_spinodal_samples
+    from simglass.meanfield.saddle import critical_coupling_table
+    lat = Lattice(tuple(cluster))
+    try:
+        table = cluster_bubble_table(lat, int(n_particles))
+    except ValueError:
+        return None
+    js = (cluster_spinodal_samples(lat, int(n_particles), realizations, seed)
+          if seed is not None and len(realizations) else np.array([np.nan]))
+    sem = js.std(ddof=1) / np.sqrt(js.size) if js.size > 1 else np.nan
+    return critical_coupling_table(table, 1.0), float(js.mean()), float(sem), float(np.mean(table.c[0] ** 2) ** -0.5)
+
+
+def _job_of(path):
+    """The job of a results file, or of the job file named in a compact table's header
+    (None when that file is not found)."""
+    from .compact import is_table, read_table
+    if not is_table(path):
+        return load_points(path, engine="ed")[0]
+    from simglass.jobfile import load_job
+    job_file = Path(read_table(path)[0].get("job", ""))
+    return load_job(job_file) if job_file.is_file() else None
+
+
 def onset_figure(onset, path, theory=None, level=1.0):
     """(J²/N) Σ χ² against J/t per cluster, the level 1 of Eq. 42 and, if given, the
     saddle-point J_c of the 2x2x2 grid."""
@@ -158,8 +189,17 @@ def main(argv=None):
     for r in rows:
         print(" ".join(f"{v:>12}" if isinstance(v, str) else f"{v:12.5g}" for v in r))
     onset = glass_onset(a.results)
+    job = _job_of(a.results) if onset else None
     for cl, (js, err, x, m, e, R) in onset.items():
         print(f"Eq. 42 on {'x'.join(map(str, cl))} ({R} realisations): (J²/N)Σχ² = 1 at J/t = {js:.3f} +- {err:.3f}")
+        density = job.model.get("density") if job is not None else None
+        if job is None or density is None or job.model.get("W", 0) or not job.model.get("compensate", False):
+            continue    # the lines below are those of the W̃ = 0 axis at a given density
+        lines = cluster_lines(cl, round(density * np.prod(cl)), job.seed, range(job.realizations))
+        if lines is not None:
+            print(f"  same cluster, W̃ = 0: saddle point on its momenta J_c/t = {lines[0]:.3f}; Hartree spinodal "
+                  f"of the same realisations J_s/t = {lines[1]:.3f} +- {lines[2]:.3f}; free response in Eq. 42 "
+                  f"J_0/t = {lines[3]:.3f}")
     if a.out:
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
