@@ -190,3 +190,16 @@ def test_cluster_tables_equal_the_grid():
                                spinodal_samples(2, 4, range(5), seed=23, t=0.5), rtol=1e-10)
     with pytest.raises(ValueError, match="not a closed shell"):
         cluster_bubble_table(Lattice((2, 2, 4)), 8)
+
+
+def test_ed_points_of_the_phase_diagram_from_the_committed_table():
+    """The ED points of the Fig. 2 figure are the Eq. 42 onsets of the committed table
+    (analysis.ed_hartree.glass_onset), one per cluster, at its density."""
+    from simglass.analysis.ed_hartree import glass_onset
+    from simglass.analysis.phase_diagram import DATA, ED_GLASS, ed_points
+    pts = ed_points()
+    onset = glass_onset(DATA / ED_GLASS)
+    assert [p[0] for p in pts] == sorted(onset) == [(2, 2, 2), (2, 2, 3)]
+    for cl, n, v, e in pts:
+        assert n == 0.5 and (v, e) == pytest.approx(onset[cl][:2])
+    assert ed_points(data=Path("/nonexistent")) == []

@@ -17,7 +17,10 @@ density n on the W̃ = 0 axis.
   per realisation in E_H (``first_order_points``), at sizes where N_f closes a shell
   (n = ½: L = 10, data/first_order_w0_L10.csv.gz and data/fermi_level_w0_L10*).
 
-writes phase_diagram.csv and phase_diagram.png.  The ED glass points are not in it yet.
+* ED: where Eq. 42 with the exact response is met on the 2x2x2 and 2x2x3 clusters at
+  n = ½ (``ed_points``, data/ed_glass_w0.csv.gz, compensated couplings).
+
+writes phase_diagram.csv and phase_diagram.png.
 """
 
 from __future__ import annotations
@@ -272,7 +275,23 @@ def _pair(pair) -> str:
     return "/".join(str(s[0]) for s in pair)
 
 
-def figure(lines, spin, loc, path, first_order=(), brackets=None):
+ED_GLASS = "ed_glass_w0.csv.gz"     # jobs/ed_glass.toml: Eq. 42 with the ED response, W~ = 0
+
+
+def ed_points(data=None):
+    """[(cluster, n, J*/t, error)]: where the disorder average of (J²/N) Σ χ² of the
+    exact response reaches 1 (Eq. 42, analysis.ed_hartree.glass_onset) on the small
+    clusters of the committed ED table (compensated couplings); [] without it."""
+    path = Path(DATA if data is None else data) / ED_GLASS
+    if not path.exists():
+        return []
+    from .compact import read_table
+    from .ed_hartree import glass_onset
+    density = {tuple(int(x) for x in p.params["L"]): p.params["density"] for p in read_table(path)[1]}
+    return [(cl, float(density[cl]), js, err) for cl, (js, err, *_) in sorted(glass_onset(path).items())]
+
+
+def figure(lines, spin, loc, path, first_order=(), brackets=None, ed=()):
     from .plotting import pyplot, save
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(9.6, 4.8))
@@ -290,6 +309,10 @@ def figure(lines, spin, loc, path, first_order=(), brackets=None):
                         mfc="none" if axis != "W~ = 0" else col,
                         label=r"$J_{c,\mathrm{loc}}$ Hartree $\langle\ln g\rangle$ crossing, "
                               + (r"$\tilde W = 0$" if axis == "W~ = 0" else r"$\tilde W = Jn$ (other axis)"))
+    if ed:
+        ax.errorbar([p[1] for p in ed], [p[2] for p in ed], [p[3] for p in ed], fmt="*", ms=8, color="green",
+                    label="ED, Eq. 42 with the exact response: "
+                          + ", ".join("x".join(map(str, p[0])) for p in ed) + r" clusters ($\tilde W = 0$)")
     labelled = set()
     for L, n, (j_eq, j_below), _ in first_order:
         if np.isfinite(j_eq) and np.isfinite(j_below):
@@ -349,7 +372,10 @@ def main(argv=None) -> int:
         for L, n, (j_eq, j_below), _ in fo:
             w.writerow(["glass_branch_equal_up_to", L, f"{n:.4f}", j_eq, "", "W~ = 0"])
             w.writerow(["glass_branch_below_from", L, f"{n:.4f}", j_below, "", "W~ = 0"])
-    figure(lines, spin, loc, out / "phase_diagram.png", fo, n_star_brackets(sub))
+        ed = ed_points()
+        for cl, n, v, e in ed:
+            w.writerow(["J_ed_eq42", "x".join(map(str, cl)), n, f"{v:.4g}", f"{e:.2g}", "W~ = 0"])
+    figure(lines, spin, loc, out / "phase_diagram.png", fo, n_star_brackets(sub), ed)
     print("     n    J_s(inf)  J_c,met(inf)  J_c,met/J_s")
     for n, (js, jc) in sorted(lines.items()):
         print(f"{n:6.3f}  {js:9.4f}  {jc:12.4f}  {jc / js:10.3f}")
@@ -357,6 +383,8 @@ def main(argv=None) -> int:
         print(f"J_s {L}^3 n = {n:.4f}: {m:.4f} +- {e:.4f}")
     for n, v, e, pair, axis in loc:
         print(f"J_c,loc n = {n}: {v:.3f} +- {e:.3f} (L = {_pair(pair)}, {axis})")
+    for cl, n, v, e in ed:
+        print(f"ED Eq. 42 onset, {'x'.join(map(str, cl))}, n = {n}: {v:.3f} +- {e:.3f} (W~ = 0)")
     for L, n, (j_eq, j_below), table in fo:
         print(f"glass branch against the uniform state, L = {L}, n = {n:.4f}: equal up to J/t = {j_eq}, "
               f"below from {j_below}")
