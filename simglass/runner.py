@@ -82,12 +82,30 @@ def numba_follows_omp() -> int | None:
 def share_cores(comm) -> int | None:
     """Limit this rank's numba and BLAS thread pools to its share of the node's cores:
     the cores this process may use, divided among the node's working ranks (rank 0 only
-    hands out tasks and sleeps).  Left alone (None) when the user set any of
-    THREAD_VARS (then numba follows OMP_NUM_THREADS, numba_follows_omp).  Returns the
-    thread count."""
-    if any(v in os.environ for v in THREAD_VARS):
+    hands out tasks and sleeps).  Each pool is left to the user when they set its
+    variables: numba when NUMBA_NUM_THREADS or OMP_NUM_THREADS is set (then it follows
+    OMP_NUM_THREADS, numba_follows_omp), BLAS when OMP_NUM_THREADS,
+    OPENBLAS_NUM_THREADS or MKL_NUM_THREADS is.  Returns the share, or None when
+    both pools were left to the user."""
+    env = os.environ
+    numba_set = "NUMBA_NUM_THREADS" in env or "OMP_NUM_THREADS" in env
+    blas_set = any(v in env for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"))
+    if numba_set:
         numba_follows_omp()
+    if numba_set and blas_set:
         return None
+    n = _rank_share(comm)
+    if not numba_set:
+        import numba
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    if not blas_set:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(n)
+    return n
+
+
+def _rank_share(comm) -> int:
+    """The cores this process may use divided by the working ranks on its node."""
     from mpi4py import MPI
     node = comm.Split_type(MPI.COMM_TYPE_SHARED)
     workers = sum(r != 0 for r in node.allgather(comm.Get_rank()))
@@ -96,12 +114,7 @@ def share_cores(comm) -> int | None:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:
         cores = os.cpu_count() or 1
-    n = max(1, cores // max(workers, 1))
-    import numba
-    from threadpoolctl import threadpool_limits
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    threadpool_limits(n)
-    return n
+    return max(1, cores // max(workers, 1))
 
 
 @dataclass

@@ -649,7 +649,7 @@ def test_task_table_has_every_model_parameter_and_N(small_results):
     assert (df["W"] == 0.5).all() and (df["L"] == "3x3x3").all() and (df["N"] == 27).all()
 
 
-@pytest.mark.parametrize("env, expected", [({"OMP_NUM_THREADS": "1"}, 1), ({"OMP_NUM_THREADS": "1,1"}, 1),
+@pytest.mark.parametrize("env, expected", [({"OMP_NUM_THREADS": "1"}, 1), ({"OMP_NUM_THREADS": "1,2"}, 1),
                                            ({"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "2"}, None),
                                            ({}, None), ({"OMP_NUM_THREADS": "x"}, None),
                                            ({"OMP_NUM_THREADS": "0"}, None)])
@@ -687,5 +687,27 @@ def test_serial_run_and_mpi_ranks_follow_omp_num_threads(tmp_path, monkeypatch):
         assert numba.get_num_threads() == 1
         numba.set_num_threads(before)
         assert share_cores(None) is None and numba.get_num_threads() == 1
+        monkeypatch.setenv("OMP_NUM_THREADS", "999")           # clipped to numba's maximum
+        from simglass.runner import numba_follows_omp
+        assert numba_follows_omp() == numba.config.NUMBA_NUM_THREADS
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_mpi_share_limits_the_pools_the_user_did_not_set(monkeypatch):
+    """Under mpiexec each pool is left to the user only when its own variables are set:
+    with OPENBLAS_NUM_THREADS alone, numba still gets the rank's share of the cores (a
+    review found it kept one thread per core, as OMP_NUM_THREADS alone did before)."""
+    import numba
+    from simglass import runner
+    before = numba.get_num_threads()
+    if before < 2:
+        pytest.skip("one core: nothing to limit")
+    for k in runner.THREAD_VARS:
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    monkeypatch.setattr(runner, "_rank_share", lambda comm: 1)
+    try:
+        assert runner.share_cores(object()) == 1 and numba.get_num_threads() == 1
     finally:
         numba.set_num_threads(before)

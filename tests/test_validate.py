@@ -165,8 +165,9 @@ SUMMARY_ROWS = {
         "sum_rule_infinite", ["| {value} ± {error} ({error_stat}, {error_sys}) |", "| {theory} (Eq. 41) |",
                               "identity, {deviation}σ |"]),
     "ED − Hartree energy (E0 − E_H)/(Nt), J/t = 4, 20 sites (§5)": (None, "the ED job of §5, not a report row"),
-    "ED glass instability of the 2×2×2 cluster, J/t (§9)": (
-        "eq42_cluster", ["| {theory} (saddle point, Eqs. 42–43) |"]),    # the theory is computed in process
+    "ED glass susceptibility of the 2×2×2 cluster, J/t (§11)": (
+        "eq42_cluster", ["| {value} ± {error} ({error_stat}, {error_sys}) |",
+                         "| {theory} (saddle point's J²χ_SG = 1, Eqs. 38–43) |", "| {deviation}σ:"]),
     "ED stiffness drop to 1/10 of free, 2×2×4, J/t (§7)": ("jc_loc_ed", []),
     "Cavity modes: E/(NJ) for M/N → ∞, N = 1024 (§10)": ("cavity_energy_limit", []),
     "W_J = 1/P(φ = ±t) of the Hartree fields (§9)": ("w_j", []),

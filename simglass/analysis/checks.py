@@ -740,25 +740,38 @@ def saddle_rows(path, fold_table=None, low_density_table=None) -> list[Row]:
     return [exp44, exp47]
 
 
-def eq42_cluster(path, table=None) -> Row:
-    """Glass instability of the periodic 2x2x2 cluster: ED's (J²/N) Σ χ_ij² = 1 against
-    the saddle point (Eqs. 38, 39, 43) on the same 2³ momentum grid, both on the W̃ = 0
-    axis (compensated couplings).  A periodic direction of length 2 has one bond per
-    pair (hopping t), which is the L = 2 grid with t/2.  From the committed table
-    ``table`` (default ED_GLASS_TABLE, jobs/ed_glass.toml, 200 realisations) when it
-    exists, else from the ``ed`` results at ``path``."""
-    row = Row("eq42_cluster", "glass instability of the 2x2x2 cluster: ED (J²/N)Σχ² = 1 vs saddle point",
-              "Eqs. 42-43", None)
-    from simglass.meanfield import critical_coupling_grid
-    row.theory = critical_coupling_grid(0.5, 0.5, 2)  # J_c/t of the cluster with t = 1
+def eq42_source(path, table=None):
+    """The ``ed`` results behind the Eq. 42 row and figure: the committed table ``table``
+    (default ED_GLASS_TABLE) when it exists, else ``path`` (None without either)."""
     table = ED_GLASS_TABLE if table is None else table
-    source = "the quick profile's ED job"
-    if Path(table).exists():
-        path, source = table, f"{Path(table).name} (jobs/ed_glass.toml)"
-    if path is None:
+    return table if Path(table).exists() else path
+
+
+def eq42_cluster(path, table=None) -> Row:
+    """Glass instability of the periodic 2x2x2 cluster on the W̃ = 0 axis (compensated
+    couplings, W = 0, n = ½): where ED's disorder average of (J²/N) Σ_ij χ_ij² reaches 1,
+    against where the saddle point's prediction for the same quantity, J² χ_SG =
+    x/(1 - x) (simglass.meanfield.cluster: ED's χ holds the ladder of V), reaches 1, on
+    the cluster's own momenta.  The saddle point's instability J_c (x = 1) is in the
+    note.  From ``eq42_source(path, table)``."""
+    row = Row("eq42_cluster", "2x2x2 cluster, W̃ = 0: J/t where ED's (J²/N)Σχ² reaches 1 vs the saddle point's "
+              "J²χ_SG = x/(1 − x), committed production data", "Eqs. 42-43", None)
+    from simglass import Lattice
+    from simglass.meanfield.cluster import cluster_bubble_table, coupling_at_glass_susceptibility
+    from simglass.meanfield.saddle import critical_coupling_table
+    bubbles = cluster_bubble_table(Lattice((2, 2, 2)), 4)
+    row.theory = coupling_at_glass_susceptibility(bubbles)
+    source = eq42_source(path, table)
+    if source is None:
         return _missing(row, "no ed results with chi = true")
+    from .compact import load_any
     from .ed_hartree import glass_onset
-    onset = glass_onset(path)
+    axis = {(bool(p.params.get("compensate")), p.params.get("W") or 0.0, p.params.get("density"))
+            for p in load_any([source], "ed")[1] if tuple(p.params["L"]) == (2, 2, 2)}
+    if axis and axis != {(True, 0.0, 0.5)}:
+        return _missing(row, "the 2x2x2 ED results are not on the W̃ = 0 axis at n = ½ "
+                             "(compensate = true, W = 0, density = 0.5)")
+    onset = glass_onset(source)
     if (2, 2, 2) not in onset:
         return _missing(row, "no 2x2x2 points with chi = true and 2+ J values")
     js, err, x, m, e, R = onset[(2, 2, 2)]
@@ -767,8 +780,10 @@ def eq42_cluster(path, table=None) -> Row:
                    "central-difference step of χ is not varied")
     row.sizes = f"2x2x2, J/t = {x.min():g}-{x.max():g}"
     row.realizations = str(R)
-    row.note = (f"n = ½, W = 0, compensated couplings (W̃ = 0); ED χ by central differences, from {source}; "
-                "saddle on the 2³ grid at t/2 (N → ∞ theory on the cluster's momenta: no 1/N corrections)")
+    name = Path(source).name + (" (jobs/ed_glass.toml)" if Path(source) == Path(ED_GLASS_TABLE) else "")
+    row.note = (f"n = ½, W = 0, compensated couplings; ED χ by central differences, from {name}; "
+                f"saddle point on the cluster's 8 momenta, whose instability (x = 1) is at "
+                f"J_c/t = {critical_coupling_table(bubbles, 1.0):.4f}")
     return row.judge()
 
 

@@ -166,7 +166,7 @@ def short_commits(header) -> str:
 def read_table(path):
     """(header, points) of a compact table: header the dict of its first comment line
     (job, commit, engine, dims); points like analysis.load's (params with L as [L, L, L],
-    or [L] for a chain).  Parameter columns are those before ``realization``.  Reads
+    [A, B, C] for a cell written AxBxC, or [L] for a chain).  Parameter columns are those before ``realization``.  Reads
     .csv and .csv.gz.
 
     Raises ValueError for a file that is not a compact table (first line, columns).

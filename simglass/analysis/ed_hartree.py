@@ -123,13 +123,15 @@ def figure(rows, path):
 
 
 def cluster_lines(cluster, n_particles, seed=None, realizations=()):
-    """The lines to set beside ED's Eq. 42 onset of a periodic cluster at a closed shell
-    (simglass.meanfield.cluster, t = 1): (J_c of the saddle point on the cluster's own
-    momenta, the mean and standard error of the Hartree spinodal J_s over
-    ``realizations`` of ``seed`` (NaN without a seed), J_0 of Eq. 42 with the free
-    response).  None for an open shell."""
+    """What to set beside ED's Eq. 42 onset of a periodic cluster at a closed shell on
+    the W̃ = 0 axis (simglass.meanfield.cluster, J/t): (the J where the saddle point's
+    J² χ_SG = x/(1 - x), the same quantity as ED's disorder average, reaches 1; the
+    saddle point's instability J_c (x = 1); the mean and standard error of the Hartree
+    spinodal J_s over ``realizations`` of ``seed`` (NaN without a seed); J_0 of Eq. 42
+    with the free response).  None for an open shell."""
     from simglass import Lattice
-    from simglass.meanfield.cluster import cluster_bubble_table, cluster_spinodal_samples
+    from simglass.meanfield.cluster import (cluster_bubble_table, cluster_spinodal_samples,
+                                            coupling_at_glass_susceptibility)
     from simglass.meanfield.saddle import critical_coupling_table
     lat = Lattice(tuple(cluster))
     try:
@@ -139,7 +141,26 @@ def cluster_lines(cluster, n_particles, seed=None, realizations=()):
     js = (cluster_spinodal_samples(lat, int(n_particles), realizations, seed)
           if seed is not None and len(realizations) else np.array([np.nan]))
     sem = js.std(ddof=1) / np.sqrt(js.size) if js.size > 1 else np.nan
-    return critical_coupling_table(table, 1.0), float(js.mean()), float(sem), float(np.mean(table.c[0] ** 2) ** -0.5)
+    return (coupling_at_glass_susceptibility(table), critical_coupling_table(table, 1.0), float(js.mean()),
+            float(sem), float(np.mean(table.c[0] ** 2) ** -0.5))
+
+
+def saddle_curves(onset, density, points=40):
+    """{cluster: (J/t, x/(1 - x))}: the saddle point's J² χ_SG on each cluster of
+    ``onset`` that closes a shell at ``density`` (W̃ = 0), from J/t = 0.5 to just below
+    its instability, for the figure."""
+    from simglass import Lattice
+    from simglass.meanfield.cluster import cluster_bubble_table, glass_susceptibility_saddle
+    from simglass.meanfield.saddle import critical_coupling_table
+    out = {}
+    for cl in onset:
+        try:
+            table = cluster_bubble_table(Lattice(tuple(cl)), round(density * np.prod(cl)))
+        except ValueError:
+            continue
+        J = np.linspace(0.5, 0.995 * critical_coupling_table(table, 1.0), points)
+        out[cl] = (J, np.array([glass_susceptibility_saddle(table, j) for j in J]))
+    return out
 
 
 def _job_of(path):
@@ -154,20 +175,22 @@ def _job_of(path):
 
 
 def onset_figure(onset, path, theory=None, level=1.0):
-    """(J²/N) Σ χ² against J/t per cluster, the level 1 of Eq. 42 and, if given, the
-    saddle-point J_c of the 2x2x2 grid."""
+    """(J²/N) Σ χ² against J/t per cluster, the level 1 of Eq. 42 and, if given
+    (``theory``: saddle_curves), the saddle point's x/(1 - x) on each cluster's momenta."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    for cl, (js, err, x, m, e, R) in sorted(onset.items(), key=lambda kv: np.prod(kv[0])):
-        ax.errorbar(x, m, yerr=e, fmt="o-", ms=3, capsize=2,
-                    label=f"ED {'x'.join(map(str, cl))} ({R} real.): J*/t = {js:.2f} ± {err:.2f}")
+    for k, (cl, (js, err, x, m, e, R)) in enumerate(sorted(onset.items(), key=lambda kv: np.prod(kv[0]))):
+        name = "x".join(map(str, cl))
+        ax.errorbar(x, m, yerr=e, fmt="o", ms=3, capsize=2, color=f"C{k}",
+                    label=f"ED {name} ({R} real.): 1 at J/t = {js:.2f} ± {err:.2f}")
+        if theory and cl in theory:
+            ax.plot(*theory[cl], "--", color=f"C{k}", lw=1,
+                    label=f"saddle point on the {name} momenta: x/(1 − x)")
     ax.axhline(level, color="k", ls=":", lw=1)
-    if theory is not None:
-        ax.axvline(theory, color="C3", ls="--", label=f"saddle point, 2³ grid: J_c/t = {theory:.3f}")
     ax.set_yscale("log")
     ax.set_xlabel("J/t")
     ax.set_ylabel(r"$(J^2/N)\sum_{ij}\chi_{ij}^2$")
-    ax.set_title("Glass instability of small clusters (Eq. 42), n = 1/2")
+    ax.set_title("Eq. 42 with the exact χ on small clusters, n = 1/2", fontsize=10)
     ax.legend(fontsize=7)
     save(fig, path)
 
@@ -182,13 +205,14 @@ def main(argv=None):
     from .compact import is_table
     try:
         rows = [] if is_table(a.results) else table(a.results)   # a table holds no densities
+        onset = glass_onset(a.results)
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(" ".join(f"{h:>12}" for h in HEAD))
+    if rows:
+        print(" ".join(f"{h:>12}" for h in HEAD))
     for r in rows:
         print(" ".join(f"{v:>12}" if isinstance(v, str) else f"{v:12.5g}" for v in r))
-    onset = glass_onset(a.results)
     job = _job_of(a.results) if onset else None
     for cl, (js, err, x, m, e, R) in onset.items():
         print(f"Eq. 42 on {'x'.join(map(str, cl))} ({R} realisations): (J²/N)Σχ² = 1 at J/t = {js:.3f} +- {err:.3f}")
@@ -197,24 +221,23 @@ def main(argv=None):
             continue    # the lines below are those of the W̃ = 0 axis at a given density
         lines = cluster_lines(cl, round(density * np.prod(cl)), job.seed, range(job.realizations))
         if lines is not None:
-            print(f"  same cluster, W̃ = 0: saddle point on its momenta J_c/t = {lines[0]:.3f}; Hartree spinodal "
-                  f"of the same realisations J_s/t = {lines[1]:.3f} +- {lines[2]:.3f}; free response in Eq. 42 "
-                  f"J_0/t = {lines[3]:.3f}")
+            print(f"  same cluster, W̃ = 0, saddle point on its momenta: J²χ_SG = x/(1 - x) = 1 at J/t = "
+                  f"{lines[0]:.3f}, instability (x = 1) at J_c/t = {lines[1]:.3f}; Hartree spinodal of the same "
+                  f"realisations J_s/t = {lines[2]:.3f} +- {lines[3]:.3f}; free response in Eq. 42 "
+                  f"J_0/t = {lines[4]:.3f}")
     if a.out:
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
-        with written(out / "ed_hartree.csv") as fh:
-            fh.write(",".join(HEAD) + "\n")
-            for r in rows:
-                fh.write(",".join(str(v) for v in r) + "\n")
         if rows:
+            with written(out / "ed_hartree.csv") as fh:
+                fh.write(",".join(HEAD) + "\n")
+                for r in rows:
+                    fh.write(",".join(str(v) for v in r) + "\n")
             figure(rows, out / "ed_hartree.png")
         if onset:
-            theory = None
-            if (2, 2, 2) in onset:      # the saddle point on the 2³ grid at t/2 (analysis.checks.eq42_cluster)
-                from simglass.meanfield import critical_coupling_grid
-                theory = critical_coupling_grid(0.5, 0.5, 2)
-            onset_figure(onset, out / "glass_onset.png", theory=theory)
+            density = job.model.get("density") if job is not None else None
+            curves = saddle_curves(onset, density) if density and job.model.get("compensate", False) else None
+            onset_figure(onset, out / "glass_onset.png", theory=curves)
     return 0
 
 

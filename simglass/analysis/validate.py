@@ -67,7 +67,7 @@ FIGURES = [
     ("localization", "r_mean.png", "⟨r⟩ of the Hartree levels near μ against J/t for each L, with the crossing."),
     ("localization", "dos.png", "Hartree density of states ρ(E − μ) for several J/t (Fig. 3 analogue)."),
     ("ed", "ed_hartree.png", "ED against Hartree on the same realisations: energies, densities, gaps."),
-    ("ed", "glass_onset.png", "Eq. 42 with the ED response against J/t and the saddle point on the same grid."),
+    ("ed", "glass_onset.png", "Eq. 42's sum with the exact ED response against J/t, and the saddle point's x/(1 − x) on the same momenta."),
     ("stiffness", "stiffness.png", "Charge stiffness from twisted boundaries, ED and Hartree on the same realisations."),
     ("low_density", "thouless.png", "Thouless number of the Hartree levels against J/t per density, and J_loc against n (Eq. 19)."),
     ("saddle", "phase_boundary.png", "Fermi liquid → metallic glass line of the infinite lattice with the n^(−5/6) law (Fig. 4 analogue)."),
@@ -146,13 +146,14 @@ def table_rows(paths: dict, out: Path) -> list:
              checks.sum_rule(), checks.sum_rule_infinite()] + checks.saddle_rows(p("saddle"))
     rows += checks.cavity_rows([p("cavity_modes"), p("cavity_gaussian")], out / "cavity")
     rows += checks.thermal_rows(DATA)
-    eq42 = checks.eq42_cluster(p("ed"))
-    rows.append(eq42)
-    if p("ed") is not None:
-        from .ed_hartree import glass_onset, onset_figure
-        onset = glass_onset(p("ed"))
+    rows.append(checks.eq42_cluster(p("ed")))
+    source = checks.eq42_source(p("ed"))
+    if source is not None:                 # the figure from the row's own results
+        from .ed_hartree import glass_onset, onset_figure, saddle_curves
+        onset = glass_onset(source)
         if onset:
-            onset_figure(onset, out / "ed" / "glass_onset.png", theory=eq42.theory)
+            (out / "ed").mkdir(parents=True, exist_ok=True)
+            onset_figure(onset, out / "ed" / "glass_onset.png", theory=saddle_curves(onset, 0.5))
     return rows
 
 

@@ -13,6 +13,13 @@ saddle point's equations use only means over q at each Ω, so the eigenvalues of
 form its bubble table (``cluster_bubble_table``); on an L^d grid it equals
 ``saddle.bubble_table`` (tests/test_spinodal.py).  The Hartree spinodal of a realisation
 is J_s = 1/λ_max(A V₁ A) with A = c(0)^½ (``meanfield.spinodal``).
+
+What ED measures with Eq. 42: the disorder average of (J²/N) Σ_ij χ_ij² over the
+realisations, with χ the exact response of each.  Its χ holds the ladder of V
+(χ = χ̄ + χ̄ V χ̄ + ...), so in the Fermi liquid at N → ∞ that average is the glass
+susceptibility J² χ_SG = x/(1 - x), x = J² ⟨c²/(1 + s c)²⟩_q at Ω = 0 (the saddle
+point's ``stability``, which reaches 1 at J_c; the SK relation χ_SG = χ_loc²/(1 - β²J²
+χ_loc²)).  It reaches 1 where x = ½, below J_c (``coupling_at_glass_susceptibility``).
 """
 
 from __future__ import annotations
@@ -21,7 +28,8 @@ import numpy as np
 
 from .saddle import BubbleTable, frequency_nodes
 
-__all__ = ["cluster_response", "cluster_bubble_table", "cluster_spinodal_samples"]
+__all__ = ["cluster_response", "cluster_bubble_table", "cluster_spinodal_samples", "glass_susceptibility_saddle",
+           "coupling_at_glass_susceptibility"]
 
 
 def _levels(lattice, n_particles, t):
@@ -77,3 +85,29 @@ def cluster_spinodal_samples(lattice, n_particles: int, realizations, seed: int 
         M = A @ sample_disorder(lattice, J=1.0, seed=seed, realization=int(r)).V @ A
         out.append(1.0 / np.linalg.eigvalsh(0.5 * (M + M.T))[-1])
     return np.array(out)
+
+
+def glass_susceptibility_saddle(table: BubbleTable, J: float) -> float:
+    """The saddle point's J² χ_SG = x/(1 - x) of the Fermi liquid at coupling J (module
+    docstring); inf at and beyond the glass instability (no Fermi-liquid solution)."""
+    from .saddle import saddle_grid
+    g = saddle_grid(J, table)
+    if g is None or g.stability >= 1:
+        return float("inf")
+    return g.stability / (1 - g.stability)
+
+
+def coupling_at_glass_susceptibility(table: BubbleTable, level: float = 1.0, t: float = 1.0) -> float:
+    """J/t where the saddle point's J² χ_SG = x/(1 - x) equals ``level`` (> 0): x =
+    level/(1 + level), between J = 0 and the glass instability J_c."""
+    from scipy.optimize import brentq
+    from .saddle import critical_coupling_table, saddle_grid
+    if not level > 0:
+        raise ValueError(f"level must be > 0, got {level!r}")
+    Jc = critical_coupling_table(table, t)
+    target = level / (1 + level)
+
+    def f(J):
+        g = saddle_grid(J, table)
+        return (1.0 if g is None else g.stability) - target
+    return float(brentq(f, 1e-6 * Jc, Jc * (1 - 1e-9), xtol=1e-10 * Jc))
