@@ -171,10 +171,12 @@ def _lattice(f, lattices, where):
 
 
 def _enough(where, name, d, R, realizations):
-    """Refuse more realisations than the stack ``d`` (of R) holds."""
+    """Refuse realisations beyond the stack ``d`` (of R): ``realizations`` is one past the
+    last index the job runs (first_realization + realizations)."""
     if R is not None and realizations > R:
-        raise InputError(f"{where}: realizations = {realizations} but the file's {name} holds "
-                         f"{R} realisations (shape {d.shape}); allowed: realizations <= {R}")
+        raise InputError(f"{where}: realizations = {realizations} (first_realization + realizations) but the "
+                         f"file's {name} holds {R} realisations (shape {d.shape}); allowed: "
+                         f"first_realization + realizations <= {R}")
 
 
 def _eps(f, N, where, realizations, V_stack=None):

@@ -4,6 +4,7 @@
     output = "results/coulomb.h5"    # default: results/<job file stem>.h5
     seed = 1                         # root seed s (default 0)
     realizations = 100               # realisations r = 0 .. R-1 per parameter point
+    first_realization = 0            # or r = r0 .. r0+R-1 (the rest of a job on a new machine)
     description = "free text"
 
     [model]                          # see MODEL_OPTIONS
@@ -64,6 +65,8 @@ TOP_OPTIONS = {
     "output": Option(str, None, help="results file"),
     "seed": Option(int, 0, _pos, ">= 0", "root seed"),
     "realizations": Option(int, 1, lambda x: x >= 1, ">= 1", "realisations per point"),
+    "first_realization": Option(int, 0, _pos, ">= 0",
+                                "index r0 of the first realisation: the job runs r = r0 .. r0 + realizations - 1"),
     "description": Option(str, "", help="free text"),
 }
 
@@ -92,6 +95,7 @@ class Job:
     text: str = ""         # the job file as written
     description: str = ""
     source: dict = field(default_factory=dict)
+    first_realization: int = 0   # realisations r = first_realization .. first_realization + realizations - 1
     couplings: object = None   # simglass.couplings_file.CouplingsSource of couplings = "file", once checked
     onsite_source: object = None   # the same of onsite = "file" (the onsite file), once checked
 
@@ -114,7 +118,7 @@ class Job:
         options the tasks ran with separately).  The order of the [scan] keys counts: it
         numbers the points."""
         return {"engine": self.engine, "seed": self.seed, "realizations": self.realizations,
-                "model": self.model, "scan": self.scan, "scan order": list(self.scan),
+                "first_realization": self.first_realization, "model": self.model, "scan": self.scan, "scan order": list(self.scan),
                 "options": sorted(self.options)}   # the scan order numbers the points
 
     def first_difference(self, other: "Job") -> str | None:
@@ -154,7 +158,7 @@ class Job:
         tasks they are handed one at a time)."""
         pts = self._point_list
         r, p = divmod(int(index), len(pts))
-        return Task(int(index), p, r, pts[p])
+        return Task(int(index), p, self.first_realization + r, pts[p])
 
     def tasks(self) -> list[Task]:
         """Every task, realisation-major: realisation 0 of every point, then realisation 1
@@ -315,7 +319,7 @@ def parse_job(text: str, name: str = "job", base_dir=None) -> Job:
                          f"values ([scan] has: {', '.join(sorted(scan)) or 'nothing'})")
     output = top["output"] or str(Path("results") / (Path(name).stem + ".h5"))
     job = Job(engine=top["engine"], seed=top["seed"], realizations=top["realizations"],
-              output=output, model=model, scan=scan, options=options, text=text,
+              first_realization=top["first_realization"], output=output, model=model, scan=scan, options=options, text=text,
               description=top["description"], source=raw)
     n_points = math.prod(len(v) for v in scan.values())
     if n_points * job.realizations > MAX_TASKS:
@@ -346,13 +350,14 @@ def _check_files(job: Job, base_dir, memory: float):
     lattices = [p["L"] if isinstance(p["L"], list) else [p["L"]] for p in job.points()]
     if job.model.get("couplings") == "file":
         job.couplings = couplings_file.inspect(couplings_file.resolve(job.model["couplings_file"], base_dir),
-                                               lattices=lattices, realizations=job.realizations,
+                                               lattices=lattices,
+                                               realizations=job.first_realization + job.realizations,
                                                memory_gb=memory)
         _check_file_and_eps(job)
     if job.model.get("onsite") == "file":
         job.onsite_source = couplings_file.inspect_onsite(
             couplings_file.resolve(job.model["onsite_file"], base_dir), lattices=lattices,
-            realizations=job.realizations)
+            realizations=job.first_realization + job.realizations)
 
 
 def load_job(path) -> Job:

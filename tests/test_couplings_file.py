@@ -152,7 +152,7 @@ def _bad_file(kind, path):
         return "g holds values that are not finite"
     if kind == "stack":
         write(path, V[:1])
-        return r"realizations = 2 but the file's V holds 1 realisations.*realizations <= 1"
+        return r"realizations = 2 .*but the file's V holds 1 realisations.*realizations <= 1"
     raise AssertionError(kind)
 
 
@@ -337,3 +337,16 @@ def test_cavity_analysis_takes_M_from_the_mode_functions(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and "dataset g, shape (N, M) or (R, N, M)" in err
     rows = checks.cavity_rows([out["without_g"]])
     assert all(r.value is None and "no mode functions g" in r.note for r in rows)
+
+
+def test_first_realization_counts_against_the_stack(tmp_path):
+    """A stack of R realisations admits first_realization + realizations <= R: the rest
+    of a job (first_realization = 1, realizations = 1) reads the stack's second V."""
+    write(tmp_path / "c.h5", couplings(R=2))
+    text = job_text("mc", realizations=2, options=MC).replace("realizations = 2", "realizations = 2\nfirst_realization = 1")
+    (tmp_path / "j.toml").write_text(text)
+    with pytest.raises(InputError, match=r"realizations = 3 \(first_realization \+ realizations\).*holds 2 "):
+        load_job(tmp_path / "j.toml")
+    (tmp_path / "j.toml").write_text(text.replace("realizations = 2\n", "realizations = 1\n"))
+    job = load_job(tmp_path / "j.toml")
+    assert [t.realization for t in job.tasks()] == [1]

@@ -91,6 +91,32 @@ def test_disorder_identical_across_points(small_results):
         assert a["eps_mean"] == b["eps_mean"]
 
 
+def test_first_realization_runs_the_rest_of_a_job(tmp_path, small_results):
+    """first_realization = r0 runs realisations r0 .. r0 + R - 1 with the disorder and the
+    names the whole job gives them (the rest of a job whose results file is lost, on a
+    new machine), and every reader labels them so: the records equal the full run's
+    realisations 1 and 2, and task_table, load_points and the compact table say r = 1, 2."""
+    from simglass.analysis.compact import export, read_table
+    from simglass.analysis.load import load_points, task_table
+    rest = write(tmp_path, SMALL.replace("realizations = 3", "realizations = 2\nfirst_realization = 1"))
+    r = run_cli("run", rest, "--output", tmp_path / "rest.h5", "--quiet")
+    assert r.returncode == 0, r.stderr
+    full, part = task_datasets(small_results), task_datasets(tmp_path / "rest.h5")
+    assert sorted(part) == sorted(n for n in full if not n.endswith("_r00000"))
+    for name, d in part.items():
+        assert d.keys() == full[name].keys()
+        for k in d:
+            assert np.array_equal(np.asarray(d[k]), np.asarray(full[name][k])), (name, k)
+    assert sorted(set(task_table(tmp_path / "rest.h5")["realization"])) == [1, 2]
+    assert all(p.realizations == [1, 2] for p in load_points(tmp_path / "rest.h5")[1])
+    export([tmp_path / "rest.h5"], tmp_path / "rest.csv", str(rest))
+    assert all(p.realizations == [1, 2] for p in read_table(tmp_path / "rest.csv")[1])
+    bad = write(tmp_path, SMALL.replace("seed = 3", "seed = 3\nfirst_realization = -1"), "bad.toml")
+    r = run_cli("run", bad, "--output", tmp_path / "bad.h5", "--quiet")
+    assert r.returncode == 2 and "first_realization" in r.stderr and ">= 0" in r.stderr
+    assert not (tmp_path / "bad.h5").exists()
+
+
 def test_mpi_equals_serial(tmp_path, small_results):
     job = write(tmp_path, SMALL)
     r2 = subprocess.run([str(BIN / "mpiexec"), "-n", "3", *simglass_cmd("run", job, "--output",

@@ -45,7 +45,7 @@ def load_points(path, engine: str | None = None) -> tuple[object, list[Point]]:
             for key, (source, fn) in derived.items():
                 if key not in rec and source in rec:
                     rec[key] = fn(rec[source])
-            by_point[i % n_points].append((i // n_points, rec))
+            by_point[i % n_points].append((job.first_realization + i // n_points, rec))
         return job, by_point
     # a read that meets the file half written by a running job is retried (read_consistent)
     job, by_point = read_consistent(path, read)
@@ -150,7 +150,7 @@ def _scalar_columns(f, job, path=None):
     tasks = stored_tasks(f, job, path if path is not None else f.filename)
     n_points = len(job.points())
     done = np.flatnonzero(tasks.status == 1)
-    point, realization = done % n_points, done // n_points
+    point, realization = done % n_points, job.first_realization + done // n_points
     order = np.lexsort((realization, point))
     done, point, realization = done[order], point[order], realization[order]
     cols = {k: (v[done], p[done]) for k, (v, p) in tasks.columns().items()}
