@@ -251,6 +251,50 @@ def test_engine_record_info_and_analysis(tmp_path, capsys):
     assert (tmp_path / "out3" / "binder_energy.png").exists()
 
 
+def test_p_phi0_from_histograms_tables_and_ground_states(tmp_path, capsys):
+    """P(0, T): the fraction of fields within ±0.05 J of μ(T) over 0.1 (a hand-made record,
+    and edges that split a bin are refused); from a results file and from its compact
+    table (columns p_phi0_k) alike; a histogram without edges at ±0.05 J gives NaN, not
+    an error.  The ground states' P(0) from the |φ|/J counts of a compact table equals a
+    direct count of the stored fields of its results file."""
+    from simglass.analysis import thermal as an
+    from simglass.analysis.compact import export
+    from simglass.jobfile import parse_job
+    from simglass.runner import run_job
+    rec = {"phi_edges": np.linspace(-0.2, 0.2, 9), "measurements": 10,
+           "phi_hist": np.array([[0, 0, 1, 3, 5, 2, 0, 0], [4, 4, 4, 4, 4, 4, 4, 4]])}
+    assert np.allclose(an.phi0_density(rec, N=5, J=1.0), np.array([8, 8]) / 100 / 0.1)
+    assert np.allclose(an.phi0_density(rec, N=5, J=2.0, half_width=0.1), np.array([11, 32]) / 100 / 0.2)   # edges/J: every bin
+    with pytest.raises(ValueError, match="bin edges at ±0.03 J"):
+        an.phi0_density(rec, N=5, J=1.0, half_width=0.03)
+    text = ('engine = "thermal"\nseed = 5\nrealizations = 3\n[model]\nt = 0.0\nJ = 1.0\nW = 0.0\n'
+            'density = 0.5\n[scan]\nL = [[16], [24]]\n[options]\nsweeps = 1024\nreplicas = 4\n'
+            'T_min = 0.15\nT_max = 0.6\nq_bins = 12\nphi_bins = 80\nphi_max = 2.0\n')
+    run_job(parse_job(text), output=str(tmp_path / "t.h5"), progress=False)
+    export([tmp_path / "t.h5"], tmp_path / "t.csv.gz", "job.toml")
+    a = an.size_averages(tmp_path / "t.h5", n_boot=10, z_max=1e6)
+    b = an.size_averages(tmp_path / "t.csv.gz", n_boot=10, z_max=1e6)
+    assert [s.N for s in a] == [s.N for s in b] == [16, 24]
+    for x, y in zip(a, b):
+        assert np.all(np.isfinite(x.p0)) and np.allclose(x.p0, y.p0, rtol=1e-6)
+    text_coarse = text.replace("phi_bins = 80", "phi_bins = 30").replace("realizations = 3", "realizations = 1")
+    run_job(parse_job(text_coarse), output=str(tmp_path / "c.h5"), progress=False)
+    assert np.isnan(an.size_averages(tmp_path / "c.h5", n_boot=10, z_max=1e6)[0].p0).all()
+    mc = ('engine = "mc"\nseed = 6\nrealizations = 3\n[model]\nt = 0.0\nJ = 2.0\nW = 0.0\ndensity = 0.5\n'
+          '[scan]\nL = [[32]]\n[options]\nmethod = "tabu"\nsweeps = 10\nrestarts = 1\n')
+    run_job(parse_job(mc), output=str(tmp_path / "gs.h5"), progress=False)
+    export([tmp_path / "gs.h5"], tmp_path / "gs.csv.gz", "job.toml")
+    from simglass.analysis.load import load_points
+    phi = np.array([r["phi"] for r in load_points(tmp_path / "gs.h5")[1][0].records])
+    direct = (np.abs(phi) < 0.05 * 2.0).mean() / 0.1
+    for path in (tmp_path / "gs.h5", tmp_path / "gs.csv.gz"):
+        m, _, R = an.ground_state_phi0(path)[32]
+        assert R == 3 and m == pytest.approx(direct)
+    assert an.main([str(tmp_path / "t.csv.gz"), "--ground-states", str(tmp_path / "gs.csv.gz"), "--z-max", "1e6",
+                    "--n-boot", "10", "--out", str(tmp_path / "o")]) == 0
+    assert "P(0, T) J" in capsys.readouterr().out and (tmp_path / "o" / "p_phi0.png").exists()
+
+
 def test_z_max_keeps_the_round_trip_rule(tmp_path):
     """``--z-max`` replaces the window test's threshold, not the round trips: tasks with
     fewer than MIN_ROUND_TRIPS per chain stay out, from the results file and from its

@@ -51,9 +51,9 @@ PARAMS = ("L", "J", "W", "t", "density")           # first columns; other scalar
 def _derived(engine, rec, params, counts=True):
     """Columns computed from a record's arrays: engine mc, the |phi|/J counts (unless
     ``counts`` is False); engine hartree, the curvatures binned in |E - mu|
-    (analysis.level_bins) when the record has them; engine thermal, THERMAL_PER_T at
-    each temperature k as columns NAME_k (the histograms P(q), P(phi) stay in the
-    results file)."""
+    (analysis.level_bins) when the record has them; engine thermal, THERMAL_PER_T and
+    P(0, T) (analysis.thermal.phi0_density) at each temperature k as columns NAME_k and
+    p_phi0_k (the histograms P(q), P(phi) stay in the results file)."""
     if engine == "hartree" and "g_energy_levels" in rec:
         from .level_bins import columns
         return columns(rec)
@@ -63,7 +63,14 @@ def _derived(engine, rec, params, counts=True):
         from .ed_hartree import glass_susceptibility
         return {"glass_susceptibility": _scalar(glass_susceptibility(rec["chi"], params["J"]))}
     if engine == "thermal":     # the per-temperature averages, one column per temperature
-        return {f"{name}_{k}": _scalar(v) for name in THERMAL_PER_T for k, v in enumerate(rec[name])}
+        from .load import lattice_key
+        from .thermal import phi0_density
+        per_t = {name: rec[name] for name in THERMAL_PER_T}
+        try:        # P(0, T) needs histogram edges at ±0.05 J; other histograms: no columns
+            per_t["p_phi0"] = phi0_density(rec, int(np.prod(lattice_key(params))), float(params["J"]))
+        except ValueError:
+            pass
+        return {f"{name}_{k}": _scalar(v) for name, vals in per_t.items() for k, v in enumerate(vals)}
     if engine != "mc" or not counts:
         return {}
     from .coulomb_gap import absphi_counts

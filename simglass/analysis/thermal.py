@@ -12,7 +12,10 @@ disorder averages [·] with bootstrap errors over realisations, per temperature 
   above T_c = J_SK = J/4, docs/conventions.md);
 * the specific heat per site c = [⟨E²⟩ - ⟨E⟩²]/(N T²);
 * the Binder cumulant g = ½(3 - [⟨q⁴⟩]/[⟨q²⟩]²) and χ_SG = N [⟨q²⟩];
-* P(q) and P(φ - μ(T)) (normalised densities, realisations averaged).
+* P(q) and P(φ - μ(T)) (normalised densities, realisations averaged), and P(0, T): the
+  density of φ - μ(T) within PHI0_HALF_WIDTH J of zero (``phi0_density``; compact tables
+  keep it per temperature, columns p_phi0_k), against the ground states' P(0) at T = 0
+  (``ground_state_phi0``, from a t = 0 table of engine mc).
 
 Binder crossings of successive sizes a < b: d(T) = g_b(T) - g_a(T) is > 0 in the glass
 (g → 1) and < 0 in the paramagnet (g → 0); the crossing is the lowest T where d changes
@@ -41,9 +44,10 @@ from .reference import J_SK_PER_J, TC_SK
 from .stats import bootstrap
 
 __all__ = ["SizeThermal", "BinderCrossing", "size_averages", "binder", "binder_crossing", "paramagnetic_energy",
-           "paramagnet_limit", "analyze", "main"]
+           "paramagnet_limit", "phi0_density", "ground_state_phi0", "analyze", "main"]
 
 N_BOOT = 500
+PHI0_HALF_WIDTH = 0.05   # P(0, T): the density of φ - μ(T) in [-w, w) with w = 0.05 J
 
 
 @dataclass
@@ -65,6 +69,9 @@ class SizeThermal:
         fraction inside [-phi_max, phi_max] integrating to that fraction
         (the four None from a compact table, which keeps no histograms)
     q2, q4 : (realizations, R) per-realisation ⟨q²⟩ and ⟨q⁴⟩ (for the crossings)
+    p0, p0_err : (R,) P(0, T) per unit φ/J (``phi0_density``), disorder average with its
+        bootstrap error (NaN without histograms with edges at ±0.05 J, e.g. a table
+        written before the columns p_phi0_k; None when not measured)
     """
     N: int
     series: str
@@ -86,6 +93,8 @@ class SizeThermal:
     p_phi: np.ndarray
     q2: np.ndarray
     q4: np.ndarray
+    p0: np.ndarray | None = None
+    p0_err: np.ndarray | None = None
 
 
 @dataclass
@@ -111,6 +120,51 @@ def binder(q2, q4):
     """g = ½(3 - [q4]/[q2]²) of per-realisation ⟨q²⟩, ⟨q⁴⟩ arrays (realisations, R),
     averaged over axis 0.  Returns (R,)."""
     return 0.5 * (3.0 - np.mean(q4, axis=0) / np.mean(q2, axis=0) ** 2)
+
+
+def phi0_density(rec, N: int, J: float, half_width: float = PHI0_HALF_WIDTH) -> np.ndarray:
+    """P(0, T) of one ``thermal`` record: the fraction of the local fields φ_i - μ(T) (all
+    N sites of both chains at every measurement sweep) in [-w, w), w = ``half_width`` J,
+    divided by 2w/J: the density of P(φ - μ) per unit φ/J at zero, averaged over the
+    window.  Returns (R,), one value per temperature.
+
+    Raises ValueError when ±w does not fall on the edges of the record's histogram
+    (phi_edges: the options phi_max and phi_bins), so that no bin is split."""
+    edges = np.asarray(rec["phi_edges"], float) / J
+    lo, hi = np.searchsorted(edges, [-half_width - 1e-9, half_width - 1e-9])
+    if lo >= hi or not np.allclose([edges[lo], edges[hi]], [-half_width, half_width], atol=1e-9):
+        raise ValueError(f"P(0, T) needs bin edges at ±{half_width:g} J; this record's phi_edges are "
+                         f"{edges[0]:g} .. {edges[-1]:g} J in steps of {edges[1] - edges[0]:g} J "
+                         "(choose phi_max and phi_bins so that 0.05 J is a multiple of the bin width)")
+    inside = np.asarray(rec["phi_hist"])[:, lo:hi].sum(axis=1)
+    return inside / (2.0 * N * float(rec["measurements"])) / (2.0 * half_width)
+
+
+def ground_state_phi0(path, half_width: float = PHI0_HALF_WIDTH) -> dict:
+    """P(0) of t = 0 ground states (engine mc, a results file or compact table with the
+    |φ − μ|/J counts): {N: (mean, bootstrap error, realisations)} of the fraction of
+    sites with |φ − μ| < w J divided by 2w, w = ``half_width``: the T = 0 end of P(0, T).
+    Raises ValueError when w is not a multiple of the counts' bin (0.005 J)."""
+    from .compact import load_any
+    from .coulomb_gap import FINE_BIN
+    k = int(round(half_width / FINE_BIN))
+    if not np.isclose(k * FINE_BIN, half_width):
+        raise ValueError(f"half_width = {half_width:g}: must be a multiple of {FINE_BIN:g} J")
+    _, points = load_any(path, "mc")
+    out = {}
+    for p in points:
+        N = int(np.prod(lattice_key(p.params)))
+        vals = []
+        for r in p.records:
+            if "absphi_0" in r:
+                c = sum(float(r[f"absphi_{i}"]) for i in range(k))
+            else:
+                c = float(np.sum(np.abs(np.asarray(r["phi"])) < half_width * float(p.params["J"])))
+            vals.append(c / N / (2 * half_width))
+        if vals:
+            m, e = bootstrap(lambda x: x.mean(), np.array(vals), N_BOOT, 0)
+            out[N] = (float(m), float(e), len(vals))
+    return out
 
 
 def _is_sk(params) -> bool:
@@ -187,12 +241,20 @@ def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None
             q_edges, hq = _q_density(good, N)
             phi_edges = np.asarray(good[0]["phi_edges"], float) / J
             hp = np.mean([r["phi_hist"] / (2 * N * r["measurements"]) for r in good], axis=0) / np.diff(phi_edges)
+            for r in good:
+                try:        # histograms with edges at ±0.05 J only (phi0_density)
+                    r.setdefault("p_phi0", phi0_density(r, N, J))
+                except ValueError:
+                    pass
+        p0 = p0_err = np.full(T.size, np.nan)
+        if all(isinstance(r.get("p_phi0"), np.ndarray) for r in good):
+            p0, p0_err = bootstrap(lambda s: s.mean(axis=0), np.array([r["p_phi0"] for r in good]), n_boot, seed)
         nan = lambda x: np.full(T.size, np.nan) if np.ndim(x) == 0 else x  # noqa: E731  (bootstrap of 1)
         out.append(SizeThermal(N=N, series=describe(p.params, fixed), sk=_is_sk(p.params), realizations=len(good),
                                flagged=len(p.records) - len(good), T=T / J, e=e, e_err=nan(e_err), c=c,
                                c_err=nan(c_err), g=g, g_err=nan(g_err), chi=chi, chi_err=nan(chi_err),
                                q_edges=q_edges, p_q=hq, phi_edges=phi_edges,
-                               p_phi=hp, q2=q2, q4=q4))
+                               p_phi=hp, q2=q2, q4=q4, p0=p0, p0_err=nan(p0_err)))
     return sorted(out, key=lambda s: (s.series, s.N))
 
 
@@ -200,7 +262,7 @@ def _arrays_from_columns(rec):
     """A compact-table record (analysis.compact: columns NAME_k per temperature) gets the
     arrays of a results file's record back, in place."""
     from .compact import THERMAL_PER_T
-    for name in THERMAL_PER_T:
+    for name in THERMAL_PER_T + ("p_phi0",):
         if f"{name}_0" in rec and not isinstance(rec.get(name), np.ndarray):
             k = 0
             vals = []
@@ -313,6 +375,30 @@ def analyze(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None = Non
     return sizes, crossings
 
 
+def _phi0_figure(sizes, out: Path, ground=None):
+    """P(0, T) of every size against T (log axes), with the ground states' P(0) at T = 0
+    drawn as horizontal marks at the left edge; nothing without P(0, T)."""
+    have = [s for s in sizes if s.p0 is not None and np.isfinite(s.p0).any()]
+    if not have:
+        return
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    series = sorted({s.series for s in have})
+    for s in have:
+        lab = f"N = {s.N}" + (f" ({s.series})" if len(series) > 1 else "")
+        line = ax.errorbar(s.T, s.p0, yerr=s.p0_err, fmt="o-", ms=3, capsize=2, label=lab)
+        if ground and s.N in ground:
+            m, e, R = ground[s.N]
+            ax.axhline(m, color=line[0].get_color(), ls=":", lw=1,
+                       label=f"N = {s.N}, T = 0 ground states ({R})")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("T/J")
+    ax.set_ylabel(rf"$P(0, T)\,J$: density of $|\phi - \mu(T)| < {PHI0_HALF_WIDTH:g}J$")
+    ax.legend(fontsize=7)
+    save(fig, out / "p_phi0.png")
+
+
 def _figures(sizes, out: Path):
     plt = pyplot()
     series = sorted({s.series for s in sizes})
@@ -355,13 +441,16 @@ def _figures(sizes, out: Path):
 
 def _write_tables(sizes, crossings, out: Path):
     with written(out / "thermal.csv") as fh:
-        fh.write("series,N,realizations,flagged,T_over_J,e,e_err,e_paramagnet,c,c_err,g,g_err,chi_sg,chi_sg_err\n")
+        fh.write("series,N,realizations,flagged,T_over_J,e,e_err,e_paramagnet,c,c_err,g,g_err,chi_sg,chi_sg_err,"
+                 "p_phi0,p_phi0_err\n")
         for s in sizes:
+            p0 = s.p0 if s.p0 is not None else np.full(s.T.size, np.nan)
+            p0_err = s.p0_err if s.p0_err is not None else p0
             for k in range(s.T.size):
                 para = paramagnetic_energy(s.T[k]) if s.sk else np.nan
                 fh.write(f'"{s.series}",{s.N},{s.realizations},{s.flagged},{s.T[k]:.6g},{s.e[k]:.6g},{s.e_err[k]:.3g},'
                          f"{para:.6g},{s.c[k]:.6g},{s.c_err[k]:.3g},{s.g[k]:.6g},{s.g_err[k]:.3g},{s.chi[k]:.6g},"
-                         f"{s.chi_err[k]:.3g}\n")
+                         f"{s.chi_err[k]:.3g},{p0[k]:.6g},{p0_err[k]:.3g}\n")
     with written(out / "binder_crossings.csv") as fh:
         fh.write("series,N_a,N_b,T_over_J,err,found\n")
         for c in crossings:
@@ -372,7 +461,11 @@ def main(argv=None):
     from simglass.cli import terminal_text
     ap = argparse.ArgumentParser(prog="python -m simglass.analysis.thermal", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv.gz) of engine thermal")
-    ap.add_argument("--out", help="directory for thermal.csv, binder_crossings.csv, binder_energy.png, p_q_phi.png")
+    ap.add_argument("--out", help="directory for thermal.csv, binder_crossings.csv, binder_energy.png, p_q_phi.png, "
+                    "p_phi0.png")
+    ap.add_argument("--ground-states", nargs="+", metavar="TABLE", default=None,
+                    help="t = 0 ground states (engine mc: results files or compact tables with the |phi|/J "
+                         "counts) of the same model: their P(0) beside P(0, T), printed and in p_phi0.png")
     ap.add_argument("--n-boot", type=int, default=N_BOOT, help=f"bootstrap resamples (default {N_BOOT})")
     ap.add_argument("--z-max", type=float, default=None,
                     help="use the tasks with equilibration_z <= Z (and at least mc.thermal.MIN_ROUND_TRIPS "
@@ -387,6 +480,7 @@ def main(argv=None):
         return 2
     try:
         sizes, crossings = analyze(a.results, a.n_boot, z_max=a.z_max)
+        ground = ground_state_phi0(a.ground_states) if a.ground_states else None
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -428,11 +522,18 @@ def main(argv=None):
                       f"(crossing in {c.found:.0%} of {a.n_boot} resamples){ref}")
         if len(group) > 1 and not any(c.series == series for c in crossings):
             print("no Binder crossing: sizes with fewer than 2 equilibrated realisations")
+        for s in group:
+            if s.p0 is not None and np.isfinite(s.p0).any():
+                gs = ground.get(s.N) if ground else None
+                print(f"P(0, T) J (|phi - mu(T)| < {PHI0_HALF_WIDTH:g} J), N = {s.N}: "
+                      + ", ".join(f"T/J = {T:.3g}: {p:.4f} +- {e:.4f}" for T, p, e in zip(s.T, s.p0, s.p0_err))
+                      + (f"; ground states (T = 0): {gs[0]:.4f} +- {gs[1]:.4f} ({gs[2]} realisations)" if gs else ""))
     if a.out:
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)
         _write_tables(sizes, crossings, out)
         _figures(sizes, out)
+        _phi0_figure(sizes, out, ground)
     return 0
 
 
