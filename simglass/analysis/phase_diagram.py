@@ -7,9 +7,10 @@ density n on the W̃ = 0 axis.
   the same Ω = 0 fold without the constraint's λ, for N → ∞ and, per realisation, on
   periodic L³ clusters at closed-shell fillings (random matrices, no fit);
 * J_c,loc: where the Hartree states near μ localise, the ⟨ln g⟩ crossing of the largest
-  pair of sizes (analysis.localization) from the committed tables: n = ½ on the W̃ = 0
-  axis (data/fermi_level_w0_*), n = 0.05, 0.1, 0.2 from uncompensated couplings (W̃ = Jn,
-  so not the axis of Fig. 2; marked differently).
+  pair of sizes (analysis.localization) from the committed tables: on the W̃ = 0 axis at
+  n = ½ (data/fermi_level_w0_L*) and n = 0.2, 0.3 (data/fermi_level_w0_n020, _n030), and
+  at n = 0.05, 0.1, 0.2 from uncompensated couplings (W̃ = Jn, so not the axis of Fig. 2;
+  marked differently).
 
     python -m simglass.analysis.phase_diagram --out DIR [--n-q 12] [--realizations 8]
 
@@ -45,6 +46,9 @@ LOC_UNCOMPENSATED = {0.05: "low_density_lng_005.csv.gz", 0.1: "low_density_lng_0
 LOC_W0_HALF = ("fermi_level_w0_L6_8.csv.gz", "fermi_level_w0_L10.csv.gz", "fermi_level_w0_L10b.csv.gz",
                "fermi_level_w0_L12.csv.gz", "fermi_level_w0_L12b.csv.gz")
 LOC_W0_WINDOW = (3.25, 5.0)   # above the onset of glass order (docs/validation.md §4d)
+# the W~ = 0 tables below n = 1/2 (jobs/fermi_level_w0_n020.toml, _n030.toml: L = 6, 8, 10
+# on J grids that begin above the glass onset of the pilot, read on their whole grid)
+LOC_W0_BELOW_HALF = {0.2: ("fermi_level_w0_n020.csv.gz",), 0.3: ("fermi_level_w0_n030.csv.gz",)}
 GLASS_ONSET_HALF = 3.0   # J/t from which the L = 10 glass branch at n = ½ is ordered (docs/validation.md §11)
 
 
@@ -263,6 +267,11 @@ def localisation_points(n_boot=200):
             res = analyze(paths, n_boot=n_boot)
             est = res.estimate
             out.append((n, est.x, est.error, est.pair, "W~ = Jn"))
+    for n, files in LOC_W0_BELOW_HALF.items():
+        paths = [DATA / f for f in files if (DATA / f).exists()]
+        if paths:
+            est = analyze(paths, n_boot=n_boot).estimate
+            out.append((n, est.x, est.error, est.pair, "W~ = 0"))
     w0 = loc_w0_half_tables(DATA)
     if w0:
         res = analyze(w0, window=LOC_W0_WINDOW, n_boot=n_boot)
