@@ -231,3 +231,29 @@ def test_ed_glass_susceptibility_follows_the_saddle_point_ladder():
         for level in (0.5, 3.0):
             J = coupling_at_glass_susceptibility(table, level)
             assert glass_susceptibility_saddle(table, J) == pytest.approx(level, rel=1e-6)
+
+
+def test_localisation_point_without_a_crossing_is_a_bound():
+    """analysis.phase_diagram.loc_point: a crossing is a point; a largest pair that does not
+    cross gives a one-sided bound at the end of the J range the two sizes share, on the
+    side where the larger size stays more metallic (or less), and NaN where the flow
+    changes sign without a crossing in the fit."""
+    from types import SimpleNamespace
+    from simglass.analysis.finite_size import Estimate, SizeData
+    from simglass.analysis.phase_diagram import loc_point
+    rng = np.random.default_rng(1)
+
+    def res(shift_b, x_c=np.nan):
+        x = np.array([3.5, 4.0])
+        a = SizeData((12, 12, 12), x, -2.0 * (x - 3.5) + 0.01 * rng.standard_normal((50, 2)), np.zeros(2))
+        b = SizeData((14, 14, 14), x, a.Y + np.asarray(shift_b), np.zeros(2))
+        est = Estimate(x_c, 0.1, 0.0, 0.1, ((12, 12, 12), (14, 14, 14)), "note")
+        return SimpleNamespace(estimate=est, tables={"ln_g": {a.size: a, b.size: b}})
+
+    assert loc_point(0.5, res(0.2, x_c=3.8), "W~ = 0")[1:3] == (3.8, 0.1)
+    above = loc_point(0.5, res(0.2), "W~ = 0")
+    assert above[1] == 4.0 and np.isnan(above[2]) and above[5] == ">"
+    below = loc_point(0.5, res(-0.2), "W~ = 0")
+    assert below[1] == 3.5 and below[5] == "<"
+    mixed = loc_point(0.5, res([0.2, -0.2]), "W~ = 0")
+    assert np.isnan(mixed[1]) and mixed[5] == "?"

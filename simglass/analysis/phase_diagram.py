@@ -257,27 +257,51 @@ def n_star_brackets(sub) -> dict:
 
 
 def localisation_points(n_boot=200):
-    """[(n, J_c,loc, error, pair, axis)] from the committed tables (module docstring)."""
+    """[(n, J_c,loc, error, pair, axis, bound)] from the committed tables (module
+    docstring, ``loc_point``)."""
     from .localization import analyze
     out = []
     for n, files in LOC_UNCOMPENSATED.items():
         files = [files] if isinstance(files, str) else files
         paths = [DATA / f for f in files if (DATA / f).exists()]
         if paths:
-            res = analyze(paths, n_boot=n_boot)
-            est = res.estimate
-            out.append((n, est.x, est.error, est.pair, "W~ = Jn"))
+            out.append(loc_point(n, analyze(paths, n_boot=n_boot), "W~ = Jn"))
     for n, files in LOC_W0_BELOW_HALF.items():
         paths = [DATA / f for f in files if (DATA / f).exists()]
         if paths:
-            est = analyze(paths, n_boot=n_boot).estimate
-            out.append((n, est.x, est.error, est.pair, "W~ = 0"))
+            out.append(loc_point(n, analyze(paths, n_boot=n_boot), "W~ = 0"))
     w0 = loc_w0_half_tables(DATA)
     if w0:
-        res = analyze(w0, window=LOC_W0_WINDOW, n_boot=n_boot)
-        est = res.estimate
-        out.append((0.5, est.x, est.error, est.pair, "W~ = 0"))
+        out.append(loc_point(0.5, analyze(w0, window=LOC_W0_WINDOW, n_boot=n_boot), "W~ = 0"))
     return out
+
+
+def loc_point(n, res, axis):
+    """(n, J_c,loc, error, pair, axis, bound) of one analysis.localization result ``res``.
+    ``bound`` is "" for a crossing of the largest pair of sizes.  Where that pair does not
+    cross in the J range the two share: ">" when the larger size has the larger ⟨ln g⟩
+    at every J of that range (at these sizes J_c,loc lies above it; the value is the
+    range's upper end, the error NaN), "<" when it has the smaller everywhere (below the
+    range's lower end), "?" otherwise (value NaN)."""
+    est = res.estimate
+    if np.isfinite(est.x) or not est.pair:
+        return (n, est.x, est.error, est.pair, axis, "")
+    from .finite_size import scaling_flow
+    flow = [f for f in scaling_flow(res.tables["ln_g"]) if (f.a, f.b) == tuple(est.pair) and np.isfinite(f.beta)]
+    if flow and all(f.beta > 0 for f in flow):
+        return (n, max(f.x for f in flow), np.nan, est.pair, axis, ">")
+    if flow and all(f.beta < 0 for f in flow):
+        return (n, min(f.x for f in flow), np.nan, est.pair, axis, "<")
+    return (n, np.nan, np.nan, est.pair, axis, "?")
+
+
+def _loc_text(v, e, bound) -> str:
+    """A J_c,loc point as text: "3.830 +- 0.100", "> 4.000 (no crossing)", ..."""
+    if bound in (">", "<"):
+        return f"{bound} {v:.3f} (no crossing of the largest pair in the J range it shares)"
+    if bound == "?":
+        return "no crossing of the largest pair"
+    return f"{v:.3f} +- {e:.3f}"
 
 
 def _pair(pair) -> str:
@@ -312,7 +336,13 @@ def figure(lines, spin, loc, path, first_order=(), brackets=None, ed=()):
         ax.errorbar([p[1] for p in pts], [p[2] for p in pts], [p[3] for p in pts], fmt="^", ms=4,
                     color=plt.cm.Blues(0.45 + 0.2 * k), label=f"$J_s$ Hartree, {L}³ clusters")
     for axis, mk, col in (("W~ = 0", "D", "red"), ("W~ = Jn", "o", "orange")):
-        pts = [p for p in loc if p[4] == axis and np.isfinite(p[1])]
+        for p in loc:
+            if p[4] == axis and p[5] in (">", "<") and np.isfinite(p[1]):
+                ax.annotate("", xy=(p[0], p[1] * (1.12 if p[5] == ">" else 1 / 1.12)), xytext=(p[0], p[1]),
+                            arrowprops=dict(arrowstyle="->", color=col))
+                ax.plot([p[0]], [p[1]], "_", ms=10, color=col)
+                ax.text(p[0], p[1], f"  L = {_pair(p[3])}: no crossing", fontsize=6, color=col, va="center")
+        pts = [p for p in loc if p[4] == axis and not p[5] and np.isfinite(p[1])]
         if pts:
             ax.errorbar([p[0] for p in pts], [p[1] for p in pts], [p[2] for p in pts], fmt=mk, color=col,
                         mfc="none" if axis != "W~ = 0" else col,
@@ -376,8 +406,9 @@ def main(argv=None) -> int:
             w.writerow(["J_c_met_infinite", "inf", n, f"{jc:.5g}", "", f"n_q = {a.n_q}"])
         for L, n, m, e in spin:
             w.writerow(["J_s_cluster", L, f"{n:.5f}", f"{m:.5g}", f"{e:.2g}", f"{a.realizations} realisations"])
-        for n, v, e, pair, axis in loc:
-            w.writerow(["J_c_loc", _pair(pair), n, f"{v:.4g}", f"{e:.2g}", axis])
+        for n, v, e, pair, axis, bound in loc:
+            w.writerow(["J_c_loc" + {">": "_above", "<": "_below", "?": "_none"}.get(bound, ""), _pair(pair), n,
+                        f"{v:.4g}", f"{e:.2g}", axis])
         for L, n, (j_eq, j_below), _ in fo:
             w.writerow(["glass_branch_equal_up_to", L, f"{n:.4f}", j_eq, "", "W~ = 0"])
             w.writerow(["glass_branch_below_from", L, f"{n:.4f}", j_below, "", "W~ = 0"])
@@ -390,8 +421,8 @@ def main(argv=None) -> int:
         print(f"{n:6.3f}  {js:9.4f}  {jc:12.4f}  {jc / js:10.3f}")
     for L, n, m, e in spin:
         print(f"J_s {L}^3 n = {n:.4f}: {m:.4f} +- {e:.4f}")
-    for n, v, e, pair, axis in loc:
-        print(f"J_c,loc n = {n}: {v:.3f} +- {e:.3f} (L = {_pair(pair)}, {axis})")
+    for n, v, e, pair, axis, bound in loc:
+        print(f"J_c,loc n = {n}: {_loc_text(v, e, bound)} (L = {_pair(pair)}, {axis})")
     for cl, n, v, e in ed:
         print(f"ED Eq. 42 onset, {'x'.join(map(str, cl))}, n = {n}: {v:.3f} +- {e:.3f} (W~ = 0)")
     for L, n, (j_eq, j_below), table in fo:
