@@ -257,3 +257,19 @@ def test_localisation_point_without_a_crossing_is_a_bound():
     assert below[1] == 3.5 and below[5] == "<"
     mixed = loc_point(0.5, res([0.2, -0.2]), "W~ = 0")
     assert np.isnan(mixed[1]) and mixed[5] == "?"
+
+
+def test_first_order_tables_use_their_own_seed(tmp_path):
+    """The uniform branch's energy needs each table's couplings: job_seed reads the seed of
+    a table's job (3141 for the L = 14 pieces, 3101 for the first-order scans), and the
+    Fermi-liquid table, keyed by the realisations of seed 3101, refuses a table of
+    another seed by name instead of pairing it with the wrong J_s."""
+    from simglass.analysis.phase_diagram import FL_SEED, job_seed, read_fl_branch, subcritical_order
+    assert job_seed(DATA_DIR / "fermi_level_w0_L14.csv.gz") == 3141
+    assert job_seed(DATA_DIR / "first_order_w0_L10.csv.gz") == FL_SEED == 3101
+    with pytest.raises(ValueError, match="fermi_level_w0_L14.csv.gz: job seed 3141"):
+        subcritical_order([DATA_DIR / "fermi_level_w0_L14.csv.gz"], read_fl_branch())
+    bad = tmp_path / "t.csv"
+    bad.write_text("# job: jobs/no_such_job.toml; commit: x; engine: hartree; dims: 3\nL,J,realization\n")
+    with pytest.raises(ValueError, match="no_such_job.toml.* is not found"):
+        job_seed(bad)

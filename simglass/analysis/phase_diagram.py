@@ -40,11 +40,11 @@ DENSITIES = (0.05, 0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 LOC_UNCOMPENSATED = {0.05: "low_density_lng_005.csv.gz", 0.1: "low_density_lng_010.csv.gz",
                      0.2: ["low_density_lng_020.csv.gz", "low_density_lng_020b.csv.gz"]}
 # the W~ = 0, n = 1/2 localisation tables of the phase diagram and the report, named: a
-# piece joins when it covers the couplings of the pair it forms (the L = 14 piece,
-# fermi_level_w0_L14, runs at J/t = 3.5 only so far and is read by the commands of
-# docs/validation.md §4d; with one coupling its pair has no crossing)
+# piece joins when it covers the couplings of the pair it forms (L = 14: J/t = 3.5 in
+# _L14, 4.0 in _L14b and its rest _L14c, complete)
 LOC_W0_HALF = ("fermi_level_w0_L6_8.csv.gz", "fermi_level_w0_L10.csv.gz", "fermi_level_w0_L10b.csv.gz",
-               "fermi_level_w0_L12.csv.gz", "fermi_level_w0_L12b.csv.gz")
+               "fermi_level_w0_L12.csv.gz", "fermi_level_w0_L12b.csv.gz", "fermi_level_w0_L14.csv.gz",
+               "fermi_level_w0_L14b.csv.gz", "fermi_level_w0_L14c.csv.gz")
 LOC_W0_WINDOW = (3.25, 5.0)   # above the onset of glass order (docs/validation.md §4d)
 # the W~ = 0 tables below n = 1/2 (jobs/fermi_level_w0_n020.toml, _n030.toml: L = 6, 8, 10
 # on J grids that begin above the glass onset of the pilot, read on their whole grid)
@@ -98,11 +98,32 @@ def uniform_energy_per_site(L: int, nf: int, J: float, V1_sum: float, t: float =
     return float((t * np.sort(_levels(L, 1.0, 3))[:nf].sum() + 0.5 * n * n * J * V1_sum) / N)
 
 
-def first_order_points(paths, seed=3101):
+def job_seed(path) -> int:
+    """The root seed of the job that produced a results file (its stored job) or a compact
+    table (the job file named in its header, relative to the repository root or the
+    current directory).  Raises ValueError when a table's job file is not found."""
+    from simglass.jobfile import load_job
+
+    from .compact import is_table, read_table
+    if not is_table(path):
+        from simglass.results import read_results
+        f, job = read_results(path)
+        f.close()
+        return job.seed
+    name = read_table(path)[0].get("job", "")
+    for base in (DATA.parent, Path.cwd()):
+        if name and (base / name).is_file():
+            return load_job(base / name).seed
+    raise ValueError(f"{path}: its job file {name!r} is not found (the couplings of its realisations "
+                     "depend on that job's seed)")
+
+
+def first_order_points(paths):
     """[(L, n, (J_equal, J_below), table)] where the glass branch of the W̃ = 0 production
     (compensated, W = 0; the classical start) falls below the uniform Fermi liquid in
     E_H per site, paired per realisation: e_FL = (sum of the lowest N_f clean levels +
-    ½ n² Σ_ij V_ij) / N, V regenerated from ``seed`` (the job's).  Only sizes where N_f
+    ½ n² Σ_ij V_ij) / N, V regenerated from the seed of each table's job (``job_seed``).
+    Only sizes where N_f
     closes a shell (elsewhere the uniform state is not a Hartree minimum at any J > 0).
     table: [(J, mean e_glass - e_FL, sem)].  The branches part between J_equal, the
     largest J below which the glass branch has the uniform state's energy (within 3
@@ -115,6 +136,7 @@ def first_order_points(paths, seed=3101):
 
     from .compact import load_any
     _, points = load_any(paths, "hartree")
+    seeds = [job_seed(path) for path in paths]
     by_L = {}
     for p in points:
         if not p.records or not p.params.get("compensate") or p.params.get("W", 0) != 0:
@@ -134,10 +156,12 @@ def first_order_points(paths, seed=3101):
         for p in sorted(pts, key=lambda p: p.params["J"]):
             J = p.params["J"]
             d = []
+            seed = seeds[p.source]
             for r, rec in zip(p.realizations, p.records):
-                if r not in sumV:
-                    sumV[r] = sample_disorder(lat, J=1.0, seed=seed, realization=r).V.sum()
-                d.append(rec["energy_per_site"] - uniform_energy_per_site(L, nf, J, sumV[r], p.params.get("t", 1.0)))
+                if (seed, r) not in sumV:
+                    sumV[seed, r] = sample_disorder(lat, J=1.0, seed=seed, realization=r).V.sum()
+                d.append(rec["energy_per_site"] - uniform_energy_per_site(L, nf, J, sumV[seed, r],
+                                                                          p.params.get("t", 1.0)))
             d = np.array(d)
             table.append((J, float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else np.nan))
         below = [J for J, m, e in table if m < -(3 * e + 1e-6)]
@@ -147,10 +171,20 @@ def first_order_points(paths, seed=3101):
 
 
 FL_TABLE = DATA / "fl_branch_w0.csv"   # J_s and Σ V (J = 1) per realisation of the clusters below
+FL_SEED = 3101           # the seed of the jobs whose realisations FL_TABLE holds (keyed by L, N_f, r)
 SUBCRITICAL_Q = 0.01     # glass order q (glass_order) above which a solution is not the uniform state
 
 
-def fl_branch_table(keys, seed=3101, path=FL_TABLE):
+def _check_fl_seed(paths):
+    """Refuse tables of another seed than FL_SEED: FL_TABLE's rows are keyed by (L, N_f,
+    realisation) of that seed's couplings.  Raises ValueError naming the table."""
+    for path in paths:
+        if job_seed(path) != FL_SEED:
+            raise ValueError(f"{path}: job seed {job_seed(path)}, but {FL_TABLE.name} holds the realisations "
+                             f"of seed {FL_SEED}; give it only tables of that seed")
+
+
+def fl_branch_table(keys, seed=FL_SEED, path=FL_TABLE):
     """Write, for each (L, N_f, realisations) of ``keys``, the Fermi-liquid branch of every
     realisation: its spinodal J_s/t (simglass.meanfield.spinodal.spinodal_samples) and
     Σ_ij V_ij at J = 1 (for uniform_energy_per_site), as a CSV table (L, n_particles,
@@ -201,8 +235,10 @@ def subcritical_order(paths, fl: dict):
     a first-order one has a glass minimum with q > 0 before the uniform state becomes
     unstable.  Returns [(L, n, J/J_s median, q mean, q sem, fraction with q >
     SUBCRITICAL_Q, (e_glass - e_FL) mean, sem, realisations)], realisations without a
-    scanned J below J_s(r) left out."""
+    scanned J below J_s(r) left out.  Raises ValueError for a table of another seed than
+    FL_SEED (``fl`` is keyed by that seed's realisations)."""
     from .compact import load_any
+    _check_fl_seed(paths)
     _, points = load_any(paths, "hartree")
     rows = {}
     for p in points:
@@ -391,6 +427,7 @@ def main(argv=None) -> int:
     fo_paths = first_order_tables(DATA)
     if a.fl_table:
         from .compact import load_any
+        _check_fl_seed(fo_paths)
         keys = {}
         for p in load_any(fo_paths, "hartree")[1]:
             Ls = tuple(p.params["L"])
