@@ -293,6 +293,10 @@ def test_p_phi0_from_histograms_tables_and_ground_states(tmp_path, capsys):
     assert an.main([str(tmp_path / "t.csv.gz"), "--ground-states", str(tmp_path / "gs.csv.gz"), "--z-max", "1e6",
                     "--n-boot", "10", "--out", str(tmp_path / "o")]) == 0
     assert "P(0, T) J" in capsys.readouterr().out and (tmp_path / "o" / "p_phi0.png").exists()
+    import csv      # the series description holds quotes and commas: the tables stay CSV
+    rows = list(csv.DictReader(open(tmp_path / "o" / "thermal.csv", newline="")))
+    assert len(rows) == 2 * 4 and {r["N"] for r in rows} == {"16", "24"} and 'density=0.5' in rows[0]["series"]
+    assert np.allclose([float(r["p_phi0"]) for r in rows[:4]], b[0].p0, rtol=1e-5)
 
 
 def test_z_max_keeps_the_round_trip_rule(tmp_path):

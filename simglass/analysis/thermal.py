@@ -376,7 +376,7 @@ def analyze(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None = Non
 
 
 def _phi0_figure(sizes, out: Path, ground=None):
-    """P(0, T) of every size against T (log axes), with the ground states' P(0) at T = 0
+    """P(0, T) of every size against T (T on a log axis), with the ground states' P(0) at T = 0
     drawn as horizontal marks at the left edge; nothing without P(0, T)."""
     have = [s for s in sizes if s.p0 is not None and np.isfinite(s.p0).any()]
     if not have:
@@ -392,7 +392,10 @@ def _phi0_figure(sizes, out: Path, ground=None):
             ax.axhline(m, color=line[0].get_color(), ls=":", lw=1,
                        label=f"N = {s.N}, T = 0 ground states ({R})")
     ax.set_xscale("log")
-    ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_ylim(bottom=0)
+    ax.set_title("The Coulomb gap at T > 0: P(0, T) against T (dotted: T = 0)", fontsize=9)
     ax.set_xlabel("T/J")
     ax.set_ylabel(rf"$P(0, T)\,J$: density of $|\phi - \mu(T)| < {PHI0_HALF_WIDTH:g}J$")
     ax.legend(fontsize=7)
@@ -440,21 +443,27 @@ def _figures(sizes, out: Path):
 
 
 def _write_tables(sizes, crossings, out: Path):
-    with written(out / "thermal.csv") as fh:
-        fh.write("series,N,realizations,flagged,T_over_J,e,e_err,e_paramagnet,c,c_err,g,g_err,chi_sg,chi_sg_err,"
-                 "p_phi0,p_phi0_err\n")
+    """thermal.csv (one row per series, size and temperature) and binder_crossings.csv,
+    written by the csv module (a series description holds commas and quotes)."""
+    import csv
+    with written(out / "thermal.csv", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["series", "N", "realizations", "flagged", "T_over_J", "e", "e_err", "e_paramagnet", "c", "c_err",
+                    "g", "g_err", "chi_sg", "chi_sg_err", "p_phi0", "p_phi0_err"])
         for s in sizes:
             p0 = s.p0 if s.p0 is not None else np.full(s.T.size, np.nan)
             p0_err = s.p0_err if s.p0_err is not None else p0
             for k in range(s.T.size):
                 para = paramagnetic_energy(s.T[k]) if s.sk else np.nan
-                fh.write(f'"{s.series}",{s.N},{s.realizations},{s.flagged},{s.T[k]:.6g},{s.e[k]:.6g},{s.e_err[k]:.3g},'
-                         f"{para:.6g},{s.c[k]:.6g},{s.c_err[k]:.3g},{s.g[k]:.6g},{s.g_err[k]:.3g},{s.chi[k]:.6g},"
-                         f"{s.chi_err[k]:.3g},{p0[k]:.6g},{p0_err[k]:.3g}\n")
-    with written(out / "binder_crossings.csv") as fh:
-        fh.write("series,N_a,N_b,T_over_J,err,found\n")
+                w.writerow([s.series, s.N, s.realizations, s.flagged, f"{s.T[k]:.6g}", f"{s.e[k]:.6g}",
+                            f"{s.e_err[k]:.3g}", f"{para:.6g}", f"{s.c[k]:.6g}", f"{s.c_err[k]:.3g}",
+                            f"{s.g[k]:.6g}", f"{s.g_err[k]:.3g}", f"{s.chi[k]:.6g}", f"{s.chi_err[k]:.3g}",
+                            f"{p0[k]:.6g}", f"{p0_err[k]:.3g}"])
+    with written(out / "binder_crossings.csv", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["series", "N_a", "N_b", "T_over_J", "err", "found"])
         for c in crossings:
-            fh.write(f'"{c.series}",{c.a},{c.b},{c.T:.6g},{c.err:.3g},{c.found:.3g}\n')
+            w.writerow([c.series, c.a, c.b, f"{c.T:.6g}", f"{c.err:.3g}", f"{c.found:.3g}"])
 
 
 def main(argv=None):
