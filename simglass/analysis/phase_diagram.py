@@ -154,15 +154,16 @@ def first_order_points(paths):
         lat = Lattice(Ls)
         sumV = {}
         table = []
-        for p in sorted(pts, key=lambda p: p.params["J"]):
+        by_J = {}                       # the pieces of one scan (several tables) at one J pooled
+        for p in pts:
             J = p.params["J"]
-            d = []
             seed = seeds[p.source]
             for r, rec in zip(p.realizations, p.records):
                 if (seed, r) not in sumV:
                     sumV[seed, r] = sample_disorder(lat, J=1.0, seed=seed, realization=r).V.sum()
-                d.append(rec["energy_per_site"] - uniform_energy_per_site(L, nf, J, sumV[seed, r],
-                                                                          p.params.get("t", 1.0)))
+                by_J.setdefault(J, []).append(rec["energy_per_site"] - uniform_energy_per_site(
+                    L, nf, J, sumV[seed, r], p.params.get("t", 1.0)))
+        for J, d in sorted(by_J.items()):
             d = np.array(d)
             table.append((J, float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else np.nan))
         below = [J for J, m, e in table if m < -(3 * e + 1e-6)]
