@@ -9,7 +9,8 @@ With c_q(Ω) = -Π⁰(Ω, q) >= 0 (bubble_grid) and s = 2λ - J² D(Ω), Eq. 38 
     D = (1/L^d) Σ_q c_q / (1 + s c_q)          ([-Π⁰]⁻¹ + 2λ - J² D = (1 + s c_q)/c_q),
 
 solved at every Ω for the branch connected to J = 0 (the smaller root; no root means the
-Fermi liquid is unstable).  The constraint Eq. 39, ∫ dΩ/2π D(Ω) = n(1 - n), fixes λ; the
+Fermi liquid is unstable), by Newton's iteration from D = 0 on all frequency rows at once
+(``_solve_D``; monotone, since the right-hand side is convex in D).  The constraint Eq. 39, ∫ dΩ/2π D(Ω) = n(1 - n), fixes λ; the
 Ω integral runs over Ω = ω_s tan θ with Gauss–Legendre nodes in θ ∈ (0, π/2), which maps
 the 1/Ω² tail onto a finite interval exactly.  The glass instability Eq. 43,
 J² (1/L^d) Σ_q c_q(0)² / (1 + s c_q(0))² = 1, is where the Ω = 0 equation loses its
@@ -80,8 +81,10 @@ def bubble_table(density, t, L, d=3, T=0.0, n_omega=96, omega_scale=None) -> Bub
     return BubbleTable(omega, weights, np.maximum(c, 0.0), density)
 
 
-def _solve_D(c, J, lam, mean=np.mean):
-    """Smaller root of F(D) = D - mean c/(1 + (2λ - J² D) c), or None (no root)."""
+def _solve_D_scalar(c, J, lam, mean=np.mean):
+    """Smaller root of F(D) = D - mean c/(1 + (2λ - J² D) c), or None (no root), by
+    bracketing: the fallback of ``_solve_D`` where Newton's iteration leaves the
+    increasing side of F."""
     if J == 0:
         return float(mean(c / (1 + 2 * lam * c)))
     cmax = c.max()
@@ -105,6 +108,58 @@ def _solve_D(c, J, lam, mean=np.mean):
     return brentq(F, 0.0, Dstar, xtol=1e-15) if F(0.0) < 0 else 0.0
 
 
+def _row_mean(x):
+    return np.mean(x, axis=-1)
+
+
+def _solve_D(c, J, lam, mean=_row_mean, max_iter=200):
+    """Smaller roots D_k of F_k(D) = D - mean_q c_kq/(1 + (2λ - J_k² D) c_kq), Eq. 38, for
+    every row k of ``c`` (shape (n_omega, n_q), or (n_q,) for one row, with J of shape
+    (n_omega,) or a scalar); None when some row has no root (the Fermi liquid does not
+    exist at this λ).
+
+    F_k is concave and increasing from F_k(0) = -D_k(J = 0) < 0 up to its maximum, so
+    Newton's iteration from D = 0 rises monotonically to the smaller root (each tangent
+    lies above F_k): all rows are iterated at once.  Rows where an iterate leaves the
+    increasing side of F_k (no root, or rounding at a double root) are decided by
+    ``_solve_D_scalar``'s bracketing."""
+    c = np.asarray(c, dtype=float)
+    one = c.ndim == 1
+    c2 = c[None] if one else c
+    J2 = np.broadcast_to(np.asarray(J, dtype=float) ** 2, c2.shape[:1]).copy()
+    if np.any(1 + 2 * lam * c2.max(axis=-1) <= 0):
+        return None
+    a = 1 + 2 * lam * c2                      # 1 + 2λ c > 0
+    D = np.zeros(c2.shape[0])
+    active = np.ones(D.size, dtype=bool)
+    fallback = np.zeros(D.size, dtype=bool)
+    for _ in range(max_iter):
+        idx = np.flatnonzero(active)
+        if idx.size == 0:
+            break
+        ck, Dk = c2[idx], D[idx]
+        den = a[idx] - (J2[idx] * Dk)[:, None] * ck
+        bad = np.any(den <= 0, axis=-1)       # past the pole of the largest term
+        den = np.where(den > 0, den, 1.0)
+        g = ck / den
+        f = Dk - mean(g)
+        fp = 1 - J2[idx] * mean(g * g)
+        bad |= ~(fp > 0) | ~np.isfinite(f)
+        step = np.where(bad, 0.0, -f / np.where(bad, 1.0, fp))
+        D[idx] = Dk + step
+        done = bad | (f >= 0) | (step <= 2e-15 * np.abs(D[idx]) + 1e-300)
+        fallback[idx[bad]] = True
+        D[idx[bad]] = Dk[bad]
+        active[idx[done]] = False
+    fallback |= active                        # not converged: bracket it
+    for k in np.flatnonzero(fallback):
+        d = _solve_D_scalar(c2[k], float(np.sqrt(J2[k])), lam, mean)  # mean of one row
+        if d is None:
+            return None
+        D[k] = d
+    return float(D[0]) if one else D
+
+
 @dataclass
 class SaddleGrid:
     J: float
@@ -122,13 +177,7 @@ def saddle_grid(J, table: BubbleTable) -> SaddleGrid | None:
     Jw = table.couplings(J)
 
     def Ds(lam):
-        out = []
-        for row, Jk in zip(table.c, Jw):
-            D = _solve_D(row, Jk, lam, table.qmean)
-            if D is None:
-                return None
-            out.append(D)
-        return np.array(out)
+        return _solve_D(table.c, Jw, lam, table.qmean)
 
     def G(lam):
         D = Ds(lam)
@@ -192,12 +241,10 @@ def _fold_point(table: BubbleTable, s0):
     J = table.qmean(c0 ** 2 / (1 + s0 * c0) ** 2) ** -0.5
     D = [table.qmean(c0 / (1 + s0 * c0))]
     lam = 0.5 * (s0 + J ** 2 * D[0])
-    for row, Jk in zip(table.c[1:], table.couplings(J)[1:]):
-        d = _solve_D(row, Jk, lam, table.qmean)
-        if d is None:
-            return np.nan, J, lam, None
-        D.append(d)
-    D = np.array(D)
+    rest = _solve_D(table.c[1:], table.couplings(J)[1:], lam, table.qmean)
+    if rest is None:
+        return np.nan, J, lam, None
+    D = np.concatenate([D, rest])
     return (table.weights @ D) / np.pi - table.density * (1 - table.density), J, lam, D
 
 
@@ -465,8 +512,8 @@ def fold_response(density, omega, t=1.0, n_q=12, n_k=12, n_omega=48):
     q, _ = momentum_rule(n_q, mu, t)
     c = np.maximum(-bubble(omega, q, density, t, mu=mu, n_k=n_k), 0.0)
     c0 = table.c[0]
-    Dw = [_solve_D(row, J, lam, table.qmean) for row in c]
-    if any(d is None for d in Dw):
+    Dw = _solve_D(c, J, lam, table.qmean)
+    if Dw is None:
         raise ValueError(f"Eq. 38 has no root at some Ω at the fold (density {density})")
     A = np.array([table.qmean((c0 - row) / (1 + s0 * c0) ** 2) for row in c])
     return {"J_c": float(J), "s0": float(s0), "lam": float(lam), "D0": float(D[0]), "omega": omega,
