@@ -48,31 +48,41 @@ def test_instability_at_critical_coupling(table):
 
 
 @pytest.mark.parametrize("which", ["grid", "infinite"])
-def test_eq38_newton_on_all_rows_equals_bracketing(which, table, infinite_table):
+def test_eq38_newton_on_all_rows_equals_bracketing(which, table, infinite_table, monkeypatch):
     """Eq. 38 at every frequency node: Newton on all rows at once (``_solve_D``) gives the
-    roots of the row-by-row bracketing (``_solve_D_scalar``, a second algorithm) with a
-    residual at rounding, on both sides of J_c and at the fold's double root; where one
-    finds no root, so does the other."""
-    from simglass.meanfield.saddle import _fold_point, _solve_D, _solve_D_scalar, fold_mass
+    roots of the row-by-row bracketing (``_solve_D_scalar``, a second algorithm) below
+    J_c, on its own (the fallback disabled) and with a relative residual at rounding;
+    where the bracketing finds no root, ``_solve_D`` returns None; at the fold's double
+    root it gives the fold parametrisation's D(0)."""
+    import simglass.meanfield.saddle as sd
     tab = table if which == "grid" else infinite_table
-    jc = critical_coupling_table(tab, 1.0)
+    jc = sd.critical_coupling_table(tab, 1.0)
+    bracketing = sd._solve_D_scalar
+
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("Newton left a row to the bracketing")
+    roots = nones = 0
     for f, lam_shift in [(0.0, 0.0), (0.5, 0.0), (0.9, 0.0), (0.999, 0.0), (0.9, -0.2), (1.2, 0.0)]:
-        g = saddle_grid(min(max(f, 0.5), 0.999) * jc, tab)   # a λ of the Fermi liquid
+        g = sd.saddle_grid(min(max(f, 0.5), 0.999) * jc, tab)   # a λ of the Fermi liquid
         lam, J = g.lam + lam_shift, f * jc
         Jw = tab.couplings(J)
-        a = _solve_D(tab.c, Jw, lam, tab.qmean)
-        rows = [_solve_D_scalar(r, Jk, lam, tab.qmean) for r, Jk in zip(tab.c, Jw)]
+        rows = [bracketing(r, Jk, lam, tab.qmean) for r, Jk in zip(tab.c, Jw)]
         if any(b is None for b in rows):
-            assert a is None, (f, lam_shift)
+            assert sd._solve_D(tab.c, Jw, lam, tab.qmean) is None, (f, lam_shift)
+            nones += 1
             continue
-        assert a is not None, (f, lam_shift)
+        with monkeypatch.context() as m:
+            m.setattr(sd, "_solve_D_scalar", no_fallback)
+            a = sd._solve_D(tab.c, Jw, lam, tab.qmean)
+        roots += 1
         np.testing.assert_allclose(a, rows, rtol=1e-10, atol=1e-14)
         mass = 2 * lam - Jw ** 2 * a
-        assert np.max(np.abs(a - tab.qmean(tab.c / (1 + mass[:, None] * tab.c)))) < 1e-14
-    assert _solve_D(tab.c, 1.2 * tab.couplings(jc), 0.0, tab.qmean) is None
-    s0 = fold_mass(jc, tab)               # the double root of the Ω = 0 row at J_c
-    _, J, lam, D = _fold_point(tab, s0)
-    assert _solve_D(tab.c[0], J, lam, tab.qmean) == pytest.approx(D[0], rel=1e-6)
+        residual = np.abs(a - tab.qmean(tab.c / (1 + mass[:, None] * tab.c)))
+        assert np.all(residual <= 1e-12 * a + 1e-300), (f, residual.max())
+    assert roots >= 4 and nones >= 1        # J <= 0.999 J_c at its own λ has roots; 1.2 J_c none
+    s0 = sd.fold_mass(jc, tab)              # the double root of the Ω = 0 row at J_c
+    _, J, lam, D = sd._fold_point(tab, s0)
+    assert sd._solve_D(tab.c[0], J, lam, tab.qmean) == pytest.approx(D[0], rel=1e-6)
 
 
 def test_eq42_free_cluster_equals_grid_lowest_order():
