@@ -10,9 +10,10 @@ With c_q(Ω) = -Π⁰(Ω, q) >= 0 (bubble_grid) and s = 2λ - J² D(Ω), Eq. 38 
 
 solved at every Ω for the branch connected to J = 0 (the smaller root; no root means the
 Fermi liquid is unstable), by Newton's iteration from D = 0 on all frequency rows at once
-(``_solve_D``; monotone, since the right-hand side is convex in D).  The constraint Eq. 39, ∫ dΩ/2π D(Ω) = n(1 - n), fixes λ; the
-Ω integral runs over Ω = ω_s tan θ with Gauss–Legendre nodes in θ ∈ (0, π/2), which maps
-the 1/Ω² tail onto a finite interval exactly.  The glass instability Eq. 43,
+(``_solve_D``; monotone, since the right-hand side is convex in D).  The constraint
+Eq. 39, ∫ dΩ/2π D(Ω) = n(1 - n), fixes λ; the Ω integral runs over Ω = ω_s tan θ with
+Gauss–Legendre nodes in θ ∈ (0, π/2), which maps the 1/Ω² tail onto a finite interval
+exactly.  The glass instability Eq. 43,
 J² (1/L^d) Σ_q c_q(0)² / (1 + s c_q(0))² = 1, is where the Ω = 0 equation loses its
 root; ``critical_coupling_table`` follows that fold line (``critical_coupling_bisection``
 is the slow cross-check) and ``glass_solution`` continues it into the glass.
@@ -148,8 +149,7 @@ def _solve_D(c, J, lam, mean=_row_mean, max_iter=200):
         step = np.where(bad, 0.0, -f / np.where(bad, 1.0, fp))
         D[idx] = Dk + step
         done = bad | (f >= 0) | (step <= 2e-15 * np.abs(D[idx]) + 1e-300)
-        fallback[idx[bad]] = True
-        D[idx[bad]] = Dk[bad]
+        fallback[idx[bad]] = True             # (their step is 0: D stays at the last good iterate)
         active[idx[done]] = False
     fallback |= active                        # not converged: bracket it
     for k in np.flatnonzero(fallback):
