@@ -1,5 +1,7 @@
 """The saddle point at n = ½: the Fermi liquid's negative mass and the nesting pole
 (simglass.meanfield.nesting)."""
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -29,7 +31,7 @@ def test_mass_is_negative_to_second_order(coarse):
     assert a > 0.05
     s_ref = fermi_liquid_mass(1e-4, coarse)        # the J = 0 sum rule's rounding
     for J in (0.05, 0.1):
-        assert (fermi_liquid_mass(J, coarse) - s_ref) / J ** 2 == pytest.approx(-a, rel=0.01)
+        assert (fermi_liquid_mass(J, coarse) - s_ref) / J ** 2 == pytest.approx(-a, rel=1e-3)
     assert fermi_liquid_mass(2.0, coarse) < fermi_liquid_mass(1.0, coarse) < 0
 
 
@@ -49,7 +51,7 @@ def test_nesting_bubble_against_the_k_integral():
     """c_Q(T) from the density of states against the bubble's own k and thermal
     quadrature at Q (a second algorithm) at T = 0.01 t."""
     ref = -bubble(np.array([0.0]), Q[None], 0.5, 1.0, 0.01, n_k=12, n_T=64)[0, 0]
-    assert nesting_bubble(0.01) == pytest.approx(ref, rel=2e-3)
+    assert nesting_bubble(0.01) == pytest.approx(ref, rel=1e-3)
 
 
 def test_bad_input_names_the_parameter(coarse):
@@ -57,5 +59,13 @@ def test_bad_input_names_the_parameter(coarse):
         pole_coupling(0.5 * coarse.c[0].max(), coarse)
     with pytest.raises(ValueError, match="c_pole"):
         pole_coupling(np.inf, coarse)
+    with pytest.raises(ValueError, match="c_pole"):
+        pole_coupling("large", coarse)
+    with pytest.raises(ValueError, match="J_min"):
+        pole_coupling(2 * coarse.c[0].max(), coarse, J_min=100.0)
     with pytest.raises(ValueError, match="T must"):
         nesting_bubble(0.0)
+    with pytest.raises(ValueError, match="J must"):
+        fermi_liquid_mass(np.nan, coarse)
+    with pytest.raises(ValueError, match="omega0"):
+        mass_second_order(dataclasses.replace(coarse, omega0=1.0))
