@@ -59,3 +59,20 @@ def test_adapter_modules_are_named_after_their_engines():
     from simglass.engines import ENGINES
     for name, module in ENGINES.items():
         assert module.rsplit(".", 1)[-1] == f"{name}_engine", (name, module)
+
+
+def test_start_overlaps_and_distinct_states():
+    """The multiplicity outputs of the hartree engine: the overlap of glass profiles
+    (1 the same, -1 the particle-hole mirror δn -> -δn, NaN for the uniform state) and
+    the count of different states (max |Δn| above DISTINCT)."""
+    from simglass.ed.hartree_engine import DISTINCT, distinct_states, start_overlaps
+    rng = np.random.default_rng(3)
+    a = rng.random(64)
+    b = rng.random(64)
+    mirror = 2 * a.mean() - a
+    q = start_overlaps(a, [a, mirror, np.full(64, a.mean()), b])
+    assert q[0] == pytest.approx(1.0) and q[1] == pytest.approx(-1.0) and np.isnan(q[2])
+    db, da = b - b.mean(), a - a.mean()
+    assert q[3] == pytest.approx(db @ da / np.sqrt((db @ db) * (da @ da)))
+    assert distinct_states([a, a + 0.5 * DISTINCT, b, mirror]) == 3
+    assert distinct_states([]) == 0

@@ -12,7 +12,8 @@ Engine ``mc`` tables also hold the fields as counts of |phi - mu|/J on a fine gr
 (columns absphi_k, analysis.coulomb_gap.absphi_counts), enough to refit alpha; engine
 ``ed`` tables Eq. 42's (J²/N) Σ χ² (column glass_susceptibility) when the response was
 computed; engine ``hartree`` tables the level curvatures binned in |E - mu| (columns n_E{k}, lnc_E{k},
-analysis.level_bins) when the results hold them.
+analysis.level_bins) when the results hold them, and with several starts the multiplicity
+of the landscape (analysis.multiplicity.columns).
 
     python -m simglass.analysis.compact results/x.h5 [more.h5 ...] --job jobs/x.toml --out data/x.csv [--keys ...]
 
@@ -51,12 +52,16 @@ PARAMS = ("L", "J", "W", "t", "density")           # first columns; other scalar
 def _derived(engine, rec, params, counts=True):
     """Columns computed from a record's arrays: engine mc, the |phi|/J counts (unless
     ``counts`` is False); engine hartree, the curvatures binned in |E - mu|
-    (analysis.level_bins) when the record has them; engine thermal, THERMAL_PER_T and
+    (analysis.level_bins) when the record has them, and analysis.multiplicity.columns;
+    engine thermal, THERMAL_PER_T and
     P(0, T) (analysis.thermal.phi0_density) at each temperature k as columns NAME_k and
     p_phi0_k (the histograms P(q), P(phi) stay in the results file)."""
-    if engine == "hartree" and "g_energy_levels" in rec:
+    if engine == "hartree":     # binned curvatures; with several starts, the multiplicity
         from .level_bins import columns
-        return columns(rec)
+        from .multiplicity import columns as multiplicity
+        out = columns(rec) if "g_energy_levels" in rec else {}
+        out.update(multiplicity(rec))
+        return out
     if engine == "ed":          # Eq. 42's (J²/N) Σ χ² when the response was computed
         if "chi" not in rec:
             return {}

@@ -57,7 +57,7 @@ class HartreeResult:
     stable : stability >= -stability_tol; True at t = 0 (0/1 states that are
     single-particle stable) and J = 0 (no interaction); False when unconverged or
     not checked (complex orbitals);
-    starts : per start tried, (label, energy, converged, iterations, stability).
+    starts : per start tried, (label, energy, converged, iterations, stability, density (N,)).
     """
     energy: float
     levels: np.ndarray
@@ -283,7 +283,7 @@ def _best_of_starts(model, h0, todo, rng, tol, max_iter, method, history, newton
                              smearing)
             check_stability(model, r, stability_tol, rng)
         r.start = label
-        tried.append((label, r.energy, r.converged, r.iterations, r.stability))
+        tried.append((label, r.energy, r.converged, r.iterations, r.stability, r.density))
         if best is None or _rank(r) < _rank(best):
             best = r
     best.starts = tried

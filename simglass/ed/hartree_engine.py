@@ -96,6 +96,12 @@ OUTPUTS = {
     "starts_energy": Output("(starts,)", "energy", "E_H of every start tried (at T > 0 the free energy F)"),
     "starts_converged": Output("(starts,)", "", "converged, per start", "bool"),
     "starts_stability": Output("(starts,)", "1", "stability, per start"),
+    "starts_overlap": Output("(starts,)", "1", "overlap of each start's solution with the kept one, "
+                             "Σ δn_a δn_b / (|δn_a| |δn_b|) with δn = n - N_f/N (start_overlaps); NaN "
+                             "where either is uniform"),
+    "starts_distance": Output("(starts,)", "1", "max_i |n_a,i - n_kept,i| per start (0: the kept state)"),
+    "distinct_solutions": Output("()", "1", "distinct converged, stable solutions among the starts "
+                                 "(max |Δn| > DISTINCT between any two; distinct_states)"),
     "ipr": Output("(N,)", "1", "inverse participation ratio Σ_i |psi_a(i)|⁴ of every level"),
     "r": Output("(≤ K - 2,)", "1", "adjacent-gap ratios r_k = min(s_k, s_{k+1}) / max(s_k, s_{k+1}) of the "
                 "K = max(8, round(r_fraction N)) levels centred on the Fermi index N_f (ratios of degenerate pairs left out)"),
@@ -208,6 +214,9 @@ def run(model, rng, chain=(), *, starts, tol, max_iter, method, smearing, warmup
         "starts_energy": np.array([s[1] for s in h.starts]),
         "starts_converged": np.array([s[2] for s in h.starts]),
         "starts_stability": np.array([s[4] for s in h.starts]),
+        "starts_overlap": start_overlaps(h.density, [s[5] for s in h.starts]),
+        "starts_distance": np.array([np.abs(s[5] - h.density).max() for s in h.starts]),
+        "distinct_solutions": distinct_states([s[5] for s in h.starts if s[2] and s[4] >= -STABLE_TOL]),
         "ipr": (np.abs(h.orbitals) ** 4).sum(axis=0),
         "r": r,
         "r_mean": r.mean() if r.size else np.nan,
@@ -234,6 +243,34 @@ def glass_order(density) -> float:
     d = np.asarray(density, dtype=float)
     n = d.mean()
     return float(((d - n) ** 2).mean() / (n * (1.0 - n)))
+
+
+DISTINCT = 1e-4   # max |Δn| above which two converged solutions are different states
+STABLE_TOL = default_of(hartree_solve, "stability_tol")   # the solver's own test of a local minimum
+
+
+def start_overlaps(kept, densities) -> np.ndarray:
+    """Overlaps Σ_i δn_a,i δn_i / (|δn_a| |δn|) (δn = n - mean n, the glass profile) of
+    each density (N,) in ``densities`` with ``kept`` (N,): 1 for the same profile, the
+    multiplicity of the Hartree landscape; NaN where a profile vanishes (uniform state)."""
+    d0 = np.asarray(kept, dtype=float) - np.mean(kept)
+    n0 = np.linalg.norm(d0)
+    out = []
+    for x in densities:
+        d = np.asarray(x, dtype=float) - np.mean(x)
+        nd = np.linalg.norm(d)
+        out.append(float(d @ d0 / (nd * n0)) if nd > 0 and n0 > 0 else np.nan)
+    return np.array(out)
+
+
+def distinct_states(densities, tol=DISTINCT) -> int:
+    """The number of different states among ``densities`` (each (N,)): two are the same
+    when max_i |Δn_i| <= tol (single linkage)."""
+    reps = []
+    for x in densities:
+        if not any(np.abs(np.asarray(x) - r).max() <= tol for r in reps):
+            reps.append(np.asarray(x, dtype=float))
+    return len(reps)
 
 
 # record entries added after files were written: name -> (the entry it is computed from,

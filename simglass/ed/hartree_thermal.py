@@ -74,7 +74,7 @@ class ThermalHartreeResult:
     stable : stability >= -stability_tol (False when not checked);
     response_products : applications of K in the stability check;
     degenerate : always False (Fermi occupations fill a degenerate shell equally);
-    starts : per start tried, (label, free_energy, converged, iterations, stability).
+    starts : per start tried, (label, free_energy, converged, iterations, stability, density (N,)).
     """
     free_energy: float
     energy: float
@@ -318,7 +318,7 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
                     break
             r.iterations, r.response_products = its, prods
             r.start = label
-            tried.append((label, r.free_energy, r.converged, r.iterations, r.stability))
+            tried.append((label, r.free_energy, r.converged, r.iterations, r.stability, r.density))
             if best is None or _rank(r) < _rank(best):
                 best = r
     best.starts = tried
