@@ -70,8 +70,9 @@ def test_start_overlaps_and_distinct_states():
     a = rng.random(64)
     b = rng.random(64)
     mirror = 2 * a.mean() - a
-    q = start_overlaps(a, [a, mirror, np.full(64, a.mean()), b])
+    q = start_overlaps(a, [a, mirror, np.full(64, a.mean()) + 1e-9 * rng.standard_normal(64), b])
     assert q[0] == pytest.approx(1.0) and q[1] == pytest.approx(-1.0) and np.isnan(q[2])
+    assert np.isnan(start_overlaps(np.full(64, 0.3), [a])).all()      # the uniform kept state
     db, da = b - b.mean(), a - a.mean()
     assert q[3] == pytest.approx(db @ da / np.sqrt((db @ db) * (da @ da)))
     assert distinct_states([a, a + 0.5 * DISTINCT, b, mirror]) == 3

@@ -9,7 +9,8 @@ than ``ed.hartree_engine.DISTINCT``; ``columns`` gives per task
 
     distinct_solutions   different converged, stable states among the starts;
     other_overlap_max    the largest |overlap| of another state's glass profile with the
-                         kept one's (1: the same profile; NaN: no other state);
+                         kept one's (1: the same profile; NaN: no other ordered state, or
+                         the kept state is the uniform one);
     other_energy_min     E_H per site of the lowest other state above the kept one.
 
     python -m simglass.analysis.multiplicity data/landscape_w0_n025_L8.csv.gz [more tables or .h5]
@@ -23,6 +24,8 @@ import sys
 import numpy as np
 
 __all__ = ["columns", "summary", "main"]
+
+UNIFORM_Q = 1e-10   # glass order below which the kept state is the uniform Fermi liquid
 
 
 def columns(rec, n_sites=None) -> dict:
@@ -38,12 +41,13 @@ def columns(rec, n_sites=None) -> dict:
     other = ok & (dist > DISTINCT)
     N = n_sites or np.size(rec.get("density", [])) or 1
     return {"distinct_solutions": int(rec["distinct_solutions"]),
-            "other_overlap_max": float(np.max(np.abs(q[other]))) if other.any() else np.nan,
+            "other_overlap_max": float(np.nanmax(np.abs(q[other]))) if np.isfinite(q[other]).any() else np.nan,
             "other_energy_min": float((E[other].min() - rec["energy"]) / N) if other.any() else np.nan}
 
 
 def summary(points) -> list[dict]:
-    """Per point (analysis.load points of hartree jobs): realisations, the mean number of
+    """Per point (analysis.load points of hartree jobs): realisations, the fraction whose
+    kept (lowest) state is the uniform one (glass_order < UNIFORM_Q), the mean number of
     distinct states, the fraction of realisations with more than one, and over those the
     median |overlap| and E_H gap per site of the nearest other state."""
     out = []
@@ -57,7 +61,10 @@ def summary(points) -> list[dict]:
         q = np.array([r["other_overlap_max"] for r in rows], dtype=float)
         e = np.array([r["other_energy_min"] for r in rows], dtype=float)
         many = k > 1
-        out.append({"params": p.params, "R": len(rows), "states_mean": float(k.mean()),
+        q0 = np.array([rec.get("glass_order", np.nan) for rec in p.records
+                       if "distinct_solutions" in rec or "starts_overlap" in rec], dtype=float)
+        out.append({"params": p.params, "R": len(rows), "kept_uniform": float(np.mean(q0 < UNIFORM_Q)),
+                    "states_mean": float(k.mean()),
                     "states_max": int(k.max()), "multiple": float(many.mean()),
                     "overlap_median": float(np.nanmedian(q[many])) if many.any() else np.nan,
                     "gap_median": float(np.nanmedian(e[many])) if many.any() else np.nan})
@@ -80,10 +87,10 @@ def main(argv=None) -> int:
     if not rows:
         print("error: no task with several starts (outputs starts_overlap, distinct_solutions)", file=sys.stderr)
         return 2
-    print("n_particles  J     R   states (mean, max)  >1 state   median |overlap|  median gap/site")
+    print("n_particles  J     R   kept q=0  states (mean, max)  >1 state   median |overlap|  median gap/site")
     for r in rows:
         P = r["params"]
-        print(f"{P.get('n_particles', P.get('density', '')):<11} {P['J']:<5g} {r['R']:3d}   "
+        print(f"{P.get('n_particles', P.get('density', '')):<11} {P['J']:<5g} {r['R']:3d}   {r['kept_uniform']:5.2f}    "
               f"{r['states_mean']:5.2f} {r['states_max']:3d}          {r['multiple']:5.2f}      "
               f"{r['overlap_median']:8.3f}          {r['gap_median']:.2e}")
     return 0

@@ -249,17 +249,22 @@ DISTINCT = 1e-4   # max |Δn| above which two converged solutions are different 
 STABLE_TOL = default_of(hartree_solve, "stability_tol")   # the solver's own test of a local minimum
 
 
+UNIFORM = 1e-6   # rms of n - mean n below which a state is the uniform one (no glass profile)
+
+
 def start_overlaps(kept, densities) -> np.ndarray:
     """Overlaps Σ_i δn_a,i δn_i / (|δn_a| |δn|) (δn = n - mean n, the glass profile) of
     each density (N,) in ``densities`` with ``kept`` (N,): 1 for the same profile, the
-    multiplicity of the Hartree landscape; NaN where a profile vanishes (uniform state)."""
+    multiplicity of the Hartree landscape; NaN where either is the uniform state (rms of
+    δn below UNIFORM: its direction is rounding)."""
     d0 = np.asarray(kept, dtype=float) - np.mean(kept)
     n0 = np.linalg.norm(d0)
     out = []
     for x in densities:
         d = np.asarray(x, dtype=float) - np.mean(x)
         nd = np.linalg.norm(d)
-        out.append(float(d @ d0 / (nd * n0)) if nd > 0 and n0 > 0 else np.nan)
+        uniform = min(nd, n0) <= UNIFORM * np.sqrt(d.size)
+        out.append(np.nan if uniform else float(d @ d0 / (nd * n0)))
     return np.array(out)
 
 
