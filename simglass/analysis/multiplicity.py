@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     print("n_particles  J     R   kept q=0  states (mean, max)  >1 state   median |overlap|  median gap/site")
     for r in rows:
         P = r["params"]
-        print(f"{P.get('n_particles', P.get('density', '')):<11} {P['J']:<5g} {r['R']:3d}   {r['kept_uniform']:5.2f}    "
+        print(f"{P.get('n_particles', P.get('density', np.nan)):<11g} {P['J']:<5g} {r['R']:3d}   {r['kept_uniform']:5.2f}    "
               f"{r['states_mean']:5.2f} {r['states_max']:3d}          {r['multiple']:5.2f}      "
               f"{r['overlap_median']:8.3f}          {r['gap_median']:.2e}")
     return 0

@@ -370,6 +370,11 @@ def figure(lines, spin, loc, path, first_order=(), brackets=None, ed=()):
     n = np.array(sorted(lines))
     ax.plot(n, [lines[x][1] for x in n], "k-o", ms=3, label=r"$J_{c,\mathrm{met}}$ saddle point (FL $\to$ metallic glass)")
     ax.plot(n, [lines[x][0] for x in n], "b--s", ms=3, label=r"$J_s$ Hartree spinodal, $N\to\infty$ (no constraint)")
+    if 0.5 in lines:            # nesting: both fall (logarithmically) with the rule's resolution of Q
+        for j, col in ((lines[0.5][1], "k"), (lines[0.5][0], "b")):
+            ax.annotate("", xy=(0.5, j / 1.25), xytext=(0.5, j), arrowprops=dict(arrowstyle="->", color=col))
+        ax.text(0.49, lines[0.5][1] / 1.3, "n = ½: → 0 with the\nresolution of Q (nesting)", fontsize=6,
+                ha="right", va="top")
     for k, L in enumerate(sorted({p[0] for p in spin})):
         pts = [p for p in spin if p[0] == L]
         ax.errorbar([p[1] for p in pts], [p[2] for p in pts], [p[3] for p in pts], fmt="^", ms=4,
