@@ -100,8 +100,8 @@ OUTPUTS = {
                              "Σ δn_a δn_b / (|δn_a| |δn_b|) with δn = n - N_f/N (start_overlaps); NaN "
                              "where either is uniform"),
     "starts_distance": Output("(starts,)", "1", "max_i |n_a,i - n_kept,i| per start (0: the kept state)"),
-    "distinct_solutions": Output("()", "1", "distinct converged, stable solutions among the starts "
-                                 "(max |Δn| > DISTINCT between any two; distinct_states)"),
+    "distinct_solutions": Output("()", "count", "distinct converged, stable solutions among the starts "
+                                 "(max |Δn| > DISTINCT between any two; distinct_states)", "int"),
     "ipr": Output("(N,)", "1", "inverse participation ratio Σ_i |psi_a(i)|⁴ of every level"),
     "r": Output("(≤ K - 2,)", "1", "adjacent-gap ratios r_k = min(s_k, s_{k+1}) / max(s_k, s_{k+1}) of the "
                 "K = max(8, round(r_fraction N)) levels centred on the Fermi index N_f (ratios of degenerate pairs left out)"),
