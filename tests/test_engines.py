@@ -77,3 +77,19 @@ def test_start_overlaps_and_distinct_states():
     assert q[3] == pytest.approx(db @ da / np.sqrt((db @ db) * (da @ da)))
     assert distinct_states([a, a + 0.5 * DISTINCT, b, mirror]) == 3
     assert distinct_states([]) == 0
+
+
+def test_multiplicity_columns_of_a_record():
+    """analysis.multiplicity.columns: the other states are the converged, stable starts
+    farther than DISTINCT from the kept one; their largest |overlap| and lowest E_H gap."""
+    from simglass.analysis.multiplicity import columns
+    rec = {"density": np.full(10, 0.5), "energy": -1.0, "distinct_solutions": 3,
+           "starts_overlap": np.array([1.0, -0.4, 0.7, 0.9]), "starts_distance": np.array([0.0, 0.3, 0.2, 0.1]),
+           "starts_energy": np.array([-1.0, -0.5, -0.8, -0.9]),
+           "starts_converged": np.array([True, True, True, False]),
+           "starts_stability": np.array([0.1, 0.1, 0.1, 0.1])}
+    c = columns(rec)
+    assert c["distinct_solutions"] == 3
+    assert c["other_overlap_max"] == pytest.approx(0.7)           # the unconverged 0.9 is left out
+    assert c["other_energy_min"] == pytest.approx((-0.8 + 1.0) / 10)
+    assert columns({**rec, "starts_overlap": np.array([1.0])}) == {}

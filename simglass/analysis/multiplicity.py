@@ -28,9 +28,10 @@ __all__ = ["columns", "summary", "main"]
 UNIFORM_Q = 1e-10   # glass order below which the kept state is the uniform Fermi liquid
 
 
-def columns(rec, n_sites=None) -> dict:
+def columns(rec) -> dict:
     """The per-task scalars of the module docstring from a hartree record with the
-    per-start outputs; {} for a record without them or with one start."""
+    per-start outputs (energies per site from the size of its density); {} for a record
+    without them or with one start."""
     from simglass.ed.hartree_engine import DISTINCT, STABLE_TOL
     if "starts_overlap" not in rec or np.size(rec["starts_overlap"]) < 2:
         return {}
@@ -39,7 +40,7 @@ def columns(rec, n_sites=None) -> dict:
     E = np.asarray(rec["starts_energy"], dtype=float)
     ok = np.asarray(rec["starts_converged"], dtype=bool) & (np.asarray(rec["starts_stability"]) >= -STABLE_TOL)
     other = ok & (dist > DISTINCT)
-    N = n_sites or np.size(rec.get("density", [])) or 1
+    N = np.size(rec["density"])
     return {"distinct_solutions": int(rec["distinct_solutions"]),
             "other_overlap_max": float(np.nanmax(np.abs(q[other]))) if np.isfinite(q[other]).any() else np.nan,
             "other_energy_min": float((E[other].min() - rec["energy"]) / N) if other.any() else np.nan}
@@ -52,17 +53,17 @@ def summary(points) -> list[dict]:
     median |overlap| and E_H gap per site of the nearest other state."""
     out = []
     for p in points:
-        rows = [columns(r, int(np.prod(np.atleast_1d(p.params["L"]))) if np.size(p.params["L"]) == 3
-                        else None) if "starts_overlap" in r else r for r in p.records]
-        rows = [r for r in rows if "distinct_solutions" in r and np.isfinite(r["distinct_solutions"])]
-        if not rows:
+        recs = [r for r in p.records if "starts_overlap" in r or "distinct_solutions" in r]
+        rows = [columns(r) if "starts_overlap" in r else r for r in recs]
+        keep = [i for i, r in enumerate(rows) if r and np.isfinite(r["distinct_solutions"])]
+        if not keep:
             continue
+        rows = [rows[i] for i in keep]
         k = np.array([r["distinct_solutions"] for r in rows], dtype=float)
         q = np.array([r["other_overlap_max"] for r in rows], dtype=float)
         e = np.array([r["other_energy_min"] for r in rows], dtype=float)
         many = k > 1
-        q0 = np.array([rec.get("glass_order", np.nan) for rec in p.records
-                       if "distinct_solutions" in rec or "starts_overlap" in rec], dtype=float)
+        q0 = np.array([recs[i].get("glass_order", np.nan) for i in keep], dtype=float)
         out.append({"params": p.params, "R": len(rows), "kept_uniform": float(np.mean(q0 < UNIFORM_Q)),
                     "states_mean": float(k.mean()),
                     "states_max": int(k.max()), "multiple": float(many.mean()),

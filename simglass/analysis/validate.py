@@ -24,22 +24,22 @@ from . import checks
 
 JOBS = Path(__file__).resolve().parents[2] / "jobs"
 DATA = Path(__file__).resolve().parents[2] / "data"
-PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv.gz", DATA / "coulomb_gap_tabu_4096.csv",
+PRODUCTION = {"coulomb_gap": [DATA / "coulomb_gap_tabu.csv.gz", DATA / "coulomb_gap_tabu_4096.csv.gz",
                               DATA / "coulomb_gap_tabu_small.csv.gz", DATA / "coulomb_gap_tabu_256.csv.gz"],
-              "sk_energy": [DATA / "sk_ground_state_tabu.csv"],
-              "sk_energy_budget": [DATA / "sk_ground_state_tabu_long.csv", DATA / "sk_ground_state_tabu_long2b.csv",
+              "sk_energy": [DATA / "sk_ground_state_tabu.csv.gz"],
+              "sk_energy_budget": [DATA / "sk_ground_state_tabu_long.csv.gz", DATA / "sk_ground_state_tabu_long2b.csv",
                                    DATA / "sk_ground_state_tabu_long3.csv", DATA / "sk_ground_state_tabu_long4.csv"],
               "anderson": [DATA / "anderson_check.csv.gz", DATA / "anderson_check_b.csv.gz",
                            DATA / "anderson_check_c.csv.gz", DATA / "anderson_check_d.csv.gz",
                            DATA / "anderson_check_e.csv.gz", DATA / "anderson_check_f.csv.gz"],
-              "localization": [DATA / "localization_scan.csv.gz", DATA / "localization_scan_L10.csv",
-                               DATA / "localization_scan_L10b.csv", DATA / "localization_scan_L12.csv",
-                               DATA / "localization_scan_L12b.csv", DATA / "localization_scan_L12c.csv"],
+              "localization": [DATA / "localization_scan.csv.gz", DATA / "localization_scan_L10.csv.gz",
+                               DATA / "localization_scan_L10b.csv.gz", DATA / "localization_scan_L12.csv",
+                               DATA / "localization_scan_L12b.csv", DATA / "localization_scan_L12c.csv.gz"],
               # Eq. 19: n = 0.05, 0.1, 0.2 and the n = 1/2 scan on the sizes common to all (L = 6-10)
               "low_density_lng": [DATA / "low_density_lng_005.csv.gz", DATA / "low_density_lng_010.csv.gz",
                                   DATA / "low_density_lng_020.csv.gz", DATA / "low_density_lng_020b.csv.gz",
                                   DATA / "localization_scan.csv.gz",
-                                  DATA / "localization_scan_L10.csv", DATA / "localization_scan_L10b.csv"]}
+                                  DATA / "localization_scan_L10.csv.gz", DATA / "localization_scan_L10b.csv.gz"]}
 
 # role -> job file of each profile (engine of the role in brackets)
 ROLES = ("disorder", "coulomb_gap", "sk_energy", "anderson", "localization", "ed", "stiffness", "saddle",

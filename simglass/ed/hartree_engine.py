@@ -247,8 +247,6 @@ def glass_order(density) -> float:
 
 DISTINCT = 1e-4   # max |Δn| above which two converged solutions are different states
 STABLE_TOL = default_of(hartree_solve, "stability_tol")   # the solver's own test of a local minimum
-
-
 UNIFORM = 1e-6   # rms of n - mean n below which a state is the uniform one (no glass profile)
 
 
@@ -269,8 +267,8 @@ def start_overlaps(kept, densities) -> np.ndarray:
 
 
 def distinct_states(densities, tol=DISTINCT) -> int:
-    """The number of different states among ``densities`` (each (N,)): two are the same
-    when max_i |Δn_i| <= tol (single linkage)."""
+    """The number of different states among ``densities`` (each (N,)), taken in order: a
+    density is a new state when max_i |Δn_i| > tol from every state counted so far."""
     reps = []
     for x in densities:
         if not any(np.abs(np.asarray(x) - r).max() <= tol for r in reps):
