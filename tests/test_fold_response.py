@@ -34,6 +34,33 @@ def test_analyse_finds_the_window_where_the_quadratures_agree():
     assert abs(res["a_range"][0] - 0.98) < 1e-3
 
 
+def _landau_rows(gamma, slope):
+    """Synthetic fold tables with A/Ω = 0.2 (1 - slope Ω) on the resolved range and a
+    given Landau coefficient column."""
+    om = np.geomspace(1e-5, 0.05, 25)
+    rows = []
+    for n_k, wiggle in ((12, 0.3), (24, 0.0)):
+        A = 0.2 * om * (1 - slope * om) * (1 + wiggle * np.exp(-om / 1e-4))
+        d = np.sqrt(2 * A) * (1 - 0.5 * np.sqrt(A))
+        rows += [{"density": 0.3, "n_q": 12, "n_k": n_k, "J_c": 3.96, "s0": -2.0, "Omega": w, "D0_minus_D": x,
+                  "A": y, "Gamma": gamma} for w, x, y in zip(om, d, A)]
+    return rows
+
+
+@pytest.mark.parametrize("gamma, heading", [(0.2, True), (0.2 * 1.001, True), (0.25, False), (0.19, False)])
+def test_landau_check_accepts_only_the_limit_the_data_head_to(gamma, heading):
+    """A/Ω = 0.2 (1 - 0.2 Ω) rises by 1 % across the resolved window toward 0.2: a Γ at
+    (or just beyond) that limit passes, a Γ the data are not heading to does not."""
+    res = analyse(_landau_rows(gamma, 0.2))
+    assert res["landau_ok"] is heading
+    assert res["A_over_omega_low"] == pytest.approx(0.2 * (1 - 0.2 * res["omega_low"]))
+
+
+def test_landau_check_is_absent_from_older_tables():
+    rows = [{k: v for k, v in r.items() if k != "Gamma"} for r in _landau_rows(0.2, 0.2)]
+    assert "landau_ok" not in analyse(rows)
+
+
 def test_solver_response_at_its_instability_is_the_square_root_of_the_fold():
     """At J_c, D(0) - D(Ω) ∝ A(Ω)^½ as A -> 0 (a double root of Eq. 38): a coupling off
     the fold would give a linear law there (β -> 1).  Small rules: the property holds on

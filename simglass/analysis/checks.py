@@ -691,25 +691,43 @@ def saddle_rows(path, fold_table=None, low_density_table=None) -> list[Row]:
         else:
             a_lo, a_hi = res["a_range"]
             lo, hi = res["omega_converged"]
-            exp47.value = res["beta0"] * res["a_low"]
-            exp47.set_errors(res["beta_stat"] * res["a_low"], float(np.hypot(res["beta_sys"], res["beta0"] * (a_hi - a_lo))),
-                             f"fold exponent: half the range over the k quadratures (n_k = {res['n_k'][0]}, "
-                             f"{res['n_k'][1]}), the forms β0 + c1 A^½ (+ c2 A) and windows of 6 and 10 intervals; "
-                             f"free-bubble exponent: its range {a_lo:.3f}–{a_hi:.3f} over {lo:.3g} ≤ Ω/t ≤ {hi:.3g}")
-            # an asymptote: settled only if a no longer moves over the resolved window
-            exp47.settled = a_hi - a_lo <= AGREE
+            fold_sys = (f"fold exponent: half the range over the k quadratures (n_k = {res['n_k'][0]}, "
+                        f"{res['n_k'][1]}), the forms β0 + c1 A^½ (+ c2 A) and windows of 6 and 10 intervals")
+            beta = (f"β0 = {res['beta0']:.5f} ± {np.hypot(res['beta_stat'], res['beta_sys']):.5f}, the fold "
+                    f"exponent of D(0) − D(Ω) in the free-bubble change A(Ω), extrapolated to A → 0 (½ on any "
+                    f"rule at J_c: a check that the solver sits on the fold)")
             exp47.sizes = f"infinite lattice, n = {res['density']:g}, exactly at J_c (the fold), Ω/t = 1e-5–0.05"
             exp47.realizations = "deterministic"
-            exp47.note = (f"β0 × a: the fold exponent of D(0) − D(Ω) in the free-bubble change A(Ω), extrapolated "
-                          f"to A → 0, β0 = {res['beta0']:.5f} ± {np.hypot(res['beta_stat'], res['beta_sys']):.5f} "
-                          f"(½ on any rule at J_c: a check that the solver sits on the fold), times the exponent of "
-                          f"A ∝ Ω^a at the smallest Ω where the two k quadratures agree, a = {res['a_low']:.4f} "
-                          f"at {lo:.3g} t (a → 1, Landau damping, is not resolved below it); "
-                          f"{Path(fold_table).name}, simglass.analysis.fold_response"
-                          + (f"; {window_note}" if window_note else ""))
-            if not exp47.settled:
-                exp47.note += (f"; a still moves by {a_hi - a_lo:.3f} over the resolved window: no asymptote "
-                               f"reached, Ω^½ is not tested beyond the fold's square root")
+            source = f"{Path(fold_table).name}, simglass.analysis.fold_response"
+            if res.get("landau_ok"):
+                # a -> 1: A/Ω heads to the Landau coefficient Γ, computed apart as a Fermi-surface integral
+                exp47.value = res["beta0"]
+                exp47.set_errors(res["beta_stat"], float(np.hypot(res["beta_sys"], res["beta0"] * (1 - res["a_low"]))),
+                                 f"{fold_sys}; the window: β0 × (1 − a), a = {res['a_low']:.4f} the free-bubble "
+                                 f"exponent at the smallest Ω where the k quadratures agree ({lo:.3g} t)")
+                exp47.note = (f"β0 × 1: {beta}, times the limit a = 1 of A ∝ Ω^a: A(Ω)/Ω = "
+                              f"{res['A_over_omega_high']:.4f} … {res['A_over_omega_low']:.4f} over the resolved "
+                              f"Ω = {res['omega_low']:.3g}–0.05 t heads to its Ω → 0 limit, the Landau coefficient "
+                              f"Γ = {res['Gamma']:.4f} from the Fermi-surface integral (meanfield.landau; "
+                              f"A/(ΓΩ) − 1 = {res['landau_gap']:+.4f} at {res['omega_low']:.3g} t); {source}")
+            else:
+                exp47.value = res["beta0"] * res["a_low"]
+                exp47.set_errors(res["beta_stat"] * res["a_low"], float(np.hypot(res["beta_sys"], res["beta0"] * (a_hi - a_lo))),
+                                 f"{fold_sys}; free-bubble exponent: its range {a_lo:.3f}–{a_hi:.3f} over "
+                                 f"{lo:.3g} ≤ Ω/t ≤ {hi:.3g}")
+                # an asymptote: settled only if a no longer moves over the resolved window
+                exp47.settled = a_hi - a_lo <= AGREE
+                exp47.note = (f"β0 × a: {beta}, times the exponent of A ∝ Ω^a at the smallest Ω where the two k "
+                              f"quadratures agree, a = {res['a_low']:.4f} at {lo:.3g} t (a → 1, Landau damping, "
+                              f"is not resolved below it"
+                              + ("" if "Gamma" not in res else
+                                 f"; A/Ω = {res['A_over_omega_low']:.4f} there is not heading to the Landau "
+                                 f"coefficient Γ = {res['Gamma']:.4f}") + f"); {source}")
+                if not exp47.settled:
+                    exp47.note += (f"; a still moves by {a_hi - a_lo:.3f} over the resolved window: no asymptote "
+                                   f"reached, Ω^½ is not tested beyond the fold's square root")
+            if window_note:
+                exp47.note += f"; {window_note}"
             exp47.judge()
     elif resp:
         try:

@@ -15,9 +15,16 @@ Two exponents, because the quadrature cannot follow D(Ω) itself to small Ω:
 
 Eq. 47's ½ is β0 × (the limit of a).  β0 = ½ follows from the double root on any rule
 (a check that the solver sits on the fold); the Ω dependence is all in a, which the
-quadrature resolves only where the two k rules agree, so the Eq. 47 estimate is
-β0 × a at the smallest resolved Ω, and it is settled only if a no longer moves across
-that window (simglass.analysis.checks.saddle_rows).  The choices (fixed before the production table was
+quadrature resolves only where the two k rules agree.  The limit of a is fixed by the
+Landau coefficient Γ = lim A/Ω, computed apart from the bubble's frequency dependence as
+a Fermi-surface integral on the same rule (``meanfield.landau.fold_landau``, column
+Gamma): a finite Γ > 0 means A = ΓΩ(1 + o(1)), i.e. a -> 1.  The check that the resolved
+A/Ω is heading there: at the smallest resolved Ω, A/Ω lies within Γ by less than A/Ω
+changes across the resolved window (``landau_ok``).  Then the Eq. 47 estimate is β0 × 1,
+with β0 × (1 - a at the smallest resolved Ω) as the systematic error of the window;
+without Γ (older tables) it is β0 × a at the smallest resolved Ω, settled only if a no
+longer moves across that window (simglass.analysis.checks.saddle_rows).  The Landau
+check and the use of β0 × 1 were fixed before Γ of the production rule was computed.  The choices (fixed before the production table was
 computed): primary β0 from the finer quadrature, form β0 + c1 A^½ on the 6 smallest-A
 intervals; systematic error half the range over both quadratures, both forms (with and
 without c2 A) and windows of 6 and 10 intervals.
@@ -39,7 +46,8 @@ OMEGA = np.geomspace(1e-5, 0.05, 25)
 WINDOWS = (6, 10)          # smallest-A intervals in the β extrapolation
 PRIMARY_WINDOW = 6
 AGREE = 0.005              # the two quadratures' a(Ω) agree within this: the converged window
-COLUMNS = ["density", "n_q", "n_k", "J_c", "s0", "Omega", "D0_minus_D", "A"]
+COLUMNS = ["density", "n_q", "n_k", "J_c", "s0", "Omega", "D0_minus_D", "A", "Gamma"]
+LANDAU_PLANES = 400       # Gauss planes per family of meanfield.landau.fermi_surface_overlap
 
 
 def local_exponent(x, y):
@@ -70,14 +78,17 @@ def fold_exponent(A, d, n_fit=PRIMARY_WINDOW, quadratic=False):
 
 
 def compute(density, n_q, n_ks, omega=OMEGA):
-    """Rows (dicts of COLUMNS) of meanfield.fold_response for each k quadrature."""
+    """Rows (dicts of COLUMNS) of meanfield.fold_response for each k quadrature, with the
+    Landau coefficient Γ of meanfield.landau.fold_landau on the same rule and fold."""
     from simglass.meanfield import fold_response
+    from simglass.meanfield.landau import fold_landau
     rows = []
     for n_k in n_ks:
         r = fold_response(density, omega, n_q=n_q, n_k=n_k)
+        gamma = fold_landau(density, n_q, n_k, s0=r["s0"], n_planes=LANDAU_PLANES)["Gamma"]
         for w, dd, a in zip(r["omega"], r["D0"] - r["D"], r["A"]):
             rows.append({"density": density, "n_q": n_q, "n_k": n_k, "J_c": r["J_c"], "s0": r["s0"],
-                         "Omega": float(w), "D0_minus_D": float(dd), "A": float(a)})
+                         "Omega": float(w), "D0_minus_D": float(dd), "A": float(a), "Gamma": gamma})
     return rows
 
 
@@ -96,7 +107,8 @@ def write_table(rows, path, command):
 def read_table(path):
     with open(path) as f:
         lines = [ln for ln in f if not ln.startswith("#")]
-    return [{k: (int(v) if k in ("n_q", "n_k") else float(v)) for k, v in r.items()} for r in csv.DictReader(lines)]
+    return [{k: (int(v) if k in ("n_q", "n_k") else float(v)) for k, v in r.items() if v not in (None, "")}
+            for r in csv.DictReader(lines)]
 
 
 def curves(rows):
@@ -140,15 +152,42 @@ def analyse(rows):
             if window.size else None, "a_range": (float(a_f[k:].min()), float(a_f[k:].max())) if window.size else None,
             "b_range": (float(b_f[k:].min()), float(b_f[k:].max())) if window.size else None,
             "a_low": float(a_f[k]) if window.size else None,
-            "density": rows[0]["density"], "n_q": rows[0]["n_q"]}
+            "density": rows[0]["density"], "n_q": rows[0]["n_q"], **landau(rows, fine, coarse, k if window.size else None)}
+
+
+def landau(rows, fine, coarse, first):
+    """The Landau check (module docstring) on the resolved nodes, the Ω nodes of the
+    finer quadrature from index ``first`` (in increasing Ω) up: Gamma (finer quadrature's
+    fold) and Gamma_coarse, A/Ω at the smallest and largest of those nodes (finer
+    quadrature) and its coarse-quadrature value at the smallest, landau_gap = A/(ΓΩ) - 1
+    at the smallest, window_change = the relative change of A/Ω across them, landau_ok =
+    |landau_gap| <= window_change.  Empty without a Gamma column or resolved nodes."""
+    sel = {n_k: sorted((r for r in rows if r["n_k"] == n_k), key=lambda r: r["Omega"]) for n_k in (fine, coarse)}
+    if first is None or any("Gamma" not in r for r in sel[fine] + sel[coarse]):
+        return {}
+    low, high = sel[fine][first], sel[fine][-1]
+    coarse_low = next(r for r in sel[coarse] if r["Omega"] == low["Omega"])
+    ratio_low, ratio_high = low["A"] / low["Omega"], high["A"] / high["Omega"]
+    gap = ratio_low / low["Gamma"] - 1
+    change = abs(ratio_low / ratio_high - 1)
+    return {"Gamma": low["Gamma"], "Gamma_coarse": coarse_low["Gamma"], "omega_low": low["Omega"],
+            "A_over_omega_low": ratio_low, "A_over_omega_low_coarse": coarse_low["A"] / coarse_low["Omega"],
+            "A_over_omega_high": ratio_high, "landau_gap": gap, "window_change": change,
+            "landau_ok": bool(abs(gap) <= change)}
 
 
 def figure(rows, path):
     from .plotting import pyplot, save
     plt = pyplot()
     cs = curves(rows)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    res = analyse(rows) if len(cs) >= 2 else {}
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4))
     for n_k, (om, d, A, _) in cs.items():
+        line, = ax3.semilogx(om, A / om, "o-", ms=3, label=f"A(Ω)/Ω, n_k = {n_k}")
+        gam = [r["Gamma"] for r in rows if r["n_k"] == n_k and "Gamma" in r]
+        if gam:
+            ax3.axhline(gam[0], color=line.get_color(), lw=0.8, ls="--",
+                        label=f"Γ = lim A/Ω (Fermi-surface integral), n_k = {n_k}")
         m, b = local_exponent(om, d)
         ax1.semilogx(m, b, "o-", ms=3, label=f"b = dln[D(0)−D]/dlnΩ, n_k = {n_k}")
         ax1.semilogx(m, local_exponent(om, A)[1] / 2, "s:", ms=3, label=f"a/2, a = dlnA/dlnΩ, n_k = {n_k}")
@@ -165,6 +204,13 @@ def figure(rows, path):
     ax2.set_title("In A: the square root of the fold, extrapolated to A → 0", fontsize=9)
     ax2.set_xlim(left=0)
     ax2.legend(fontsize=7)
+    if res.get("omega_converged"):
+        ax3.axvspan(res.get("omega_low", res["omega_converged"][0]), max(cs[max(cs)][0]), color="0.9", zorder=0,
+                    label="k quadratures agree")
+    ax3.set_xlabel(r"$\Omega/t$")
+    ax3.set_ylabel(r"$A(\Omega)/\Omega$  $(1/t^2)$")
+    ax3.set_title("Landau damping: A/Ω against its Ω → 0 limit Γ", fontsize=9)
+    ax3.legend(fontsize=7)
     fig.suptitle(f"D(0) − D(Ω) exactly at the glass instability, n = {rows[0]['density']:g}, "
                  f"J_c/t = {next(iter(cs.values()))[3]:.5f}", fontsize=10)
     save(fig, path)
@@ -182,7 +228,18 @@ def report(res) -> str:
         lines.append(f"quadratures agree (|Δa|, |Δb| <= {AGREE}) on {lo:.3g} <= Omega/t <= {hi:.3g}: free-bubble "
                      f"exponent a = {res['a_range'][0]:.4f}..{res['a_range'][1]:.4f} ({res['a_low']:.4f} at the "
                      f"smallest Ω), apparent exponent b = {res['b_range'][0]:.4f}..{res['b_range'][1]:.4f}")
-        lines.append(f"Eq. 47 estimate beta0 * a(smallest resolved Ω) = {res['beta0'] * res['a_low']:.4f}")
+        if "Gamma" in res:
+            lines.append(f"Landau coefficient Gamma = lim A/Omega = {res['Gamma']:.5f} (n_k = {res['n_k'][1]}), "
+                         f"{res['Gamma_coarse']:.5f} (n_k = {res['n_k'][0]}); A/Omega = "
+                         f"{res['A_over_omega_high']:.5f} .. {res['A_over_omega_low']:.5f} over the resolved nodes, "
+                         f"{res['A_over_omega_low']:.5f} at Omega = {res['omega_low']:.4g} t: A/(Gamma Omega) - 1 = "
+                         f"{res['landau_gap']:+.4f} against a change of {res['window_change']:.4f} across the window "
+                         f"({'heading to Gamma: a -> 1' if res['landau_ok'] else 'not heading to Gamma'})")
+            if res["landau_ok"]:
+                lines.append(f"Eq. 47 estimate beta0 * 1 = {res['beta0']:.5f}, window systematic "
+                             f"beta0 * (1 - a) = {res['beta0'] * (1 - res['a_low']):.4f}")
+        else:
+            lines.append(f"Eq. 47 estimate beta0 * a(smallest resolved Ω) = {res['beta0'] * res['a_low']:.4f}")
     else:
         lines.append("the two quadratures agree nowhere on the grid")
     return "\n".join(lines)

@@ -5,8 +5,10 @@ convex Fermi surface, ``ray_quadrature``, the tensor ``q_quadrature`` otherwise)
 T = 0 Fermi-liquid saddle point (``saddle_grid``) and its glass instability on a grid
 (``critical_coupling_grid``) and on the infinite lattice (``critical_coupling``), and the
 glass with q_EA > 0 beyond it (``glass_solution``, defined in ``simglass.meanfield.saddle``),
-and D(Ω) exactly at the instability (``fold_response``, Eq. 47); at n = ½ the instability
-is the nesting pole of ``simglass.meanfield.nesting`` (``pole_coupling``)."""
+and D(Ω) exactly at the instability (``fold_response``, Eq. 47) with its Landau damping
+(``simglass.meanfield.landau``: the Fermi-surface integral γ_q of the bubble's linear
+decrease in Ω); at n = ½ the instability is the nesting pole of
+``simglass.meanfield.nesting`` (``pole_coupling``)."""
 
 from .bubble import bubble_grid, dispersion, grid_chemical_potential, grid_momenta
 from .infinite import bubble, chemical_potential
