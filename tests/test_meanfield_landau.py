@@ -64,6 +64,16 @@ def test_q_integral_is_the_density_of_states_squared():
     assert r["Gamma"] > 0
 
 
+def test_error_estimate_flags_where_the_surfaces_touch():
+    """At n = 0.3 and q = (a, a, 0) the Fermi surface and its shifted copy touch on a line
+    (ξ_k = ξ_{k+q} on two crossing planes): J diverges logarithmically and the line
+    integral does not converge in n_planes; at a generic q it does (1e-3 seen)."""
+    J, err = fermi_surface_overlap([0.3, 0.3, 0.0], 0.3, n_planes=128, error=True)
+    assert err > 0.1 * J
+    J, err = fermi_surface_overlap([0.942, 0.65, 0.378], 0.3, n_planes=128, error=True)
+    assert err < 0.01 * J
+
+
 @pytest.mark.parametrize("q", [[1.0, 2.0], [[np.nan, 0, 0]]])
 def test_bad_momentum(q):
     with pytest.raises(ValueError, match="q must be"):

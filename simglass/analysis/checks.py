@@ -699,30 +699,36 @@ def saddle_rows(path, fold_table=None, low_density_table=None) -> list[Row]:
             exp47.sizes = f"infinite lattice, n = {res['density']:g}, exactly at J_c (the fold), Ω/t = 1e-5–0.05"
             exp47.realizations = "deterministic"
             source = f"{Path(fold_table).name}, simglass.analysis.fold_response"
+            landau = ("" if "Gamma" not in res else
+                      f"the Landau coefficient Γ = lim A/Ω = {res['Gamma']:.4f} (a Fermi-surface integral on the same "
+                      f"rule, meanfield.landau); A/Ω = {res['A_over_omega_high']:.4f} at Ω = {res['omega_high']:.3g} t, "
+                      f"{res['A_over_omega_low']:.4f} at {res['omega_low']:.3g} t (A/(ΓΩ) − 1 = "
+                      f"{res['landau_gap']:+.4f}), ")
             if res.get("landau_ok"):
-                # a -> 1: A/Ω heads to the Landau coefficient Γ, computed apart as a Fermi-surface integral
+                # the resolved A/Ω reaches its limit Γ: a = 1
                 exp47.value = res["beta0"]
                 exp47.set_errors(res["beta_stat"], float(np.hypot(res["beta_sys"], res["beta0"] * (1 - res["a_low"]))),
                                  f"{fold_sys}; the window: β0 × (1 − a), a = {res['a_low']:.4f} the free-bubble "
                                  f"exponent at the smallest Ω where the k quadratures agree ({lo:.3g} t)")
-                exp47.note = (f"β0 × 1: {beta}, times the limit a = 1 of A ∝ Ω^a: A(Ω)/Ω = "
-                              f"{res['A_over_omega_high']:.4f} … {res['A_over_omega_low']:.4f} over the resolved "
-                              f"Ω = {res['omega_low']:.3g}–0.05 t heads to its Ω → 0 limit, the Landau coefficient "
-                              f"Γ = {res['Gamma']:.4f} from the Fermi-surface integral (meanfield.landau; "
-                              f"A/(ΓΩ) − 1 = {res['landau_gap']:+.4f} at {res['omega_low']:.3g} t); {source}")
+                exp47.note = (f"β0 × 1: {beta}, times the limit a = 1 of A ∝ Ω^a: {landau}within the quadratures' "
+                              f"difference of Γ and approaching it; {source}")
             else:
                 exp47.value = res["beta0"] * res["a_low"]
-                exp47.set_errors(res["beta_stat"] * res["a_low"], float(np.hypot(res["beta_sys"], res["beta0"] * (a_hi - a_lo))),
+                exp47.set_errors(res["beta_stat"] * res["a_low"],
+                                 float(np.hypot(res["beta_sys"], res["beta0"] * (a_hi - a_lo))),
                                  f"{fold_sys}; free-bubble exponent: its range {a_lo:.3f}–{a_hi:.3f} over "
                                  f"{lo:.3g} ≤ Ω/t ≤ {hi:.3g}")
                 # an asymptote: settled only if a no longer moves over the resolved window
                 exp47.settled = a_hi - a_lo <= AGREE
                 exp47.note = (f"β0 × a: {beta}, times the exponent of A ∝ Ω^a at the smallest Ω where the two k "
                               f"quadratures agree, a = {res['a_low']:.4f} at {lo:.3g} t (a → 1, Landau damping, "
-                              f"is not resolved below it"
+                              f"is not resolved below it)"
                               + ("" if "Gamma" not in res else
-                                 f"; A/Ω = {res['A_over_omega_low']:.4f} there is not heading to the Landau "
-                                 f"coefficient Γ = {res['Gamma']:.4f}") + f"); {source}")
+                                 f"; {landau}the approach not shown: "
+                                 + ("beyond the quadratures' difference" if not res["within"] else "")
+                                 + (", " if not (res["within"] or res["towards"]) else "")
+                                 + ("moving away" if not res["towards"] else ""))
+                              + f"; {source}")
                 if not exp47.settled:
                     exp47.note += (f"; a still moves by {a_hi - a_lo:.3f} over the resolved window: no asymptote "
                                    f"reached, Ω^½ is not tested beyond the fold's square root")

@@ -15,16 +15,15 @@ Two exponents, because the quadrature cannot follow D(Ω) itself to small Ω:
 
 Eq. 47's ½ is β0 × (the limit of a).  β0 = ½ follows from the double root on any rule
 (a check that the solver sits on the fold); the Ω dependence is all in a, which the
-quadrature resolves only where the two k rules agree.  The limit of a is fixed by the
-Landau coefficient Γ = lim A/Ω, computed apart from the bubble's frequency dependence as
-a Fermi-surface integral on the same rule (``meanfield.landau.fold_landau``, column
-Gamma): a finite Γ > 0 means A = ΓΩ(1 + o(1)), i.e. a -> 1.  The check that the resolved
-A/Ω is heading there: at the smallest resolved Ω, A/Ω lies within Γ by less than A/Ω
-changes across the resolved window (``landau_ok``).  Then the Eq. 47 estimate is β0 × 1,
-with β0 × (1 - a at the smallest resolved Ω) as the systematic error of the window;
-without Γ (older tables) it is β0 × a at the smallest resolved Ω, settled only if a no
-longer moves across that window (simglass.analysis.checks.saddle_rows).  The Landau
-check and the use of β0 × 1 were fixed before Γ of the production rule was computed.  The choices (fixed before the production table was
+quadrature resolves only where the two k rules agree.  The limit of A/Ω is known apart
+from the bubble's frequency dependence: the Landau coefficient Γ, a Fermi-surface
+integral on the same rule (``meanfield.landau.fold_landau``, columns Gamma and
+Gamma_error).  The Landau check (``landau``) asks whether the resolved data reach it:
+at the smallest resolved Ω, A/Ω must lie within the quadratures' difference of Γ and
+its last step must go towards Γ.  If so, the Eq. 47 estimate is β0 × 1, with
+β0 × (1 - a) at the smallest resolved Ω as the window's systematic error; otherwise it
+is β0 × a there, settled only if a no longer moves across that window
+(simglass.analysis.checks.saddle_rows).  The choices (fixed before the production table was
 computed): primary β0 from the finer quadrature, form β0 + c1 A^½ on the 6 smallest-A
 intervals; systematic error half the range over both quadratures, both forms (with and
 without c2 A) and windows of 6 and 10 intervals.
@@ -46,7 +45,7 @@ OMEGA = np.geomspace(1e-5, 0.05, 25)
 WINDOWS = (6, 10)          # smallest-A intervals in the β extrapolation
 PRIMARY_WINDOW = 6
 AGREE = 0.005              # the two quadratures' a(Ω) agree within this: the converged window
-COLUMNS = ["density", "n_q", "n_k", "J_c", "s0", "Omega", "D0_minus_D", "A", "Gamma"]
+COLUMNS = ["density", "n_q", "n_k", "J_c", "s0", "Omega", "D0_minus_D", "A", "Gamma", "Gamma_error"]
 LANDAU_PLANES = 400       # Gauss planes per family of meanfield.landau.fermi_surface_overlap
 
 
@@ -85,10 +84,11 @@ def compute(density, n_q, n_ks, omega=OMEGA):
     rows = []
     for n_k in n_ks:
         r = fold_response(density, omega, n_q=n_q, n_k=n_k)
-        gamma = fold_landau(density, n_q, n_k, s0=r["s0"], n_planes=LANDAU_PLANES)["Gamma"]
+        lan = fold_landau(density, n_q, n_k, s0=r["s0"], n_planes=LANDAU_PLANES)
         for w, dd, a in zip(r["omega"], r["D0"] - r["D"], r["A"]):
             rows.append({"density": density, "n_q": n_q, "n_k": n_k, "J_c": r["J_c"], "s0": r["s0"],
-                         "Omega": float(w), "D0_minus_D": float(dd), "A": float(a), "Gamma": gamma})
+                         "Omega": float(w), "D0_minus_D": float(dd), "A": float(a), "Gamma": lan["Gamma"],
+                         "Gamma_error": lan["Gamma_error"]})
     return rows
 
 
@@ -151,29 +151,38 @@ def analyse(rows):
             "n_k": (coarse, fine), "J_c": cs[fine][3], "omega_converged": (float(window.min()), float(window.max()))
             if window.size else None, "a_range": (float(a_f[k:].min()), float(a_f[k:].max())) if window.size else None,
             "b_range": (float(b_f[k:].min()), float(b_f[k:].max())) if window.size else None,
-            "a_low": float(a_f[k]) if window.size else None,
-            "density": rows[0]["density"], "n_q": rows[0]["n_q"], **landau(rows, fine, coarse, k if window.size else None)}
+            "a_low": float(a_f[k]) if window.size else None, "omega_a_low": float(om[k]) if window.size else None,
+            "density": rows[0]["density"], "n_q": rows[0]["n_q"],
+            **landau(rows, fine, coarse, k if window.size else None)}
 
 
 def landau(rows, fine, coarse, first):
-    """The Landau check (module docstring) on the resolved nodes, the Ω nodes of the
-    finer quadrature from index ``first`` (in increasing Ω) up: Gamma (finer quadrature's
-    fold) and Gamma_coarse, A/Ω at the smallest and largest of those nodes (finer
-    quadrature) and its coarse-quadrature value at the smallest, landau_gap = A/(ΓΩ) - 1
-    at the smallest, window_change = the relative change of A/Ω across them, landau_ok =
-    |landau_gap| <= window_change.  Empty without a Gamma column or resolved nodes."""
+    """The Landau check (module docstring) on the resolved nodes, the Ω nodes from index
+    ``first`` (in increasing Ω) up to the largest, where the two quadratures agree.
+    Returns Gamma, Gamma_error (finer quadrature's fold) and Gamma_coarse; omega_low, the
+    smallest resolved node; A/Ω there for both quadratures and at the largest node
+    omega_high (finer); landau_gap = A/(ΓΩ) - 1 at omega_low; window_change = the relative change of
+    A/Ω across the nodes; towards = whether the step into omega_low from the next node
+    goes towards Γ; within = whether |A/Ω - Γ| there is at most the quadratures'
+    difference |ΔA/Ω| plus Gamma_error; landau_ok = towards and within.  Empty without
+    Gamma columns or resolved nodes."""
     sel = {n_k: sorted((r for r in rows if r["n_k"] == n_k), key=lambda r: r["Omega"]) for n_k in (fine, coarse)}
-    if first is None or any("Gamma" not in r for r in sel[fine] + sel[coarse]):
+    if first is None or any("Gamma" not in r for r in sel[fine] + sel[coarse]) or len(sel[fine]) < first + 2:
         return {}
-    low, high = sel[fine][first], sel[fine][-1]
-    coarse_low = next(r for r in sel[coarse] if r["Omega"] == low["Omega"])
-    ratio_low, ratio_high = low["A"] / low["Omega"], high["A"] / high["Omega"]
-    gap = ratio_low / low["Gamma"] - 1
-    change = abs(ratio_low / ratio_high - 1)
-    return {"Gamma": low["Gamma"], "Gamma_coarse": coarse_low["Gamma"], "omega_low": low["Omega"],
-            "A_over_omega_low": ratio_low, "A_over_omega_low_coarse": coarse_low["A"] / coarse_low["Omega"],
-            "A_over_omega_high": ratio_high, "landau_gap": gap, "window_change": change,
-            "landau_ok": bool(abs(gap) <= change)}
+    low, step, high = sel[fine][first], sel[fine][first + 1], sel[fine][-1]
+    coarse_low = sel[coarse][first]                  # both quadratures share the Ω grid (compute)
+    if not np.isclose(coarse_low["Omega"], low["Omega"], rtol=1e-12):
+        raise ValueError("the two k quadratures of the fold table have different Ω grids")
+    ratio = {key: r["A"] / r["Omega"] for key, r in (("low", low), ("step", step), ("high", high),
+                                                       ("coarse", coarse_low))}
+    gamma, gamma_err = low["Gamma"], low.get("Gamma_error", 0.0)
+    towards = (gamma - ratio["low"]) * (ratio["low"] - ratio["step"]) > 0
+    within = abs(ratio["low"] - gamma) <= abs(ratio["low"] - ratio["coarse"]) + gamma_err
+    return {"Gamma": gamma, "Gamma_error": gamma_err, "Gamma_coarse": coarse_low["Gamma"],
+            "omega_low": low["Omega"], "A_over_omega_low": ratio["low"], "A_over_omega_low_coarse": ratio["coarse"],
+            "A_over_omega_high": ratio["high"], "omega_high": high["Omega"], "landau_gap": ratio["low"] / gamma - 1,
+            "window_change": abs(ratio["low"] / ratio["high"] - 1), "towards": bool(towards),
+            "within": bool(within), "landau_ok": bool(towards and within)}
 
 
 def figure(rows, path):
@@ -229,15 +238,19 @@ def report(res) -> str:
                      f"exponent a = {res['a_range'][0]:.4f}..{res['a_range'][1]:.4f} ({res['a_low']:.4f} at the "
                      f"smallest Ω), apparent exponent b = {res['b_range'][0]:.4f}..{res['b_range'][1]:.4f}")
         if "Gamma" in res:
-            lines.append(f"Landau coefficient Gamma = lim A/Omega = {res['Gamma']:.5f} (n_k = {res['n_k'][1]}), "
-                         f"{res['Gamma_coarse']:.5f} (n_k = {res['n_k'][0]}); A/Omega = "
-                         f"{res['A_over_omega_high']:.5f} .. {res['A_over_omega_low']:.5f} over the resolved nodes, "
-                         f"{res['A_over_omega_low']:.5f} at Omega = {res['omega_low']:.4g} t: A/(Gamma Omega) - 1 = "
-                         f"{res['landau_gap']:+.4f} against a change of {res['window_change']:.4f} across the window "
-                         f"({'heading to Gamma: a -> 1' if res['landau_ok'] else 'not heading to Gamma'})")
+            lines.append(f"Landau coefficient Gamma = lim A/Omega = {res['Gamma']:.5f} +- {res['Gamma_error']:.5f} "
+                         f"(n_k = {res['n_k'][1]}), {res['Gamma_coarse']:.5f} (n_k = {res['n_k'][0]}); A/Omega = "
+                         f"{res['A_over_omega_high']:.5f} at the largest Omega, {res['A_over_omega_low']:.5f} "
+                         f"({res['A_over_omega_low_coarse']:.5f} with n_k = {res['n_k'][0]}) at the smallest resolved "
+                         f"Omega = {res['omega_low']:.4g} t: A/(Gamma Omega) - 1 = {res['landau_gap']:+.4f}, "
+                         f"{'within' if res['within'] else 'beyond'} the quadratures' difference, last step "
+                         f"{'towards' if res['towards'] else 'away from'} Gamma")
             if res["landau_ok"]:
                 lines.append(f"Eq. 47 estimate beta0 * 1 = {res['beta0']:.5f}, window systematic "
                              f"beta0 * (1 - a) = {res['beta0'] * (1 - res['a_low']):.4f}")
+            else:
+                lines.append(f"Eq. 47 estimate beta0 * a(smallest resolved Ω) = {res['beta0'] * res['a_low']:.4f} "
+                             f"(the resolved A/Omega does not reach Gamma)")
         else:
             lines.append(f"Eq. 47 estimate beta0 * a(smallest resolved Ω) = {res['beta0'] * res['a_low']:.4f}")
     else:
