@@ -699,7 +699,7 @@ def saddle_rows(path, fold_table=None, low_density_table=None) -> list[Row]:
             exp47.sizes = f"infinite lattice, n = {res['density']:g}, exactly at J_c (the fold), Ω/t = 1e-5–0.05"
             exp47.realizations = "deterministic"
             source = f"{Path(fold_table).name}, simglass.analysis.fold_response"
-            landau = ("" if "Gamma" not in res else
+            landau_note = ("" if "Gamma" not in res else
                       f"the Landau coefficient Γ = lim A/Ω = {res['Gamma']:.4f} (a Fermi-surface integral on the same "
                       f"rule, meanfield.landau); A/Ω = {res['A_over_omega_high']:.4f} at Ω = {res['omega_high']:.3g} t, "
                       f"{res['A_over_omega_low']:.4f} at {res['omega_low']:.3g} t (A/(ΓΩ) − 1 = "
@@ -710,7 +710,7 @@ def saddle_rows(path, fold_table=None, low_density_table=None) -> list[Row]:
                 exp47.set_errors(res["beta_stat"], float(np.hypot(res["beta_sys"], res["beta0"] * (1 - res["a_low"]))),
                                  f"{fold_sys}; the window: β0 × (1 − a), a = {res['a_low']:.4f} the free-bubble "
                                  f"exponent at the smallest Ω where the k quadratures agree ({lo:.3g} t)")
-                exp47.note = (f"β0 × 1: {beta}, times the limit a = 1 of A ∝ Ω^a: {landau}within the quadratures' "
+                exp47.note = (f"β0 × 1: {beta}, times the limit a = 1 of A ∝ Ω^a: {landau_note}within the quadratures' "
                               f"difference of Γ and approaching it; {source}")
             else:
                 exp47.value = res["beta0"] * res["a_low"]
@@ -724,10 +724,9 @@ def saddle_rows(path, fold_table=None, low_density_table=None) -> list[Row]:
                               f"quadratures agree, a = {res['a_low']:.4f} at {lo:.3g} t (a → 1, Landau damping, "
                               f"is not resolved below it)"
                               + ("" if "Gamma" not in res else
-                                 f"; {landau}the approach not shown: "
-                                 + ("beyond the quadratures' difference" if not res["within"] else "")
-                                 + (", " if not (res["within"] or res["towards"]) else "")
-                                 + ("moving away" if not res["towards"] else ""))
+                                 f"; {landau_note}the approach not shown: " + ", ".join(
+                                     why for why, bad in (("beyond the quadratures' difference", not res["within"]),
+                                                          ("moving away", not res["towards"])) if bad))
                               + f"; {source}")
                 if not exp47.settled:
                     exp47.note += (f"; a still moves by {a_hi - a_lo:.3f} over the resolved window: no asymptote "

@@ -84,7 +84,7 @@ def compute(density, n_q, n_ks, omega=OMEGA):
     rows = []
     for n_k in n_ks:
         r = fold_response(density, omega, n_q=n_q, n_k=n_k)
-        lan = fold_landau(density, n_q, n_k, s0=r["s0"], n_planes=LANDAU_PLANES)
+        lan = fold_landau(density, n_q, n_k, s0=r["s0"], c0=r["c0"], n_planes=LANDAU_PLANES)
         for w, dd, a in zip(r["omega"], r["D0"] - r["D"], r["A"]):
             rows.append({"density": density, "n_q": n_q, "n_k": n_k, "J_c": r["J_c"], "s0": r["s0"],
                          "Omega": float(w), "D0_minus_D": float(dd), "A": float(a), "Gamma": lan["Gamma"],
@@ -151,7 +151,7 @@ def analyse(rows):
             "n_k": (coarse, fine), "J_c": cs[fine][3], "omega_converged": (float(window.min()), float(window.max()))
             if window.size else None, "a_range": (float(a_f[k:].min()), float(a_f[k:].max())) if window.size else None,
             "b_range": (float(b_f[k:].min()), float(b_f[k:].max())) if window.size else None,
-            "a_low": float(a_f[k]) if window.size else None, "omega_a_low": float(om[k]) if window.size else None,
+            "a_low": float(a_f[k]) if window.size else None,
             "density": rows[0]["density"], "n_q": rows[0]["n_q"],
             **landau(rows, fine, coarse, k if window.size else None)}
 
@@ -161,8 +161,7 @@ def landau(rows, fine, coarse, first):
     ``first`` (in increasing Ω) up to the largest, where the two quadratures agree.
     Returns Gamma, Gamma_error (finer quadrature's fold) and Gamma_coarse; omega_low, the
     smallest resolved node; A/Ω there for both quadratures and at the largest node
-    omega_high (finer); landau_gap = A/(ΓΩ) - 1 at omega_low; window_change = the relative change of
-    A/Ω across the nodes; towards = whether the step into omega_low from the next node
+    omega_high (finer); landau_gap = A/(ΓΩ) - 1 at omega_low; towards = whether the step into omega_low from the next node
     goes towards Γ; within = whether |A/Ω - Γ| there is at most the quadratures'
     difference |ΔA/Ω| plus Gamma_error; landau_ok = towards and within.  Empty without
     Gamma columns or resolved nodes."""
@@ -181,7 +180,7 @@ def landau(rows, fine, coarse, first):
     return {"Gamma": gamma, "Gamma_error": gamma_err, "Gamma_coarse": coarse_low["Gamma"],
             "omega_low": low["Omega"], "A_over_omega_low": ratio["low"], "A_over_omega_low_coarse": ratio["coarse"],
             "A_over_omega_high": ratio["high"], "omega_high": high["Omega"], "landau_gap": ratio["low"] / gamma - 1,
-            "window_change": abs(ratio["low"] / ratio["high"] - 1), "towards": bool(towards),
+            "towards": bool(towards),
             "within": bool(within), "landau_ok": bool(towards and within)}
 
 

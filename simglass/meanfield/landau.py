@@ -38,9 +38,11 @@ misses lie where C is nearly tangent to the plane, where the weight vanishes.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
-from .infinite import _check, bubble, chemical_potential
+from .infinite import _check, chemical_potential
 from .nesting import density_of_states
 from .saddle import bubble_table_infinite, critical_coupling_table, fold_mass, momentum_rule
 
@@ -145,11 +147,24 @@ def landau_coefficient(q, density=0.5, t=1.0, **kw):
     return tuple(np.pi * x for x in r) if isinstance(r, tuple) else np.pi * r
 
 
-def fold_landau(density, n_q=12, n_k=12, s0=None, t=1.0, n_planes=400, n_grid=96):
+@lru_cache(maxsize=4)
+def _rule_overlap(density, n_q, t, n_planes, n_grid):
+    """(J, |ΔJ|) on the nodes of momentum_rule(n_q, μ): independent of the k quadrature,
+    so the fold of every n_k shares it (read-only arrays)."""
+    mu = chemical_potential(density, t)
+    q, _ = momentum_rule(n_q, mu, t)
+    J, dJ = fermi_surface_overlap(q, density, t, mu=mu, n_planes=n_planes, n_grid=n_grid, error=True)
+    J.flags.writeable = dJ.flags.writeable = False
+    return J, dJ
+
+
+def fold_landau(density, n_q=12, n_k=12, s0=None, c0=None, t=1.0, n_planes=400, n_grid=96):
     """Γ = ∫_q γ_q/(1 + s0 c_q(0))² at the glass instability on the momentum rule of
     ``saddle.fold_response`` (``momentum_rule(n_q, μ)``, static bubble c = -Π⁰ with n_k):
-    the Ω -> 0 limit of A(Ω)/Ω there.  ``s0``: the fold's mass (as fold_response returns
-    it; found from the rule's bubble table when None).
+    the Ω -> 0 limit of A(Ω)/Ω there.  ``s0``, ``c0``: the fold's mass and the static
+    bubble on the rule's nodes, as fold_response returns them (found from the rule's
+    bubble table when None).  The line integrals on the rule are computed once per
+    (density, n_q, t, n_planes, n_grid) and shared by the calls for other n_k.
 
     Returns a dict of floats: Gamma and Gamma_error (the same sum over |ΔJ| of
     ``fermi_surface_overlap(error=True)``), units 1/t²; s0 (units of t); sum_rule = ∫_q J(q)
@@ -158,13 +173,11 @@ def fold_landau(density, n_q=12, n_k=12, s0=None, t=1.0, n_planes=400, n_grid=96
     _check(density, t)
     mu = chemical_potential(density, t)
     q, wq = momentum_rule(n_q, mu, t)
-    if s0 is None:
+    if s0 is None or c0 is None:
         table = bubble_table_infinite(density, t, n_q, n_k)
         s0 = fold_mass(critical_coupling_table(table, t, 1e6 * t, what=f"density {density}"), table)
         c0 = table.c[0]
-    else:
-        c0 = np.maximum(-bubble(np.zeros(1), q, density, t, mu=mu, n_k=n_k)[0], 0.0)
-    J, dJ = fermi_surface_overlap(q, density, t, mu=mu, n_planes=n_planes, n_grid=n_grid, error=True)
+    J, dJ = _rule_overlap(float(density), int(n_q), float(t), int(n_planes), int(n_grid))
     weight = np.pi * wq / (1 + s0 * c0) ** 2
     return {"Gamma": float(weight @ J), "Gamma_error": float(weight @ dJ), "s0": float(s0),
             "sum_rule": float(wq @ J), "rho2": float(density_of_states(mu, t) ** 2)}

@@ -495,7 +495,8 @@ def fold_response(density, omega, t=1.0, n_q=12, n_k=12, n_omega=48):
     the Ω^½ of Eq. 47.
 
     Returns a dict of floats J_c, s0, lam (λ), D0 (D(0)) and arrays (len(omega),) omega,
-    D (D(Ω)), A (A(Ω)), all in units of t (D, A in 1/t).  Raises ValueError for a
+    D (D(Ω)), A (A(Ω)), all in units of t (D, A in 1/t), and c0 (nodes of the rule,),
+    the static bubble there (1/t).  Raises ValueError for a
     density outside (0, 1), an omega that is not positive and finite, or where Eq. 38
     has no root at some Ω (not at the fold of the rule)."""
     from .infinite import bubble, chemical_potential
@@ -517,7 +518,7 @@ def fold_response(density, omega, t=1.0, n_q=12, n_k=12, n_omega=48):
         raise ValueError(f"Eq. 38 has no root at some Ω at the fold (density {density})")
     A = np.array([table.qmean((c0 - row) / (1 + s0 * c0) ** 2) for row in c])
     return {"J_c": float(J), "s0": float(s0), "lam": float(lam), "D0": float(D[0]), "omega": omega,
-            "D": np.array(Dw, dtype=float), "A": A}
+            "D": np.array(Dw, dtype=float), "A": A, "c0": c0}
 
 
 def critical_coupling(density, t=1.0, n_q=12, n_k=12, n_omega=48, tol=1e-6, J_max=200.0, T=0.0):
