@@ -277,6 +277,23 @@ def test_p_phi0_from_histograms_tables_and_ground_states(tmp_path, capsys):
     assert [s.N for s in a] == [s.N for s in b] == [16, 24]
     for x, y in zip(a, b):
         assert np.all(np.isfinite(x.p0)) and np.allclose(x.p0, y.p0, rtol=1e-6)
+    # without P(0, T) and with 6 digits (the SK production's table): the same averages to 1e-5
+    from simglass.analysis.compact import main as compact_main
+    assert compact_main([str(tmp_path / "t.h5"), "--job", "job.toml", "--out", str(tmp_path / "s.csv.gz"),
+                         "--no-counts", "--digits", "6"]) == 0
+    import gzip
+    header = gzip.open(tmp_path / "s.csv.gz", "rt").read().splitlines()[1]
+    assert "p_phi0_0" not in header and "q4_3" in header
+    c = an.size_averages(tmp_path / "s.csv.gz", n_boot=10, z_max=1e6)
+    for x, y in zip(a, c):
+        assert y.p0 is None or np.isnan(y.p0).all()
+        for name in ("T", "e", "c", "g", "chi", "q2", "q4"):
+            assert np.allclose(getattr(x, name), getattr(y, name), rtol=1e-4, atol=1e-5), name
+    for bad in (2, 18, 7.5, True):
+        with pytest.raises(ValueError, match="digits must be an integer from 3 to 17"):
+            export([tmp_path / "t.h5"], tmp_path / "bad.csv", "job.toml", digits=bad)
+    assert compact_main([str(tmp_path / "t.h5"), "--job", "j", "--out", str(tmp_path / "bad.csv"), "--digits", "2"]) == 2
+    assert "digits must be an integer from 3 to 17" in capsys.readouterr().err and not (tmp_path / "bad.csv").exists()
     text_coarse = text.replace("phi_bins = 80", "phi_bins = 30").replace("realizations = 3", "realizations = 1")
     run_job(parse_job(text_coarse), output=str(tmp_path / "c.h5"), progress=False)
     assert np.isnan(an.size_averages(tmp_path / "c.h5", n_boot=10, z_max=1e6)[0].p0).all()

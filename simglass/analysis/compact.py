@@ -15,9 +15,11 @@ computed; engine ``hartree`` tables the level curvatures binned in |E - mu| (col
 analysis.level_bins) when the results hold them, and with several starts the multiplicity
 of the landscape (analysis.multiplicity.columns).
 
-    python -m simglass.analysis.compact results/x.h5 [more.h5 ...] --job jobs/x.toml --out data/x.csv [--keys ...]
+    python -m simglass.analysis.compact results/x.h5 [more.h5 ...] --job jobs/x.toml --out data/x.csv [--keys ...] [--digits 8]
 
-Values are written with 8 significant digits.  A table whose name ends in .csv.gz is
+Values are written with 8 significant digits (``--digits``: fewer for tables whose
+values carry less, e.g. thermal averages with statistical errors of 1e-4, so that the
+committed data stay small).  A table whose name ends in .csv.gz is
 written and read gzip-compressed (the same text; large tables stay small in git).
 """
 
@@ -49,11 +51,11 @@ KEYS = {"hartree": HARTREE_KEYS, "mc": MC_KEYS, "thermal": THERMAL_KEYS, "ed": E
 PARAMS = ("L", "J", "W", "t", "density")           # first columns; other scalar parameters follow
 
 
-def _derived(engine, rec, params, counts=True):
+def _derived(engine, rec, params, counts=True, digits=8):
     """Columns computed from a record's arrays: engine mc, the |phi|/J counts (unless
     ``counts`` is False); engine hartree, the curvatures binned in |E - mu|
     (analysis.level_bins) when the record has them, and analysis.multiplicity.columns;
-    engine thermal, THERMAL_PER_T and
+    engine thermal, THERMAL_PER_T and (unless ``counts`` is False)
     P(0, T) (analysis.thermal.phi0_density) at each temperature k as columns NAME_k and
     p_phi0_k (the histograms P(q), P(phi) stay in the results file)."""
     if engine == "hartree":     # binned curvatures; with several starts, the multiplicity
@@ -66,29 +68,35 @@ def _derived(engine, rec, params, counts=True):
         if "chi" not in rec:
             return {}
         from .ed_hartree import glass_susceptibility
-        return {"glass_susceptibility": _scalar(glass_susceptibility(rec["chi"], params["J"]))}
+        return {"glass_susceptibility": _scalar(glass_susceptibility(rec["chi"], params["J"]), digits)}
     if engine == "thermal":     # the per-temperature averages, one column per temperature
         from .load import lattice_key
         from .thermal import phi0_density
         per_t = {name: rec[name] for name in THERMAL_PER_T}
         try:        # P(0, T) needs histogram edges at ±0.05 J; other histograms: no columns
-            per_t["p_phi0"] = phi0_density(rec, int(np.prod(lattice_key(params))), float(params["J"]))
+            if counts:
+                per_t["p_phi0"] = phi0_density(rec, int(np.prod(lattice_key(params))), float(params["J"]))
         except ValueError:
             pass
-        return {f"{name}_{k}": _scalar(v) for name, vals in per_t.items() for k, v in enumerate(vals)}
+        return {f"{name}_{k}": _scalar(v, digits) for name, vals in per_t.items() for k, v in enumerate(vals)}
     if engine != "mc" or not counts:
         return {}
     from .coulomb_gap import absphi_counts
     return {f"absphi_{k}": int(c) for k, c in enumerate(absphi_counts(rec["phi"], params["J"]))}
 
 
-def export(paths, out, job_file, keys=None, commit=None, counts=True):
+def export(paths, out, job_file, keys=None, commit=None, counts=True, digits=8):
     """Write the completed tasks of the results files ``paths`` (one engine) as a CSV
     table of ``keys`` (scalars; default ``KEYS`` of the engine) with the model
     parameters; returns the number of rows.  ``commit``: default the commits recorded in
     the results files (the code that produced them).  ``counts``: engine mc, keep the
-    |phi|/J counts (columns absphi_k; not needed for energies).  Raises ValueError for lattices
-    that are neither 3D nor chains, mixed engines or mixed dimensions."""
+    |phi|/J counts (columns absphi_k; not needed for energies); engine thermal, keep
+    P(0, T) (columns p_phi0_k; not needed for the SK model).  ``digits``: significant
+    digits of the values (an integer from 3 to 17).  Raises ValueError for lattices
+    that are neither 3D nor chains, mixed engines or mixed dimensions, and for ``digits``
+    out of range."""
+    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not 3 <= digits <= 17:
+        raise ValueError(f"digits must be an integer from 3 to 17, got {digits!r}")
     from simglass.results import read_results
     if commit is None:
         found = []
@@ -117,8 +125,8 @@ def export(paths, out, job_file, keys=None, commit=None, counts=True):
                 row = {"L": int(L[0]) if np.all(L == L[0]) else "x".join(str(int(x)) for x in L),
                        "realization": r}
                 row.update({k: _scalar(p.params[k]) for k in PARAMS[1:] + tuple(extra) if k in p.params})
-                row.update({k: _scalar(rec.get(k, np.nan)) for k in keys or KEYS.get(engine, ())})
-                row.update(_derived(engine, rec, p.params, counts))
+                row.update({k: _scalar(rec.get(k, np.nan), digits) for k in keys or KEYS.get(engine, ())})
+                row.update(_derived(engine, rec, p.params, counts, digits))
                 rows.append(row)
     if not rows:
         raise ValueError(f"{', '.join(map(str, paths))}: no completed tasks")
@@ -150,13 +158,13 @@ def _open(path):
     return open(path, newline="")
 
 
-def _scalar(v):
+def _scalar(v, digits=8):
     if v is None:
         return ""
     v = np.asarray(v)
     if v.dtype.kind == "b":
         return int(v)
-    return f"{float(v):.8g}" if v.dtype.kind in "fiu" else str(v)
+    return f"{float(v):.{digits}g}" if v.dtype.kind in "fiu" else str(v)
 
 
 def _value(text):
@@ -246,10 +254,13 @@ def main(argv=None):
                     help="scalar keys of the records to keep (default: the engine's set, "
                          + "; ".join(f"{e}: {' '.join(k)}" for e, k in KEYS.items()) + ")")
     ap.add_argument("--no-counts", action="store_true",
-                    help="engine mc: leave out the |phi|/J counts (energies only, e.g. the SK job)")
+                    help="engine mc: leave out the |phi|/J counts (energies only, e.g. the SK job); "
+                         "engine thermal: leave out P(0, T) (columns p_phi0_k)")
+    ap.add_argument("--digits", type=int, default=8,
+                    help="significant digits of the values, 3 to 17 (default 8)")
     a = ap.parse_args(argv)
     try:
-        n = export(a.results, a.out, a.job, keys=a.keys, counts=not a.no_counts)
+        n = export(a.results, a.out, a.job, keys=a.keys, counts=not a.no_counts, digits=a.digits)
     except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
