@@ -294,6 +294,27 @@ def test_p_phi0_from_histograms_tables_and_ground_states(tmp_path, capsys):
             export([tmp_path / "t.h5"], tmp_path / "bad.csv", "job.toml", digits=bad)
     assert compact_main([str(tmp_path / "t.h5"), "--job", "j", "--out", str(tmp_path / "bad.csv"), "--digits", "2"]) == 2
     assert "digits must be an integer from 3 to 17" in capsys.readouterr().err and not (tmp_path / "bad.csv").exists()
+    # a committed table rewritten in place with 6 digits: header, columns, integers unchanged, same averages
+    import shutil
+    shutil.copy(tmp_path / "t.csv.gz", tmp_path / "r.csv.gz")
+    assert compact_main(["--rewrite", str(tmp_path / "r.csv.gz"), "--digits", "6"]) == 0
+    old, new = (gzip.open(tmp_path / f, "rt").read().splitlines() for f in ("t.csv.gz", "r.csv.gz"))
+    assert old[:2] == new[:2] and len(old) == len(new) and new != old
+    cols = old[1].split(",")
+    for a_row, b_row in zip(old[2:], new[2:]):
+        for name, x, y in zip(cols, a_row.split(","), b_row.split(",")):
+            if name in ("L", "realization", "equilibrated", "round_trips_min", "measurements") or \
+                    not x.replace(".", "").replace("-", "").replace("e", "").isdigit():
+                assert x == y, name      # integers and text (couplings = gaussian, nan) as they were
+            else:
+                assert float(y) == pytest.approx(float(x), rel=5e-6, abs=0), name
+    d = an.size_averages(tmp_path / "r.csv.gz", n_boot=10, z_max=1e6)
+    for x, y in zip(b, d):
+        for name in ("T", "e", "g", "chi", "q2", "q4", "p0"):
+            assert np.allclose(getattr(x, name), getattr(y, name), rtol=1e-4, atol=1e-5), name
+    assert compact_main(["--rewrite", str(tmp_path / "t.h5")]) == 2 and "not a compact table" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        compact_main([str(tmp_path / "t.h5"), "--out", str(tmp_path / "x.csv")])     # --job missing
     text_coarse = text.replace("phi_bins = 80", "phi_bins = 30").replace("realizations = 3", "realizations = 1")
     run_job(parse_job(text_coarse), output=str(tmp_path / "c.h5"), progress=False)
     assert np.isnan(an.size_averages(tmp_path / "c.h5", n_boot=10, z_max=1e6)[0].p0).all()

@@ -18,8 +18,12 @@ of the landscape (analysis.multiplicity.columns).
     python -m simglass.analysis.compact results/x.h5 [more.h5 ...] --job jobs/x.toml --out data/x.csv [--keys ...] [--digits 8]
 
 Values are written with 8 significant digits (``--digits``: fewer for tables whose
-values carry less, e.g. thermal averages with statistical errors of 1e-4, so that the
-committed data stay small).  A table whose name ends in .csv.gz is
+values carry less, so that the committed data stay small; not for quantities formed by
+cancellation, such as the specific heat (⟨E²⟩ - ⟨E⟩²)/T² of a thermal table at low T).
+A committed table is rewritten with fewer digits, its header and every integer and text
+cell unchanged, by
+
+    python -m simglass.analysis.compact --rewrite data/x.csv.gz [more ...] --digits 6  A table whose name ends in .csv.gz is
 written and read gzip-compressed (the same text; large tables stay small in git).
 """
 
@@ -37,7 +41,7 @@ import numpy as np
 from .files import written
 from .load import load_points
 
-__all__ = ["HARTREE_KEYS", "MC_KEYS", "KEYS", "export", "read_table", "load_any", "is_table"]
+__all__ = ["HARTREE_KEYS", "MC_KEYS", "KEYS", "export", "rewrite", "read_table", "load_any", "is_table"]
 
 HARTREE_KEYS = ("converged", "stable", "stability", "residual", "iterations", "response_products",
                 "energy_per_site", "gap", "level_spacing", "ln_g_mean", "ln_g_mean_4", "ln_g_mean_16",
@@ -95,8 +99,7 @@ def export(paths, out, job_file, keys=None, commit=None, counts=True, digits=8):
     digits of the values (an integer from 3 to 17).  Raises ValueError for lattices
     that are neither 3D nor chains, mixed engines or mixed dimensions, and for ``digits``
     out of range."""
-    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not 3 <= digits <= 17:
-        raise ValueError(f"digits must be an integer from 3 to 17, got {digits!r}")
+    _check_digits(digits)
     from simglass.results import read_results
     if commit is None:
         found = []
@@ -137,13 +140,56 @@ def export(paths, out, job_file, keys=None, commit=None, counts=True, digits=8):
     w = csv.DictWriter(fh, columns, restval="")
     w.writeheader()
     w.writerows(rows)
+    _write_text(out, fh.getvalue())
+    return len(rows)
+
+
+def _check_digits(digits):
+    if isinstance(digits, bool) or not isinstance(digits, (int, np.integer)) or not 3 <= digits <= 17:
+        raise ValueError(f"digits must be an integer from 3 to 17, got {digits!r}")
+
+
+def _write_text(out, text):
     if str(out).endswith(".gz"):      # no name and no time in the gzip header: same table, same bytes
         with written(out, "wb") as f:
-            f.write(gzip.compress(fh.getvalue().encode("utf-8"), mtime=0))
+            f.write(gzip.compress(text.encode("utf-8"), mtime=0))
     else:
         with written(out, "w", newline="") as f:
-            f.write(fh.getvalue())
-    return len(rows)
+            f.write(text)
+
+
+def _rounded(cell: str, digits: int) -> str:
+    """A table cell with its floating-point value rounded to ``digits`` significant
+    digits; integers (no '.', 'e'), empty cells, nan and text are returned unchanged."""
+    if not cell or not any(c in cell for c in ".eE"):
+        return cell
+    try:
+        x = float(cell)
+    except ValueError:
+        return cell
+    return f"{x:.{digits}g}" if np.isfinite(x) else cell
+
+
+def rewrite(path, digits: int) -> int:
+    """Rewrite the compact table ``path`` in place with its floating-point values rounded
+    to ``digits`` significant digits (3 to 17); the header line, the column names and
+    every integer and text cell stay as they are.  Returns the number of rows.  Raises
+    ValueError for a file that is not a compact table or ``digits`` out of range."""
+    _check_digits(digits)
+    if not is_table(path):
+        raise ValueError(f"{path}: not a compact table (a .csv or .csv.gz file)")
+    with _open(path) as fh:
+        first = _first_line(fh, path)
+        rows = list(csv.reader(fh))
+    if not rows or "realization" not in rows[0]:
+        raise ValueError(f"{path}: no 'realization' column")
+    fh = io.StringIO(newline="")
+    fh.write(first)
+    w = csv.writer(fh)
+    w.writerow(rows[0])
+    w.writerows([_rounded(c, digits) for c in row] for row in rows[1:] if row)
+    _write_text(path, fh.getvalue())
+    return len(rows) - 1
 
 
 def is_table(path) -> bool:
@@ -156,6 +202,18 @@ def _open(path):
     if str(path).endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8", newline="")
     return open(path, newline="")
+
+
+def _first_line(fh, path) -> str:
+    """The header line of an open compact table; ValueError (naming ``path``) for a file
+    that is not one (not text, not gzip for .gz, or no '# job:' line)."""
+    try:
+        first = fh.readline()
+    except (UnicodeDecodeError, OSError, EOFError) as e:     # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{path}: not a compact table ({e})") from None
+    if not first.startswith("# job:"):
+        raise ValueError(f"{path}: not a compact table (first line must be '# job: ...')")
+    return first
 
 
 def _scalar(v, digits=8):
@@ -192,9 +250,7 @@ def read_table(path):
     Raises ValueError for a file that is not a compact table (first line, columns).
     """
     with _open(path) as fh:
-        first = fh.readline()
-        if not first.startswith("# job:"):
-            raise ValueError(f"{path}: not a compact table (first line must be '# job: ...')")
+        first = _first_line(fh, path)
         header = dict(part.strip().split(": ", 1) for part in first[1:].split(";"))
         reader = csv.DictReader(fh)
         rows = list(reader)
@@ -247,9 +303,14 @@ def load_any(paths, engine):
 def main(argv=None):
     from simglass.cli import terminal_text
     ap = argparse.ArgumentParser(prog="python -m simglass.analysis.compact", description=terminal_text(__doc__.splitlines()[0]))
-    ap.add_argument("results", nargs="+", help="results files (.h5) of one job or of its pieces")
-    ap.add_argument("--job", required=True, help="the job file(s) that produced them, recorded in the header")
-    ap.add_argument("--out", required=True, help="CSV table to write")
+    ap.add_argument("results", nargs="+", help="results files (.h5) of one job or of its pieces; with "
+                                               "--rewrite, compact tables")
+    ap.add_argument("--job", help="the job file(s) that produced them, recorded in the header (required "
+                                  "without --rewrite)")
+    ap.add_argument("--out", help="CSV table to write (required without --rewrite)")
+    ap.add_argument("--rewrite", action="store_true",
+                    help="rewrite the given compact tables in place with --digits significant digits "
+                         "(header, integers and text unchanged)")
     ap.add_argument("--keys", nargs="+", default=None,
                     help="scalar keys of the records to keep (default: the engine's set, "
                          + "; ".join(f"{e}: {' '.join(k)}" for e, k in KEYS.items()) + ")")
@@ -259,6 +320,16 @@ def main(argv=None):
     ap.add_argument("--digits", type=int, default=8,
                     help="significant digits of the values, 3 to 17 (default 8)")
     a = ap.parse_args(argv)
+    if a.rewrite:
+        try:
+            for path in a.results:
+                print(f"rewrote {path}: {rewrite(path, a.digits)} rows, {a.digits} significant digits")
+        except (ValueError, OSError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        return 0
+    if a.job is None or a.out is None:
+        ap.error("--job and --out are required (without --rewrite)")
     try:
         n = export(a.results, a.out, a.job, keys=a.keys, counts=not a.no_counts, digits=a.digits)
     except (ValueError, OSError) as e:
