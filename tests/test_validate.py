@@ -175,7 +175,8 @@ SUMMARY_ROWS = {
     "SK energy above T_c, thermal Monte Carlo, N → ∞ (§12)": (
         "sk_paramagnet_energy", ["| {value} ± {error} ({error_stat}, {error_sys}) at", "= {theory} |",
                                  "| {deviation}σ;"]),
-    "SK T_c from Binder crossings (§12)": ("sk_tc_binder", ["| {value} ± {error} (N = "]),
+    "SK T_c from Binder crossings (§12)": ("sk_tc_binder", ["| {value} ± {error} ({error_stat}, {error_sys}), N = ",
+                                                            "| {deviation}σ;"]),
     "Phase diagram, W̃ = 0 axis (§11)": ("n_star_hartree", ["= {value} ± {error}, the bracket ({lo}, {hi})"]),
 }
 # numbers of a report row beyond its value, errors, theory and deviation: (field, pattern, row entry)
