@@ -1,9 +1,10 @@
 """Why the Hartree solver at T > 0 stalls near the glass onset (issue 35): one realisation,
 three readings of the same stalled solution.
 
-On the W~ = 0 axis (compensated couplings, W = 0, n = 1/2, t = 1), the realisation of
-jobs/hartree_finite_t*.toml (seed 3501) and its classical start (as the engine: mc ground
-state with 300 sweeps, generator seeded with the realisation):
+On the W~ = 0 axis (compensated couplings, W = 0, n = 1/2, t = 1), the disorder of
+realisation r of jobs/hartree_finite_t*.toml (seed 3501) and a classical start of its
+own (mc ground state with 300 sweeps, generator default_rng(r); the engine's task seeds
+its generator otherwise, so its start and its stalled point differ from these):
 
 1. Anderson mixing at the target T from the classical start (the engine's options:
    history 20, beta 0.3, 500 diagonalisations);

@@ -285,6 +285,7 @@ def test_p_phi0_from_histograms_tables_and_ground_states(tmp_path, capsys):
     header = gzip.open(tmp_path / "s.csv.gz", "rt").read().splitlines()[1]
     assert "p_phi0_0" not in header and "q4_3" in header
     c = an.size_averages(tmp_path / "s.csv.gz", n_boot=10, z_max=1e6)
+    assert [s.N for s in c] == [s.N for s in a] == [16, 24]
     for x, y in zip(a, c):
         assert y.p0 is None or np.isnan(y.p0).all()
         for name in ("T", "e", "c", "g", "chi", "q2", "q4"):
@@ -303,18 +304,32 @@ def test_p_phi0_from_histograms_tables_and_ground_states(tmp_path, capsys):
     cols = old[1].split(",")
     for a_row, b_row in zip(old[2:], new[2:]):
         for name, x, y in zip(cols, a_row.split(","), b_row.split(",")):
-            if name in ("L", "realization", "equilibrated", "round_trips_min", "measurements") or \
+            if cols.index(name) <= cols.index("realization") or name in ("equilibrated", "round_trips_min",
+                                                                           "measurements") or \
                     not x.replace(".", "").replace("-", "").replace("e", "").isdigit():
-                assert x == y, name      # integers and text (couplings = gaussian, nan) as they were
+                assert x == y, name      # parameters, integers and text (nan) as they were
             else:
                 assert float(y) == pytest.approx(float(x), rel=5e-6, abs=0), name
     d = an.size_averages(tmp_path / "r.csv.gz", n_boot=10, z_max=1e6)
+    assert [s.N for s in d] == [s.N for s in b] == [16, 24]
     for x, y in zip(b, d):
         for name in ("T", "e", "g", "chi", "q2", "q4", "p0"):
             assert np.allclose(getattr(x, name), getattr(y, name), rtol=1e-4, atol=1e-5), name
     assert compact_main(["--rewrite", str(tmp_path / "t.h5")]) == 2 and "not a compact table" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         compact_main([str(tmp_path / "t.h5"), "--out", str(tmp_path / "x.csv")])     # --job missing
+    with pytest.raises(SystemExit):
+        compact_main(["--rewrite", str(tmp_path / "r.csv.gz"), "--out", str(tmp_path / "y.csv")])
+    assert "takes only --digits, not --out" in capsys.readouterr().err
+    from simglass.analysis.compact import _rounded, rewrite
+    assert [_rounded(c, 6) for c in ("0.1", "1e-05", "0.123456789", "8192", "nan", "x")] == \
+        ["0.1", "1e-05", "0.123457", "8192", "nan", "x"]                 # never more digits than stored
+    assert [_rounded(c, 17) for c in ("0.1", "0.30000001")] == ["0.1", "0.30000001"]
+    from simglass.analysis.compact import _scalar
+    assert [_scalar(np.int64(8192), 3), _scalar(True, 3), _scalar(0.123456, 3)] == [8192, 1, "0.123"]
+    (tmp_path / "cut.csv.gz").write_bytes((tmp_path / "r.csv.gz").read_bytes()[:200])     # a truncated gzip
+    with pytest.raises(ValueError, match="not a compact table"):
+        rewrite(tmp_path / "cut.csv.gz", 6)
     text_coarse = text.replace("phi_bins = 80", "phi_bins = 30").replace("realizations = 3", "realizations = 1")
     run_job(parse_job(text_coarse), output=str(tmp_path / "c.h5"), progress=False)
     assert np.isnan(an.size_averages(tmp_path / "c.h5", n_boot=10, z_max=1e6)[0].p0).all()
@@ -429,3 +444,28 @@ def test_chi_sg_scaling_recovers_a_known_exponent():
     # interpolation at T_c: h is smooth, so χ(T_c) lies within 3 % of N^b h(T_c) (noise mean and interpolation)
     for N, c in zip(fss["N"], fss["chi"]):
         assert c == pytest.approx(N ** 0.3 * (2.0 + 4.0), rel=0.03)
+
+
+def test_tc_row_takes_the_largest_pair_and_its_drift():
+    """The SK T_c report row: the largest pair's crossing with the drift from the next
+    smaller pair as its systematic error; 'no crossing' when the largest pair has none
+    (never a smaller pair's value instead); no drift when the next pair has no crossing."""
+    from simglass.analysis.checks import Row, tc_row
+    from simglass.analysis.thermal import BinderCrossing
+
+    def row(*ts):
+        cs = [BinderCrossing("s", 64 * 2 ** k, 128 * 2 ** k, t, 0.02, 1.0) for k, t in enumerate(ts)]
+        return tc_row(Row("sk_tc_binder", "T_c", "SK", 0.25), cs[::-1], {64: 10, 128: 11, 256: 12, 512: 13}, "src")
+    r = row(0.23, 0.216, 0.248)
+    assert (r.value, r.error_stat, r.sizes, r.realizations) == (0.248, 0.02, "N = 256/512", "12, 13")
+    assert r.error_sys == pytest.approx(0.032) and "128/256" in r.sys_source and r.verdict == "agrees"
+    r = row(0.229, 0.216, np.nan)
+    assert r.verdict == "no crossing" and r.value is None and r.sizes == "N = 256/512"
+    r = row(0.229, np.nan, 0.3)
+    assert r.value == 0.3 and r.error_sys == 0.0 and "none estimated" in r.sys_source
+    r = row(0.26)
+    assert r.value == 0.26 and r.error_sys == 0.0 and r.verdict == "agrees"
+    r = row(0.5)
+    assert r.verdict == "differs"
+    r = tc_row(Row("sk_tc_binder", "T_c", "SK", 0.25), [], {}, "src")
+    assert r.verdict == "not run" and "no pair of sizes" in r.note

@@ -461,21 +461,32 @@ def thermal_rows(data) -> list[Row]:
         energy.judge()
     else:
         _missing(energy, f"{path.name}: fewer than two SK sizes with the same temperatures")
-    found = sorted((c for c in crossings if np.isfinite(c.T)), key=lambda c: c.b)
-    if len(found) >= 2:
-        c, prev = found[-1], found[-2]
-        tc.value = c.T
-        tc.set_errors(c.err, abs(c.T - prev.T), f"the drift from the N = {prev.a}/{prev.b} crossing")
-        tc.sizes = f"N = {c.a}/{c.b}"
-        tc.realizations = ", ".join(str(s.realizations) for s in sorted(sizes, key=lambda s: s.N)[-2:])
-        tc.note = ("crossings " + ", ".join(f"N = {x.a}/{x.b}: {x.T:.3f} ± {x.err:.3f}" for x in crossings)
-                   + "; " + source)
-        tc.judge()
-    elif crossings:
-        _missing(tc, f"{path.name}: one pair of sizes with a Binder crossing, no drift to judge it by")
-    else:
-        _missing(tc, f"{path.name}: no pair of sizes with a Binder crossing")
+    tc_row(tc, crossings, {s.N: s.realizations for s in sizes}, source)
     return [energy, tc]
+
+
+def tc_row(tc: Row, crossings, realizations: dict, source: str) -> Row:
+    """Fill the SK T_c row from the Binder crossings of successive sizes (analysis.thermal
+    BinderCrossing, any order): the largest pair's crossing, its bootstrap error, and as
+    the systematic error its drift from the next smaller pair (none estimated when that
+    pair has no crossing or there is none); "no crossing" when the largest pair has none.
+    ``realizations``: {N: realisations} of the sizes."""
+    if not crossings:
+        return _missing(tc, f"no pair of sizes ({source})")
+    ordered = sorted(crossings, key=lambda c: c.b)
+    last = ordered[-1]
+    tc.sizes = f"N = {last.a}/{last.b}"
+    tc.realizations = ", ".join(str(realizations.get(n, "?")) for n in (last.a, last.b))
+    tc.note = ("crossings " + ", ".join(f"N = {x.a}/{x.b}: {x.T:.3f} ± {x.err:.3f}" for x in ordered)
+               + "; " + source)
+    tc.value = last.T
+    if np.isfinite(last.T):
+        prev = ordered[-2] if len(ordered) >= 2 else None
+        if prev is not None and np.isfinite(prev.T):
+            tc.set_errors(last.err, abs(last.T - prev.T), f"the drift from the N = {prev.a}/{prev.b} crossing")
+        else:
+            tc.set_errors(last.err, 0.0, "none estimated: the next smaller pair of sizes has no crossing")
+    return tc.judge()
 
 
 def _equal_order(q, f, tol=GLASS_ORDER_TOL):

@@ -20,11 +20,13 @@ of the landscape (analysis.multiplicity.columns).
 Values are written with 8 significant digits (``--digits``: fewer for tables whose
 values carry less, so that the committed data stay small; not for quantities formed by
 cancellation, such as the specific heat (⟨E²⟩ - ⟨E⟩²)/T² of a thermal table at low T).
-A committed table is rewritten with fewer digits, its header and every integer and text
-cell unchanged, by
+A committed table is rewritten with fewer digits, its header, parameter columns and
+every integer and text cell unchanged, by
 
-    python -m simglass.analysis.compact --rewrite data/x.csv.gz [more ...] --digits 6  A table whose name ends in .csv.gz is
-written and read gzip-compressed (the same text; large tables stay small in git).
+    python -m simglass.analysis.compact --rewrite data/x.csv.gz [more ...] --digits 6
+
+A table whose name ends in .csv.gz is written and read gzip-compressed (the same text;
+large tables stay small in git).
 """
 
 from __future__ import annotations
@@ -160,34 +162,43 @@ def _write_text(out, text):
 
 def _rounded(cell: str, digits: int) -> str:
     """A table cell with its floating-point value rounded to ``digits`` significant
-    digits; integers (no '.', 'e'), empty cells, nan and text are returned unchanged."""
+    digits (never longer than it was); integers (no '.', 'e'), empty cells, nan and text
+    are returned unchanged."""
     if not cell or not any(c in cell for c in ".eE"):
         return cell
     try:
         x = float(cell)
     except ValueError:
         return cell
-    return f"{x:.{digits}g}" if np.isfinite(x) else cell
+    if not np.isfinite(x):
+        return cell
+    short = f"{x:.{digits}g}"
+    return short if len(short) <= len(cell) else cell      # never more digits than were stored
 
 
 def rewrite(path, digits: int) -> int:
     """Rewrite the compact table ``path`` in place with its floating-point values rounded
-    to ``digits`` significant digits (3 to 17); the header line, the column names and
-    every integer and text cell stay as they are.  Returns the number of rows.  Raises
+    to ``digits`` significant digits (3 to 17); the header line, the column names, the
+    parameter columns and the realisation, and every integer and text cell stay as they
+    are.  Returns the number of rows.  Raises
     ValueError for a file that is not a compact table or ``digits`` out of range."""
     _check_digits(digits)
     if not is_table(path):
         raise ValueError(f"{path}: not a compact table (a .csv or .csv.gz file)")
-    with _open(path) as fh:
-        first = _first_line(fh, path)
-        rows = list(csv.reader(fh))
+    try:
+        with _open(path) as fh:
+            first = _first_line(fh, path)
+            rows = [row for row in csv.reader(fh) if row]
+    except (EOFError, OSError, csv.Error) as e:       # truncated gzip, NUL bytes
+        raise ValueError(f"{path}: not a compact table ({e})") from None
     if not rows or "realization" not in rows[0]:
         raise ValueError(f"{path}: no 'realization' column")
+    k = rows[0].index("realization") + 1             # parameters and realisation: verbatim
     fh = io.StringIO(newline="")
     fh.write(first)
     w = csv.writer(fh)
     w.writerow(rows[0])
-    w.writerows([_rounded(c, digits) for c in row] for row in rows[1:] if row)
+    w.writerows(row[:k] + [_rounded(c, digits) for c in row[k:]] for row in rows[1:])
     _write_text(path, fh.getvalue())
     return len(rows) - 1
 
@@ -220,9 +231,9 @@ def _scalar(v, digits=8):
     if v is None:
         return ""
     v = np.asarray(v)
-    if v.dtype.kind == "b":
+    if v.dtype.kind in "biu":
         return int(v)
-    return f"{float(v):.{digits}g}" if v.dtype.kind in "fiu" else str(v)
+    return f"{float(v):.{digits}g}" if v.dtype.kind == "f" else str(v)
 
 
 def _value(text):
@@ -321,6 +332,10 @@ def main(argv=None):
                     help="significant digits of the values, 3 to 17 (default 8)")
     a = ap.parse_args(argv)
     if a.rewrite:
+        given = [o for o, v in (("--job", a.job), ("--out", a.out), ("--keys", a.keys), ("--no-counts", a.no_counts))
+                 if v]
+        if given:
+            ap.error(f"--rewrite rewrites the given tables in place; it takes only --digits, not {', '.join(given)}")
         try:
             for path in a.results:
                 print(f"rewrote {path}: {rewrite(path, a.digits)} rows, {a.digits} significant digits")
