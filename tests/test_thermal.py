@@ -73,6 +73,64 @@ def test_averages_equal_exhaustive_enumeration(N, seed, density, W, comp, temps,
             assert st.drift() < 1e-10 and st.occ.sum() == m.n_particles
 
 
+def exact_connected(model, temps):
+    """(⟨q_ab²⟩, ⟨q_ab q_ac⟩, ⟨q_ab q_cd⟩, χ_SG,conn) of independent replicas by
+    enumeration, each (len(temps),), with s_i = δn_i/√(n(1 - n)): (1/N²) Σ_ij ⟨s_i s_j⟩²,
+    (1/N²) Σ_ij ⟨s_i s_j⟩⟨s_i⟩⟨s_j⟩, ((1/N) Σ_i ⟨s_i⟩²)² and (1/N) Σ_ij (⟨s_i s_j⟩ −
+    ⟨s_i⟩⟨s_j⟩)² from the one- and two-point functions."""
+    N, nf = model.n_sites, model.n_particles
+    n = nf / N
+    occ, E = enumerate_energies(model, nf)
+    sv = (occ - n) / np.sqrt(n * (1 - n))
+    out = []
+    for T in temps:
+        p = np.exp(-(E - E.min()) / T)
+        p /= p.sum()
+        m1 = p @ sv
+        m2 = np.einsum("s,si,sj->ij", p, sv, sv)
+        conn = m2 - np.outer(m1, m1)
+        out.append((np.sum(m2 ** 2) / N ** 2, m1 @ m2 @ m1 / N ** 2, (m1 @ m1 / N) ** 2, np.sum(conn ** 2) / N))
+    return np.array(out).T
+
+
+def test_four_chains_give_the_connected_susceptibility_of_exhaustive_enumeration():
+    """Four chains, uncompensated n = ½ (random fields: ⟨s_i⟩ ≠ 0): ⟨q²⟩, ⟨q_ab q_ac⟩,
+    ⟨q_ab q_cd⟩ and χ_SG,conn = N (q2 − 2 q2_shared + q2_disjoint) against enumeration,
+    within 4 standard errors of 64 blocks of the series the callback records (as the
+    two-chain test)."""
+    from simglass.analysis.thermal import connected_susceptibility
+    m = random_model(12, 6, compensate=False)
+    temps, sweeps = [0.15, 0.3, 0.6], 30000
+    exact = exact_connected(m, temps)
+    start = sweeps // 2
+    series = []
+
+    def record(s, *chains):
+        if s >= start:
+            occ = np.array([[st.occ for st in c] for c in chains])        # (4, R, N)
+            q = {(a, b): overlap(occ[a], occ[b], m.n_particles) for a in range(4) for b in range(a + 1, 4)}
+            q2 = np.mean([x ** 2 for x in q.values()], axis=0)
+            qs = np.mean([q[tuple(sorted((a, b)))] * q[tuple(sorted((a, c)))] for a in range(4) for b in range(4)
+                          for c in range(b + 1, 4) if a not in (b, c)], axis=0)
+            qd = np.mean([q[0, 1] * q[2, 3], q[0, 2] * q[1, 3], q[0, 3] * q[1, 2]], axis=0)
+            series.append((q2, qs, qd, 12 * (q2 - 2 * qs + qd)))
+    r = thermal(m, seed=2, temperatures=temps, sweeps=sweeps, chains=4, callback=record)
+    x = np.array(series)                                     # (M, 4, R)
+    assert np.allclose(x.mean(axis=0)[:3], [r.q2, r.q2_shared, r.q2_disjoint], rtol=1e-12, atol=1e-12)
+    assert np.allclose(connected_susceptibility(12, r.q2, r.q2_shared, r.q2_disjoint), x.mean(axis=0)[3])
+    blocks = x[: x.shape[0] // 64 * 64].reshape(64, -1, *x.shape[1:]).mean(axis=1)
+    err = blocks.std(axis=0, ddof=1) / np.sqrt(64)
+    z = np.abs(blocks.mean(axis=0) - exact) / err
+    assert np.all(z < 4.0), np.c_[blocks.mean(axis=0).ravel(), exact.ravel(), z.ravel()]
+    assert np.all(exact[1] > 0.05 * exact[0])            # the fields matter: the check is not of zeros
+    assert r.chains == 4 and r.round_trips.shape == (4,) and r.acceptance.shape == (4, 3)
+    assert np.all(r.q_hist.sum(axis=1) == 6 * (sweeps - start))     # six pairs per measurement sweep
+    two = thermal(m, seed=2, temperatures=temps, sweeps=64)
+    assert np.all(np.isnan(two.q2_shared)) and np.all(np.isnan(two.q2_disjoint))
+    with pytest.raises(ValueError, match="chains must be one of"):
+        thermal(m, seed=2, temperatures=temps, sweeps=64, chains=3)
+
+
 def _index(occ):
     """{occupation as an integer: row of enumerate_energies}."""
     keys = (occ.astype(np.int64) << np.arange(occ.shape[1])).sum(axis=1)
@@ -199,12 +257,50 @@ def test_bad_arguments(kw, match):
 
 # ---- engine `thermal` and analysis.thermal ----------------------------------------------
 
-def _job(tmp_path, sweeps, L="[[12], [16]]", realizations=3):
+def _job(tmp_path, sweeps, L="[[12], [16]]", realizations=3, compensate="true", extra=""):
     from simglass.jobfile import parse_job
     return parse_job(f'engine = "thermal"\nseed = 3\nrealizations = {realizations}\noutput = "{tmp_path}/t.h5"\n'
-                     "[model]\nt = 0.0\nJ = 1.0\nW = 0.0\ndensity = 0.5\ncompensate = true\n"
+                     f"[model]\nt = 0.0\nJ = 1.0\nW = 0.0\ndensity = 0.5\ncompensate = {compensate}\n"
                      f"[scan]\nL = {L}\n[options]\nsweeps = {sweeps}\nreplicas = 3\nT_min = 0.3\nT_max = 0.8\n"
-                     "q_bins = 12\nphi_bins = 20\n")
+                     "q_bins = 12\nphi_bins = 20\n" + extra)
+
+
+def test_four_chain_job_table_and_analysis(tmp_path, capsys):
+    """chains = 4 on the uncompensated model: the record holds the connected moments, the
+    compact table keeps them (two-chain tables have no such columns), the analysis gives
+    the same χ_SG,conn from both, prints it with the replica-symmetric line and its
+    crossing, and draws chi_conn.png."""
+    from simglass.analysis import thermal as an
+    from simglass.analysis.compact import export
+    from simglass.analysis.load import task_table
+    from simglass.runner import run_job
+    job = _job(tmp_path, 200, compensate="false", extra="chains = 4\n")
+    run_job(job, output=str(tmp_path / "t.h5"), progress=False)
+    df = task_table(tmp_path / "t.h5")
+    assert len(df) == 6
+    export([tmp_path / "t.h5"], tmp_path / "t.csv.gz", "job.toml")
+    cols = _columns(tmp_path / "t.csv.gz")
+    assert "q2_shared_2" in cols and "q2_disjoint_0" in cols
+    a = an.size_averages(tmp_path / "t.h5", n_boot=10, z_max=1e9)
+    b = an.size_averages(tmp_path / "t.csv.gz", n_boot=10, z_max=1e9)
+    for x, y in zip(a, b):
+        assert x.h == 0.25 and x.chi_conn is not None
+        assert np.allclose(x.chi_conn, y.chi_conn, rtol=1e-6)
+        assert np.all(x.chi_conn <= x.chi * (1 + 1e-9))     # connected ≤ full: the difference is a sum of squares
+    assert an.main([str(tmp_path / "t.h5"), "--out", str(tmp_path / "out"), "--n-boot", "10", "--z-max", "1e9"]) == 0
+    out = capsys.readouterr().out
+    assert "chi_SG,conn (four chains)" in out and "random field of rms 0.25 J" in out and "chi_SG,conn/N^(1/3)" in out
+    assert (tmp_path / "out" / "chi_conn.png").exists()
+    run_job(_job(tmp_path / "two", 64), output=str(tmp_path / "two.h5"), progress=False)
+    export([tmp_path / "two.h5"], tmp_path / "two.csv.gz", "job.toml")
+    assert not any(c.startswith("q2_shared") for c in _columns(tmp_path / "two.csv.gz"))
+
+
+def _columns(path):
+    import gzip
+    with gzip.open(path, "rt") as fh:
+        fh.readline()
+        return fh.readline().strip().split(",")
 
 
 def test_engine_record_info_and_analysis(tmp_path, capsys):
@@ -234,7 +330,7 @@ def test_engine_record_info_and_analysis(tmp_path, capsys):
         assert np.all(s.chi > 0.5)       # N ⟨q²⟩ = N/(N - 1) for uncorrelated states at fixed N_f, more below
     assert an.main([str(tmp_path / "t.h5"), "--out", str(tmp_path / "out"), "--n-boot", "20"]) == 0
     out = capsys.readouterr().out
-    assert "SK with J_SK = J/4" in out and "e_para" in out
+    assert "SK with J_SK = J/4" in out and "e_RS" in out
     for f in ("thermal.csv", "binder_crossings.csv", "binder_energy.png", "p_q_phi.png"):
         assert (tmp_path / "out" / f).exists(), f
     r = run_cli("analyze", tmp_path / "t.h5", "--out", tmp_path / "out2")
@@ -423,6 +519,35 @@ def test_paramagnet_limit_recovers_the_line():
     assert [round(x[0], 3) for x in lim] == [0.3, 0.5]
     for T_, e0, err, para, chi2 in lim:
         assert e0 == pytest.approx(para, abs=1e-9) and chi2 < 1e-12
+
+
+def test_random_field_series_uses_its_spin_constant_and_the_rs_line():
+    """Uncompensated couplings at n = ½, W = 0 are SK in a random field of rms J/4: the
+    series' C is −C_sk, and the 1/N extrapolation is compared with the replica-symmetric
+    line above T_AT = 0.0985 J only; other series have no line."""
+    from simglass.analysis.thermal import (SizeThermal, _spin_field, paramagnet_limit, replica_symmetric_energy,
+                                           transition_temperature)
+    base = {"density": 0.5, "W": 0.0, "couplings": "gaussian"}
+    assert _spin_field(base | {"compensate": True}) == (0.0, 1.0)
+    assert _spin_field(base | {"compensate": False}) == (0.25, -1.0)
+    assert _spin_field(base | {"compensate": False, "density": 0.3})[0] is None
+    assert _spin_field(base | {"compensate": False, "W": 2.0})[0] is None
+    assert transition_temperature(0.25) == pytest.approx(0.0985, abs=1e-4)
+    T = np.array([0.05, 0.09, 0.2, 0.5])
+    rs = replica_symmetric_energy(T, 0.25)
+    assert np.all(np.diff(rs) > 0)
+    sizes = []
+    for N in (64, 128, 256):
+        z = np.zeros(4)
+        sizes.append(SizeThermal(N, "field", False, 10, 0, T, rs + 0.3 / N, z + 1e-4, z, z, z, z, z, z, None, None,
+                                 None, None, None, None, h=0.25))
+    lim = paramagnet_limit(sizes)
+    assert [round(x[0], 3) for x in lim] == [0.2, 0.5]
+    for T_, e0, err, line, chi2 in lim:
+        assert e0 == pytest.approx(line, abs=1e-9) and chi2 < 1e-12
+    for s in sizes:
+        s.h = None
+    assert paramagnet_limit(sizes) == []
 
 
 def test_chi_sg_scaling_recovers_a_known_exponent():

@@ -461,7 +461,7 @@ def thermal_rows(data) -> list[Row]:
         energy.judge()
     else:
         _missing(energy, f"{path.name}: fewer than two SK sizes with the same temperatures")
-    tc_row(tc, crossings, {s.N: s.realizations for s in sizes}, source)
+    tc_row(tc, [c for c in crossings if c.kind == "binder"], {s.N: s.realizations for s in sizes}, source)
     return [energy, tc]
 
 

@@ -53,6 +53,7 @@ THERMAL_KEYS = ("C_sk", "measurements", "equilibration_z", "round_trips_min", "e
 ED_KEYS = ("energy", "converged", "degeneracy", "charge_gap", "hartree_energy", "hartree_converged",
            "hartree_stable", "hartree_expectation")
 THERMAL_PER_T = ("temperatures", "energy", "energy2", "q2", "q4")   # per temperature: columns NAME_k
+THERMAL_CONNECTED = ("q2_shared", "q2_disjoint")    # the same, for tasks run with four chains
 KEYS = {"hartree": HARTREE_KEYS, "mc": MC_KEYS, "thermal": THERMAL_KEYS, "ed": ED_KEYS}   # default keys per engine
 PARAMS = ("L", "J", "W", "t", "density")           # first columns; other scalar parameters follow
 
@@ -61,7 +62,7 @@ def _derived(engine, rec, params, counts=True, digits=8):
     """Columns computed from a record's arrays: engine mc, the |phi|/J counts (unless
     ``counts`` is False); engine hartree, the curvatures binned in |E - mu|
     (analysis.level_bins) when the record has them, and analysis.multiplicity.columns;
-    engine thermal, THERMAL_PER_T and (unless ``counts`` is False)
+    engine thermal, THERMAL_PER_T, THERMAL_CONNECTED (four chains) and (unless ``counts`` is False)
     P(0, T) (analysis.thermal.phi0_density) at each temperature k as columns NAME_k and
     p_phi0_k (the histograms P(q), P(phi) stay in the results file)."""
     if engine == "hartree":     # binned curvatures; with several starts, the multiplicity
@@ -79,6 +80,8 @@ def _derived(engine, rec, params, counts=True, digits=8):
         from .load import lattice_key
         from .thermal import phi0_density
         per_t = {name: rec[name] for name in THERMAL_PER_T}
+        per_t.update({name: rec[name] for name in THERMAL_CONNECTED
+                      if name in rec and np.all(np.isfinite(np.asarray(rec[name], float)))})
         try:        # P(0, T) needs histogram edges at ±0.05 J; other histograms: no columns
             if counts:
                 per_t["p_phi0"] = phi0_density(rec, int(np.prod(lattice_key(params))), float(params["J"]))

@@ -7,9 +7,13 @@ threshold than the stored test's, mc.thermal.equilibration_threshold, and with a
 mc.thermal.MIN_ROUND_TRIPS round trips per chain where the record or table says),
 disorder averages [·] with bootstrap errors over realisations, per temperature T:
 
-* e(T) = [⟨E⟩ - C_sk]/(N J) (C_sk = ⅛ Σ_{i≠j} V_ij; for the compensated n = ½, W = 0
-  model the SK energy per site, exact paramagnetic line e = -J_SK²/(2T J) = -J/(32 T)
-  above T_c = J_SK = J/4, docs/conventions.md);
+* e(T) = [⟨E⟩ - C]/(N J), C the constant of the model's spin representation at n = ½,
+  W = 0 (simglass.meanfield.sk_field): C = C_sk = ⅛ Σ_{i≠j} V_ij for compensated
+  couplings, where e is the SK energy per site with the exact paramagnetic line
+  e = -J_SK²/(2T J) = -J/(32 T) above T_c = J_SK = J/4, and C = -C_sk without
+  compensation, where e is the energy per spin of SK in a Gaussian random field of rms
+  h = J_SK, with the replica-symmetric line exact above the de Almeida–Thouless
+  temperature T_AT = 0.394 J_SK (docs/conventions.md); C = C_sk for every other series;
 * the specific heat per site c = [⟨E²⟩ - ⟨E⟩²]/(N T²);
 * the Binder cumulant g = ½(3 - [⟨q⁴⟩]/[⟨q²⟩]²) and χ_SG = N [⟨q²⟩];
 * P(q) and P(φ - μ(T)) (normalised densities, realisations averaged), and P(0, T): the
@@ -44,7 +48,7 @@ from .reference import J_SK_PER_J, TC_SK
 from .stats import bootstrap
 
 __all__ = ["SizeThermal", "BinderCrossing", "size_averages", "binder", "binder_crossing", "paramagnetic_energy",
-           "paramagnet_limit", "phi0_density", "ground_state_phi0", "analyze", "main"]
+           "connected_susceptibility", "connected_crossing", "replica_symmetric_energy", "transition_temperature", "paramagnet_limit", "phi0_density", "ground_state_phi0", "analyze", "main"]
 
 N_BOOT = 500
 PHI0_HALF_WIDTH = 0.05   # P(0, T): the density of φ - μ(T) in [-w, w) with w = 0.05 J
@@ -58,9 +62,14 @@ class SizeThermal:
 
     N : sites; series : description of the series' fixed parameters; sk : the series is
         the compensated n = ½, W = 0 model (SK with J_SK = J/4)
+    chi_conn, chi_conn_err : (R,) χ_SG,conn = N [⟨q²⟩ − 2⟨q_ab q_ac⟩ + ⟨q_ab q_cd⟩]
+        (``connected_susceptibility``; None unless every task ran four chains)
+    q2s, q2d : (realizations, R) per-realisation ⟨q_ab q_ac⟩, ⟨q_ab q_cd⟩ (or None)
+    h : rms random field of the series' spin representation in units of J (0 for SK,
+        J_SK/J = ¼ for uncompensated couplings at n = ½, W = 0), None for other series
     realizations : equilibrated tasks used; flagged : tasks left out (not equilibrated)
     T : (R,) T/J
-    e, e_err : (R,) [⟨E⟩ - C_sk]/(N J)
+    e, e_err : (R,) [⟨E⟩ - C]/(N J) (module docstring)
     c, c_err : (R,) [⟨E²⟩ - ⟨E⟩²]/(N T²)
     g, g_err : (R,) Binder cumulant ½(3 - [⟨q⁴⟩]/[⟨q²⟩]²)
     chi, chi_err : (R,) χ_SG = N [⟨q²⟩]
@@ -95,18 +104,29 @@ class SizeThermal:
     q4: np.ndarray
     p0: np.ndarray | None = None
     p0_err: np.ndarray | None = None
+    chi_conn: np.ndarray | None = None
+    chi_conn_err: np.ndarray | None = None
+    q2s: np.ndarray | None = None
+    q2d: np.ndarray | None = None
+    h: float | None = None
+
+    def __post_init__(self):
+        if self.sk and self.h is None:
+            self.h = 0.0
 
 
 @dataclass
 class BinderCrossing:
-    """Crossing of g(T) of sizes a < b of one series: T/J, its bootstrap error, and the
-    fraction of bootstrap resamples with a crossing."""
+    """Crossing of g(T) (kind "binder") or of χ_SG,conn/N^(1/3) (kind "connected",
+    ``connected_crossing``) of sizes a < b of one series: T/J, its bootstrap error, and
+    the fraction of bootstrap resamples with a crossing."""
     series: str
     a: int
     b: int
     T: float
     err: float
     found: float
+    kind: str = "binder"
 
 
 def paramagnetic_energy(T):
@@ -114,6 +134,30 @@ def paramagnetic_energy(T):
     e = -J_SK²/(2T) in units of J with J_SK = J/4, T in units of J: -1/(32 T/J)
     (docs/conventions.md).  Shape of T."""
     return -J_SK_PER_J ** 2 / (2 * np.asarray(T, float))
+
+
+def replica_symmetric_energy(T, h: float = 0.0):
+    """The replica-symmetric energy per site in units of J of the half-filled W = 0 model
+    whose spin representation has the rms random field h (units of J; module docstring):
+    ``simglass.meanfield.sk_field.rs_energy`` with J_SK = J/4.  For h = 0 it is
+    ``paramagnetic_energy`` above T_c = J/4.  T in units of J, scalar or array."""
+    from simglass.meanfield.sk_field import rs_energy
+    return np.vectorize(lambda x: rs_energy(x, J_SK_PER_J, h))(np.asarray(T, float))
+
+
+def transition_temperature(h: float = 0.0) -> float:
+    """T/J of the series' glass transition in replica-symmetric theory: T_c = J_SK = J/4
+    for h = 0, the de Almeida–Thouless T_AT(h) otherwise (``sk_field.at_temperature``
+    with J_SK = J/4; 0.0985 J for h = J/4)."""
+    from simglass.meanfield.sk_field import at_temperature
+    return TC_SK if h == 0.0 else at_temperature(J_SK_PER_J, h)
+
+
+def connected_susceptibility(N, q2, q2_shared, q2_disjoint):
+    """χ_SG,conn = N (⟨q_ab²⟩ − 2 ⟨q_ab q_ac⟩ + ⟨q_ab q_cd⟩) = (1/N) Σ_ij (⟨s_i s_j⟩ −
+    ⟨s_i⟩⟨s_j⟩)² (mc.thermal, four chains), elementwise; N sites.  NaN where the
+    four-chain moments are NaN (two chains)."""
+    return N * (np.asarray(q2, float) - 2 * np.asarray(q2_shared, float) + np.asarray(q2_disjoint, float))
 
 
 def binder(q2, q4):
@@ -124,7 +168,7 @@ def binder(q2, q4):
 
 def phi0_density(rec, N: int, J: float, half_width: float = PHI0_HALF_WIDTH) -> np.ndarray:
     """P(0, T) of one ``thermal`` record: the fraction of the local fields φ_i - μ(T) (all
-    N sites of both chains at every measurement sweep) in [-w, w), w = ``half_width`` J,
+    N sites of every chain at every measurement sweep) in [-w, w), w = ``half_width`` J,
     divided by 2w/J: the density of P(φ - μ) per unit φ/J at zero, averaged over the
     window.  Returns (R,), one value per temperature.
 
@@ -137,7 +181,14 @@ def phi0_density(rec, N: int, J: float, half_width: float = PHI0_HALF_WIDTH) -> 
                          f"{edges[0]:g} .. {edges[-1]:g} J in steps of {edges[1] - edges[0]:g} J "
                          "(choose phi_max and phi_bins so that 0.05 J is a multiple of the bin width)")
     inside = np.asarray(rec["phi_hist"])[:, lo:hi].sum(axis=1)
-    return inside / (2.0 * N * float(rec["measurements"])) / (2.0 * half_width)
+    return inside / (_chains(rec) * N * float(rec["measurements"])) / (2.0 * half_width)
+
+
+def _chains(rec) -> int:
+    """Independent chains of a thermal record (the rows of its acceptance; 2 before the
+    option existed)."""
+    acc = rec.get("acceptance")
+    return int(np.shape(acc)[0]) if acc is not None and np.ndim(acc) == 2 else 2
 
 
 def ground_state_phi0(path, half_width: float = PHI0_HALF_WIDTH) -> dict:
@@ -169,6 +220,17 @@ def ground_state_phi0(path, half_width: float = PHI0_HALF_WIDTH) -> dict:
 
 def _is_sk(params) -> bool:
     return bool(params.get("compensate")) and params.get("density") == 0.5 and params.get("W", 0) == 0
+
+
+def _spin_field(params):
+    """(h, sign of C_sk in C) of a series (module docstring): (0, +1) for SK, (J_SK/J, -1)
+    for uncompensated Gaussian couplings at n = ½, W = 0, (None, +1) otherwise."""
+    if _is_sk(params):
+        return 0.0, 1.0
+    if (params.get("density") == 0.5 and params.get("W", 0) == 0 and not params.get("compensate")
+            and params.get("couplings", "gaussian") == "gaussian"):
+        return J_SK_PER_J, -1.0
+    return None, 1.0
 
 
 def _q_density(records, N):
@@ -227,7 +289,8 @@ def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None
         if not good:
             continue
         T = np.asarray(good[0]["temperatures"], float)
-        E = np.array([(r["energy"] - r["C_sk"]) / (N * J) for r in good])
+        h, sign = _spin_field(p.params)
+        E = np.array([(r["energy"] - sign * r["C_sk"]) / (N * J) for r in good])
         C = np.array([(r["energy2"] - r["energy"] ** 2) / (N * T ** 2) for r in good])
         q2 = np.array([r["q2"] for r in good])
         q4 = np.array([r["q4"] for r in good])
@@ -240,7 +303,7 @@ def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None
         if "q_hist" in good[0]:
             q_edges, hq = _q_density(good, N)
             phi_edges = np.asarray(good[0]["phi_edges"], float) / J
-            hp = np.mean([r["phi_hist"] / (2 * N * r["measurements"]) for r in good], axis=0) / np.diff(phi_edges)
+            hp = np.mean([r["phi_hist"] / (_chains(r) * N * r["measurements"]) for r in good], axis=0) / np.diff(phi_edges)
             for r in good:
                 try:        # histograms with edges at ±0.05 J only (phi0_density)
                     r.setdefault("p_phi0", phi0_density(r, N, J))
@@ -250,19 +313,27 @@ def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None
         if all(isinstance(r.get("p_phi0"), np.ndarray) for r in good):
             p0, p0_err = bootstrap(lambda s: s.mean(axis=0), np.array([r["p_phi0"] for r in good]), n_boot, seed)
         nan = lambda x: np.full(T.size, np.nan) if np.ndim(x) == 0 else x  # noqa: E731  (bootstrap of 1)
+        q2s = q2d = cc = cc_err = None
+        if all(np.all(np.isfinite(np.asarray(r.get("q2_shared", np.nan), float))) for r in good):
+            q2s = np.array([r["q2_shared"] for r in good])
+            q2d = np.array([r["q2_disjoint"] for r in good])
+            cc, cc_err = bootstrap(lambda x: connected_susceptibility(N, *x.mean(axis=0)),
+                                   np.stack([q2, q2s, q2d], axis=1), n_boot, seed)
+            cc_err = nan(cc_err)
         out.append(SizeThermal(N=N, series=describe(p.params, fixed), sk=_is_sk(p.params), realizations=len(good),
                                flagged=len(p.records) - len(good), T=T / J, e=e, e_err=nan(e_err), c=c,
                                c_err=nan(c_err), g=g, g_err=nan(g_err), chi=chi, chi_err=nan(chi_err),
                                q_edges=q_edges, p_q=hq, phi_edges=phi_edges,
-                               p_phi=hp, q2=q2, q4=q4, p0=p0, p0_err=nan(p0_err)))
+                               p_phi=hp, q2=q2, q4=q4, p0=p0, p0_err=nan(p0_err), chi_conn=cc,
+                               chi_conn_err=cc_err, q2s=q2s, q2d=q2d, h=h))
     return sorted(out, key=lambda s: (s.series, s.N))
 
 
 def _arrays_from_columns(rec):
     """A compact-table record (analysis.compact: columns NAME_k per temperature) gets the
     arrays of a results file's record back, in place."""
-    from .compact import THERMAL_PER_T
-    for name in THERMAL_PER_T + ("p_phi0",):
+    from .compact import THERMAL_CONNECTED, THERMAL_PER_T
+    for name in THERMAL_PER_T + THERMAL_CONNECTED + ("p_phi0",):
         if f"{name}_0" in rec and not isinstance(rec.get(name), np.ndarray):
             k = 0
             vals = []
@@ -298,23 +369,54 @@ def binder_crossing(a: SizeThermal, b: SizeThermal, n_boot: int = N_BOOT, seed: 
     return BinderCrossing(a.series, a.N, b.N, T0, err, float(ok.mean()))
 
 
+def connected_crossing(a: SizeThermal, b: SizeThermal, n_boot: int = N_BOOT, seed: int = 0) -> BinderCrossing:
+    """Crossing of χ_SG,conn/N^(1/3) of sizes a < b (four chains): at a mean-field
+    spin-glass transition, also the de Almeida–Thouless line in a field, χ_SG,conn ∝
+    N^(1/3) (γ = 1, ν = 1/2, N ~ L^6 at the upper critical dimension), while it grows
+    faster below and stays finite above.  The difference of the scaled curves changes
+    sign from > 0 to <= 0 with increasing T, as the Binder cumulant's (module
+    docstring); bootstrap over realisations of each size independently.  Raises
+    ValueError if the ladders differ or a size has no four-chain moments."""
+    if a.T.shape != b.T.shape or not np.allclose(a.T, b.T):
+        raise ValueError(f"N = {a.N} and N = {b.N} have different temperature ladders; the crossing needs one")
+    if a.q2s is None or b.q2s is None:
+        raise ValueError("the connected susceptibility needs tasks run with chains = 4")
+
+    def scaled(s, i):
+        return connected_susceptibility(s.N, s.q2[i].mean(axis=0), s.q2s[i].mean(axis=0),
+                                        s.q2d[i].mean(axis=0)) / s.N ** (1 / 3)
+    ia0, ib0 = np.arange(len(a.q2)), np.arange(len(b.q2))
+    T0 = _first_crossing(a.T, scaled(b, ib0) - scaled(a, ia0))
+    rng = np.random.default_rng(seed)
+    boots = np.array([_first_crossing(a.T, scaled(b, rng.integers(0, len(b.q2), len(b.q2)))
+                                      - scaled(a, rng.integers(0, len(a.q2), len(a.q2)))) for _ in range(n_boot)])
+    ok = np.isfinite(boots)
+    err = float(boots[ok].std(ddof=1)) if ok.sum() > 1 else np.nan
+    return BinderCrossing(a.series, a.N, b.N, T0, err, float(ok.mean()), "connected")
+
+
 def paramagnet_limit(sizes, sizes_used=3):
-    """[(T/J, e_∞, err, e_para, chi²/dof)] for every T above T_c = J/4 of an SK series: the
-    weighted straight line e_N(T) = e_∞(T) + a(T)/N through the ``sizes_used`` largest
-    sizes (the high-temperature expansion's finite-N term is +J_SK²/(2 T N), with
-    corrections of higher order in 1/T and 1/N), against the exact paramagnet
-    e = -J_SK²/(2T).  Empty unless ``sizes`` (SizeThermal of one series) is SK with
-    at least two sizes."""
+    """[(T/J, e_∞, err, e_RS, chi²/dof)] for every T above the series' transition of a
+    series with a spin representation (``SizeThermal.h`` not None): the weighted straight
+    line e_N(T) = e_∞(T) + a(T)/N through the ``sizes_used`` largest sizes (for SK the
+    high-temperature expansion's finite-N term is +J_SK²/(2 T N), with corrections of
+    higher order in 1/T and 1/N), against the replica-symmetric line
+    ``replica_symmetric_energy`` (for SK the exact paramagnet -J_SK²/(2T) above T_c = J/4;
+    in the random field above T_AT).  Empty unless ``sizes`` (SizeThermal of one series)
+    has such a representation and at least two sizes with one ladder."""
     from .stats import weighted_line
-    sk = sorted((s for s in sizes if s.sk), key=lambda s: s.N)[-sizes_used:]
-    if len(sk) < 2 or any(s.T.shape != sk[0].T.shape or not np.allclose(s.T, sk[0].T) for s in sk):
+    rep = sorted((s for s in sizes if s.h is not None), key=lambda s: s.N)[-sizes_used:]
+    if len(rep) < 2 or any(s.T.shape != rep[0].T.shape or not np.allclose(s.T, rep[0].T) or s.h != rep[0].h
+                           for s in rep):
         return []
+    h = rep[0].h
+    T_ref = transition_temperature(h)
     out = []
-    for k, T in enumerate(sk[0].T):
-        if T <= TC_SK:
+    for k, T in enumerate(rep[0].T):
+        if T <= T_ref:
             continue
-        a, _, cov, chi2 = weighted_line([1.0 / s.N for s in sk], [s.e[k] for s in sk], [s.e_err[k] for s in sk])
-        out.append((float(T), a, float(np.sqrt(cov[0, 0])), float(paramagnetic_energy(T)), chi2))
+        a, _, cov, chi2 = weighted_line([1.0 / s.N for s in rep], [s.e[k] for s in rep], [s.e_err[k] for s in rep])
+        out.append((float(T), a, float(np.sqrt(cov[0, 0])), float(replica_symmetric_energy(T, h)), chi2))
     return out
 
 
@@ -366,13 +468,16 @@ def chi_sg_scaling(sizes, T_c=TC_SK, n_boot: int = N_BOOT, seed: int = 0):
 
 def analyze(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None = None):
     """(sizes, crossings): ``size_averages`` and the Binder crossings of successive
-    sizes of each series."""
+    sizes of each series, followed by the crossings of χ_SG,conn/N^(1/3)
+    (``connected_crossing``, kind "connected") where both sizes ran four chains."""
     sizes = size_averages(path, n_boot, seed, z_max)
-    crossings = []
+    crossings, connected = [], []
     for s0, s1 in zip(sizes[:-1], sizes[1:]):
         if s0.series == s1.series and s0.realizations >= 2 and s1.realizations >= 2:
             crossings.append(binder_crossing(s0, s1, n_boot, seed))
-    return sizes, crossings
+            if s0.q2s is not None and s1.q2s is not None:
+                connected.append(connected_crossing(s0, s1, n_boot, seed))
+    return sizes, crossings + connected
 
 
 def _phi0_figure(sizes, out: Path, ground=None):
@@ -410,18 +515,38 @@ def _figures(sizes, out: Path):
         lab = f"N = {s.N}" + (f" ({s.series})" if len(series) > 1 else "")
         axes[0].errorbar(s.T, s.g, yerr=s.g_err, fmt="o-", ms=3, capsize=2, label=lab)
         axes[1].errorbar(s.T, s.e, yerr=s.e_err, fmt="o-", ms=3, capsize=2, label=lab)
-    if any(s.sk for s in sizes):
-        axes[0].axvline(TC_SK, color="k", ls=":", label="T_c = J/4 (SK)")
-        T = np.linspace(TC_SK, max(s.T.max() for s in sizes), 100)
-        axes[1].plot(T, paramagnetic_energy(T), "k--", label=r"$-J_{SK}^2/(2T)$ (SK paramagnet)")
-        axes[1].axvline(TC_SK, color="k", ls=":")
+    for h in sorted({s.h for s in sizes if s.h is not None}):
+        T_ref = transition_temperature(h)
+        name = "T_c = J/4 (SK)" if h == 0 else f"T_AT = {T_ref:.3g} J (field rms {h:g} J)"
+        axes[0].axvline(T_ref, color="k", ls=":" if h == 0 else "-.", label=name)
+        T = np.linspace(T_ref, max(s.T.max() for s in sizes), 60)
+        line = (r"$-J_{SK}^2/(2T)$ (SK paramagnet)" if h == 0
+                else f"replica-symmetric, SK in a random field of rms {h:g} J")
+        axes[1].plot(T, replica_symmetric_energy(T, h), "k--" if h == 0 else "k-.", label=line)
+        axes[1].axvline(T_ref, color="k", ls=":" if h == 0 else "-.")
     axes[0].set_xlabel("T/J")
     axes[0].set_ylabel(r"Binder $g = \frac{1}{2}(3 - [\langle q^4\rangle]/[\langle q^2\rangle]^2)$")
     axes[1].set_xlabel("T/J")
-    axes[1].set_ylabel(r"$e = [\langle E\rangle - C]/(NJ)$")
+    axes[1].set_ylabel(r"$e = [\langle E\rangle - C]/(NJ)$ (C: docs/conventions.md)")
     for ax in axes:
         ax.legend(fontsize=7)
     save(fig, out / "binder_energy.png")
+    conn = [s for s in sizes if s.chi_conn is not None]
+    if conn:
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        for s in conn:
+            lab = f"N = {s.N}" + (f" ({s.series})" if len(series) > 1 else "")
+            ax.errorbar(s.T, s.chi_conn / s.N ** (1 / 3), yerr=s.chi_conn_err / s.N ** (1 / 3), fmt="o-", ms=3,
+                        capsize=2, label=lab)
+        for h in sorted({s.h for s in conn if s.h is not None}):
+            ax.axvline(transition_temperature(h), color="k", ls=":" if h == 0 else "-.",
+                       label=("T_c = J/4 (SK)" if h == 0 else f"replica-symmetric T_AT = {transition_temperature(h):.3g} J"))
+        ax.set_xscale("log")
+        ax.set_xlabel("T/J")
+        ax.set_ylabel(r"$\chi_{SG,conn}/N^{1/3}$")
+        ax.set_title("Connected spin-glass susceptibility (four chains)", fontsize=9)
+        ax.legend(fontsize=7)
+        save(fig, out / "chi_conn.png")
     big = [s for s in sizes if s.N == max(x.N for x in sizes if x.series == s.series) and s.p_q is not None]
     if not big:
         return
@@ -448,29 +573,34 @@ def _write_tables(sizes, crossings, out: Path):
     import csv
     with written(out / "thermal.csv", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["series", "N", "realizations", "flagged", "T_over_J", "e", "e_err", "e_paramagnet", "c", "c_err",
-                    "g", "g_err", "chi_sg", "chi_sg_err", "p_phi0", "p_phi0_err"])
+        w.writerow(["series", "N", "realizations", "flagged", "T_over_J", "e", "e_err", "e_rs", "c", "c_err",
+                    "g", "g_err", "chi_sg", "chi_sg_err", "chi_sg_conn", "chi_sg_conn_err", "p_phi0", "p_phi0_err"])
         for s in sizes:
-            p0 = s.p0 if s.p0 is not None else np.full(s.T.size, np.nan)
-            p0_err = s.p0_err if s.p0_err is not None else p0
+            none = np.full(s.T.size, np.nan)
+            p0 = s.p0 if s.p0 is not None else none
+            p0_err = s.p0_err if s.p0_err is not None else none
+            cc = s.chi_conn if s.chi_conn is not None else none
+            cc_err = s.chi_conn_err if s.chi_conn_err is not None else none
+            rs = replica_symmetric_energy(s.T, s.h) if s.h is not None else np.full(s.T.size, np.nan)
             for k in range(s.T.size):
-                para = paramagnetic_energy(s.T[k]) if s.sk else np.nan
+                para = rs[k]
                 w.writerow([s.series, s.N, s.realizations, s.flagged, f"{s.T[k]:.6g}", f"{s.e[k]:.6g}",
                             f"{s.e_err[k]:.3g}", f"{para:.6g}", f"{s.c[k]:.6g}", f"{s.c_err[k]:.3g}",
                             f"{s.g[k]:.6g}", f"{s.g_err[k]:.3g}", f"{s.chi[k]:.6g}", f"{s.chi_err[k]:.3g}",
-                            f"{p0[k]:.6g}", f"{p0_err[k]:.3g}"])
+                            f"{cc[k]:.6g}", f"{cc_err[k]:.3g}", f"{p0[k]:.6g}", f"{p0_err[k]:.3g}"])
     with written(out / "binder_crossings.csv", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["series", "N_a", "N_b", "T_over_J", "err", "found"])
+        w.writerow(["series", "kind", "N_a", "N_b", "T_over_J", "err", "found"])
         for c in crossings:
-            w.writerow([c.series, c.a, c.b, f"{c.T:.6g}", f"{c.err:.3g}", f"{c.found:.3g}"])
+            w.writerow([c.series, c.kind, c.a, c.b, f"{c.T:.6g}", f"{c.err:.3g}", f"{c.found:.3g}"])
 
 
 def main(argv=None):
     from simglass.cli import terminal_text
     ap = argparse.ArgumentParser(prog="python -m simglass.analysis.thermal", description=terminal_text(__doc__.splitlines()[0]))
     ap.add_argument("results", nargs="+", help="results files (.h5) or compact tables (.csv.gz) of engine thermal")
-    ap.add_argument("--out", help="directory for thermal.csv, binder_crossings.csv, binder_energy.png, p_q_phi.png, "
+    ap.add_argument("--out", help="directory for thermal.csv, binder_crossings.csv, binder_energy.png, chi_conn.png "
+                    "(four chains), p_q_phi.png, "
                     "p_phi0.png")
     ap.add_argument("--ground-states", nargs="+", metavar="TABLE", default=None,
                     help="t = 0 ground states (engine mc: results files or compact tables with the |phi|/J "
@@ -498,24 +628,30 @@ def main(argv=None):
         return 0
     for series in dict.fromkeys(s.series for s in sizes):
         group = [s for s in sizes if s.series == series]
+        h = group[0].h
+        T_ref = transition_temperature(h) if h is not None else np.nan
+        rs = {s.N: replica_symmetric_energy(s.T, h) for s in group} if h is not None else {}
+        kind = ("  (compensated n = 1/2, W = 0: SK with J_SK = J/4)" if h == 0 else
+                f"  (n = 1/2, W = 0, uncompensated: SK with J_SK = J/4 in a Gaussian random field of rms {h:g} J; "
+                f"replica-symmetric above T_AT = {T_ref:.4f} J)" if h is not None else "")
         print(("tasks used: equilibration_z <= " + f"{a.z_max:g}; " if a.z_max is not None else "")
-              + f"series {series}" + ("  (compensated n = 1/2, W = 0: SK with J_SK = J/4)" if group[0].sk else ""))
-        print(f"{'N':>5} {'R':>3} {'flag':>4} {'T/J':>7} {'e':>9} {'err':>8} {'e_para':>9} {'dev/err':>7} "
+              + f"series {series}" + kind)
+        print(f"{'N':>5} {'R':>3} {'flag':>4} {'T/J':>7} {'e':>9} {'err':>8} {'e_RS':>9} {'dev/err':>7} "
               f"{'c':>7} {'g':>7} {'err':>6} {'chi_SG':>8} {'err':>7}")
         for s in group:
             for k in range(s.T.size):
-                para = paramagnetic_energy(s.T[k]) if s.sk and s.T[k] > TC_SK else np.nan
+                para = rs[s.N][k] if h is not None and s.T[k] > T_ref else np.nan
                 dev = (s.e[k] - para) / s.e_err[k] if np.isfinite(para) else np.nan
                 print(f"{s.N:5d} {s.realizations:3d} {s.flagged:4d} {s.T[k]:7.4f} {s.e[k]:9.5f} {s.e_err[k]:8.5f} "
                       f"{para:9.5f} {dev:7.2f} {s.c[k]:7.4f} {s.g[k]:7.4f} {s.g_err[k]:6.4f} {s.chi[k]:8.3f} "
                       f"{s.chi_err[k]:7.3f}")
         limit = paramagnet_limit(group)
         if limit:
-            print("e(T) above T_c extrapolated as e_inf + a/N over N = "
+            print(f"e(T) above {'T_c' if h == 0 else 'T_AT'} extrapolated as e_inf + a/N over N = "
                   + ", ".join(str(x.N) for x in sorted(group, key=lambda x: x.N)[-3:])
-                  + " against the paramagnet -J_SK^2/(2T):")
+                  + (" against the paramagnet -J_SK^2/(2T):" if h == 0 else " against the replica-symmetric line:"))
             for T, e0, err, para, chi2 in limit:
-                print(f"   T/J = {T:.4f}: e_inf = {e0:.5f} +- {err:.5f}, exact {para:.5f} "
+                print(f"   T/J = {T:.4f}: e_inf = {e0:.5f} +- {err:.5f}, {'exact' if h == 0 else 'RS'} {para:.5f} "
                       f"({(e0 - para) / err:+.1f} sigma; chi2/dof {chi2:.2f})")
         fss = chi_sg_scaling(group, n_boot=a.n_boot) if group[0].sk else None
         if fss:
@@ -524,10 +660,16 @@ def main(argv=None):
             print(f"   exponent of chi_SG(T_c) ~ N^b over all sizes: b = {fss['b']:.3f} +- {fss['b_err']:.3f} "
                   f"(1/3 for SK; chi2/dof {fss['chi2']:.2f}, error scaled by its root when > 1); local: "
                   + ", ".join(f"{n1}/{n2}: {x:.3f} +- {e:.3f}" for n1, n2, x, e in fss["local"]))
+        for s in group:
+            if s.chi_conn is not None:
+                print(f"chi_SG,conn (four chains), N = {s.N}: " + ", ".join(
+                    f"T/J = {T:.3g}: {c:.3f} +- {e:.3f}" for T, c, e in zip(s.T, s.chi_conn, s.chi_conn_err)))
         for c in crossings:
             if c.series == series:
-                ref = f"  (SK: T_c = {TC_SK:g} J)" if group[0].sk else ""
-                print(f"Binder crossing N = {c.a}/{c.b}: T/J = {c.T:.4f} +- {c.err:.4f} "
+                ref = (f"  (SK: T_c = {TC_SK:g} J)" if h == 0 else
+                       f"  (replica-symmetric T_AT = {T_ref:.4f} J)" if h is not None else "")
+                what = "Binder crossing" if c.kind == "binder" else "crossing of chi_SG,conn/N^(1/3)"
+                print(f"{what} N = {c.a}/{c.b}: T/J = {c.T:.4f} +- {c.err:.4f} "
                       f"(crossing in {c.found:.0%} of {a.n_boot} resamples){ref}")
         if len(group) > 1 and not any(c.series == series for c in crossings):
             print("no Binder crossing: sizes with fewer than 2 equilibrated realisations")
