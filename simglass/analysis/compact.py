@@ -49,7 +49,7 @@ HARTREE_KEYS = ("converged", "stable", "stability", "residual", "iterations", "r
                 "energy_per_site", "gap", "level_spacing", "ln_g_mean", "ln_g_mean_4", "ln_g_mean_16",
                 "r_mean", "r_below_mean", "r_above_mean", "glass_order")
 MC_KEYS = ("energy", "C_sk", "mu", "pair_stable", "min_pair_delta", "restarts_hit")
-THERMAL_KEYS = ("C_sk", "measurements", "equilibration_z", "round_trips_min", "equilibrated")
+THERMAL_KEYS = ("C_sk", "h2", "measurements", "equilibration_z", "round_trips_min", "equilibrated")
 ED_KEYS = ("energy", "converged", "degeneracy", "charge_gap", "hartree_energy", "hartree_converged",
            "hartree_stable", "hartree_expectation")
 THERMAL_PER_T = ("temperatures", "energy", "energy2", "q2", "q4")   # per temperature: columns NAME_k

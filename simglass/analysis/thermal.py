@@ -13,7 +13,9 @@ disorder averages [·] with bootstrap errors over realisations, per temperature 
   e = -J_SK²/(2T J) = -J/(32 T) above T_c = J_SK = J/4, and C = -C_sk without
   compensation, where e is the energy per spin of SK in a Gaussian random field of rms
   h = J_SK, with the replica-symmetric line exact above the de Almeida–Thouless
-  temperature T_AT = 0.394 J_SK (docs/conventions.md); C = C_sk for every other series;
+  temperature T_AT = 0.394 J_SK (docs/conventions.md); C = C_sk for every other series.
+  For the random-field series whose tasks store the fields' variance h2, [⟨E⟩] is the
+  control-variate mean with h2 (``control_variate_mean``);
 * the specific heat per site c = [⟨E²⟩ - ⟨E⟩²]/(N T²);
 * the Binder cumulant g = ½(3 - [⟨q⁴⟩]/[⟨q²⟩]²) and χ_SG = N [⟨q²⟩];
 * P(q) and P(φ - μ(T)) (normalised densities, realisations averaged), and P(0, T): the
@@ -48,7 +50,7 @@ from .reference import J_SK_PER_J, TC_SK
 from .stats import bootstrap
 
 __all__ = ["SizeThermal", "BinderCrossing", "size_averages", "binder", "binder_crossing", "paramagnetic_energy",
-           "connected_susceptibility", "connected_crossing", "replica_symmetric_energy", "transition_temperature", "paramagnet_limit", "phi0_density", "ground_state_phi0", "analyze", "main"]
+           "connected_susceptibility", "connected_crossing", "control_variate_mean", "replica_symmetric_energy", "transition_temperature", "paramagnet_limit", "phi0_density", "ground_state_phi0", "analyze", "main"]
 
 N_BOOT = 500
 PHI0_HALF_WIDTH = 0.05   # P(0, T): the density of φ - μ(T) in [-w, w) with w = 0.05 J
@@ -67,6 +69,8 @@ class SizeThermal:
     q2s, q2d : (realizations, R) per-realisation ⟨q_ab q_ac⟩, ⟨q_ab q_cd⟩ (or None)
     h : rms random field of the series' spin representation in units of J (0 for SK,
         J_SK/J = ¼ for uncompensated couplings at n = ½, W = 0), None for other series
+    control : e is the control-variate mean (``control_variate_mean``) with the tasks'
+        field variance h2 (random-field series whose tasks store it)
     realizations : equilibrated tasks used; flagged : tasks left out (not equilibrated)
     T : (R,) T/J
     e, e_err : (R,) [⟨E⟩ - C]/(N J) (module docstring)
@@ -109,6 +113,7 @@ class SizeThermal:
     q2s: np.ndarray | None = None
     q2d: np.ndarray | None = None
     h: float | None = None
+    control: bool = False
 
     def __post_init__(self):
         if self.sk and self.h is None:
@@ -151,6 +156,21 @@ def transition_temperature(h: float = 0.0) -> float:
     with J_SK = J/4; 0.0985 J for h = J/4)."""
     from simglass.meanfield.sk_field import at_temperature
     return TC_SK if h == 0.0 else at_temperature(J_SK_PER_J, h)
+
+
+def control_variate_mean(y, x, x_mean):
+    """Mean of y (realisations, R) corrected by a control variate x (realisations,) of
+    known expectation ``x_mean``: mean(y) − b (mean(x) − x_mean) with the regression slope
+    b = cov(y, x)/var(x) per column (the estimated b costs a bias of order
+    1/realisations).  For the random-field series x is the sample variance of the fields,
+    (1/N) Σ_i h_i², whose expectation is h²(N − 1)/N exactly (row sums of N − 1 Gaussian
+    couplings of variance J²/N, over 16): at high T the energy per site moves with it
+    as −x/T, and it carries most of the energy's sample-to-sample variance.  Returns (R,)."""
+    y, x = np.asarray(y, float), np.asarray(x, float)
+    dx = x - x.mean()
+    var = np.dot(dx, dx)
+    b = (dx @ (y - y.mean(axis=0))) / var if var > 0 else np.zeros(y.shape[1])
+    return y.mean(axis=0) - b * (x.mean() - x_mean)
 
 
 def connected_susceptibility(N, q2, q2_shared, q2_disjoint):
@@ -291,10 +311,17 @@ def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None
         T = np.asarray(good[0]["temperatures"], float)
         h, sign = _spin_field(p.params)
         E = np.array([(r["energy"] - sign * r["C_sk"]) / (N * J) for r in good])
+        x = np.array([float(r.get("h2", np.nan)) for r in good]) / J ** 2
+        control = bool(h) and len(good) >= 3 and np.all(np.isfinite(x))
         C = np.array([(r["energy2"] - r["energy"] ** 2) / (N * T ** 2) for r in good])
         q2 = np.array([r["q2"] for r in good])
         q4 = np.array([r["q4"] for r in good])
-        e, e_err = bootstrap(lambda s: s.mean(axis=0), E, n_boot, seed)
+        if control:     # the random-field series: the fields' sample variance as a control variate
+            Ex = h * h * (N - 1) / N
+            e, e_err = bootstrap(lambda s: control_variate_mean(s[:, :-1], s[:, -1], Ex), np.column_stack([E, x]),
+                                 n_boot, seed)
+        else:
+            e, e_err = bootstrap(lambda s: s.mean(axis=0), E, n_boot, seed)
         c, c_err = bootstrap(lambda s: s.mean(axis=0), C, n_boot, seed)
         qq = np.stack([q2, q4], axis=1)
         g, g_err = bootstrap(lambda s: binder(s[:, 0], s[:, 1]), qq, n_boot, seed)
@@ -325,7 +352,7 @@ def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None
                                c_err=nan(c_err), g=g, g_err=nan(g_err), chi=chi, chi_err=nan(chi_err),
                                q_edges=q_edges, p_q=hq, phi_edges=phi_edges,
                                p_phi=hp, q2=q2, q4=q4, p0=p0, p0_err=nan(p0_err), chi_conn=cc,
-                               chi_conn_err=cc_err, q2s=q2s, q2d=q2d, h=h))
+                               chi_conn_err=cc_err, q2s=q2s, q2d=q2d, h=h, control=control))
     return sorted(out, key=lambda s: (s.series, s.N))
 
 

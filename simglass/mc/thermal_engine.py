@@ -13,6 +13,8 @@ Monte Carlo").
 
 from __future__ import annotations
 
+import numpy as np
+
 from simglass.jobfile import sites_and_particles
 from simglass.options import Option
 from simglass.outputs import Output
@@ -58,6 +60,9 @@ OUTPUTS = {
     "specific_heat": Output(_T, "1", "(⟨E²⟩ - ⟨E⟩²)/T² of the task (extensive; k_B = 1)"),
     "C_sk": Output("()", "energy", "⅛ Σ_{i≠j} V_ij: (energy - C_sk)/N is the SK energy per site of the "
                    "compensated half-filled model (docs/conventions.md)"),
+    "h2": Output("()", "energy²", "(1/N) Σ_i h_i² of the fields h_i = ¼ Σ_{j≠i} V_ij - ½ eps_i of the spin "
+                 "representation at n = ½ (docs/conventions.md; 0 with compensated couplings): a control variate "
+                 "of the energy of the uncompensated half-filled model"),
     "q2": Output(_T, "1", "⟨q²⟩ of the overlap q = (1/N) Σ_i δn_i^a δn_i^b / (n(1 - n)) of two chains "
                  "(δn = n_i - n; the SK overlap at n = ½), averaged over the pairs of chains"),
     "q2_err": Output(_T, "1", "standard error of q2 (blocks)"),
@@ -99,6 +104,14 @@ OUTPUTS = {
 }
 
 
+def spin_field_variance(model) -> float:
+    """(1/N) Σ_i h_i², h_i = ¼ Σ_{j≠i} V_ij − ½ ε_i: the fields of the model's spin
+    representation at n = ½ (docs/conventions.md), in energy² units."""
+    V = model.V
+    h = (V.sum(axis=1) - np.diag(V)) / 4.0 - np.asarray(model.eps, float) / 2.0
+    return float(np.mean(h * h))
+
+
 def check_point(params, options):
     check_classical_point("thermal", params, options, ladder=options["replicas"] > 1)
 
@@ -115,8 +128,9 @@ def run(model, rng, *, sweeps, replicas, T_min, T_max, ladder, q_bins, phi_bins,
     temps = temperature_ladder(T_min, T_max, replicas, ladder)
     r = thermal(model, rng=rng, temperatures=temps, sweeps=sweeps, q_bins=q_bins, phi_bins=phi_bins,
                 phi_max=phi_max, chains=chains)
-    rec = {k: getattr(r, k) for k in OUTPUTS if k not in ("C_sk", "round_trips_min")}
+    rec = {k: getattr(r, k) for k in OUTPUTS if k not in ("C_sk", "h2", "round_trips_min")}
     rec["C_sk"] = model.V.sum() / 8.0
+    rec["h2"] = spin_field_variance(model)
     rec["equilibrated"] = bool(r.equilibrated)
     rec["round_trips_min"] = int(r.round_trips.min())
     rec["equilibration_z"] = float(r.equilibration_z)
