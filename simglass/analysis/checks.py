@@ -431,20 +431,41 @@ def phase_diagram_rows(data) -> list[Row]:
 
 
 def thermal_rows(data) -> list[Row]:
-    """Two rows of the thermal Monte Carlo (engine thermal) on the SK case of the model
-    (compensated, n = ½, W = 0, t = 0: J_SK = J/4) from the committed production table
-    data/thermal_sk.csv.gz (analysis.thermal): the energy per site above T_c
-    extrapolated in 1/N against the exact paramagnet -J_SK²/(2T), at the highest T
-    (the others in the note), and the Binder crossing of the largest pair of sizes against
-    T_c = J/4, a prediction whose systematic error is the drift from the next smaller
-    pair's crossing (as the localisation rows' largest-pair estimates)."""
-    from .compact import read_table, short_commits
-    from .thermal import TC_SK, analyze, paramagnet_limit
-    energy = Row("sk_paramagnet_energy", "SK energy per site above T_c, thermal Monte Carlo, N → ∞ (a + b/N over "
-                 "the three largest sizes), at the highest T", "SK paramagnet", None, section=THERMAL)
+    """Rows of the thermal Monte Carlo (engine thermal) from committed production tables
+    (analysis.thermal):
+
+    * the SK case of the model (compensated, n = ½, W = 0, t = 0: J_SK = J/4),
+      data/thermal_sk.csv.gz: the energy per site above T_c extrapolated in 1/N against
+      the exact paramagnet -J_SK²/(2T), at the highest T (the others in the note), and
+      the Binder crossing of the largest pair of sizes against T_c = J/4, a prediction
+      whose systematic error is the drift from the next smaller pair's crossing (as the
+      localisation rows' largest-pair estimates);
+    * the uncompensated half-filled model (SK in a Gaussian random field of rms J_SK,
+      docs/conventions.md), data/thermal_field.csv.gz: the energy above T_AT against the
+      replica-symmetric line in the same way, and the crossing of χ_SG,conn/N^(1/3) of the
+      largest pair against the de Almeida–Thouless T_AT = 0.0985 J, with the same rule."""
+    from .thermal import TC_SK, transition_temperature
+    sk_energy = Row("sk_paramagnet_energy", "SK energy per site above T_c, thermal Monte Carlo, N → ∞ (a + b/N over "
+                    "the three largest sizes), at the highest T", "SK paramagnet", None, section=THERMAL)
     tc = Row("sk_tc_binder", "SK T_c/J from the Binder-cumulant crossing of the largest pair of sizes",
              "SK (J_SK = J/4)", TC_SK, section=THERMAL)
-    path = Path(data) / "thermal_sk.csv.gz"
+    field_energy = Row("field_rs_energy", "Energy per site above T_AT of the uncompensated half-filled model (SK "
+                       "in a random field of rms J/4), thermal Monte Carlo, N → ∞ (a + b/N over the three largest "
+                       "sizes), at the highest T", "replica-symmetric SK in a field", None, section=THERMAL)
+    t_at = Row("field_t_at", "T_AT/J of the uncompensated half-filled model from the crossing of χ_SG,conn/N^(1/3) "
+               "(four chains) of the largest pair of sizes", "de Almeida–Thouless, h = J_SK",
+               transition_temperature(0.25), section=THERMAL)
+    return (_thermal_pair(Path(data) / "thermal_sk.csv.gz", sk_energy, tc, "binder")
+            + _thermal_pair(Path(data) / "thermal_field.csv.gz", field_energy, t_at, "connected"))
+
+
+def _thermal_pair(path, energy: Row, tc: Row, kind: str) -> list[Row]:
+    """Fill ``energy`` (the 1/N-extrapolated energy above the transition against the
+    replica-symmetric line, at the highest T; systematic error: three against the two
+    largest sizes) and ``tc`` (``tc_row`` on the crossings of ``kind``) from one
+    committed thermal table."""
+    from .compact import read_table, short_commits
+    from .thermal import analyze, paramagnet_limit
     if not path.exists():
         return [_missing(energy, f"no committed table {path.name}"), _missing(tc, f"no committed table {path.name}")]
     sizes, crossings = analyze(path)
@@ -452,16 +473,19 @@ def thermal_rows(data) -> list[Row]:
     source = f"from {path.name} (commit {short_commits(read_table(path)[0])})"
     if three:
         T, e, err, exact, chi2 = three[-1]
+        ordered = sorted(sizes, key=lambda s: s.N)[-3:]
         energy.value, energy.theory = e, exact
         energy.set_errors(err, abs(e - two[-1][1]), "the extrapolation: three against the two largest sizes")
-        energy.sizes = "N = " + ", ".join(str(s.N) for s in sorted(sizes, key=lambda s: s.N)[-3:])
-        energy.realizations = ", ".join(str(s.realizations) for s in sorted(sizes, key=lambda s: s.N)[-3:])
-        energy.note = (f"at T/J = {T:g}, χ²/dof {chi2:.2f}; (e∞ − exact)/error at every T above T_c: "
-                       + ", ".join(f"{t:.3f}: {(a - x) / er:+.1f}" for t, a, er, x, _ in three) + "; " + source)
+        energy.sizes = "N = " + ", ".join(str(s.N) for s in ordered)
+        energy.realizations = ", ".join(str(s.realizations) for s in ordered)
+        energy.note = (f"at T/J = {T:g}, χ²/dof {chi2:.2f}; (e∞ − line)/error at every T above the transition: "
+                       + ", ".join(f"{t:.3f}: {(a - x) / er:+.1f}" for t, a, er, x, _ in three)
+                       + ("; control variate: the fields' variance h2" if any(s.control for s in ordered) else "")
+                       + "; " + source)
         energy.judge()
     else:
-        _missing(energy, f"{path.name}: fewer than two SK sizes with the same temperatures")
-    tc_row(tc, [c for c in crossings if c.kind == "binder"], {s.N: s.realizations for s in sizes}, source)
+        _missing(energy, f"{path.name}: fewer than two sizes with the same temperatures and a replica-symmetric line")
+    tc_row(tc, [c for c in crossings if c.kind == kind], {s.N: s.realizations for s in sizes}, source)
     return [energy, tc]
 
 
@@ -828,7 +852,7 @@ def eq42_cluster(path, table=None) -> Row:
 # --- beyond the paper: finite numbers of cavity modes (issue 19) ------------------------
 
 BEYOND = "Beyond the paper: finite numbers of cavity modes (t = 0)"
-THERMAL = "Beyond the paper: thermal Monte Carlo, the SK case (t = 0)"
+THERMAL = "Beyond the paper: thermal Monte Carlo (t = 0): SK, and SK in a random field"
 LIMIT_MIN_LOAD = 1.0   # loads M/N >= this enter the M -> infinity extrapolation
 
 
