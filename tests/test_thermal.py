@@ -272,21 +272,29 @@ def test_four_chain_job_table_and_analysis(tmp_path, capsys):
     crossing, and draws chi_conn.png."""
     from simglass.analysis import thermal as an
     from simglass.analysis.compact import export
-    from simglass.analysis.load import task_table
+    from simglass.analysis.load import load_points, task_table
     from simglass.runner import run_job
-    job = _job(tmp_path, 200, compensate="false", extra="chains = 4\n")
+    job = _job(tmp_path, 200, compensate="false", extra="chains = 4\n", realizations=an.MIN_CONTROL)
     run_job(job, output=str(tmp_path / "t.h5"), progress=False)
     df = task_table(tmp_path / "t.h5")
-    assert len(df) == 6
+    assert len(df) == 2 * an.MIN_CONTROL
     export([tmp_path / "t.h5"], tmp_path / "t.csv.gz", "job.toml")
     cols = _columns(tmp_path / "t.csv.gz")
     assert "q2_shared_2" in cols and "q2_disjoint_0" in cols
     a = an.size_averages(tmp_path / "t.h5", n_boot=10, z_max=1e9)
     b = an.size_averages(tmp_path / "t.csv.gz", n_boot=10, z_max=1e9)
+    points = load_points(tmp_path / "t.h5")[1]
     for x, y in zip(a, b):
-        assert x.h == 0.25 and x.chi_conn is not None
+        assert x.h == 0.25 and x.chi_conn is not None and x.control and y.control
         assert np.allclose(x.chi_conn, y.chi_conn, rtol=1e-6)
-        assert np.all(x.chi_conn <= x.chi * (1 + 1e-9))     # connected ≤ full: the difference is a sum of squares
+        assert np.allclose(x.e, y.e, rtol=1e-6)
+        # e is the control-variate mean of (E − C_spin)/(NJ) with C_spin = −C_sk (ε = 0) and the tasks' h2
+        recs = [r for p in points if int(np.prod(p.params["L"])) == x.N for r in p.records]
+        assert len(recs) == an.MIN_CONTROL and np.allclose([r["C_spin"] for r in recs], [-r["C_sk"] for r in recs])
+        E = np.array([(r["energy"] - r["C_spin"]) / x.N for r in recs])
+        h2 = np.array([r["h2"] for r in recs])
+        assert np.allclose(x.e, an.control_variate_mean(E, h2, (1 / 16) * (x.N - 1) / x.N))
+        assert not np.allclose(x.e, E.mean(axis=0))
     assert an.main([str(tmp_path / "t.h5"), "--out", str(tmp_path / "out"), "--n-boot", "10", "--z-max", "1e9"]) == 0
     out = capsys.readouterr().out
     assert "chi_SG,conn (four chains)" in out and "random field of rms 0.25 J" in out and "chi_SG,conn/N^(1/3)" in out
@@ -294,6 +302,8 @@ def test_four_chain_job_table_and_analysis(tmp_path, capsys):
     run_job(_job(tmp_path / "two", 64), output=str(tmp_path / "two.h5"), progress=False)
     export([tmp_path / "two.h5"], tmp_path / "two.csv.gz", "job.toml")
     assert not any(c.startswith("q2_shared") for c in _columns(tmp_path / "two.csv.gz"))
+    with pytest.raises(ValueError, match="different outputs in one table"):     # not a table with empty cells
+        export([tmp_path / "two.h5", tmp_path / "t.h5"], tmp_path / "mixed.csv.gz", "job.toml")
 
 
 def _columns(path):

@@ -490,8 +490,9 @@ def _thermal_pair(path, energy: Row, tc: Row, kind: str) -> list[Row]:
 
 
 def tc_row(tc: Row, crossings, realizations: dict, source: str) -> Row:
-    """Fill the SK T_c row from the Binder crossings of successive sizes (analysis.thermal
-    BinderCrossing, any order): the largest pair's crossing, its bootstrap error, and as
+    """Fill a T_c row from the crossings of successive sizes (analysis.thermal
+    BinderCrossing of one kind, Binder or connected, any order): the largest pair's
+    crossing, its bootstrap error, and as
     the systematic error its drift from the next smaller pair (none estimated when that
     pair has no crossing or there is none); "no crossing" when the largest pair has none.
     ``realizations``: {N: realisations} of the sizes."""

@@ -49,11 +49,12 @@ HARTREE_KEYS = ("converged", "stable", "stability", "residual", "iterations", "r
                 "energy_per_site", "gap", "level_spacing", "ln_g_mean", "ln_g_mean_4", "ln_g_mean_16",
                 "r_mean", "r_below_mean", "r_above_mean", "glass_order")
 MC_KEYS = ("energy", "C_sk", "mu", "pair_stable", "min_pair_delta", "restarts_hit")
-THERMAL_KEYS = ("C_sk", "h2", "measurements", "equilibration_z", "round_trips_min", "equilibrated")
+THERMAL_KEYS = ("C_sk", "C_spin", "h2", "measurements", "equilibration_z", "round_trips_min", "equilibrated")
 ED_KEYS = ("energy", "converged", "degeneracy", "charge_gap", "hartree_energy", "hartree_converged",
            "hartree_stable", "hartree_expectation")
 THERMAL_PER_T = ("temperatures", "energy", "energy2", "q2", "q4")   # per temperature: columns NAME_k
 THERMAL_CONNECTED = ("q2_shared", "q2_disjoint")    # the same, for tasks run with four chains
+OPTIONAL_KEYS = ("C_spin", "h2")       # default keys written only by tasks whose code stores them
 KEYS = {"hartree": HARTREE_KEYS, "mc": MC_KEYS, "thermal": THERMAL_KEYS, "ed": ED_KEYS}   # default keys per engine
 PARAMS = ("L", "J", "W", "t", "density")           # first columns; other scalar parameters follow
 
@@ -133,11 +134,17 @@ def export(paths, out, job_file, keys=None, commit=None, counts=True, digits=8):
                 row = {"L": int(L[0]) if np.all(L == L[0]) else "x".join(str(int(x)) for x in L),
                        "realization": r}
                 row.update({k: _scalar(p.params[k]) for k in PARAMS[1:] + tuple(extra) if k in p.params})
-                row.update({k: _scalar(rec.get(k, np.nan), digits) for k in keys or KEYS.get(engine, ())})
+                row.update({k: _scalar(rec.get(k, np.nan), digits) for k in keys or KEYS.get(engine, ())
+                            if keys or k in rec or k not in OPTIONAL_KEYS})
                 row.update(_derived(engine, rec, p.params, counts, digits))
                 rows.append(row)
     if not rows:
         raise ValueError(f"{', '.join(map(str, paths))}: no completed tasks")
+    if engine == "thermal" and len({frozenset(r) for r in rows}) > 1:      # its columns are all numbers
+        kinds = sorted({", ".join(sorted(set(r) ^ set(rows[0]))) or "-" for r in rows})
+        raise ValueError(f"{', '.join(map(str, paths))}: tasks with different outputs in one table (columns "
+                         f"not in every task: {'; '.join(kinds)}), e.g. two- and four-chain thermal "
+                         "tasks or results written before an output existed: export them to separate tables")
     columns = list(PARAMS) + list(extra) + ["realization"] + [k for k in rows[0] if k not in PARAMS
                                                               and k not in extra and k != "realization"]
     fh = io.StringIO(newline="")

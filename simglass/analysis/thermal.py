@@ -50,9 +50,11 @@ from .reference import J_SK_PER_J, TC_SK
 from .stats import bootstrap
 
 __all__ = ["SizeThermal", "BinderCrossing", "size_averages", "binder", "binder_crossing", "paramagnetic_energy",
-           "connected_susceptibility", "connected_crossing", "control_variate_mean", "replica_symmetric_energy", "transition_temperature", "paramagnet_limit", "phi0_density", "ground_state_phi0", "analyze", "main"]
+           "connected_susceptibility", "connected_crossing", "control_variate_mean", "replica_symmetric_energy",
+           "transition_temperature", "paramagnet_limit", "phi0_density", "ground_state_phi0", "analyze", "main"]
 
 N_BOOT = 500
+MIN_CONTROL = 10         # realisations for the control variate's regression slope
 PHI0_HALF_WIDTH = 0.05   # P(0, T): the density of φ - μ(T) in [-w, w) with w = 0.05 J
 
 
@@ -167,6 +169,8 @@ def control_variate_mean(y, x, x_mean):
     couplings of variance J²/N, over 16): at high T the energy per site moves with it
     as −x/T, and it carries most of the energy's sample-to-sample variance.  Returns (R,)."""
     y, x = np.asarray(y, float), np.asarray(x, float)
+    if y.ndim != 2 or x.shape != (y.shape[0],):
+        raise ValueError(f"y must be (realisations, R) and x (realisations,), got {y.shape} and {x.shape}")
     dx = x - x.mean()
     var = np.dot(dx, dx)
     b = (dx @ (y - y.mean(axis=0))) / var if var > 0 else np.zeros(y.shape[1])
@@ -242,13 +246,22 @@ def _is_sk(params) -> bool:
     return bool(params.get("compensate")) and params.get("density") == 0.5 and params.get("W", 0) == 0
 
 
+def _spin_constant(r, sign):
+    """C of one record: the stored C_spin, else sign × C_sk (``_spin_field``)."""
+    c = r.get("C_spin")
+    return float(c) if c is not None and np.isfinite(float(c)) else sign * float(r["C_sk"])
+
+
 def _spin_field(params):
     """(h, sign of C_sk in C) of a series (module docstring): (0, +1) for SK, (J_SK/J, -1)
-    for uncompensated Gaussian couplings at n = ½, W = 0, (None, +1) otherwise."""
+    for uncompensated Gaussian couplings at n = ½, W = 0 and no onsite energies from a
+    file (ε = 0), (None, +1) otherwise.  The sign serves tables written before the tasks
+    stored C_spin, the constant itself."""
     if _is_sk(params):
         return 0.0, 1.0
     if (params.get("density") == 0.5 and params.get("W", 0) == 0 and not params.get("compensate")
-            and params.get("couplings", "gaussian") == "gaussian"):
+            and params.get("couplings", "gaussian") == "gaussian" and params.get("onsite", "gaussian") != "file"
+            and params.get("onsite_file") in (None, "")):
         return J_SK_PER_J, -1.0
     return None, 1.0
 
@@ -310,9 +323,9 @@ def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None
             continue
         T = np.asarray(good[0]["temperatures"], float)
         h, sign = _spin_field(p.params)
-        E = np.array([(r["energy"] - sign * r["C_sk"]) / (N * J) for r in good])
+        E = np.array([(r["energy"] - _spin_constant(r, sign)) / (N * J) for r in good])
         x = np.array([float(r.get("h2", np.nan)) for r in good]) / J ** 2
-        control = bool(h) and len(good) >= 3 and np.all(np.isfinite(x))
+        control = bool(h) and len(good) >= MIN_CONTROL and np.all(np.isfinite(x))
         C = np.array([(r["energy2"] - r["energy"] ** 2) / (N * T ** 2) for r in good])
         q2 = np.array([r["q2"] for r in good])
         q4 = np.array([r["q4"] for r in good])
@@ -379,21 +392,29 @@ def _first_crossing(T, d):
     return float(T[k] + d[k] * (T[k + 1] - T[k]) / (d[k] - d[k + 1]))
 
 
-def binder_crossing(a: SizeThermal, b: SizeThermal, n_boot: int = N_BOOT, seed: int = 0) -> BinderCrossing:
-    """Crossing of g_a(T) and g_b(T) (module docstring), bootstrap over realisations of
-    each size independently.  Raises ValueError if the two ladders differ."""
+def _crossing(a: SizeThermal, b: SizeThermal, curve, kind: str, n_boot: int, seed: int) -> BinderCrossing:
+    """The first crossing of curve(b, ib) − curve(a, ia) (``_first_crossing``; ``curve(s,
+    idx)`` the disorder average of size s over realisations idx), with its bootstrap over
+    realisations of each size independently."""
     if a.T.shape != b.T.shape or not np.allclose(a.T, b.T):
         raise ValueError(f"N = {a.N} and N = {b.N} have different temperature ladders; the crossing needs one")
-    T0 = _first_crossing(a.T, binder(b.q2, b.q4) - binder(a.q2, a.q4))
+    na, nb = len(a.q2), len(b.q2)
+    T0 = _first_crossing(a.T, curve(b, np.arange(nb)) - curve(a, np.arange(na)))
     rng = np.random.default_rng(seed)
     boots = []
     for _ in range(n_boot):
-        ia, ib = rng.integers(0, len(a.q2), len(a.q2)), rng.integers(0, len(b.q2), len(b.q2))
-        boots.append(_first_crossing(a.T, binder(b.q2[ib], b.q4[ib]) - binder(a.q2[ia], a.q4[ia])))
+        ia, ib = rng.integers(0, na, na), rng.integers(0, nb, nb)
+        boots.append(_first_crossing(a.T, curve(b, ib) - curve(a, ia)))
     boots = np.array(boots)
     ok = np.isfinite(boots)
     err = float(boots[ok].std(ddof=1)) if ok.sum() > 1 else np.nan
-    return BinderCrossing(a.series, a.N, b.N, T0, err, float(ok.mean()))
+    return BinderCrossing(a.series, a.N, b.N, T0, err, float(ok.mean()), kind)
+
+
+def binder_crossing(a: SizeThermal, b: SizeThermal, n_boot: int = N_BOOT, seed: int = 0) -> BinderCrossing:
+    """Crossing of g_a(T) and g_b(T) (module docstring), bootstrap over realisations of
+    each size independently.  Raises ValueError if the two ladders differ."""
+    return _crossing(a, b, lambda s, i: binder(s.q2[i], s.q4[i]), "binder", n_boot, seed)
 
 
 def connected_crossing(a: SizeThermal, b: SizeThermal, n_boot: int = N_BOOT, seed: int = 0) -> BinderCrossing:
@@ -404,22 +425,13 @@ def connected_crossing(a: SizeThermal, b: SizeThermal, n_boot: int = N_BOOT, see
     sign from > 0 to <= 0 with increasing T, as the Binder cumulant's (module
     docstring); bootstrap over realisations of each size independently.  Raises
     ValueError if the ladders differ or a size has no four-chain moments."""
-    if a.T.shape != b.T.shape or not np.allclose(a.T, b.T):
-        raise ValueError(f"N = {a.N} and N = {b.N} have different temperature ladders; the crossing needs one")
     if a.q2s is None or b.q2s is None:
         raise ValueError("the connected susceptibility needs tasks run with chains = 4")
 
     def scaled(s, i):
         return connected_susceptibility(s.N, s.q2[i].mean(axis=0), s.q2s[i].mean(axis=0),
                                         s.q2d[i].mean(axis=0)) / s.N ** (1 / 3)
-    ia0, ib0 = np.arange(len(a.q2)), np.arange(len(b.q2))
-    T0 = _first_crossing(a.T, scaled(b, ib0) - scaled(a, ia0))
-    rng = np.random.default_rng(seed)
-    boots = np.array([_first_crossing(a.T, scaled(b, rng.integers(0, len(b.q2), len(b.q2)))
-                                      - scaled(a, rng.integers(0, len(a.q2), len(a.q2)))) for _ in range(n_boot)])
-    ok = np.isfinite(boots)
-    err = float(boots[ok].std(ddof=1)) if ok.sum() > 1 else np.nan
-    return BinderCrossing(a.series, a.N, b.N, T0, err, float(ok.mean()), "connected")
+    return _crossing(a, b, scaled, "connected", n_boot, seed)
 
 
 def paramagnet_limit(sizes, sizes_used=3):
@@ -600,21 +612,24 @@ def _write_tables(sizes, crossings, out: Path):
     import csv
     with written(out / "thermal.csv", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["series", "N", "realizations", "flagged", "T_over_J", "e", "e_err", "e_rs", "c", "c_err",
-                    "g", "g_err", "chi_sg", "chi_sg_err", "chi_sg_conn", "chi_sg_conn_err", "p_phi0", "p_phi0_err"])
+        w.writerow(["series", "N", "realizations", "flagged", "T_over_J", "e", "e_err", "e_paramagnet", "c", "c_err",
+                    "g", "g_err", "chi_sg", "chi_sg_err", "p_phi0", "p_phi0_err", "chi_sg_conn", "chi_sg_conn_err"])
         for s in sizes:
             none = np.full(s.T.size, np.nan)
             p0 = s.p0 if s.p0 is not None else none
             p0_err = s.p0_err if s.p0_err is not None else none
             cc = s.chi_conn if s.chi_conn is not None else none
             cc_err = s.chi_conn_err if s.chi_conn_err is not None else none
-            rs = replica_symmetric_energy(s.T, s.h) if s.h is not None else np.full(s.T.size, np.nan)
+            rs = none.copy()
+            if s.h is not None:      # the replica-symmetric line where it is exact: above the transition
+                above = s.T > transition_temperature(s.h)
+                rs[above] = replica_symmetric_energy(s.T[above], s.h)
             for k in range(s.T.size):
                 para = rs[k]
                 w.writerow([s.series, s.N, s.realizations, s.flagged, f"{s.T[k]:.6g}", f"{s.e[k]:.6g}",
                             f"{s.e_err[k]:.3g}", f"{para:.6g}", f"{s.c[k]:.6g}", f"{s.c_err[k]:.3g}",
                             f"{s.g[k]:.6g}", f"{s.g_err[k]:.3g}", f"{s.chi[k]:.6g}", f"{s.chi_err[k]:.3g}",
-                            f"{cc[k]:.6g}", f"{cc_err[k]:.3g}", f"{p0[k]:.6g}", f"{p0_err[k]:.3g}"])
+                            f"{p0[k]:.6g}", f"{p0_err[k]:.3g}", f"{cc[k]:.6g}", f"{cc_err[k]:.3g}"])
     with written(out / "binder_crossings.csv", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["series", "kind", "N_a", "N_b", "T_over_J", "err", "found"])
@@ -694,7 +709,9 @@ def main(argv=None):
         for c in crossings:
             if c.series == series:
                 ref = (f"  (SK: T_c = {TC_SK:g} J)" if h == 0 else
-                       f"  (replica-symmetric T_AT = {T_ref:.4f} J)" if h is not None else "")
+                       f"  (replica-symmetric T_AT = {T_ref:.4f} J)" if h is not None and c.kind == "connected"
+                       else "  (in a random field q does not vanish: not a transition estimate)"
+                       if h is not None else "")
                 what = "Binder crossing" if c.kind == "binder" else "crossing of chi_SG,conn/N^(1/3)"
                 print(f"{what} N = {c.a}/{c.b}: T/J = {c.T:.4f} +- {c.err:.4f} "
                       f"(crossing in {c.found:.0%} of {a.n_boot} resamples){ref}")

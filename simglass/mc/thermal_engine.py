@@ -60,6 +60,9 @@ OUTPUTS = {
     "specific_heat": Output(_T, "1", "(⟨E²⟩ - ⟨E⟩²)/T² of the task (extensive; k_B = 1)"),
     "C_sk": Output("()", "energy", "⅛ Σ_{i≠j} V_ij: (energy - C_sk)/N is the SK energy per site of the "
                    "compensated half-filled model (docs/conventions.md)"),
+    "C_spin": Output("()", "energy", "½ Σ_i eps_i - ⅛ Σ_{i≠j} V_ij, the constant of the spin representation "
+                     "at n = ½ (meanfield.sk_field.spin_representation; +C_sk with compensated couplings, -C_sk "
+                     "without at W = 0)"),
     "h2": Output("()", "energy²", "(1/N) Σ_i h_i² of the fields h_i = ¼ Σ_{j≠i} V_ij - ½ eps_i of the spin "
                  "representation at n = ½ (docs/conventions.md; 0 with compensated couplings): a control variate "
                  "of the energy of the uncompensated half-filled model"),
@@ -104,14 +107,6 @@ OUTPUTS = {
 }
 
 
-def spin_field_variance(model) -> float:
-    """(1/N) Σ_i h_i², h_i = ¼ Σ_{j≠i} V_ij − ½ ε_i: the fields of the model's spin
-    representation at n = ½ (docs/conventions.md), in energy² units."""
-    V = model.V
-    h = (V.sum(axis=1) - np.diag(V)) / 4.0 - np.asarray(model.eps, float) / 2.0
-    return float(np.mean(h * h))
-
-
 def check_point(params, options):
     check_classical_point("thermal", params, options, ladder=options["replicas"] > 1)
 
@@ -128,9 +123,11 @@ def run(model, rng, *, sweeps, replicas, T_min, T_max, ladder, q_bins, phi_bins,
     temps = temperature_ladder(T_min, T_max, replicas, ladder)
     r = thermal(model, rng=rng, temperatures=temps, sweeps=sweeps, q_bins=q_bins, phi_bins=phi_bins,
                 phi_max=phi_max, chains=chains)
-    rec = {k: getattr(r, k) for k in OUTPUTS if k not in ("C_sk", "h2", "round_trips_min")}
+    rec = {k: getattr(r, k) for k in OUTPUTS if k not in ("C_sk", "C_spin", "h2", "round_trips_min")}
     rec["C_sk"] = model.V.sum() / 8.0
-    rec["h2"] = spin_field_variance(model)
+    from simglass.meanfield.sk_field import spin_representation
+    C, h = spin_representation(model)
+    rec["C_spin"], rec["h2"] = C, float(np.mean(h * h))
     rec["equilibrated"] = bool(r.equilibrated)
     rec["round_trips_min"] = int(r.round_trips.min())
     rec["equilibration_z"] = float(r.equilibration_z)

@@ -3,9 +3,9 @@ field (docs/conventions.md, "Thermal Monte Carlo").
 
 At W = 0 and n = ½ the classical energy in spins s = 2n − 1 is
 
-    E = C − Σ_{i<j} J_ij s_i s_j − Σ_i h_i s_i,   J_ij = V_ij/4,   h_i = ¼ Σ_{j≠i} V_ij,
+    E = C − Σ_{i<j} J_ij s_i s_j − Σ_i h_i s_i,   J_ij = V_ij/4,   h_i = ¼ Σ_{j≠i} V_ij − ½ ε_i,
 
-with C = ½ Σ_i ε_i − ⅛ Σ_{i≠j} V_ij.  Compensated couplings (ε_i = ½ Σ_j V_ij) cancel
+with C = ½ Σ_i ε_i − ⅛ Σ_{i≠j} V_ij (:func:`spin_representation`).  Compensated couplings (ε_i = ½ Σ_j V_ij) cancel
 the fields: SK with J_SK = J/4.  Uncompensated couplings keep them; the h_i are sums of
 the same V_ij, but at fixed N_f (Σ_i s_i = 0) the disorder average of the replicated
 partition function is that of SK with an independent Gaussian field of variance
@@ -33,14 +33,31 @@ import numpy as np
 from scipy.integrate import quad
 from scipy.optimize import brentq
 
-__all__ = ["rs_overlap", "rs_energy", "at_temperature"]
+__all__ = ["spin_representation", "rs_overlap", "rs_energy", "at_temperature"]
+
+
+def spin_representation(model):
+    """(C, h) of the module docstring for a simglass.Model: the constant C (energy units)
+    and the fields h (N,) of E = C − Σ_{i<j} J_ij s_i s_j − Σ_i h_i s_i, s = 2n − 1,
+    J_ij = V_ij/4 (the diagonal of V, zero for the package's couplings, is left out)."""
+    V = np.asarray(model.V, float)
+    eps = np.asarray(model.eps, float)
+    off = V.sum() - np.trace(V)
+    h = (V.sum(axis=1) - np.diag(V)) / 4.0 - eps / 2.0
+    return float(eps.sum() / 2.0 - off / 8.0), h
+
+
+def _number(name, x):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a real number, got {x!r}")
+    return float(x)
 
 
 def _check(T, J, h):
     for name, x in (("T", T), ("J", J)):
-        if not (np.isfinite(x) and x > 0):
+        if not (np.isfinite(_number(name, x)) and x > 0):
             raise ValueError(f"{name} must be finite and > 0, got {x!r}")
-    if not (np.isfinite(h) and h >= 0):
+    if not (np.isfinite(_number("h", h)) and h >= 0):
         raise ValueError(f"h must be finite and >= 0, got {h!r}")
 
 
@@ -100,4 +117,9 @@ def at_temperature(J: float = 1.0, h: float = 0.0) -> float:
         a = beta * np.sqrt(J * J * rs_overlap(T, J, h) + h * h)
         return (beta * J) ** 2 * _gauss(lambda z: np.cosh(np.minimum(a * z, 700.0)) ** -4, 1.0 / a) - 1.0
 
-    return float(brentq(replicon, 1e-3 * J, J, xtol=1e-12 * J))
+    lo = 1e-3 * J                      # the replicon grows as 1/T for T → 0: find where it is > 0
+    while replicon(lo) <= 0.0:
+        lo *= 1e-2
+        if lo < 1e-12 * J:
+            raise ValueError(f"no de Almeida–Thouless temperature above 1e-12 J for h/J = {h / J:g}")
+    return float(brentq(replicon, lo, J, xtol=1e-12 * J))
