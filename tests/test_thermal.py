@@ -604,3 +604,18 @@ def test_tc_row_takes_the_largest_pair_and_its_drift():
     assert r.verdict == "differs"
     r = tc_row(Row("sk_tc_binder", "T_c", "SK", 0.25), [], {}, "src")
     assert r.verdict == "not run" and "no pair of sizes" in r.note
+
+
+def test_specific_heat_is_nan_where_the_digits_do_not_resolve_it():
+    """c of values rounded to 6 significant digits: where ⟨E²⟩ − ⟨E⟩² is below 10 times
+    the rounding bound it is NaN, elsewhere within 10 % of the exact value (and exact
+    for full doubles)."""
+    from simglass.analysis.thermal import specific_heat
+    T = np.array([0.02, 0.05, 0.2, 0.6])
+    E = np.array([-17.3456789, -17.123456, -15.4321987, -9.87654321])
+    var = np.array([2e-4, 5e-3, 0.7, 2.5])
+    exact = var / (64 * T ** 2)
+    assert np.allclose(specific_heat(E, E ** 2 + var, 64, T), exact, rtol=1e-6)
+    r6 = lambda x: np.array([float(f"{v:.6g}") for v in x])      # noqa: E731
+    c = specific_heat(r6(E), r6(E ** 2 + var), 64, T)
+    assert np.all(np.isnan(c[:2])) and np.allclose(c[2:], exact[2:], rtol=0.1)

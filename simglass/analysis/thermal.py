@@ -16,7 +16,8 @@ disorder averages [·] with bootstrap errors over realisations, per temperature 
   temperature T_AT = 0.394 J_SK (docs/conventions.md); C = C_sk for every other series.
   For the random-field series whose tasks store the fields' variance h2, [⟨E⟩] is the
   control-variate mean with h2 (``control_variate_mean``);
-* the specific heat per site c = [⟨E²⟩ - ⟨E⟩²]/(N T²);
+* the specific heat per site c = [⟨E²⟩ - ⟨E⟩²]/(N T²) (NaN where a compact table's
+  digits do not resolve the difference: ``specific_heat``);
 * the Binder cumulant g = ½(3 - [⟨q⁴⟩]/[⟨q²⟩]²) and χ_SG = N [⟨q²⟩];
 * P(q) and P(φ - μ(T)) (normalised densities, realisations averaged), and P(0, T): the
   density of φ - μ(T) within PHI0_HALF_WIDTH J of zero (``phi0_density``; compact tables
@@ -50,7 +51,8 @@ from .reference import J_SK_PER_J, TC_SK
 from .stats import bootstrap
 
 __all__ = ["SizeThermal", "BinderCrossing", "size_averages", "binder", "binder_crossing", "paramagnetic_energy",
-           "connected_susceptibility", "connected_crossing", "control_variate_mean", "replica_symmetric_energy",
+           "connected_susceptibility", "connected_crossing", "control_variate_mean", "specific_heat",
+           "replica_symmetric_energy",
            "transition_temperature", "paramagnet_limit", "phi0_density", "ground_state_phi0", "analyze", "main"]
 
 N_BOOT = 500
@@ -175,6 +177,28 @@ def control_variate_mean(y, x, x_mean):
     var = np.dot(dx, dx)
     b = (dx @ (y - y.mean(axis=0))) / var if var > 0 else np.zeros(y.shape[1])
     return y.mean(axis=0) - b * (x.mean() - x_mean)
+
+
+def _significant_digits(x) -> int:
+    """Significant digits of a float as it is stored (the shortest repr): 6 for a value
+    read from a table written with 6 digits, up to 17 for a full double."""
+    mantissa = repr(float(x)).lower().split("e")[0].replace("-", "").replace(".", "").strip("0")
+    return max(len(mantissa), 1)
+
+
+def specific_heat(energy, energy2, N: int, T):
+    """c = (⟨E²⟩ − ⟨E⟩²)/(N T²) of one task (arrays over the ladder T), NaN where the
+    difference is not resolved by the digits the values keep: a compact table written
+    with d significant digits (analysis.compact --digits) rounds ⟨E²⟩ and ⟨E⟩² by about
+    1.5 × 10^(1−d) ⟨E²⟩ at most, and c needs the difference to exceed that 10 times (the
+    committed thermal_coulomb_gap table at 6 digits: where c stays, it is within 0.4 % of
+    its 8-digit value).  d is read off the stored values (the most digits among the
+    task's ⟨E²⟩).  Returns (R,)."""
+    e, e2 = np.asarray(energy, float), np.asarray(energy2, float)
+    var = e2 - e * e
+    d = max(_significant_digits(x) for x in e2)
+    resolved = var > 10 * 1.5 * 10.0 ** (1 - d) * np.abs(e2)
+    return np.where(resolved, var / (N * np.asarray(T, float) ** 2), np.nan)
 
 
 def connected_susceptibility(N, q2, q2_shared, q2_disjoint):
@@ -326,7 +350,7 @@ def size_averages(path, n_boot: int = N_BOOT, seed: int = 0, z_max: float | None
         E = np.array([(r["energy"] - _spin_constant(r, sign)) / (N * J) for r in good])
         x = np.array([float(r.get("h2", np.nan)) for r in good]) / J ** 2
         control = bool(h) and len(good) >= MIN_CONTROL and np.all(np.isfinite(x))
-        C = np.array([(r["energy2"] - r["energy"] ** 2) / (N * T ** 2) for r in good])
+        C = np.array([specific_heat(r["energy"], r["energy2"], N, T) for r in good])
         q2 = np.array([r["q2"] for r in good])
         q4 = np.array([r["q4"] for r in good])
         if control:     # the random-field series: the fields' sample variance as a control variate
