@@ -150,3 +150,38 @@ def test_engine_record_at_finite_temperature():
     assert rec["free_energy"] == pytest.approx(rec["energy"] - 0.2 * rec["entropy"])
     assert rec["free_energy"] < rec0["energy"]        # F(T) < E_H(0) (the T = 0 state is a trial state)
     assert np.sum(rec["density"]) == pytest.approx(8, abs=1e-8)
+
+
+def test_zero_temperature_start_is_the_t0_solution_continued():
+    """starts = ("zero_temperature",): the T = 0 solver's solution of the classical start
+    as the start at T > 0.  At T = 1e-3 on a gapped case it is that solution (same
+    density, F = E_H); its diagonalisations count in ``iterations``; at T = 0.1 near
+    the glass onset it converges to a stable state with F no higher than the classical
+    start's when that converges."""
+    m = _model(J=4.0, W=0.0, compensate=True, seed=2)
+    z = ed.hartree_solve(m, seed=5, starts=("classical",))
+    r = ht.hartree_thermal_solve(m, 1e-3, seed=5, starts=("zero_temperature",))
+    assert z.converged and r.converged and r.start == "zero_temperature"
+    if z.gap > 0.05:
+        assert np.abs(r.density - z.density).max() < 1e-4
+        assert r.free_energy == pytest.approx(z.energy, abs=1e-6 * abs(z.energy))
+    assert r.iterations >= z.iterations + 1      # the T = 0 solve is counted, and at least one mixing step
+    hot = ht.hartree_thermal_solve(m, 0.1, seed=5, starts=("classical", "zero_temperature"))
+    done = {s[0]: s for s in hot.starts}
+    assert done["zero_temperature"][2] and hot.converged and hot.stable
+    if done["classical"][2]:
+        assert done["zero_temperature"][1] <= done["classical"][1] + 1e-6 or hot.start == "classical"
+
+
+def test_zero_temperature_start_needs_t_above_zero():
+    from simglass.jobfile import parse_job
+    from simglass.tasks import run_task
+    text = ('engine = "hartree"\nseed = 1\n[model]\nL = [4, 4]\nt = 1.0\ndensity = 0.5\nJ = 2.0\n'
+            '[options]\nstarts = ["zero_temperature"]\n')
+    with pytest.raises(ValueError, match="'zero_temperature'.*needs T > 0"):
+        parse_job(text)
+    with pytest.raises(ValueError, match="starts: 'bogus'"):
+        ht.hartree_thermal_solve(_model(L=(2, 2)), 0.1, starts=("bogus",))
+    hot = parse_job(text + "T = 0.2\n")
+    rec = run_task(hot, hot.tasks()[0])
+    assert rec["converged"] and rec["start"] == "zero_temperature"

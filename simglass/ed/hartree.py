@@ -34,6 +34,8 @@ from simglass.options import generator
 __all__ = ["HartreeResult", "hartree_solve", "aufbau", "hartree_hamiltonian"]
 
 START_KINDS = ("classical", "random", "uniform")
+# at T > 0 (ed.hartree_thermal) also the T = 0 solution of the classical start
+THERMAL_START_KINDS = START_KINDS + ("zero_temperature",)
 METHODS = ("trust", "newton", "mixing")
 
 
@@ -155,17 +157,17 @@ def _start_density(model, kind, rng, classical_sweeps):
     return gs.occupation.astype(float)
 
 
-def start_list(model, starts, init_density=None) -> list:
+def start_list(model, starts, init_density=None, kinds=START_KINDS) -> list:
     """[(label, density or None)] of the starts of a Hartree solve: ``init_density``
-    first (labelled "given"), then each of ``starts`` (START_KINDS).
+    first (labelled "given"), then each of ``starts`` (one of ``kinds``).
 
     Raises ValueError for an unknown start, no start at all, or an init_density that is
     not a finite array of shape (N,)."""
     if isinstance(starts, str):
         starts = (starts,)
     for s in starts:
-        if s not in START_KINDS:
-            raise ValueError(f"starts: {s!r} is not one of {START_KINDS}")
+        if s not in kinds:
+            raise ValueError(f"starts: {s!r} is not one of {kinds}")
     if not starts and init_density is None:
         raise ValueError("give at least one start (starts or init_density)")
     todo = []

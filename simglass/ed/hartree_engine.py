@@ -15,7 +15,7 @@ from simglass.options import Option, default_of
 from simglass.outputs import Output
 
 from .curvature import fermi_window, level_curvatures, spacing_ratios, thouless_g, window_gap_ratios
-from .hartree import SOLVER_OPTIONS, START_KINDS, hartree_solve
+from .hartree import SOLVER_OPTIONS, START_KINDS, THERMAL_START_KINDS, hartree_solve
 from .hartree_thermal import hartree_thermal_solve
 
 _pos = lambda x: x > 0  # noqa: E731
@@ -25,8 +25,10 @@ FIXED_WINDOWS = (4, 16)   # levels per side of the extra fixed-count <ln g> (ln_
 FLAGS = {"converged": True, "stable": True, "degenerate": False}
 
 OPTIONS = {
-    "starts": Option(str, default_of(hartree_solve, "starts"), lambda x: x in START_KINDS,
-                     f"one or more of {START_KINDS}", "starting densities; the lowest converged E_H is kept",
+    "starts": Option(str, default_of(hartree_solve, "starts"), lambda x: x in THERMAL_START_KINDS,
+                     f"one or more of {START_KINDS}, and at T > 0 also 'zero_temperature'",
+                     "starting densities; the lowest converged E_H (at T > 0 free energy) is kept; "
+                     "'zero_temperature': the T = 0 solution of the classical start (ed.hartree_thermal)",
                      many=True),
     **SOLVER_OPTIONS,   # tol, max_iter, method, smearing, warmup, classical_sweeps (ed.hartree)
     "T": Option(float, 0.0, lambda x: x >= 0, ">= 0",
@@ -146,6 +148,9 @@ def gap_ratios(levels, center, K):
 
 
 def check_point(params, options):
+    if "zero_temperature" in options["starts"] and options["T"] == 0:
+        raise ValueError("starts: 'zero_temperature' (the T = 0 solution as a start) needs T > 0; at T = 0 use "
+                         f"one or more of {START_KINDS}")
     N, nf = sites_and_particles(params)
     if not 0 < nf < N:
         raise ValueError(f"L = {params['L']}: N = {N} sites with N_f = {nf} particles; engine 'hartree' needs "

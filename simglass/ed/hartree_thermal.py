@@ -47,7 +47,7 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 from simglass.blas import numpy_blas_only
 from simglass.options import generator
 
-from .hartree import SOLVER_OPTIONS, _start_density, bare_hamiltonian, shifted, start_list
+from .hartree import SOLVER_OPTIONS, THERMAL_START_KINDS, _start_density, bare_hamiltonian, shifted, start_list
 
 __all__ = ["ThermalHartreeResult", "hartree_thermal_solve", "thermal_state", "fermi_entropy", "pair_weights",
            "static_response", "thermal_stability", "check_temperature"]
@@ -226,7 +226,11 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
         the classical model at T).
     T : temperature, energy units (k_B = 1), finite and > 0.
     starts : sequence of "classical" (the t = 0 ground state of mc, default), "random",
-        "uniform" (as ed.hartree_solve).
+        "uniform" (as ed.hartree_solve), "zero_temperature" (the T = 0 solution of
+        ed.hartree_solve from the classical start with the default trust-region solver:
+        a local minimum of E_H, which near the glass onset converges at T > 0 where the
+        classical start often does not; its diagonalisations are added to the start's
+        ``iterations``, outside the ``max_iter`` budget).
     init_density : (N,) explicit start, tried first, labelled "given".
     tol : convergence threshold on max_i |n_out - n_in|.
     max_iter : diagonalisations per start.
@@ -283,7 +287,7 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
         raise ValueError(f"beta_min must lie in (0, beta], got {beta_min!r}")
     if isinstance(stability_tol, bool) or not (np.isfinite(stability_tol) and stability_tol >= 0):
         raise ValueError(f"stability_tol must be a finite number >= 0, got {stability_tol!r}")
-    todo = start_list(model, starts, init_density)
+    todo = start_list(model, starts, init_density, kinds=THERMAL_START_KINDS)
     rng = generator(seed, rng)
     h0 = bare_hamiltonian(model)
     best, tried = None, []
@@ -299,7 +303,12 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
         return r, mode
     with numpy_blas_only():
         for label, n0 in todo:
-            if n0 is None:
+            extra = 0
+            if n0 is None and label == "zero_temperature":
+                from .hartree import hartree_solve
+                z = hartree_solve(model, rng=rng, starts=("classical",), tol=tol, classical_sweeps=classical_sweeps)
+                n0, extra = z.density, z.iterations
+            elif n0 is None:
                 n0 = _start_density(model, label, rng, classical_sweeps)
             r, mode = solve(n0, max_iter)
             its, prods = r.iterations, r.response_products
@@ -316,7 +325,7 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
                         break
                 else:
                     break
-            r.iterations, r.response_products = its, prods
+            r.iterations, r.response_products = its + extra, prods
             r.start = label
             tried.append((label, r.free_energy, r.converged, r.iterations, r.stability, r.density))
             if best is None or _rank(r) < _rank(best):
