@@ -166,11 +166,17 @@ def test_critical_coupling_rises_with_temperature(tmp_path):
     assert r.returncode == 0, r.stderr
     from simglass.analysis.load import load_points
     from simglass.analysis.phase_boundary import thermal
-    (n, j0, T, jc, err), = thermal(load_points(tmp_path / "t.h5", engine="saddle")[1])
+    (n, j0, T, jc, err, s0, js, js_err), = thermal(load_points(tmp_path / "t.h5", engine="saddle")[1])
     assert list(T) == [0.1, 0.3] and j0 < jc[0] < jc[1]
+    # the Hartree spinodal of the same tables: below J_c at every T (the constraint raises it),
+    # at T = 0 the spinodal of the same rule computed on its own
+    from simglass.meanfield.spinodal import hartree_spinodal_infinite
+    assert s0 == pytest.approx(hartree_spinodal_infinite(0.3, n_q=8, n_k=4), rel=1e-12)
+    assert s0 < j0 and np.all(js < jc) and np.all(np.isfinite(js_err))
     r = run_cli("analyze", tmp_path / "t.h5", "--out", tmp_path / "out")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out" / "temperature.png").exists() and "at T/t = 0.3" in r.stdout
+    assert "Hartree spinodal J_s/t" in r.stdout
     assert "at J/J_c = 1.5" in r.stdout and "at ω0/t = 2" in r.stdout
 
 

@@ -52,23 +52,36 @@ def table(path):
 
 
 def thermal(points):
-    """[(n, J_c(T = 0)/t, T/t array, J_c(T)/t, error)] for the densities run with the
-    engine option ``temperatures`` (``points`` from load_any)."""
-    out = [(float(p.params["density"]), float(p.records[0]["Jc"]), np.asarray(p.records[0]["T"]),
-            np.asarray(p.records[0]["Jc_T"]), np.asarray(p.records[0]["Jc_T_err"]))
-           for p in points if p.records and "Jc_T" in p.records[0]]
+    """[(n, J_c(T = 0)/t, T/t array, J_c(T)/t, error, J_s(T = 0)/t, J_s(T)/t, error)] for
+    the densities run with the engine option ``temperatures`` (``points`` from
+    load_any); the Hartree spinodal J_s (engine outputs Js, Js_T) NaN in results written
+    before it was recorded."""
+    out = []
+    for p in points:
+        if not (p.records and "Jc_T" in p.records[0]):
+            continue
+        r = p.records[0]
+        T = np.asarray(r["T"])
+        nan = np.full(T.shape, np.nan)
+        out.append((float(p.params["density"]), float(r["Jc"]), T, np.asarray(r["Jc_T"]), np.asarray(r["Jc_T_err"]),
+                    float(r.get("Js", np.nan)), np.asarray(r.get("Js_T", nan)), np.asarray(r.get("Js_T_err", nan))))
     return sorted(out, key=lambda r: r[0])
 
 
 def figure_thermal(rows, path):
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    for n, j0, T, jc, err in rows:
+    for n, j0, T, jc, err, s0, js, js_err in rows:
         line = ax.errorbar(np.concatenate([[0.0], T]), np.concatenate([[j0], jc]),
-                           yerr=np.concatenate([[0.0], err]), marker="o", ms=3, capsize=2, label=f"n = {n:g}")
+                           yerr=np.concatenate([[0.0], err]), marker="o", ms=3, capsize=2,
+                           label=f"n = {n:g}: saddle point J_c")
         ax.axhline(j0, color=line[0].get_color(), lw=0.5, ls=":")
+        if np.isfinite(js).any():
+            ax.errorbar(np.concatenate([[0.0], T]), np.concatenate([[s0], js]), yerr=np.concatenate([[0.0], js_err]),
+                        marker="s", ms=3, capsize=2, ls="--", color=line[0].get_color(),
+                        label=f"n = {n:g}: Hartree spinodal J_s (no constraint)")
     ax.set_xlabel("T / t")
-    ax.set_ylabel("(J / t)_c")
+    ax.set_ylabel("(J / t)_c and J_s / t")
     ax.set_title("Glass instability of the Fermi liquid against temperature\n(infinite lattice, Matsubara sums)",
                  fontsize=9)
     ax.legend(fontsize=8)
@@ -223,9 +236,14 @@ def main(argv=None):
             print(f"{a_[0]:g}-{b_[0]:g}: " + ", ".join(f"{k} {e:+.3f}" for k, e in
                                                     zip(("J_c", "|s0|", "lambda", "D(0)", "I_2"), ex)))
     warm = thermal(points)
-    for n, j0, T, jc, err in warm:
+    for n, j0, T, jc, err, s0, js, js_err in warm:
         print(f"n = {n:g}: J_c/t = {j0:.5f} at T = 0; " + ", ".join(
             f"{x:.5f}({e:.1g}) at T/t = {tt:g}" for tt, x, e in zip(T, jc, err)))
+        if np.isfinite(js).any():
+            print(f"   Hartree spinodal J_s/t = {s0:.5f} at T = 0; " + ", ".join(
+                f"{x:.5f}({e:.1g}) at T/t = {tt:g}" for tt, x, e in zip(T, js, js_err))
+                + "; J_c/J_s: " + ", ".join(f"{x / y:.3f}" for x, y in zip(np.concatenate([[j0], jc]),
+                                                                         np.concatenate([[s0], js]))))
     if a.out:
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)

@@ -44,6 +44,8 @@ OUTPUTS = {
                  "n_q + 4 (with n_k, n_omega)"),
     "Jc_err": Output("()", "t", "|J_c(n_q + 4) - J_c(n_q)|: the quadrature error estimate, not a bound (the "
                      "momentum rule converges non-monotonically, docs/validation.md)"),
+    "Js": Output("()", "t", "the Hartree spinodal J_s/t of the uniform state from the static row of the same "
+                 "bubble table as Jc (meanfield.spinodal.hartree_spinodal_table)"),
     "lam_c": Output("()", "t", "λ at (1 - 1e-5) J_c"),
     "mass_c": Output("()", "t", "the Ω = 0 mass s0 = 2λ - J² D(0) at J_c"),
     "mass_pole": Output("()", "t", "-1/max_q [-Π⁰(0, q)], the smallest mass the table allows"),
@@ -58,6 +60,10 @@ OUTPUTS = {
     "Jc_T": Output("(temperatures,)", "t", "J_c/t at each T (rule n_q_T, Matsubara sums, "
                    "meanfield.saddle.frequency_nodes)", when="temperatures"),
     "Jc_T_err": Output("(temperatures,)", "t", "|J_c(n_q_T) - J_c(n_q_T - 4)|", when="temperatures"),
+    "Js_T": Output("(temperatures,)", "t", "the Hartree spinodal J_s/t of the uniform state at each T, from the "
+                   "static (Ω = 0) row of the same bubble tables as Jc_T (meanfield.spinodal: the saddle point's "
+                   "glass line without the constraint's λ)", when="temperatures"),
+    "Js_T_err": Output("(temperatures,)", "t", "|J_s(n_q_T) - J_s(n_q_T - 4)|", when="temperatures"),
     "J_glass": Output("(glass,)", "t", "the couplings J/t in the glass (the option's J/J_c times J_c)",
                       when="glass"),
     "q_EA": Output("(glass,)", "1", "Edwards–Anderson parameter there (Eq. 40; "
@@ -84,7 +90,9 @@ def run_params(params, rng, *, n_q, n_k, n_omega, response, J_max, temperatures,
     table = bubble_table_infinite(n, t, n_q + 4, n_k, n_omega)
     jc = critical_coupling_table(table, t, J_max * t, what=f"density {n}")
     near = saddle_grid((1 - 1e-5) * jc, table)
-    rec = {"Jc": jc / t, "Jc_err": abs(jc - coarse) / t, "lam_c": near.lam / t,
+    from .spinodal import hartree_spinodal_table
+    rec = {"Jc": jc / t, "Jc_err": abs(jc - coarse) / t, "Js": hartree_spinodal_table(table) / t,
+           "lam_c": near.lam / t,
            "mass_c": fold_mass(jc, table) / t, "mass_pole": -1.0 / table.c[0].max() / t,
            "Jc_Q": closed_form_critical_coupling(n, t, n_omega=n_omega)[0] / t}
     if response:
@@ -102,9 +110,12 @@ def run_params(params, rng, *, n_q, n_k, n_omega, response, J_max, temperatures,
     if temperatures is not None:
         temps = np.atleast_1d(np.asarray(temperatures, float)) * t
         what = f"density {n}, T > 0"
-        fine = [critical_coupling_table(bubble_table_infinite(n, t, n_q_T, n_k, n_omega, T=T), t, J_max * t,
-                                        what=what) for T in temps]
-        rough = [critical_coupling_table(bubble_table_infinite(n, t, n_q_T - 4, n_k, n_omega, T=T), t,
-                                         J_max * t, what=what) for T in temps]
-        rec.update(T=temps / t, Jc_T=np.array(fine) / t, Jc_T_err=np.abs(np.subtract(fine, rough)) / t)
+        out = {}
+        for rule in (n_q_T, n_q_T - 4):
+            tables = [bubble_table_infinite(n, t, rule, n_k, n_omega, T=T) for T in temps]
+            out[rule] = (np.array([critical_coupling_table(b, t, J_max * t, what=what) for b in tables]),
+                         np.array([hartree_spinodal_table(b) for b in tables]))
+        (fine, js), (rough, js_rough) = out[n_q_T], out[n_q_T - 4]
+        rec.update(T=temps / t, Jc_T=fine / t, Jc_T_err=np.abs(fine - rough) / t, Js_T=js / t,
+                   Js_T_err=np.abs(js - js_rough) / t)
     return rec
