@@ -584,7 +584,8 @@ def test_chi_sg_scaling_recovers_a_known_exponent():
 def test_tc_row_takes_the_largest_pair_and_its_drift():
     """The SK T_c report row: the largest pair's crossing with the drift from the next
     smaller pair as its systematic error; 'no crossing' when the largest pair has none
-    (never a smaller pair's value instead); no drift when the next pair has no crossing."""
+    (never a smaller pair's value instead); when the next pair has no crossing the drift
+    is unknown and the row 'not settled'."""
     from simglass.analysis.checks import Row, tc_row
     from simglass.analysis.thermal import BinderCrossing
 
@@ -596,11 +597,12 @@ def test_tc_row_takes_the_largest_pair_and_its_drift():
     assert r.error_sys == pytest.approx(0.032) and "128/256" in r.sys_source and r.verdict == "agrees"
     r = row(0.229, 0.216, np.nan)
     assert r.verdict == "no crossing" and r.value is None and r.sizes == "N = 256/512"
-    r = row(0.229, np.nan, 0.3)
-    assert r.value == 0.3 and r.error_sys == 0.0 and "none estimated" in r.sys_source
-    r = row(0.26)
-    assert r.value == 0.26 and r.error_sys == 0.0 and r.verdict == "agrees"
-    r = row(0.5)
+    r = row(0.229, np.nan, 0.251)          # the drift is unknown: not judged, even where it would agree
+    assert r.value == 0.251 and r.error_sys == 0.0 and "none estimated" in r.sys_source
+    assert r.verdict == "not settled"
+    r = row(0.26)                          # one pair: no drift to measure either
+    assert r.value == 0.26 and r.error_sys == 0.0 and r.verdict == "not settled"
+    r = row(0.49, 0.5)
     assert r.verdict == "differs"
     r = tc_row(Row("sk_tc_binder", "T_c", "SK", 0.25), [], {}, "src")
     assert r.verdict == "not run" and "no pair of sizes" in r.note

@@ -177,6 +177,11 @@ SUMMARY_ROWS = {
                                  "| {deviation}σ;"]),
     "SK T_c from Binder crossings (§12)": ("sk_tc_binder", ["| {value} ± {error} ({error_stat}, {error_sys}), N = ",
                                                             "| {deviation}σ;"]),
+    "Energy of SK in a random field above T_AT, thermal Monte Carlo, N → ∞ (§12a)": (
+        "field_rs_energy", ["| {value} ± {error} ({error_stat}, {error_sys}) at", "= {theory} |",
+                            "| {deviation}σ;"]),
+    "T_AT of SK in a random field from χ_SG,conn/N^{1/3} (§12a)": (
+        "field_t_at", ["| {value} ± {error} ({error_stat}, {error_sys}), N = "]),
     "Phase diagram, W̃ = 0 axis (§11)": ("n_star_hartree", ["= {value} ± {error}, the bracket ({lo}, {hi})"]),
 }
 # numbers of a report row beyond its value, errors, theory and deviation: (field, pattern, row entry)

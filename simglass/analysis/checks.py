@@ -492,10 +492,11 @@ def _thermal_pair(path, energy: Row, tc: Row, kind: str) -> list[Row]:
 def tc_row(tc: Row, crossings, realizations: dict, source: str) -> Row:
     """Fill a T_c row from the crossings of successive sizes (analysis.thermal
     BinderCrossing of one kind, Binder or connected, any order): the largest pair's
-    crossing, its bootstrap error, and as
-    the systematic error its drift from the next smaller pair (none estimated when that
-    pair has no crossing or there is none); "no crossing" when the largest pair has none.
-    ``realizations``: {N: realisations} of the sizes."""
+    crossing, its bootstrap error, and as the systematic error its drift from the next
+    smaller pair.  When that pair has no crossing the drift, and so the systematic
+    error, is unknown: none is estimated and the row is "not settled" (not judged
+    against the theory); with a single pair, none is estimated either.  "no crossing"
+    when the largest pair has none.  ``realizations``: {N: realisations} of the sizes."""
     if not crossings:
         return _missing(tc, f"no pair of sizes ({source})")
     ordered = sorted(crossings, key=lambda c: c.b)
@@ -509,8 +510,9 @@ def tc_row(tc: Row, crossings, realizations: dict, source: str) -> Row:
         prev = ordered[-2] if len(ordered) >= 2 else None
         if prev is not None and np.isfinite(prev.T):
             tc.set_errors(last.err, abs(last.T - prev.T), f"the drift from the N = {prev.a}/{prev.b} crossing")
-        else:
+        else:       # the drift is unknown, so is the systematic error: no verdict of agreement
             tc.set_errors(last.err, 0.0, "none estimated: the next smaller pair of sizes has no crossing")
+            tc.settled = False
     return tc.judge()
 
 

@@ -605,6 +605,8 @@ def _figures(sizes, out: Path):
             ax.axvline(transition_temperature(h), color="k", ls=":" if h == 0 else "-.",
                        label=("T_c = J/4 (SK)" if h == 0 else f"replica-symmetric T_AT = {transition_temperature(h):.3g} J"))
         ax.set_xscale("log")
+        from matplotlib.ticker import NullFormatter
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("T/J")
         ax.set_ylabel(r"$\chi_{SG,conn}/N^{1/3}$")
         ax.set_title("Connected spin-glass susceptibility (four chains)", fontsize=9)
