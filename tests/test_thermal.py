@@ -598,10 +598,12 @@ def test_tc_row_takes_the_largest_pair_and_its_drift():
     r = row(0.229, 0.216, np.nan)
     assert r.verdict == "no crossing" and r.value is None and r.sizes == "N = 256/512"
     r = row(0.229, np.nan, 0.251)          # the drift is unknown: not judged, even where it would agree
-    assert r.value == 0.251 and r.error_sys == 0.0 and "none estimated" in r.sys_source
+    assert r.value == 0.251 and r.error_sys == 0.0 and "next smaller pair" in r.sys_source
     assert r.verdict == "not settled"
+    r = row(0.229, np.nan, 0.9)            # ... but beyond 3 statistical errors no drift makes it agree
+    assert r.verdict == "differs"
     r = row(0.26)                          # one pair: no drift to measure either
-    assert r.value == 0.26 and r.error_sys == 0.0 and r.verdict == "not settled"
+    assert r.value == 0.26 and r.error_sys == 0.0 and r.verdict == "not settled" and "single pair" in r.sys_source
     r = row(0.49, 0.5)
     assert r.verdict == "differs"
     r = tc_row(Row("sk_tc_binder", "T_c", "SK", 0.25), [], {}, "src")
@@ -618,6 +620,8 @@ def test_specific_heat_is_nan_where_the_digits_do_not_resolve_it():
     var = np.array([2e-4, 5e-3, 0.7, 2.5])
     exact = var / (64 * T ** 2)
     assert np.allclose(specific_heat(E, E ** 2 + var, 64, T), exact, rtol=1e-6)
+    frozen = specific_heat(E, E ** 2, 64, T)         # full doubles: a zero variance is c = 0, not NaN
+    assert np.allclose(frozen, 0.0, atol=1e-9) and not np.isnan(frozen).any()
     r6 = lambda x: np.array([float(f"{v:.6g}") for v in x])      # noqa: E731
     c = specific_heat(r6(E), r6(E ** 2 + var), 64, T)
     assert np.all(np.isnan(c[:2])) and np.allclose(c[2:], exact[2:], rtol=0.1)

@@ -493,10 +493,11 @@ def tc_row(tc: Row, crossings, realizations: dict, source: str) -> Row:
     """Fill a T_c row from the crossings of successive sizes (analysis.thermal
     BinderCrossing of one kind, Binder or connected, any order): the largest pair's
     crossing, its bootstrap error, and as the systematic error its drift from the next
-    smaller pair.  When that pair has no crossing the drift, and so the systematic
-    error, is unknown: none is estimated and the row is "not settled" (not judged
-    against the theory); with a single pair, none is estimated either.  "no crossing"
-    when the largest pair has none.  ``realizations``: {N: realisations} of the sizes."""
+    smaller pair.  When that pair has no crossing, or there is a single pair, the drift,
+    and so the systematic error, is unknown: none is estimated and the row is "not
+    settled", unless the value lies more than N_SIGMA statistical errors from the theory
+    ("differs").  "no crossing" when the largest pair has none.  ``realizations``:
+    {N: realisations} of the sizes."""
     if not crossings:
         return _missing(tc, f"no pair of sizes ({source})")
     ordered = sorted(crossings, key=lambda c: c.b)
@@ -511,9 +512,14 @@ def tc_row(tc: Row, crossings, realizations: dict, source: str) -> Row:
         if prev is not None and np.isfinite(prev.T):
             tc.set_errors(last.err, abs(last.T - prev.T), f"the drift from the N = {prev.a}/{prev.b} crossing")
         else:       # the drift is unknown, so is the systematic error: no verdict of agreement
-            tc.set_errors(last.err, 0.0, "none estimated: the next smaller pair of sizes has no crossing")
+            why = ("the next smaller pair of sizes has no crossing" if prev is not None
+                   else "a single pair of sizes")
+            tc.set_errors(last.err, 0.0, f"unknown (none estimated: {why})")
             tc.settled = False
-    return tc.judge()
+    tc.judge()
+    if tc.verdict == "not settled" and tc.error_stat and abs(tc.value - tc.theory) > N_SIGMA * tc.error_stat:
+        tc.verdict = "differs"      # beyond its statistical error alone: no drift can make it agree
+    return tc
 
 
 def _equal_order(q, f, tol=GLASS_ORDER_TOL):

@@ -18,8 +18,9 @@ of the landscape (analysis.multiplicity.columns).
     python -m simglass.analysis.compact results/x.h5 [more.h5 ...] --job jobs/x.toml --out data/x.csv [--keys ...] [--digits 8]
 
 Values are written with 8 significant digits (``--digits``: fewer for tables whose
-values carry less, so that the committed data stay small; not for quantities formed by
-cancellation, such as the specific heat (⟨E²⟩ - ⟨E⟩²)/T² of a thermal table at low T).
+values carry less, so that the committed data stay small; quantities formed by
+cancellation lose digits: the specific heat (⟨E²⟩ - ⟨E⟩²)/T² of a thermal table at low T,
+which analysis.thermal.specific_heat reports as NaN where the digits do not resolve it).
 A committed table is rewritten with fewer digits, its header, parameter columns and
 every integer and text cell unchanged, by
 

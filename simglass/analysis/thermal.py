@@ -17,7 +17,8 @@ disorder averages [·] with bootstrap errors over realisations, per temperature 
   For the random-field series whose tasks store the fields' variance h2, [⟨E⟩] is the
   control-variate mean with h2 (``control_variate_mean``);
 * the specific heat per site c = [⟨E²⟩ - ⟨E⟩²]/(N T²) (NaN where a compact table's
-  digits do not resolve the difference: ``specific_heat``);
+  digits do not resolve the difference for a task, and then for its size:
+  ``specific_heat``);
 * the Binder cumulant g = ½(3 - [⟨q⁴⟩]/[⟨q²⟩]²) and χ_SG = N [⟨q²⟩];
 * P(q) and P(φ - μ(T)) (normalised densities, realisations averaged), and P(0, T): the
   density of φ - μ(T) within PHI0_HALF_WIDTH J of zero (``phi0_density``; compact tables
@@ -191,14 +192,17 @@ def specific_heat(energy, energy2, N: int, T):
     difference is not resolved by the digits the values keep: a compact table written
     with d significant digits (analysis.compact --digits) rounds ⟨E²⟩ and ⟨E⟩² by about
     1.5 × 10^(1−d) ⟨E²⟩ at most, and c needs the difference to exceed that 10 times (the
-    committed thermal_coulomb_gap table at 6 digits: where c stays, it is within 0.4 % of
-    its 8-digit value).  d is read off the stored values (the most digits among the
-    task's ⟨E²⟩).  Returns (R,)."""
+    committed thermal tables rewritten with 6 digits: where c stays, it is within 0.5 %
+    of its 8-digit value).  d is read off the stored values (the most digits among the
+    task's finite ⟨E²⟩); values with 15 or more (full doubles: a results file) are
+    taken as they are.  Returns (R,)."""
     e, e2 = np.asarray(energy, float), np.asarray(energy2, float)
     var = e2 - e * e
-    d = max(_significant_digits(x) for x in e2)
-    resolved = var > 10 * 1.5 * 10.0 ** (1 - d) * np.abs(e2)
-    return np.where(resolved, var / (N * np.asarray(T, float) ** 2), np.nan)
+    c = var / (N * np.asarray(T, float) ** 2)
+    d = max((_significant_digits(x) for x in e2 if np.isfinite(x)), default=17)
+    if d >= 15:
+        return c
+    return np.where(var > 10 * 1.5 * 10.0 ** (1 - d) * np.abs(e2), c, np.nan)
 
 
 def connected_susceptibility(N, q2, q2_shared, q2_disjoint):

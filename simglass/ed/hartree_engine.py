@@ -75,7 +75,8 @@ OUTPUTS = {
                           "when reading files written before it was stored"),
     "fields": Output("(N,)", "energy", "Hartree fields eps_i - Σ_j V_ij <n_j> - μ"),
     "converged": Output("()", "", "max_i |Δn_i| <= tol reached", "bool"),
-    "iterations": Output("()", "count", "diagonalisations of the kept solution (warm-up included)", "int"),
+    "iterations": Output("()", "count", "diagonalisations of the kept solution (warm-up included; at T > 0 "
+                         "from the start zero_temperature also those of its T = 0 solve)", "int"),
     "response_products": Output("()", "count", "applications of the static response χ⁰ or of the orbital "
                                 "Hessian (each 0.05-0.15 of a diagonalisation at N = 512); at T > 0 of the "
                                 "stability operator K (two N³ products each)", "int"),
@@ -88,8 +89,8 @@ OUTPUTS = {
                      "unconverged)", "bool"),
     "degenerate": Output("()", "", "a degenerate shell at the Fermi level, occupied equally (fractional "
                          "occupations); always False at T > 0", "bool"),
-    "start": Output("()", "", 'the start that gave the kept solution ("classical", "random", "uniform"; '
-                    '"continued" with continue_along); a string', "str"),
+    "start": Output("()", "", 'the start that gave the kept solution ("classical", "random", "uniform", at '
+                    'T > 0 "zero_temperature"; "continued" with continue_along); a string', "str"),
     "chain_iterations": Output("()", "count", "with continue_along: diagonalisations of the solutions at "
                                "the earlier values of the scanned key, recomputed in this task (the task's "
                                "cost grows with its position on the axis); else 0", "int"),

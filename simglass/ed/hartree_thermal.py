@@ -227,10 +227,11 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
     T : temperature, energy units (k_B = 1), finite and > 0.
     starts : sequence of "classical" (the t = 0 ground state of mc, default), "random",
         "uniform" (as ed.hartree_solve), "zero_temperature" (the T = 0 solution of
-        ed.hartree_solve from the classical start with the default trust-region solver:
+        ed.hartree_solve from the classical state with the default trust-region solver:
         a local minimum of E_H, which near the glass onset converges at T > 0 where the
         classical start often does not; its diagonalisations are added to the start's
-        ``iterations``, outside the ``max_iter`` budget).
+        ``iterations``, outside the ``max_iter`` budget).  "classical" and
+        "zero_temperature" share one classical state (annealed once).
     init_density : (N,) explicit start, tried first, labelled "given".
     tol : convergence threshold on max_i |n_out - n_in|.
     max_iter : diagonalisations per start.
@@ -302,12 +303,18 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
             r.stable = bool(r.stability >= -stability_tol)
         return r, mode
     with numpy_blas_only():
+        classical = []                      # the classical state, annealed once for both starts that use it
         for label, n0 in todo:
             extra = 0
+            if n0 is None and label in ("classical", "zero_temperature") and not classical:
+                classical.append(_start_density(model, "classical", rng, classical_sweeps))
             if n0 is None and label == "zero_temperature":
                 from .hartree import hartree_solve
-                z = hartree_solve(model, rng=rng, starts=("classical",), tol=tol, classical_sweeps=classical_sweeps)
+                z = hartree_solve(model, rng=rng, starts=(), init_density=classical[0], tol=tol,
+                                  classical_sweeps=classical_sweeps)
                 n0, extra = z.density, z.iterations
+            elif n0 is None and label == "classical":
+                n0 = classical[0]
             elif n0 is None:
                 n0 = _start_density(model, label, rng, classical_sweeps)
             r, mode = solve(n0, max_iter)
