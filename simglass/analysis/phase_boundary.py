@@ -84,7 +84,7 @@ def figure_thermal(rows, path):
     ax.set_ylabel("(J / t)_c and J_s / t")
     ax.set_title("Glass instability of the Fermi liquid against temperature\n(infinite lattice, Matsubara sums)",
                  fontsize=9)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(0.0, 0.34))
     save(fig, path)
 
 
