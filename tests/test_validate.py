@@ -70,7 +70,7 @@ def test_every_file_is_written(report):
     for role in ROLES:
         assert (report / f"{role}.h5").exists()
     s = json.loads((report / "summary.json").read_text())
-    assert len(s["rows"]) == 25   # 21 + the two rows of Fig. 2 (checks.phase_diagram_rows) + two thermal rows
+    assert len(s["rows"]) == 27   # 21 + the two rows of Fig. 2 (checks.phase_diagram_rows) + four thermal rows
     from simglass.analysis.checks import KINDS, VERDICTS
     assert {r["verdict"] for r in s["rows"]} <= set(VERDICTS)
     for r in s["rows"]:
