@@ -47,7 +47,8 @@ from scipy.sparse.linalg import LinearOperator, eigsh
 from simglass.blas import numpy_blas_only
 from simglass.options import generator
 
-from .hartree import SOLVER_OPTIONS, THERMAL_START_KINDS, _start_density, bare_hamiltonian, shifted, start_list
+from .hartree import (SOLVER_OPTIONS, THERMAL_START_KINDS, _start_density, bare_hamiltonian, hartree_solve,
+                      shifted, start_list)
 
 __all__ = ["ThermalHartreeResult", "hartree_thermal_solve", "thermal_state", "fermi_entropy", "pair_weights",
            "static_response", "thermal_stability", "check_temperature"]
@@ -309,7 +310,6 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
             if n0 is None and label in ("classical", "zero_temperature") and not classical:
                 classical.append(_start_density(model, "classical", rng, classical_sweeps))
             if n0 is None and label == "zero_temperature":
-                from .hartree import hartree_solve
                 z = hartree_solve(model, rng=rng, starts=(), init_density=classical[0], tol=tol,
                                   classical_sweeps=classical_sweeps)
                 n0, extra = z.density, z.iterations

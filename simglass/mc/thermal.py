@@ -248,7 +248,8 @@ def thermal(model, seed=None, *, rng=None, temperatures, sweeps: int, q_bins: in
     E = np.empty((C, R))
     den = nf * (N - nf)
     w = W - 1
-    ia_pairs = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    first, second = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
+    no_moment = np.full(R, np.nan)                    # q_ab q_ac, q_ab q_cd with two chains
     for s in range(S):
         for c in range(C):
             reps, a = reps_of[c], at[c]
@@ -278,13 +279,12 @@ def thermal(model, seed=None, *, rng=None, temperatures, sweeps: int, q_bins: in
                 E[c, k] = st.E
                 if s >= start:
                     phi[c, k] = st.phi
-        m = np.einsum("pki,pki->pk", occ[ia_pairs[0]], occ[ia_pairs[1]])    # (pairs, R)
+        m = np.einsum("pki,pki->pk", occ[first], occ[second])    # (pairs, R)
         num = N * m - nf * nf                          # q = num / den exactly (``overlap``)
         q = num / den
         q2 = q * q
-        nan = np.full(R, np.nan)
-        qs = (q[shared[:, 0]] * q[shared[:, 1]]).mean(axis=0) if shared.size else nan
-        qd = (q[disjoint[:, 0]] * q[disjoint[:, 1]]).mean(axis=0) if disjoint.size else nan
+        qs = (q[shared[:, 0]] * q[shared[:, 1]]).mean(axis=0) if shared.size else no_moment
+        qd = (q[disjoint[:, 0]] * q[disjoint[:, 1]]).mean(axis=0) if disjoint.size else no_moment
         sums[:, w, b] += (E.mean(axis=0), (E * E).mean(axis=0), q2.mean(axis=0), (q2 * q2).mean(axis=0), qs, qd)
         counts[w, b] += 1
         if s >= start:
