@@ -350,6 +350,24 @@ def test_limit_estimate_brackets_the_critical_point_of_drifting_crossings():
     assert abs(last.x - XC) > 3 * last.err
 
 
+def test_limit_estimate_uses_only_the_window():
+    """limit_estimate(window=...) (the command's --window): points outside the window
+    (here a wild value at the lowest x of every size, as the uniform state below the glass
+    onset) change nothing; the result equals that of the table restricted beforehand,
+    and the choices name the window."""
+    from simglass.analysis.finite_size import restrict
+    from simglass.analysis.localization import limit_estimate
+    tab = {s: SizeData(s, d.x, d.Y, np.zeros(d.x.size, int)) for s, d in scaling_data(DRIFTING).items()}
+    lo, hi = sorted(next(iter(tab.values())).x)[1], 20.0
+    wild = {s: SizeData(s, d.x, np.where(d.x < lo, d.Y + 0.5 * s[0], d.Y), d.flagged) for s, d in tab.items()}
+    a = limit_estimate(wild, 16.0, n_boot=10, window=(lo, hi))
+    b = limit_estimate(restrict(tab, (lo, hi)), 16.0, n_boot=10)
+    assert [c[1:] for c in a.choices] == [c[1:] for c in b.choices]
+    assert a.choices[0][0] == f"scaling fit, n_r = 2, with correction, x in {lo:g}-{hi:g}"
+    assert limit_estimate(wild, 16.0, n_boot=10).spread.x != a.spread.x      # without: the wild points count
+    assert all(d.x.min() >= lo for d in restrict(tab, (lo, hi)).values()) and restrict(tab, None) is tab
+
+
 def test_estimate_without_crossing_says_why():
     assert estimate([], 1).line("J") == "no crossing: one size"
     assert "nan" not in estimate([]).line("J")

@@ -102,3 +102,15 @@ def test_paired_difference_uses_the_same_realisations(monkeypatch):
     assert n == 38 and x == 3.5
     assert abs(d - 0.5) < 1e-3 and e < 1e-3            # paired: the spread of 1 cancels
     assert abs((m1 - m0) - d) < 1e-12
+
+
+def test_select_sizes_keeps_the_named_sizes_and_names_a_missing_one():
+    """localization.select_sizes (--sizes): the points of the named linear sizes only, all of
+    them without a selection, and a one-line error naming a size the files do not hold."""
+    import pytest
+    from simglass.analysis.load import Point
+    pts = [Point(k, {"L": [L, L, L], "J": 3.5, "t": 1.0}, [0], [{}]) for k, L in enumerate((8, 10, 12, 14))]
+    assert localization.select_sizes(pts, None) is pts
+    assert [p.params["L"][0] for p in localization.select_sizes(pts, [10, 14])] == [10, 14]
+    with pytest.raises(ValueError, match=r"--sizes: no points at L = 6; the files hold L = 8, 10, 12, 14"):
+        localization.select_sizes(pts, [6, 14])

@@ -33,7 +33,7 @@ import numpy as np
 
 from .stats import weighted_line
 
-__all__ = ["SizeData", "Crossing", "Estimate", "size_table", "crossing", "pair_crossings",
+__all__ = ["SizeData", "Crossing", "Estimate", "size_table", "restrict", "crossing", "pair_crossings",
            "estimate", "mean_err", "Extrapolation", "crossing_extrapolation",
            "joint_crossing_bootstrap", "Spread", "systematic_spread", "Flow", "scaling_flow"]
 
@@ -145,6 +145,20 @@ def crossing(x, ya, yb, window=None):
 def _common(da, db):
     xs = np.intersect1d(da.x, db.x)
     return xs, da.Y[:, np.searchsorted(da.x, xs)], db.Y[:, np.searchsorted(db.x, xs)]
+
+
+def restrict(table, window):
+    """The ``size_table`` with only the x inside ``window`` = (lo, hi) (all of it for
+    None); sizes left with no x are dropped."""
+    if window is None:
+        return table
+    lo, hi = window
+    out = {}
+    for s, d in table.items():
+        m = (d.x >= lo) & (d.x <= hi)
+        if m.any():
+            out[s] = SizeData(d.size, d.x[m], d.Y[:, m], d.flagged[m])
+    return out
 
 
 def pair_crossings(table, n_boot=500, seed=0, window=None):

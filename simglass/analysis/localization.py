@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import written
-from .finite_size import Estimate, estimate, pair_crossings, scaling_flow, size_table
+from .finite_size import Estimate, estimate, pair_crossings, restrict, scaling_flow, size_table
 from .load import lattice_key
 from .plotting import pyplot, save
 from .reference import ALPHA_THEORY as ALPHA, R_GOE, R_POISSON
@@ -74,13 +74,28 @@ class Localization:
         return out
 
 
-def analyze(path, x="J", out=None, window=None, n_boot=500) -> Localization:
+def analyze(path, x="J", out=None, window=None, n_boot=500, sizes=None) -> Localization:
     """The localisation analysis (module docstring) of one or more hartree results files
     or compact tables (analysis.compact; e.g. the pieces of a scan, one size each); with
-    ``out``, writes localization.csv, ln_g.png, r_mean.png and dos.png there."""
+    ``out``, writes localization.csv, ln_g.png, r_mean.png and dos.png there.
+    ``sizes``: linear sizes L to keep (e.g. (10, 14), the sizes where n = ½ closes a
+    shell), the others left out; ValueError names a size the files do not hold."""
     from .compact import load_any
     _, points = load_any(path, "hartree")
-    return _analyze(points, x, out, window, n_boot)
+    return _analyze(select_sizes(points, sizes), x, out, window, n_boot)
+
+
+def select_sizes(points, sizes):
+    """The points whose lattice has linear size L (its first extent) in ``sizes``; all
+    points when ``sizes`` is None.  Raises ValueError for a size with no point."""
+    if sizes is None:
+        return points
+    have = sorted({lattice_key(p.params)[0] for p in points})
+    missing = [L for L in sizes if L not in have]
+    if missing:
+        raise ValueError(f"--sizes: no points at L = {', '.join(map(str, missing))}; the files hold L = "
+                         + ", ".join(map(str, have)))
+    return [p for p in points if lattice_key(p.params)[0] in set(sizes)]
 
 
 def analyze_by(path, by, x="J", window=None, n_boot=500) -> dict:
@@ -194,15 +209,16 @@ class Limit:
     extrapolations: list = field(default_factory=list)
 
 
-def limit_estimate(table, x0, n_boot=100, seed=0) -> Limit:
+def limit_estimate(table, x0, n_boot=100, seed=0, window=None) -> Limit:
     """x_c as L -> infinity from a finite_size size table, with the extrapolation and the
-    estimator in its error.  The choices (fixed before the W~ = 0 production was looked
-    at, and the same for the Anderson check):
+    estimator in its error, on the x inside ``window`` = (lo, hi) (default: all x; the
+    command's --window, the range of its crossing fits).  The choices (fixed before the
+    W~ = 0 production was looked at, and the same for the Anderson check):
 
     * the scaling fit of all sizes (analysis.scaling_fit) with expansion orders n_r = 2
       and 3, with the irrelevant correction (n_i = 1) when there are at least 4 sizes
-      and without it; on the full x range and on its central half (around the primary
-      x_c);
+      and without it; on the full x range (of the window) and on its central half
+      (around the primary x_c);
     * the pair crossings (finite_size.pair_crossings) extrapolated as x_inf + a L^-w
       with w = 1/nu + y of the primary scaling fit (or 1/nu + 2 without a fitted y) and
       w = 1/nu + 1, with their joint-bootstrap covariance, when there are at least 2
@@ -212,6 +228,7 @@ def limit_estimate(table, x0, n_boot=100, seed=0) -> Limit:
     the uncorrected one.  Systematic error: half the range of all choices' values."""
     from .finite_size import crossing_extrapolation, joint_crossing_bootstrap, systematic_spread
     from .scaling_fit import scaling_fit
+    table = restrict(table, window)
     sizes = len(table)
     corr = (True, False) if sizes >= 4 else (False,)
     x = np.concatenate([d.x for d in table.values()])
@@ -221,7 +238,8 @@ def limit_estimate(table, x0, n_boot=100, seed=0) -> Limit:
             f = scaling_fit(table, x0, n_r=n_r, correction=c, n_boot=n_boot, seed=seed)
             if primary is None:
                 primary = f
-            choices.append((f"scaling fit, n_r = {n_r}, {'with' if c else 'no'} correction, all x",
+            choices.append((f"scaling fit, n_r = {n_r}, {'with' if c else 'no'} correction, "
+                            + ("all x" if window is None else f"x in {window[0]:g}-{window[1]:g}"),
                             f.x_c, f.x_c_err))
     half = 0.25 * (x.max() - x.min())
     win = (primary.x_c - half, primary.x_c + half)
@@ -416,7 +434,7 @@ def main(argv=None):
     ap.add_argument("--x", default="J", choices=["J", "W"], help="scanned parameter (in units of t)")
     ap.add_argument("--out", help="directory for localization.csv, ln_g.png, r_mean.png, flow.png, dos.png")
     ap.add_argument("--window", type=float, nargs=2, metavar=("LO", "HI"),
-                    help="x range of the crossing fits and of the printed and drawn scaling flow "
+                    help="x range of the crossing fits, of the printed and drawn scaling flow and of --limit "
                          "(default: every scanned x)")
     ap.add_argument("--by", metavar="KEY",
                     help="analyse each value of this scanned model parameter separately (e.g. density) "
@@ -424,6 +442,9 @@ def main(argv=None):
     ap.add_argument("--paired", metavar="KEY",
                     help="the two values of a scanned model parameter (e.g. compensate) on the same "
                          "realisations: <ln g> at each and the paired difference (paired_difference)")
+    ap.add_argument("--sizes", type=int, nargs="+", metavar="L",
+                    help="linear sizes to analyse, the others left out (e.g. 10 14: the sizes where n = 1/2 "
+                         "closes a shell)")
     ap.add_argument("--limit", action="store_true",
                     help="also the L -> infinity estimate of the <ln g> crossing: scaling fits with and "
                          "without the irrelevant correction and extrapolated pair crossings, the spread "
@@ -435,7 +456,7 @@ def main(argv=None):
     if a.paired:
         return _main_paired(a)
     try:
-        res = analyze(a.results, a.x, a.out, a.window)
+        res = analyze(a.results, a.x, a.out, a.window, sizes=a.sizes)
         points = res.points
     except (InputError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -463,11 +484,11 @@ def main(argv=None):
     print(f"estimate (<ln g>, largest pair): {e.line(a.x)}")
     if a.limit:
         lim = limit_estimate(res.tables["ln_g"], e.x if np.isfinite(e.x) else float(np.median(
-            next(iter(res.tables["ln_g"].values())).x)))
+            next(iter(res.tables["ln_g"].values())).x)), window=a.window)
         for label, v, err in lim.choices:
             print(f"  L -> inf, {label}: {a.x}/t = {v:.3f} +- {err:.3f}")
         if a.out:
-            limit_figure(res.tables["ln_g"], lim, a.x, Path(a.out) / "limit.png")
+            limit_figure(restrict(res.tables["ln_g"], a.window), lim, a.x, Path(a.out) / "limit.png")
         s = lim.spread
         print(f"L -> inf estimate: {a.x}/t = {s.x:.3f} +- {s.stat:.3f} (stat) +- {s.sys:.3f} (sys: half the "
               f"range over the choices above) = {s.x:.3f} +- {s.error:.3f}; nu = {lim.nu:.2f} +- {lim.nu_err:.2f} "
