@@ -75,3 +75,13 @@ def test_solver_response_at_its_instability_is_the_square_root_of_the_fold():
     assert abs(b0 - 0.5) < 2e-3
     with pytest.raises(ValueError, match="omega"):
         fold_response(0.3, [0.0, 0.1], n_q=4, n_k=6, n_omega=16)
+
+
+def test_from_table_refuses_the_computing_options(capsys):
+    """--from-table reads a table that holds its own density and quadratures: --density,
+    --n-q, --n-k or --table with it are refused by name (exit 2), not silently ignored."""
+    import pytest
+    from simglass.analysis.fold_response import main
+    with pytest.raises(SystemExit) as e:
+        main(["--from-table", "unused.csv", "--density", "0.2", "--n-k", "8", "16"])
+    assert e.value.code == 2 and "does not take --density, --n-k" in capsys.readouterr().err

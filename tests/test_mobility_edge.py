@@ -95,3 +95,13 @@ def test_no_binned_curvatures_is_refused():
                            records=[{"converged": 1, "stable": 1, "ln_g_mean": 0.0}])]
     with pytest.raises(ValueError, match="g_energy_max"):
         from_points(pts)
+
+
+def test_x_dos_without_out_is_refused(capsys):
+    """--x-dos only chooses the x of the DOS figure: without --out it is refused by name
+    (exit 2), not silently ignored."""
+    import pytest
+    from simglass.analysis.mobility_edge import main
+    with pytest.raises(SystemExit) as e:
+        main(["unused.csv.gz", "--x-dos", "3.5"])
+    assert e.value.code == 2 and "--x-dos chooses the x of the figure" in capsys.readouterr().err

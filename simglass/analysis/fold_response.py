@@ -260,16 +260,24 @@ def report(res) -> str:
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m simglass.analysis.fold_response",
                                  description="Eq. 47 at the fold: D(0) - D(Ω) exactly at the glass instability")
-    ap.add_argument("--density", type=float, default=0.3)
-    ap.add_argument("--n-q", type=int, default=12, help="momentum rule (meanfield.momentum_rule)")
-    ap.add_argument("--n-k", type=int, nargs="+", default=[12, 24], help="k quadratures (two or more)")
+    ap.add_argument("--density", type=float, default=None, help="density n (default 0.3)")
+    ap.add_argument("--n-q", type=int, default=None, help="momentum rule (meanfield.momentum_rule; default 12)")
+    ap.add_argument("--n-k", type=int, nargs="+", default=None, help="k quadratures (two or more; default 12 24)")
     ap.add_argument("--table", help="write the computed table here (CSV)")
-    ap.add_argument("--from-table", help="analyse a table written before instead of computing")
+    ap.add_argument("--from-table", help="analyse a table written before instead of computing (it holds "
+                                         "its own density and quadratures)")
     ap.add_argument("--out", help="folder for the figure fold_response.png")
     a = ap.parse_args(argv)
     if a.from_table:
+        given = [o for o, v in (("--density", a.density), ("--n-q", a.n_q), ("--n-k", a.n_k), ("--table", a.table))
+                 if v is not None]
+        if given:
+            ap.error(f"--from-table analyses a table written before; it does not take {', '.join(given)}")
         rows = read_table(a.from_table)
     else:
+        a.density = 0.3 if a.density is None else a.density
+        a.n_q = 12 if a.n_q is None else a.n_q
+        a.n_k = [12, 24] if a.n_k is None else a.n_k
         if len(a.n_k) < 2 or min(a.n_k) < 4:
             print("--n-k: give two or more k quadratures, each >= 4", file=sys.stderr)
             return 2

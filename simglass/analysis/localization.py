@@ -451,6 +451,13 @@ def main(argv=None):
                          "over these choices as the systematic error (limit_estimate)")
     a = ap.parse_args(argv)
     from simglass.options import InputError
+    if a.by and a.paired:
+        ap.error("--by and --paired are two different analyses: give one of them")
+    for mode, on, unused in (("--by", a.by, ("--limit", "--sizes", "--out")),
+                             ("--paired", a.paired, ("--limit", "--sizes", "--out", "--window"))):
+        given = [o for o in unused if getattr(a, o[2:]) not in (None, False)]
+        if on and given:
+            ap.error(f"{mode} does not use {', '.join(given)} (they belong to the crossing analysis without {mode})")
     if a.by:
         return _main_by(a)
     if a.paired:
@@ -519,8 +526,6 @@ def _main_paired(a):
 
 def _main_by(a):
     from simglass.options import InputError
-    if a.out:
-        print("note: --out is not used with --by (no figures per group); the table is printed", file=sys.stderr)
     try:
         groups = analyze_by(a.results, a.by, a.x, a.window)
     except (InputError, ValueError) as e:

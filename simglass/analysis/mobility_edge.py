@@ -205,9 +205,12 @@ def main(argv=None):
     ap.add_argument("--x", default="J", choices=["J", "W"], help="scanned parameter (in units of t)")
     ap.add_argument("--out", help="directory for mobility_edge.csv, mobility_edge.png, dos_near_mu.png")
     ap.add_argument("--window", type=float, nargs=2, metavar=("LO", "HI"), help="x range of the crossing fits")
-    ap.add_argument("--x-dos", type=float, help="x of the DOS panel (default: the scan's middle value)")
+    ap.add_argument("--x-dos", type=float, help="x of the DOS figure dos_near_mu.png, needs --out (default: the "
+                                                "scan's middle value; the scanned x nearest to it)")
     ap.add_argument("--n-boot", type=int, default=300, help="bootstrap resamples (default 300)")
     a = ap.parse_args(argv)
+    if a.x_dos is not None and a.out is None:
+        ap.error("--x-dos chooses the x of the figure dos_near_mu.png: give --out too")
     from simglass.options import InputError
     try:
         res = analyze(a.results, a.x, a.out, a.n_boot, a.window, a.x_dos)
