@@ -105,3 +105,22 @@ def test_x_dos_without_out_is_refused(capsys):
     with pytest.raises(SystemExit) as e:
         main(["unused.csv.gz", "--x-dos", "3.5"])
     assert e.value.code == 2 and "--x-dos chooses the x of the figure" in capsys.readouterr().err
+
+
+def test_fermi_level_limit_recovers_the_known_edge(monkeypatch, capsys):
+    """--limit: the lowest bin's crossing as L -> infinity (localization.limit_estimate's
+    rule) gives back J_c at the bin's mean |E| of synthetic data without drift, within its
+    error, and names the window's x range in its choices."""
+    from simglass.analysis import compact
+    from simglass.analysis.mobility_edge import main
+
+    def Jc(e):
+        return 3.0 + 1.5 * e
+    pts = _synthetic_points(Jc, sizes=(4, 6, 8, 10), xs=np.linspace(2.0, 4.0, 9), R=40, levels_per_unit=2.0)
+    monkeypatch.setattr(compact, "load_any", lambda path, engine: (None, pts))
+    assert main(["unused.csv.gz", "--window", "2", "4", "--limit", "--n-boot", "20"]) == 0
+    out = capsys.readouterr().out
+    line = next(s for s in out.splitlines() if s.startswith("L -> inf estimate, |E - mu| < 0.05 t"))
+    value, error = (float(line.split("= ")[2].split()[0]), float(line.split("= ")[2].split()[2].rstrip(";")))
+    assert abs(value - Jc(0.025)) < 3 * error and error < 0.3, line
+    assert "x in 2-4: J/t" in out

@@ -70,7 +70,7 @@ def test_every_file_is_written(report):
     for role in ROLES:
         assert (report / f"{role}.h5").exists()
     s = json.loads((report / "summary.json").read_text())
-    assert len(s["rows"]) == 27   # 21 + the two rows of Fig. 2 (checks.phase_diagram_rows) + four thermal rows
+    assert len(s["rows"]) == 28   # 21 + the three rows of Fig. 2 (checks.phase_diagram_rows) + four thermal rows
     from simglass.analysis.checks import KINDS, VERDICTS
     assert {r["verdict"] for r in s["rows"]} <= set(VERDICTS)
     for r in s["rows"]:
@@ -152,6 +152,9 @@ SUMMARY_ROWS = {
     "(J/t)_c,loc, n = ½, W̃ = 0 axis (§4d)": (
         "metallic_glass_half", ["β({size_first} → {size_last}) above the glass onset: {value} ± {error} at "
                                 "J/t = {at_J}"]),
+    "(J/t)_c,loc, n = ½, W̃ = 0 axis, states at the Fermi level, L → ∞ (§4d)": (
+        "jc_loc_fermi_level_w0", ["| {value} ± {error} ({error_stat}, {error_sys}) |", "| ≈ {theory} (Eq. 18) |",
+                                  "(ratio {ratio}, {deviation}σ)"]),
     "Exponent b of (J/t)_c,loc ∝ n^b (§4b)": (
         "low_density_production", ["| {value} ± {error} ({error_stat}, {error_sys}) |", "| {theory} (Eq. 19) |",
                                    "| {deviation}σ ", "χ²/dof {chi2}:"]),

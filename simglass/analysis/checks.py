@@ -360,12 +360,54 @@ def _density_trend_row(row, paths):
 
 # --- the phase diagram of Fig. 2 (W̃ = 0 axis) from the committed tables -----------------
 
+def fermi_level_row(paths, n_boot=300, n_boot_limit=50) -> Row:
+    """Row value: (J/t)_c,loc as L → ∞ of the states at the Fermi level (|E − μ| below
+    the first bin edge of analysis.level_bins, 0.05 t), n = ½, W̃ = 0, from the committed
+    tables ``paths``: the lowest bin's ⟨ln g⟩ of analysis.mobility_edge and the rule of
+    analysis.localization.limit_estimate on J/t in phase_diagram.LOC_W0_WINDOW
+    (``n_boot`` resamples for the crossings, ``n_boot_limit`` for the scaling fits);
+    systematic error: half the range over that rule's choices.  An estimate against
+    Eq. 18.  The pair crossings, with the fraction of bootstrap samples in which they
+    exist, and the fixed-count (8 levels per side) crossings are in the note."""
+    from .compact import read_table, short_commits
+    from .level_bins import EDGES
+    from .localization import limit_estimate
+    from .mobility_edge import analyze as mobility_edge
+    from .phase_diagram import LOC_W0_WINDOW
+    row = Row("jc_loc_fermi_level_w0", f"(J/t)_c,loc for L → ∞ of the states at the Fermi level (|E − μ| < "
+              f"{EDGES[1]:g} t), n = ½, W̃ = 0, committed production data", "Eq. 18", JC_LOC_EQ18, kind="estimate")
+    if not paths:
+        return _missing(row, "no committed table under data/")
+    res = mobility_edge(paths, window=LOC_W0_WINDOW, n_boot=n_boot)
+    cr = [c for c in res.crossings[0] if np.isfinite(c.x)]
+    if not cr:
+        return _missing(row, "no pair of sizes crosses in the lowest bin")
+    try:
+        lim = limit_estimate(res.ln_g[0], cr[-1].x, n_boot=n_boot_limit, window=LOC_W0_WINDOW)
+    except (ValueError, np.linalg.LinAlgError) as e:
+        return _missing(row, f"no L -> infinity estimate ({e})")
+    s = lim.spread
+    row.value = float(s.x)
+    row.set_errors(s.stat, s.sys, f"L → ∞ extrapolation and estimator: half the range of {len(lim.choices)} "
+                   "choices (" + "; ".join(f"{lbl} {v:.2f}" for lbl, v, _ in lim.choices) + ")")
+    row.sizes = f"L = {cr[0].a[0]}–{cr[-1].b[0]}"
+    row.realizations = ", ".join(f"L = {k[0]}: {d.Y.shape[0]}" for k, d in res.ln_g[0].items())
+    row.note = (f"ν = {lim.nu:.2f} ± {lim.nu_err:.2f}; J/t in {LOC_W0_WINDOW[0]:g}–{LOC_W0_WINDOW[1]:g}; "
+                "pair crossings " + ", ".join(f"{c.a[0]}/{c.b[0]}: {c.x:.2f}({100 * c.err:.0f}), found in "
+                                              f"{100 * c.found:.0f} %" for c in cr)
+                + "; 8 levels per side: " + ", ".join(f"{c.a[0]}/{c.b[0]}: {c.x:.2f}" for c in res.fixed[8])
+                + "; from " + "; ".join(f"{p.name} (commit {short_commits(read_table(p)[0])})" for p in paths))
+    return row.judge()
+
+
 def phase_diagram_rows(data) -> list[Row]:
-    """Two indicator rows of Fig. 2 from the committed tables under ``data``: whether a
-    metallic glass shows at n = ½ (the largest d⟨ln g⟩/d ln L of the largest pair of
-    sizes above the onset of glass order, analysis.finite_size.scaling_flow), and the
-    bracket of n*, where the Hartree first-order step ends (analysis.phase_diagram.
-    subcritical_order, n_star).  The paper draws both (Figs. 1, 2) without numbers."""
+    """Rows of Fig. 2 from the committed tables under ``data``: whether a metallic glass
+    shows at n = ½ (an indicator: the largest d⟨ln g⟩/d ln L of the largest pair of sizes
+    above the onset of glass order, analysis.finite_size.scaling_flow), where the states
+    at the Fermi level localise as L → ∞ at n = ½ (``fermi_level_row``, an estimate
+    against Eq. 18), and the bracket of n*, where the Hartree first-order step ends (an
+    indicator: analysis.phase_diagram.subcritical_order, n_star).  The paper draws them
+    (Figs. 1, 2) without numbers."""
     from .compact import load_any, read_table, short_commits
     from .finite_size import scaling_flow, size_table
     from .localization import usable
@@ -398,6 +440,7 @@ def phase_diagram_rows(data) -> list[Row]:
                         + ", ".join(f"{f.x:g}: {f.beta:+.2f}({100 * f.beta_err:.0f})" for f in glass)
                         + "; from " + "; ".join(f"{p.name} (commit {short_commits(read_table(p)[0])})" for p in w0))
             rows.append(met.judge())
+    rows.append(fermi_level_row(w0))
     ns = Row("n_star_hartree", "n* where the first-order Hartree step ends: the glass branch exists below the "
              "Fermi liquid's spinodal (q > 0) up to n*, closed shells of the largest cluster", "Fig. 2", None,
              kind="indicator")

@@ -20,7 +20,12 @@ around μ (``ln_g_mean_4``, ``ln_g_mean``, ``ln_g_mean_16``: 4, 8, 16 per side) 
 energy window that shrinks as 1/(N ρ_H), faster where the pseudogap deepens; its
 crossings are listed beside the energy-resolved ones.
 
-    python -m simglass.analysis.mobility_edge data/fermi_level_w0_*.csv.gz --out DIR [--x-dos 3.5]
+With ``--limit``, the lowest bin's crossing (the states at the Fermi level) as L -> ∞ by
+the rule of analysis.localization.limit_estimate (scaling fits with and without the
+irrelevant correction, pair crossings extrapolated in L; systematic error half the range
+over these choices), on the x of ``--window``.
+
+    python -m simglass.analysis.mobility_edge data/fermi_level_w0_*.csv.gz --out DIR [--x-dos 3.5] [--limit]
 """
 
 from __future__ import annotations
@@ -208,6 +213,10 @@ def main(argv=None):
     ap.add_argument("--x-dos", type=float, help="x of the DOS figure dos_near_mu.png, needs --out (default: the "
                                                 "scan's middle value; the scanned x nearest to it)")
     ap.add_argument("--n-boot", type=int, default=300, help="bootstrap resamples (default 300)")
+    ap.add_argument("--limit", action="store_true",
+                    help=f"also the L -> infinity estimate of the lowest bin's crossing (|E - mu| < {EDGES[1]:g} t, "
+                         "the Fermi level) on the x of --window: the choices and rule of "
+                         "analysis.localization.limit_estimate; with --out, also fermi_level_limit.png")
     a = ap.parse_args(argv)
     if a.x_dos is not None and a.out is None:
         ap.error("--x-dos chooses the x of the figure dos_near_mu.png: give --out too")
@@ -217,9 +226,9 @@ def main(argv=None):
     except (InputError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(f"{'|E-mu|/t':>12} {'pair':>7} {a.x + '_c/t':>8} {'err':>6}")
+    print(f"{'|E-mu|/t':>12} {'pair':>7} {a.x + '_c/t':>8} {'err':>6} {'found':>6}")
     for lo, hi, sa, sb, xc, err, found in res.rows():
-        print(f"{lo:5.2f}-{hi:<5.2f} {sa[0]:>3}/{sb[0]:<3} {xc:8.3f} {err:6.3f}")
+        print(f"{lo:5.2f}-{hi:<5.2f} {sa[0]:>3}/{sb[0]:<3} {xc:8.3f} {err:6.3f} {100 * found:5.0f}%")
     for m, cs in res.fixed.items():
         for c in cs:
             print(f"fixed {m:2d} levels per side {c.a[0]:>3}/{c.b[0]:<3} {c.x:8.3f} {c.err:6.3f}")
@@ -229,6 +238,26 @@ def main(argv=None):
         m, e, _ = d.mean_err()
         print(f"  L = {'x'.join(map(str, s)):>8}: " + ", ".join(
             f"{xv:g}: {mv:.4f}({1e4 * ev:.0f})" for xv, mv, ev in zip(d.x, m, e) if np.isfinite(mv)))
+    if a.limit:
+        from .localization import limit_estimate, limit_figure
+        from .finite_size import restrict
+        ok = [c for c in res.crossings[0] if np.isfinite(c.x)]
+        if not ok:
+            print(f"L -> inf: no pair of sizes crosses in the lowest bin (|E - mu| < {EDGES[1]:g} t)")
+            return 0
+        try:
+            lim = limit_estimate(res.ln_g[0], ok[-1].x, n_boot=min(a.n_boot, 100), window=a.window)
+        except (ValueError, np.linalg.LinAlgError) as e:
+            print(f"error: --limit: {e}", file=sys.stderr)
+            return 2
+        for label, v, err in lim.choices:
+            print(f"  L -> inf, |E - mu| < {EDGES[1]:g} t, {label}: {a.x}/t = {v:.3f} +- {err:.3f}")
+        s = lim.spread
+        print(f"L -> inf estimate, |E - mu| < {EDGES[1]:g} t (the Fermi level): {a.x}/t = {s.x:.3f} +- {s.stat:.3f} "
+              f"(stat) +- {s.sys:.3f} (sys: half the range over the choices above) = {s.x:.3f} +- {s.error:.3f}; "
+              f"nu = {lim.nu:.2f} +- {lim.nu_err:.2f} (primary scaling fit)")
+        if a.out:
+            limit_figure(restrict(res.ln_g[0], a.window), lim, a.x, Path(a.out) / "fermi_level_limit.png")
     return 0
 
 
