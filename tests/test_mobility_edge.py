@@ -124,3 +124,18 @@ def test_fermi_level_limit_recovers_the_known_edge(monkeypatch, capsys):
     value, error = (float(line.split("= ")[2].split()[0]), float(line.split("= ")[2].split()[2].rstrip(";")))
     assert abs(value - Jc(0.025)) < 3 * error and error < 0.3, line
     assert "x in 2-4: J/t" in out
+
+
+def test_sizes_selects_the_pairs(monkeypatch, capsys):
+    """--sizes 6 10 leaves out L = 8: the crossings are of the one pair 6/10, and a size
+    the files do not hold is named in a one-line error (exit 2)."""
+    from simglass.analysis import compact
+    from simglass.analysis.mobility_edge import main
+    pts = _synthetic_points(lambda e: 3.0 + 1.5 * e, R=10)
+    monkeypatch.setattr(compact, "load_any", lambda path, engine: (None, pts))
+    assert main(["unused.csv.gz", "--sizes", "6", "10", "--n-boot", "5"]) == 0
+    pairs = {tuple(line.split()[1].split("/")) for line in capsys.readouterr().out.splitlines()
+             if line[:5].replace(".", "").strip().isdigit() and "/" in line}
+    assert pairs == {("6", "10")}
+    assert main(["unused.csv.gz", "--sizes", "6", "12"]) == 2
+    assert "--sizes: no points at L = 12" in capsys.readouterr().err

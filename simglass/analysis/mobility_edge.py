@@ -104,16 +104,20 @@ def _bin_tables(points, x, k):
     return dos, ln_g
 
 
-def analyze(paths, x="J", out=None, n_boot=300, window=None, x_dos=None) -> MobilityEdge:
+def analyze(paths, x="J", out=None, n_boot=300, window=None, x_dos=None, sizes=None) -> MobilityEdge:
     """The analysis of the module docstring; with ``out``, writes mobility_edge.csv,
     mobility_edge.png (x_c against |E - μ| per pair of sizes, with the fixed-count
     crossings) and dos_near_mu.png (ρ_H(E) near μ for each size at x = ``x_dos``, default
     the scan's middle value, and ρ_H of the lowest bin against N for every x).
 
-    Raises ValueError when no task holds binned curvatures."""
+    ``sizes``: linear sizes L to keep (analysis.localization.select_sizes), e.g. the
+    sizes of one shell class.
+
+    Raises ValueError when no task holds binned curvatures or a size is not in the files."""
     from .compact import load_any
+    from .localization import select_sizes
     _, points = load_any(paths, "hartree")
-    return from_points(points, x, out, n_boot, window, x_dos)
+    return from_points(select_sizes(points, sizes), x, out, n_boot, window, x_dos)
 
 
 def from_points(points, x="J", out=None, n_boot=300, window=None, x_dos=None) -> MobilityEdge:
@@ -213,6 +217,9 @@ def main(argv=None):
     ap.add_argument("--x-dos", type=float, help="x of the DOS figure dos_near_mu.png, needs --out (default: the "
                                                 "scan's middle value; the scanned x nearest to it)")
     ap.add_argument("--n-boot", type=int, default=300, help="bootstrap resamples (default 300)")
+    ap.add_argument("--sizes", type=int, nargs="+", metavar="L",
+                    help="linear sizes to analyse, the others left out (e.g. 10 14: the sizes where n = 1/2 "
+                         "closes a shell)")
     ap.add_argument("--limit", action="store_true",
                     help=f"also the L -> infinity estimate of the lowest bin's crossing (|E - mu| < {EDGES[1]:g} t, "
                          "the Fermi level) on the x of --window: the choices and rule of "
@@ -222,7 +229,7 @@ def main(argv=None):
         ap.error("--x-dos chooses the x of the figure dos_near_mu.png: give --out too")
     from simglass.options import InputError
     try:
-        res = analyze(a.results, a.x, a.out, a.n_boot, a.window, a.x_dos)
+        res = analyze(a.results, a.x, a.out, a.n_boot, a.window, a.x_dos, sizes=a.sizes)
     except (InputError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
