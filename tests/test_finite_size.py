@@ -365,7 +365,13 @@ def test_limit_estimate_uses_only_the_window():
     assert [c[1:] for c in a.choices] == [c[1:] for c in b.choices]
     assert a.choices[0][0] == f"scaling fit, n_r = 2, with correction, x in {lo:g}-{hi:g}"
     assert limit_estimate(wild, 16.0, n_boot=10).spread.x != a.spread.x      # without: the wild points count
-    assert all(d.x.min() >= lo for d in restrict(tab, (lo, hi)).values()) and restrict(tab, None) is tab
+    for s, d in restrict(tab, (lo, hi)).items():
+        keep = (tab[s].x >= lo) & (tab[s].x <= hi)
+        assert d.x.min() >= lo and d.Y.shape == (tab[s].Y.shape[0], d.x.size) and d.flagged.shape == d.x.shape
+        assert np.array_equal(d.Y, tab[s].Y[:, keep]) and np.array_equal(d.x, tab[s].x[keep])
+    assert restrict(tab, None) is tab and restrict(tab, (100.0, 101.0)) == {}
+    with pytest.raises(ValueError, match="fewer than two sizes"):
+        limit_estimate(tab, 16.0, n_boot=5, window=(100.0, 101.0))
 
 
 def test_estimate_without_crossing_says_why():

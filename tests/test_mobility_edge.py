@@ -110,8 +110,10 @@ def test_x_dos_without_out_is_refused(capsys):
 def test_fermi_level_limit_recovers_the_known_edge(monkeypatch, capsys):
     """--limit: the lowest bin's crossing as L -> infinity (localization.limit_estimate's
     rule) gives back J_c at the bin's mean |E| of synthetic data without drift, within its
-    error, and names the window's x range in its choices."""
+    error; it is the estimate of the lowest bin's table (not of the next bin's) on the
+    window's x, which its choices name."""
     from simglass.analysis import compact
+    from simglass.analysis.localization import limit_estimate
     from simglass.analysis.mobility_edge import main
 
     def Jc(e):
@@ -124,6 +126,9 @@ def test_fermi_level_limit_recovers_the_known_edge(monkeypatch, capsys):
     value, error = (float(line.split("= ")[2].split()[0]), float(line.split("= ")[2].split()[2].rstrip(";")))
     assert abs(value - Jc(0.025)) < 3 * error and error < 0.3, line
     assert "x in 2-4: J/t" in out
+    res = from_points(pts, n_boot=5)
+    own = [limit_estimate(res.ln_g[k], 3.0, n_boot=5, window=(2.0, 4.0)).spread.x for k in (0, 1)]
+    assert f"{own[0]:.3f}" == line.split("= ")[1].split()[0] and abs(own[1] - own[0]) > 1e-3
 
 
 def test_sizes_selects_the_pairs(monkeypatch, capsys):

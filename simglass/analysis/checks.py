@@ -360,17 +360,19 @@ def _density_trend_row(row, paths):
 
 # --- the phase diagram of Fig. 2 (W̃ = 0 axis) from the committed tables -----------------
 
-def fermi_level_row(paths, n_boot=300, n_boot_limit=50) -> Row:
+def fermi_level_row(paths, n_boot=300, n_boot_limit=100) -> Row:
     """Row value: (J/t)_c,loc as L → ∞ of the states at the Fermi level (|E − μ| below
     the first bin edge of analysis.level_bins, 0.05 t), n = ½, W̃ = 0, from the committed
     tables ``paths``: the lowest bin's ⟨ln g⟩ of analysis.mobility_edge and the rule of
     analysis.localization.limit_estimate on J/t in phase_diagram.LOC_W0_WINDOW
-    (``n_boot`` resamples for the crossings, ``n_boot_limit`` for the scaling fits);
+    (``n_boot`` resamples for the crossings, ``n_boot_limit`` inside limit_estimate, as
+    ``python -m simglass.analysis.mobility_edge --limit`` does, so both print the same);
     systematic error: half the range over that rule's choices.  An estimate against
     Eq. 18.  The pair crossings, with the fraction of bootstrap samples in which they
     exist, and the fixed-count (8 levels per side) crossings are in the note."""
     from .compact import read_table, short_commits
     from .level_bins import EDGES
+    from .finite_size import restrict
     from .localization import limit_estimate
     from .mobility_edge import analyze as mobility_edge
     from .phase_diagram import LOC_W0_WINDOW
@@ -390,9 +392,12 @@ def fermi_level_row(paths, n_boot=300, n_boot_limit=50) -> Row:
     row.value = float(s.x)
     row.set_errors(s.stat, s.sys, f"L → ∞ extrapolation and estimator: half the range of {len(lim.choices)} "
                    "choices (" + "; ".join(f"{lbl} {v:.2f}" for lbl, v, _ in lim.choices) + ")")
-    row.sizes = f"L = {cr[0].a[0]}–{cr[-1].b[0]}"
+    row.sizes = "L = " + ", ".join(str(k[0]) for k in restrict(res.ln_g[0], LOC_W0_WINDOW))
     row.realizations = ", ".join(f"L = {k[0]}: {d.Y.shape[0]}" for k, d in res.ln_g[0].items())
-    row.note = (f"ν = {lim.nu:.2f} ± {lim.nu_err:.2f}; J/t in {LOC_W0_WINDOW[0]:g}–{LOC_W0_WINDOW[1]:g}; "
+    above = [c for c in cr if c.x > s.x]
+    row.note = ((f"the value lies below the crossings of the pairs {', '.join(f'{c.a[0]}/{c.b[0]}' for c in above)}; "
+                 if above else "")
+                + f"ν = {lim.nu:.2f} ± {lim.nu_err:.2f}; J/t in {LOC_W0_WINDOW[0]:g}–{LOC_W0_WINDOW[1]:g}; "
                 "pair crossings " + ", ".join(f"{c.a[0]}/{c.b[0]}: {c.x:.2f}({100 * c.err:.0f}), found in "
                                               f"{100 * c.found:.0f} %" for c in cr)
                 + "; 8 levels per side: " + ", ".join(f"{c.a[0]}/{c.b[0]}: {c.x:.2f}" for c in res.fixed[8])

@@ -90,6 +90,8 @@ def select_sizes(points, sizes):
     points when ``sizes`` is None.  Raises ValueError for a size with no point."""
     if sizes is None:
         return points
+    if len(sizes) == 0:
+        raise ValueError("--sizes: give at least one linear size L")
     have = sorted({lattice_key(p.params)[0] for p in points})
     missing = [L for L in sizes if L not in have]
     if missing:
@@ -230,6 +232,8 @@ def limit_estimate(table, x0, n_boot=100, seed=0, window=None) -> Limit:
     from .scaling_fit import scaling_fit
     table = restrict(table, window)
     sizes = len(table)
+    if sizes < 2:
+        raise ValueError(f"fewer than two sizes with points in the window {window}: no L -> infinity estimate")
     corr = (True, False) if sizes >= 4 else (False,)
     x = np.concatenate([d.x for d in table.values()])
     choices, primary = [], None
@@ -448,7 +452,8 @@ def main(argv=None):
     ap.add_argument("--limit", action="store_true",
                     help="also the L -> infinity estimate of the <ln g> crossing: scaling fits with and "
                          "without the irrelevant correction and extrapolated pair crossings, the spread "
-                         "over these choices as the systematic error (limit_estimate)")
+                         "over these choices as the systematic error (limit_estimate), on the x of --window "
+                         "(default: every scanned x, below the glass onset too)")
     a = ap.parse_args(argv)
     from simglass.options import InputError
     if a.by and a.paired:
@@ -490,8 +495,13 @@ def main(argv=None):
     e = res.estimate
     print(f"estimate (<ln g>, largest pair): {e.line(a.x)}")
     if a.limit:
-        lim = limit_estimate(res.tables["ln_g"], e.x if np.isfinite(e.x) else float(np.median(
-            next(iter(res.tables["ln_g"].values())).x)), window=a.window)
+        inside = restrict(res.tables["ln_g"], a.window)
+        x0 = e.x if np.isfinite(e.x) else float(np.median(next(iter(inside.values())).x)) if inside else np.nan
+        try:
+            lim = limit_estimate(res.tables["ln_g"], x0, window=a.window)
+        except (ValueError, np.linalg.LinAlgError) as err:
+            print(f"error: --limit: {err}", file=sys.stderr)
+            return 2
         for label, v, err in lim.choices:
             print(f"  L -> inf, {label}: {a.x}/t = {v:.3f} +- {err:.3f}")
         if a.out:

@@ -216,14 +216,16 @@ def main(argv=None):
     ap.add_argument("--window", type=float, nargs=2, metavar=("LO", "HI"), help="x range of the crossing fits")
     ap.add_argument("--x-dos", type=float, help="x of the DOS figure dos_near_mu.png, needs --out (default: the "
                                                 "scan's middle value; the scanned x nearest to it)")
-    ap.add_argument("--n-boot", type=int, default=300, help="bootstrap resamples (default 300)")
+    ap.add_argument("--n-boot", type=int, default=300, help="bootstrap resamples of the crossings (default 300; "
+                                                            "--limit's fits use at most 100)")
     ap.add_argument("--sizes", type=int, nargs="+", metavar="L",
                     help="linear sizes to analyse, the others left out (e.g. 10 14: the sizes where n = 1/2 "
                          "closes a shell)")
     ap.add_argument("--limit", action="store_true",
                     help=f"also the L -> infinity estimate of the lowest bin's crossing (|E - mu| < {EDGES[1]:g} t, "
-                         "the Fermi level) on the x of --window: the choices and rule of "
-                         "analysis.localization.limit_estimate; with --out, also fermi_level_limit.png")
+                         "the Fermi level) on the x of --window (default: every scanned x, below the glass "
+                         "onset too): the choices and rule of analysis.localization.limit_estimate, with at "
+                         "most 100 bootstrap resamples; with --out, also fermi_level_limit.png")
     a = ap.parse_args(argv)
     if a.x_dos is not None and a.out is None:
         ap.error("--x-dos chooses the x of the figure dos_near_mu.png: give --out too")
