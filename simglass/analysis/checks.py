@@ -373,21 +373,20 @@ def fermi_level_row(paths, n_boot=300, n_boot_limit=100) -> Row:
     from .compact import read_table, short_commits
     from .level_bins import EDGES
     from .finite_size import restrict
-    from .localization import limit_estimate
-    from .mobility_edge import analyze as mobility_edge
+    from .mobility_edge import analyze as mobility_edge, fermi_level_limit
     from .phase_diagram import LOC_W0_WINDOW
     row = Row("jc_loc_fermi_level_w0", f"(J/t)_c,loc for L → ∞ of the states at the Fermi level (|E − μ| < "
               f"{EDGES[1]:g} t), n = ½, W̃ = 0, committed production data", "Eq. 18", JC_LOC_EQ18, kind="estimate")
     if not paths:
         return _missing(row, "no committed table under data/")
     res = mobility_edge(paths, window=LOC_W0_WINDOW, n_boot=n_boot)
-    cr = [c for c in res.crossings[0] if np.isfinite(c.x)]
-    if not cr:
-        return _missing(row, "no pair of sizes crosses in the lowest bin")
     try:
-        lim = limit_estimate(res.ln_g[0], cr[-1].x, n_boot=n_boot_limit, window=LOC_W0_WINDOW)
+        lim = fermi_level_limit(res, LOC_W0_WINDOW, n_boot=n_boot_limit)
     except (ValueError, np.linalg.LinAlgError) as e:
         return _missing(row, f"no L -> infinity estimate ({e})")
+    if lim is None:
+        return _missing(row, "no pair of sizes crosses in the lowest bin")
+    cr = [c for c in res.crossings[0] if np.isfinite(c.x)]
     s = lim.spread
     row.value = float(s.x)
     row.set_errors(s.stat, s.sys, f"L → ∞ extrapolation and estimator: half the range of {len(lim.choices)} "

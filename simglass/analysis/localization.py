@@ -267,6 +267,17 @@ def limit_estimate(table, x0, n_boot=100, seed=0, window=None) -> Limit:
     return Limit(systematic_spread(choices), choices, primary.nu, primary.nu_err, primary, ok, extrapolations)
 
 
+def limit_lines(lim, x, label=""):
+    """The printed lines of a Limit: one per choice, then the estimate (``label``, e.g.
+    the energy bin, after "L -> inf" on each)."""
+    tag = f", {label}" if label else ""
+    s = lim.spread
+    return ([f"  L -> inf{tag}, {lbl}: {x}/t = {v:.3f} +- {err:.3f}" for lbl, v, err in lim.choices]
+            + [f"L -> inf estimate{tag}: {x}/t = {s.x:.3f} +- {s.stat:.3f} (stat) +- {s.sys:.3f} (sys: half the "
+               f"range over the choices above) = {s.x:.3f} +- {s.error:.3f}; nu = {lim.nu:.2f} +- {lim.nu_err:.2f} "
+               "(primary scaling fit)"])
+
+
 def limit_figure(table, lim, x, path):
     """Two panels of ``limit_estimate``: the pair crossings against 1/L_eff (L_eff =
     √(L_a L_b)) with the extrapolations in L and the quoted L -> infinity band; and the
@@ -502,14 +513,9 @@ def main(argv=None):
         except (ValueError, np.linalg.LinAlgError) as err:
             print(f"error: --limit: {err}", file=sys.stderr)
             return 2
-        for label, v, err in lim.choices:
-            print(f"  L -> inf, {label}: {a.x}/t = {v:.3f} +- {err:.3f}")
+        print("\n".join(limit_lines(lim, a.x)))
         if a.out:
             limit_figure(restrict(res.tables["ln_g"], a.window), lim, a.x, Path(a.out) / "limit.png")
-        s = lim.spread
-        print(f"L -> inf estimate: {a.x}/t = {s.x:.3f} +- {s.stat:.3f} (stat) +- {s.sys:.3f} (sys: half the "
-              f"range over the choices above) = {s.x:.3f} +- {s.error:.3f}; nu = {lim.nu:.2f} +- {lim.nu_err:.2f} "
-              "(primary scaling fit)")
     points = [p for p in points if p.records and "ipr" in p.records[0]]   # not in tables
     for s, N, xv, m, e, nm in ipr_table(points, a.x):
         print(f"IPR near mu {'x'.join(map(str, s))} {a.x}/t={xv:g}: {m:.4g} +- {e:.2g}  (N*IPR = {nm:.3g})")

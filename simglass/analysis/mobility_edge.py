@@ -38,11 +38,11 @@ from pathlib import Path
 import numpy as np
 
 from .files import written
-from .finite_size import SizeData, pair_crossings, size_table
+from .finite_size import SizeData, pair_crossings, restrict, size_table
 from .level_bins import EDGES, binned
 from .plotting import pyplot, save
 
-__all__ = ["MobilityEdge", "analyze", "from_points", "FIXED_COUNTS"]
+__all__ = ["MobilityEdge", "analyze", "from_points", "fermi_level_limit", "FIXED_COUNTS"]
 
 FIXED_COUNTS = {4: "ln_g_mean_4", 8: "ln_g_mean", 16: "ln_g_mean_16"}   # levels per side -> key
 
@@ -144,6 +144,19 @@ def from_points(points, x="J", out=None, n_boot=300, window=None, x_dos=None) ->
         _edge_figure(res, out / "mobility_edge.png")
         _dos_figure(res, out / "dos_near_mu.png", x_dos)
     return res
+
+
+def fermi_level_limit(res, window=None, n_boot=100):
+    """The lowest bin's crossing (|E - μ| < EDGES[1], the states at the Fermi level) as
+    L -> ∞: analysis.localization.limit_estimate of ``res.ln_g[0]`` on the x inside
+    ``window``, started at the largest pair's crossing.  None when no pair crosses in
+    that bin; ValueError (or LinAlgError) from limit_estimate when it cannot fit.  The
+    command's --limit and the report row checks.fermi_level_row both use it."""
+    from .localization import limit_estimate
+    ok = [c for c in res.crossings[0] if np.isfinite(c.x)]
+    if not ok:
+        return None
+    return limit_estimate(res.ln_g[0], ok[-1].x, n_boot=n_boot, window=window)
 
 
 def _edge_figure(res, path):
@@ -248,23 +261,16 @@ def main(argv=None):
         print(f"  L = {'x'.join(map(str, s)):>8}: " + ", ".join(
             f"{xv:g}: {mv:.4f}({1e4 * ev:.0f})" for xv, mv, ev in zip(d.x, m, e) if np.isfinite(mv)))
     if a.limit:
-        from .localization import limit_estimate, limit_figure
-        from .finite_size import restrict
-        ok = [c for c in res.crossings[0] if np.isfinite(c.x)]
-        if not ok:
-            print(f"L -> inf: no pair of sizes crosses in the lowest bin (|E - mu| < {EDGES[1]:g} t)")
-            return 0
+        from .localization import limit_figure, limit_lines
         try:
-            lim = limit_estimate(res.ln_g[0], ok[-1].x, n_boot=min(a.n_boot, 100), window=a.window)
+            lim = fermi_level_limit(res, a.window, n_boot=min(a.n_boot, 100))
         except (ValueError, np.linalg.LinAlgError) as e:
             print(f"error: --limit: {e}", file=sys.stderr)
             return 2
-        for label, v, err in lim.choices:
-            print(f"  L -> inf, |E - mu| < {EDGES[1]:g} t, {label}: {a.x}/t = {v:.3f} +- {err:.3f}")
-        s = lim.spread
-        print(f"L -> inf estimate, |E - mu| < {EDGES[1]:g} t (the Fermi level): {a.x}/t = {s.x:.3f} +- {s.stat:.3f} "
-              f"(stat) +- {s.sys:.3f} (sys: half the range over the choices above) = {s.x:.3f} +- {s.error:.3f}; "
-              f"nu = {lim.nu:.2f} +- {lim.nu_err:.2f} (primary scaling fit)")
+        if lim is None:
+            print(f"L -> inf: no pair of sizes crosses in the lowest bin (|E - mu| < {EDGES[1]:g} t)")
+            return 0
+        print("\n".join(limit_lines(lim, a.x, f"|E - mu| < {EDGES[1]:g} t (the Fermi level)")))
         if a.out:
             limit_figure(restrict(res.ln_g[0], a.window), lim, a.x, Path(a.out) / "fermi_level_limit.png")
     return 0
