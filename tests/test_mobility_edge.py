@@ -120,7 +120,7 @@ def test_fermi_level_limit_recovers_the_known_edge(monkeypatch, capsys):
         return 3.0 + 1.5 * e
     pts = _synthetic_points(Jc, sizes=(4, 6, 8, 10), xs=np.linspace(2.0, 4.0, 9), R=40, levels_per_unit=2.0)
     monkeypatch.setattr(compact, "load_any", lambda path, engine: (None, pts))
-    assert main(["unused.csv.gz", "--window", "2", "4", "--limit", "--n-boot", "20"]) == 0
+    assert main(["unused.csv.gz", "--window", "2", "4", "--limit", "--n-boot", "10"]) == 0
     out = capsys.readouterr().out
     line = next(s for s in out.splitlines() if s.startswith("L -> inf estimate, |E - mu| < 0.05 t"))
     value, error = (float(line.split("= ")[2].split()[0]), float(line.split("= ")[2].split()[2].rstrip(";")))

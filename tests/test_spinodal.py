@@ -148,13 +148,16 @@ def test_first_order_points_on_the_committed_table():
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
-def test_glass_branch_below_the_spinodal_on_the_committed_tables():
+def test_glass_branch_below_the_spinodal_on_the_committed_tables(monkeypatch):
     """The committed L = 8 and 10 tables with data/fl_branch_w0.csv (each realisation's own
     J_s): at n ≈ 0.1 and 0.17 the glass branch is ordered (q > 0.3) below J_s on both
     sizes, the first-order step; at n = ½ (L = 10) every realisation is uniform (q = 0)
     below its J_s; n* is bracketed per size, and the report's two Fig. 2 rows are
-    computed from the largest size's bracket."""
+    computed from the largest size's bracket.  (The third row, the Fermi-level limit, is
+    the report test's: left out here, it costs most of the time.)"""
+    from simglass.analysis import checks
     from simglass.analysis.checks import phase_diagram_rows
+    monkeypatch.setattr(checks, "fermi_level_row", lambda paths: checks.Row("jc_loc_fermi_level_w0", "", "", None))
     from simglass.analysis.phase_diagram import first_order_tables, n_star, n_star_brackets, read_fl_branch, subcritical_order
     sub = subcritical_order(first_order_tables(), read_fl_branch())
     by = {(L, round(n, 3)): (x, q, k) for L, n, x, q, _, _, _, _, k in sub}
@@ -257,6 +260,14 @@ def test_localisation_point_without_a_crossing_is_a_bound():
     assert below[1] == 3.5 and below[5] == "<"
     mixed = loc_point(0.5, res([0.2, -0.2]), "W~ = 0")
     assert np.isnan(mixed[1]) and mixed[5] == "?"
+
+
+def test_fermi_level_point_is_none_without_tables(monkeypatch, tmp_path):
+    """analysis.phase_diagram.fermi_level_point: no W~ = 0 tables under data/, no point
+    (and no error): the figure and the CSV then leave it out."""
+    from simglass.analysis import phase_diagram
+    monkeypatch.setattr(phase_diagram, "DATA", tmp_path)
+    assert phase_diagram.fermi_level_point() is None
 
 
 def test_first_order_tables_use_their_own_seed(tmp_path):

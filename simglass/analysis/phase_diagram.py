@@ -10,7 +10,10 @@ density n on the W̃ = 0 axis.
   pair of sizes (analysis.localization) from the committed tables: on the W̃ = 0 axis at
   n = ½ (data/fermi_level_w0_L*) and n = 0.2, 0.3 (data/fermi_level_w0_n020, _n030), and
   at n = 0.05, 0.1, 0.2 from uncompensated couplings (W̃ = Jn, so not the axis of Fig. 2;
-  marked differently).
+  marked differently);
+* J_c,loc at n = ½ as L → ∞ of the states at the Fermi level (|E − μ| < 0.05 t), from the
+  same W̃ = 0 tables (``fermi_level_point``: the value of the report row
+  jc_loc_fermi_level_w0), drawn beside the crossing.
 
     python -m simglass.analysis.phase_diagram --out DIR [--n-q 12] [--realizations 8]
 
@@ -315,6 +318,16 @@ def localisation_points(n_boot=200):
     return out
 
 
+def fermi_level_point():
+    """(J_c,loc, stat, sys) at n = ½ on the W̃ = 0 axis as L → ∞ for the states at the
+    Fermi level: the report row jc_loc_fermi_level_w0 (analysis.checks.fermi_level_row of
+    the LOC_W0_HALF tables), so both give the same numbers; None where that row has no
+    value (no tables, no crossing in the lowest bin, or a limit that cannot be fitted)."""
+    from .checks import fermi_level_row
+    row = fermi_level_row(loc_w0_half_tables(DATA))
+    return None if row.value is None else (row.value, row.error_stat, row.error_sys)
+
+
 def loc_point(n, res, axis):
     """(n, J_c,loc, error, pair, axis, bound) of one analysis.localization result ``res``.
     ``bound`` is "" for a crossing of the largest pair of sizes.  Where that pair does not
@@ -363,7 +376,10 @@ def ed_points(data=None):
     return [(cl, float(density[cl]), js, err) for cl, (js, err, *_) in sorted(glass_onset(path).items())]
 
 
-def figure(lines, spin, loc, path, first_order=(), brackets=None, ed=()):
+FERMI_LEVEL_DX = 0.008   # the L -> infinity point is drawn this far right of n = ½, beside the crossing
+
+
+def figure(lines, spin, loc, path, first_order=(), brackets=None, ed=(), fermi=None):
     from .plotting import pyplot, save
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(9.6, 4.8))
@@ -392,6 +408,11 @@ def figure(lines, spin, loc, path, first_order=(), brackets=None, ed=()):
                         mfc="none" if axis != "W~ = 0" else col,
                         label=r"$J_{c,\mathrm{loc}}$ Hartree $\langle\ln g\rangle$ crossing, "
                               + (r"$\tilde W = 0$" if axis == "W~ = 0" else r"$\tilde W = Jn$ (other axis)"))
+    if fermi is not None:
+        v, stat, sys = fermi
+        ax.errorbar([0.5 + FERMI_LEVEL_DX], [v], [np.hypot(stat, sys)], fmt="P", ms=6, color="darkred", capsize=3,
+                    label=r"$J_{c,\mathrm{loc}}$ of the states at $\mu$, $L\to\infty$, $n = ½$ "
+                          f"(stat ⊕ sys; drawn at n = {0.5 + FERMI_LEVEL_DX:g})")
     if ed:
         ax.errorbar([p[1] for p in ed], [p[2] for p in ed], [p[3] for p in ed], fmt="*", ms=8, color="green",
                     label="ED, Eq. 42 with the exact response: "
@@ -457,10 +478,14 @@ def main(argv=None) -> int:
         for L, n, (j_eq, j_below), _ in fo:
             w.writerow(["glass_branch_equal_up_to", L, f"{n:.4f}", j_eq, "", "W~ = 0"])
             w.writerow(["glass_branch_below_from", L, f"{n:.4f}", j_below, "", "W~ = 0"])
+        fermi = fermi_level_point()
+        if fermi is not None:
+            w.writerow(["J_c_loc_fermi_level_limit", "inf", 0.5, f"{fermi[0]:.4g}", f"{np.hypot(*fermi[1:]):.2g}",
+                        f"W~ = 0; stat {fermi[1]:.2g}, sys {fermi[2]:.2g}"])
         ed = ed_points()
         for cl, n, v, e in ed:
             w.writerow(["J_ed_eq42", "x".join(map(str, cl)), n, f"{v:.4g}", f"{e:.2g}", "W~ = 0"])
-    figure(lines, spin, loc, out / "phase_diagram.png", fo, n_star_brackets(sub), ed)
+    figure(lines, spin, loc, out / "phase_diagram.png", fo, n_star_brackets(sub), ed, fermi)
     print("     n    J_s(inf)  J_c,met(inf)  J_c,met/J_s")
     for n, (js, jc) in sorted(lines.items()):
         print(f"{n:6.3f}  {js:9.4f}  {jc:12.4f}  {jc / js:10.3f}")
@@ -468,6 +493,9 @@ def main(argv=None) -> int:
         print(f"J_s {L}^3 n = {n:.4f}: {m:.4f} +- {e:.4f}")
     for n, v, e, pair, axis, bound in loc:
         print(f"J_c,loc n = {n}: {_loc_text(v, e, bound)} (L = {_pair(pair)}, {axis})")
+    if fermi is not None:
+        print(f"J_c,loc n = 0.5, states at the Fermi level, L -> infinity: {fermi[0]:.3f} +- {fermi[1]:.3f} (stat) "
+              f"+- {fermi[2]:.3f} (sys) (W~ = 0)")
     for cl, n, v, e in ed:
         print(f"ED Eq. 42 onset, {'x'.join(map(str, cl))}, n = {n}: {v:.3f} +- {e:.3f} (W~ = 0)")
     for L, n, (j_eq, j_below), table in fo:
