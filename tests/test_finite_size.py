@@ -377,3 +377,21 @@ def test_limit_estimate_uses_only_the_window():
 def test_estimate_without_crossing_says_why():
     assert estimate([], 1).line("J") == "no crossing: one size"
     assert "nan" not in estimate([]).line("J")
+
+
+@pytest.mark.parametrize("correction, orders", [(True, (2, 1, 1, 0)), (True, (3, 2, 3, 2)), (False, (3, 0, 2, 0))])
+def test_scaling_fit_jacobian_equals_finite_differences(correction, orders):
+    """scaling_fit's analytic Jacobian (``_jacobian``, the chain rule through psi and phi)
+    against central differences of the model, at random parameters with every kind of
+    term (a_ij, b_k, c_k) nonzero."""
+    from simglass.analysis.scaling_fit import _jacobian, _names
+    rng = np.random.default_rng(3)
+    x, L = np.tile(np.linspace(3.0, 5.0, 9), 4), np.repeat([6.0, 8.0, 10.0, 12.0], 9)
+    p = 0.3 * rng.standard_normal(len(_names(orders, correction)))
+    p[:2] = 4.0, 1.5
+    if correction:
+        p[2] = 1.7
+    h = 1e-6 * np.eye(p.size)
+    numeric = np.stack([(_model(p + d, x, L, orders, correction) - _model(p - d, x, L, orders, correction)) / 2e-6
+                        for d in h], axis=1)
+    np.testing.assert_allclose(_jacobian(p, x, L, orders, correction), numeric, atol=1e-7 * np.abs(numeric).max())

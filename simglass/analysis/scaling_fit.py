@@ -105,6 +105,33 @@ def _model(p, x, L, orders, correction):
     return _poly(_unpack(p, orders, correction)["a"], psi, phi)
 
 
+def _jacobian(p, x, L, orders, correction):
+    """d model / d p, shape (n_points, n_params), in the order of ``_names``: the chain
+    rule through psi = u1(w) L^(1/nu) and phi = u2(w) L^(-y) (``_fields``)."""
+    q = _unpack(p, orders, correction)
+    n_r, n_i, m_r, m_i = orders
+    w = x - q["x_c"]
+    lnL = np.log(L) + np.zeros_like(w)
+    Lnu = L ** (1.0 / q["nu"]) + np.zeros_like(w)
+    psi, phi = _fields(p, x, L, orders, correction)
+    A = q["a"]
+    dF_dpsi = sum(A[i, j] * j * psi ** (j - 1) * phi ** i for i in range(n_i + 1) for j in range(1, n_r + 1))
+    dF_dphi = sum(A[i, j] * i * psi ** j * phi ** (i - 1) for i in range(1, n_i + 1) for j in range(n_r + 1)) \
+        + np.zeros_like(w)
+    du1 = 1.0 + sum(k * b * w ** (k - 1) for k, b in enumerate(q["b"], start=2))
+    cols = [-dF_dpsi * du1 * Lnu, -dF_dpsi * psi * lnL / q["nu"] ** 2]
+    if correction:
+        Ly = L ** (-q["y"]) + np.zeros_like(w)
+        du2 = sum(k * c * w ** (k - 1) for k, c in enumerate(q["c"], start=1)) + np.zeros_like(w)
+        cols[0] = cols[0] - dF_dphi * du2 * Ly
+        cols.append(-dF_dphi * phi * lnL)
+    cols += [psi ** j * phi ** i for i in range(n_i + 1) for j in range(n_r + 1)]
+    cols += [dF_dpsi * w ** k * Lnu for k in range(2, m_r + 1)]
+    if correction:
+        cols += [dF_dphi * w ** k * Ly for k in range(1, m_i + 1)]
+    return np.stack(cols, axis=1)
+
+
 def _scaling_points(table, window, rng=None):
     """Flattened (x, L, mean, err) (n_points,) over the sizes of ``table`` and the x in
     ``window``; rows of each size's Y resampled (jointly across x) when ``rng`` is given.
@@ -149,6 +176,7 @@ def _least_squares(p0, pts, orders, correction):
     x, L, m, e = pts
     lo, hi = _bounds(pts, p0.size, correction)
     return least_squares(lambda p: (_model(p, x, L, orders, correction) - m) / e, np.clip(p0, lo, hi),
+                         jac=lambda p: _jacobian(p, x, L, orders, correction) / e[:, None],
                          bounds=(lo, hi), x_scale="jac", method="trf")
 
 
