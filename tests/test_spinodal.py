@@ -173,6 +173,7 @@ def test_glass_branch_below_the_spinodal_on_the_committed_tables(monkeypatch):
     assert rows["n_star_hartree"].value == pytest.approx(0.5 * (lo + hi))
     assert rows["n_star_hartree"].verdict == "indicator" and "8³" in rows["n_star_hartree"].note
     assert np.isfinite(rows["metallic_glass_half"].value)
+    assert rows["jc_loc_fermi_level_w0"].value is None       # the (stubbed) Fermi-level row is one of them
 
 
 def test_cluster_tables_equal_the_grid():
@@ -268,6 +269,19 @@ def test_fermi_level_point_is_none_without_tables(monkeypatch, tmp_path):
     from simglass.analysis import phase_diagram
     monkeypatch.setattr(phase_diagram, "DATA", tmp_path)
     assert phase_diagram.fermi_level_point() is None
+
+
+@pytest.mark.filterwarnings("ignore:Tight layout not applied")   # a figure with one curve and the wide legend
+def test_fermi_level_point_is_the_report_row(monkeypatch, tmp_path):
+    """fermi_level_point is (value, stat, sys) of the report row jc_loc_fermi_level_w0, and
+    the figure draws it (with the other curves empty)."""
+    from simglass.analysis import checks, phase_diagram
+    row = checks.Row("jc_loc_fermi_level_w0", "", "", None).set_errors(0.07, 0.38, "test")
+    row.value = 4.17
+    monkeypatch.setattr(checks, "fermi_level_row", lambda paths: row)
+    assert phase_diagram.fermi_level_point() == (4.17, 0.07, 0.38)
+    phase_diagram.figure({0.5: (2.2, 3.2)}, [], [], tmp_path / "pd.png", fermi=(4.17, 0.07, 0.38))
+    assert (tmp_path / "pd.png").stat().st_size > 0
 
 
 def test_first_order_tables_use_their_own_seed(tmp_path):
