@@ -298,3 +298,20 @@ def test_first_order_tables_use_their_own_seed(tmp_path):
     bad.write_text("# job: jobs/no_such_job.toml; commit: x; engine: hartree; dims: 3\nL,J,realization\n")
     with pytest.raises(ValueError, match="no_such_job.toml.* is not found"):
         job_seed(bad)
+
+
+def test_tables_prints_the_committed_list_and_refuses_other_options(capsys):
+    """--tables prints LOC_W0_HALF's committed tables on one line (for $(...) in the docs'
+    commands); options of the figure mode are refused by name, and without --tables
+    --out is required (exit 2, one line)."""
+    from simglass.analysis.phase_diagram import DATA, LOC_W0_HALF, main
+    assert main(["--tables"]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(DATA / name) for name in LOC_W0_HALF if (DATA / name).exists()] and printed
+    for extra in (["--out", "x"], ["--n-q", "12"], ["--fl-table"]):
+        with pytest.raises(SystemExit) as e:
+            main(["--tables", *extra])
+        assert e.value.code == 2 and f"it takes no {extra[0]}" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main([])
+    assert e.value.code == 2 and "--out is required" in capsys.readouterr().err

@@ -16,6 +16,7 @@ density n on the W̃ = 0 axis.
   jc_loc_fermi_level_w0), drawn beside the crossing.
 
     python -m simglass.analysis.phase_diagram --out DIR [--n-q 12] [--realizations 8]
+    python -m simglass.analysis.phase_diagram --tables     # the n = ½, W̃ = 0 localisation tables
 
 * where the glass branch of Hartree (classical start) leaves the uniform Fermi liquid,
   per realisation in E_H (``first_order_points``), at sizes where N_f closes a shell
@@ -437,13 +438,28 @@ def figure(lines, spin, loc, path, first_order=(), brackets=None, ed=(), fermi=N
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m simglass.analysis.phase_diagram", description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True, help="directory for phase_diagram.csv and phase_diagram.png")
-    ap.add_argument("--n-q", type=int, default=12, help="momentum rule of the infinite-lattice lines")
-    ap.add_argument("--realizations", type=int, default=8, help="realisations per cluster J_s point")
+    ap.add_argument("--out", help="directory for phase_diagram.csv and phase_diagram.png (required without --tables)")
+    ap.add_argument("--tables", action="store_true",
+                    help="print the committed W~ = 0, n = 1/2 localisation tables (LOC_W0_HALF, the report's and the "
+                         "figure's) on one line and stop: $(python -m simglass.analysis.phase_diagram --tables) "
+                         "hands them to analysis.localization or analysis.mobility_edge")
+    ap.add_argument("--n-q", type=int, help="momentum rule of the infinite-lattice lines (default 12)")
+    ap.add_argument("--realizations", type=int, help="realisations per cluster J_s point (default 8)")
     ap.add_argument("--fl-table", action="store_true",
                     help=f"update {FL_TABLE.relative_to(DATA.parent)} (J_s and sum V of every realisation "
                          "of the first-order tables; rows already there are kept) before the analysis")
     a = ap.parse_args(argv)
+    if a.tables:
+        given = [o for o, v in (("--out", a.out), ("--fl-table", a.fl_table), ("--n-q", a.n_q),
+                                ("--realizations", a.realizations)) if v is not None and v is not False]
+        if given:
+            ap.error(f"--tables only prints the table list; it takes no {', '.join(given)}")
+        print(" ".join(str(p) for p in loc_w0_half_tables(DATA)))
+        return 0
+    if a.out is None:
+        ap.error("--out is required (or --tables)")
+    a.n_q = 12 if a.n_q is None else a.n_q
+    a.realizations = 8 if a.realizations is None else a.realizations
     if a.n_q < 4 or a.realizations < 2:
         ap.error("--n-q must be >= 4 and --realizations >= 2")
     out = Path(a.out)
