@@ -45,11 +45,15 @@ LOC_UNCOMPENSATED = {0.05: "low_density_lng_005.csv.gz", 0.1: "low_density_lng_0
                      0.2: ["low_density_lng_020.csv.gz", "low_density_lng_020b.csv.gz"]}
 # the W~ = 0, n = 1/2 localisation tables of the phase diagram and the report, named: a
 # piece joins when it covers the couplings of the pair it forms (L = 14: J/t = 3.5 in
-# _L14, 4.0 in _L14b and its rest _L14c, complete; 4.5 at L = 12 and 14 in _L12_14_J45 and _L12_J45b, partial)
+# _L14, 4.0 in _L14b and its rest _L14c, 3.75 in _L14_J375 and its rest _b, _c, complete; 4.5 at L = 12 and 14 in
+# _L12_14_J45 and _L12_J45b, partial; 3.75 at L = 12 in _L12_J375 and its rest _b, complete; 4.25 at L = 12 in
+# _L12_J425, complete, which forms the 10/12 pair with _L10)
 LOC_W0_HALF = ("fermi_level_w0_L6_8.csv.gz", "fermi_level_w0_L10.csv.gz", "fermi_level_w0_L10b.csv.gz",
                "fermi_level_w0_L12.csv.gz", "fermi_level_w0_L12b.csv.gz", "fermi_level_w0_L14.csv.gz",
                "fermi_level_w0_L14b.csv.gz", "fermi_level_w0_L14c.csv.gz", "fermi_level_w0_L12_14_J45.csv.gz",
-               "fermi_level_w0_L12_J45b.csv.gz")
+               "fermi_level_w0_L12_J45b.csv.gz", "fermi_level_w0_L12_J375.csv.gz", "fermi_level_w0_L12_J375b.csv.gz",
+               "fermi_level_w0_L14_J375.csv.gz", "fermi_level_w0_L14_J375b.csv.gz", "fermi_level_w0_L14_J375c.csv.gz",
+               "fermi_level_w0_L12_J425.csv.gz")
 LOC_W0_WINDOW = (3.25, 5.0)   # above the onset of glass order (docs/validation.md §4d)
 # the W~ = 0 tables below n = 1/2 (jobs/fermi_level_w0_n020.toml, _n030.toml: L = 6, 8, 10
 # on J grids that begin above the glass onset of the pilot, read on their whole grid)
