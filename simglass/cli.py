@@ -82,22 +82,28 @@ def _info(args) -> int:
             print(f"{key.replace('_', ' ')}: {c['path']} ({c['size']} bytes, SHA-256 {c['sha256']}{modes})")
     points = job.points()
     keys = list(job.scan)
-    head = ["point"] + keys + ["done", "failed", "pending", "wall [s]"]
+    head = ["point"] + keys + ["done", "failed", "pending", "wall [s]", "per task [s]", "to go [s]"]
     if flags:  # flagged: done tasks whose flag datasets differ from a sound result
         head.append("flagged")
 
     def _flagged(c):
         return f"{c['any']}" + (" (" + ", ".join(f"{k} {c[k]}" for k in flags if c[k]) + ")" if c["any"] else "")
-    table = []
-    for p, params in enumerate(points):
-        d, fl, w, c = rows[p]
-        table.append([str(p)] + [json.dumps(params[k]) for k in keys]
-                     + [str(d), str(fl), str(job.realizations - d - fl), f"{w:.1f}"]
-                     + ([_flagged(c)] if flags else []))
     tot = [sum(r[0] for r in rows.values()), sum(r[1] for r in rows.values()),
            sum(r[2] for r in rows.values()), sum((r[3] for r in rows.values()), Counter())]
+    mean_all = tot[2] / tot[0] if tot[0] else float("nan")
+    table, to_go = [], 0.0
+    for p, params in enumerate(points):
+        d, fl, w, c = rows[p]
+        mean = w / d if d else mean_all          # a point without done tasks: the mean of all
+        left = (job.realizations - d) * mean     # pending and failed tasks (a rerun retries failed ones)
+        to_go += left
+        table.append([str(p)] + [json.dumps(params[k]) for k in keys]
+                     + [str(d), str(fl), str(job.realizations - d - fl), f"{w:.1f}", _seconds(w / d if d else None),
+                        _seconds(left if left == left else None)]
+                     + ([_flagged(c)] if flags else []))
     table.append(["all"] + [""] * len(keys) + [str(tot[0]), str(tot[1]),
-                 str(len(points) * job.realizations - tot[0] - tot[1]), f"{tot[2]:.1f}"]
+                 str(len(points) * job.realizations - tot[0] - tot[1]), f"{tot[2]:.1f}",
+                 _seconds(tot[2] / tot[0] if tot[0] else None), _seconds(to_go if to_go == to_go else None)]
                  + ([_flagged(tot[3])] if flags else []))
     widths = [max(len(r[i]) for r in [head] + table) for i in range(len(head))]
     for r in [head] + table:
@@ -105,6 +111,11 @@ def _info(args) -> int:
     if flags:
         print("flagged: done tasks with " + " or ".join(f"{k} != {v}" for k, v in flags.items()))
     return 0
+
+
+def _seconds(x) -> str:
+    """A task-time column of `simglass info`: seconds with one decimal, "-" for none."""
+    return "-" if x is None else f"{x:.1f}"
 
 
 def terminal_text(text: str) -> str:
@@ -182,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "65 ranks; 0: rank 0 serves every worker)")
     r.set_defaults(func=_run)
     i = sub.add_parser("info", help="summary table of a results file",
-                       description="Tasks done / failed / pending per parameter point and wall time.")
+                       description="Tasks done / failed / pending per parameter point, their summed wall "
+                       "time, the mean per done task and the task time to go (pending and failed "
+                       "tasks times that mean; divide by the workers for the wall time).")
     i.add_argument("results", help="HDF5 results file")
     i.set_defaults(func=_info)
     a = sub.add_parser("analyze", help="disorder averages, fits and figures of a results file",

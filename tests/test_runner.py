@@ -391,6 +391,45 @@ def test_failed_task_recorded(tmp_path, monkeypatch):
     assert main(["run", str(job), "--output", str(out), "--quiet"]) == 0  # retried
 
 
+def test_info_estimates_the_task_time_to_go(tmp_path, monkeypatch, capsys):
+    """`simglass info` prints per point the mean wall time of its done tasks and "to go",
+    the pending and failed tasks times that mean; a point with no done task takes the
+    mean of all done tasks (docs/jobs.md)."""
+    from simglass import disorder_engine
+    from simglass.cli import main
+    calls = {"n": 0}
+    orig = disorder_engine.run
+
+    def slow_or_failing(model, rng, **kw):   # serial, realisation-major: every 4th call is point 3
+        calls["n"] += 1
+        if calls["n"] % 4 == 0:
+            raise RuntimeError("boom")
+        time.sleep(0.05 * (calls["n"] % 4))   # points 0, 1, 2: about 0.05, 0.10, 0.15 s per task
+        return orig(model, rng, **kw)
+
+    monkeypatch.setattr(disorder_engine, "run", slow_or_failing)
+    job = write(tmp_path, SMALL)
+    out = tmp_path / "f.h5"
+    assert main(["run", str(job), "--output", str(out), "--quiet"]) == 1
+    with stored(out) as (_, tasks):
+        point = np.arange(tasks.n_tasks) % 4
+        wall = [tasks.wall_time[(point == p) & (tasks.status == 1)] for p in range(4)]
+    assert [w.size for w in wall] == [3, 3, 3, 0]
+    mean_all = np.concatenate(wall).mean()
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = next(x for x in lines if x.split()[:1] == ["point"])
+    assert head.split()[-8:] == ["wall", "[s]", "per", "task", "[s]", "to", "go", "[s]"]
+    rows = {x.split()[0]: x.split()[-2:] for x in lines if x.split()[:1] in (["0"], ["1"], ["2"], ["3"], ["all"])}
+    for p in range(3):
+        assert float(rows[str(p)][0]) == pytest.approx(wall[p].mean(), abs=0.051) and rows[str(p)][1] == "0.0"
+    assert rows["3"][0] == "-" and float(rows["3"][1]) == pytest.approx(3 * mean_all, abs=0.051)
+    assert float(rows["all"][0]) == pytest.approx(mean_all, abs=0.051)
+    assert float(rows["all"][1]) == pytest.approx(3 * mean_all, abs=0.051)
+    assert 3 * mean_all > 0.25                 # the sleeps: the columns are not all zero
+
+
 # ---- bad input: exit 2, one line naming the key, no traceback, no file ----------
 
 BAD = {
