@@ -186,3 +186,32 @@ def test_zero_temperature_start_needs_t_above_zero():
     hot = parse_job(text + "T = 0.2\n")
     rec = run_task(hot, hot.tasks()[0])
     assert rec["converged"] and rec["start"] == "zero_temperature"
+
+
+def test_glass_order_against_the_spinodal_at_temperature(tmp_path, capsys):
+    """analysis.hartree_temperature on a tiny T > 0 job on the W~ = 0 axis: no sound
+    solution above its own realisation's spinodal J_s(T) is the uniform state (the
+    solver's stability check and the momentum-space spinodal agree), the realisations
+    fall on the two sides of J_s(T) as the couplings put them, and the command writes its
+    table and figure."""
+    from simglass.analysis import hartree_temperature as an
+    from simglass.cli import main
+    from simglass.meanfield.spinodal import spinodal_samples
+    job = tmp_path / "t.toml"
+    job.write_text('engine = "hartree"\noutput = "t.h5"\nseed = 4\nrealizations = 3\n[model]\nL = [4, 4, 4]\n'
+                   't = 1.0\nW = 0.0\ndensity = 0.5\ncompensate = true\n[scan]\nJ = [1.5, 3.0]\n'
+                   '[options]\nstarts = ["classical"]\nT = 0.2\n')
+    assert main(["run", str(job), "--output", str(tmp_path / "t.h5"), "--quiet"]) == 0
+    rows = an.temperature_rows([tmp_path / "t.h5"])
+    js = spinodal_samples(4, 32, range(3), seed=4, T=0.2)
+    assert 1.5 < js.min() and js.max() < 3.0            # J = 1.5 below every J_s(T), 3 above
+    low, high = rows
+    assert (low["T"], low["J"], high["J"]) == (0.2, 1.5, 3.0) and low["sound"] == high["sound"] == 3
+    assert low["js_mean"] == pytest.approx(js.mean(), rel=1e-12)
+    assert low["below"] == low["sound"] and high["above"] == high["sound"]
+    assert high["uniform_above"] == 0 and high["q"] > 10 * an.UNIFORM_Q
+    capsys.readouterr()
+    assert an.main([str(tmp_path / "t.h5"), "--out", str(tmp_path / "out"), "--n-q", "4"]) == 0
+    assert "uniform solutions above their own spinodal (must be 0): 0" in capsys.readouterr().out
+    assert (tmp_path / "out" / "hartree_temperature.png").exists()
+    assert (tmp_path / "out" / "hartree_temperature.csv").read_text().startswith("T,L,n_f,J,")

@@ -56,6 +56,31 @@ def test_stability_of_the_uniform_state_against_the_orbital_hessian():
         assert stab == pytest.approx(1 - J * lam, abs=1e-7)
 
 
+@pytest.mark.parametrize("nf", [32, 27])        # n = ½, and an open shell (allowed at T > 0)
+def test_thermal_spinodal_against_the_thermal_stability(nf):
+    """At T > 0: 1/λ_max(A V₁ A) with A from the clean lattice's bubble at T (momentum
+    space, fixed N_f) against ed.hartree_thermal.thermal_stability (Lanczos on the
+    orbital-pair space) of the uniform Fermi–Dirac state of the compensated model, on
+    both sides of each realisation's J_s(T): the stability is 1 − J/J_s."""
+    from simglass.ed.hartree_mixing import fermi_level
+    from simglass.ed.hartree_thermal import thermal_stability
+    L, T = 4, 0.2
+    lat = Lattice((L, L, L))
+    js = spinodal_samples(L, nf, [0, 1], seed=7, T=T)
+    E, psi = np.linalg.eigh(-Model(lat, 1.0, np.zeros((64, 64)), np.zeros(64), n_particles=nf)
+                            .hopping_matrix().toarray())
+    mu = fermi_level(E, nf, T)
+    for r, J in zip([0, 1], js):
+        V1 = sample_disorder(lat, J=1.0, seed=7, realization=r).V
+        for factor in (0.9, 1.1):
+            stab, _, _ = thermal_stability(E, psi, mu, T, factor * J * V1, tol=1e-10)
+            assert stab == pytest.approx(1 - factor, abs=1e-8)
+    # T -> 0 at a closed shell (n = ½ on 4³ is not one): the T = 0 spinodal
+    closed = _closed_shell(L, 0.3)
+    np.testing.assert_allclose(spinodal_samples(L, closed, [0, 1], seed=7, T=1e-3),
+                               spinodal_samples(L, closed, [0, 1], seed=7), rtol=1e-6)
+
+
 def test_two_site_directions_are_the_grid_at_half_hopping():
     """A periodic direction of length 2 has one bond per pair (hopping t), which is the
     L = 2 grid with t/2: the uniform state's stability on the 2x2x2 cluster at n = ½

@@ -63,36 +63,49 @@ def hartree_spinodal_table(table) -> float:
     return hartree_spinodal(table.c[0], table.qweights)
 
 
-def hartree_spinodal_infinite(density, t=1.0, n_q=12, n_k=12) -> float:
+def hartree_spinodal_infinite(density, t=1.0, n_q=12, n_k=12, T=0.0) -> float:
     """J_s of the infinite cubic lattice: the static bubble on ``momentum_rule(n_q, μ)``,
     the rule of the saddle point's J_c,met (meanfield.critical_coupling).  At n = ½ it
-    falls as n_q grows (nesting, module docstring).
+    falls as n_q grows (nesting, module docstring).  T > 0 (energy units): the static
+    bubble and μ at temperature T on ``momentum_rule(n_q, μ(T), t, T)``, where the
+    uniform state stops being a local minimum of the Hartree free energy (T cuts the
+    nesting off: at n = ½ it stays finite; about 30 s at n_q = 8).
 
-    Raises ValueError for a density outside (0, 1)."""
+    Raises ValueError for a density outside (0, 1) or a T that is negative or not finite."""
     from .infinite import bubble, chemical_potential
     from .saddle import momentum_rule
     if not (np.isfinite(density) and 0 < density < 1):
         raise ValueError(f"density must lie in (0, 1), got {density!r}")
-    mu = chemical_potential(density, t)
-    q, wq = momentum_rule(n_q, mu, t)
-    c = -bubble(np.array([0.0]), q, density, t, mu=mu, n_k=n_k)[0]
+    if not (np.isfinite(T) and T >= 0):
+        raise ValueError(f"T must be a finite temperature >= 0, got {T!r}")
+    mu = chemical_potential(density, t, T=T)
+    q, wq = momentum_rule(n_q, mu, t, T)
+    c = -bubble(np.array([0.0]), q, density, t, T, mu=mu, n_k=n_k)[0]
     return hartree_spinodal(np.maximum(c, 0.0), wq)
 
 
-def response_root(L: int, n_particles: int, t: float = 1.0, d: int = 3) -> np.ndarray:
+def response_root(L: int, n_particles: int, t: float = 1.0, d: int = 3, T: float = 0.0) -> np.ndarray:
     """A = (χ⁰)^½ in real space, (N, N) with N = L^d: the square root of the clean
     periodic lattice's static response at N_f particles, built from c_q (bubble_grid)
     as A_ij = (1/N) Σ_q √c_q cos(q·(r_i − r_j)).
 
-    Raises ValueError (from grid_chemical_potential) when N_f does not close a shell."""
+    T > 0 (energy units): the response at temperature T at fixed N_f (any N_f: the
+    uniform Fermi–Dirac density is a Hartree solution of the compensated model at every
+    filling), with c_0 = 0 (the uniform density change, which fixed N_f excludes), so
+    that 1/λ_max(A V₁ A) is where the uniform state stops being a local minimum of the
+    Hartree free energy (ed.hartree_thermal: its stability there is 1 − J λ_max).
+
+    Raises ValueError (from grid_chemical_potential) when N_f does not close a shell at
+    T = 0, or for T < 0."""
     from .bubble import bubble_grid, grid_chemical_potential
     N = L ** d
     density = n_particles / N
-    mu = grid_chemical_potential(density, t, L, d)
-    if abs(np.mean(_levels(L, t, d) < mu) - density) > 1e-12:
+    mu = grid_chemical_potential(density, t, L, d, T)
+    if T == 0 and abs(np.mean(_levels(L, t, d) < mu) - density) > 1e-12:
         raise ValueError(f"N_f = {n_particles} on L = {L}: not a closed shell")
     m = np.array(np.unravel_index(np.arange(N), (L,) * d)).T
-    c = -bubble_grid([0.0], m, density, t, L, d, mu=mu)[0]
+    c = -bubble_grid([0.0], m, density, t, L, d, T=T, mu=mu)[0]
+    c[0] = 0.0        # q = 0 (m = 0): zero at T = 0 on a closed shell; excluded by fixed N_f at T > 0
     a = np.real(np.fft.ifftn(np.sqrt(np.maximum(c, 0.0)).reshape((L,) * d)))   # a(r), r = m
     diff = (m[:, None, :] - m[None, :, :]) % L
     return a[tuple(diff[..., k] for k in range(d))]
@@ -105,14 +118,15 @@ def _levels(L, t, d):
 
 
 def spinodal_samples(L: int, n_particles: int, realizations, seed: int = 0, t: float = 1.0,
-                     d: int = 3) -> np.ndarray:
+                     d: int = 3, T: float = 0.0) -> np.ndarray:
     """J_s/t = 1/λ_max(A V₁ A) of each realisation r of ``realizations`` (V₁: the model's
     couplings at J = 1, simglass.sample_disorder with ``seed``), on the periodic L^d
-    lattice at the closed-shell filling N_f.  Shape (len(realizations),)."""
+    lattice at the closed-shell filling N_f (T = 0), or at temperature T > 0 at any N_f
+    (``response_root``).  Shape (len(realizations),)."""
     from scipy.linalg import eigvalsh
 
     from simglass import Lattice, sample_disorder
-    A = response_root(L, n_particles, t, d)
+    A = response_root(L, n_particles, t, d, T)
     lat = Lattice((L,) * d)
     out = []
     for r in realizations:
