@@ -215,3 +215,16 @@ def test_glass_order_against_the_spinodal_at_temperature(tmp_path, capsys):
     assert "uniform solutions above their own spinodal (must be 0): 0" in capsys.readouterr().out
     assert (tmp_path / "out" / "hartree_temperature.png").exists()
     assert (tmp_path / "out" / "hartree_temperature.csv").read_text().startswith("T,L,n_f,J,")
+    # the compact tables of the pieces (the committed form), a T = 0 piece among them: its
+    # temperature column is empty, read as T = 0
+    from simglass.analysis.compact import main as compact
+    cold = tmp_path / "c.toml"
+    cold.write_text(job.read_text().replace("T = 0.2", "T = 0.0").replace("t.h5", "c.h5"))
+    assert main(["run", str(cold), "--output", str(tmp_path / "c.h5"), "--quiet"]) == 0
+    keys = ["--keys", "converged", "stable", "temperature", "glass_order", "ln_g_mean"]
+    for name, jobfile in (("t", job), ("c", cold)):
+        compact([str(tmp_path / f"{name}.h5"), "--job", str(jobfile), "--out", str(tmp_path / f"{name}.csv.gz"), *keys])
+    both = an.temperature_rows([tmp_path / "c.csv.gz", tmp_path / "t.csv.gz"])
+    assert [r["T"] for r in both] == [0.0, 0.0, 0.2, 0.2] and "js_mean" not in both[0]
+    for a, b in zip(both[2:], rows):
+        assert a["q"] == pytest.approx(b["q"], rel=1e-6, abs=1e-12) and a["uniform_above"] == b["uniform_above"]

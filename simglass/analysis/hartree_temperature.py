@@ -64,6 +64,7 @@ def temperature_rows(paths) -> list[dict]:
             if not sound:
                 continue
             T = float(sound[0][1].get("temperature", 0.0))
+            T = T if np.isfinite(T) else 0.0          # a T = 0 piece in a table with the column: empty
             nf = _n_particles(p, sound[0][1])
             J = float(p.params["J"])
             q = np.array([float(rec["glass_order"]) for _, rec in sound])
