@@ -53,13 +53,15 @@ def _info(args) -> int:
         tasks = stored_tasks(f, job, args.results)    # tasks being written are pending
         n_points = len(job.points())
         point = np.arange(tasks.n_tasks) % n_points
-        rows = defaultdict(lambda: [0, 0, 0.0, Counter()])
-        for p, d, fl, w in zip(range(n_points),
-                               np.bincount(point, tasks.status == 1, n_points),
-                               np.bincount(point, tasks.status == 2, n_points),
-                               np.bincount(point, tasks.wall_time, n_points)):
+        rows = defaultdict(lambda: [0, 0, 0.0, Counter(), 0.0])
+        for p, d, fl, w, wd in zip(range(n_points),
+                                   np.bincount(point, tasks.status == 1, n_points),
+                                   np.bincount(point, tasks.status == 2, n_points),
+                                   np.bincount(point, tasks.wall_time, n_points),
+                                   np.bincount(point, tasks.wall_time * (tasks.status == 1), n_points)):
             if d or fl:
                 rows[p][:3] = [int(d), int(fl), float(w)]
+                rows[p][4] = float(wd)          # of the done tasks only: the mean per done task
         if flags:
             cols = tasks.columns()
             for i in np.flatnonzero(tasks.status == 1):
@@ -89,21 +91,22 @@ def _info(args) -> int:
     def _flagged(c):
         return f"{c['any']}" + (" (" + ", ".join(f"{k} {c[k]}" for k in flags if c[k]) + ")" if c["any"] else "")
     tot = [sum(r[0] for r in rows.values()), sum(r[1] for r in rows.values()),
-           sum(r[2] for r in rows.values()), sum((r[3] for r in rows.values()), Counter())]
-    mean_all = tot[2] / tot[0] if tot[0] else float("nan")
+           sum(r[2] for r in rows.values()), sum((r[3] for r in rows.values()), Counter()),
+           sum(r[4] for r in rows.values())]
+    mean_all = tot[4] / tot[0] if tot[0] else float("nan")
     table, to_go = [], 0.0
     for p, params in enumerate(points):
-        d, fl, w, c = rows[p]
-        mean = w / d if d else mean_all          # a point without done tasks: the mean of all
+        d, fl, w, c, wd = rows[p]
+        mean = wd / d if d else mean_all         # a point without done tasks: the mean of all
         left = (job.realizations - d) * mean     # pending and failed tasks (a rerun retries failed ones)
         to_go += left
         table.append([str(p)] + [json.dumps(params[k]) for k in keys]
-                     + [str(d), str(fl), str(job.realizations - d - fl), f"{w:.1f}", _seconds(w / d if d else None),
+                     + [str(d), str(fl), str(job.realizations - d - fl), f"{w:.1f}", _seconds(wd / d if d else None),
                         _seconds(left if left == left else None)]
                      + ([_flagged(c)] if flags else []))
     table.append(["all"] + [""] * len(keys) + [str(tot[0]), str(tot[1]),
                  str(len(points) * job.realizations - tot[0] - tot[1]), f"{tot[2]:.1f}",
-                 _seconds(tot[2] / tot[0] if tot[0] else None), _seconds(to_go if to_go == to_go else None)]
+                 _seconds(mean_all if tot[0] else None), _seconds(to_go if to_go == to_go else None)]
                  + ([_flagged(tot[3])] if flags else []))
     widths = [max(len(r[i]) for r in [head] + table) for i in range(len(head))]
     for r in [head] + table:

@@ -207,12 +207,12 @@ def test_glass_order_against_the_spinodal_at_temperature(tmp_path, capsys):
     assert 1.5 < js.min() and js.max() < 3.0            # J = 1.5 below every J_s(T), 3 above
     low, high = rows
     assert (low["T"], low["J"], high["J"]) == (0.2, 1.5, 3.0) and low["sound"] == high["sound"] == 3
-    assert low["js_mean"] == pytest.approx(js.mean(), rel=1e-12)
-    assert low["below"] == low["sound"] and high["above"] == high["sound"]
-    assert high["uniform_above"] == 0 and high["q"] > 10 * an.UNIFORM_Q
+    np.testing.assert_allclose(low["js"], js, rtol=1e-12)
+    assert low["uniform_below"] == 3 and high["q"] > 10 * an.UNIFORM_Q   # all uniform below J_s(T)
+    assert low["stability_dev"] < 1e-5              # the solver's stability = 1 - J/J_s(T, r)
     capsys.readouterr()
     assert an.main([str(tmp_path / "t.h5"), "--out", str(tmp_path / "out"), "--n-q", "4"]) == 0
-    assert "uniform solutions above their own spinodal (must be 0): 0" in capsys.readouterr().out
+    assert "uniform sound solutions: 3, of them above their own spinodal 0" in capsys.readouterr().out
     assert (tmp_path / "out" / "hartree_temperature.png").exists()
     assert (tmp_path / "out" / "hartree_temperature.csv").read_text().startswith("T,L,n_f,J,")
     # the compact tables of the pieces (the committed form), a T = 0 piece among them: its
@@ -221,10 +221,11 @@ def test_glass_order_against_the_spinodal_at_temperature(tmp_path, capsys):
     cold = tmp_path / "c.toml"
     cold.write_text(job.read_text().replace("T = 0.2", "T = 0.0").replace("t.h5", "c.h5"))
     assert main(["run", str(cold), "--output", str(tmp_path / "c.h5"), "--quiet"]) == 0
-    keys = ["--keys", "converged", "stable", "temperature", "glass_order", "ln_g_mean"]
+    keys = ["--keys", "converged", "stable", "stability", "temperature", "glass_order", "ln_g_mean"]
     for name, jobfile in (("t", job), ("c", cold)):
         compact([str(tmp_path / f"{name}.h5"), "--job", str(jobfile), "--out", str(tmp_path / f"{name}.csv.gz"), *keys])
     both = an.temperature_rows([tmp_path / "c.csv.gz", tmp_path / "t.csv.gz"])
-    assert [r["T"] for r in both] == [0.0, 0.0, 0.2, 0.2] and "js_mean" not in both[0]
-    for a, b in zip(both[2:], rows):
-        assert a["q"] == pytest.approx(b["q"], rel=1e-6, abs=1e-12) and a["uniform_above"] == b["uniform_above"]
+    assert [r["T"] for r in both] == [0.0, 0.0, 0.2, 0.2] and "js" not in both[0]
+    for a, b in zip(both[2:], rows):      # the seed from the table's job file: the same J_s(T, r)
+        assert a["q"] == pytest.approx(b["q"], rel=1e-6, abs=1e-12) and a["uniform_below"] == b["uniform_below"]
+        np.testing.assert_allclose(a["js"], b["js"], rtol=1e-12)

@@ -108,10 +108,10 @@ def uniform_energy_per_site(L: int, nf: int, J: float, V1_sum: float, t: float =
     return float((t * np.sort(_levels(L, 1.0, 3))[:nf].sum() + 0.5 * n * n * J * V1_sum) / N)
 
 
-def job_seed(path) -> int:
-    """The root seed of the job that produced a results file (its stored job) or a compact
-    table (the job file named in its header, relative to the repository root or the
-    current directory).  Raises ValueError when a table's job file is not found."""
+def job_of(path):
+    """The job (simglass.jobfile.Job) that produced a results file (its stored job) or a
+    compact table (the job file named in its header, relative to the repository root or
+    the current directory).  Raises ValueError when a table's job file is not found."""
     from simglass.jobfile import load_job
 
     from .compact import is_table, read_table
@@ -119,13 +119,18 @@ def job_seed(path) -> int:
         from simglass.results import read_results
         f, job = read_results(path)
         f.close()
-        return job.seed
+        return job
     name = read_table(path)[0].get("job", "")
     for base in (DATA.parent, Path.cwd()):
         if name and (base / name).is_file():
-            return load_job(base / name).seed
+            return load_job(base / name)
     raise ValueError(f"{path}: its job file {name!r} is not found (the couplings of its realisations "
                      "depend on that job's seed)")
+
+
+def job_seed(path) -> int:
+    """The root seed of the job of a results file or compact table (``job_of``)."""
+    return job_of(path).seed
 
 
 def first_order_points(paths):
