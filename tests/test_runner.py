@@ -367,23 +367,36 @@ def test_main_as_a_function_keeps_the_callers_signal_handling(tmp_path):
     signal.signal(signal.SIGHUP, before[1])
 
 
-def test_failed_task_recorded(tmp_path, monkeypatch):
-    """A task that raises is stored with its traceback; the others complete; exit 1."""
+def _run_with_engine_calls(tmp_path, monkeypatch, before):
+    """Run SMALL serially (realisation-major: call k is point (k - 1) % 4) with
+    disorder_engine.run preceded by ``before(k)`` (which may sleep or raise); returns
+    (job, results file, the original run, cli main) after asserting exit code 1."""
     from simglass import disorder_engine
     from simglass.cli import main
     calls = {"n": 0}
     orig = disorder_engine.run
 
-    def flaky(model, rng, **kw):
+    def patched(model, rng, **kw):
         calls["n"] += 1
-        if calls["n"] == 2:
-            raise RuntimeError("boom")
+        before(calls["n"])
         return orig(model, rng, **kw)
 
-    monkeypatch.setattr(disorder_engine, "run", flaky)
+    monkeypatch.setattr(disorder_engine, "run", patched)
     job = write(tmp_path, SMALL)
     out = tmp_path / "f.h5"
     assert main(["run", str(job), "--output", str(out), "--quiet"]) == 1
+    return job, out, orig, main
+
+
+def test_failed_task_recorded(tmp_path, monkeypatch):
+    """A task that raises is stored with its traceback; the others complete; exit 1."""
+    from simglass import disorder_engine
+
+    def flaky(k):
+        if k == 2:
+            raise RuntimeError("boom")
+
+    job, out, orig, main = _run_with_engine_calls(tmp_path, monkeypatch, flaky)
     with stored(out) as (_, tasks):
         assert (tasks.status == 2).sum() == 1 and (tasks.status == 1).sum() == 11
         assert "RuntimeError: boom" in tasks.traceback(int(np.flatnonzero(tasks.status == 2)[0]))
@@ -395,23 +408,12 @@ def test_info_estimates_the_task_time_to_go(tmp_path, monkeypatch, capsys):
     """`simglass info` prints per point the mean wall time of its done tasks and "to go",
     the pending and failed tasks times that mean; a point with no done task takes the
     mean of all done tasks (docs/jobs.md)."""
-    from simglass import disorder_engine
-    from simglass.cli import main
-    calls = {"n": 0}
-    orig = disorder_engine.run
-
-    def slow_or_failing(model, rng, **kw):   # serial, realisation-major: call k is point (k - 1) % 4
-        calls["n"] += 1
-        k = calls["n"]
+    def slow_or_failing(k):                           # call k is point (k - 1) % 4
         time.sleep(0.2 * (k % 4) if k % 4 else 0.5)   # points 0, 1, 2: about 0.2, 0.4, 0.6 s; 3: 0.5 s
         if k % 4 == 0 or k == 9:                      # point 3 fails; so does realisation 2 of point 0,
             raise RuntimeError("boom")                # after its 0.2 s, which the mean must leave out
-        return orig(model, rng, **kw)
 
-    monkeypatch.setattr(disorder_engine, "run", slow_or_failing)
-    job = write(tmp_path, SMALL)
-    out = tmp_path / "f.h5"
-    assert main(["run", str(job), "--output", str(out), "--quiet"]) == 1
+    _, out, _, main = _run_with_engine_calls(tmp_path, monkeypatch, slow_or_failing)
     with stored(out) as (_, tasks):
         point = np.arange(tasks.n_tasks) % 4
         wall = [tasks.wall_time[(point == p) & (tasks.status == 1)] for p in range(4)]
