@@ -92,7 +92,8 @@ def temperature_rows(paths) -> list[dict]:
             stab = np.array([float(rec.get("stability", np.nan)) for *_, rec in g["sound"]])
             above, uniform = J > js, q <= UNIFORM_Q
             dev = np.abs(stab - (1.0 - J / js))[uniform]
-            row |= {"js": js, "realizations": [(seed, r) for seed, r, _ in g["sound"]], "above": int(above.sum()), "uniform_above": int((above & uniform).sum()),
+            row |= {"js": js, "realizations": [(seed, r) for seed, r, _ in g["sound"]],
+                    "above": int(above.sum()), "uniform_above": int((above & uniform).sum()),
                     "below": int((~above).sum()), "uniform_below": int((~above & uniform).sum()),
                     "stability_dev": float(dev.max()) if dev.size else float("nan"),
                     "flagged_uniform": sum(float(rec["glass_order"]) <= UNIFORM_Q for *_, rec in g["flagged"])}
