@@ -130,6 +130,13 @@ def test_compact_table_round_trip(tmp_path):
     assert gzip.decompress(first) == (tmp_path / "a.csv").read_bytes()
     c = localization.analyze(tmp_path / "a.csv.gz", x="W", n_boot=20)
     assert c.rows() == b.rows()
+    # counts=False (--no-counts) leaves out only the binned curvatures
+    assert export([out], tmp_path / "lean.csv", "a.toml", commit="abc", counts=False) == 30
+    import csv
+    full, lean = ([row for row in csv.DictReader(open(tmp_path / f).readlines()[1:])] for f in ("a.csv", "lean.csv"))
+    binned = [k for k in full[0] if k.startswith(("n_E", "lnc_E"))]
+    assert binned and set(full[0]) - set(lean[0]) == set(binned)
+    assert all({k: v for k, v in f.items() if k not in binned} == g for f, g in zip(full, lean))
     from simglass.analysis.checks import production
     rows = {r.key: r for r in production({"anderson": [tmp_path / "a.csv"], "localization": [tmp_path / "none.csv"]})}
     assert "commit abc" in rows["anderson_wc_production"].note

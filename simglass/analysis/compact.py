@@ -12,7 +12,7 @@ Engine ``mc`` tables also hold the fields as counts of |phi - mu|/J on a fine gr
 (columns absphi_k, analysis.coulomb_gap.absphi_counts), enough to refit alpha; engine
 ``ed`` tables Eq. 42's (J²/N) Σ χ² (column glass_susceptibility) when the response was
 computed; engine ``hartree`` tables the level curvatures binned in |E - mu| (columns n_E{k}, lnc_E{k},
-analysis.level_bins) when the results hold them, and with several starts the multiplicity
+analysis.level_bins) when the results hold them (``--no-counts`` leaves them out), and with several starts the multiplicity
 of the landscape (analysis.multiplicity.columns).
 
     python -m simglass.analysis.compact results/x.h5 [more.h5 ...] --job jobs/x.toml --out data/x.csv [--keys ...] [--digits 8]
@@ -63,14 +63,15 @@ PARAMS = ("L", "J", "W", "t", "density")           # first columns; other scalar
 def _derived(engine, rec, params, counts=True, digits=8):
     """Columns computed from a record's arrays: engine mc, the |phi|/J counts (unless
     ``counts`` is False); engine hartree, the curvatures binned in |E - mu|
-    (analysis.level_bins) when the record has them, and analysis.multiplicity.columns;
+    (analysis.level_bins) when the record has them (unless ``counts`` is False), and
+    analysis.multiplicity.columns;
     engine thermal, THERMAL_PER_T, THERMAL_CONNECTED (four chains) and (unless ``counts`` is False)
     P(0, T) (analysis.thermal.phi0_density) at each temperature k as columns NAME_k and
     p_phi0_k (the histograms P(q), P(phi) stay in the results file)."""
     if engine == "hartree":     # binned curvatures; with several starts, the multiplicity
         from .level_bins import columns
         from .multiplicity import columns as multiplicity
-        out = columns(rec) if "g_energy_levels" in rec else {}
+        out = columns(rec) if counts and "g_energy_levels" in rec else {}
         out.update(multiplicity(rec))
         return out
     if engine == "ed":          # Eq. 42's (J²/N) Σ χ² when the response was computed
@@ -102,7 +103,8 @@ def export(paths, out, job_file, keys=None, commit=None, counts=True, digits=8):
     parameters; returns the number of rows.  ``commit``: default the commits recorded in
     the results files (the code that produced them).  ``counts``: engine mc, keep the
     |phi|/J counts (columns absphi_k; not needed for energies); engine thermal, keep
-    P(0, T) (columns p_phi0_k; not needed for the SK model).  ``digits``: significant
+    P(0, T) (columns p_phi0_k; not needed for the SK model); engine hartree, keep the
+    curvatures binned in |E - mu| (columns n_E{k}, lnc_E{k}; not needed for the glass order).  ``digits``: significant
     digits of the values (an integer from 3 to 17).  Raises ValueError for lattices
     that are neither 3D nor chains, mixed engines or mixed dimensions, and for ``digits``
     out of range."""
@@ -338,7 +340,8 @@ def main(argv=None):
                          + "; ".join(f"{e}: {' '.join(k)}" for e, k in KEYS.items()) + ")")
     ap.add_argument("--no-counts", action="store_true",
                     help="engine mc: leave out the |phi|/J counts (energies only, e.g. the SK job); "
-                         "engine thermal: leave out P(0, T) (columns p_phi0_k)")
+                         "engine thermal: leave out P(0, T) (columns p_phi0_k); "
+                         "engine hartree: leave out the binned curvatures (columns n_E{k}, lnc_E{k})")
     ap.add_argument("--digits", type=int, default=8,
                     help="significant digits of the values, 3 to 17 (default 8)")
     a = ap.parse_args(argv)
