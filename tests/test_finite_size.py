@@ -103,6 +103,29 @@ def test_parallel_curves_have_no_crossing():
     assert np.isnan(estimate([]).x)
 
 
+def test_compact_table_values_have_the_digits_asked_for(tmp_path):
+    """Every floating-point cell of an exported table, the record's keys and the derived
+    columns alike (the binned curvatures, the multiplicity of several starts), carries at
+    most ``digits`` significant digits."""
+    import csv
+    import re
+    from simglass.analysis.compact import export
+    from conftest import run_cli
+    job = tmp_path / "m.toml"
+    job.write_text('engine = "hartree"\nseed = 5\nrealizations = 3\n[model]\nt = 1.0\nW = 0.0\n'
+                   'density = 0.5\ncompensate = true\n[scan]\nL = [[4, 4, 4]]\nJ = [3.0, 5.0]\n'
+                   '[options]\nstarts = ["classical", "uniform", "random"]\ng_window = 4\n')
+    out = tmp_path / "m.h5"
+    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
+    assert export([out], tmp_path / "m.csv", "m.toml", commit="abc", digits=4) == 6
+    rows = list(csv.DictReader((tmp_path / "m.csv").read_text().splitlines()[1:]))
+    assert {"other_overlap_max", "other_energy_min", "lnc_E0", "stability"} <= set(rows[0])
+    floats = [c for r in rows for k, c in r.items() if k not in ("L", "J", "W", "t", "density")
+              and re.fullmatch(r"-?[0-9.]+(e[-+][0-9]+)?", c) and ("." in c or "e" in c)]
+    assert any(c for r in rows for k, c in r.items() if k.startswith("other_") and c != "nan")
+    assert floats and max(len(re.sub(r"e.*", "", c).replace("-", "").replace(".", "").lstrip("0")) for c in floats) <= 4
+
+
 def test_compact_table_round_trip(tmp_path):
     """A hartree results file exported to a compact table gives the same localisation
     analysis as the file itself."""

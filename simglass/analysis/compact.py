@@ -73,7 +73,7 @@ def _derived(engine, rec, params, counts=True, digits=8):
         from .multiplicity import columns as multiplicity
         out = columns(rec) if counts and "g_energy_levels" in rec else {}
         out.update(multiplicity(rec))
-        return out
+        return {k: _scalar(v, digits) for k, v in out.items()}
     if engine == "ed":          # Eq. 42's (J²/N) Σ χ² when the response was computed
         if "chi" not in rec:
             return {}
