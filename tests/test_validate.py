@@ -148,7 +148,7 @@ SUMMARY_ROWS = {
                                    "| {deviation}σ;", "L = {size_first}/{size_last} crossing"]),
     "(J/t)_c,loc, n = ½, W̃ = Jn axis, L → ∞ (§4d)": (
         "jc_loc_production", ["| {value} ± {error} ({error_stat}, {error_sys}) |", "| ≈ {theory} (Eq. 18) |",
-                              "(ratio {ratio})", "the L = {size_first}/{size_last} crossing, {largest} ± {largest_err}"]),
+                              "(ratio {ratio}, {deviation}σ)", "the L = {size_first}/{size_last} crossing, {largest} ± {largest_err}"]),
     "(J/t)_c,loc, n = ½, W̃ = 0 axis (§4d)": (
         "metallic_glass_half", ["β({size_first} → {size_last}) above the glass onset: {value} ± {error} at "
                                 "J/t = {at_J}"]),
