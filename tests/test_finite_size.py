@@ -103,6 +103,15 @@ def test_parallel_curves_have_no_crossing():
     assert np.isnan(estimate([]).x)
 
 
+def _run_job(tmp_path, name, text):
+    """Results file of the job ``text`` written as ``name``.toml and run in tmp_path."""
+    from conftest import run_cli
+    (tmp_path / f"{name}.toml").write_text(text)
+    out = tmp_path / f"{name}.h5"
+    assert run_cli("run", tmp_path / f"{name}.toml", "--output", out, "--quiet").returncode == 0
+    return out
+
+
 def test_compact_table_values_have_the_digits_asked_for(tmp_path):
     """Every floating-point cell of an exported table, the record's keys and the derived
     columns alike (the binned curvatures, the multiplicity of several starts), carries at
@@ -110,13 +119,9 @@ def test_compact_table_values_have_the_digits_asked_for(tmp_path):
     import csv
     import re
     from simglass.analysis.compact import export
-    from conftest import run_cli
-    job = tmp_path / "m.toml"
-    job.write_text('engine = "hartree"\nseed = 5\nrealizations = 3\n[model]\nt = 1.0\nW = 0.0\n'
+    out = _run_job(tmp_path, "m", 'engine = "hartree"\nseed = 5\nrealizations = 3\n[model]\nt = 1.0\nW = 0.0\n'
                    'density = 0.5\ncompensate = true\n[scan]\nL = [[4, 4, 4]]\nJ = [3.0, 5.0]\n'
                    '[options]\nstarts = ["classical", "uniform", "random"]\ng_window = 4\n')
-    out = tmp_path / "m.h5"
-    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
     assert export([out], tmp_path / "m.csv", "m.toml", commit="abc", digits=4) == 6
     rows = list(csv.DictReader((tmp_path / "m.csv").read_text().splitlines()[1:]))
     assert {"other_overlap_max", "other_energy_min", "lnc_E0", "stability"} <= set(rows[0])
@@ -131,13 +136,9 @@ def test_compact_table_round_trip(tmp_path):
     analysis as the file itself."""
     from simglass.analysis import localization
     from simglass.analysis.compact import export
-    from conftest import run_cli
-    job = tmp_path / "a.toml"
-    job.write_text('engine = "hartree"\nseed = 3\nrealizations = 5\n[model]\nt = 1.0\nJ = 0.0\n'
+    out = _run_job(tmp_path, "a", 'engine = "hartree"\nseed = 3\nrealizations = 5\n[model]\nt = 1.0\nJ = 0.0\n'
                    'onsite = "box"\ndensity = 0.5\n[scan]\nL = [[4, 4, 4], [5, 5, 5]]\n'
                    'W = [10.0, 20.0, 30.0]\n[options]\nstarts = ["uniform"]\ng_window = 4\n')
-    out = tmp_path / "a.h5"
-    assert run_cli("run", job, "--output", out, "--quiet").returncode == 0
     assert export([out], tmp_path / "a.csv", "a.toml", commit="abc") == 30
     a = localization.analyze(out, x="W", n_boot=20)
     b = localization.analyze(tmp_path / "a.csv", x="W", n_boot=20)
