@@ -157,7 +157,7 @@ def test_compact_table_round_trip(tmp_path):
     # counts=False (--no-counts) leaves out only the binned curvatures
     assert export([out], tmp_path / "lean.csv", "a.toml", commit="abc", counts=False) == 30
     import csv
-    full, lean = ([row for row in csv.DictReader(open(tmp_path / f).readlines()[1:])] for f in ("a.csv", "lean.csv"))
+    full, lean = (list(csv.DictReader((tmp_path / f).read_text().splitlines()[1:])) for f in ("a.csv", "lean.csv"))
     binned = [k for k in full[0] if k.startswith(("n_E", "lnc_E"))]
     assert binned and set(full[0]) - set(lean[0]) == set(binned)
     assert all({k: v for k, v in f.items() if k not in binned} == g for f, g in zip(full, lean))
