@@ -128,7 +128,22 @@ def test_compact_table_values_have_the_digits_asked_for(tmp_path):
     floats = [c for r in rows for k, c in r.items() if k not in ("L", "J", "W", "t", "density")
               and re.fullmatch(r"-?[0-9.]+(e[-+][0-9]+)?", c) and ("." in c or "e" in c)]
     assert any(c for r in rows for k, c in r.items() if k.startswith("other_") and c != "nan")
-    assert floats and max(len(re.sub(r"e.*", "", c).replace("-", "").replace(".", "").lstrip("0")) for c in floats) <= 4
+    def digits(c):
+        return len(re.sub(r"e.*", "", c).replace("-", "").replace(".", "").lstrip("0"))
+    assert floats and max(digits(c) for c in floats) <= 4
+    # a table rewritten with fewer digits but its energies verbatim (--rewrite --verbatim)
+    from simglass.analysis.compact import main as compact_main, rewrite
+    export([out], tmp_path / "v.csv", "m.toml", commit="abc")
+    before = list(csv.DictReader((tmp_path / "v.csv").read_text().splitlines()[1:]))
+    assert compact_main(["--rewrite", str(tmp_path / "v.csv"), "--digits", "4", "--verbatim", "energy_per_site"]) == 0
+    after = list(csv.DictReader((tmp_path / "v.csv").read_text().splitlines()[1:]))
+    assert [r["energy_per_site"] for r in after] == [r["energy_per_site"] for r in before]
+    assert max(digits(r["energy_per_site"]) for r in after) > 4
+    assert [r["stability"] for r in after] == [r["stability"] for r in rows] != [r["stability"] for r in before]
+    with pytest.raises(ValueError, match="verbatim column.*energy_per_sit not in the table"):
+        rewrite(tmp_path / "v.csv", 4, verbatim=("energy_per_sit",))
+    with pytest.raises(SystemExit):
+        compact_main([str(out), "--job", "m.toml", "--out", str(tmp_path / "w.csv"), "--verbatim", "energy_per_site"])
 
 
 def test_compact_table_round_trip(tmp_path):

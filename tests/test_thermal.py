@@ -426,7 +426,7 @@ def test_p_phi0_from_histograms_tables_and_ground_states(tmp_path, capsys):
         compact_main([str(tmp_path / "t.h5"), "--out", str(tmp_path / "x.csv")])     # --job missing
     with pytest.raises(SystemExit):
         compact_main(["--rewrite", str(tmp_path / "r.csv.gz"), "--out", str(tmp_path / "y.csv")])
-    assert "takes only --digits, not --out" in capsys.readouterr().err
+    assert "takes only --digits and --verbatim, not --out" in capsys.readouterr().err
     from simglass.analysis.compact import _rounded, rewrite
     assert [_rounded(c, 6) for c in ("0.1", "1e-05", "0.123456789", "8192", "nan", "x")] == \
         ["0.1", "1e-05", "0.123457", "8192", "nan", "x"]                 # never more digits than stored

@@ -24,7 +24,9 @@ which analysis.thermal.specific_heat reports as NaN where the digits do not reso
 A committed table is rewritten with fewer digits, its header, parameter columns and
 every integer and text cell unchanged, by
 
-    python -m simglass.analysis.compact --rewrite data/x.csv.gz [more ...] --digits 6
+    python -m simglass.analysis.compact --rewrite data/x.csv.gz [more ...] --digits 6 [--verbatim COLUMN ...]
+
+(``--verbatim``: columns left as they are, e.g. energies that an analysis subtracts).
 
 A table whose name ends in .csv.gz is written and read gzip-compressed (the same text;
 large tables stay small in git).
@@ -189,12 +191,13 @@ def _rounded(cell: str, digits: int) -> str:
     return short if len(short) <= len(cell) else cell      # never more digits than were stored
 
 
-def rewrite(path, digits: int) -> int:
+def rewrite(path, digits: int, verbatim=()) -> int:
     """Rewrite the compact table ``path`` in place with its floating-point values rounded
     to ``digits`` significant digits (3 to 17); the header line, the column names, the
-    parameter columns and the realisation, and every integer and text cell stay as they
-    are.  Returns the number of rows.  Raises
-    ValueError for a file that is not a compact table or ``digits`` out of range."""
+    parameter columns and the realisation, the columns named in ``verbatim``, and every
+    integer and text cell stay as they are.  Returns the number of rows.  Raises
+    ValueError for a file that is not a compact table, ``digits`` out of range or a
+    ``verbatim`` name that is not a column of the table."""
     _check_digits(digits)
     if not is_table(path):
         raise ValueError(f"{path}: not a compact table (a .csv or .csv.gz file)")
@@ -206,12 +209,17 @@ def rewrite(path, digits: int) -> int:
         raise ValueError(f"{path}: not a compact table ({e})") from None
     if not rows or "realization" not in rows[0]:
         raise ValueError(f"{path}: no 'realization' column")
+    missing = [name for name in verbatim if name not in rows[0]]
+    if missing:
+        raise ValueError(f"{path}: verbatim column(s) {', '.join(missing)} not in the table "
+                         f"(columns: {', '.join(rows[0])})")
     k = rows[0].index("realization") + 1             # parameters and realisation: verbatim
+    kept = {i for i, name in enumerate(rows[0]) if i < k or name in verbatim}
     fh = io.StringIO(newline="")
     fh.write(first)
     w = csv.writer(fh)
     w.writerow(rows[0])
-    w.writerows(row[:k] + [_rounded(c, digits) for c in row[k:]] for row in rows[1:])
+    w.writerows([c if i in kept else _rounded(c, digits) for i, c in enumerate(row)] for row in rows[1:])
     _write_text(path, fh.getvalue())
     return len(rows) - 1
 
@@ -344,19 +352,26 @@ def main(argv=None):
                          "engine hartree: leave out the binned curvatures (columns n_E{k}, lnc_E{k})")
     ap.add_argument("--digits", type=int, default=8,
                     help="significant digits of the values, 3 to 17 (default 8)")
+    ap.add_argument("--verbatim", nargs="+", default=(), metavar="COLUMN",
+                    help="with --rewrite: columns left as they are (e.g. energies an analysis subtracts)")
     a = ap.parse_args(argv)
     if a.rewrite:
         given = [o for o, v in (("--job", a.job), ("--out", a.out), ("--keys", a.keys), ("--no-counts", a.no_counts))
                  if v]
         if given:
-            ap.error(f"--rewrite rewrites the given tables in place; it takes only --digits, not {', '.join(given)}")
+            ap.error(f"--rewrite rewrites the given tables in place; it takes only --digits and --verbatim, "
+                     f"not {', '.join(given)}")
         try:
             for path in a.results:
-                print(f"rewrote {path}: {rewrite(path, a.digits)} rows, {a.digits} significant digits")
+                n = rewrite(path, a.digits, verbatim=a.verbatim)
+                kept = f" ({', '.join(a.verbatim)} as they were)" if a.verbatim else ""
+                print(f"rewrote {path}: {n} rows, {a.digits} significant digits{kept}")
         except (ValueError, OSError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
         return 0
+    if a.verbatim:
+        ap.error("--verbatim applies to --rewrite only")
     if a.job is None or a.out is None:
         ap.error("--job and --out are required (without --rewrite)")
     try:
