@@ -112,10 +112,11 @@ def _run_job(tmp_path, name, text):
     return out
 
 
-def test_compact_table_values_have_the_digits_asked_for(tmp_path):
+def test_compact_table_values_have_the_digits_asked_for(tmp_path, capsys):
     """Every floating-point cell of an exported table, the record's keys and the derived
     columns alike (the binned curvatures, the multiplicity of several starts), carries at
-    most ``digits`` significant digits."""
+    most ``digits`` significant digits; a table rewritten with fewer digits keeps its
+    --verbatim columns as they were and rounds all others."""
     import csv
     import re
     from simglass.analysis.compact import export
@@ -139,11 +140,20 @@ def test_compact_table_values_have_the_digits_asked_for(tmp_path):
     after = list(csv.DictReader((tmp_path / "v.csv").read_text().splitlines()[1:]))
     assert [r["energy_per_site"] for r in after] == [r["energy_per_site"] for r in before]
     assert max(digits(r["energy_per_site"]) for r in after) > 4
-    assert [r["stability"] for r in after] == [r["stability"] for r in rows] != [r["stability"] for r in before]
-    with pytest.raises(ValueError, match="verbatim column.*energy_per_sit not in the table"):
-        rewrite(tmp_path / "v.csv", 4, verbatim=("energy_per_sit",))
+    for key in ("stability", "ln_g_mean", "lnc_E0"):       # columns before and after the verbatim one
+        assert [r[key] for r in after] == [r[key] for r in rows] != [r[key] for r in before], key
+    # all tables are checked before any is written: a bad second table leaves the first as it was
+    export([out], tmp_path / "v8.csv", "m.toml", commit="abc")
+    (tmp_path / "other.csv").write_text("# job: x.toml\nL,realization,gap\n4,0,0.123456789\n")
+    kept = [(tmp_path / f).read_text() for f in ("v8.csv", "other.csv")]
+    with pytest.raises(ValueError, match="other.csv: verbatim column.*energy_per_site not in the table"):
+        rewrite([tmp_path / "v8.csv", tmp_path / "other.csv"], 4, verbatim=("energy_per_site",))
+    assert [(tmp_path / f).read_text() for f in ("v8.csv", "other.csv")] == kept
+    with pytest.raises(TypeError, match="sequence of column names"):
+        rewrite(tmp_path / "v8.csv", 4, verbatim="energy_per_site")
     with pytest.raises(SystemExit):
         compact_main([str(out), "--job", "m.toml", "--out", str(tmp_path / "w.csv"), "--verbatim", "energy_per_site"])
+    assert "--verbatim applies to --rewrite only" in capsys.readouterr().err and not (tmp_path / "w.csv").exists()
 
 
 def test_compact_table_round_trip(tmp_path):

@@ -24,9 +24,10 @@ which analysis.thermal.specific_heat reports as NaN where the digits do not reso
 A committed table is rewritten with fewer digits, its header, parameter columns and
 every integer and text cell unchanged, by
 
-    python -m simglass.analysis.compact --rewrite data/x.csv.gz [more ...] --digits 6 [--verbatim COLUMN ...]
+    python -m simglass.analysis.compact --rewrite data/x.csv.gz [more ...] --digits 6 [--verbatim COLUMN]
 
-(``--verbatim``: columns left as they are, e.g. energies that an analysis subtracts).
+(``--verbatim``: a column left as it is, e.g. energies that an analysis subtracts; repeat
+it for several).
 
 A table whose name ends in .csv.gz is written and read gzip-compressed (the same text;
 large tables stay small in git).
@@ -39,6 +40,7 @@ import csv
 import gzip
 import io
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -191,14 +193,27 @@ def _rounded(cell: str, digits: int) -> str:
     return short if len(short) <= len(cell) else cell      # never more digits than were stored
 
 
-def rewrite(path, digits: int, verbatim=()) -> int:
-    """Rewrite the compact table ``path`` in place with its floating-point values rounded
-    to ``digits`` significant digits (3 to 17); the header line, the column names, the
-    parameter columns and the realisation, the columns named in ``verbatim``, and every
-    integer and text cell stay as they are.  Returns the number of rows.  Raises
-    ValueError for a file that is not a compact table, ``digits`` out of range or a
-    ``verbatim`` name that is not a column of the table."""
+def rewrite(paths, digits: int, verbatim=()) -> list[int]:
+    """Rewrite the compact tables ``paths`` (one path or several) in place with their
+    floating-point values rounded to ``digits`` significant digits (3 to 17); the header
+    line, the column names, the parameter columns and the realisation, the columns named
+    in ``verbatim`` (a sequence of names), and every integer and text cell stay as they
+    are.  Every table is read and checked before any is written, so an error leaves them
+    all as they were.  Returns the number of rows of each.  Raises ValueError for a file
+    that is not a compact table, ``digits`` out of range or a ``verbatim`` name that is
+    not a column of a table; TypeError for ``verbatim`` given as one string."""
     _check_digits(digits)
+    if isinstance(verbatim, str):
+        raise TypeError(f"verbatim must be a sequence of column names, got the string {verbatim!r}")
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    texts = [_rewritten(path, digits, tuple(verbatim)) for path in paths]
+    for path, (text, _) in zip(paths, texts):
+        _write_text(path, text)
+    return [n for _, n in texts]
+
+
+def _rewritten(path, digits, verbatim) -> tuple[str, int]:
+    """(text, rows) of the compact table ``path`` rounded as :func:`rewrite` describes."""
     if not is_table(path):
         raise ValueError(f"{path}: not a compact table (a .csv or .csv.gz file)")
     try:
@@ -211,8 +226,7 @@ def rewrite(path, digits: int, verbatim=()) -> int:
         raise ValueError(f"{path}: no 'realization' column")
     missing = [name for name in verbatim if name not in rows[0]]
     if missing:
-        raise ValueError(f"{path}: verbatim column(s) {', '.join(missing)} not in the table "
-                         f"(columns: {', '.join(rows[0])})")
+        raise ValueError(f"{path}: verbatim column(s) {', '.join(missing)} not in the table")
     k = rows[0].index("realization") + 1             # parameters and realisation: verbatim
     kept = {i for i, name in enumerate(rows[0]) if i < k or name in verbatim}
     fh = io.StringIO(newline="")
@@ -220,8 +234,7 @@ def rewrite(path, digits: int, verbatim=()) -> int:
     w = csv.writer(fh)
     w.writerow(rows[0])
     w.writerows([c if i in kept else _rounded(c, digits) for i, c in enumerate(row)] for row in rows[1:])
-    _write_text(path, fh.getvalue())
-    return len(rows) - 1
+    return fh.getvalue(), len(rows) - 1
 
 
 def is_table(path) -> bool:
@@ -342,7 +355,7 @@ def main(argv=None):
     ap.add_argument("--out", help="CSV table to write (required without --rewrite)")
     ap.add_argument("--rewrite", action="store_true",
                     help="rewrite the given compact tables in place with --digits significant digits "
-                         "(header, integers and text unchanged)")
+                         "(header, integers, text and the --verbatim columns unchanged)")
     ap.add_argument("--keys", nargs="+", default=None,
                     help="scalar keys of the records to keep (default: the engine's set, "
                          + "; ".join(f"{e}: {' '.join(k)}" for e, k in KEYS.items()) + ")")
@@ -352,8 +365,9 @@ def main(argv=None):
                          "engine hartree: leave out the binned curvatures (columns n_E{k}, lnc_E{k})")
     ap.add_argument("--digits", type=int, default=8,
                     help="significant digits of the values, 3 to 17 (default 8)")
-    ap.add_argument("--verbatim", nargs="+", default=(), metavar="COLUMN",
-                    help="with --rewrite: columns left as they are (e.g. energies an analysis subtracts)")
+    ap.add_argument("--verbatim", action="append", default=[], metavar="COLUMN",
+                    help="with --rewrite: a column left as it is (e.g. energies an analysis subtracts); "
+                         "repeat the option for several")
     a = ap.parse_args(argv)
     if a.rewrite:
         given = [o for o, v in (("--job", a.job), ("--out", a.out), ("--keys", a.keys), ("--no-counts", a.no_counts))
@@ -362,13 +376,13 @@ def main(argv=None):
             ap.error(f"--rewrite rewrites the given tables in place; it takes only --digits and --verbatim, "
                      f"not {', '.join(given)}")
         try:
-            for path in a.results:
-                n = rewrite(path, a.digits, verbatim=a.verbatim)
-                kept = f" ({', '.join(a.verbatim)} as they were)" if a.verbatim else ""
-                print(f"rewrote {path}: {n} rows, {a.digits} significant digits{kept}")
+            counts = rewrite(a.results, a.digits, verbatim=a.verbatim)
         except (ValueError, OSError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        kept = f" ({', '.join(a.verbatim)} as they were)" if a.verbatim else ""
+        for path, n in zip(a.results, counts):
+            print(f"rewrote {path}: {n} rows, {a.digits} significant digits{kept}")
         return 0
     if a.verbatim:
         ap.error("--verbatim applies to --rewrite only")

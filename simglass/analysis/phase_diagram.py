@@ -47,7 +47,8 @@ LOC_UNCOMPENSATED = {0.05: "low_density_lng_005.csv.gz", 0.1: "low_density_lng_0
 # piece joins when it covers the couplings of the pair it forms (L = 14: J/t = 3.5 in
 # _L14, 4.0 in _L14b and its rest _L14c, 3.75 in _L14_J375 and its rest _b, _c, complete; 4.5 at L = 12 and 14 in
 # _L12_14_J45 and _L12_J45b, partial; 3.75 at L = 12 in _L12_J375 and its rest _b, complete; 4.25 at L = 12 in
-# _L12_J425, complete, which forms the 10/12 pair with _L10)
+# _L12_J425 and at L = 14 in _L14_J425, complete; 4.75 and 5 at L = 12 in _L12_J475_5, complete, which with
+# _L10 extends the 10/12 pair to the end of LOC_W0_WINDOW)
 LOC_W0_HALF = ("fermi_level_w0_L6_8.csv.gz", "fermi_level_w0_L10.csv.gz", "fermi_level_w0_L10b.csv.gz",
                "fermi_level_w0_L12.csv.gz", "fermi_level_w0_L12b.csv.gz", "fermi_level_w0_L14.csv.gz",
                "fermi_level_w0_L14b.csv.gz", "fermi_level_w0_L14c.csv.gz", "fermi_level_w0_L12_14_J45.csv.gz",
