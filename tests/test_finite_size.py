@@ -454,3 +454,72 @@ def test_scaling_fit_jacobian_equals_finite_differences(correction, orders):
     for k, name in enumerate(_names(orders, correction)):   # per column (the small ones too), beyond the
         scale = np.abs(numeric[:, k]).max()                 # differences' rounding (up to 1e-6 of a column)
         np.testing.assert_allclose(analytic[:, k], numeric[:, k], rtol=0, atol=1e-5 * scale, err_msg=name)
+
+
+# --- crossings of two scans on the same realisations (T = 0 and T > 0) ---
+
+def _paired_scans(shift, seed=3, n_real=60, offset=1.0):
+    """Two size tables of y_L(x) = -(x - x_c) L / 10 + o_r(L) + noise at L = 6, 8 with
+    x_c = 16 (first) and 16 + ``shift`` (second): the realisation offsets o_r(L) (std
+    ``offset``) are the same in both scans, as the disorder of a realisation is at T = 0
+    and T > 0; the noise (0.05) is not.  Row keys (source, index) as size_table's."""
+    rng = np.random.default_rng(seed)
+    xs = np.linspace(13, 19, 7)
+    out = ({}, {})
+    for L in (6, 8):
+        o = offset * rng.standard_normal((n_real, 1))
+        for k, xc in enumerate((16.0, 16.0 + shift)):
+            Y = -(xs - xc) * L / 10 + o + 0.05 * rng.standard_normal((n_real, xs.size))
+            out[k][(L,) * 3] = SizeData((L,) * 3, xs, Y, np.zeros(xs.size, int), tuple((0, r) for r in range(n_real)))
+    return out
+
+
+def test_paired_crossing_shift_cancels_the_shared_disorder():
+    """The shift of a known 0.3 is recovered, with an error far below that of the two
+    crossings taken as independent (the shared offsets move both crossings together);
+    the rows' order and a realisation present in one scan only do not matter."""
+    from simglass.analysis.finite_size import paired_crossing_shift
+    first, second = _paired_scans(0.3)
+    c, = paired_crossing_shift(first, second, n_boot=300)
+    assert (c.a, c.b) == ((6, 6, 6), (8, 8, 8)) and c.realizations == (60, 60) and c.found > 0.95
+    assert abs(c.shift - 0.3) < 4 * c.err and c.shift == pytest.approx(c.x_second - c.x_first)
+    unpaired = np.hypot(*(pair_crossings(t, n_boot=300)[0].err for t in (first, second)))
+    assert c.err < unpaired / 5
+    s = second[(8, 8, 8)]                                      # rows reversed, one more realisation
+    order = np.arange(60)[::-1]
+    second[(8, 8, 8)] = SizeData(s.size, s.x, np.vstack([s.Y[order], np.zeros((1, 7))]), s.flagged,
+                                 tuple(s.rows[i] for i in order) + ((0, 99),))
+    c2, = paired_crossing_shift(first, second, n_boot=300)
+    assert c2.shift == pytest.approx(c.shift) and c2.realizations == (60, 60)
+    with pytest.raises(ValueError, match="no realisation keys"):
+        paired_crossing_shift(first, {k: SizeData(v.size, v.x, v.Y, v.flagged) for k, v in second.items()})
+
+
+def test_crossing_shift_pairs_tables_by_seed_and_realisation(tmp_path, capsys):
+    """analysis.localization --shift on compact tables: realisations are paired by their
+    job's seed and index.  A second scan on another seed shares no realisation, and is
+    reported with nothing paired."""
+    from simglass.analysis import localization
+    from simglass.analysis.finite_size import paired_crossing_shift
+    first, second = _paired_scans(-0.2, n_real=30)
+    paths = []
+    for name, seed, tab in (("a", 7, first), ("b", 7, second), ("c", 8, second)):
+        (tmp_path / f"{name}.toml").write_text(f'engine = "hartree"\noutput = "{name}.h5"\nseed = {seed}\n'
+                                               'realizations = 30\n[model]\nt = 1.0\nW = 0.0\n[scan]\n'
+                                               'L = [[6, 6, 6], [8, 8, 8]]\nJ = [13.0, 19.0]\n')
+        lines = [f"# job: {tmp_path / name}.toml; commit: none; engine: hartree; dims: 3",
+                 "L,J,W,t,density,realization,converged,stable,ln_g_mean,r_mean"]
+        for (L, _, _), d in tab.items():
+            lines += [f"{L},{x:.8g},0,1,0.5,{r},1,1,{v:.8g},0.5" for r in range(30) for x, v in zip(d.x, d.Y[r])]
+        paths.append(tmp_path / f"{name}.csv")
+        paths[-1].write_text("\n".join(lines) + "\n")
+    c, = localization.crossing_shift([paths[0]], [paths[1]], n_boot=100)
+    ref, = paired_crossing_shift(first, second, n_boot=0)
+    assert c.shift == pytest.approx(ref.shift) and c.realizations == (30, 30) and abs(c.shift + 0.2) < 4 * c.err
+    assert localization.main([str(paths[0]), "--x", "J", "--shift", str(paths[1])]) == 0
+    assert f"shift {c.shift:+.3f}" in capsys.readouterr().out
+    c, = localization.crossing_shift([paths[0]], [paths[2]], n_boot=10)
+    assert c.realizations == (0, 0) and np.isnan(c.shift)
+    with pytest.raises(SystemExit):                               # --limit belongs to the crossing analysis
+        localization.main([str(paths[0]), "--shift", str(paths[1]), "--limit"])
+    assert "--shift does not use --limit" in capsys.readouterr().err

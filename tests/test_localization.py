@@ -117,14 +117,16 @@ def test_select_sizes_keeps_the_named_sizes_and_names_a_missing_one():
 
 
 def test_options_of_another_analysis_are_refused_not_ignored(capsys):
-    """--by and --paired are separate analyses: an option only the crossing analysis uses
-    (--limit, --sizes, --out, and --window with --paired) is refused with a one-line error
+    """--by, --paired and --shift are separate analyses: an option only the crossing analysis
+    uses (--limit, --sizes, --out, and --window with --paired) is refused with a one-line error
     naming it (exit 2), never silently ignored."""
     import pytest
     for argv, named in ((["--by", "density", "--limit"], "--by does not use --limit"),
                         (["--by", "density", "--sizes", "8", "--out", "x"], "--by does not use --sizes, --out"),
                         (["--paired", "compensate", "--window", "3", "4"], "--paired does not use --window"),
-                        (["--by", "density", "--paired", "compensate"], "two different analyses")):
+                        (["--by", "density", "--paired", "compensate"], "different analyses"),
+                        (["--shift", "b.csv", "--paired", "compensate"], "--paired and --shift are different"),
+                        (["--shift", "b.csv", "--sizes", "6"], "--shift does not use --sizes")):
         with pytest.raises(SystemExit) as e:
             localization.main(["unused.csv.gz", *argv])
         assert e.value.code == 2 and named in capsys.readouterr().err

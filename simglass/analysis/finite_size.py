@@ -23,6 +23,8 @@ the irrelevant exponent y; ``crossing_extrapolation`` extrapolates the pair cros
 (x_inf + a L^-w, or x_inf + a/L + b/L²), with the covariance of neighbouring crossings
 from ``joint_crossing_bootstrap``; ``systematic_spread`` turns the estimates of several
 analysis choices into a central value with a statistical and a systematic error.
+``paired_crossing_shift`` compares the crossings of two scans on the same realisations
+(e.g. T = 0 and T > 0), the bootstrap drawing the same realisations in both.
 """
 
 from __future__ import annotations
@@ -35,17 +37,20 @@ from .stats import weighted_line
 
 __all__ = ["SizeData", "Crossing", "Estimate", "size_table", "restrict", "crossing", "pair_crossings",
            "estimate", "mean_err", "Extrapolation", "crossing_extrapolation",
-           "joint_crossing_bootstrap", "Spread", "systematic_spread", "Flow", "scaling_flow"]
+           "joint_crossing_bootstrap", "Spread", "systematic_spread", "Flow", "scaling_flow", "CrossingShift",
+           "paired_crossing_shift"]
 
 
 @dataclass
 class SizeData:
     """One lattice size: x (n_x,) ascending, Y (n_realisations, n_x) with NaN for missing
-    or flagged tasks, flagged (n_x,) counts of flagged tasks per x."""
+    or flagged tasks, flagged (n_x,) counts of flagged tasks per x; rows: the realisation
+    key of each row of Y ((source, index) from ``size_table``; empty when not known)."""
     size: tuple
     x: np.ndarray
     Y: np.ndarray
     flagged: np.ndarray
+    rows: tuple = ()
 
     def mean_err(self):
         """Mean and standard error over the realisations present, per x."""
@@ -118,7 +123,7 @@ def size_table(points, value, x, usable, size=None):
             for r, (v, ok) in by_x[xv].items():
                 Y[pos[r], j] = v
                 flagged[j] += not ok
-        out[s] = SizeData(s, xs, Y, flagged)
+        out[s] = SizeData(s, xs, Y, flagged, tuple(reals))
     return dict(sorted(out.items(), key=lambda kv: np.prod(kv[0])))
 
 
@@ -157,7 +162,7 @@ def restrict(table, window):
     for s, d in table.items():
         m = (d.x >= lo) & (d.x <= hi)
         if m.any():
-            out[s] = SizeData(d.size, d.x[m], d.Y[:, m], d.flagged[m])
+            out[s] = SizeData(d.size, d.x[m], d.Y[:, m], d.flagged[m], d.rows)
     return out
 
 
@@ -181,6 +186,61 @@ def pair_crossings(table, n_boot=500, seed=0, window=None):
             near = np.sort(xs[np.argsort(np.abs(xs - x0))[:4]])
             shift = abs(crossing(xs, ya, yb, (near[0], near[-1])) - x0)
         out.append(Crossing(sa, sb, x0, err, float(ok.mean()) if n_boot else np.nan, shift))
+    return out
+
+
+@dataclass
+class CrossingShift:
+    """The crossing of sizes a < b in two scans on the same realisations (e.g. T = 0 and
+    T > 0): x_first, x_second and shift = x_second - x_first (NaN without a root), err the
+    bootstrap standard deviation of the shift over the resamples where both have a root
+    (found: their fraction), realizations the number of realisations paired per size."""
+    a: tuple
+    b: tuple
+    x_first: float
+    x_second: float
+    shift: float
+    err: float
+    found: float
+    realizations: tuple
+
+
+def paired_crossing_shift(first, second, n_boot=500, seed=0, window=None):
+    """The shift of the pair crossings of ``second`` against ``first`` (two ``size_table``
+    with realisation keys, ``SizeData.rows``), paired on the realisations the two share at
+    each size: a bootstrap resample draws the shared realisations of each size (sizes
+    independently, as ``pair_crossings``) and uses the same draw in both scans, so
+    disorder common to both cancels in the shift.  Crossings on the x common to the four
+    curves of a pair.  Returns a list of CrossingShift over the successive sizes common to
+    both, smallest first.  Raises ValueError when a table has no realisation keys."""
+    sizes = [s for s in first if s in second]
+    aligned = {}
+    for s in sizes:
+        fa, fb = first[s], second[s]
+        if not fa.rows or not fb.rows:
+            raise ValueError(f"size {s}: the tables carry no realisation keys (SizeData.rows), so they cannot be paired")
+        shared = sorted(set(fa.rows) & set(fb.rows))
+        pa, pb = {r: i for i, r in enumerate(fa.rows)}, {r: i for i, r in enumerate(fb.rows)}
+        aligned[s] = (shared, fa, fb, [pa[r] for r in shared], [pb[r] for r in shared])
+    rng = np.random.default_rng(seed)
+    out = []
+    for sa, sb in zip(sizes[:-1], sizes[1:]):
+        xs = np.intersect1d(np.intersect1d(first[sa].x, first[sb].x), np.intersect1d(second[sa].x, second[sb].x))
+        cols = {(s, k): t.Y[:, np.searchsorted(t.x, xs)][rows]
+                for s in (sa, sb) for k, t, rows in ((0, aligned[s][1], aligned[s][3]), (1, aligned[s][2], aligned[s][4]))}
+
+        def roots(ia, ib):
+            return [crossing(xs, cols[sa, k][ia], cols[sb, k][ib], window) for k in (0, 1)]
+        na, nb = len(aligned[sa][0]), len(aligned[sb][0])
+        if min(na, nb) < 2:             # nothing to pair at one of the sizes
+            out.append(CrossingShift(sa, sb, np.nan, np.nan, np.nan, np.nan, 0.0, (na, nb)))
+            continue
+        x0, x1 = roots(np.arange(na), np.arange(nb))
+        boots = np.array([roots(rng.integers(0, na, na), rng.integers(0, nb, nb)) for _ in range(n_boot)]).reshape(-1, 2)
+        d = boots[:, 1] - boots[:, 0]
+        ok = np.isfinite(d)
+        out.append(CrossingShift(sa, sb, x0, x1, x1 - x0, float(d[ok].std(ddof=1)) if ok.sum() > 1 else np.nan,
+                                 float(ok.mean()) if n_boot else np.nan, (na, nb)))
     return out
 
 

@@ -12,6 +12,8 @@ point and left out, never averaged silently.
 
     python -m simglass.analysis.localization results/localization_scan.h5 --x J --out DIR [--limit]
     python -m simglass.analysis.localization data/low_density_lng_*.csv.gz ... --x J --by density   (Eq. 19)
+    python -m simglass.analysis.localization data/hartree_finite_t_loc.csv.gz --x J --shift data/hartree_finite_t_loc_T010.csv.gz
+        (the crossings of a second scan on the same realisations, and their shift)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .files import written
-from .finite_size import Estimate, estimate, pair_crossings, restrict, scaling_flow, size_table
+from .finite_size import Estimate, estimate, pair_crossings, paired_crossing_shift, restrict, scaling_flow, size_table
 from .load import lattice_key
 from .plotting import pyplot, save
 from .reference import ALPHA_THEORY as ALPHA, R_GOE, R_POISSON
@@ -152,6 +154,28 @@ def paired_difference(path, key, x="J", value="ln_g_mean"):
         rows.append((size, xv, len(pairs), float(pairs[:, 0].mean()), float(pairs[:, 1].mean()), float(d.mean()),
                      float(d.std(ddof=1) / np.sqrt(len(d)))))
     return values, rows
+
+
+def crossing_shift(first, second, x="J", window=None, n_boot=500):
+    """The <ln g> pair crossings of two scans on the same realisations (``first`` and
+    ``second``: results files or compact tables, e.g. a scan at T = 0 and its repeat at
+    T > 0) and the shift second − first, bootstrapped on the realisations the two share
+    (finite_size.paired_crossing_shift).  A realisation is identified by its job's seed and
+    its index, so pieces of either scan may be given in any order.  Returns a list of
+    finite_size.CrossingShift.  Raises ValueError when the scans share no lattice size."""
+    from .compact import load_any
+    from .phase_diagram import job_of
+    tables = []
+    for paths in (first, second):
+        paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+        _, points = load_any(paths, "hartree")
+        seeds = [job_of(path).seed for path in paths]
+        for p in points:
+            p.source = seeds[p.source]      # the disorder of a realisation: (seed, index)
+        tables.append(size_table(points, lambda rec: rec.get("ln_g_mean", np.nan), x, usable))
+    if not set(tables[0]) & set(tables[1]):
+        raise ValueError("--shift: the two scans share no lattice size")
+    return paired_crossing_shift(*tables, n_boot=n_boot, window=window)
 
 
 def trend(groups):
@@ -457,6 +481,9 @@ def main(argv=None):
     ap.add_argument("--paired", metavar="KEY",
                     help="the two values of a scanned model parameter (e.g. compensate) on the same "
                          "realisations: <ln g> at each and the paired difference (paired_difference)")
+    ap.add_argument("--shift", nargs="+", metavar="FILE",
+                    help="a second scan on the same realisations (e.g. at T > 0): the <ln g> crossings of both "
+                         "and their shift, bootstrapped on the shared realisations (crossing_shift)")
     ap.add_argument("--sizes", type=int, nargs="+", metavar="L",
                     help="linear sizes to analyse, the others left out (e.g. 10 14: the sizes where n = 1/2 "
                          "closes a shell)")
@@ -467,10 +494,12 @@ def main(argv=None):
                          "(default: every scanned x, below the glass onset too)")
     a = ap.parse_args(argv)
     from simglass.options import InputError
-    if a.by and a.paired:
-        ap.error("--by and --paired are two different analyses: give one of them")
+    modes = [m for m in ("by", "paired", "shift") if getattr(a, m)]
+    if len(modes) > 1:
+        ap.error(f"{' and '.join('--' + m for m in modes)} are different analyses: give one of them")
     for mode, on, unused in (("--by", a.by, ("--limit", "--sizes", "--out")),
-                             ("--paired", a.paired, ("--limit", "--sizes", "--out", "--window"))):
+                             ("--paired", a.paired, ("--limit", "--sizes", "--out", "--window")),
+                             ("--shift", a.shift, ("--limit", "--sizes", "--out"))):
         given = [o for o in unused if getattr(a, o[2:]) not in (None, False)]
         if on and given:
             ap.error(f"{mode} does not use {', '.join(given)} (they belong to the crossing analysis without {mode})")
@@ -478,6 +507,8 @@ def main(argv=None):
         return _main_by(a)
     if a.paired:
         return _main_paired(a)
+    if a.shift:
+        return _main_shift(a)
     try:
         res = analyze(a.results, a.x, a.out, a.window, sizes=a.sizes)
         points = res.points
@@ -537,6 +568,24 @@ def _main_paired(a):
     for s, xv, n, m0, m1, d, e in rows:
         print(f"  {'x'.join(map(str, s)):>10} {a.x}/t = {xv:<6.3g} R = {n:<4d} <ln g> {m0:7.3f} and {m1:7.3f}  "
               f"difference {d:+.3f} +- {e:.3f}")
+    return 0
+
+
+def _main_shift(a):
+    from simglass.options import InputError
+    try:
+        shifts = crossing_shift(a.results, a.shift, a.x, a.window)
+    except (InputError, ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print("crossings of <ln g> in the first scan (the positional files) and the second (--shift) on the same "
+          "realisations; shift = second - first, bootstrap over the shared realisations")
+    if not shifts:
+        print("  no pair of sizes: the two scans share one lattice size")
+    for c in shifts:
+        print(f"  {'x'.join(map(str, c.a))} / {'x'.join(map(str, c.b))}: {a.x}/t = {c.x_first:.3f} and "
+              f"{c.x_second:.3f}, shift {c.shift:+.3f} +- {c.err:.3f} (R = {c.realizations[0]}, {c.realizations[1]}; "
+              f"both found in {100 * c.found:.0f} % of bootstrap samples)")
     return 0
 
 

@@ -94,13 +94,13 @@ def _bin_tables(points, x, k):
     for s, d in counts.items():
         N = np.prod(s)
         n, S = d.Y, sums[s].Y
-        dos[s] = SizeData(s, d.x, n / (2 * width * N), d.flagged)
+        dos[s] = SizeData(s, d.x, n / (2 * width * N), d.flagged, d.rows)
         with np.errstate(divide="ignore", invalid="ignore"):
             n_bar, S_bar = np.nanmean(n, axis=0), np.nanmean(S, axis=0)
             ratio = S_bar / n_bar
             Y = np.log(n_bar / (2 * width)) + ratio + (S - ratio * n + n - n_bar) / n_bar
         Y[:, ~(n_bar > 0)] = np.nan
-        ln_g[s] = SizeData(s, d.x, Y, d.flagged)
+        ln_g[s] = SizeData(s, d.x, Y, d.flagged, d.rows)
     return dos, ln_g
 
 
