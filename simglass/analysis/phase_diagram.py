@@ -60,7 +60,8 @@ LOC_W0_WINDOW = (3.25, 5.0)   # above the onset of glass order (docs/validation.
 # the W~ = 0 tables below n = 1/2 (jobs/fermi_level_w0_n020.toml, _n030.toml: L = 6, 8, 10
 # on J grids that begin above the glass onset of the pilot, read on their whole grid)
 LOC_W0_BELOW_HALF = {0.2: ("fermi_level_w0_n020.csv.gz",),
-                     0.3: ("fermi_level_w0_n030.csv.gz", "fermi_level_w0_n030b.csv.gz")}
+                     0.3: ("fermi_level_w0_n030.csv.gz", "fermi_level_w0_n030b.csv.gz", "fermi_level_w0_n030_L12.csv.gz",
+                           "fermi_level_w0_n030_L12b.csv.gz")}
 GLASS_ONSET_HALF = 3.0   # J/t from which the L = 10 glass branch at n = ½ is ordered (docs/validation.md §11)
 
 
