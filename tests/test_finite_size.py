@@ -96,6 +96,19 @@ def test_curvature_of_the_difference_shows_in_the_window_shift():
     assert estimate([c]).sys == c.window_shift
 
 
+def test_a_point_without_spread_is_left_out_of_the_crossing():
+    """A bootstrap resample of two realisations that draws one of them twice has no spread
+    at any x: such a point has no error to weight it by (it made the weighted fit singular,
+    issue 35's T > 0 preview); the crossing comes from the other points."""
+    x = np.array([1.0, 2.0, 3.0, 4.0])
+    ya = np.array([[0.0, 0.1, -0.1, 0.3], [0.2, -0.1, 0.1, 0.3]])
+    yb = np.array([[-1.0, 0.4, 1.0, 2.0], [-1.2, 0.6, 1.2, 2.0]])   # x = 4: no spread at either size
+    assert crossing(x, ya, yb) == pytest.approx(crossing(x[:3], ya[:, :3], yb[:, :3]))
+    assert np.isnan(crossing(x, np.tile(ya[:1], (2, 1)), np.tile(yb[:1], (2, 1))))
+    tab = {(6,): SimpleNamespace(x=x, Y=ya), (8,): SimpleNamespace(x=x, Y=yb)}
+    assert pair_crossings(tab, n_boot=200)[0].found < 1.0                    # some resamples have no root
+
+
 def test_parallel_curves_have_no_crossing():
     x = np.arange(5.0)
     ya = np.tile(x, (50, 1)) + np.random.default_rng(1).standard_normal((50, 5)) * 0.01

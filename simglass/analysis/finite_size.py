@@ -130,15 +130,20 @@ def size_table(points, value, x, usable, size=None):
 def crossing(x, ya, yb, window=None):
     """Root of the weighted straight-line fit of d = mean(yb) - mean(ya) against x over
     ``window`` = (lo, hi) (default: all x); ya, yb (n_real, n_x) with NaN allowed; NaN
-    when fewer than two usable points or the root lies outside the window."""
+    when fewer than two usable points or the root lies outside the window.  A point
+    whose values have no spread at either size (a bootstrap resample of few realisations
+    that drew one realisation every time) has no error to weight it by and is left out."""
     x = np.asarray(x, float)
     lo, hi = window if window is not None else (x.min(), x.max())
     d, w, xs = [], [], []
     for j in np.flatnonzero((x >= lo) & (x <= hi)):
         a, b = ya[:, j][np.isfinite(ya[:, j])], yb[:, j][np.isfinite(yb[:, j])]
         if a.size > 1 and b.size > 1:
+            var = a.var(ddof=1) / a.size + b.var(ddof=1) / b.size
+            if not var > 0:
+                continue
             d.append(b.mean() - a.mean())
-            w.append(1 / np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size + 1e-30))
+            w.append(1 / np.sqrt(var))
             xs.append(x[j])
     if len(xs) < 2:
         return np.nan
