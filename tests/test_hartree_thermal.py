@@ -229,3 +229,55 @@ def test_glass_order_against_the_spinodal_at_temperature(tmp_path, capsys):
     for a, b in zip(both[2:], rows):      # the seed from the table's job file: the same J_s(T, r)
         assert a["q"] == pytest.approx(b["q"], rel=1e-6, abs=1e-12) and a["uniform_below"] == b["uniform_below"]
         np.testing.assert_allclose(a["js"], b["js"], rtol=1e-12)
+
+
+def _glass_case():
+    """L = 4 on the W~ = 0 axis at J/t = 4, realisation 3 of seed 3501, and its classical
+    start: Anderson mixing at T = 0.1 t cycles there (max |n_out - n_in| ~ 1e-2 after 1000
+    diagonalisations) far from the solution the optimal-damping descent reaches."""
+    from simglass.ed.hartree import _start_density
+    from simglass.tasks import build_model
+    params = dict(L=[4] * 3, t=1.0, W=0.0, density=0.5, compensate=True, periodic=True, n_particles=None,
+                  onsite="gaussian", couplings="gaussian", n_modes=None)
+    m = build_model(params | {"J": 4.0}, 3501, 3)
+    return m, _start_density(m, "classical", np.random.default_rng(3), 300)
+
+
+def test_damping_descent_never_raises_the_free_energy():
+    """The descent with a larger budget follows the same path further: its F (of the
+    Mermin functional of its density matrix) never rises; it ends within the switch
+    residual of a solution whose F it approaches from above; and for a Fermi density
+    matrix the functional is the solver's free energy (a second computation of F)."""
+    m, n0 = _glass_case()
+    h0 = bare_hamiltonian(m)
+    Fs = [ht.damping_descent(m, h0, n0, 0.1, 1e-3, k)[3] for k in (3, 10, 40, 160, 2000)]
+    assert all(b <= a for a, b in zip(Fs, Fs[1:])) and Fs[-1] < Fs[0] - 0.5
+    n, diags, res, F = ht.damping_descent(m, h0, n0, 0.1, 1e-3, 2000)
+    assert res <= 1e-3 and diags < 2000
+    sol = ht.hartree_thermal_solve(m, 0.1, rng=np.random.default_rng(3), starts=(), init_density=n, max_iter=200)
+    assert sol.converged and sol.stable and sol.free_energy - 1e-9 <= F < sol.free_energy + 1e-3
+    s = ht.thermal_state(m, h0, sol.density, 0.1)
+    P = (s["orbitals"] * s["occupations"]) @ s["orbitals"].T
+    assert ht.mermin_functional(m, h0, P, 0.1) == pytest.approx(sol.free_energy, abs=1e-8)
+
+
+def test_fallback_converges_where_mixing_cycles():
+    """Mixing alone (damping_after = max_iter) leaves the case unconverged; with the
+    fallback (the default) the same start converges to a stable solution of lower F,
+    and every diagonalisation of the start is counted."""
+    m, _ = _glass_case()
+    kw = dict(rng=None, starts=("classical",), max_iter=1000)
+    old = ht.hartree_thermal_solve(m, 0.1, seed=3, **kw, damping_after=1000)
+    new = ht.hartree_thermal_solve(m, 0.1, seed=3, **kw)
+    assert not old.converged and old.residual > 1e-3 and old.iterations == 1000
+    assert new.converged and new.stable and 300 < new.iterations < 1000
+    assert new.free_energy < old.free_energy - 0.5
+    cut = ht.hartree_thermal_solve(m, 0.1, seed=3, starts=("classical",), max_iter=450)
+    assert not cut.converged and cut.iterations == 450                     # the budget holds with the fallback
+
+
+@pytest.mark.parametrize("kw, name", [({"damping_after": 0}, "damping_after"), ({"damping_switch": -1.0}, "damping_switch"),
+                                      ({"damping_switch": float("nan")}, "damping_switch")])
+def test_bad_damping_options(kw, name):
+    with pytest.raises(ValueError, match=name):
+        ht.hartree_thermal_solve(_model(), 0.5, starts=("uniform",), **kw)
