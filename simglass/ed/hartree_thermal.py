@@ -155,27 +155,33 @@ def mermin_functional(model, h0, P, T) -> float:
     return float(np.sum(h0 * P) - 0.5 * n @ (model.V @ n) - T * S)
 
 
-def damping_descent(model, h0, n0, T, switch, max_diag, halvings=12):
-    """Optimal damping on the Mermin functional over density matrices 0 <= P <= 1 at
-    T > 0: the ODA of Cancès & Le Bris (Int. J. Quantum Chem. 79, 82 (2000)) with the
-    entropy.  From the Fermi density matrix P of h[n0], each step diagonalises h[n],
-    n = diag P, and takes its Fermi density matrix P̃ at T, the minimiser of the convex
-    functional Tr(h[n] Q) - T S(Q), which is F linearised at P; so P̃ - P is a descent
-    direction of F (``mermin_functional``), and the step goes to P + λ (P̃ - P) with the
-    first λ = 1, ½, ¼, ... (at most ``halvings`` halvings) that lowers F.  F never rises.
-    The fallback of ``hartree_thermal_solve`` where Anderson mixing of the density does
-    not converge (mixing can cycle far from any solution deep in the glass; the descent
-    cannot): it stops once max |diag P̃ - n| <= ``switch``, and mixing converges from there.
+def damping_descent(model, h0, n0, T, switch, max_diag, history=10, halvings=12):
+    """A descent of the Mermin functional F over density matrices 0 <= P <= 1 at T > 0
+    (``mermin_functional``): Anderson steps on the density, each kept only where it
+    lowers F, and optimal-damping steps where it does not (the ODA of Cancès & Le Bris,
+    Int. J. Quantum Chem. 79, 82 (2000), with the entropy).  F never rises.
+
+    From the Fermi density matrix P of h[n0], each step diagonalises h[n], n = diag P,
+    and takes its Fermi density matrix P̃ at T.  The Anderson step (``history`` last
+    densities and residuals diag P̃ - n, full step) proposes a density n_A; its Fermi
+    density matrix P_A replaces P when F[P_A] < F[P].  Otherwise the Anderson history is
+    cleared and P moves to P + λ (P̃ - P) with the first λ = 1, ½, ¼, ... (at most
+    ``halvings`` halvings) that lowers F: P̃ minimises the convex functional
+    Tr(h[n] Q) - T S(Q), which is F linearised at P, so P̃ - P is a descent direction.
+    The fallback of ``hartree_thermal_solve`` where Anderson mixing alone does not
+    converge (deep in the glass it can cycle far from any solution; the descent cannot):
+    it stops once max |diag P̃ - n| <= ``switch`` and mixing converges from there (F stops
+    resolving the steps near 1e-7).
 
     Parameters: model (simglass.Model), h0 (N, N) real dense h0, n0 (N,) start density,
     T > 0, switch > 0 (residual at which to stop), max_diag (diagonalisations: eigh of
     h[n] and eigvalsh of each trial P, counted alike).
 
     Returns (n (N,), diagonalisations, residual max |diag P̃ - n| of the last step, F of
-    the last P); the residual is that of the last P where the budget ran out or no λ
+    the last P); the residual is that of the last P where the budget ran out or no step
     lowered F.
     """
-    from .hartree_mixing import fermi_level
+    from .hartree_mixing import _anderson_step, fermi_level
     nf, V = model.n_particles, model.V
 
     def fermi_matrix(n):
@@ -184,14 +190,24 @@ def damping_descent(model, h0, n0, T, switch, max_diag, halvings=12):
         return (psi * f) @ psi.T
     P = fermi_matrix(np.asarray(n0, dtype=float))
     F = mermin_functional(model, h0, P, T)
-    diags, res = 2, np.inf
+    diags, res, xs, fs = 2, np.inf, [], []
     while diags < max_diag:
         n = np.diag(P).copy()
         Pt = fermi_matrix(n)
         diags += 1
-        res = float(np.abs(np.diag(Pt) - n).max())
+        f = np.diag(Pt) - n
+        res = float(np.abs(f).max())
         if res <= switch:
             break
+        xs, fs = (xs + [n])[-history:], (fs + [f])[-history:]
+        if diags + 2 <= max_diag:                          # the Anderson proposal, kept if F falls
+            PA = fermi_matrix(np.clip(_anderson_step(xs, fs, 1.0), 0.0, 1.0))
+            FA = mermin_functional(model, h0, PA, T)
+            diags += 2
+            if FA < F:
+                P, F = PA, FA
+                continue
+        xs, fs = xs[-1:], fs[-1:]
         D, lam = Pt - P, 1.0
         for _ in range(halvings + 1):
             if diags >= max_diag:
