@@ -8,7 +8,9 @@ eigenpairs (E_a, ψ_a) of h[n]:
     n_i = Σ_a f_a |ψ_a(i)|²,
 
 solved by Anderson mixing of the density at the fixed T (ed.hartree_mixing.mixing_solve
-with ``temperature = T``).  The functional is the mean-field (Mermin) free energy
+with ``temperature = T``); where mixing has not converged after ``damping_after``
+diagonalisations, by a descent of the Mermin functional over density matrices
+(``damping_descent``: F never rises) followed by mixing again.  The functional is the mean-field (Mermin) free energy
 
     F = Σ_a f_a E_a + ½ Σ_{i≠j} V_ij n_i n_j - T S,
     S = -Σ_a [f_a ln f_a + (1 - f_a) ln(1 - f_a)],
