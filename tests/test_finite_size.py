@@ -504,6 +504,17 @@ def test_paired_crossing_shift_cancels_the_shared_disorder():
                                  tuple(s.rows[i] for i in order) + ((0, 99),))
     c2, = paired_crossing_shift(first, second, n_boot=300)
     assert c2.shift == pytest.approx(c.shift) and c2.realizations == (60, 60)
+    assert c2.err == pytest.approx(c.err)                     # the same resamples: rows aligned by key
+    s = second[(6, 6, 6)]                                     # a task flagged in one scan leaves both
+    Y = s.Y.copy()
+    Y[5, 2] = np.nan
+    second[(6, 6, 6)] = SizeData(s.size, s.x, Y, s.flagged, s.rows)
+    f6 = first[(6, 6, 6)]
+    Yf = f6.Y.copy()
+    Yf[5, 2] = np.nan
+    c3, = paired_crossing_shift(first, second, n_boot=300)
+    c4, = paired_crossing_shift({**first, (6, 6, 6): SizeData(f6.size, f6.x, Yf, f6.flagged, f6.rows)}, second, n_boot=300)
+    assert c3.shift == pytest.approx(c4.shift) and c3.err == pytest.approx(c4.err)
     with pytest.raises(ValueError, match="no realisation keys"):
         paired_crossing_shift(first, {k: SizeData(v.size, v.x, v.Y, v.flagged) for k, v in second.items()})
 
@@ -533,6 +544,12 @@ def test_crossing_shift_pairs_tables_by_seed_and_realisation(tmp_path, capsys):
     assert f"shift {c.shift:+.3f}" in capsys.readouterr().out
     c, = localization.crossing_shift([paths[0]], [paths[2]], n_boot=10)
     assert c.realizations == (0, 0) and np.isnan(c.shift)
+    with pytest.raises(ValueError, match="appears twice"):                   # a run given beside its rerun
+        localization.crossing_shift([paths[0], paths[0]], [paths[1]])
+    other = tmp_path / "d.csv"                                                  # another density: not paired
+    other.write_text(paths[1].read_text().replace(",0.5,", ",0.3,"))
+    with pytest.raises(ValueError, match="differ in density"):
+        localization.crossing_shift([paths[0]], [other])
     with pytest.raises(SystemExit):                               # --limit belongs to the crossing analysis
         localization.main([str(paths[0]), "--shift", str(paths[1]), "--limit"])
     assert "--shift does not use --limit" in capsys.readouterr().err

@@ -216,7 +216,8 @@ def paired_crossing_shift(first, second, n_boot=500, seed=0, window=None):
     each size: a bootstrap resample draws the shared realisations of each size (sizes
     independently, as ``pair_crossings``) and uses the same draw in both scans, so
     disorder common to both cancels in the shift.  Crossings on the x common to the four
-    curves of a pair.  Returns a list of CrossingShift over the successive sizes common to
+    curves of a pair, and on the tasks present and unflagged in both scans (a task
+    flagged in one is left out of both).  Returns a list of CrossingShift over the successive sizes common to
     both, smallest first.  Raises ValueError when a table has no realisation keys."""
     sizes = [s for s in first if s in second]
     aligned = {}
@@ -231,8 +232,12 @@ def paired_crossing_shift(first, second, n_boot=500, seed=0, window=None):
     out = []
     for sa, sb in zip(sizes[:-1], sizes[1:]):
         xs = np.intersect1d(np.intersect1d(first[sa].x, first[sb].x), np.intersect1d(second[sa].x, second[sb].x))
-        cols = {(s, k): t.Y[:, np.searchsorted(t.x, xs)][rows]
-                for s in (sa, sb) for k, t, rows in ((0, aligned[s][1], aligned[s][3]), (1, aligned[s][2], aligned[s][4]))}
+        cols = {}
+        for s in (sa, sb):
+            _, fa, fb, ra, rb = aligned[s]
+            ya, yb = fa.Y[:, np.searchsorted(fa.x, xs)][ra], fb.Y[:, np.searchsorted(fb.x, xs)][rb]
+            gap = np.isnan(ya) | np.isnan(yb)          # a task flagged or missing in one scan: left out of both
+            cols[s, 0], cols[s, 1] = np.where(gap, np.nan, ya), np.where(gap, np.nan, yb)
 
         def roots(ia, ib):
             return [crossing(xs, cols[sa, k][ia], cols[sb, k][ib], window) for k in (0, 1)]

@@ -162,17 +162,36 @@ def crossing_shift(first, second, x="J", window=None, n_boot=500):
     T > 0) and the shift second − first, bootstrapped on the realisations the two share
     (finite_size.paired_crossing_shift).  A realisation is identified by its job's seed and
     its index, so pieces of either scan may be given in any order.  Returns a list of
-    finite_size.CrossingShift.  Raises ValueError when the scans share no lattice size."""
+    finite_size.CrossingShift.
+
+    Raises ValueError when the scans share no lattice size, when a task (size, x, seed,
+    realisation) appears twice in one scan (e.g. a set-aside run given beside its rerun),
+    when the scans differ in a model parameter other than L and x (W, t, density,
+    compensate, couplings, onsite, n_modes, n_particles), or when a table's job file is
+    not found (its seed names the realisations)."""
     from .compact import load_any
     from .phase_diagram import job_of
-    tables = []
+    fixed = ("W", "t", "density", "compensate", "couplings", "onsite", "n_modes", "n_particles")
+    tables, models = [], []
     for paths in (first, second):
         paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
         _, points = load_any(paths, "hartree")
         seeds = [job_of(path).seed for path in paths]
+        seen = set()
         for p in points:
             p.source = seeds[p.source]      # the disorder of a realisation: (seed, index)
+            for r in p.realizations:
+                key = (lattice_key(p.params), p.params[x], p.source, r)
+                if key in seen:
+                    raise ValueError(f"--shift: the task L = {key[0]}, {x} = {key[1]:g}, seed {key[2]}, realisation "
+                                     f"{r} appears twice in one scan (give each task once)")
+                seen.add(key)
+        models.append({k: sorted({repr(p.params.get(k)) for p in points}) for k in fixed})
         tables.append(size_table(points, lambda rec: rec.get("ln_g_mean", np.nan), x, usable))
+    differ = [k for k in fixed if models[0][k] != models[1][k]]
+    if differ:
+        raise ValueError("--shift: the two scans differ in " + ", ".join(f"{k} ({', '.join(models[0][k])} against "
+                                                                          f"{', '.join(models[1][k])})" for k in differ))
     if not set(tables[0]) & set(tables[1]):
         raise ValueError("--shift: the two scans share no lattice size")
     return paired_crossing_shift(*tables, n_boot=n_boot, window=window)
@@ -578,8 +597,9 @@ def _main_shift(a):
     except (InputError, ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print("crossings of <ln g> in the first scan (the positional files) and the second (--shift) on the same "
-          "realisations; shift = second - first, bootstrap over the shared realisations")
+    print("crossings of <ln g> of the first scan (the positional files) and the second (--shift), each on the "
+          "realisations and x the two share and the tasks unflagged in both; shift = second - first, bootstrap "
+          "over the shared realisations")
     if not shifts:
         print("  no pair of sizes: the two scans share one lattice size")
     for c in shifts:

@@ -58,7 +58,8 @@ LOC_W0_HALF = ("fermi_level_w0_L6_8.csv.gz", "fermi_level_w0_L10.csv.gz", "fermi
                "fermi_level_w0_L12_J475_5.csv.gz")
 LOC_W0_WINDOW = (3.25, 5.0)   # above the onset of glass order (docs/validation.md §4d)
 # the W~ = 0 tables below n = 1/2 (jobs/fermi_level_w0_n020.toml, _n030.toml: L = 6, 8, 10
-# on J grids that begin above the glass onset of the pilot, read on their whole grid)
+# on J grids that begin above the glass onset of the pilot, read on their whole grid; at
+# n = 0.3 also L = 12 on J/t = 3.75-4.75, _n030_L12 and _L12b)
 LOC_W0_BELOW_HALF = {0.2: ("fermi_level_w0_n020.csv.gz",),
                      0.3: ("fermi_level_w0_n030.csv.gz", "fermi_level_w0_n030b.csv.gz", "fermi_level_w0_n030_L12.csv.gz",
                            "fermi_level_w0_n030_L12b.csv.gz")}

@@ -175,15 +175,32 @@ def damping_descent(model, h0, n0, T, switch, max_diag, history=10, halvings=12)
     it stops once max |diag P̃ - n| <= ``switch`` and mixing converges from there (F stops
     resolving the steps near 1e-7).
 
-    Parameters: model (simglass.Model), h0 (N, N) real dense h0, n0 (N,) start density,
-    T > 0, switch > 0 (residual at which to stop), max_diag (diagonalisations: eigh of
-    h[n] and eigvalsh of each trial P, counted alike).
+    Parameters
+    ----------
+    model : simglass.Model; h0 : (N, N) real dense h0 (ed.hartree.bare_hamiltonian);
+    n0 : (N,) start density; T : temperature > 0 (energy units);
+    switch : residual max |diag P̃ - n| (particles per site) at which to stop;
+    max_diag : diagonalisations, >= 2 (eigh of h[n] and eigvalsh of each trial P, counted
+        alike; the start costs 2; never exceeded);
+    history : densities kept by the Anderson proposal; halvings : of λ per damping step.
 
-    Returns (n (N,), diagonalisations, residual max |diag P̃ - n| of the last step, F of
-    the last P); the residual is that of the last P where the budget ran out or no step
-    lowered F.
+    Returns
+    -------
+    (n (N,), diagonalisations, residual, F): n = diag P of the last P; residual is that
+    of the last diagonalised density (the one before the last accepted step where the
+    budget ran out or no step lowered F); F its Mermin functional (energy units, those
+    of t, J, W).
+
+    Raises
+    ------
+    ValueError for a complex h0 (twisted model), T <= 0, switch <= 0 or max_diag < 2.
     """
     from .hartree_mixing import _anderson_step, fermi_level
+    if np.iscomplexobj(h0):
+        raise ValueError("damping_descent needs a real h0 (untwisted model)")
+    T = check_temperature(T)
+    if not switch > 0 or max_diag < 2:
+        raise ValueError(f"switch must be > 0 and max_diag >= 2, got {switch!r}, {max_diag!r}")
     nf, V = model.n_particles, model.V
 
     def fermi_matrix(n):
@@ -332,10 +349,12 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
     damping_after, damping_switch : a start whose Anderson mixing has not converged after
         ``damping_after`` diagonalisations is solved again from the same density by
         ``damping_descent`` (F never rises) down to the residual ``damping_switch``, then
-        mixing to ``tol``, within the same ``max_iter``; the one with the lower residual
-        is kept.  On the W̃ = 0 axis at L = 8, T/t = 0.1, J/t = 3.5-5, mixing alone left
-        about a quarter of the tasks unconverged after 1000 diagonalisations per start
-        (benchmarks/hartree_thermal_damping.py).
+        mixing to ``tol`` (at least min(50, a quarter) of the diagonalisations left are
+        kept for it), within the same ``max_iter``; the one with the lower residual is
+        kept (real h0 only: twisted models use mixing alone).  On the W̃ = 0 axis at
+        L = 6 and 8, T/t = 0.1, J/t = 3.5-5, mixing alone left 15 of the first 78 tasks
+        of jobs/hartree_finite_t_loc_T010.toml unconverged after 1000 diagonalisations
+        per start (docs/validation.md §13; benchmarks/hartree_thermal_damping.py).
 
     Returns
     -------
@@ -389,13 +408,14 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
     def solve(x, budget):
         m = mixing_solve(model, h0, x, tol, min(budget, damping_after), beta, history, patience, beta_min,
                          temperature=T)
-        if not m.converged and budget > m.iterations:
-            nd, used, _, _ = damping_descent(model, h0, x, T, damping_switch, budget - m.iterations)
+        left = budget - m.iterations
+        if not m.converged and left >= 4 and not np.iscomplexobj(h0):
+            polish = max(1, min(50, left // 4))             # kept for the mixing after the descent
+            nd, used, _, _ = damping_descent(model, h0, x, T, damping_switch, left - polish)
             spent = m.iterations + used
-            if budget > spent:
-                m2 = mixing_solve(model, h0, nd, tol, budget - spent, beta, history, patience, beta_min, temperature=T)
-                spent = m2.iterations = m2.iterations + spent
-                m = m2 if m2.converged or m2.residual < m.residual else m
+            m2 = mixing_solve(model, h0, nd, tol, budget - spent, beta, history, patience, beta_min, temperature=T)
+            spent = m2.iterations = m2.iterations + spent
+            m = m2 if m2.converged or m2.residual < m.residual else m
             m.iterations = spent            # every diagonalisation of the start counted
         r = _result(model, m, T, glass_order)
         mode = None
