@@ -130,3 +130,12 @@ def test_options_of_another_analysis_are_refused_not_ignored(capsys):
         with pytest.raises(SystemExit) as e:
             localization.main(["unused.csv.gz", *argv])
         assert e.value.code == 2 and named in capsys.readouterr().err
+
+
+def test_shift_compares_model_parameters_as_values():
+    """--shift pairs a compact table (compensate 1.0, n_modes NaN) with a results file
+    (True, None): the same model, so the check of equal model parameters passes."""
+    from simglass.analysis.localization import _param_text
+    assert _param_text(True) == _param_text(1.0) == _param_text(1) == "1"
+    assert _param_text(None) == _param_text(float("nan")) == "None"
+    assert _param_text(0.5) != _param_text(0.3) and _param_text("gaussian") == "gaussian"

@@ -186,7 +186,7 @@ def crossing_shift(first, second, x="J", window=None, n_boot=500):
                     raise ValueError(f"--shift: the task L = {key[0]}, {x} = {key[1]:g}, seed {key[2]}, realisation "
                                      f"{r} appears twice in one scan (give each task once)")
                 seen.add(key)
-        models.append({k: sorted({repr(p.params.get(k)) for p in points}) for k in fixed})
+        models.append({k: sorted({_param_text(p.params.get(k)) for p in points}) for k in fixed})
         tables.append(size_table(points, lambda rec: rec.get("ln_g_mean", np.nan), x, usable))
     differ = [k for k in fixed if models[0][k] != models[1][k]]
     if differ:
@@ -195,6 +195,16 @@ def crossing_shift(first, second, x="J", window=None, n_boot=500):
     if not set(tables[0]) & set(tables[1]):
         raise ValueError("--shift: the two scans share no lattice size")
     return paired_crossing_shift(*tables, n_boot=n_boot, window=window)
+
+
+def _param_text(v) -> str:
+    """A model parameter as text, the same from a results file and a compact table
+    (True and 1.0, None and NaN, 3 and 3.0 alike)."""
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "None"
+    if isinstance(v, (bool, int, float, np.integer, np.floating)):
+        return f"{float(v):g}"
+    return str(v)
 
 
 def trend(groups):
