@@ -28,21 +28,12 @@ import time
 
 import numpy as np
 
+from hartree import eigh_time            # benchmarks/hartree.py: one eigh of an N x N matrix, seconds
 from simglass.ed.hartree_thermal import hartree_thermal_solve
 from simglass.tasks import build_model
 
 SEED = 3501          # jobs/hartree_finite_t_loc*.toml
 STARTS = ("classical", "zero_temperature")
-
-
-def eigh_time(N, repeats=5):
-    h = np.random.default_rng(0).standard_normal((N, N))
-    h = h + h.T
-    np.linalg.eigh(h)
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        np.linalg.eigh(h)
-    return (time.perf_counter() - t0) / repeats
 
 
 def main(argv=None):
