@@ -187,7 +187,7 @@ def crossing_shift(first, second, x="J", window=None, n_boot=500):
                                      f"{r} appears twice in one scan (give each task once)")
                 seen.add(key)
         models.append({k: sorted({_param_text(p.params.get(k)) for p in points}) for k in fixed})
-        tables.append(size_table(points, lambda rec: rec.get("ln_g_mean", np.nan), x, usable))
+        tables.append(size_table(points, lambda rec: rec.get(DIAGNOSTICS["ln_g"][0], np.nan), x, usable))
     differ = [k for k in fixed if models[0][k] != models[1][k]]
     if differ:
         raise ValueError("--shift: the two scans differ in " + ", ".join(f"{k} ({', '.join(models[0][k])} against "

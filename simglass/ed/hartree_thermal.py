@@ -195,18 +195,16 @@ def damping_descent(model, h0, n0, T, switch, max_diag, history=10, halvings=12)
     ------
     ValueError for a complex h0 (twisted model), T <= 0, switch <= 0 or max_diag < 2.
     """
-    from .hartree_mixing import _anderson_step, fermi_level
+    from .hartree_mixing import _anderson_step
     if np.iscomplexobj(h0):
         raise ValueError("damping_descent needs a real h0 (untwisted model)")
     T = check_temperature(T)
     if not switch > 0 or max_diag < 2:
         raise ValueError(f"switch must be > 0 and max_diag >= 2, got {switch!r}, {max_diag!r}")
-    nf, V = model.n_particles, model.V
 
     def fermi_matrix(n):
-        E, psi = np.linalg.eigh(shifted(h0, -(V @ n)))
-        f = _fermi(E, fermi_level(E, nf, T), T)[0]
-        return (psi * f) @ psi.T
+        s = thermal_state(model, h0, n, T)
+        return (s["orbitals"] * s["occupations"]) @ s["orbitals"].T
     P = fermi_matrix(np.asarray(n0, dtype=float))
     F = mermin_functional(model, h0, P, T)
     diags, res, xs, fs = 2, np.inf, [], []
