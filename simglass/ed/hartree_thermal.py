@@ -8,9 +8,9 @@ eigenpairs (E_a, ψ_a) of h[n]:
     n_i = Σ_a f_a |ψ_a(i)|²,
 
 solved by Anderson mixing of the density at the fixed T (ed.hartree_mixing.mixing_solve
-with ``temperature = T``); where mixing has not converged after ``damping_after``
-diagonalisations, by a descent of the Mermin functional over density matrices
-(``damping_descent``: F never rises) followed by mixing again.  The functional is the mean-field (Mermin) free energy
+with ``temperature = T``); where mixing has not converged after ``descent_after``
+diagonalisations, by L-BFGS on the free energy F̃(x) of the Fermi density matrix of
+h[x] (``free_energy_descent``) followed by mixing again.  The functional is the mean-field (Mermin) free energy
 
     F = Σ_a f_a E_a + ½ Σ_{i≠j} V_ij n_i n_j - T S,
     S = -Σ_a [f_a ln f_a + (1 - f_a) ln(1 - f_a)],
@@ -53,7 +53,8 @@ from .hartree import (SOLVER_OPTIONS, THERMAL_START_KINDS, _start_density, bare_
                       shifted, start_list)
 
 __all__ = ["ThermalHartreeResult", "hartree_thermal_solve", "thermal_state", "fermi_entropy", "pair_weights",
-           "static_response", "thermal_stability", "check_temperature", "damping_descent", "mermin_functional"]
+           "static_response", "thermal_stability", "check_temperature", "free_energy_descent", "free_energy_gradient",
+           "mermin_functional"]
 
 
 @dataclass
@@ -148,8 +149,8 @@ def thermal_state(model, h0, x, T):
 def mermin_functional(model, h0, P, T) -> float:
     """F[P] = Tr(h0 P) - ½ n·V·n - T S(P), n = diag P, S(P) = -Tr[P ln P + (1 - P) ln(1 - P)]
     of a real symmetric density matrix 0 <= P <= 1 (N, N) at temperature T > 0 (S from the
-    eigenvalues of P, clipped to [0, 1] against rounding): the functional that
-    ``damping_descent`` lowers, equal to the module docstring's F for a Fermi P."""
+    eigenvalues of P, clipped to [0, 1] against rounding), equal to the module docstring's
+    F for a Fermi P: ``free_energy_descent`` lowers it over the Fermi matrices P(x)."""
     from scipy.special import xlogy
     w = np.clip(np.linalg.eigvalsh(P), 0.0, 1.0)
     n = np.diag(P)
@@ -157,89 +158,81 @@ def mermin_functional(model, h0, P, T) -> float:
     return float(np.sum(h0 * P) - 0.5 * n @ (model.V @ n) - T * S)
 
 
-def damping_descent(model, h0, n0, T, switch, max_diag, history=10, halvings=12):
-    """A descent of the Mermin functional F over density matrices 0 <= P <= 1 at T > 0
-    (``mermin_functional``): Anderson steps on the density, each kept only where it
-    lowers F, and optimal-damping steps where it does not (the ODA of Cancès & Le Bris,
-    Int. J. Quantum Chem. 79, 82 (2000), with the entropy).  F never rises.
+def free_energy_gradient(model, state, x, T) -> np.ndarray:
+    """∇F̃(x) (N,) of F̃(x) = F[P(x)], the Mermin functional of the Fermi density matrix
+    P(x) of h[x] at T with N_f particles (``state``: thermal_state(model, h0, x, T)).
 
-    From the Fermi density matrix P of h[n0], each step diagonalises h[n], n = diag P,
-    and takes its Fermi density matrix P̃ at T.  The Anderson step (``history`` last
-    densities and residuals diag P̃ - n, full step) proposes a density n_A; its Fermi
-    density matrix P_A replaces P when F[P_A] < F[P].  Otherwise the Anderson history is
-    cleared and P moves to P + λ (P̃ - P) with the first λ = 1, ½, ¼, ... (at most
-    ``halvings`` halvings) that lowers F: P̃ minimises the convex functional
-    Tr(h[n] Q) - T S(Q), which is F linearised at P, so P̃ - P is a descent direction.
-    The fallback of ``hartree_thermal_solve`` where Anderson mixing alone does not
-    converge (deep in the glass it can cycle far from any solution; the descent cannot):
-    it stops once max |diag P̃ - n| <= ``switch`` and mixing converges from there (F stops
-    resolving the steps near 1e-7; near a stable solution the Anderson steps take some
-    10-15 diagonalisations per decade of the residual, while a residual of 1e-3 can still
-    lie in a flat valley far from any solution: hartree_thermal_solve's switch is 1e-6).
+    F̃ = Ω[h[x]] + x·V·n - ½ n·V·n with Ω the non-interacting free energy at fixed N_f, so
+    ∇F̃ = V G V (x - n), G = -χ⁰_T at fixed N_f (module docstring; the μ shift that keeps
+    N_f projects out g = -χ⁰ 1):  G w = -χ⁰ w - g (g·w)/(Σ g).  One product is two dense
+    N³ products.  Zero at self-consistency (x = n).  Energy units per unit density."""
+    psi, n, V = state["orbitals"], state["density"], model.V
+    m = pair_weights(state["levels"], state["mu"], T)
+    w = V @ (np.asarray(x, dtype=float) - n)
+    Gw = np.einsum("ka,ka->k", psi @ (m * (psi.T @ (w[:, None] * psi))), psi)
+    g = psi ** 2 @ np.diag(m)
+    return V @ (Gw - g * (g @ w) / g.sum())
+
+
+class _Budget(Exception):
+    """free_energy_descent's stop: budget used up or F̃ stalled."""
+
+
+def free_energy_descent(model, h0, x0, T, max_diag, stall=1e-8, window=10, history=30):
+    """Minimise F̃(x) = F[P(x)] over input densities x by L-BFGS (scipy.optimize.minimize,
+    "L-BFGS-B" without bounds; Nocedal & Wright, Numerical Optimization, 2nd ed., Alg. 7.5),
+    one diagonalisation and one ``free_energy_gradient`` per evaluation.
+
+    F̃(x) >= min F (P(x) is a density matrix), and a local minimum of F̃ is a stable
+    solution of the Hartree equations at T.  The fallback of ``hartree_thermal_solve``
+    where Anderson mixing does not converge: deep in the glass mixing can cycle far from
+    any solution, and F has long flat valleys that a descent by fixed-point steps crosses
+    in thousands of diagonalisations.  F̃ does not fix x along directions where V G V is
+    small (|n - x| can stay at 1e-2 while P(x) has converged), so the descent returns the
+    output density n(x) of its lowest F̃, from which mixing converges.
 
     Parameters
     ----------
     model : simglass.Model; h0 : (N, N) real dense h0 (ed.hartree.bare_hamiltonian);
-    n0 : (N,) start density; T : temperature > 0 (energy units);
-    switch : residual max |diag P̃ - n| (particles per site) at which to stop;
-    max_diag : diagonalisations, >= 2 (eigh of h[n] and eigvalsh of each trial P, counted
-        alike; the start costs 2; never exceeded);
-    history : densities kept by the Anderson proposal; halvings : of λ per damping step.
+    x0 : (N,) start density; T : temperature > 0 (energy units);
+    max_diag : evaluations (diagonalisations), >= 1, never exceeded;
+    stall : stop once the lowest F̃ has fallen by less than stall × |F̃| over the last
+        ``window`` evaluations; history : L-BFGS correction pairs.
 
     Returns
     -------
-    (n (N,), diagonalisations, residual, F): n = diag P of the last P; residual is that
-    of the last diagonalised density (the one before the last accepted step where the
-    budget ran out or no step lowered F); F its Mermin functional (energy units, those
-    of t, J, W).
+    (n (N,), diagonalisations, F): the output density and F̃ (energy units) of the lowest
+    F̃ evaluated.
 
     Raises
     ------
-    ValueError for a complex h0 (twisted model), T <= 0, switch <= 0 or max_diag < 2.
+    ValueError for a complex h0 (twisted model), T <= 0 or max_diag < 1.
     """
-    from .hartree_mixing import _anderson_step
+    from scipy.optimize import minimize
     if np.iscomplexobj(h0):
-        raise ValueError("damping_descent needs a real h0 (untwisted model)")
+        raise ValueError("free_energy_descent needs a real h0 (untwisted model)")
     T = check_temperature(T)
-    if not switch > 0 or max_diag < 2:
-        raise ValueError(f"switch must be > 0 and max_diag >= 2, got {switch!r}, {max_diag!r}")
+    if isinstance(max_diag, bool) or not isinstance(max_diag, (int, np.integer)) or max_diag < 1:
+        raise ValueError(f"max_diag must be an integer >= 1, got {max_diag!r}")
+    Fs, best = [], [np.inf, None]
 
-    def fermi_matrix(n):
-        s = thermal_state(model, h0, n, T)
-        return (s["orbitals"] * s["occupations"]) @ s["orbitals"].T
-    P = fermi_matrix(np.asarray(n0, dtype=float))
-    F = mermin_functional(model, h0, P, T)
-    diags, res, xs, fs = 2, np.inf, [], []
-    while diags < max_diag:
-        n = np.diag(P).copy()
-        Pt = fermi_matrix(n)
-        diags += 1
-        f = np.diag(Pt) - n
-        res = float(np.abs(f).max())
-        if res <= switch:
-            break
-        xs, fs = (xs + [n])[-history:], (fs + [f])[-history:]
-        if diags + 2 <= max_diag:                          # the Anderson proposal, kept if F falls
-            PA = fermi_matrix(np.clip(_anderson_step(xs, fs, 1.0), 0.0, 1.0))
-            FA = mermin_functional(model, h0, PA, T)
-            diags += 2
-            if FA < F:
-                P, F = PA, FA
-                continue
-        xs, fs = xs[-1:], fs[-1:]
-        D, lam = Pt - P, 1.0
-        for _ in range(halvings + 1):
-            if diags >= max_diag:
-                return n, diags, res, F
-            F_new = mermin_functional(model, h0, P + lam * D, T)
-            diags += 1
-            if F_new < F:
-                break
-            lam *= 0.5
-        else:
-            return n, diags, res, F                       # stationary to the resolution of F
-        P, F = P + lam * D, F_new
-    return np.diag(P).copy(), diags, res, F
+    def fun(x):
+        if len(Fs) >= max_diag:
+            raise _Budget
+        s = thermal_state(model, h0, x, T)
+        F = s["free_energy"]
+        Fs.append(F)
+        if F < best[0]:
+            best[:] = [F, s["density"]]
+        if len(Fs) > window and min(Fs[:-window]) - best[0] <= stall * abs(best[0]):
+            raise _Budget
+        return F, free_energy_gradient(model, s, x, T)
+    try:
+        minimize(fun, np.asarray(x0, dtype=float), jac=True, method="L-BFGS-B",
+                 options={"maxcor": history, "maxfun": 10 * max_diag, "maxiter": 10 * max_diag, "ftol": 0.0, "gtol": 0.0})
+    except _Budget:
+        pass
+    return best[1], len(Fs), best[0]
 
 
 def pair_weights(levels, mu, T):
@@ -316,7 +309,7 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
                           tol: float = 1e-8, max_iter: int = 500, history: int = 20, beta: float = 0.3,
                           patience: int = 5, beta_min: float = 0.02, classical_sweeps: int = 300,
                           stability_tol: float = 1e-6, escapes: int = 3, push: float = 0.3,
-                          damping_after: int = 300, damping_switch: float = 1e-6) -> ThermalHartreeResult:
+                          descent_after: int = 300) -> ThermalHartreeResult:
     """Solve the Hartree equations at temperature T > 0 from each start and keep the best
     solution: converged and stable before converged before unconverged; then the lowest
     free energy F (the lowest residual among unconverged ones).
@@ -346,20 +339,19 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
         density pushed by ± ``push`` along the softest mode (thermal_stability's mode,
         max |δn| = 1); a restart is kept when it converges to a lower F.  All within
         ``max_iter`` diagonalisations per start.
-    damping_after, damping_switch : a start whose Anderson mixing has not converged after
-        ``damping_after`` diagonalisations is solved again from the same density by
-        ``damping_descent`` (F never rises) down to the residual ``damping_switch``, then
-        mixing to ``tol`` (at least min(50, a quarter) of the diagonalisations left are
-        kept for it), within the same ``max_iter``; the one with the lower residual is
-        kept (real h0 only: twisted models use mixing alone).  On the W̃ = 0 axis at
-        L = 6 and 8, T/t = 0.1, J/t = 3.5-5, mixing alone left 15 of the first 78 tasks
-        of jobs/hartree_finite_t_loc_T010.toml unconverged after 1000 diagonalisations
-        per start (docs/validation.md §13; benchmarks/hartree_thermal_damping.py).  The
-        switch is low because the descent can cross long flat valleys of F at residuals
-        of 1e-3 (hundreds of diagonalisations, F falling by 1e-3 t per tens of them):
-        handed to mixing there (the earlier switch 1e-3), mixing cycled again and left
-        the 6 flagged L = 6 tasks of that job unconverged with F 0.04-0.8 t above the
-        stable solutions the descent reaches (some 700-2000 diagonalisations per start).
+    descent_after : a start whose Anderson mixing has not converged after
+        ``descent_after`` diagonalisations is solved again from the same density by
+        ``free_energy_descent`` (L-BFGS on the free energy), then by mixing to ``tol``
+        from the output density of its lowest F (min(50, a quarter) of the
+        diagonalisations left are kept for that mixing), within the same ``max_iter``;
+        the one with the lower residual is kept (real h0 only: twisted models use mixing
+        alone).  On the W̃ = 0 axis at L = 6 and 8, T/t = 0.1, J/t = 3.5-5 deep in the
+        glass, mixing alone left 15 of the first 78 tasks of
+        jobs/hartree_finite_t_loc_T010.toml unconverged after 1000 diagonalisations per
+        start, and an earlier fallback (a descent by fixed-point steps, F never rising)
+        left 22 of its 420 tasks flagged: F has long flat valleys there, which L-BFGS
+        crosses in some 100-250 evaluations (docs/validation.md §13;
+        benchmarks/hartree_thermal_descent.py, benchmarks/hartree_thermal_flagged.py).
 
     Returns
     -------
@@ -392,11 +384,11 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
     for name, x in given.items():
         SOLVER_OPTIONS[name].convert(name, int(x) if isinstance(x, np.integer) else
                                      float(x) if isinstance(x, np.floating) else x)
-    for name, x in (("push", push), ("damping_switch", damping_switch)):
+    for name, x in (("push", push),):
         if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or not (np.isfinite(x) and x > 0):
             raise ValueError(f"{name} must be a finite number > 0, got {x!r}")
     for name, x, lo in (("history", history, 1), ("patience", patience, 1), ("escapes", escapes, 0),
-                        ("damping_after", damping_after, 1)):
+                        ("descent_after", descent_after, 1)):
         if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or x < lo:
             raise ValueError(f"{name} must be an integer >= {lo}, got {x!r}")
     if not 0 < beta <= 1:
@@ -411,12 +403,12 @@ def hartree_thermal_solve(model, T, seed=None, *, rng=None, starts=("classical",
     best, tried = None, []
 
     def solve(x, budget):
-        m = mixing_solve(model, h0, x, tol, min(budget, damping_after), beta, history, patience, beta_min,
+        m = mixing_solve(model, h0, x, tol, min(budget, descent_after), beta, history, patience, beta_min,
                          temperature=T)
         left = budget - m.iterations
         if not m.converged and left >= 4 and not np.iscomplexobj(h0):
             polish = max(1, min(50, left // 4))             # kept for the mixing after the descent
-            nd, used, _, _ = damping_descent(model, h0, x, T, damping_switch, left - polish)
+            nd, used, _ = free_energy_descent(model, h0, x, T, left - polish)
             spent = m.iterations + used
             m2 = mixing_solve(model, h0, nd, tol, budget - spent, beta, history, patience, beta_min, temperature=T)
             spent = m2.iterations = m2.iterations + spent

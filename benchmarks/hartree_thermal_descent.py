@@ -1,24 +1,22 @@
 """Hartree at T > 0 deep in the glass (issue 35): Anderson mixing alone against mixing with
-the optimal-damping fallback (ed.hartree_thermal.damping_descent, the default), on the
-same realisations, as the hartree engine runs them, as ratios in one run.
+its fallback, L-BFGS on the free energy (ed.hartree_thermal.free_energy_descent, the
+default), on the same realisations, as the hartree engine runs them, as ratios in one run.
 
 On the W~ = 0 axis (compensated couplings, W = 0, n = 1/2, t = 1), the disorder of
 realisations 0 .. R-1 of jobs/hartree_finite_t_loc_T010.toml (seed 3501,
 simglass.tasks.build_model), per J/t and realisation, ed.hartree_thermal.hartree_thermal_solve
 at T with the job's starts ("classical", "zero_temperature") and ``max_iter``
-diagonalisations per start, three times: "mixing" (``damping_after = max_iter``: no
-fallback, the solver of the job's first run), "switch 1e-3" (the fallback handing over
-to mixing at a residual of 1e-3, its first version, the solver of the job's rerun) and
-"damping" (the default: ``damping_after = 300``, ``damping_switch = 1e-6``).  Generator
-default_rng(r) for all, so all begin from the same classical state.
+diagonalisations per start, twice: "mixing" (``descent_after = max_iter``: no fallback,
+the solver of the job's first run) and "descent" (the default, ``descent_after = 300``).
+Generator default_rng(r) for both, so both begin from the same classical state.
 
 Printed per case: converged and stable, F and the diagonalisations of the start kept, and
 the wall time of each in units of one numpy.linalg.eigh of the same size (one thread);
 then per solver the converged-and-stable count, the median and 95th percentile of the
-time, the paired F - F(mixing) over the cases both solve (negative: the fallback finds
-lower free energies), and the median time against mixing's.
+time, the paired F(descent) - F(mixing) over the cases both solve (negative: the
+fallback finds lower free energies), and the median time against mixing's.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/hartree_thermal_damping.py [--L 6] [--J 3.5 4 4.5 5]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/hartree_thermal_descent.py [--L 6] [--J 3.5 4 4.5 5]
         [--realizations 6] [--T 0.1] [--max-iter 1000]
 
 About 10 minutes at L = 6 with the defaults on one core (the unconverged mixing runs use
@@ -48,7 +46,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     params = dict(L=[a.L] * 3, t=1.0, W=0.0, density=0.5, compensate=True, periodic=True, n_particles=None,
                   onsite="gaussian", couplings="gaussian", n_modes=None)
-    solvers = {"mixing": {"damping_after": a.max_iter}, "switch 1e-3": {"damping_switch": 1e-3}, "damping": {}}
+    solvers = {"mixing": {"descent_after": a.max_iter}, "descent": {}}
     t_eigh = eigh_time(a.L ** 3)
     print(f"L = {a.L}, T/t = {a.T}, max_iter = {a.max_iter} per start, seed {SEED}; one eigh {1e3 * t_eigh:.2f} ms")
     rows = {s: [] for s in solvers}
