@@ -12,7 +12,10 @@ its generator otherwise, so its start and its stalled point differ from these):
    to the target T, with the stability 1 - lambda_max of ed.hartree_thermal.thermal_stability
    at each end point (>= 0 at a local minimum of F, 0 at a marginal one);
 3. from the stalled point of 1, pushes of +-push along the softest mode (as the solver's
-   escapes from saddle points), --rounds times, keeping the lower F.
+   escapes from saddle points), --rounds times, keeping the lower F;
+4. the solver itself (ed.hartree_thermal.hartree_thermal_solve, default options, with its
+   L-BFGS fallback where mixing has not converged after 300 diagonalisations) from the
+   same classical start, 2 x --max-iter diagonalisations.
 
 Printed per run: converged, diagonalisations, max |n_out - n_in|, the Mermin free energy F,
 the glass order q = (1/N) sum (n_i - n)^2 / (n(1 - n)) and the stability.
@@ -20,7 +23,7 @@ the glass order q = (1/N) sum (n_i - n)^2 / (n(1 - n)) and the stability.
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/hartree_thermal_marginal.py [--L 8] [--J 3]
         [--realization 0] [--T 0.1] [--ladder 0.3 0.2 0.15 0.12] [--push 0.3] [--rounds 4]
 
-About 2 minutes at L = 8 on one core.
+About 3 minutes at L = 8 on one core.
 """
 
 import argparse
@@ -31,7 +34,7 @@ from simglass import Lattice, Model, sample_disorder
 from simglass.blas import numpy_blas_only
 from simglass.ed.hartree import _start_density, bare_hamiltonian
 from simglass.ed.hartree_mixing import mixing_solve
-from simglass.ed.hartree_thermal import thermal_state, thermal_stability
+from simglass.ed.hartree_thermal import hartree_thermal_solve, thermal_state, thermal_stability
 
 MIXING = dict(beta=0.3, history=20, patience=5, beta_min=0.02)   # hartree_thermal_solve's defaults
 
@@ -88,6 +91,8 @@ def main():
             m, _, mode = best
             if m.converged:
                 break
+        r = hartree_thermal_solve(model, a.T, starts=(), init_density=x0, max_iter=2 * a.max_iter)
+        show("4. hartree_thermal_solve", r, *reading(model, h0, r, a.T)[:3])
 
 
 if __name__ == "__main__":
