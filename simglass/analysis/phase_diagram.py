@@ -55,7 +55,7 @@ LOC_W0_HALF = ("fermi_level_w0_L6_8.csv.gz", "fermi_level_w0_L10.csv.gz", "fermi
                "fermi_level_w0_L12_J45b.csv.gz", "fermi_level_w0_L12_J375.csv.gz", "fermi_level_w0_L12_J375b.csv.gz",
                "fermi_level_w0_L14_J375.csv.gz", "fermi_level_w0_L14_J375b.csv.gz", "fermi_level_w0_L14_J375c.csv.gz",
                "fermi_level_w0_L12_J425.csv.gz", "fermi_level_w0_L14_J425.csv.gz",
-               "fermi_level_w0_L12_J475_5.csv.gz")
+               "fermi_level_w0_L12_J475_5.csv.gz", "fermi_level_w0_L12_J425b.csv.gz", "fermi_level_w0_L12_J475b.csv.gz")
 LOC_W0_WINDOW = (3.25, 5.0)   # above the onset of glass order (docs/validation.md §4d)
 # the W~ = 0 tables below n = 1/2 (jobs/fermi_level_w0_n020.toml, _n030.toml: L = 6, 8, 10
 # on J grids that begin above the glass onset of the pilot, read on their whole grid; at
