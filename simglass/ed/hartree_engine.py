@@ -33,8 +33,8 @@ OPTIONS = {
     **SOLVER_OPTIONS,   # tol, max_iter, method, smearing, warmup, classical_sweeps (ed.hartree)
     "T": Option(float, 0.0, lambda x: x >= 0, ">= 0",
                 "temperature (energy units, k_B = 1): 0 is the T = 0 solver (method, smearing, warmup); "
-                "T > 0 solves the Hartree equations with Fermi-Dirac occupations at T by Anderson mixing with a descent "
-                "of the free energy as its fallback "
+                "T > 0 solves the Hartree equations with Fermi-Dirac occupations at T by Anderson mixing with L-BFGS "
+                "on the free energy as its fallback "
                 "(ed.hartree_thermal; method, smearing and warmup unused), keeping the lowest free energy"),
     "continue_along": Option(str, "none", lambda x: x in ("none", "J", "t", "W"), 'one of "none", "J", "t", "W"',
                              "continue each realisation's solution along this scanned key: the "

@@ -195,7 +195,7 @@ def free_energy_descent(model, h0, x0, T, max_diag, stall=1e-8, window=10, histo
     where Anderson mixing does not converge: deep in the glass mixing can cycle far from
     any solution, and F has long flat valleys that a descent by fixed-point steps crosses
     in thousands of diagonalisations.  F̃ does not fix x along directions where V G V is
-    small (|n - x| can stay at 1e-2 while P(x) has converged), so the descent returns the
+    small (|n - x| can stay large while P(x) has converged), so the descent returns the
     output density n(x) of its lowest F̃, from which mixing converges.
 
     Parameters
